@@ -1,0 +1,551 @@
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "packet.h"
+
+#define IPV4_FLAG_DF		0x4000
+#define IPV4_FRAG_OFFSET_MASK	0x1fff
+#define DEFAULT_TTL		64
+
+enum tcp_option_kind {
+	TCPOPT_KIND_EOL = 0,
+	TCPOPT_KIND_NOP = 1,
+	TCPOPT_KIND_MSS = 2,
+	TCPOPT_KIND_WSCALE = 3,
+	TCPOPT_KIND_SACK_PERM = 4,
+	TCPOPT_KIND_TIMESTAMP = 8,
+};
+
+enum ipv6_ext_header {
+	IPV6_EXT_HOP_BY_HOP = 0,
+	IPV6_EXT_ROUTING = 43,
+	IPV6_EXT_FRAGMENT = 44,
+	IPV6_EXT_DEST_OPTS = 60,
+};
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static uint16_t get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+uint32_t inet_sum(const void *data, size_t len, uint32_t sum)
+{
+	const uint8_t *bytes = data;
+	uint64_t total = sum;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		total += (uint32_t)(bytes[i] << 8 | bytes[i + 1]);
+	if (len & 1)
+		total += (uint32_t)bytes[len - 1] << 8;
+	while (total >> 16)
+		total = (total & 0xffff) + (total >> 16);
+	return (uint32_t)total;
+}
+
+uint16_t inet_checksum(const void *data, size_t len, uint32_t sum)
+{
+	return (uint16_t)~inet_sum(data, len, sum);
+}
+
+static uint32_t pseudo_header_sum(int family, const union inet_addr *src,
+				  const union inet_addr *dst, uint8_t protocol,
+				  size_t l4_len)
+{
+	uint8_t tail[8] = { 0 };
+	uint32_t sum;
+
+	if (family == AF_INET) {
+		sum = inet_sum(&src->v4, sizeof(src->v4), 0);
+		sum = inet_sum(&dst->v4, sizeof(dst->v4), sum);
+		tail[1] = protocol;
+		put_be16(tail + 2, (uint16_t)l4_len);
+		return inet_sum(tail, 4, sum);
+	}
+	sum = inet_sum(&src->v6, sizeof(src->v6), 0);
+	sum = inet_sum(&dst->v6, sizeof(dst->v6), sum);
+	put_be32(tail, (uint32_t)l4_len);
+	tail[7] = protocol;
+	return inet_sum(tail, 8, sum);
+}
+
+void tcp_spec_init(struct tcp_spec *spec, int family)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->family = family;
+	spec->ttl = DEFAULT_TTL;
+	spec->window = 65535;
+	spec->flags = TCP_FLAG_ACK;
+	spec->mss = -1;
+	spec->wscale = -1;
+	spec->checksum = CHECKSUM_CORRECT;
+}
+
+uint8_t packet_payload_byte(size_t i)
+{
+	/* Printable, and not periodic in 2 so a swapped word changes the checksum. */
+	return (uint8_t)('a' + i % 26);
+}
+
+static size_t tcp_options_len(const struct tcp_spec *spec)
+{
+	size_t len = 0;
+
+	if (spec->mss >= 0)
+		len += 4;
+	if (spec->timestamp)
+		len += 12;
+	else if (spec->sack_permitted)
+		len += 4;
+	if (spec->wscale >= 0)
+		len += 4;
+	return len;
+}
+
+/* Same layout as the kernel's tcp_options_write(), always a multiple of 4. */
+static size_t tcp_options_write(const struct tcp_spec *spec, uint8_t *opt)
+{
+	uint8_t *p = opt;
+
+	if (spec->mss >= 0) {
+		*p++ = TCPOPT_KIND_MSS;
+		*p++ = 4;
+		put_be16(p, (uint16_t)spec->mss);
+		p += 2;
+	}
+	if (spec->timestamp) {
+		if (spec->sack_permitted) {
+			*p++ = TCPOPT_KIND_SACK_PERM;
+			*p++ = 2;
+		} else {
+			*p++ = TCPOPT_KIND_NOP;
+			*p++ = TCPOPT_KIND_NOP;
+		}
+		*p++ = TCPOPT_KIND_TIMESTAMP;
+		*p++ = 10;
+		put_be32(p, spec->ts_val);
+		put_be32(p + 4, spec->ts_ecr);
+		p += 8;
+	} else if (spec->sack_permitted) {
+		*p++ = TCPOPT_KIND_NOP;
+		*p++ = TCPOPT_KIND_NOP;
+		*p++ = TCPOPT_KIND_SACK_PERM;
+		*p++ = 2;
+	}
+	if (spec->wscale >= 0) {
+		*p++ = TCPOPT_KIND_NOP;
+		*p++ = TCPOPT_KIND_WSCALE;
+		*p++ = 3;
+		*p++ = (uint8_t)spec->wscale;
+	}
+	return (size_t)(p - opt);
+}
+
+static bool tcp_spec_valid(const struct tcp_spec *spec)
+{
+	if (spec->family != AF_INET && spec->family != AF_INET6)
+		return false;
+	if (spec->family == AF_INET6 && spec->flow_label > IPV6_FLOW_LABEL_MAX)
+		return false;
+	if (spec->mss < -1 || spec->mss > 0xffff)
+		return false;
+	if (spec->wscale < -1 || spec->wscale > 0xff)
+		return false;
+	if (spec->data_offset < 0 || spec->data_offset > 15)
+		return false;
+	return spec->checksum == CHECKSUM_CORRECT || spec->checksum == CHECKSUM_BAD ||
+	       spec->checksum == CHECKSUM_VALUE;
+}
+
+/*
+ * A value that differs from @correct in one's complement arithmetic too:
+ * 0x0000 and 0xffff both mean zero, so ~correct alone could still verify.
+ */
+static uint16_t checksum_bad(uint16_t correct)
+{
+	uint16_t bad = (uint16_t)~correct;
+
+	if (bad == 0xffff)
+		return 0x0001;
+	if (bad == 0x0000)
+		return 0xfffe;
+	return bad;
+}
+
+static void ipv4_header_write(const struct tcp_spec *spec, uint8_t *ip, size_t total_len)
+{
+	memset(ip, 0, IPV4_HEADER_LEN);
+	ip[0] = 0x45;
+	ip[1] = spec->tos;
+	put_be16(ip + 2, (uint16_t)total_len);
+	put_be16(ip + 4, spec->ip_id);
+	put_be16(ip + 6, IPV4_FLAG_DF);
+	ip[8] = spec->ttl ? spec->ttl : DEFAULT_TTL;
+	ip[9] = IPPROTO_TCP;
+	memcpy(ip + 12, &spec->src.v4, 4);
+	memcpy(ip + 16, &spec->dst.v4, 4);
+	put_be16(ip + 10, inet_checksum(ip, IPV4_HEADER_LEN, 0));
+}
+
+static void ipv6_header_write(const struct tcp_spec *spec, uint8_t *ip, size_t payload_len)
+{
+	put_be32(ip, 6u << 28 | (uint32_t)spec->tos << 20 | spec->flow_label);
+	put_be16(ip + 4, (uint16_t)payload_len);
+	ip[6] = IPPROTO_TCP;
+	ip[7] = spec->ttl ? spec->ttl : DEFAULT_TTL;
+	memcpy(ip + 8, &spec->src.v6, 16);
+	memcpy(ip + 24, &spec->dst.v6, 16);
+}
+
+ssize_t packet_build_tcp(const struct tcp_spec *spec, uint8_t *buf, size_t size)
+{
+	uint8_t tcp[TCP_HEADER_MAX] = { 0 };
+	size_t ip_hdr_len, tcp_len, full_len, cut_len, seg_len, i;
+	int data_offset;
+	uint16_t correct, checksum;
+	uint8_t *seg;
+
+	if (!tcp_spec_valid(spec))
+		return -EINVAL;
+
+	ip_hdr_len = spec->family == AF_INET ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
+	tcp_len = TCP_HEADER_MIN + tcp_options_len(spec);
+	if (spec->payload_len > 0xffff)
+		return -EINVAL;
+	full_len = ip_hdr_len + tcp_len + spec->payload_len;
+	/* IPv4 counts its header in the 16-bit length, IPv6 does not. */
+	if (full_len - (spec->family == AF_INET6 ? ip_hdr_len : 0) > 0xffff)
+		return -EINVAL;
+	cut_len = full_len;
+	if (spec->truncate) {
+		if (spec->truncate < ip_hdr_len || spec->truncate > full_len)
+			return -EINVAL;
+		cut_len = spec->truncate;
+	}
+	if (size < cut_len)
+		return -ENOSPC;
+
+	data_offset = spec->data_offset ? spec->data_offset : (int)(tcp_len / 4);
+	put_be16(tcp, spec->sport);
+	put_be16(tcp + 2, spec->dport);
+	put_be32(tcp + 4, spec->seq);
+	put_be32(tcp + 8, spec->ack);
+	tcp[12] = (uint8_t)(data_offset << 4);
+	tcp[13] = spec->flags;
+	put_be16(tcp + 14, spec->window);
+	put_be16(tcp + 18, spec->urgent);
+	tcp_options_write(spec, tcp + TCP_HEADER_MIN);
+
+	if (spec->family == AF_INET)
+		ipv4_header_write(spec, buf, cut_len);
+	else
+		ipv6_header_write(spec, buf, cut_len - ip_hdr_len);
+
+	seg = buf + ip_hdr_len;
+	seg_len = cut_len - ip_hdr_len;
+	memcpy(seg, tcp, seg_len < tcp_len ? seg_len : tcp_len);
+	for (i = tcp_len; i < seg_len; i++)
+		seg[i] = packet_payload_byte(i - tcp_len);
+
+	/* Without its checksum field the segment has nothing to check. */
+	if (seg_len < 18)
+		return (ssize_t)cut_len;
+	correct = inet_checksum(seg, seg_len,
+				pseudo_header_sum(spec->family, &spec->src, &spec->dst,
+						  IPPROTO_TCP, seg_len));
+	switch (spec->checksum) {
+	case CHECKSUM_BAD:
+		checksum = checksum_bad(correct);
+		break;
+	case CHECKSUM_VALUE:
+		checksum = spec->checksum_value;
+		break;
+	case CHECKSUM_CORRECT:
+	default:
+		checksum = correct;
+		break;
+	}
+	put_be16(seg + 16, checksum);
+	return (ssize_t)cut_len;
+}
+
+static void tcp_options_parse(const uint8_t *opt, size_t len, struct packet_summary *out)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		uint8_t kind = opt[i], opt_len;
+
+		if (kind == TCPOPT_KIND_EOL)
+			return;
+		if (kind == TCPOPT_KIND_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len)
+			return;
+		opt_len = opt[i + 1];
+		if (opt_len < 2 || i + opt_len > len)
+			return;
+		switch (kind) {
+		case TCPOPT_KIND_MSS:
+			if (opt_len == 4)
+				out->mss = get_be16(opt + i + 2);
+			break;
+		case TCPOPT_KIND_WSCALE:
+			if (opt_len == 3)
+				out->wscale = opt[i + 2];
+			break;
+		case TCPOPT_KIND_SACK_PERM:
+			if (opt_len == 2)
+				out->sack_permitted = true;
+			break;
+		case TCPOPT_KIND_TIMESTAMP:
+			if (opt_len == 10) {
+				out->timestamp = true;
+				out->ts_val = get_be32(opt + i + 2);
+				out->ts_ecr = get_be32(opt + i + 6);
+			}
+			break;
+		}
+		i += opt_len;
+	}
+}
+
+/*
+ * @l4 holds @avail captured bytes of a segment the IP header says is
+ * @claimed bytes long (avail <= claimed).
+ */
+static void tcp_parse(const uint8_t *l4, size_t avail, size_t claimed,
+		      struct packet_summary *out)
+{
+	size_t hdr_len;
+
+	if (avail >= 4) {
+		out->sport = get_be16(l4);
+		out->dport = get_be16(l4 + 2);
+	}
+	if (avail < TCP_HEADER_MIN) {
+		out->truncated = true;
+		return;
+	}
+	out->seq = get_be32(l4 + 4);
+	out->ack = get_be32(l4 + 8);
+	out->data_offset = l4[12] >> 4;
+	out->flags = l4[13];
+	out->window = get_be16(l4 + 14);
+	out->tcp_checksum = get_be16(l4 + 16);
+	out->urgent = get_be16(l4 + 18);
+
+	hdr_len = (size_t)out->data_offset * 4;
+	if (hdr_len < TCP_HEADER_MIN)
+		hdr_len = TCP_HEADER_MIN;
+	if (hdr_len > claimed)
+		out->truncated = true;
+	tcp_options_parse(l4 + TCP_HEADER_MIN,
+			  (hdr_len < avail ? hdr_len : avail) - TCP_HEADER_MIN, out);
+	out->payload_len = claimed > hdr_len ? claimed - hdr_len : 0;
+}
+
+static void transport_parse(const uint8_t *l4, size_t avail, size_t claimed,
+			    struct packet_summary *out)
+{
+	size_t hdr_len;
+
+	switch (out->protocol) {
+	case IPPROTO_TCP:
+		tcp_parse(l4, avail, claimed, out);
+		if (avail == claimed && claimed >= 18)
+			out->tcp_checksum_ok =
+				inet_checksum(l4, claimed,
+					      pseudo_header_sum(out->family, &out->src, &out->dst,
+								IPPROTO_TCP, claimed)) == 0;
+		return;
+	case IPPROTO_UDP:
+		if (avail >= 4) {
+			out->sport = get_be16(l4);
+			out->dport = get_be16(l4 + 2);
+		}
+		hdr_len = 8;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if (avail >= 2) {
+			out->icmp_type = l4[0];
+			out->icmp_code = l4[1];
+		}
+		hdr_len = out->protocol == IPPROTO_ICMP ? 8 : 4;
+		break;
+	default:
+		hdr_len = 0;
+		break;
+	}
+	if (avail < hdr_len)
+		out->truncated = true;
+	out->payload_len = claimed > hdr_len ? claimed - hdr_len : 0;
+}
+
+static bool ipv6_is_ext_header(uint8_t next_header)
+{
+	return next_header == IPV6_EXT_HOP_BY_HOP || next_header == IPV6_EXT_ROUTING ||
+	       next_header == IPV6_EXT_FRAGMENT || next_header == IPV6_EXT_DEST_OPTS;
+}
+
+int packet_parse(const uint8_t *pkt, size_t len, struct packet_summary *out)
+{
+	size_t hdr_len, end, off;
+	uint32_t word;
+
+	memset(out, 0, sizeof(*out));
+	out->mss = -1;
+	out->wscale = -1;
+	if (len < 1)
+		return -EINVAL;
+
+	switch (pkt[0] >> 4) {
+	case 4:
+		hdr_len = (size_t)(pkt[0] & 0x0f) * 4;
+		if (len < IPV4_HEADER_LEN || hdr_len < IPV4_HEADER_LEN || len < hdr_len)
+			return -EINVAL;
+		out->family = AF_INET;
+		out->tos = pkt[1];
+		out->ip_len = get_be16(pkt + 2);
+		out->ip_id = get_be16(pkt + 4);
+		out->fragment = (get_be16(pkt + 6) & IPV4_FRAG_OFFSET_MASK) != 0;
+		out->ttl = pkt[8];
+		out->protocol = pkt[9];
+		out->ip_checksum_ok = inet_checksum(pkt, hdr_len, 0) == 0;
+		memcpy(&out->src.v4, pkt + 12, 4);
+		memcpy(&out->dst.v4, pkt + 16, 4);
+		break;
+	case 6:
+		if (len < IPV6_HEADER_LEN)
+			return -EINVAL;
+		hdr_len = IPV6_HEADER_LEN;
+		out->family = AF_INET6;
+		word = get_be32(pkt);
+		out->tos = (uint8_t)(word >> 20);
+		out->flow_label = word & IPV6_FLOW_LABEL_MAX;
+		out->ip_len = (uint32_t)get_be16(pkt + 4) + IPV6_HEADER_LEN;
+		out->protocol = pkt[6];
+		out->ttl = pkt[7];
+		out->ip_checksum_ok = true;
+		memcpy(&out->src.v6, pkt + 8, 16);
+		memcpy(&out->dst.v6, pkt + 24, 16);
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	end = out->ip_len;
+	if (end < hdr_len) {
+		/* The IP length does not even cover the IP header. */
+		out->truncated = true;
+		return 0;
+	}
+	if (end > len)
+		out->truncated = true;
+	else
+		len = end;	/* ignore link-layer padding */
+
+	off = hdr_len;
+	while (out->family == AF_INET6 && ipv6_is_ext_header(out->protocol)) {
+		size_t ext_len = 8;
+
+		if (len < off + 8 || end < off + 8) {
+			out->truncated = true;
+			return 0;
+		}
+		if (out->protocol == IPV6_EXT_FRAGMENT) {
+			if (get_be16(pkt + off + 2) >> 3)
+				out->fragment = true;
+		} else {
+			ext_len = ((size_t)pkt[off + 1] + 1) * 8;
+		}
+		out->protocol = pkt[off];
+		off += ext_len;
+	}
+	if (off > end) {
+		out->truncated = true;
+		return 0;
+	}
+	if (out->fragment) {
+		out->payload_len = end - off;
+		return 0;
+	}
+	transport_parse(pkt + off, len > off ? len - off : 0, end - off, out);
+	return 0;
+}
+
+/* Index i is the flag bit 1 << i; the output order is tcp_flags_order. */
+static const char tcp_flag_letters[8] = { 'F', 'S', 'R', 'P', 'A', 'U', 'E', 'C' };
+static const uint8_t tcp_flags_order[8] = {
+	TCP_FLAG_SYN, TCP_FLAG_FIN, TCP_FLAG_RST, TCP_FLAG_PSH,
+	TCP_FLAG_ACK, TCP_FLAG_URG, TCP_FLAG_ECE, TCP_FLAG_CWR,
+};
+
+int tcp_flags_parse(const char *text, uint8_t *flags, const char **bad)
+{
+	const char *c;
+	uint8_t parsed = 0;
+
+	if (strcmp(text, "none") == 0) {
+		*flags = 0;
+		return 0;
+	}
+	for (c = text; *c; c++) {
+		const char *letter = memchr(tcp_flag_letters, *c, sizeof(tcp_flag_letters));
+		uint8_t bit;
+
+		if (!letter)
+			goto out_bad;
+		bit = (uint8_t)(1u << (letter - tcp_flag_letters));
+		if (parsed & bit)
+			goto out_bad;
+		parsed |= bit;
+	}
+	*flags = parsed;
+	return 0;
+
+out_bad:
+	if (bad)
+		*bad = c;
+	return -EINVAL;
+}
+
+const char *tcp_flags_format(uint8_t flags, char buf[TCP_FLAGS_STRLEN])
+{
+	char *p = buf;
+	size_t i;
+
+	if (!flags)
+		return strcpy(buf, "none");
+	for (i = 0; i < sizeof(tcp_flags_order); i++) {
+		uint8_t bit = tcp_flags_order[i];
+
+		if (flags & bit)
+			*p++ = tcp_flag_letters[__builtin_ctz(bit)];
+	}
+	*p = '\0';
+	return buf;
+}
