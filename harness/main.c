@@ -1,0 +1,387 @@
+/* ctlab — the command line: run, list and show conntrack scenarios. */
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "report.h"
+#include "scenario.h"
+
+/* kselftest exit codes */
+enum { EXIT_PASS = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_SKIPPED = 4 };
+
+#ifndef CTLAB_DATADIR
+#define CTLAB_DATADIR "/usr/local/share/ctlab"
+#endif
+
+struct scenario_list {
+	size_t n, cap;
+	struct scenario **items;
+};
+
+static const char usage_text[] =
+	"usage: ctlab [--help] COMMAND [ARGS]\n"
+	"\n"
+	"ctlab reproduces and tests Linux conntrack behaviour: it builds network\n"
+	"namespaces, drives real TCP sockets and crafted packets through them and\n"
+	"checks conntrack's verdict, logged reason, entry state and counters.\n"
+	"\n"
+	"commands:\n"
+	"  run [-v] [-t MS] [--keep] [NAME|PATH ...]\n"
+	"                  run scenarios (all when none is named); KTAP on stdout,\n"
+	"                  readable text with -v; -t bounds each wait for the kernel\n"
+	"                  (default 2000 ms); --keep leaves the namespaces bind-mounted\n"
+	"                  under /run/netns for `ip netns exec`\n"
+	"  list            list the scenarios with their files\n"
+	"  show NAME       print a scenario's explanation and steps\n"
+	"  help            this text\n"
+	"\n"
+	"Scenarios are read from $CTLAB_SCENARIOS, ./scenarios, the scenarios folder\n"
+	"beside the binary, or " CTLAB_DATADIR "/scenarios.\n"
+	"\n"
+	"exit status: 0 all passed, 1 something failed, 2 usage or scenario syntax\n"
+	"error, 4 everything skipped (not root, kernel feature missing).\n";
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	fprintf(stderr, "ctlab: ");
+	vfprintf(stderr, fmt, args);
+	va_end(args);
+	fprintf(stderr, "\nTry 'ctlab --help'.\n");
+	return EXIT_USAGE;
+}
+
+static const char *scenario_dir(void)
+{
+	static char path[PATH_MAX];
+	char exe[PATH_MAX];
+	struct stat st;
+	ssize_t len;
+
+	if (getenv("CTLAB_SCENARIOS"))
+		return getenv("CTLAB_SCENARIOS");
+	if (stat("scenarios", &st) == 0 && S_ISDIR(st.st_mode))
+		return "scenarios";
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len > 0) {
+		exe[len] = '\0';
+		snprintf(path, sizeof(path), "%s/scenarios", dirname(exe));
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			return path;
+	}
+	return CTLAB_DATADIR "/scenarios";
+}
+
+/* nftw has no user argument: the walk collects into this. */
+static struct {
+	char **paths;
+	size_t n, cap;
+} found_files;
+
+static int collect_ct_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	size_t len = strlen(path);
+	char **grown;
+
+	(void)st;
+	(void)ftw;
+	if (type != FTW_F || len < 3 || strcmp(path + len - 3, ".ct") != 0)
+		return 0;
+	if (found_files.n == found_files.cap) {
+		found_files.cap = found_files.cap ? found_files.cap * 2 : 32;
+		grown = realloc(found_files.paths, found_files.cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		found_files.paths = grown;
+	}
+	found_files.paths[found_files.n] = strdup(path);
+	return found_files.paths[found_files.n++] ? 0 : -1;
+}
+
+static int compare_paths(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_found_files(void)
+{
+	size_t i;
+
+	for (i = 0; i < found_files.n; i++)
+		free(found_files.paths[i]);
+	free(found_files.paths);
+	memset(&found_files, 0, sizeof(found_files));
+}
+
+static int add_scenario(struct scenario_list *list, struct scenario *scenario)
+{
+	struct scenario **grown;
+
+	if (list->n == list->cap) {
+		list->cap = list->cap ? list->cap * 2 : 32;
+		grown = realloc(list->items, list->cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		list->items = grown;
+	}
+	list->items[list->n++] = scenario;
+	return 0;
+}
+
+static void free_scenarios(struct scenario_list *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		scenario_free(list->items[i]);
+	free(list->items);
+}
+
+/* Parse every scenario file under the scenario folder.  Any syntax error stops
+ * everything before a namespace is made. */
+static int load_all(struct scenario_list *list)
+{
+	const char *dir = scenario_dir();
+	char err[2048];
+	size_t i;
+	int rc = 0;
+
+	if (nftw(dir, collect_ct_file, 16, FTW_PHYS) < 0) {
+		fprintf(stderr, "ctlab: %s: %s\n", dir, strerror(errno));
+		free_found_files();
+		return -1;
+	}
+	qsort(found_files.paths, found_files.n, sizeof(char *), compare_paths);
+	for (i = 0; i < found_files.n && rc == 0; i++) {
+		struct scenario *scenario = scenario_parse_file(found_files.paths[i], err, sizeof(err));
+
+		if (!scenario) {
+			fprintf(stderr, "%s\n", err);
+			rc = -1;
+		} else if (add_scenario(list, scenario) < 0) {
+			scenario_free(scenario);
+			rc = -1;
+		}
+	}
+	free_found_files();
+	return rc;
+}
+
+static bool is_path(const char *arg)
+{
+	size_t len = strlen(arg);
+
+	return strchr(arg, '/') || (len > 3 && strcmp(arg + len - 3, ".ct") == 0);
+}
+
+/* The scenarios named on the command line: a path is parsed as given, a name is
+ * looked up among all scenarios. */
+static int select_scenarios(int argc, char **argv, struct scenario_list *all,
+			    struct scenario_list *chosen)
+{
+	char err[2048];
+	size_t j;
+	int i;
+
+	if (load_all(all) < 0)
+		return -1;
+	if (argc == 0) {
+		for (j = 0; j < all->n; j++)
+			if (add_scenario(chosen, all->items[j]) < 0)
+				return -1;
+		return 0;
+	}
+	for (i = 0; i < argc; i++) {
+		struct scenario *scenario = NULL;
+
+		if (is_path(argv[i])) {
+			scenario = scenario_parse_file(argv[i], err, sizeof(err));
+			if (!scenario) {
+				fprintf(stderr, "%s\n", err);
+				return -1;
+			}
+			/* Owned by `all` so that one free releases everything. */
+			if (add_scenario(all, scenario) < 0) {
+				scenario_free(scenario);
+				return -1;
+			}
+		} else {
+			for (j = 0; j < all->n && !scenario; j++)
+				if (strcmp(all->items[j]->name, argv[i]) == 0)
+					scenario = all->items[j];
+			if (!scenario) {
+				fprintf(stderr, "ctlab: no scenario named %s (see 'ctlab list')\n",
+					argv[i]);
+				return -1;
+			}
+		}
+		if (add_scenario(chosen, scenario) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int do_run(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct engine_options engine_options = { .timeout_ms = 2000 };
+	enum report_format format = REPORT_KTAP;
+	struct scenario_list all = { 0 }, chosen = { 0 };
+	struct report_totals totals = { 0 };
+	size_t i, n_runs = 0, number = 0;
+	char *end;
+	int opt, status = EXIT_USAGE;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+vt:kh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'v':
+			format = REPORT_TEXT;
+			break;
+		case 't':
+			engine_options.timeout_ms = (int)strtol(optarg, &end, 10);
+			if (*end || engine_options.timeout_ms <= 0 || engine_options.timeout_ms > 600000)
+				return usage_error("-t expects milliseconds 1..600000, found '%s'", optarg);
+			break;
+		case 'k':
+			engine_options.keep = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_PASS;
+		default:
+			return usage_error("%s", "run: unknown option");
+		}
+	}
+	if (select_scenarios(argc - optind, argv + optind, &all, &chosen) < 0)
+		goto out_free;
+
+	for (i = 0; i < chosen.n; i++)
+		n_runs += __builtin_popcount(chosen.items[i]->families);
+	report_begin(stdout, format, n_runs);
+	for (i = 0; i < chosen.n; i++) {
+		static const int families[] = { AF_INET, AF_INET6 };
+		size_t f;
+
+		for (f = 0; f < 2; f++) {
+			struct run_result result;
+
+			if (!(chosen.items[i]->families & (f == 0 ? FAMILY_IPV4 : FAMILY_IPV6)))
+				continue;
+			engine_run(chosen.items[i], families[f], &engine_options, &result);
+			report_run(stdout, format, ++number, &result, &totals);
+			run_result_free(&result);
+		}
+	}
+	report_end(stdout, format, &totals);
+	if (totals.failed)
+		status = EXIT_FAILED;
+	else if (totals.skipped && !totals.passed)
+		status = EXIT_SKIPPED;
+	else
+		status = EXIT_PASS;
+
+out_free:
+	free(chosen.items);
+	free_scenarios(&all);
+	return status;
+}
+
+static int do_list(int argc, char **argv)
+{
+	struct scenario_list all = { 0 };
+	size_t i;
+
+	(void)argv;
+	if (argc > 1)
+		return usage_error("list takes no arguments, found '%s'", argv[1]);
+	if (load_all(&all) < 0) {
+		free_scenarios(&all);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < all.n; i++)
+		printf("%-28s %s\n", all.items[i]->name, all.items[i]->path);
+	free_scenarios(&all);
+	return EXIT_PASS;
+}
+
+static int do_show(int argc, char **argv)
+{
+	struct scenario_list all = { 0 }, chosen = { 0 };
+	int status = EXIT_USAGE;
+	size_t i, s;
+
+	if (argc < 2)
+		return usage_error("%s", "show expects a scenario name or path");
+	if (select_scenarios(argc - 1, argv + 1, &all, &chosen) < 0)
+		goto out_free;
+	for (i = 0; i < chosen.n; i++) {
+		const struct scenario *scenario = chosen.items[i];
+
+		printf("%s  (%s)\n\n%s\n\ntopology %s, %s\n\n", scenario->name, scenario->path,
+		       scenario->about, scenario->topology,
+		       scenario->families == FAMILY_BOTH ? "IPv4 and IPv6" :
+		       scenario->families == FAMILY_IPV4 ? "IPv4 only" : "IPv6 only");
+		for (s = 0; s < scenario->n_steps; s++)
+			printf("  %3d  %s\n", scenario->steps[s].pos.line, scenario->steps[s].text);
+		if (i + 1 < chosen.n)
+			putchar('\n');
+	}
+	status = EXIT_PASS;
+out_free:
+	free(chosen.items);
+	free_scenarios(&all);
+	return status;
+}
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fputs(usage_text, stdout);
+	return EXIT_PASS;
+}
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{ "run", do_run },
+	{ "list", do_list },
+	{ "show", do_show },
+	{ "help", do_help },
+	{ "--help", do_help },
+	{ "-h", do_help },
+};
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2)
+		return usage_error("%s", "expected a command: run, list, show, help");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	return usage_error("unknown command '%s' (run, list, show, help)", argv[1]);
+}

@@ -1,0 +1,441 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <pcap/pcap.h>
+
+#include "nflog.h"
+#include "observer.h"
+
+#define NFLOG_GROUP_REASON	0	/* conntrack's own invalid-packet log */
+#define NFLOG_GROUP_VERDICT	1	/* the ctlab table's per-packet ct state */
+#define PENDING_REASONS_MAX	64
+
+/*
+ * Priority -150 runs right after conntrack (-200) and before NAT (-100), so the
+ * logged packet is byte for byte the one conntrack judged.  queue-threshold 1
+ * makes nfnetlink_log hand each record on at once instead of batching for 1 s.
+ */
+#define VERDICT_RULES(dir) \
+	"ct state new log group 1 prefix \"ctlab " dir " new\" queue-threshold 1\n" \
+	"ct state established log group 1 prefix \"ctlab " dir " established\" queue-threshold 1\n" \
+	"ct state related log group 1 prefix \"ctlab " dir " related\" queue-threshold 1\n" \
+	"ct state invalid log group 1 prefix \"ctlab " dir " invalid\" queue-threshold 1\n" \
+	"ct state untracked log group 1 prefix \"ctlab " dir " untracked\" queue-threshold 1\n"
+
+static const char observer_ruleset[] =
+	"table inet ctlab {\n"
+	"chain prerouting {\n"
+	"type filter hook prerouting priority -150; policy accept;\n"
+	VERDICT_RULES("in")
+	"}\n"
+	"chain output {\n"
+	"type filter hook output priority -150; policy accept;\n"
+	VERDICT_RULES("out")
+	"}\n"
+	"}\n";
+
+/* Per-namespace switches that route conntrack's reasons to NFLOG group 0. */
+static const char *const observer_sysctls[][2] = {
+	{ "net.netfilter.nf_conntrack_log_invalid", "255" },
+	{ "net.netfilter.nf_log.2", "nfnetlink_log" },
+	{ "net.netfilter.nf_log.10", "nfnetlink_log" },
+};
+
+struct pending_reason {
+	struct packet_summary packet;
+	char reason[OBSERVER_REASON_MAX];
+	struct timespec when;
+};
+
+struct observer {
+	struct netns *ns;
+	pcap_t *pcap;
+	int pcap_fd;
+	struct nfct_handle *ct;
+	struct observed *packets;
+	size_t n_packets, cap_packets;
+	struct pending_reason pending[PENDING_REASONS_MAX];
+	size_t n_pending;
+};
+
+struct open_in_ns {
+	struct observer *observer;
+	char *err;
+	size_t errsize;
+};
+
+/* Runs inside the namespace: the NFLOG and ctnetlink sockets are made there. */
+static int open_sockets(void *arg)
+{
+	struct open_in_ns *open = arg;
+	struct observer *observer = open->observer;
+	char pcap_err[PCAP_ERRBUF_SIZE] = "";
+
+	observer->pcap = pcap_create("nflog:0,1", pcap_err);
+	if (!observer->pcap)
+		goto out_pcap_err;
+	if (pcap_set_snaplen(observer->pcap, 65535) || pcap_set_immediate_mode(observer->pcap, 1) ||
+	    pcap_set_buffer_size(observer->pcap, 4 << 20))
+		goto out_pcap_geterr;
+	if (pcap_activate(observer->pcap) < 0)
+		goto out_pcap_geterr;
+	if (pcap_setnonblock(observer->pcap, 1, pcap_err) < 0)
+		goto out_pcap_err;
+	observer->pcap_fd = pcap_get_selectable_fd(observer->pcap);
+
+	observer->ct = nfct_open(CONNTRACK, 0);
+	if (!observer->ct) {
+		snprintf(open->err, open->errsize, "ctnetlink: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+
+out_pcap_geterr:
+	snprintf(pcap_err, sizeof(pcap_err), "%s", pcap_geterr(observer->pcap));
+out_pcap_err:
+	snprintf(open->err, open->errsize, "libpcap nflog: %s", pcap_err);
+	return -1;
+}
+
+struct observer *observer_new(struct netns *ns, char *err, size_t errsize)
+{
+	struct observer *observer;
+	struct open_in_ns open;
+	char nft_err[1024] = "";
+	size_t i;
+	int rc;
+
+	observer = calloc(1, sizeof(*observer));
+	if (!observer) {
+		snprintf(err, errsize, "%s", strerror(errno));
+		return NULL;
+	}
+	observer->ns = ns;
+	observer->pcap_fd = -1;
+
+	for (i = 0; i < sizeof(observer_sysctls) / sizeof(observer_sysctls[0]); i++) {
+		rc = netns_sysctl_write(ns, observer_sysctls[i][0], observer_sysctls[i][1]);
+		if (rc < 0) {
+			snprintf(err, errsize, "sysctl %s=%s: %s", observer_sysctls[i][0],
+				 observer_sysctls[i][1], strerror(-rc));
+			goto out_free;
+		}
+	}
+	if (netns_nft_load(ns, observer_ruleset, nft_err, sizeof(nft_err)) < 0) {
+		snprintf(err, errsize, "nft table ctlab: %s", nft_err);
+		goto out_free;
+	}
+	open = (struct open_in_ns){ .observer = observer, .err = err, .errsize = errsize };
+	if (netns_run(ns, open_sockets, &open) != 0)
+		goto out_free;
+	return observer;
+
+out_free:
+	observer_free(observer);
+	return NULL;
+}
+
+void observer_free(struct observer *observer)
+{
+	if (!observer)
+		return;
+	if (observer->ct)
+		nfct_close(observer->ct);
+	if (observer->pcap)
+		pcap_close(observer->pcap);
+	free(observer->packets);
+	free(observer);
+}
+
+bool packet_same(const struct packet_summary *a, const struct packet_summary *b)
+{
+	size_t addr_len = a->family == AF_INET ? sizeof(a->src.v4) : sizeof(a->src.v6);
+
+	if (a->family != b->family || a->protocol != b->protocol)
+		return false;
+	if (memcmp(&a->src, &b->src, addr_len) || memcmp(&a->dst, &b->dst, addr_len))
+		return false;
+	if (a->family == AF_INET ? a->ip_id != b->ip_id : a->flow_label != b->flow_label)
+		return false;
+	return a->sport == b->sport && a->dport == b->dport && a->seq == b->seq &&
+	       a->ack == b->ack && a->flags == b->flags && a->payload_len == b->payload_len;
+}
+
+static enum verdict verdict_from_prefix(const char *word)
+{
+	enum verdict verdict;
+
+	if (verdict_parse(word, &verdict) < 0)
+		return VERDICT_UNSEEN;
+	return verdict;
+}
+
+static void add_pending_reason(struct observer *observer, const struct packet_summary *packet,
+			       const char *reason, const struct timespec *when)
+{
+	struct pending_reason *pending;
+
+	/* Drop the oldest: a reason whose verdict never came is long stale. */
+	if (observer->n_pending == PENDING_REASONS_MAX) {
+		memmove(observer->pending, observer->pending + 1,
+			sizeof(observer->pending[0]) * (PENDING_REASONS_MAX - 1));
+		observer->n_pending--;
+	}
+	pending = &observer->pending[observer->n_pending++];
+	pending->packet = *packet;
+	pending->when = *when;
+	snprintf(pending->reason, sizeof(pending->reason), "%s", reason);
+}
+
+/* Hands the reason logged for this packet, if any, to the verdict record. */
+static void claim_reason(struct observer *observer, struct observed *observed)
+{
+	size_t i;
+
+	for (i = 0; i < observer->n_pending; i++) {
+		if (!packet_same(&observer->pending[i].packet, &observed->packet))
+			continue;
+		observed->has_reason = true;
+		memcpy(observed->reason, observer->pending[i].reason, sizeof(observed->reason));
+		memmove(&observer->pending[i], &observer->pending[i + 1],
+			sizeof(observer->pending[0]) * (observer->n_pending - i - 1));
+		observer->n_pending--;
+		return;
+	}
+}
+
+static struct observed *add_packet(struct observer *observer)
+{
+	struct observed *observed;
+
+	if (observer->n_packets == observer->cap_packets) {
+		size_t cap = observer->cap_packets ? observer->cap_packets * 2 : 64;
+		struct observed *grown = realloc(observer->packets, cap * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		observer->packets = grown;
+		observer->cap_packets = cap;
+	}
+	observed = &observer->packets[observer->n_packets];
+	memset(observed, 0, sizeof(*observed));
+	observed->index = observer->n_packets++;
+	return observed;
+}
+
+/* One NFLOG record: a reason (group 0) waits for its verdict (group 1). */
+static int take_record(struct observer *observer, const struct pcap_pkthdr *header,
+		       const uint8_t *data)
+{
+	struct nflog_record record;
+	struct packet_summary packet;
+	struct observed *observed;
+	struct timespec when = { header->ts.tv_sec, header->ts.tv_usec * 1000L };
+	char reason[OBSERVER_REASON_MAX];
+	char direction[8], verdict[16];
+
+	if (nflog_parse(data, header->caplen, &record) < 0 || !record.payload)
+		return 0;
+	if (packet_parse(record.payload, record.payload_len, &packet) < 0)
+		return 0;
+
+	if (record.group == NFLOG_GROUP_REASON) {
+		if (nflog_reason(&record, reason, sizeof(reason)) < 0)
+			return 0;
+		add_pending_reason(observer, &packet, reason, &when);
+		return 0;
+	}
+	if (record.group != NFLOG_GROUP_VERDICT ||
+	    sscanf(record.prefix, "ctlab %7s %15s", direction, verdict) != 2)
+		return 0;
+	observed = add_packet(observer);
+	if (!observed)
+		return -ENOMEM;
+	observed->packet = packet;
+	observed->verdict = verdict_from_prefix(verdict);
+	observed->output = strcmp(direction, "out") == 0;
+	observed->when = when;
+	claim_reason(observer, observed);
+	return 1;
+}
+
+int observer_poll(struct observer *observer, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = observer->pcap_fd, .events = POLLIN };
+	struct pcap_pkthdr *header;
+	const uint8_t *data;
+	int added = 0, rc;
+
+	rc = poll(&pfd, 1, timeout_ms);
+	if (rc < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (;;) {
+		rc = pcap_next_ex(observer->pcap, &header, &data);
+		if (rc == 0)
+			break;
+		if (rc < 0)
+			return -EIO;
+		rc = take_record(observer, header, data);
+		if (rc < 0)
+			return rc;
+		added += rc;
+	}
+	return added;
+}
+
+size_t observer_count(const struct observer *observer)
+{
+	return observer->n_packets;
+}
+
+const struct observed *observer_at(const struct observer *observer, size_t index)
+{
+	return index < observer->n_packets ? &observer->packets[index] : NULL;
+}
+
+static long ms_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
+}
+
+const struct observed *observer_wait_for(struct observer *observer,
+					 const struct packet_summary *want, size_t from,
+					 int timeout_ms)
+{
+	struct timespec start;
+	struct observed *observed;
+	size_t i, next = from;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		for (i = next; i < observer->n_packets; i++)
+			if (packet_same(&observer->packets[i].packet, want))
+				return &observer->packets[i];
+		next = observer->n_packets;
+		left = timeout_ms - ms_since(&start);
+		if (left <= 0)
+			break;
+		if (observer_poll(observer, (int)left) < 0)
+			break;
+	}
+
+	/* No verdict: conntrack may still have logged why (the packet was dropped
+	 * before the ctlab chain saw it). */
+	for (i = 0; i < observer->n_pending; i++) {
+		if (!packet_same(&observer->pending[i].packet, want))
+			continue;
+		observed = add_packet(observer);
+		if (!observed)
+			return NULL;
+		observed->packet = *want;
+		observed->verdict = VERDICT_UNSEEN;
+		observed->when = observer->pending[i].when;
+		claim_reason(observer, observed);
+		return observed;
+	}
+	return NULL;
+}
+
+int observer_stats(struct observer *observer, struct ct_stats *stats)
+{
+	char text[16384], *line, *save_line, *word, *save_word;
+	size_t column;
+	int rc;
+
+	/* /proc/self/net would show the main thread's namespace, not this one. */
+	rc = netns_read_file(observer->ns, "/proc/thread-self/net/stat/nf_conntrack", text,
+			     sizeof(text));
+	if (rc < 0)
+		return rc;
+	memset(stats, 0, sizeof(*stats));
+	line = strtok_r(text, "\n", &save_line);
+	if (!line)
+		return -EINVAL;
+	for (word = strtok_r(line, " \t", &save_word); word && stats->n < CT_STATS_MAX;
+	     word = strtok_r(NULL, " \t", &save_word))
+		snprintf(stats->names[stats->n++], sizeof(stats->names[0]), "%s", word);
+
+	/* One line per CPU; "entries" is the namespace's count repeated on each. */
+	while ((line = strtok_r(NULL, "\n", &save_line))) {
+		column = 0;
+		for (word = strtok_r(line, " \t", &save_word); word && column < stats->n;
+		     word = strtok_r(NULL, " \t", &save_word), column++) {
+			uint64_t value = strtoull(word, NULL, 16);
+
+			if (strcmp(stats->names[column], "entries") == 0)
+				stats->values[column] = value;
+			else
+				stats->values[column] += value;
+		}
+	}
+	return 0;
+}
+
+bool ct_stats_get(const struct ct_stats *stats, const char *name, uint64_t *value)
+{
+	size_t i;
+
+	for (i = 0; i < stats->n; i++) {
+		if (strcmp(stats->names[i], name) == 0) {
+			*value = stats->values[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+static int take_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *arg)
+{
+	struct ct_entry *entry = arg;
+	uint32_t status = nfct_get_attr_u32(ct, ATTR_STATUS);
+
+	(void)type;
+	entry->found = true;
+	entry->state = nfct_attr_is_set(ct, ATTR_TCP_STATE) ? nfct_get_attr_u8(ct, ATTR_TCP_STATE) : -1;
+	entry->assured = status & IPS_ASSURED;
+	entry->seen_reply = status & IPS_SEEN_REPLY;
+	entry->timeout = nfct_get_attr_u32(ct, ATTR_TIMEOUT);
+	return NFCT_CB_STOP;
+}
+
+int observer_ct_lookup(struct observer *observer, int family, const union inet_addr *src,
+		       uint16_t sport, const union inet_addr *dst, uint16_t dport,
+		       struct ct_entry *entry)
+{
+	struct nf_conntrack *ct;
+	int rc = 0;
+
+	memset(entry, 0, sizeof(*entry));
+	ct = nfct_new();
+	if (!ct)
+		return -ENOMEM;
+	nfct_set_attr_u8(ct, ATTR_L3PROTO, family);
+	if (family == AF_INET) {
+		nfct_set_attr_u32(ct, ATTR_IPV4_SRC, src->v4.s_addr);
+		nfct_set_attr_u32(ct, ATTR_IPV4_DST, dst->v4.s_addr);
+	} else {
+		nfct_set_attr(ct, ATTR_IPV6_SRC, &src->v6);
+		nfct_set_attr(ct, ATTR_IPV6_DST, &dst->v6);
+	}
+	nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_TCP);
+	nfct_set_attr_u16(ct, ATTR_PORT_SRC, htons(sport));
+	nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(dport));
+
+	nfct_callback_register(observer->ct, NFCT_T_ALL, take_entry, entry);
+	if (nfct_query(observer->ct, NFCT_Q_GET, ct) < 0 && errno != ENOENT)
+		rc = -errno;
+	nfct_callback_unregister(observer->ct);
+	nfct_destroy(ct);
+	return rc;
+}

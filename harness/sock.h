@@ -1,0 +1,49 @@
+/* sock — kernel sockets inside namespaces: real TCP endpoints and raw injection. */
+#ifndef CTLAB_SOCK_H
+#define CTLAB_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netns.h"
+#include "packet.h"
+
+/* What a TCP socket's kernel state says right now. */
+struct tcp_live {
+	uint32_t snd_nxt;	/* next sequence number it will send (write_seq) */
+	uint32_t rcv_nxt;	/* next sequence number it expects */
+	uint32_t rcv_wnd;	/* its receive window, bytes */
+	uint32_t snd_wnd;	/* the peer's window as it last saw it, bytes */
+	uint8_t rcv_wscale;	/* shift applied to the window field it sends */
+	uint16_t local_port;
+	uint16_t remote_port;
+};
+
+/* A listening TCP socket bound to addr:port inside ns.  fd or -errno. */
+int sock_listen(struct netns *ns, int family, const union inet_addr *addr, uint16_t port);
+
+/*
+ * A TCP connection from ns (source address src, kernel-chosen port) to dst:port,
+ * with the handshake completed within timeout_ms.  fd or -errno (-ETIMEDOUT,
+ * -ECONNREFUSED…).
+ */
+int sock_connect(struct netns *ns, int family, const union inet_addr *src,
+		 const union inet_addr *dst, uint16_t port, int timeout_ms);
+
+/* Accept the next connection within timeout_ms.  fd or -errno. */
+int sock_accept(int listen_fd, int timeout_ms);
+
+/*
+ * Read a connected socket's sequence numbers and windows through TCP_REPAIR,
+ * leaving repair mode without the window probe TCP_REPAIR_OFF would send.
+ * 0 or -errno.
+ */
+int sock_tcp_live(int fd, struct tcp_live *live);
+
+/* A raw socket inside ns that sends whole IP packets (header included).  fd or -errno. */
+int sock_raw_open(struct netns *ns, int family);
+
+/* Send a packet built by packet_build_*; its destination is read from it.  0 or -errno. */
+int sock_raw_send(int fd, const uint8_t *packet, size_t len);
+
+#endif

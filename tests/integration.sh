@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Integration tests, as root, on the real kernel: the scenario suite must pass,
+# every negative control must be reported failing with the expectation named,
+# every malformed file must be a file:line:column error with exit 2 and nothing
+# made, and ctlab must leave the host as it found it, even when killed.
+set -u
+ctlab=${1:-./ctlab}
+cd "$(dirname "$0")/.." || exit 1
+
+passed=0
+failed=0
+skipped=0
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+ok() { passed=$((passed + 1)); echo "ok - $*"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+
+# What ctlab must never change: named namespaces, host links, global sysctls.
+host_state() {
+	ip netns list 2>/dev/null | sort
+	ip -o link show | sed 's/^[0-9]*: //' | cut -d' ' -f1 | sort
+	for key in nf_conntrack_max nf_log_all_netns nf_conntrack_tcp_be_liberal \
+		   nf_conntrack_tcp_loose nf_conntrack_log_invalid nf_log/2 nf_log/10; do
+		echo "$key=$(cat /proc/sys/net/netfilter/$key 2>/dev/null)"
+	done
+}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "# SKIP integration tests need root (namespaces, raw sockets)"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 4
+fi
+
+host_state >"$out/before"
+
+# 1. The suite, KTAP on stdout.
+"$ctlab" run >"$out/suite.ktap" 2>"$out/suite.err"
+status=$?
+if [ $status = 0 ] && head -1 "$out/suite.ktap" | grep -qx 'KTAP version 1' &&
+   ! grep -q '^not ok' "$out/suite.ktap"; then
+	ok "scenario suite passes ($(grep -c '^ok' "$out/suite.ktap") runs)"
+else
+	not_ok "scenario suite (exit $status)"
+	sed 's/^/    /' "$out/suite.ktap" "$out/suite.err"
+fi
+
+# 2. Negative controls: exit 1, and each "# expect-failure:" text in the output.
+for file in tests/negative/*.ct; do
+	"$ctlab" run -v "$file" >"$out/neg.txt" 2>&1
+	status=$?
+	missing=""
+	while IFS= read -r want; do
+		grep -qF -- "$want" "$out/neg.txt" || missing="$missing [$want]"
+	done < <(sed -n 's/^# expect-failure: //p' "$file")
+	if [ $status = 1 ] && [ -z "$missing" ]; then
+		ok "negative control $file reported failing"
+	else
+		not_ok "negative control $file: exit $status, missing:$missing"
+		sed 's/^/    /' "$out/neg.txt"
+	fi
+done
+
+# 3. Malformed files: exit 2, the exact file:line:column message, nothing made.
+for file in tests/bad/*.ct; do
+	"$ctlab" run "$file" >"$out/bad.out" 2>"$out/bad.err"
+	status=$?
+	want=$(sed -n 's/^# expect-error: //p' "$file")
+	if [ $status = 2 ] && grep -qF -- "$want" "$out/bad.err" && [ ! -s "$out/bad.out" ]; then
+		ok "malformed $file: $(head -1 "$out/bad.err")"
+	else
+		not_ok "malformed $file: exit $status, wanted '$want'"
+		sed 's/^/    /' "$out/bad.out" "$out/bad.err"
+	fi
+done
+
+# 4. Exit codes of the command line itself.
+"$ctlab" run no-such-scenario >/dev/null 2>&1
+[ $? = 2 ] && ok "unknown scenario name exits 2" || not_ok "unknown scenario name exit code"
+"$ctlab" frobnicate >/dev/null 2>&1
+[ $? = 2 ] && ok "unknown command exits 2" || not_ok "unknown command exit code"
+"$ctlab" --help | grep -q '^usage: ctlab' && ok "--help prints usage" || not_ok "--help"
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$ctlab" run syn-rst >"$out/nonroot" 2>&1
+	status=$?
+	if [ $status = 4 ] && grep -q '# SKIP not root' "$out/nonroot"; then
+		ok "not root: SKIP with the reason, exit 4"
+	else
+		not_ok "not root: exit $status"
+		sed 's/^/    /' "$out/nonroot"
+	fi
+fi
+
+# 5. SIGKILL in the middle of a run: the kernel frees what ctlab made.  Wait
+# (bounded) until ctlab holds a namespace, then kill it.
+"$ctlab" run >/dev/null 2>&1 &
+pid=$!
+held=""
+for _ in $(seq 1 2000); do
+	held=$(ls -l /proc/$pid/fd 2>/dev/null | grep -c 'net:\[')
+	[ "${held:-0}" -gt 0 ] && break
+	kill -0 $pid 2>/dev/null || break
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+host_state >"$out/after"
+if [ "${held:-0}" -gt 0 ] && cmp -s "$out/before" "$out/after"; then
+	ok "killed mid-run (holding $held namespaces): host unchanged"
+else
+	not_ok "killed mid-run: held ${held:-0} namespaces; host state changed:"
+	diff "$out/before" "$out/after" | sed 's/^/    /'
+fi
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
