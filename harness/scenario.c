@@ -1,0 +1,1313 @@
+/* scenario — parse a scenario file (*.ct) into the steps the engine runs.
+ *
+ * One statement per line.  Each line is cut into words that remember their
+ * column; a table maps the first word to its parser, and the parsers take words
+ * through a small set of helpers ("a host", "a number in range", "end of line")
+ * that all report errors the same way:
+ *
+ *	FILE:LINE:COLUMN: expected WHAT, found WHAT
+ *
+ * Columns count bytes from 1.  A missing argument is reported just after the
+ * last character of the statement, with "found end of line".  A missing name or
+ * topology statement is reported at the end of the file: the line after the
+ * last one, column 1, "found end of file".
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "packet.h"
+#include "scenario.h"
+
+/* ---- Tables ---- */
+
+static const char *const verdict_names[VERDICT_COUNT] = {
+	[VERDICT_UNSEEN]	= "unseen",
+	[VERDICT_NEW]		= "new",
+	[VERDICT_ESTABLISHED]	= "established",
+	[VERDICT_RELATED]	= "related",
+	[VERDICT_INVALID]	= "invalid",
+	[VERDICT_UNTRACKED]	= "untracked",
+};
+
+const char *verdict_name(enum verdict verdict)
+{
+	if ((unsigned)verdict >= VERDICT_COUNT)
+		return "?";
+	return verdict_names[verdict];
+}
+
+int verdict_parse(const char *name, enum verdict *verdict)
+{
+	/* "unseen" is what the engine concludes, never what a scenario expects. */
+	for (int v = VERDICT_UNSEEN + 1; v < VERDICT_COUNT; v++) {
+		if (strcmp(name, verdict_names[v]) == 0) {
+			*verdict = v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The kernel's enum tcp_conntrack, include/uapi/linux/netfilter/nf_conntrack_tcp.h. */
+static const char *const tcp_state_names[] = {
+	[0] = "NONE",
+	[1] = "SYN_SENT",
+	[2] = "SYN_RECV",
+	[3] = "ESTABLISHED",
+	[4] = "FIN_WAIT",
+	[5] = "CLOSE_WAIT",
+	[6] = "LAST_ACK",
+	[7] = "TIME_WAIT",
+	[8] = "CLOSE",
+	[9] = "SYN_SENT2",
+};
+
+#define TCP_STATE_COUNT	(int)(sizeof(tcp_state_names) / sizeof(tcp_state_names[0]))
+
+const char *tcp_state_name(int state)
+{
+	if (state < 0 || state >= TCP_STATE_COUNT)
+		return "?";
+	return tcp_state_names[state];
+}
+
+int tcp_state_parse(const char *name)
+{
+	for (int state = 0; state < TCP_STATE_COUNT; state++)
+		if (strcasecmp(name, tcp_state_names[state]) == 0)
+			return state;
+	return -1;
+}
+
+static const char *const send_field_names[SEND_FIELD_COUNT] = {
+	[SEND_SPORT]	= "sport",
+	[SEND_DPORT]	= "dport",
+	[SEND_SEQ]	= "seq",
+	[SEND_ACK]	= "ack",
+	[SEND_WIN]	= "win",
+	[SEND_URG]	= "urg",
+	[SEND_DOFF]	= "doff",
+	[SEND_LEN]	= "len",
+	[SEND_MSS]	= "mss",
+	[SEND_WSCALE]	= "wscale",
+	[SEND_TTL]	= "ttl",
+	[SEND_TOS]	= "tos",
+	[SEND_TSVAL]	= "tsval",
+	[SEND_TSECR]	= "tsecr",
+	[SEND_TRUNCATE]	= "truncate",
+	[SEND_CSUM]	= "csum",
+};
+
+/* Largest value a pure-number expression may take, per field. */
+static const uint64_t send_field_max[SEND_FIELD_COUNT] = {
+	[SEND_SPORT]	= 65535,
+	[SEND_DPORT]	= 65535,
+	[SEND_SEQ]	= UINT32_MAX,
+	[SEND_ACK]	= UINT32_MAX,
+	[SEND_WIN]	= 65535,
+	[SEND_URG]	= 65535,
+	[SEND_DOFF]	= 15,
+	[SEND_LEN]	= 65000,
+	[SEND_MSS]	= 65535,
+	[SEND_WSCALE]	= 14,
+	[SEND_TTL]	= 255,
+	[SEND_TOS]	= 255,
+	[SEND_TSVAL]	= UINT32_MAX,
+	[SEND_TSECR]	= UINT32_MAX,
+	[SEND_TRUNCATE]	= 65535,
+	[SEND_CSUM]	= 65535,
+};
+
+const char *send_field_name(enum send_field field)
+{
+	if ((unsigned)field >= SEND_FIELD_COUNT)
+		return "?";
+	return send_field_names[field];
+}
+
+/* Columns of /proc/net/stat/nf_conntrack. */
+static const char *const stat_counters[] = {
+	"entries", "clashres", "found", "new", "invalid", "ignore", "delete",
+	"chainlength", "insert", "insert_failed", "drop", "early_drop",
+	"icmp_error", "expect_new", "expect_create", "expect_delete",
+	"search_restart", NULL,
+};
+
+static const char *const pair_hosts[] = { "client", "server", NULL };
+
+static const struct {
+	const char *name;
+	const char *const *hosts;
+} topologies[] = {
+	{ "pair", pair_hosts },
+};
+
+#define N_TOPOLOGIES	(sizeof(topologies) / sizeof(topologies[0]))
+
+const char *const *scenario_topology_hosts(const char *topology)
+{
+	for (size_t i = 0; i < N_TOPOLOGIES; i++)
+		if (strcmp(topology, topologies[i].name) == 0)
+			return topologies[i].hosts;
+	return NULL;
+}
+
+/* ---- Words of a line ---- */
+
+struct word {
+	const char *raw;	/* as written, for "found …" */
+	int raw_len;
+	int column;
+	char *text;		/* strings decoded, NUL-terminated */
+	size_t plain_len;	/* text[0..plain_len) was written unquoted */
+	bool string;		/* the whole word is one "quoted string" */
+};
+
+struct parser {
+	const char *filename;
+	char *err;
+	size_t errsize;
+	int line;
+	int end_column;		/* column just after the statement */
+	struct word *words;
+	size_t n_words, words_cap;
+	size_t next;		/* the next word to take */
+	char *text_buf;
+	size_t text_cap;
+	struct scenario *scenario;
+	size_t steps_cap;
+	struct step *step;	/* being parsed, for step statements */
+	bool seen_name, seen_topology, seen_family, seen_send;
+	int n_about;
+	const char *const *hosts;
+};
+
+static int error_at(struct parser *p, int column, const char *found, int found_len,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int error_at(struct parser *p, int column, const char *found, int found_len,
+		    const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errsize, "%s:%d:%d: expected %s, found %.*s",
+		 p->filename, p->line, column, what, found_len, found);
+	return -1;
+}
+
+#define error_word(p, w, ...) \
+	error_at(p, (w)->column, (w)->raw, (w)->raw_len, __VA_ARGS__)
+
+/* Column of offset off of a word's text, exact while the text is unquoted. */
+static int word_column(const struct word *w, size_t off)
+{
+	return off <= w->plain_len ? w->column + (int)off : w->column;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Where the comment starts, or len: '#' outside a string. */
+static size_t comment_start(const char *line, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in_string && line[i] == '\\' && i + 1 < len)
+			i++;
+		else if (line[i] == '"')
+			in_string = !in_string;
+		else if (line[i] == '#' && !in_string)
+			return i;
+	}
+	return len;
+}
+
+static int add_word(struct parser *p, struct word **w)
+{
+	if (p->n_words == p->words_cap) {
+		size_t cap = p->words_cap ? 2 * p->words_cap : 16;
+		struct word *words = realloc(p->words, cap * sizeof(*words));
+
+		if (!words) {
+			snprintf(p->err, p->errsize, "%s: %s", p->filename, strerror(ENOMEM));
+			return -1;
+		}
+		p->words = words;
+		p->words_cap = cap;
+	}
+	*w = &p->words[p->n_words++];
+	return 0;
+}
+
+/* Cut line[0..len) (comment already removed) into words, decoding strings. */
+static int split_words(struct parser *p, const char *line, size_t len)
+{
+	char *out;
+	size_t i = 0;
+
+	p->n_words = 0;
+	p->next = 0;
+	if (p->text_cap < 2 * len + 2) {
+		char *buf = realloc(p->text_buf, 2 * len + 2);
+
+		if (!buf) {
+			snprintf(p->err, p->errsize, "%s: %s", p->filename, strerror(ENOMEM));
+			return -1;
+		}
+		p->text_buf = buf;
+		p->text_cap = 2 * len + 2;
+	}
+	out = p->text_buf;
+
+	for (;;) {
+		struct word *w;
+		bool quoted = false;
+
+		while (i < len && is_blank(line[i]))
+			i++;
+		if (i == len)
+			break;
+		if (add_word(p, &w))
+			return -1;
+		w->raw = line + i;
+		w->column = (int)i + 1;
+		w->text = out;
+		w->string = line[i] == '"';
+		while (i < len && !is_blank(line[i])) {
+			size_t open;
+
+			if (line[i] != '"') {
+				*out++ = line[i++];
+				continue;
+			}
+			if (!quoted)
+				w->plain_len = (size_t)(out - w->text);
+			quoted = true;
+			open = i++;
+			for (;;) {
+				if (i == len)
+					return error_at(p, (int)open + 1, "end of line", 11,
+							"a closing \"");
+				if (line[i] == '"')
+					break;
+				if (line[i] != '\\') {
+					*out++ = line[i++];
+					continue;
+				}
+				switch (i + 1 < len ? line[i + 1] : '\0') {
+				case '"':  *out++ = '"';  break;
+				case '\\': *out++ = '\\'; break;
+				case 'n':  *out++ = '\n'; break;
+				case 't':  *out++ = '\t'; break;
+				default:
+					return error_at(p, (int)i + 1, line + i,
+							i + 1 < len ? 2 : 1,
+							"an escape (\\\" \\\\ \\n \\t)");
+				}
+				i += 2;
+			}
+			i++;	/* the closing quote */
+			/* A string ends at its closing quote only if the word does too. */
+			if (i < len && !is_blank(line[i]))
+				w->string = false;
+		}
+		*out++ = '\0';
+		w->raw_len = (int)(line + i - w->raw);
+		if (!quoted)
+			w->plain_len = strlen(w->text);
+	}
+	return 0;
+}
+
+/* ---- Taking words ---- */
+
+static struct word *next_word(struct parser *p, const char *what)
+{
+	if (p->next == p->n_words) {
+		error_at(p, p->end_column, "end of line", 11, "%s", what);
+		return NULL;
+	}
+	return &p->words[p->next++];
+}
+
+static struct word *peek_word(struct parser *p)
+{
+	return p->next < p->n_words ? &p->words[p->next] : NULL;
+}
+
+/* Written without quotes. */
+static bool is_plain(const struct word *w)
+{
+	return w->plain_len == strlen(w->text);
+}
+
+static int expect_end(struct parser *p)
+{
+	if (p->next < p->n_words)
+		return error_word(p, &p->words[p->next], "end of line");
+	return 0;
+}
+
+/* A word that must be written as is, no quotes. */
+static struct word *next_plain(struct parser *p, const char *what)
+{
+	struct word *w = next_word(p, what);
+
+	if (w && !is_plain(w)) {
+		error_word(p, w, "%s", what);
+		return NULL;
+	}
+	return w;
+}
+
+static int expect_keyword(struct parser *p, const char *keyword)
+{
+	struct word *w = next_plain(p, keyword);
+
+	if (!w)
+		return -1;
+	if (strcmp(w->text, keyword) != 0)
+		return error_word(p, w, "%s", keyword);
+	return 0;
+}
+
+/* A string word ("…") of at most SCENARIO_TEXT_MAX - 1 characters, copied to dst. */
+static int take_string(struct parser *p, const char *what, char *dst)
+{
+	struct word *w = next_word(p, what);
+
+	if (!w)
+		return -1;
+	if (!w->string || w->text[0] == '\0')
+		return error_word(p, w, "%s", what);
+	if (strlen(w->text) >= SCENARIO_TEXT_MAX)
+		return error_word(p, w, "a string of at most %d characters",
+				  SCENARIO_TEXT_MAX - 1);
+	strcpy(dst, w->text);
+	return 0;
+}
+
+/* A bare list "a, b, c" of a NULL-terminated table, for messages. */
+static void list_names(const char *const *names, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; names[i] && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s",
+					 i ? ", " : "", names[i]);
+}
+
+static bool is_host(struct parser *p, const char *name)
+{
+	for (size_t i = 0; p->hosts[i]; i++)
+		if (strcmp(name, p->hosts[i]) == 0)
+			return true;
+	return false;
+}
+
+static int host_error(struct parser *p, int column, const char *found, int found_len)
+{
+	char hosts[256];
+
+	list_names(p->hosts, hosts, sizeof(hosts));
+	return error_at(p, column, found, found_len, "a host of topology %s (%s)",
+			p->scenario->topology, hosts);
+}
+
+static int take_host(struct parser *p, char *dst)
+{
+	struct word *w = next_word(p, "a host");
+
+	if (!w)
+		return -1;
+	if (!is_plain(w) || !is_host(p, w->text))
+		return host_error(p, w->column, w->raw, w->raw_len);
+	strcpy(dst, w->text);
+	return 0;
+}
+
+/* A decimal or 0x hex number, at most UINT32_MAX, filling all of text[0..len). */
+static int parse_number(const char *text, size_t len, uint64_t *value)
+{
+	unsigned base = 10;
+	size_t i = 0;
+
+	*value = 0;
+	if (len > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+		base = 16;
+		i = 2;
+	}
+	if (i == len)
+		return -1;
+	for (; i < len; i++) {
+		unsigned digit;
+
+		if (isdigit((unsigned char)text[i]))
+			digit = (unsigned)(text[i] - '0');
+		else if (base == 16 && isxdigit((unsigned char)text[i]))
+			digit = (unsigned)(tolower((unsigned char)text[i]) - 'a' + 10);
+		else
+			return -1;
+		*value = *value * base + digit;
+		if (*value > UINT32_MAX)
+			return -1;
+	}
+	return 0;
+}
+
+/* The number text[0..len) at column, within min..max. */
+static int number_in_range(struct parser *p, const char *text, size_t len, int column,
+			   uint64_t min, uint64_t max, uint64_t *value)
+{
+	if (parse_number(text, len, value) || *value < min || *value > max)
+		return error_at(p, column, len ? text : "nothing", len ? (int)len : 7,
+				"a number %" PRIu64 "..%" PRIu64, min, max);
+	return 0;
+}
+
+/* HOST:PORT in one word. */
+static int take_host_port(struct parser *p, char *host, uint16_t *port)
+{
+	struct word *w = next_plain(p, "HOST:PORT");
+	const char *colon;
+	size_t host_len;
+	uint64_t value;
+
+	if (!w)
+		return -1;
+	colon = strchr(w->text, ':');
+	if (!colon)
+		return error_word(p, w, "HOST:PORT");
+	host_len = (size_t)(colon - w->text);
+	if (host_len >= SCENARIO_IDENT_MAX)
+		return host_error(p, w->column, w->text, (int)host_len);
+	memcpy(host, w->text, host_len);
+	host[host_len] = '\0';
+	if (!is_host(p, host))
+		return host_error(p, w->column, w->text, (int)host_len);
+	if (number_in_range(p, colon + 1, strlen(colon + 1),
+			    word_column(w, host_len + 1), 1, 65535, &value))
+		return -1;
+	*port = (uint16_t)value;
+	return 0;
+}
+
+static int find_conn(struct parser *p, const char *name, size_t len)
+{
+	for (size_t i = 0; i < p->scenario->n_conns; i++)
+		if (strlen(p->scenario->conns[i]) == len &&
+		    strncmp(p->scenario->conns[i], name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int conn_error(struct parser *p, int column, const char *found, int found_len)
+{
+	return error_at(p, column, found, found_len, "a connection declared by connect");
+}
+
+static int take_conn(struct parser *p, int *conn)
+{
+	struct word *w = next_plain(p, "a connection");
+
+	if (!w)
+		return -1;
+	*conn = find_conn(p, w->text, strlen(w->text));
+	if (*conn < 0)
+		return conn_error(p, w->column, w->raw, w->raw_len);
+	return 0;
+}
+
+/* ---- Expressions: term (('+'|'-') term)* ---- */
+
+static const struct {
+	const char *name;
+	enum conn_side side;
+	enum conn_value value;
+} conn_values[] = {
+	{ "client.nxt", SIDE_CLIENT, CONN_NXT },
+	{ "client.win", SIDE_CLIENT, CONN_WIN },
+	{ "server.nxt", SIDE_SERVER, CONN_NXT },
+	{ "server.win", SIDE_SERVER, CONN_WIN },
+};
+
+static int parse_term(struct parser *p, const struct word *w, size_t off, size_t len,
+		      struct expr_term *term)
+{
+	const char *text = w->text + off;
+	int column = word_column(w, off);
+	const char *dot;
+	size_t name_len;
+
+	if (len == 0)
+		return error_at(p, column, "nothing", 7,
+				"a number or CONN.client.nxt");
+	if (isdigit((unsigned char)text[0])) {
+		if (parse_number(text, len, &term->number))
+			return error_at(p, column, text, (int)len,
+					"a number 0..4294967295");
+		return 0;
+	}
+	dot = memchr(text, '.', len);
+	name_len = dot ? (size_t)(dot - text) : len;
+	term->conn = find_conn(p, text, name_len);
+	if (term->conn < 0)
+		return error_at(p, column, text, (int)name_len,
+				"a number or a connection declared by connect");
+	for (size_t i = 0; dot && i < sizeof(conn_values) / sizeof(conn_values[0]); i++) {
+		const char *value = conn_values[i].name;
+
+		if (strlen(value) == len - name_len - 1 &&
+		    strncmp(value, dot + 1, len - name_len - 1) == 0) {
+			term->is_conn = true;
+			term->side = conn_values[i].side;
+			term->value = conn_values[i].value;
+			return 0;
+		}
+	}
+	return error_at(p, column, text, (int)len,
+			"%.*s.client.nxt, .client.win, .server.nxt or .server.win",
+			(int)name_len, text);
+}
+
+/* The expression in w->text from off to the end; pure numbers checked against max. */
+static int parse_expr(struct parser *p, const struct word *w, size_t off, uint64_t max,
+		      struct expr *expr)
+{
+	const char *text = w->text + off;
+	size_t len = strlen(text);
+	size_t start = 0;
+	int64_t sum = 0;
+	bool pure = true;
+
+	memset(expr, 0, sizeof(*expr));
+	expr->present = true;
+	for (int sign = 1;;) {
+		size_t end = start;
+		struct expr_term *term;
+
+		while (end < len && text[end] != '+' && text[end] != '-')
+			end++;
+		if (expr->n_terms == EXPR_TERMS_MAX)
+			return error_at(p, word_column(w, off + start - 1), text + start - 1,
+					(int)(len - start + 1), "at most %d terms",
+					EXPR_TERMS_MAX);
+		term = &expr->terms[expr->n_terms++];
+		term->sign = sign;
+		if (parse_term(p, w, off + start, end - start, term))
+			return -1;
+		if (term->is_conn)
+			pure = false;
+		else
+			sum += sign * (int64_t)term->number;
+		if (end == len)
+			break;
+		sign = text[end] == '-' ? -1 : 1;
+		start = end + 1;
+	}
+	if (pure && (sum < 0 || (uint64_t)sum > max))
+		return error_at(p, word_column(w, off), text, (int)len,
+				"a number 0..%" PRIu64, max);
+	return 0;
+}
+
+/* ---- Statements ---- */
+
+struct command {
+	const char *name;
+	int (*parse)(struct parser *p);
+	bool is_step;
+	enum step_kind step_kind;
+};
+
+/* The command of table named by the next word, or an error listing them all. */
+static const struct command *select_command(struct parser *p, const struct command *table,
+					    const char *what)
+{
+	struct word *w = peek_word(p);
+	const char *names[32];
+	char list[512];
+	size_t n = 0;
+
+	for (; table[n].name && n < sizeof(names) / sizeof(names[0]) - 1; n++) {
+		if (w && is_plain(w) && strcmp(w->text, table[n].name) == 0) {
+			p->next++;
+			return &table[n];
+		}
+		names[n] = table[n].name;
+	}
+	names[n] = NULL;
+	list_names(names, list, sizeof(list));
+	if (w)
+		error_word(p, w, "%s (%s)", what, list);
+	else
+		error_at(p, p->end_column, "end of line", 11, "%s (%s)", what, list);
+	return NULL;
+}
+
+static int parse_name(struct parser *p)
+{
+	struct word *keyword = &p->words[0];
+	struct word *w;
+	const char *c;
+
+	if (p->seen_name)
+		return error_at(p, keyword->column, "a second one", 12, "one name statement");
+	w = next_word(p, "a name");
+	if (!w)
+		return -1;
+	c = w->text;
+	if (!is_plain(w) || strlen(c) >= SCENARIO_NAME_MAX ||
+	    !(islower((unsigned char)*c) || isdigit((unsigned char)*c)))
+		goto bad_name;
+	for (; *c; c++)
+		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) &&
+		    !strchr("_.-", *c))
+			goto bad_name;
+	strcpy(p->scenario->name, w->text);
+	p->seen_name = true;
+	return expect_end(p);
+
+bad_name:
+	return error_word(p, w, "a name of [a-z0-9][a-z0-9_.-]*, at most %d characters",
+			  SCENARIO_NAME_MAX - 1);
+}
+
+static int parse_topology(struct parser *p)
+{
+	struct word *keyword = &p->words[0];
+	const char *names[N_TOPOLOGIES + 1];
+	char list[256];
+	struct word *w;
+
+	if (p->seen_topology)
+		return error_at(p, keyword->column, "a second one", 12,
+				"one topology statement");
+	for (size_t i = 0; i < N_TOPOLOGIES; i++)
+		names[i] = topologies[i].name;
+	names[N_TOPOLOGIES] = NULL;
+	list_names(names, list, sizeof(list));
+
+	w = next_word(p, "a topology");
+	if (!w)
+		return -1;
+	p->hosts = scenario_topology_hosts(w->text);
+	if (!p->hosts || !is_plain(w))
+		return error_word(p, w, "a topology (%s)", list);
+	strcpy(p->scenario->topology, w->text);
+	p->seen_topology = true;
+	return expect_end(p);
+}
+
+static int parse_family(struct parser *p)
+{
+	static const struct {
+		const char *name;
+		unsigned families;
+	} families[] = {
+		{ "ipv4", FAMILY_IPV4 }, { "ipv6", FAMILY_IPV6 }, { "both", FAMILY_BOTH },
+	};
+	struct word *keyword = &p->words[0];
+	struct word *w;
+
+	if (p->seen_family)
+		return error_at(p, keyword->column, "a second one", 12,
+				"one family statement");
+	w = next_plain(p, "a family (ipv4, ipv6, both)");
+	if (!w)
+		return -1;
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		if (strcmp(w->text, families[i].name) == 0) {
+			p->scenario->families = families[i].families;
+			p->seen_family = true;
+			return expect_end(p);
+		}
+	}
+	return error_word(p, w, "a family (ipv4, ipv6, both)");
+}
+
+static int parse_sysctl(struct parser *p)
+{
+	struct sysctl_step *sysctl = &p->step->sysctl;
+	static const char short_prefix[] = "net.netfilter.";
+	const char *what = "KEY=VALUE";
+	struct word *w;
+	char *eq;
+	size_t key_len;
+
+	if (take_host(p, sysctl->host))
+		return -1;
+	w = next_word(p, what);
+	if (!w)
+		return -1;
+	eq = strchr(w->text, '=');
+	/* The key is never quoted; the value may be. */
+	if (!eq || (size_t)(eq - w->text) >= w->plain_len)
+		return error_word(p, w, "%s", what);
+	key_len = (size_t)(eq - w->text);
+	for (size_t i = 0; i < key_len; i++)
+		if (!isalnum((unsigned char)w->text[i]) && !strchr("_.-/", w->text[i]))
+			key_len = 0;
+	if (key_len == 0 || (strncmp(w->text, "nf_", 3) != 0 && !memchr(w->text, '.', key_len)))
+		return error_at(p, w->column, w->text, (int)(eq - w->text),
+				"a sysctl key (dotted, or nf_ for net.netfilter.nf_)");
+	if (strncmp(w->text, "nf_", 3) == 0)
+		snprintf(sysctl->key, sizeof(sysctl->key), "%s%.*s",
+			 short_prefix, (int)key_len, w->text);
+	else
+		snprintf(sysctl->key, sizeof(sysctl->key), "%.*s", (int)key_len, w->text);
+	if (eq[1] == '\0')
+		return error_at(p, word_column(w, key_len + 1), "nothing", 7, "a value");
+	if (strlen(eq + 1) >= SCENARIO_TEXT_MAX)
+		return error_word(p, w, "a value of at most %d characters",
+				  SCENARIO_TEXT_MAX - 1);
+	strcpy(sysctl->value, eq + 1);
+	return expect_end(p);
+}
+
+static int parse_nft(struct parser *p)
+{
+	struct nft_step *nft = &p->step->nft;
+
+	if (take_host(p, nft->host) || take_string(p, "a \"RULESET\"", nft->ruleset))
+		return -1;
+	return expect_end(p);
+}
+
+static int parse_listen(struct parser *p)
+{
+	struct listen_step *listen = &p->step->listen;
+
+	if (take_host_port(p, listen->host, &listen->port))
+		return -1;
+	return expect_end(p);
+}
+
+static int parse_connect(struct parser *p)
+{
+	struct connect_step *connect = &p->step->connect;
+	struct scenario *scenario = p->scenario;
+	struct word *w = next_plain(p, "a connection name");
+	struct word *server;
+	const char *c;
+
+	if (!w)
+		return -1;
+	for (c = w->text; *c; c++)
+		if (!(islower((unsigned char)*c) || (c > w->text &&
+		      (isdigit((unsigned char)*c) || *c == '_'))))
+			break;
+	if (c == w->text || *c || strlen(w->text) >= SCENARIO_IDENT_MAX)
+		return error_word(p, w, "a connection name of [a-z][a-z0-9_]*, at most %d characters",
+				  SCENARIO_IDENT_MAX - 1);
+	if (find_conn(p, w->text, strlen(w->text)) >= 0)
+		return error_word(p, w, "a connection name not used before");
+	if (scenario->n_conns == SCENARIO_CONNS_MAX)
+		return error_word(p, w, "at most %d connections", SCENARIO_CONNS_MAX);
+	connect->conn = (int)scenario->n_conns;
+	strcpy(scenario->conns[scenario->n_conns++], w->text);
+
+	if (take_host(p, connect->client) || expect_keyword(p, "->"))
+		return -1;
+	server = peek_word(p);
+	if (take_host_port(p, connect->server, &connect->port))
+		return -1;
+	if (strcmp(connect->client, connect->server) == 0)
+		return error_at(p, server->column, server->raw,
+				(int)strlen(connect->server),
+				"a server other than the client");
+	return expect_end(p);
+}
+
+static int parse_flags(struct parser *p, const struct word *w, size_t off, uint8_t *flags)
+{
+	const char *letters = w->text + off;
+	const char *bad;
+
+	if (letters[0] == '\0')
+		return error_at(p, word_column(w, off), "nothing", 7,
+				"TCP flags (letters of FSRPAUEC, or none)");
+	if (tcp_flags_parse(letters, flags, &bad) == 0)
+		return 0;
+	return error_at(p, word_column(w, (size_t)(bad - w->text)), bad, 1,
+			strchr("FSRPAUEC", *bad) ? "each TCP flag once"
+						 : "a TCP flag letter (F S R P A U E C)");
+}
+
+/* One field of send: conn=, flags=, sackok, ts, csum=bad or NAME=EXPR. */
+static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_given)
+{
+	const char *fields = "a field (conn, flags, sackok, ts, sport, dport, seq, ack, "
+			     "win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, "
+			     "truncate, csum)";
+	struct word *w = next_word(p, fields);
+	char *eq;
+	size_t key_len;
+	int field;
+
+	if (!w)
+		return -1;
+	if (!is_plain(w))
+		return error_word(p, w, "a field without quotes");
+	eq = strchr(w->text, '=');
+	key_len = eq ? (size_t)(eq - w->text) : strlen(w->text);
+
+#define KEY_IS(name)	(key_len == strlen(name) && strncmp(w->text, name, key_len) == 0)
+	if (KEY_IS("sackok") || KEY_IS("ts")) {
+		bool *given = KEY_IS("ts") ? ts_given : &send->sack_permitted;
+
+		if (eq)
+			return error_word(p, w, "%.*s without a value", (int)key_len, w->text);
+		if (*given)
+			return error_word(p, w, "each field at most once");
+		*given = true;
+		if (ts_given == given)
+			send->timestamp = true;
+		return 0;
+	}
+	if (!eq) {
+		if (KEY_IS("conn") || KEY_IS("flags") || KEY_IS("csum"))
+			return error_word(p, w, "%s=VALUE", w->text);
+		for (field = 0; field < SEND_FIELD_COUNT; field++)
+			if (KEY_IS(send_field_names[field]))
+				return error_word(p, w, "%s=VALUE", w->text);
+		return error_word(p, w, "%s", fields);
+	}
+	if (KEY_IS("conn")) {
+		if (send->conn >= 0)
+			return error_word(p, w, "each field at most once");
+		send->conn = find_conn(p, eq + 1, strlen(eq + 1));
+		if (send->conn < 0)
+			return conn_error(p, word_column(w, key_len + 1),
+					  eq[1] ? eq + 1 : "nothing", eq[1] ? (int)strlen(eq + 1) : 7);
+		return 0;
+	}
+	if (KEY_IS("flags")) {
+		if (send->has_flags)
+			return error_word(p, w, "each field at most once");
+		send->has_flags = true;
+		return parse_flags(p, w, key_len + 1, &send->flags);
+	}
+	for (field = 0; field < SEND_FIELD_COUNT; field++)
+		if (KEY_IS(send_field_names[field]))
+			break;
+#undef KEY_IS
+	if (field == SEND_FIELD_COUNT)
+		return error_word(p, w, "%s", fields);
+	if (send->fields[field].present || (field == SEND_CSUM && send->bad_checksum))
+		return error_word(p, w, "each field at most once");
+	if (field == SEND_CSUM && strcmp(eq + 1, "bad") == 0) {
+		send->bad_checksum = true;
+		return 0;
+	}
+	if (field == SEND_TSVAL || field == SEND_TSECR)
+		send->timestamp = true;
+	return parse_expr(p, w, key_len + 1, send_field_max[field], &send->fields[field]);
+}
+
+static int parse_send(struct parser *p)
+{
+	struct send_step *send = &p->step->send;
+	struct word *dst;
+	struct word *protocol;
+	bool ts_given = false;
+
+	send->conn = -1;
+	if (take_host(p, send->src) || expect_keyword(p, "->"))
+		return -1;
+	dst = peek_word(p);
+	if (take_host(p, send->dst))
+		return -1;
+	if (strcmp(send->src, send->dst) == 0)
+		return error_word(p, dst, "a destination other than the source");
+	protocol = next_word(p, "tcp");
+	if (!protocol)
+		return -1;
+	if (!is_plain(protocol) || strcmp(protocol->text, "tcp") != 0)
+		return error_word(p, protocol, "tcp");
+	while (peek_word(p))
+		if (parse_send_field(p, send, &ts_given))
+			return -1;
+	p->seen_send = true;
+	return 0;
+}
+
+/* Optional "reason "TEXT"" or "reason none" after a verdict; required alone. */
+static int parse_reason_clause(struct parser *p, struct expect_step *expect)
+{
+	struct word *w = peek_word(p);
+
+	if (!w)
+		return error_at(p, p->end_column, "end of line", 11, "\"TEXT\" or none");
+	expect->has_reason = true;
+	if (is_plain(w) && strcmp(w->text, "none") == 0) {
+		p->next++;
+		expect->reason_none = true;
+		return 0;
+	}
+	return take_string(p, "\"TEXT\" or none", expect->reason);
+}
+
+/* Expectations on the last packet need a packet. */
+static int need_send(struct parser *p)
+{
+	struct word *w = &p->words[p->next - 1];
+
+	if (!p->seen_send)
+		return error_word(p, w, "a send before this expect");
+	return 0;
+}
+
+static int parse_expect_verdict(struct parser *p)
+{
+	struct expect_step *expect = &p->step->expect;
+	const char *what = "a verdict (new, established, related, invalid, untracked)";
+	struct word *w;
+
+	expect->kind = EXPECT_VERDICT;
+	if (need_send(p))
+		return -1;
+	w = next_plain(p, what);
+	if (!w)
+		return -1;
+	if (verdict_parse(w->text, &expect->verdict))
+		return error_word(p, w, "%s", what);
+	w = peek_word(p);
+	if (!w)
+		return 0;
+	if (!is_plain(w) || strcmp(w->text, "reason") != 0)
+		return error_word(p, w, "reason or end of line");
+	p->next++;
+	if (parse_reason_clause(p, expect))
+		return -1;
+	return expect_end(p);
+}
+
+static int parse_expect_reason(struct parser *p)
+{
+	struct expect_step *expect = &p->step->expect;
+
+	expect->kind = EXPECT_REASON;
+	if (need_send(p) || parse_reason_clause(p, expect))
+		return -1;
+	return expect_end(p);
+}
+
+static int parse_expect_ct(struct parser *p)
+{
+	struct expect_step *expect = &p->step->expect;
+	const char *what = "a TCP state (NONE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, "
+			   "CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2)";
+	struct word *w;
+
+	expect->kind = EXPECT_CT;
+	expect->assured = -1;
+	expect->seen_reply = -1;
+	if (take_conn(p, &expect->conn))
+		return -1;
+	w = next_plain(p, "state or gone");
+	if (!w)
+		return -1;
+	if (strcmp(w->text, "gone") == 0) {
+		expect->gone = true;
+		return expect_end(p);
+	}
+	if (strcmp(w->text, "state") != 0)
+		return error_word(p, w, "state or gone");
+	w = next_plain(p, what);
+	if (!w)
+		return -1;
+	expect->state = tcp_state_parse(w->text);
+	if (expect->state < 0)
+		return error_word(p, w, "%s", what);
+	while ((w = peek_word(p))) {
+		bool negated = w->text[0] == '!';
+		const char *flag = w->text + negated;
+		int *check = NULL;
+
+		if (is_plain(w) && strcmp(flag, "assured") == 0)
+			check = &expect->assured;
+		else if (is_plain(w) && strcmp(flag, "seen_reply") == 0)
+			check = &expect->seen_reply;
+		if (!check)
+			return error_word(p, w, "assured, !assured, seen_reply, !seen_reply "
+					  "or end of line");
+		if (*check >= 0)
+			return error_word(p, w, "each of assured and seen_reply once");
+		*check = !negated;
+		p->next++;
+	}
+	return 0;
+}
+
+static int parse_expect_stat(struct parser *p)
+{
+	struct expect_step *expect = &p->step->expect;
+	char what[512] = "a counter of stat/nf_conntrack (";
+	struct word *w;
+	const char *delta;
+	uint64_t value;
+	int sign = 1;
+
+	expect->kind = EXPECT_STAT;
+	if (need_send(p))
+		return -1;
+	list_names(stat_counters, what + strlen(what), sizeof(what) - strlen(what) - 1);
+	strcat(what, ")");
+	w = next_plain(p, what);
+	if (!w)
+		return -1;
+	for (size_t i = 0; stat_counters[i]; i++)
+		if (strcmp(w->text, stat_counters[i]) == 0)
+			strcpy(expect->counter, w->text);
+	if (!expect->counter[0])
+		return error_word(p, w, "%s", what);
+	w = next_plain(p, "a delta (+N, -N or N)");
+	if (!w)
+		return -1;
+	delta = w->text;
+	if (*delta == '+' || *delta == '-')
+		sign = *delta++ == '-' ? -1 : 1;
+	if (number_in_range(p, delta, strlen(delta), word_column(w, (size_t)(delta - w->text)),
+			    0, UINT32_MAX, &value))
+		return -1;
+	expect->delta = sign * (int64_t)value;
+	return expect_end(p);
+}
+
+static const struct command expect_commands[] = {
+	{ .name = "verdict",	.parse = parse_expect_verdict },
+	{ .name = "reason",	.parse = parse_expect_reason },
+	{ .name = "ct",		.parse = parse_expect_ct },
+	{ .name = "stat",	.parse = parse_expect_stat },
+	{ NULL },
+};
+
+static int parse_expect(struct parser *p)
+{
+	const struct command *command = select_command(p, expect_commands, "an expectation");
+
+	return command ? command->parse(p) : -1;
+}
+
+static const struct command statements[] = {
+	{ .name = "name",		.parse = parse_name },
+	{ .name = "about",	.parse = NULL },	/* takes the raw line, see parse_line */
+	{ .name = "topology",	.parse = parse_topology },
+	{ .name = "family",	.parse = parse_family },
+	{ .name = "sysctl",	.parse = parse_sysctl,	.is_step = true,	.step_kind = STEP_SYSCTL },
+	{ .name = "nft",		.parse = parse_nft,	.is_step = true,	.step_kind = STEP_NFT },
+	{ .name = "listen",	.parse = parse_listen,	.is_step = true,	.step_kind = STEP_LISTEN },
+	{ .name = "connect",	.parse = parse_connect,	.is_step = true,	.step_kind = STEP_CONNECT },
+	{ .name = "send",	.parse = parse_send,	.is_step = true,	.step_kind = STEP_SEND },
+	{ .name = "expect",	.parse = parse_expect,	.is_step = true,	.step_kind = STEP_EXPECT },
+	{ NULL },
+};
+
+static int add_about(struct parser *p, const char *text, size_t len)
+{
+	char *about = p->scenario->about;
+	size_t old = strlen(about);
+	/* The first line replaces the initial "", later ones follow a '\n'. */
+	size_t sep = p->n_about++ ? 1 : 0;
+
+	about = realloc(about, old + sep + len + 1);
+	if (!about) {
+		snprintf(p->err, p->errsize, "%s: %s", p->filename, strerror(ENOMEM));
+		return -1;
+	}
+	if (sep)
+		about[old] = '\n';
+	memcpy(about + old + sep, text, len);
+	about[old + sep + len] = '\0';
+	p->scenario->about = about;
+	return 0;
+}
+
+static struct step *add_step(struct parser *p)
+{
+	struct scenario *scenario = p->scenario;
+
+	if (scenario->n_steps == p->steps_cap) {
+		size_t cap = p->steps_cap ? 2 * p->steps_cap : 16;
+		struct step *steps = realloc(scenario->steps, cap * sizeof(*steps));
+
+		if (!steps) {
+			snprintf(p->err, p->errsize, "%s: %s", p->filename, strerror(ENOMEM));
+			return NULL;
+		}
+		scenario->steps = steps;
+		p->steps_cap = cap;
+	}
+	memset(&scenario->steps[scenario->n_steps], 0, sizeof(struct step));
+	return &scenario->steps[scenario->n_steps++];
+}
+
+/* One line, without its '\n'. */
+static int parse_line(struct parser *p, const char *line, size_t len)
+{
+	const struct command *command;
+	size_t start = 0;
+	size_t keyword_len;
+
+	len = comment_start(line, len);
+	while (len > 0 && is_blank(line[len - 1]))
+		len--;
+	while (start < len && is_blank(line[start]))
+		start++;
+	if (start == len)
+		return 0;
+	p->end_column = (int)len + 1;
+
+	keyword_len = 0;
+	while (start + keyword_len < len && !is_blank(line[start + keyword_len]))
+		keyword_len++;
+	if (keyword_len == 5 && strncmp(line + start, "about", 5) == 0) {
+		size_t text = start + keyword_len;
+
+		while (text < len && is_blank(line[text]))
+			text++;
+		return add_about(p, line + text, len - text);
+	}
+
+	if (split_words(p, line, len))
+		return -1;
+	command = select_command(p, statements, "a statement");
+	if (!command)
+		return -1;
+	if (command->is_step) {
+		const struct word *keyword = &p->words[0];
+		size_t text_len = len - start;
+
+		if (!p->seen_topology)
+			return error_word(p, keyword, "a topology statement before the first step");
+		p->step = add_step(p);
+		if (!p->step)
+			return -1;
+		p->step->kind = command->step_kind;
+		p->step->pos.line = p->line;
+		p->step->pos.column = keyword->column;
+		if (text_len >= sizeof(p->step->text))
+			text_len = sizeof(p->step->text) - 1;
+		memcpy(p->step->text, line + start, text_len);
+		p->step->text[text_len] = '\0';
+	}
+	return command->parse(p);
+}
+
+struct scenario *scenario_parse_string(const char *text, const char *filename,
+				       char *err, size_t errsize)
+{
+	struct parser p = {
+		.filename = filename ? filename : "<string>",
+		.err = err,
+		.errsize = errsize,
+	};
+	const char *line = text;
+	int status = -1;
+
+	p.scenario = calloc(1, sizeof(*p.scenario));
+	if (!p.scenario)
+		goto out_nomem;
+	p.scenario->about = strdup("");
+	if (!p.scenario->about)
+		goto out_nomem;
+	snprintf(p.scenario->path, sizeof(p.scenario->path), "%s", p.filename);
+	p.scenario->families = FAMILY_BOTH;
+
+	while (*line) {
+		const char *newline = strchrnul(line, '\n');
+
+		p.line++;
+		if (parse_line(&p, line, (size_t)(newline - line)))
+			goto out_free_words;
+		line = *newline ? newline + 1 : newline;
+	}
+
+	/* Missing statements are reported at the end of the file. */
+	p.line++;
+	if (!p.seen_name)
+		error_at(&p, 1, "end of file", 11, "a name statement");
+	else if (!p.seen_topology)
+		error_at(&p, 1, "end of file", 11, "a topology statement");
+	else
+		status = 0;
+
+out_free_words:
+	free(p.words);
+	free(p.text_buf);
+	if (status) {
+		scenario_free(p.scenario);
+		return NULL;
+	}
+	return p.scenario;
+
+out_nomem:
+	snprintf(err, errsize, "%s: %s", p.filename, strerror(ENOMEM));
+	goto out_free_words;
+}
+
+struct scenario *scenario_parse_file(const char *path, char *err, size_t errsize)
+{
+	struct scenario *scenario = NULL;
+	size_t len = 0, cap = 4096;
+	char *text, *bigger;
+	FILE *file;
+
+	file = fopen(path, "r");
+	if (!file)
+		goto out_error;
+	text = malloc(cap);
+	if (!text)
+		goto out_close;
+	for (;;) {
+		len += fread(text + len, 1, cap - len - 1, file);
+		if (len < cap - 1)
+			break;
+		cap *= 2;
+		bigger = realloc(text, cap);
+		if (!bigger)
+			goto out_free_text;
+		text = bigger;
+	}
+	if (ferror(file)) {
+		errno = EIO;
+		goto out_free_text;
+	}
+	text[len] = '\0';
+	scenario = scenario_parse_string(text, path, err, errsize);
+	free(text);
+	fclose(file);
+	return scenario;
+
+out_free_text:
+	free(text);
+out_close:
+	fclose(file);
+out_error:
+	snprintf(err, errsize, "%s: %s", path, strerror(errno));
+	return NULL;
+}
+
+void scenario_free(struct scenario *scenario)
+{
+	if (!scenario)
+		return;
+	free(scenario->about);
+	free(scenario->steps);
+	free(scenario);
+}

@@ -1,0 +1,708 @@
+/* Unit tests of the scenario parser: good files into their exact AST, bad ones
+ * into their exact "file:line:column: expected …, found …" message. */
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "packet.h"
+#include "scenario.h"
+
+/* Every bad case starts from this header, so its errors are on line 3 or later. */
+#define HEAD	"name t\ntopology pair\n"
+#define CONN	"connect c client -> server:80\n"
+#define SEND	"send client -> server tcp\n"
+
+static struct scenario *parse_ok(const char *text)
+{
+	char err[512] = "";
+	struct scenario *scenario = scenario_parse_string(text, "t.ct", err, sizeof(err));
+
+	ck_assert_msg(scenario != NULL, "unexpected error: %s", err);
+	return scenario;
+}
+
+static void assert_error(const char *text, const char *expected)
+{
+	char err[512] = "";
+	struct scenario *scenario = scenario_parse_string(text, "t.ct", err, sizeof(err));
+
+	ck_assert_msg(scenario == NULL, "parsed, expected error: %s", expected);
+	ck_assert_str_eq(err, expected);
+}
+
+/* ---- Good files ---- */
+
+START_TEST(test_full_story)
+{
+	struct scenario *s = parse_ok(
+		"# scenarios/tcp-flags/syn-rst.ct\n"
+		"name     syn-rst\n"
+		"about    A segment with both SYN and RST set is never valid TCP.\n"
+		"about\tConntrack marks it INVALID.   # a comment\n"
+		"topology pair\n"
+		"family   ipv4\n"
+		"\n"
+		"sysctl   server nf_conntrack_log_invalid=6\n"
+		"sysctl   client net.ipv4.tcp_timestamps=\"0\"\n"
+		"nft      client \"table inet t {\\n\\tchain c { } # not a comment\\n}\"\n"
+		"listen   server:80\n"
+		"connect  c client -> server:80             # kernel sockets\n"
+		"expect   ct c state ESTABLISHED assured\n"
+		"send     client -> server tcp conn=c flags=SR seq=c.client.nxt\n"
+		"expect   verdict invalid reason \"invalid tcp flag combination\"\n"
+		"expect   ct c state established !seen_reply !assured\n"
+		"expect   stat invalid +1\n");
+	const struct step *step;
+
+	ck_assert_str_eq(s->path, "t.ct");
+	ck_assert_str_eq(s->name, "syn-rst");
+	ck_assert_str_eq(s->about, "A segment with both SYN and RST set is never valid TCP.\n"
+				   "Conntrack marks it INVALID.");
+	ck_assert_str_eq(s->topology, "pair");
+	ck_assert_uint_eq(s->families, FAMILY_IPV4);
+	ck_assert_uint_eq(s->n_conns, 1);
+	ck_assert_str_eq(s->conns[0], "c");
+	ck_assert_uint_eq(s->n_steps, 10);
+
+	step = &s->steps[0];
+	ck_assert_int_eq(step->kind, STEP_SYSCTL);
+	ck_assert_int_eq(step->pos.line, 8);
+	ck_assert_int_eq(step->pos.column, 1);
+	ck_assert_str_eq(step->text, "sysctl   server nf_conntrack_log_invalid=6");
+	ck_assert_str_eq(step->sysctl.host, "server");
+	ck_assert_str_eq(step->sysctl.key, "net.netfilter.nf_conntrack_log_invalid");
+	ck_assert_str_eq(step->sysctl.value, "6");
+
+	step = &s->steps[1];
+	ck_assert_str_eq(step->sysctl.host, "client");
+	ck_assert_str_eq(step->sysctl.key, "net.ipv4.tcp_timestamps");
+	ck_assert_str_eq(step->sysctl.value, "0");
+
+	step = &s->steps[2];
+	ck_assert_int_eq(step->kind, STEP_NFT);
+	ck_assert_str_eq(step->nft.host, "client");
+	ck_assert_str_eq(step->nft.ruleset, "table inet t {\n\tchain c { } # not a comment\n}");
+
+	step = &s->steps[3];
+	ck_assert_int_eq(step->kind, STEP_LISTEN);
+	ck_assert_str_eq(step->listen.host, "server");
+	ck_assert_uint_eq(step->listen.port, 80);
+
+	step = &s->steps[4];
+	ck_assert_int_eq(step->kind, STEP_CONNECT);
+	ck_assert_str_eq(step->text, "connect  c client -> server:80");
+	ck_assert_int_eq(step->connect.conn, 0);
+	ck_assert_str_eq(step->connect.client, "client");
+	ck_assert_str_eq(step->connect.server, "server");
+	ck_assert_uint_eq(step->connect.port, 80);
+
+	step = &s->steps[5];
+	ck_assert_int_eq(step->kind, STEP_EXPECT);
+	ck_assert_int_eq(step->expect.kind, EXPECT_CT);
+	ck_assert_int_eq(step->expect.conn, 0);
+	ck_assert(!step->expect.gone);
+	ck_assert_int_eq(step->expect.state, 3);
+	ck_assert_int_eq(step->expect.assured, 1);
+	ck_assert_int_eq(step->expect.seen_reply, -1);
+
+	step = &s->steps[6];
+	ck_assert_int_eq(step->kind, STEP_SEND);
+	ck_assert_int_eq(step->pos.line, 14);
+	ck_assert_str_eq(step->send.src, "client");
+	ck_assert_str_eq(step->send.dst, "server");
+	ck_assert_int_eq(step->send.conn, 0);
+	ck_assert(step->send.has_flags);
+	ck_assert_uint_eq(step->send.flags, TCP_FLAG_SYN | TCP_FLAG_RST);
+	ck_assert(step->send.fields[SEND_SEQ].present);
+	ck_assert_uint_eq(step->send.fields[SEND_SEQ].n_terms, 1);
+	ck_assert(step->send.fields[SEND_SEQ].terms[0].is_conn);
+	ck_assert_int_eq(step->send.fields[SEND_SEQ].terms[0].sign, 1);
+	ck_assert_int_eq(step->send.fields[SEND_SEQ].terms[0].conn, 0);
+	ck_assert_int_eq(step->send.fields[SEND_SEQ].terms[0].side, SIDE_CLIENT);
+	ck_assert_int_eq(step->send.fields[SEND_SEQ].terms[0].value, CONN_NXT);
+	for (int field = 0; field < SEND_FIELD_COUNT; field++)
+		ck_assert(field == SEND_SEQ || !step->send.fields[field].present);
+	ck_assert(!step->send.sack_permitted && !step->send.timestamp && !step->send.bad_checksum);
+
+	step = &s->steps[7];
+	ck_assert_int_eq(step->expect.kind, EXPECT_VERDICT);
+	ck_assert_int_eq(step->expect.verdict, VERDICT_INVALID);
+	ck_assert(step->expect.has_reason && !step->expect.reason_none);
+	ck_assert_str_eq(step->expect.reason, "invalid tcp flag combination");
+
+	step = &s->steps[8];
+	ck_assert_int_eq(step->expect.state, 3);
+	ck_assert_int_eq(step->expect.assured, 0);
+	ck_assert_int_eq(step->expect.seen_reply, 0);
+
+	step = &s->steps[9];
+	ck_assert_int_eq(step->expect.kind, EXPECT_STAT);
+	ck_assert_str_eq(step->expect.counter, "invalid");
+	ck_assert_int_eq(step->expect.delta, 1);
+	scenario_free(s);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	struct scenario *s = parse_ok("topology pair\nname a0_.-z");
+
+	ck_assert_str_eq(s->name, "a0_.-z");
+	ck_assert_str_eq(s->about, "");
+	ck_assert_uint_eq(s->families, FAMILY_BOTH);
+	ck_assert_uint_eq(s->n_steps, 0);
+	ck_assert_uint_eq(s->n_conns, 0);
+	scenario_free(s);
+
+	s = parse_ok("name x\r\nabout  \r\nabout b\r\ntopology pair\r\nfamily ipv6\r\n");
+	ck_assert_str_eq(s->about, "\nb");
+	ck_assert_uint_eq(s->families, FAMILY_IPV6);
+	scenario_free(s);
+}
+END_TEST
+
+START_TEST(test_expressions)
+{
+	struct scenario *s = parse_ok(HEAD
+		"connect c client -> server:80\n"
+		"connect d2_x server -> client:443\n"
+		"send client -> server tcp seq=c.client.nxt+d2_x.server.win+1000 "
+		"ack=c.server.nxt-1 win=0x10 urg=0 sport=65535 tsval=4294967295 "
+		"tsecr=d2_x.client.win-c.client.win\n");
+	const struct send_step *send = &s->steps[2].send;
+	const struct expr *seq = &send->fields[SEND_SEQ];
+	const struct expr *ack = &send->fields[SEND_ACK];
+
+	ck_assert_str_eq(s->conns[1], "d2_x");
+	ck_assert_int_eq(s->steps[1].connect.conn, 1);
+	ck_assert_int_eq(send->conn, -1);
+	ck_assert(!send->has_flags);
+
+	ck_assert_uint_eq(seq->n_terms, 3);
+	ck_assert(seq->terms[0].is_conn && seq->terms[0].conn == 0);
+	ck_assert(seq->terms[0].side == SIDE_CLIENT && seq->terms[0].value == CONN_NXT);
+	ck_assert(seq->terms[1].is_conn && seq->terms[1].conn == 1 && seq->terms[1].sign == 1);
+	ck_assert(seq->terms[1].side == SIDE_SERVER && seq->terms[1].value == CONN_WIN);
+	ck_assert(!seq->terms[2].is_conn && seq->terms[2].number == 1000);
+	ck_assert_int_eq(seq->terms[2].sign, 1);
+
+	ck_assert_uint_eq(ack->n_terms, 2);
+	ck_assert(ack->terms[0].side == SIDE_SERVER && ack->terms[0].value == CONN_NXT);
+	ck_assert_int_eq(ack->terms[1].sign, -1);
+	ck_assert_uint_eq(ack->terms[1].number, 1);
+
+	ck_assert_uint_eq(send->fields[SEND_WIN].terms[0].number, 16);
+	ck_assert(send->fields[SEND_URG].present);
+	ck_assert_uint_eq(send->fields[SEND_URG].terms[0].number, 0);
+	ck_assert_uint_eq(send->fields[SEND_SPORT].terms[0].number, 65535);
+	ck_assert_uint_eq(send->fields[SEND_TSVAL].terms[0].number, 4294967295u);
+	ck_assert(send->timestamp);
+	ck_assert_int_eq(send->fields[SEND_TSECR].terms[1].sign, -1);
+	ck_assert_int_eq(send->fields[SEND_TSECR].terms[1].conn, 0);
+	ck_assert_int_eq(send->fields[SEND_TSECR].terms[1].side, SIDE_CLIENT);
+	ck_assert_int_eq(send->fields[SEND_TSECR].terms[1].value, CONN_WIN);
+	scenario_free(s);
+
+	/* A pure expression is checked by its value, not by each number. */
+	s = parse_ok(HEAD SEND "send client -> server tcp ttl=200+100-45 wscale=0x0e\n");
+	ck_assert_uint_eq(s->steps[1].send.fields[SEND_TTL].n_terms, 3);
+	ck_assert_uint_eq(s->steps[1].send.fields[SEND_WSCALE].terms[0].number, 14);
+	scenario_free(s);
+}
+END_TEST
+
+START_TEST(test_send_fields)
+{
+	struct scenario *s = parse_ok(HEAD
+		"send server -> client tcp flags=FSRPAUEC sackok ts csum=bad doff=15 len=65000 "
+		"mss=1460 wscale=7 ttl=1 tos=0xff truncate=40 dport=0\n"
+		"send client -> server tcp flags=none csum=0x1234\n"
+		"send client -> server tcp flags=AS tsecr=1\n");
+	const struct send_step *send = &s->steps[0].send;
+
+	ck_assert_str_eq(send->src, "server");
+	ck_assert_str_eq(send->dst, "client");
+	ck_assert_uint_eq(send->flags, 0xff);
+	ck_assert(send->sack_permitted && send->timestamp && send->bad_checksum);
+	ck_assert(!send->fields[SEND_CSUM].present);
+	ck_assert_uint_eq(send->fields[SEND_DOFF].terms[0].number, 15);
+	ck_assert_uint_eq(send->fields[SEND_LEN].terms[0].number, 65000);
+	ck_assert_uint_eq(send->fields[SEND_MSS].terms[0].number, 1460);
+	ck_assert_uint_eq(send->fields[SEND_WSCALE].terms[0].number, 7);
+	ck_assert_uint_eq(send->fields[SEND_TTL].terms[0].number, 1);
+	ck_assert_uint_eq(send->fields[SEND_TOS].terms[0].number, 255);
+	ck_assert_uint_eq(send->fields[SEND_TRUNCATE].terms[0].number, 40);
+	ck_assert(send->fields[SEND_DPORT].present);
+
+	send = &s->steps[1].send;
+	ck_assert(send->has_flags);
+	ck_assert_uint_eq(send->flags, 0);
+	ck_assert(!send->bad_checksum && !send->timestamp);
+	ck_assert_uint_eq(send->fields[SEND_CSUM].terms[0].number, 0x1234);
+
+	send = &s->steps[2].send;
+	ck_assert_uint_eq(send->flags, TCP_FLAG_SYN | TCP_FLAG_ACK);
+	ck_assert(send->timestamp);
+	scenario_free(s);
+}
+END_TEST
+
+START_TEST(test_expects)
+{
+	struct scenario *s = parse_ok(HEAD CONN
+		"expect ct c gone\n"
+		SEND
+		"expect verdict new\n"
+		"expect verdict untracked reason none\n"
+		"expect reason \"window: \\\"#\\\" \\\\ ok\"\n"
+		"expect reason none\n"
+		"expect ct c state syn_sent2 seen_reply\n"
+		"expect stat search_restart -2\n"
+		"expect stat entries 3\n"
+		"expect stat insert_failed 0x0\n");
+	const struct step *steps = s->steps;
+
+	ck_assert(steps[1].expect.kind == EXPECT_CT && steps[1].expect.gone);
+	ck_assert_int_eq(steps[1].expect.conn, 0);
+	ck_assert_int_eq(steps[3].expect.verdict, VERDICT_NEW);
+	ck_assert(!steps[3].expect.has_reason);
+	ck_assert_int_eq(steps[4].expect.verdict, VERDICT_UNTRACKED);
+	ck_assert(steps[4].expect.has_reason && steps[4].expect.reason_none);
+	ck_assert_int_eq(steps[5].expect.kind, EXPECT_REASON);
+	ck_assert_str_eq(steps[5].expect.reason, "window: \"#\" \\ ok");
+	ck_assert(steps[6].expect.has_reason && steps[6].expect.reason_none);
+	ck_assert_int_eq(steps[7].expect.state, 9);
+	ck_assert_int_eq(steps[7].expect.assured, -1);
+	ck_assert_int_eq(steps[7].expect.seen_reply, 1);
+	ck_assert_str_eq(steps[8].expect.counter, "search_restart");
+	ck_assert_int_eq(steps[8].expect.delta, -2);
+	ck_assert_int_eq(steps[9].expect.delta, 3);
+	ck_assert_int_eq(steps[10].expect.delta, 0);
+	ck_assert_int_eq(steps[10].pos.line, 13);
+	scenario_free(s);
+}
+END_TEST
+
+START_TEST(test_many_steps)
+{
+	size_t size = 64 * 1024;
+	char *text = malloc(size);
+	size_t used = (size_t)snprintf(text, size, HEAD);
+	struct scenario *s;
+
+	for (int i = 0; i < 200; i++)
+		used += (size_t)snprintf(text + used, size - used, "listen server:%d\n", i + 1);
+	for (int i = 0; i < SCENARIO_CONNS_MAX; i++)
+		used += (size_t)snprintf(text + used, size - used,
+					 "connect c%d client -> server:80\n", i);
+	s = parse_ok(text);
+	ck_assert_uint_eq(s->n_steps, 200 + SCENARIO_CONNS_MAX);
+	ck_assert_uint_eq(s->steps[199].listen.port, 200);
+	ck_assert_int_eq(s->steps[199].pos.line, 202);
+	ck_assert_str_eq(s->conns[SCENARIO_CONNS_MAX - 1], "c15");
+	scenario_free(s);
+
+	snprintf(text + used, size - used, "connect c99 client -> server:80\n");
+	assert_error(text, "t.ct:219:9: expected at most 16 connections, found c99");
+	free(text);
+}
+END_TEST
+
+START_TEST(test_tables)
+{
+	enum verdict verdict;
+
+	ck_assert_str_eq(verdict_name(VERDICT_UNSEEN), "unseen");
+	ck_assert_str_eq(verdict_name(VERDICT_ESTABLISHED), "established");
+	ck_assert_str_eq(verdict_name(VERDICT_UNTRACKED), "untracked");
+	ck_assert_int_eq(verdict_parse("related", &verdict), 0);
+	ck_assert_int_eq(verdict, VERDICT_RELATED);
+	ck_assert_int_eq(verdict_parse("unseen", &verdict), -1);
+	ck_assert_int_eq(verdict_parse("NEW", &verdict), -1);
+
+	ck_assert_str_eq(tcp_state_name(0), "NONE");
+	ck_assert_str_eq(tcp_state_name(7), "TIME_WAIT");
+	ck_assert_str_eq(tcp_state_name(9), "SYN_SENT2");
+	ck_assert_str_eq(tcp_state_name(10), "?");
+	ck_assert_int_eq(tcp_state_parse("close_wait"), 5);
+	ck_assert_int_eq(tcp_state_parse("SYN_RECV"), 2);
+	ck_assert_int_eq(tcp_state_parse("LISTEN"), -1);
+
+	ck_assert_str_eq(send_field_name(SEND_SPORT), "sport");
+	ck_assert_str_eq(send_field_name(SEND_TRUNCATE), "truncate");
+	ck_assert_str_eq(send_field_name(SEND_CSUM), "csum");
+
+	ck_assert_str_eq(scenario_topology_hosts("pair")[0], "client");
+	ck_assert_str_eq(scenario_topology_hosts("pair")[1], "server");
+	ck_assert_ptr_null(scenario_topology_hosts("pair")[2]);
+	ck_assert_ptr_null(scenario_topology_hosts("star"));
+}
+END_TEST
+
+/* ---- Bad files: one per kind of mistake ---- */
+
+START_TEST(test_error_statement)
+{
+	assert_error(HEAD "bogus x\n",
+		     "t.ct:3:1: expected a statement (name, about, topology, family, sysctl, "
+		     "nft, listen, connect, send, expect), found bogus");
+	assert_error(HEAD "  \"send\" client\n",
+		     "t.ct:3:3: expected a statement (name, about, topology, family, sysctl, "
+		     "nft, listen, connect, send, expect), found \"send\"");
+	assert_error(HEAD "expect\n",
+		     "t.ct:3:7: expected an expectation (verdict, reason, ct, stat), "
+		     "found end of line");
+}
+END_TEST
+
+START_TEST(test_error_missing_header)
+{
+	assert_error("", "t.ct:1:1: expected a name statement, found end of file");
+	assert_error("topology pair\n# the end\n",
+		     "t.ct:3:1: expected a name statement, found end of file");
+	assert_error("name x", "t.ct:2:1: expected a topology statement, found end of file");
+	assert_error("name x\nlisten server:80\n",
+		     "t.ct:2:1: expected a topology statement before the first step, found listen");
+	assert_error("name x\n\tsend client\n",
+		     "t.ct:2:2: expected a topology statement before the first step, found send");
+}
+END_TEST
+
+START_TEST(test_error_header)
+{
+	assert_error("name\n", "t.ct:1:5: expected a name, found end of line");
+	assert_error("name Foo\n", "t.ct:1:6: expected a name of [a-z0-9][a-z0-9_.-]*, "
+		     "at most 63 characters, found Foo");
+	assert_error("name _x\n", "t.ct:1:6: expected a name of [a-z0-9][a-z0-9_.-]*, "
+		     "at most 63 characters, found _x");
+	assert_error("name a234567890123456789012345678901234567890123456789012345678901234\n",
+		     "t.ct:1:6: expected a name of [a-z0-9][a-z0-9_.-]*, at most 63 characters, "
+		     "found a234567890123456789012345678901234567890123456789012345678901234");
+	assert_error("name x\nname y\n", "t.ct:2:1: expected one name statement, found a second one");
+	assert_error("name x y\n", "t.ct:1:8: expected end of line, found y");
+	assert_error("name x\ntopology star\n",
+		     "t.ct:2:10: expected a topology (pair), found star");
+	assert_error(HEAD "topology pair\n",
+		     "t.ct:3:1: expected one topology statement, found a second one");
+	assert_error(HEAD "family ipv5\n",
+		     "t.ct:3:8: expected a family (ipv4, ipv6, both), found ipv5");
+	assert_error(HEAD "family\n",
+		     "t.ct:3:7: expected a family (ipv4, ipv6, both), found end of line");
+	assert_error(HEAD "family both\nfamily ipv4\n",
+		     "t.ct:4:1: expected one family statement, found a second one");
+}
+END_TEST
+
+START_TEST(test_error_strings)
+{
+	assert_error(HEAD "nft client \"table inet t\n",
+		     "t.ct:3:12: expected a closing \", found end of line");
+	assert_error(HEAD "nft client \"a\\\" # b\n",
+		     "t.ct:3:12: expected a closing \", found end of line");
+	assert_error(HEAD "nft client \"a\\q\"\n",
+		     "t.ct:3:14: expected an escape (\\\" \\\\ \\n \\t), found \\q");
+	assert_error(HEAD "nft client table\n",
+		     "t.ct:3:12: expected a \"RULESET\", found table");
+	assert_error(HEAD "nft client \"\"\n",
+		     "t.ct:3:12: expected a \"RULESET\", found \"\"");
+	assert_error(HEAD "nft client \"a\"b\n",
+		     "t.ct:3:12: expected a \"RULESET\", found \"a\"b");
+	assert_error(HEAD "nft client\n",
+		     "t.ct:3:11: expected a \"RULESET\", found end of line");
+	assert_error(HEAD "nft client \"x\" \"y\"\n",
+		     "t.ct:3:16: expected end of line, found \"y\"");
+}
+END_TEST
+
+START_TEST(test_error_hosts)
+{
+	assert_error(HEAD "listen routerx:80\n",
+		     "t.ct:3:8: expected a host of topology pair (client, server), found routerx");
+	assert_error(HEAD "sysctl routerx nf_x=1\n",
+		     "t.ct:3:8: expected a host of topology pair (client, server), found routerx");
+	assert_error(HEAD "send client -> client tcp\n",
+		     "t.ct:3:16: expected a destination other than the source, found client");
+	assert_error(HEAD "send client server tcp\n",
+		     "t.ct:3:13: expected ->, found server");
+	assert_error(HEAD "send client ->\n",
+		     "t.ct:3:15: expected a host, found end of line");
+	assert_error(HEAD "connect c server -> server:80\n",
+		     "t.ct:3:21: expected a server other than the client, found server");
+	assert_error(HEAD "connect c client -> server\n",
+		     "t.ct:3:21: expected HOST:PORT, found server");
+}
+END_TEST
+
+START_TEST(test_error_listen)
+{
+	assert_error(HEAD "listen\n", "t.ct:3:7: expected HOST:PORT, found end of line");
+	assert_error(HEAD "listen server80\n", "t.ct:3:8: expected HOST:PORT, found server80");
+	assert_error(HEAD "listen server:0\n", "t.ct:3:15: expected a number 1..65535, found 0");
+	assert_error(HEAD "listen server:65536\n",
+		     "t.ct:3:15: expected a number 1..65535, found 65536");
+	assert_error(HEAD "listen server:\n",
+		     "t.ct:3:15: expected a number 1..65535, found nothing");
+	assert_error(HEAD "listen server:80x\n",
+		     "t.ct:3:15: expected a number 1..65535, found 80x");
+	assert_error(HEAD "listen server:80 extra  # comment\n",
+		     "t.ct:3:18: expected end of line, found extra");
+}
+END_TEST
+
+START_TEST(test_error_sysctl)
+{
+	assert_error(HEAD "sysctl client nf_x\n", "t.ct:3:15: expected KEY=VALUE, found nf_x");
+	assert_error(HEAD "sysctl client nf_x=\n", "t.ct:3:20: expected a value, found nothing");
+	assert_error(HEAD "sysctl client \"nf_x\"=1\n",
+		     "t.ct:3:15: expected KEY=VALUE, found \"nf_x\"=1");
+	assert_error(HEAD "sysctl client tcp_sack=1\n",
+		     "t.ct:3:15: expected a sysctl key (dotted, or nf_ for net.netfilter.nf_), "
+		     "found tcp_sack");
+	assert_error(HEAD "sysctl client net.ipv4.tcp_sack=1 2\n",
+		     "t.ct:3:35: expected end of line, found 2");
+}
+END_TEST
+
+START_TEST(test_error_connections)
+{
+	assert_error(HEAD CONN "connect c client -> server:81\n",
+		     "t.ct:4:9: expected a connection name not used before, found c");
+	assert_error(HEAD "connect 1c client -> server:80\n",
+		     "t.ct:3:9: expected a connection name of [a-z][a-z0-9_]*, at most 31 "
+		     "characters, found 1c");
+	assert_error(HEAD "connect c-d client -> server:80\n",
+		     "t.ct:3:9: expected a connection name of [a-z][a-z0-9_]*, at most 31 "
+		     "characters, found c-d");
+	assert_error(HEAD "send client -> server tcp conn=d\n",
+		     "t.ct:3:32: expected a connection declared by connect, found d");
+	assert_error(HEAD CONN "expect ct d gone\n",
+		     "t.ct:4:11: expected a connection declared by connect, found d");
+	/* Declared later does not count. */
+	assert_error(HEAD "send client -> server tcp seq=c.client.nxt\n" CONN,
+		     "t.ct:3:31: expected a number or a connection declared by connect, found c");
+}
+END_TEST
+
+START_TEST(test_error_send)
+{
+	assert_error(HEAD "send client -> server udp\n", "t.ct:3:23: expected tcp, found udp");
+	assert_error(HEAD "send client -> server\n", "t.ct:3:22: expected tcp, found end of line");
+	assert_error(HEAD CONN "send client -> server tcp seq=1 conn=c seq=2\n",
+		     "t.ct:4:40: expected each field at most once, found seq=2");
+	assert_error(HEAD "send client -> server tcp csum=bad csum=1\n",
+		     "t.ct:3:36: expected each field at most once, found csum=1");
+	assert_error(HEAD "send client -> server tcp ts ts\n",
+		     "t.ct:3:30: expected each field at most once, found ts");
+	assert_error(HEAD "send client -> server tcp flags=S flags=A\n",
+		     "t.ct:3:35: expected each field at most once, found flags=A");
+	assert_error(HEAD "send client -> server tcp flags=SXA\n",
+		     "t.ct:3:34: expected a TCP flag letter (F S R P A U E C), found X");
+	assert_error(HEAD "send client -> server tcp flags=SAs\n",
+		     "t.ct:3:35: expected a TCP flag letter (F S R P A U E C), found s");
+	assert_error(HEAD "send client -> server tcp flags=SAS\n",
+		     "t.ct:3:35: expected each TCP flag once, found S");
+	assert_error(HEAD "send client -> server tcp flags=\n",
+		     "t.ct:3:33: expected TCP flags (letters of FSRPAUEC, or none), found nothing");
+	assert_error(HEAD "send client -> server tcp color=red\n",
+		     "t.ct:3:27: expected a field (conn, flags, sackok, ts, sport, dport, seq, "
+		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, truncate, "
+		     "csum), found color=red");
+	assert_error(HEAD "send client -> server tcp seq\n",
+		     "t.ct:3:27: expected seq=VALUE, found seq");
+	assert_error(HEAD "send client -> server tcp sackok=1\n",
+		     "t.ct:3:27: expected sackok without a value, found sackok=1");
+	assert_error(HEAD "send client -> server tcp seq=\"1\"\n",
+		     "t.ct:3:27: expected a field without quotes, found seq=\"1\"");
+}
+END_TEST
+
+START_TEST(test_error_numbers)
+{
+	assert_error(HEAD "send client -> server tcp sport=70000\n",
+		     "t.ct:3:33: expected a number 0..65535, found 70000");
+	assert_error(HEAD "send client -> server tcp win=65536\n",
+		     "t.ct:3:31: expected a number 0..65535, found 65536");
+	assert_error(HEAD "send client -> server tcp doff=16\n",
+		     "t.ct:3:32: expected a number 0..15, found 16");
+	assert_error(HEAD "send client -> server tcp wscale=15\n",
+		     "t.ct:3:34: expected a number 0..14, found 15");
+	assert_error(HEAD "send client -> server tcp ttl=0x100\n",
+		     "t.ct:3:31: expected a number 0..255, found 0x100");
+	assert_error(HEAD "send client -> server tcp len=65001\n",
+		     "t.ct:3:31: expected a number 0..65000, found 65001");
+	assert_error(HEAD "send client -> server tcp seq=4294967296\n",
+		     "t.ct:3:31: expected a number 0..4294967295, found 4294967296");
+	assert_error(HEAD "send client -> server tcp ack=1-2\n",
+		     "t.ct:3:31: expected a number 0..4294967295, found 1-2");
+	assert_error(HEAD "send client -> server tcp tos=200+100\n",
+		     "t.ct:3:31: expected a number 0..255, found 200+100");
+	assert_error(HEAD "send client -> server tcp seq=12ab\n",
+		     "t.ct:3:31: expected a number 0..4294967295, found 12ab");
+	assert_error(HEAD "send client -> server tcp seq=1+\n",
+		     "t.ct:3:33: expected a number or CONN.client.nxt, found nothing");
+	assert_error(HEAD "send client -> server tcp seq=\n",
+		     "t.ct:3:31: expected a number or CONN.client.nxt, found nothing");
+	assert_error(HEAD "send client -> server tcp seq=-1\n",
+		     "t.ct:3:31: expected a number or CONN.client.nxt, found nothing");
+	assert_error(HEAD CONN "send client -> server tcp seq=c.client.foo+1\n",
+		     "t.ct:4:31: expected c.client.nxt, .client.win, .server.nxt or .server.win, "
+		     "found c.client.foo");
+	assert_error(HEAD CONN "send client -> server tcp seq=c\n",
+		     "t.ct:4:31: expected c.client.nxt, .client.win, .server.nxt or .server.win, "
+		     "found c");
+	assert_error(HEAD "send client -> server tcp seq=1+2+3+4+5+6+7+8+9\n",
+		     "t.ct:3:46: expected at most 8 terms, found +9");
+}
+END_TEST
+
+START_TEST(test_error_expect)
+{
+	assert_error(HEAD "expect verdict new\n",
+		     "t.ct:3:8: expected a send before this expect, found verdict");
+	assert_error(HEAD "expect reason none\n",
+		     "t.ct:3:8: expected a send before this expect, found reason");
+	assert_error(HEAD "expect stat new 1\n",
+		     "t.ct:3:8: expected a send before this expect, found stat");
+	assert_error(HEAD SEND "expect verdict unseen\n",
+		     "t.ct:4:16: expected a verdict (new, established, related, invalid, "
+		     "untracked), found unseen");
+	assert_error(HEAD SEND "expect verdict new \"x\"\n",
+		     "t.ct:4:20: expected reason or end of line, found \"x\"");
+	assert_error(HEAD SEND "expect verdict new reason\n",
+		     "t.ct:4:26: expected \"TEXT\" or none, found end of line");
+	assert_error(HEAD SEND "expect reason invalid\n",
+		     "t.ct:4:15: expected \"TEXT\" or none, found invalid");
+	assert_error(HEAD SEND "expect reason \"x\" none\n",
+		     "t.ct:4:19: expected end of line, found none");
+	assert_error(HEAD CONN "expect ct c state LISTEN\n",
+		     "t.ct:4:19: expected a TCP state (NONE, SYN_SENT, SYN_RECV, ESTABLISHED, "
+		     "FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2), found LISTEN");
+	assert_error(HEAD CONN "expect ct c ESTABLISHED\n",
+		     "t.ct:4:13: expected state or gone, found ESTABLISHED");
+	assert_error(HEAD CONN "expect ct c\n", "t.ct:4:12: expected state or gone, found end of line");
+	assert_error(HEAD CONN "expect ct c gone now\n", "t.ct:4:18: expected end of line, found now");
+	assert_error(HEAD CONN "expect ct c state CLOSE assured !assured\n",
+		     "t.ct:4:33: expected each of assured and seen_reply once, found !assured");
+	assert_error(HEAD CONN "expect ct c state CLOSE unassured\n",
+		     "t.ct:4:25: expected assured, !assured, seen_reply, !seen_reply or end of line, "
+		     "found unassured");
+	assert_error(HEAD SEND "expect stat bogus +1\n",
+		     "t.ct:4:13: expected a counter of stat/nf_conntrack (entries, clashres, found, "
+		     "new, invalid, ignore, delete, chainlength, insert, insert_failed, drop, "
+		     "early_drop, icmp_error, expect_new, expect_create, expect_delete, "
+		     "search_restart), found bogus");
+	assert_error(HEAD SEND "expect stat invalid +x\n",
+		     "t.ct:4:22: expected a number 0..4294967295, found x");
+	assert_error(HEAD SEND "expect stat invalid\n",
+		     "t.ct:4:20: expected a delta (+N, -N or N), found end of line");
+}
+END_TEST
+
+/* ---- Files ---- */
+
+START_TEST(test_parse_file)
+{
+	char path[] = "/tmp/test_scenario_XXXXXX";
+	char err[512] = "";
+	struct scenario *s;
+	int fd = mkstemp(path);
+	static const char text[] = "name f\ntopology pair\nlisten server:22 junk\n";
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fd);
+	s = scenario_parse_file(path, err, sizeof(err));
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(strncmp(err, path, strlen(path)), 0);
+	ck_assert_str_eq(err + strlen(path), ":3:18: expected end of line, found junk");
+	unlink(path);
+
+	s = scenario_parse_file("/nonexistent/x.ct", err, sizeof(err));
+	ck_assert_ptr_null(s);
+	ck_assert_str_eq(err, "/nonexistent/x.ct: No such file or directory");
+}
+END_TEST
+
+static int scenario_files_failed;
+
+static int parse_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	size_t len = strlen(path);
+	char err[512];
+	struct scenario *s;
+
+	(void)st;
+	(void)ftw;
+	if (type != FTW_F || len < 3 || strcmp(path + len - 3, ".ct") != 0)
+		return 0;
+	s = scenario_parse_file(path, err, sizeof(err));
+	if (!s) {
+		fprintf(stderr, "%s\n", err);
+		scenario_files_failed++;
+	}
+	scenario_free(s);
+	return 0;
+}
+
+/* Every scenario shipped parses ($CTLAB_SCENARIOS, default ./scenarios). */
+START_TEST(test_shipped_scenarios)
+{
+	const char *dir = getenv("CTLAB_SCENARIOS") ? getenv("CTLAB_SCENARIOS") : "scenarios";
+
+	if (access(dir, R_OK) != 0)
+		return;		/* nothing shipped yet, or run from elsewhere */
+	ck_assert_int_eq(nftw(dir, parse_one, 16, FTW_PHYS), 0);
+	ck_assert_msg(scenario_files_failed == 0, "%d scenario files do not parse",
+		      scenario_files_failed);
+}
+END_TEST
+
+static Suite *scenario_suite(void)
+{
+	Suite *suite = suite_create("scenario");
+	TCase *good = tcase_create("good");
+	TCase *bad = tcase_create("bad");
+	TCase *files = tcase_create("files");
+
+	tcase_add_test(good, test_full_story);
+	tcase_add_test(good, test_defaults);
+	tcase_add_test(good, test_expressions);
+	tcase_add_test(good, test_send_fields);
+	tcase_add_test(good, test_expects);
+	tcase_add_test(good, test_many_steps);
+	tcase_add_test(good, test_tables);
+	suite_add_tcase(suite, good);
+
+	tcase_add_test(bad, test_error_statement);
+	tcase_add_test(bad, test_error_missing_header);
+	tcase_add_test(bad, test_error_header);
+	tcase_add_test(bad, test_error_strings);
+	tcase_add_test(bad, test_error_hosts);
+	tcase_add_test(bad, test_error_listen);
+	tcase_add_test(bad, test_error_sysctl);
+	tcase_add_test(bad, test_error_connections);
+	tcase_add_test(bad, test_error_send);
+	tcase_add_test(bad, test_error_numbers);
+	tcase_add_test(bad, test_error_expect);
+	suite_add_tcase(suite, bad);
+
+	tcase_add_test(files, test_parse_file);
+	tcase_add_test(files, test_shipped_scenarios);
+	suite_add_tcase(suite, files);
+	return suite;
+}
+
+int main(void)
+{
+	SRunner *runner = srunner_create(scenario_suite());
+	int failed;
+
+	srunner_run_all(runner, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
