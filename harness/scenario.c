@@ -188,6 +188,7 @@ struct parser {
 	const char *const *hosts;
 };
 
+/* "FILE:LINE:COLUMN: expected WHAT, found FOUND"; found_len -1 for all of found. */
 static int error_at(struct parser *p, int column, const char *found, int found_len,
 		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -200,6 +201,8 @@ static int error_at(struct parser *p, int column, const char *found, int found_l
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	if (found_len < 0)
+		found_len = (int)strlen(found);
 	snprintf(p->err, p->errsize, "%s:%d:%d: expected %s, found %.*s",
 		 p->filename, p->line, column, what, found_len, found);
 	return -1;
@@ -299,7 +302,7 @@ static int split_words(struct parser *p, const char *line, size_t len)
 			open = i++;
 			for (;;) {
 				if (i == len)
-					return error_at(p, (int)open + 1, "end of line", 11,
+					return error_at(p, (int)open + 1, "end of line", -1,
 							"a closing \"");
 				if (line[i] == '"')
 					break;
@@ -337,7 +340,7 @@ static int split_words(struct parser *p, const char *line, size_t len)
 static struct word *next_word(struct parser *p, const char *what)
 {
 	if (p->next == p->n_words) {
-		error_at(p, p->end_column, "end of line", 11, "%s", what);
+		error_at(p, p->end_column, "end of line", -1, "%s", what);
 		return NULL;
 	}
 	return &p->words[p->next++];
@@ -474,7 +477,7 @@ static int number_in_range(struct parser *p, const char *text, size_t len, int c
 			   uint64_t min, uint64_t max, uint64_t *value)
 {
 	if (parse_number(text, len, value) || *value < min || *value > max)
-		return error_at(p, column, len ? text : "nothing", len ? (int)len : 7,
+		return error_at(p, column, len ? text : "nothing", len ? (int)len : -1,
 				"a number %" PRIu64 "..%" PRIu64, min, max);
 	return 0;
 }
@@ -554,7 +557,7 @@ static int parse_term(struct parser *p, const struct word *w, size_t off, size_t
 	size_t name_len;
 
 	if (len == 0)
-		return error_at(p, column, "nothing", 7,
+		return error_at(p, column, "nothing", -1,
 				"a number or CONN.client.nxt");
 	if (isdigit((unsigned char)text[0])) {
 		if (parse_number(text, len, &term->number))
@@ -655,7 +658,7 @@ static const struct command *select_command(struct parser *p, const struct comma
 	if (w)
 		error_word(p, w, "%s (%s)", what, list);
 	else
-		error_at(p, p->end_column, "end of line", 11, "%s (%s)", what, list);
+		error_at(p, p->end_column, "end of line", -1, "%s (%s)", what, list);
 	return NULL;
 }
 
@@ -666,7 +669,7 @@ static int parse_name(struct parser *p)
 	const char *c;
 
 	if (p->seen_name)
-		return error_at(p, keyword->column, "a second one", 12, "one name statement");
+		return error_at(p, keyword->column, "a second one", -1, "one name statement");
 	w = next_word(p, "a name");
 	if (!w)
 		return -1;
@@ -695,7 +698,7 @@ static int parse_topology(struct parser *p)
 	struct word *w;
 
 	if (p->seen_topology)
-		return error_at(p, keyword->column, "a second one", 12,
+		return error_at(p, keyword->column, "a second one", -1,
 				"one topology statement");
 	for (size_t i = 0; i < N_TOPOLOGIES; i++)
 		names[i] = topologies[i].name;
@@ -725,7 +728,7 @@ static int parse_family(struct parser *p)
 	struct word *w;
 
 	if (p->seen_family)
-		return error_at(p, keyword->column, "a second one", 12,
+		return error_at(p, keyword->column, "a second one", -1,
 				"one family statement");
 	w = next_plain(p, "a family (ipv4, ipv6, both)");
 	if (!w)
@@ -746,6 +749,7 @@ static int parse_sysctl(struct parser *p)
 	static const char short_prefix[] = "net.netfilter.";
 	const char *what = "KEY=VALUE";
 	struct word *w;
+	bool short_key, valid_key;
 	char *eq;
 	size_t key_len;
 
@@ -759,19 +763,22 @@ static int parse_sysctl(struct parser *p)
 	if (!eq || (size_t)(eq - w->text) >= w->plain_len)
 		return error_word(p, w, "%s", what);
 	key_len = (size_t)(eq - w->text);
+	short_key = strncmp(w->text, "nf_", 3) == 0;
+	valid_key = key_len > 0 && (short_key || memchr(w->text, '.', key_len));
 	for (size_t i = 0; i < key_len; i++)
 		if (!isalnum((unsigned char)w->text[i]) && !strchr("_.-/", w->text[i]))
-			key_len = 0;
-	if (key_len == 0 || (strncmp(w->text, "nf_", 3) != 0 && !memchr(w->text, '.', key_len)))
-		return error_at(p, w->column, w->text, (int)(eq - w->text),
+			valid_key = false;
+	if (!valid_key)
+		return error_at(p, w->column, key_len ? w->text : "nothing",
+				key_len ? (int)key_len : -1,
 				"a sysctl key (dotted, or nf_ for net.netfilter.nf_)");
-	if (strncmp(w->text, "nf_", 3) == 0)
+	if (short_key)
 		snprintf(sysctl->key, sizeof(sysctl->key), "%s%.*s",
 			 short_prefix, (int)key_len, w->text);
 	else
 		snprintf(sysctl->key, sizeof(sysctl->key), "%.*s", (int)key_len, w->text);
 	if (eq[1] == '\0')
-		return error_at(p, word_column(w, key_len + 1), "nothing", 7, "a value");
+		return error_at(p, word_column(w, key_len + 1), "nothing", -1, "a value");
 	if (strlen(eq + 1) >= SCENARIO_TEXT_MAX)
 		return error_word(p, w, "a value of at most %d characters",
 				  SCENARIO_TEXT_MAX - 1);
@@ -839,7 +846,7 @@ static int parse_flags(struct parser *p, const struct word *w, size_t off, uint8
 	const char *bad;
 
 	if (letters[0] == '\0')
-		return error_at(p, word_column(w, off), "nothing", 7,
+		return error_at(p, word_column(w, off), "nothing", -1,
 				"TCP flags (letters of FSRPAUEC, or none)");
 	if (tcp_flags_parse(letters, flags, &bad) == 0)
 		return 0;
@@ -848,13 +855,21 @@ static int parse_flags(struct parser *p, const struct word *w, size_t off, uint8
 						 : "a TCP flag letter (F S R P A U E C)");
 }
 
+static int unknown_field(struct parser *p, const struct word *w)
+{
+	char list[256] = "conn, flags, sackok, ts";
+
+	for (int field = 0; field < SEND_FIELD_COUNT; field++) {
+		strcat(list, ", ");
+		strcat(list, send_field_names[field]);
+	}
+	return error_word(p, w, "a field (%s)", list);
+}
+
 /* One field of send: conn=, flags=, sackok, ts, csum=bad or NAME=EXPR. */
 static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_given)
 {
-	const char *fields = "a field (conn, flags, sackok, ts, sport, dport, seq, ack, "
-			     "win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, "
-			     "truncate, csum)";
-	struct word *w = next_word(p, fields);
+	struct word *w = next_word(p, "a field");
 	char *eq;
 	size_t key_len;
 	int field;
@@ -868,14 +883,15 @@ static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_g
 
 #define KEY_IS(name)	(key_len == strlen(name) && strncmp(w->text, name, key_len) == 0)
 	if (KEY_IS("sackok") || KEY_IS("ts")) {
-		bool *given = KEY_IS("ts") ? ts_given : &send->sack_permitted;
+		bool is_ts = KEY_IS("ts");
+		bool *given = is_ts ? ts_given : &send->sack_permitted;
 
 		if (eq)
 			return error_word(p, w, "%.*s without a value", (int)key_len, w->text);
 		if (*given)
 			return error_word(p, w, "each field at most once");
 		*given = true;
-		if (ts_given == given)
+		if (is_ts)
 			send->timestamp = true;
 		return 0;
 	}
@@ -885,7 +901,7 @@ static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_g
 		for (field = 0; field < SEND_FIELD_COUNT; field++)
 			if (KEY_IS(send_field_names[field]))
 				return error_word(p, w, "%s=VALUE", w->text);
-		return error_word(p, w, "%s", fields);
+		return unknown_field(p, w);
 	}
 	if (KEY_IS("conn")) {
 		if (send->conn >= 0)
@@ -893,7 +909,7 @@ static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_g
 		send->conn = find_conn(p, eq + 1, strlen(eq + 1));
 		if (send->conn < 0)
 			return conn_error(p, word_column(w, key_len + 1),
-					  eq[1] ? eq + 1 : "nothing", eq[1] ? (int)strlen(eq + 1) : 7);
+					  eq[1] ? eq + 1 : "nothing", -1);
 		return 0;
 	}
 	if (KEY_IS("flags")) {
@@ -907,7 +923,7 @@ static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_g
 			break;
 #undef KEY_IS
 	if (field == SEND_FIELD_COUNT)
-		return error_word(p, w, "%s", fields);
+		return unknown_field(p, w);
 	if (send->fields[field].present || (field == SEND_CSUM && send->bad_checksum))
 		return error_word(p, w, "each field at most once");
 	if (field == SEND_CSUM && strcmp(eq + 1, "bad") == 0) {
@@ -952,7 +968,7 @@ static int parse_reason_clause(struct parser *p, struct expect_step *expect)
 	struct word *w = peek_word(p);
 
 	if (!w)
-		return error_at(p, p->end_column, "end of line", 11, "\"TEXT\" or none");
+		return error_at(p, p->end_column, "end of line", -1, "\"TEXT\" or none");
 	expect->has_reason = true;
 	if (is_plain(w) && strcmp(w->text, "none") == 0) {
 		p->next++;
@@ -1015,8 +1031,6 @@ static int parse_expect_ct(struct parser *p)
 	struct word *w;
 
 	expect->kind = EXPECT_CT;
-	expect->assured = -1;
-	expect->seen_reply = -1;
 	if (take_conn(p, &expect->conn))
 		return -1;
 	w = next_plain(p, "state or gone");
@@ -1094,13 +1108,20 @@ static const struct command expect_commands[] = {
 	{ .name = "reason",	.parse = parse_expect_reason },
 	{ .name = "ct",		.parse = parse_expect_ct },
 	{ .name = "stat",	.parse = parse_expect_stat },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static int parse_expect(struct parser *p)
 {
-	const struct command *command = select_command(p, expect_commands, "an expectation");
+	struct expect_step *expect = &p->step->expect;
+	const struct command *command;
 
+	/* Nothing to check unless the expectation says so. */
+	expect->conn = -1;
+	expect->state = -1;
+	expect->assured = -1;
+	expect->seen_reply = -1;
+	command = select_command(p, expect_commands, "an expectation");
 	return command ? command->parse(p) : -1;
 }
 
@@ -1115,7 +1136,7 @@ static const struct command statements[] = {
 	{ .name = "connect",	.parse = parse_connect,	.is_step = true,	.step_kind = STEP_CONNECT },
 	{ .name = "send",	.parse = parse_send,	.is_step = true,	.step_kind = STEP_SEND },
 	{ .name = "expect",	.parse = parse_expect,	.is_step = true,	.step_kind = STEP_EXPECT },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static int add_about(struct parser *p, const char *text, size_t len)
@@ -1241,9 +1262,9 @@ struct scenario *scenario_parse_string(const char *text, const char *filename,
 	/* Missing statements are reported at the end of the file. */
 	p.line++;
 	if (!p.seen_name)
-		error_at(&p, 1, "end of file", 11, "a name statement");
+		error_at(&p, 1, "end of file", -1, "a name statement");
 	else if (!p.seen_topology)
-		error_at(&p, 1, "end of file", 11, "a topology statement");
+		error_at(&p, 1, "end of file", -1, "a topology statement");
 	else
 		status = 0;
 

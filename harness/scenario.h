@@ -168,7 +168,9 @@ struct scenario {
 
 /*
  * Parse a scenario from text.  On error returns NULL and writes
- * "FILE:LINE:COLUMN: expected …, found …" into err.
+ * "FILE:LINE:COLUMN: expected …, found …" into err.  Columns count bytes from 1;
+ * a missing name or topology statement is reported at the line after the last,
+ * column 1, "found end of file".
  */
 struct scenario *scenario_parse_string(const char *text, const char *filename,
 				       char *err, size_t errsize);

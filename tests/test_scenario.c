@@ -270,6 +270,11 @@ START_TEST(test_expects)
 	ck_assert_int_eq(steps[1].expect.conn, 0);
 	ck_assert_int_eq(steps[3].expect.verdict, VERDICT_NEW);
 	ck_assert(!steps[3].expect.has_reason);
+	/* Unused checks stay off. */
+	ck_assert_int_eq(steps[3].expect.conn, -1);
+	ck_assert_int_eq(steps[3].expect.state, -1);
+	ck_assert_int_eq(steps[3].expect.assured, -1);
+	ck_assert_int_eq(steps[3].expect.seen_reply, -1);
 	ck_assert_int_eq(steps[4].expect.verdict, VERDICT_UNTRACKED);
 	ck_assert(steps[4].expect.has_reason && steps[4].expect.reason_none);
 	ck_assert_int_eq(steps[5].expect.kind, EXPECT_REASON);
@@ -462,6 +467,9 @@ START_TEST(test_error_sysctl)
 	assert_error(HEAD "sysctl client tcp_sack=1\n",
 		     "t.ct:3:15: expected a sysctl key (dotted, or nf_ for net.netfilter.nf_), "
 		     "found tcp_sack");
+	assert_error(HEAD "sysctl client =1\n",
+		     "t.ct:3:15: expected a sysctl key (dotted, or nf_ for net.netfilter.nf_), "
+		     "found nothing");
 	assert_error(HEAD "sysctl client net.ipv4.tcp_sack=1 2\n",
 		     "t.ct:3:35: expected end of line, found 2");
 }
@@ -511,6 +519,10 @@ START_TEST(test_error_send)
 		     "t.ct:3:27: expected a field (conn, flags, sackok, ts, sport, dport, seq, "
 		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, truncate, "
 		     "csum), found color=red");
+	assert_error(HEAD "send client -> server tcp syn\n",
+		     "t.ct:3:27: expected a field (conn, flags, sackok, ts, sport, dport, seq, "
+		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, truncate, "
+		     "csum), found syn");
 	assert_error(HEAD "send client -> server tcp seq\n",
 		     "t.ct:3:27: expected seq=VALUE, found seq");
 	assert_error(HEAD "send client -> server tcp sackok=1\n",
