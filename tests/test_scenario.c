@@ -673,6 +673,44 @@ START_TEST(test_shipped_scenarios)
 }
 END_TEST
 
+/* Each file in tests/scenarios-bad opens with "# error: LINE:COLUMN: expected …". */
+static int check_bad_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	static const char marker[] = "# error: ";
+	size_t len = strlen(path);
+	char expected[512], err[512];
+	struct scenario *s;
+	FILE *file;
+
+	(void)st;
+	(void)ftw;
+	if (type != FTW_F || len < 3 || strcmp(path + len - 3, ".ct") != 0)
+		return 0;
+	file = fopen(path, "r");
+	ck_assert_ptr_nonnull(file);
+	ck_assert_ptr_nonnull(fgets(expected, sizeof(expected), file));
+	fclose(file);
+	expected[strcspn(expected, "\n")] = '\0';
+	ck_assert_msg(strncmp(expected, marker, strlen(marker)) == 0,
+		      "%s: first line is not \"%s…\"", path, marker);
+
+	s = scenario_parse_file(path, err, sizeof(err));
+	ck_assert_msg(s == NULL, "%s parsed", path);
+	ck_assert_msg(strncmp(err, path, len) == 0 && err[len] == ':', "%s", err);
+	ck_assert_str_eq(err + len + 1, expected + strlen(marker));
+	return 0;
+}
+
+START_TEST(test_bad_scenario_files)
+{
+	const char *dir = "tests/scenarios-bad";
+
+	if (access(dir, R_OK) != 0)
+		return;		/* run from outside the source tree */
+	ck_assert_int_eq(nftw(dir, check_bad_one, 16, FTW_PHYS), 0);
+}
+END_TEST
+
 static Suite *scenario_suite(void)
 {
 	Suite *suite = suite_create("scenario");
@@ -704,6 +742,7 @@ static Suite *scenario_suite(void)
 
 	tcase_add_test(files, test_parse_file);
 	tcase_add_test(files, test_shipped_scenarios);
+	tcase_add_test(files, test_bad_scenario_files);
 	suite_add_tcase(suite, files);
 	return suite;
 }
