@@ -86,8 +86,6 @@ static int open_sockets(void *arg)
 		goto out_pcap_geterr;
 	if (pcap_activate(observer->pcap) < 0)
 		goto out_pcap_geterr;
-	if (pcap_setnonblock(observer->pcap, 1, pcap_err) < 0)
-		goto out_pcap_err;
 	observer->pcap_fd = pcap_get_selectable_fd(observer->pcap);
 
 	observer->ct = nfct_open(CONNTRACK, 0);
@@ -266,28 +264,46 @@ static int take_record(struct observer *observer, const struct pcap_pkthdr *head
 	return 1;
 }
 
+struct dispatch {
+	struct observer *observer;
+	int added;
+	int error;
+};
+
+static void dispatch_record(u_char *arg, const struct pcap_pkthdr *header, const u_char *data)
+{
+	struct dispatch *dispatch = (struct dispatch *)arg;
+	int rc = take_record(dispatch->observer, header, data);
+
+	if (rc < 0)
+		dispatch->error = rc;
+	else
+		dispatch->added += rc;
+}
+
 int observer_poll(struct observer *observer, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = observer->pcap_fd, .events = POLLIN };
-	struct pcap_pkthdr *header;
-	const uint8_t *data;
-	int added = 0, rc;
+	struct dispatch dispatch = { .observer = observer };
+	int rc;
 
-	rc = poll(&pfd, 1, timeout_ms);
-	if (rc < 0)
-		return errno == EINTR ? 0 : -errno;
+	/* libpcap's NFLOG reader treats EAGAIN as an error, so the socket stays
+	 * blocking and is read only when poll says a batch is there. */
 	for (;;) {
-		rc = pcap_next_ex(observer->pcap, &header, &data);
+		rc = poll(&pfd, 1, timeout_ms);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			return -errno;
 		if (rc == 0)
 			break;
-		if (rc < 0)
+		if (pcap_dispatch(observer->pcap, -1, dispatch_record, (u_char *)&dispatch) < 0)
 			return -EIO;
-		rc = take_record(observer, header, data);
-		if (rc < 0)
-			return rc;
-		added += rc;
+		if (dispatch.error)
+			return dispatch.error;
+		timeout_ms = 0;
 	}
-	return added;
+	return dispatch.added;
 }
 
 size_t observer_count(const struct observer *observer)
@@ -406,7 +422,7 @@ static int take_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, 
 	entry->assured = status & IPS_ASSURED;
 	entry->seen_reply = status & IPS_SEEN_REPLY;
 	entry->timeout = nfct_get_attr_u32(ct, ATTR_TIMEOUT);
-	return NFCT_CB_STOP;
+	return NFCT_CB_CONTINUE;
 }
 
 int observer_ct_lookup(struct observer *observer, int family, const union inet_addr *src,
