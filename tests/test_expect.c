@@ -1,5 +1,6 @@
 /* test_expect.c — the expectation matcher: reason patterns and each kind of check. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
