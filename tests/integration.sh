@@ -61,11 +61,12 @@ for file in tests/negative/*.ct; do
 	fi
 done
 
-# 3. Malformed files: exit 2, the exact file:line:column message, nothing made.
-for file in tests/bad/*.ct; do
+# 3. Malformed files ("# error: LINE:COLUMN: message" on their first line):
+# exit 2, that message after the file name, nothing run.
+for file in tests/scenarios-bad/*.ct; do
 	"$ctlab" run "$file" >"$out/bad.out" 2>"$out/bad.err"
 	status=$?
-	want=$(sed -n 's/^# expect-error: //p' "$file")
+	want="$file:$(sed -n '1s/^# error: //p' "$file")"
 	if [ $status = 2 ] && grep -qF -- "$want" "$out/bad.err" && [ ! -s "$out/bad.out" ]; then
 		ok "malformed $file: $(head -1 "$out/bad.err")"
 	else
