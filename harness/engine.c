@@ -426,14 +426,18 @@ static void keep_namespaces(struct run *run)
 {
 	char path[256];
 	size_t i;
+	int rc;
 
 	for (i = 0; i < topology_host_count(run->topology); i++) {
 		struct host *host = topology_host_at(run->topology, i);
 
 		snprintf(path, sizeof(path), "/run/netns/ctlab-%d-%s-%s-%s", (int)getpid(),
 			 run->scenario->name, family_name(run->family), host->name);
-		if (netns_keep(host->ns, path) < 0)
-			fprintf(stderr, "ctlab: cannot keep %s: %s\n", path, strerror(errno));
+		rc = netns_keep(host->ns, path);
+		if (rc < 0)
+			fprintf(stderr, "ctlab: cannot keep %s: %s\n", path, strerror(-rc));
+		else
+			fprintf(stderr, "ctlab: kept %s (ip netns exec %s ...)\n", path, path + 11);
 	}
 }
 

@@ -1,9 +1,11 @@
 /* ctlab — the command line: run, list and show conntrack scenarios. */
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "netns.h"
 #include "report.h"
 #include "scenario.h"
 
@@ -43,6 +46,7 @@ static const char usage_text[] =
 	"                  under /run/netns for `ip netns exec`\n"
 	"  list            list the scenarios with their files\n"
 	"  show NAME       print a scenario's explanation and steps\n"
+	"  clean           remove namespaces kept by --keep whose ctlab has exited\n"
 	"  help            this text\n"
 	"\n"
 	"Scenarios are read from $CTLAB_SCENARIOS, ./scenarios, the scenarios folder\n"
@@ -354,6 +358,38 @@ out_free:
 	return status;
 }
 
+/* Remove namespaces kept by --keep whose ctlab process is gone. */
+static int do_clean(int argc, char **argv)
+{
+	char path[PATH_MAX];
+	struct dirent *entry;
+	int pid, removed = 0, status = EXIT_PASS, rc;
+	DIR *dir;
+
+	if (argc > 1)
+		return usage_error("clean takes no arguments, found '%s'", argv[1]);
+	dir = opendir("/run/netns");
+	if (!dir)
+		return errno == ENOENT ? EXIT_PASS : EXIT_FAILED;
+	while ((entry = readdir(dir))) {
+		if (sscanf(entry->d_name, "ctlab-%d-", &pid) != 1 || pid <= 0)
+			continue;
+		if (kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%s", entry->d_name);
+		rc = netns_unkeep(path);
+		if (rc < 0) {
+			fprintf(stderr, "ctlab: %s: %s\n", path, strerror(-rc));
+			status = EXIT_FAILED;
+		} else {
+			removed++;
+		}
+	}
+	closedir(dir);
+	printf("removed %d kept namespace%s\n", removed, removed == 1 ? "" : "s");
+	return status;
+}
+
 static int do_help(int argc, char **argv)
 {
 	(void)argc;
@@ -369,6 +405,7 @@ static const struct command {
 	{ "run", do_run },
 	{ "list", do_list },
 	{ "show", do_show },
+	{ "clean", do_clean },
 	{ "help", do_help },
 	{ "--help", do_help },
 	{ "-h", do_help },
@@ -379,9 +416,9 @@ int main(int argc, char **argv)
 	size_t i;
 
 	if (argc < 2)
-		return usage_error("%s", "expected a command: run, list, show, help");
+		return usage_error("%s", "expected a command: run, list, show, clean, help");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
-	return usage_error("unknown command '%s' (run, list, show, help)", argv[1]);
+	return usage_error("unknown command '%s' (run, list, show, clean, help)", argv[1]);
 }

@@ -92,7 +92,19 @@ if command -v setpriv >/dev/null; then
 	fi
 fi
 
-# 5. SIGKILL in the middle of a run: the kernel frees what ctlab made.  Wait
+# 5. --keep leaves the namespaces for `ip netns exec`; `ctlab clean` removes them.
+"$ctlab" run --keep syn-rst >/dev/null 2>"$out/keep.err"
+kept=$(ip netns list | grep -c '^ctlab-.*-syn-rst-')
+"$ctlab" clean >/dev/null
+left=$(ip netns list | grep -c '^ctlab-')
+if [ "$kept" = 4 ] && [ "$left" = 0 ]; then
+	ok "--keep kept 4 namespaces, clean removed them"
+else
+	not_ok "--keep kept $kept namespaces (want 4), $left left after clean"
+	sed 's/^/    /' "$out/keep.err"
+fi
+
+# 6. SIGKILL in the middle of a run: the kernel frees what ctlab made.  Wait
 # (bounded) until ctlab holds a namespace, then kill it.
 "$ctlab" run >/dev/null 2>&1 &
 pid=$!
