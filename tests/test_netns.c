@@ -77,10 +77,10 @@ static void host_links(char *buf, size_t size)
 	if_freenameindex(links);
 }
 
-static int thread_ns_inode(void *arg)
+/* 1 if the calling thread is in the namespace whose inode is *@arg. */
+static int thread_in_ns(void *arg)
 {
-	(void)arg;
-	return (int)path_inode("/proc/thread-self/ns/net");
+	return path_inode("/proc/thread-self/ns/net") == *(ino_t *)arg;
 }
 
 struct ns_handle {
@@ -258,7 +258,7 @@ START_TEST(test_run_and_socket_inside)
 	ck_assert_ptr_nonnull(ns);
 	ns_ino = fd_inode(netns_fd(ns));
 	ck_assert_int_eq(netns_run(ns, return_42, NULL), 42);
-	ck_assert_uint_eq((ino_t)netns_run(ns, thread_ns_inode, NULL), ns_ino);
+	ck_assert_int_eq(netns_run(ns, thread_in_ns, &ns_ino), 1);
 	/* The calling thread never moved. */
 	ck_assert_uint_ne(path_inode("/proc/thread-self/ns/net"), ns_ino);
 
@@ -366,7 +366,8 @@ START_TEST(test_link_errors)
 	ck_assert_int_eq(netns_addr_add(a, "v0", "not-an-address"), -EINVAL);
 	ck_assert_int_eq(netns_addr_add(a, "v0", "198.18.0.1/24"), 0);
 	ck_assert_int_eq(netns_addr_add(a, "v0", "198.18.0.1/24"), -EEXIST);
-	ck_assert_int_eq(netns_route_add(a, "default", "2001:db8::9"), -ENETUNREACH);
+	ck_assert_int_eq(netns_route_add(a, "default", "198.19.0.9"), -ENETUNREACH);
+	ck_assert_int_eq(netns_route_add(a, "default", "2001:db8::9"), -EHOSTUNREACH);
 	ck_assert_int_eq(netns_route_add(a, "2001:db8:1::/64", "198.18.0.9"), -EINVAL);
 	/* v0 is down and its peer too: it never runs. */
 	ck_assert_int_eq(netns_link_wait_running(a, "v0", 10), -ETIMEDOUT);

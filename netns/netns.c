@@ -1,0 +1,814 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Network namespaces held only by fds, and what ctlab configures in them. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <linux/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include <netlink/netlink.h>
+#include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
+#include <nftables/libnftables.h>
+
+#include "netns.h"
+
+struct netns {
+	char *name;
+	int fd;			/* /proc/thread-self/ns/net of the thread that made it */
+};
+
+/* Calling a function from a thread inside a namespace */
+
+struct netns_call {
+	int fd;			/* namespace to enter, or -1 to stay */
+	int (*fn)(void *arg);
+	void *arg;
+	int ret;
+};
+
+static void *netns_call_thread(void *opaque)
+{
+	struct netns_call *call = opaque;
+
+	if (call->fd >= 0 && setns(call->fd, CLONE_NEWNET) < 0) {
+		call->ret = -errno;
+		return NULL;
+	}
+	call->ret = call->fn(call->arg);
+	return NULL;
+}
+
+/* A fresh thread each time: setns() and unshare() then touch only it. */
+static int call_in_thread(int fd, int (*fn)(void *arg), void *arg)
+{
+	struct netns_call call = { .fd = fd, .fn = fn, .arg = arg };
+	pthread_t thread;
+	int err;
+
+	err = pthread_create(&thread, NULL, netns_call_thread, &call);
+	if (err)
+		return -err;
+	pthread_join(thread, NULL);
+	return call.ret;
+}
+
+int netns_run(struct netns *ns, int (*fn)(void *arg), void *arg)
+{
+	if (!ns || !fn)
+		return -EINVAL;
+	return call_in_thread(ns->fd, fn, arg);
+}
+
+/* Namespace life */
+
+static int unshare_net(void *arg)
+{
+	int fd;
+
+	(void)arg;
+	if (unshare(CLONE_NEWNET) < 0)
+		return -errno;
+	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return fd;
+}
+
+struct netns *netns_new(const char *name)
+{
+	struct netns *ns;
+	int err;
+
+	if (!name || !*name) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ns = calloc(1, sizeof(*ns));
+	if (!ns)
+		return NULL;
+	ns->name = strdup(name);
+	if (!ns->name) {
+		err = -ENOMEM;
+		goto out_free_ns;
+	}
+	ns->fd = call_in_thread(-1, unshare_net, NULL);
+	if (ns->fd < 0) {
+		err = ns->fd;
+		goto out_free_name;
+	}
+	err = netns_link_up(ns, "lo");
+	if (err < 0)
+		goto out_close_fd;
+	return ns;
+
+out_close_fd:
+	close(ns->fd);
+out_free_name:
+	free(ns->name);
+out_free_ns:
+	free(ns);
+	errno = -err;
+	return NULL;
+}
+
+void netns_free(struct netns *ns)
+{
+	if (!ns)
+		return;
+	close(ns->fd);
+	free(ns->name);
+	free(ns);
+}
+
+const char *netns_name(const struct netns *ns)
+{
+	return ns->name;
+}
+
+int netns_fd(const struct netns *ns)
+{
+	return ns->fd;
+}
+
+/* Sockets and files seen from inside */
+
+struct socket_args {
+	int domain, type, protocol;
+};
+
+static int make_socket(void *opaque)
+{
+	struct socket_args *args = opaque;
+	int fd;
+
+	fd = socket(args->domain, args->type, args->protocol);
+	return fd < 0 ? -errno : fd;
+}
+
+int netns_socket(struct netns *ns, int domain, int type, int protocol)
+{
+	struct socket_args args = { domain, type, protocol };
+
+	return netns_run(ns, make_socket, &args);
+}
+
+struct file_args {
+	const char *path;
+	char *buf;		/* read into, or NULL to write */
+	size_t size;
+	const char *value;	/* written when buf is NULL */
+};
+
+static int read_whole_file(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd, err;
+
+	if (!buf || size == 0)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (len == size - 1) {
+			char probe;
+
+			/* Full: only an immediate end of file makes it fit. */
+			n = read(fd, &probe, 1);
+			err = n < 0 ? -errno : n > 0 ? -EOVERFLOW : 0;
+			break;
+		}
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : 0;
+			break;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (err < 0)
+		return err;
+	return len > INT_MAX ? -EOVERFLOW : (int)len;
+}
+
+static int write_whole_file(const char *path, const char *value)
+{
+	size_t len = strlen(value);
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* sysctls take the value in one write(). */
+	n = write(fd, value, len);
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n != len)
+		err = -EIO;
+	close(fd);
+	return err;
+}
+
+static int file_io(void *opaque)
+{
+	struct file_args *args = opaque;
+
+	if (args->buf)
+		return read_whole_file(args->path, args->buf, args->size);
+	return write_whole_file(args->path, args->value);
+}
+
+int netns_read_file(struct netns *ns, const char *path, char *buf, size_t size)
+{
+	struct file_args args = { .path = path, .buf = buf, .size = size };
+
+	if (!path || !buf || size == 0)
+		return -EINVAL;
+	return netns_run(ns, file_io, &args);
+}
+
+static int sysctl_path(const char *key, char *path, size_t size)
+{
+	bool slashed;
+	char *p;
+	int n;
+
+	if (!key || !*key || strstr(key, "..") || key[0] == '/')
+		return -EINVAL;
+	n = snprintf(path, size, "/proc/sys/%s", key);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	slashed = strchr(key, '/') != NULL;
+	for (p = path + strlen("/proc/sys/"); !slashed && *p; p++)
+		if (*p == '.')
+			*p = '/';
+	return 0;
+}
+
+int netns_sysctl_write(struct netns *ns, const char *key, const char *value)
+{
+	struct file_args args = { .value = value };
+	char path[PATH_MAX];
+	int err;
+
+	if (!value)
+		return -EINVAL;
+	err = sysctl_path(key, path, sizeof(path));
+	if (err < 0)
+		return err;
+	args.path = path;
+	return netns_run(ns, file_io, &args);
+}
+
+int netns_sysctl_read(struct netns *ns, const char *key, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	int len;
+
+	len = sysctl_path(key, path, sizeof(path));
+	if (len < 0)
+		return len;
+	len = netns_read_file(ns, path, buf, size);
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	return len;
+}
+
+/* rtnetlink through libnl, on sockets made inside the namespace */
+
+struct rtnl {
+	struct nl_sock *sk;
+	int kernel_error;	/* -errno of the last NLMSG_ERROR, kept exact */
+};
+
+/* libnl folds kernel errnos into its own codes; this maps back the rest. */
+static const int nl_errno[NLE_MAX + 1] = {
+	[NLE_INTR] = EINTR,
+	[NLE_BAD_SOCK] = EBADF,
+	[NLE_AGAIN] = EAGAIN,
+	[NLE_NOMEM] = ENOMEM,
+	[NLE_EXIST] = EEXIST,
+	[NLE_INVAL] = EINVAL,
+	[NLE_RANGE] = ERANGE,
+	[NLE_MSGSIZE] = EMSGSIZE,
+	[NLE_OPNOTSUPP] = EOPNOTSUPP,
+	[NLE_AF_NOSUPPORT] = EAFNOSUPPORT,
+	[NLE_OBJ_NOTFOUND] = ENOENT,
+	[NLE_AF_MISMATCH] = EINVAL,
+	[NLE_NOADDR] = EADDRNOTAVAIL,
+	[NLE_BUSY] = EBUSY,
+	[NLE_NOACCESS] = EACCES,
+	[NLE_PERM] = EPERM,
+	[NLE_NODEV] = ENODEV,
+};
+
+static int rtnl_errno(const struct rtnl *rtnl, int nlerr)
+{
+	int code = nlerr < 0 ? -nlerr : nlerr;
+
+	if (nlerr >= 0)
+		return 0;
+	if (rtnl && rtnl->kernel_error)
+		return rtnl->kernel_error;
+	if (code <= NLE_MAX && nl_errno[code])
+		return -nl_errno[code];
+	return -EPROTO;
+}
+
+static int keep_kernel_error(struct sockaddr_nl *peer, struct nlmsgerr *nlerr, void *opaque)
+{
+	struct rtnl *rtnl = opaque;
+
+	(void)peer;
+	rtnl->kernel_error = nlerr->error;
+	return NL_STOP;
+}
+
+static int rtnl_connect(void *opaque)
+{
+	struct rtnl *rtnl = opaque;
+
+	return rtnl_errno(NULL, nl_connect(rtnl->sk, NETLINK_ROUTE));
+}
+
+static int rtnl_open(struct netns *ns, struct rtnl *rtnl)
+{
+	int err;
+
+	rtnl->kernel_error = 0;
+	rtnl->sk = nl_socket_alloc();
+	if (!rtnl->sk)
+		return -ENOMEM;
+	err = netns_run(ns, rtnl_connect, rtnl);
+	if (err < 0)
+		goto out_free_sock;
+	err = rtnl_errno(NULL, nl_socket_modify_err_cb(rtnl->sk, NL_CB_CUSTOM, keep_kernel_error, rtnl));
+	if (err < 0)
+		goto out_free_sock;
+	return 0;
+
+out_free_sock:
+	nl_socket_free(rtnl->sk);
+	return err;
+}
+
+static void rtnl_close(struct rtnl *rtnl)
+{
+	nl_socket_free(rtnl->sk);
+}
+
+static int rtnl_get_link(struct rtnl *rtnl, const char *ifname, struct rtnl_link **link)
+{
+	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	rtnl->kernel_error = 0;
+	return rtnl_errno(rtnl, rtnl_link_get_kernel(rtnl->sk, 0, ifname, link));
+}
+
+int netns_veth_add(struct netns *a, const char *a_ifname, struct netns *b, const char *b_ifname)
+{
+	struct rtnl_link *link, *peer;
+	struct rtnl rtnl;
+	int err;
+
+	if (!a || !b || !a_ifname || !b_ifname || strlen(a_ifname) >= IFNAMSIZ || strlen(b_ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	err = rtnl_open(a, &rtnl);
+	if (err < 0)
+		return err;
+	link = rtnl_link_veth_alloc();
+	if (!link) {
+		err = -ENOMEM;
+		goto out_close_rtnl;
+	}
+	rtnl_link_set_name(link, a_ifname);
+	peer = rtnl_link_veth_get_peer(link);
+	rtnl_link_set_name(peer, b_ifname);
+	/* Born in b: the peer never exists in the host namespace. */
+	rtnl_link_set_ns_fd(peer, b->fd);
+	rtnl_link_put(peer);
+	err = rtnl_errno(&rtnl, rtnl_link_add(rtnl.sk, link, NLM_F_CREATE | NLM_F_EXCL));
+	rtnl_link_veth_release(link);
+out_close_rtnl:
+	rtnl_close(&rtnl);
+	return err;
+}
+
+int netns_link_up(struct netns *ns, const char *ifname)
+{
+	struct rtnl_link *link, *change;
+	struct rtnl rtnl;
+	int err;
+
+	err = rtnl_open(ns, &rtnl);
+	if (err < 0)
+		return err;
+	err = rtnl_get_link(&rtnl, ifname, &link);
+	if (err < 0)
+		goto out_close_rtnl;
+	change = rtnl_link_alloc();
+	if (!change) {
+		err = -ENOMEM;
+		goto out_put_link;
+	}
+	rtnl_link_set_flags(change, IFF_UP);
+	err = rtnl_errno(&rtnl, rtnl_link_change(rtnl.sk, link, change, 0));
+	rtnl_link_put(change);
+out_put_link:
+	rtnl_link_put(link);
+out_close_rtnl:
+	rtnl_close(&rtnl);
+	return err;
+}
+
+/* Parses @text as an address of @family (AF_UNSPEC: either IP family). */
+static int parse_addr(const char *text, int family, struct nl_addr **addr)
+{
+	int err;
+
+	if (!text)
+		return -EINVAL;
+	err = nl_addr_parse(text, family, addr);
+	if (err < 0)
+		return -EINVAL;
+	family = nl_addr_get_family(*addr);
+	if (family != AF_INET && family != AF_INET6) {
+		nl_addr_put(*addr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int netns_addr_add(struct netns *ns, const char *ifname, const char *cidr)
+{
+	struct rtnl_link *link;
+	struct nl_addr *local;
+	struct rtnl_addr *addr;
+	struct rtnl rtnl;
+	int err;
+
+	err = parse_addr(cidr, AF_UNSPEC, &local);
+	if (err < 0)
+		return err;
+	err = rtnl_open(ns, &rtnl);
+	if (err < 0)
+		goto out_put_local;
+	err = rtnl_get_link(&rtnl, ifname, &link);
+	if (err < 0)
+		goto out_close_rtnl;
+	addr = rtnl_addr_alloc();
+	if (!addr) {
+		err = -ENOMEM;
+		goto out_put_link;
+	}
+	rtnl_addr_set_ifindex(addr, rtnl_link_get_ifindex(link));
+	err = rtnl_errno(NULL, rtnl_addr_set_local(addr, local));
+	if (err < 0)
+		goto out_put_addr;
+	/* Not tentative: usable as a source and a destination at once. */
+	if (nl_addr_get_family(local) == AF_INET6)
+		rtnl_addr_set_flags(addr, IFA_F_NODAD);
+	err = rtnl_errno(&rtnl, rtnl_addr_add(rtnl.sk, addr, NLM_F_EXCL));
+out_put_addr:
+	rtnl_addr_put(addr);
+out_put_link:
+	rtnl_link_put(link);
+out_close_rtnl:
+	rtnl_close(&rtnl);
+out_put_local:
+	nl_addr_put(local);
+	return err;
+}
+
+int netns_route_add(struct netns *ns, const char *dst_cidr, const char *gateway)
+{
+	struct nl_addr *gw, *dst;
+	struct rtnl_nexthop *nexthop;
+	struct rtnl_route *route;
+	struct rtnl rtnl;
+	int err;
+
+	err = parse_addr(gateway, AF_UNSPEC, &gw);
+	if (err < 0)
+		return err;
+	/* "default" has no family of its own: it takes the gateway's. */
+	err = parse_addr(dst_cidr, nl_addr_get_family(gw), &dst);
+	if (err < 0)
+		goto out_put_gw;
+	err = rtnl_open(ns, &rtnl);
+	if (err < 0)
+		goto out_put_dst;
+	route = rtnl_route_alloc();
+	if (!route) {
+		err = -ENOMEM;
+		goto out_close_rtnl;
+	}
+	rtnl_route_set_family(route, nl_addr_get_family(gw));
+	err = rtnl_errno(NULL, rtnl_route_set_dst(route, dst));
+	if (err < 0)
+		goto out_put_route;
+	rtnl_route_set_table(route, RT_TABLE_MAIN);
+	rtnl_route_set_protocol(route, RTPROT_STATIC);
+	nexthop = rtnl_route_nh_alloc();
+	if (!nexthop) {
+		err = -ENOMEM;
+		goto out_put_route;
+	}
+	rtnl_route_nh_set_gateway(nexthop, gw);
+	rtnl_route_add_nexthop(route, nexthop);	/* the route owns it now */
+	err = rtnl_errno(&rtnl, rtnl_route_add(rtnl.sk, route, NLM_F_EXCL));
+out_put_route:
+	rtnl_route_put(route);
+out_close_rtnl:
+	rtnl_close(&rtnl);
+out_put_dst:
+	nl_addr_put(dst);
+out_put_gw:
+	nl_addr_put(gw);
+	return err;
+}
+
+/* Waiting for the kernel, woken by its own notifications */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Returns 1 when ready, 0 when not yet, or -errno. */
+typedef int (*ready_fn)(struct rtnl *rtnl, const void *what);
+
+/* Re-checks this often even without a notification (see wait_ready). */
+#define WAIT_RECHECK_MS	5
+
+/*
+ * Subscribes to @groups before the first check, so a change after a check
+ * wakes the poll. Some changes come without a notification (an IPv6 local
+ * route can become usable silently), so the check also runs every
+ * WAIT_RECHECK_MS: a bounded busy-wait, never a fixed sleep.
+ */
+static int wait_ready(struct netns *ns, const unsigned int *groups, size_t group_count,
+		      ready_fn ready, const void *what, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct rtnl rtnl;
+	int events, err;
+	size_t i;
+
+	events = netns_socket(ns, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (events < 0)
+		return events;
+	for (i = 0; i < group_count; i++) {
+		if (setsockopt(events, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i], sizeof(groups[i])) < 0) {
+			err = -errno;
+			goto out_close_events;
+		}
+	}
+	err = rtnl_open(ns, &rtnl);
+	if (err < 0)
+		goto out_close_events;
+	for (;;) {
+		struct pollfd pfd = { .fd = events, .events = POLLIN };
+		char drain[8192];
+		long long left;
+
+		err = ready(&rtnl, what);
+		if (err != 0)
+			break;
+		left = deadline - now_ms();
+		if (left <= 0) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		if (poll(&pfd, 1, left < WAIT_RECHECK_MS ? (int)left : WAIT_RECHECK_MS) < 0 && errno != EINTR) {
+			err = -errno;
+			break;
+		}
+		/* The content does not matter, only that something changed; ENOBUFS too. */
+		while (recv(events, drain, sizeof(drain), MSG_DONTWAIT) > 0 || errno == ENOBUFS)
+			;
+	}
+	rtnl_close(&rtnl);
+out_close_events:
+	close(events);
+	return err < 0 ? err : 0;
+}
+
+static int link_running(struct rtnl *rtnl, const void *what)
+{
+	struct rtnl_link *link;
+	const char *qdisc;
+	int err;
+
+	err = rtnl_get_link(rtnl, what, &link);
+	if (err < 0)
+		return err;
+	/*
+	 * Operstate UP alone is set a moment before the queue is attached;
+	 * until then the device has the "noop" qdisc, which drops everything.
+	 */
+	qdisc = rtnl_link_get_qdisc(link);
+	err = rtnl_link_get_operstate(link) == IF_OPER_UP && qdisc && strcmp(qdisc, "noop") != 0;
+	rtnl_link_put(link);
+	return err;
+}
+
+int netns_link_wait_running(struct netns *ns, const char *ifname, int timeout_ms)
+{
+	static const unsigned int groups[] = { RTNLGRP_LINK };
+
+	if (!ns || !ifname)
+		return -EINVAL;
+	return wait_ready(ns, groups, 1, link_running, ifname, timeout_ms);
+}
+
+struct local_lookup {
+	unsigned char type;	/* rtm_type of the answer */
+	bool answered;
+};
+
+static int keep_route_type(struct nl_msg *msg, void *opaque)
+{
+	struct local_lookup *lookup = opaque;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+
+	if (nlh->nlmsg_type == RTM_NEWROUTE && nlmsg_datalen(nlh) >= (int)sizeof(struct rtmsg)) {
+		lookup->type = ((struct rtmsg *)nlmsg_data(nlh))->rtm_type;
+		lookup->answered = true;
+	}
+	return NL_OK;
+}
+
+/* Asks the kernel's route lookup (as `ip route get`) whether @what is local. */
+static int addr_local(struct rtnl *rtnl, const void *what)
+{
+	const struct nl_addr *addr = what;
+	struct rtmsg rtm = {
+		.rtm_family = (unsigned char)nl_addr_get_family(addr),
+		.rtm_dst_len = (unsigned char)(nl_addr_get_len(addr) * 8),
+	};
+	struct local_lookup lookup = { 0 };
+	struct nl_msg *msg;
+	int err;
+
+	msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST);
+	if (!msg)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put(msg, RTA_DST, (int)nl_addr_get_len(addr), nl_addr_get_binary_addr(addr)) < 0) {
+		err = -EMSGSIZE;
+		goto out_free_msg;
+	}
+	rtnl->kernel_error = 0;
+	err = rtnl_errno(rtnl, nl_send_auto(rtnl->sk, msg));
+	if (err < 0)
+		goto out_free_msg;
+	nl_socket_modify_cb(rtnl->sk, NL_CB_VALID, NL_CB_CUSTOM, keep_route_type, &lookup);
+	err = nl_recvmsgs_default(rtnl->sk);
+	nl_socket_modify_cb(rtnl->sk, NL_CB_VALID, NL_CB_DEFAULT, NULL, NULL);
+	if (err < 0 && rtnl->kernel_error == -ENETUNREACH)
+		err = 0;	/* no route at all yet: not ready */
+	else if (err < 0)
+		err = rtnl_errno(rtnl, err);
+	else
+		/* The answer came alone; its ACK follows and must not linger. */
+		err = rtnl_errno(rtnl, nl_wait_for_ack(rtnl->sk)) ?: (lookup.answered && lookup.type == RTN_LOCAL);
+out_free_msg:
+	nlmsg_free(msg);
+	return err;
+}
+
+int netns_addr_wait_local(struct netns *ns, const char *addr, int timeout_ms)
+{
+	static const unsigned int groups[] = { RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE };
+	struct nl_addr *local;
+	int err;
+
+	if (!ns)
+		return -EINVAL;
+	err = parse_addr(addr, AF_UNSPEC, &local);
+	if (err < 0)
+		return err;
+	err = wait_ready(ns, groups, 2, addr_local, local, timeout_ms);
+	nl_addr_put(local);
+	return err;
+}
+
+/* nftables */
+
+struct nft_args {
+	const char *ruleset;
+	char *err;
+	size_t errsize;
+};
+
+static int nft_load_here(void *opaque)
+{
+	struct nft_args *args = opaque;
+	struct nft_ctx *ctx;
+	int err;
+
+	/* Its netlink socket is made here, inside the namespace. */
+	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx)
+		return -ENOMEM;
+	if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
+		err = -ENOMEM;
+		goto out_free_ctx;
+	}
+	err = nft_run_cmd_from_buffer(ctx, args->ruleset) == 0 ? 0 : -EINVAL;
+	if (err < 0 && args->err && args->errsize > 0) {
+		const char *text = nft_ctx_get_error_buffer(ctx);
+		size_t len;
+
+		snprintf(args->err, args->errsize, "%s", text && *text ? text : "nft failed without a message");
+		len = strlen(args->err);
+		while (len > 0 && args->err[len - 1] == '\n')
+			args->err[--len] = '\0';
+	}
+out_free_ctx:
+	nft_ctx_free(ctx);
+	return err;
+}
+
+int netns_nft_load(struct netns *ns, const char *ruleset, char *err, size_t errsize)
+{
+	struct nft_args args = { ruleset, err, errsize };
+
+	if (err && errsize > 0)
+		err[0] = '\0';
+	if (!ruleset)
+		return -EINVAL;
+	return netns_run(ns, nft_load_here, &args);
+}
+
+/* Keeping a namespace for people to look at */
+
+int netns_keep(struct netns *ns, const char *path)
+{
+	char dir[PATH_MAX], source[64];
+	char *slash;
+	int fd, err;
+
+	if (!ns || !path || snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -EINVAL;
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	snprintf(source, sizeof(source), "/proc/self/fd/%d", ns->fd);
+	if (mount(source, path, "none", MS_BIND, NULL) < 0) {
+		err = -errno;
+		goto out_unlink;
+	}
+	return 0;
+
+out_unlink:
+	unlink(path);
+	return err;
+}
+
+int netns_unkeep(const char *path)
+{
+	if (!path)
+		return -EINVAL;
+	if (umount2(path, MNT_DETACH) < 0)
+		return -errno;
+	if (unlink(path) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,188 @@
+/* netns: throwaway network namespaces held by fds, and the topologies ctlab builds from them. */
+#ifndef CTLAB_NETNS_H
+#define CTLAB_NETNS_H
+
+#include <stddef.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+/*
+ * A network namespace kept alive only by an open fd, so the kernel frees it
+ * (with its links, addresses and conntrack entries) when ctlab exits for any
+ * reason. Sockets made inside it hold it too, until they are closed.
+ */
+struct netns;
+
+/*
+ * netns_new - make a new network namespace called @name (a label for
+ * messages and netns_keep, not a /run/netns entry), with lo up.
+ * Returns the namespace, or NULL with errno set (EINVAL for an empty
+ * @name, EPERM without CAP_SYS_ADMIN, ENOMEM, or from unshare/netlink).
+ */
+struct netns *netns_new(const char *name);
+
+/*
+ * netns_free - close the namespace's fd; once no socket made in it is
+ * open either, the kernel frees it and everything in it. NULL is a no-op.
+ */
+void netns_free(struct netns *ns);
+
+/* netns_name - the name given to netns_new. */
+const char *netns_name(const struct netns *ns);
+
+/* netns_fd - the fd that holds the namespace (for setns); owned by @ns. */
+int netns_fd(const struct netns *ns);
+
+/*
+ * netns_run - call @fn(@arg) in a new thread that has setns()'d into @ns,
+ * and wait for it. Returns what @fn returned, or -errno if the thread could
+ * not be created or could not enter @ns. Whatever @fn opens (sockets,
+ * netlink, pcap handles) stays bound to @ns afterwards.
+ */
+int netns_run(struct netns *ns, int (*fn)(void *arg), void *arg);
+
+/*
+ * netns_socket - socket(@domain, @type, @protocol) made inside @ns; it
+ * stays in @ns for its whole life. Returns the fd, or -errno.
+ */
+int netns_socket(struct netns *ns, int domain, int type, int protocol);
+
+/*
+ * netns_sysctl_write - write @value to sysctl @key inside @ns. @key is
+ * dotted ("net.netfilter.nf_conntrack_tcp_be_liberal") or, when a
+ * component holds a dot itself (an interface "eth0.5"), slashed
+ * ("net/ipv4/conf/eth0.5/rp_filter"). Returns 0 or -errno (ENOENT: no
+ * such key here; EACCES: read-only or global-only inside a child).
+ */
+int netns_sysctl_write(struct netns *ns, const char *key, const char *value);
+
+/*
+ * netns_sysctl_read - read sysctl @key of @ns into @buf (NUL-terminated,
+ * trailing newline stripped). Returns the length, or -errno (EOVERFLOW
+ * if it does not fit in @size).
+ */
+int netns_sysctl_read(struct netns *ns, const char *key, char *buf, size_t size);
+
+/*
+ * netns_read_file - read the whole file @path from a thread inside @ns
+ * into @buf, NUL-terminated; use /proc/thread-self/net/..., not
+ * /proc/net (which shows the main thread's namespace). Returns the number
+ * of bytes read, or -errno (EOVERFLOW if it does not fit in @size - 1).
+ */
+int netns_read_file(struct netns *ns, const char *path, char *buf, size_t size);
+
+/*
+ * netns_veth_add - make a veth pair @a_ifname in @a <-> @b_ifname in @b.
+ * It is created from inside @a with the peer placed straight into @b, so
+ * no link ever exists in the host namespace. Both ends start down.
+ * Returns 0 or -errno (EEXIST: a name is taken).
+ */
+int netns_veth_add(struct netns *a, const char *a_ifname, struct netns *b, const char *b_ifname);
+
+/* netns_link_up - set @ifname in @ns up. Returns 0 or -errno (ENODEV). */
+int netns_link_up(struct netns *ns, const char *ifname);
+
+/*
+ * netns_link_wait_running - wait until @ifname in @ns is operationally up
+ * (carrier on and its queue attached, so the first packet is not dropped),
+ * at most @timeout_ms. Returns 0 or -errno (ETIMEDOUT, ENODEV).
+ */
+int netns_link_wait_running(struct netns *ns, const char *ifname, int timeout_ms);
+
+/*
+ * netns_addr_add - add @cidr ("198.18.0.1/24", "2001:db8::1/64") to
+ * @ifname in @ns. IPv6 addresses get IFA_F_NODAD so they are not
+ * tentative. Returns 0 or -errno (EINVAL: bad @cidr, ENODEV, EEXIST).
+ */
+int netns_addr_add(struct netns *ns, const char *ifname, const char *cidr);
+
+/*
+ * netns_addr_wait_local - wait until @addr (no prefix) is a local
+ * address of @ns that packets can be delivered to, at most @timeout_ms.
+ * IPv6 addresses become so a moment after netns_addr_add returns (the
+ * kernel finishes them in a work queue). Returns 0 or -errno (EINVAL,
+ * ETIMEDOUT).
+ */
+int netns_addr_wait_local(struct netns *ns, const char *addr, int timeout_ms);
+
+/*
+ * netns_route_add - add a route to @dst_cidr ("198.19.0.0/24", or
+ * "default") via @gateway in @ns; the family is the gateway's. Returns 0
+ * or -errno (EINVAL: bad or mixed-family addresses; ENETUNREACH (IPv4) or
+ * EHOSTUNREACH (IPv6): gateway not on a connected network; EEXIST).
+ */
+int netns_route_add(struct netns *ns, const char *dst_cidr, const char *gateway);
+
+/*
+ * netns_nft_load - run the nft script @ruleset inside @ns with
+ * libnftables. On failure nft's error text goes to @err (NUL-terminated,
+ * truncated to @errsize; may be NULL). Returns 0, -EINVAL if nft rejected
+ * the ruleset, or another -errno (ENOMEM, thread errors).
+ */
+int netns_nft_load(struct netns *ns, const char *ruleset, char *err, size_t errsize);
+
+/*
+ * netns_keep - bind-mount @ns at @path (e.g. /run/netns/ctlab-<pid>-client)
+ * so `ip netns exec` can enter it after ctlab exits. Creates the parent
+ * directory (one level, e.g. /run/netns) if missing. Returns 0 or -errno
+ * (EEXIST: @path exists).
+ */
+int netns_keep(struct netns *ns, const char *path);
+
+/*
+ * netns_unkeep - undo netns_keep: unmount and remove @path. Returns 0 or
+ * -errno; the parent directory stays.
+ */
+int netns_unkeep(const char *path);
+
+/* Topologies: named sets of namespaces joined by veth pairs. */
+
+enum topology_kind {
+	TOPOLOGY_PAIR,		/* client eth0 <-> server eth0 */
+	TOPOLOGY_KIND_COUNT
+};
+
+/* One namespace of a topology with its veth and addresses. */
+struct host {
+	const char *name;		/* "client", "server" */
+	struct netns *ns;
+	const char *ifname;		/* its veth, e.g. "eth0" */
+	char addr4[INET_ADDRSTRLEN];	/* "198.18.0.1" */
+	struct in_addr in4;
+	char addr6[INET6_ADDRSTRLEN];	/* "2001:db8::1" */
+	struct in6_addr in6;
+};
+
+struct topology;
+
+/*
+ * topology_new - build a topology of @kind: namespaces, veths up, IPv4
+ * and IPv6 addresses (198.18.0.0/15, 2001:db8::/32), DAD off. When it
+ * returns, ARP and neighbour discovery work at once: a connect() between
+ * any two hosts succeeds without a retransmission. Returns the topology,
+ * or NULL with errno set; on failure nothing is left behind.
+ */
+struct topology *topology_new(enum topology_kind kind);
+
+/* topology_free - free every namespace of @t (NULL is a no-op). */
+void topology_free(struct topology *t);
+
+/* topology_kind_of - the kind @t was built as. */
+enum topology_kind topology_kind_of(const struct topology *t);
+
+/* topology_host - the host called @name, or NULL if there is none. */
+struct host *topology_host(struct topology *t, const char *name);
+
+/* topology_host_count - how many hosts @t has. */
+size_t topology_host_count(const struct topology *t);
+
+/* topology_host_at - host @i (0-based, in build order), NULL if out of range. */
+struct host *topology_host_at(struct topology *t, size_t i);
+
+/* topology_kind_name - "pair", ...; NULL for an unknown kind. */
+const char *topology_kind_name(enum topology_kind kind);
+
+/* topology_kind_parse - the kind called @name (exact). Returns 0 or -EINVAL. */
+int topology_kind_parse(const char *name, enum topology_kind *kind);
+
+#endif /* CTLAB_NETNS_H */
