@@ -806,7 +806,8 @@ int netns_unkeep(const char *path)
 {
 	if (!path)
 		return -EINVAL;
-	if (umount2(path, MNT_DETACH) < 0)
+	/* EINVAL: not a mount point (a leftover file); remove it all the same. */
+	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL)
 		return -errno;
 	if (unlink(path) < 0)
 		return -errno;

@@ -130,8 +130,9 @@ int netns_nft_load(struct netns *ns, const char *ruleset, char *err, size_t errs
 int netns_keep(struct netns *ns, const char *path);
 
 /*
- * netns_unkeep - undo netns_keep: unmount and remove @path. Returns 0 or
- * -errno; the parent directory stays.
+ * netns_unkeep - undo netns_keep: unmount and remove @path (also a leftover
+ * file that is no longer mounted). Returns 0 or -errno (ENOENT); the parent
+ * directory stays.
  */
 int netns_unkeep(const char *path);
 
