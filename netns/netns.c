@@ -700,7 +700,9 @@ static int addr_local(struct rtnl *rtnl, const void *what)
 		err = rtnl_errno(rtnl, err);
 	else
 		/* The answer came alone; its ACK follows and must not linger. */
-		err = rtnl_errno(rtnl, nl_wait_for_ack(rtnl->sk)) ?: (lookup.answered && lookup.type == RTN_LOCAL);
+		err = rtnl_errno(rtnl, nl_wait_for_ack(rtnl->sk));
+	if (err == 0)
+		err = lookup.answered && lookup.type == RTN_LOCAL;
 out_free_msg:
 	nlmsg_free(msg);
 	return err;

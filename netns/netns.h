@@ -92,7 +92,10 @@ int netns_link_wait_running(struct netns *ns, const char *ifname, int timeout_ms
 /*
  * netns_addr_add - add @cidr ("198.18.0.1/24", "2001:db8::1/64") to
  * @ifname in @ns. IPv6 addresses get IFA_F_NODAD so they are not
- * tentative. Returns 0 or -errno (EINVAL: bad @cidr, ENODEV, EEXIST).
+ * tentative. Add them once netns_link_wait_running has returned: an IPv6
+ * address added while the kernel still handles the carrier change can wait
+ * seconds for its local route. Returns 0 or -errno (EINVAL: bad @cidr,
+ * ENODEV, EEXIST).
  */
 int netns_addr_add(struct netns *ns, const char *ifname, const char *cidr);
 
