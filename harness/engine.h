@@ -13,16 +13,29 @@ enum outcome { OUTCOME_PASS, OUTCOME_FAIL, OUTCOME_SKIP };
 /* What one step did.  Packets [first_packet, end_packet) arrived during it. */
 struct step_result {
 	const struct step *step;
+	bool skipped;			/* its condition does not hold in this run */
 	bool passed;			/* an expectation met, or an action done */
 	char message[1024];		/* why not, or what the action found */
 	long sent_packet;		/* SEND: index of its observed packet, -1 if none */
 	size_t first_packet, end_packet;
 };
 
+#define RUN_HOSTS_MAX	4
+
+/* A host of the run's topology as the reports name it. */
+struct run_host {
+	char name[SCENARIO_IDENT_MAX];	/* "client" */
+	char addr[48];			/* its address in this run's family */
+	bool observing;			/* conntrack is observed there */
+};
+
 struct run_result {
 	const struct scenario *scenario;
 	int family;			/* AF_INET or AF_INET6 */
-	char name[SCENARIO_NAME_MAX + 8];	/* "syn-rst/ipv4" */
+	int variant;			/* index into scenario->variants, -1 if none */
+	char name[SCENARIO_NAME_MAX + SCENARIO_IDENT_MAX + 8];	/* "syn-rst/liberal/ipv4" */
+	size_t n_hosts;			/* in topology order: client, (router,) server */
+	struct run_host hosts[RUN_HOSTS_MAX];
 	enum outcome outcome;
 	char reason[1200];		/* skip reason, or the first failure with file:line:column */
 	size_t failures;

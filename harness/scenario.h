@@ -11,6 +11,7 @@
 #define SCENARIO_TEXT_MAX	1024	/* reason patterns, nft rulesets, sysctl values */
 #define SCENARIO_CONNS_MAX	16
 #define EXPR_TERMS_MAX		8
+#define SCENARIO_VARIANTS_MAX	8
 
 /* Where a statement or word stands in its file, 1-based, for error messages. */
 struct source_pos {
@@ -71,15 +72,49 @@ enum send_field {
 	SEND_SPORT, SEND_DPORT, SEND_SEQ, SEND_ACK, SEND_WIN, SEND_URG,
 	SEND_DOFF, SEND_LEN, SEND_MSS, SEND_WSCALE, SEND_TTL, SEND_TOS,
 	SEND_TSVAL, SEND_TSECR, SEND_TRUNCATE, SEND_CSUM,
+	SEND_ULEN,		/* UDP length field (default: the true length) */
+	SEND_TYPE, SEND_CODE,	/* ICMP/ICMPv6 type and code (type= also takes a name) */
+	SEND_MTU,		/* ICMP "fragmentation needed" / ICMPv6 "packet too big" */
+	SEND_ICMP_ID, SEND_ICMP_SEQ,	/* echo identifier and sequence ("icmpid", "icmpseq") */
 	SEND_FIELD_COUNT
 };
 
 /* Keyword of each field as written in a scenario ("sport", "seq", "win"…). */
 const char *send_field_name(enum send_field field);
 
+enum protocol { PROTO_TCP, PROTO_UDP, PROTO_ICMP };
+
+const char *protocol_name(enum protocol protocol);	/* "tcp", "udp", "icmp" */
+
+/*
+ * Named ICMP messages, mapped to the right type and code for each family
+ * (type=port-unreachable is 3/3 in ICMP and 1/4 in ICMPv6).
+ */
+enum icmp_message {
+	ICMP_MSG_NONE,		/* type= given as a number, or not at all */
+	ICMP_MSG_ECHO_REQUEST, ICMP_MSG_ECHO_REPLY, ICMP_MSG_PORT_UNREACHABLE,
+	ICMP_MSG_HOST_UNREACHABLE, ICMP_MSG_ADMIN_PROHIBITED, ICMP_MSG_TOO_BIG,
+	ICMP_MSG_TIME_EXCEEDED,
+	ICMP_MSG_COUNT
+};
+
+/* "echo-request", "echo-reply", "port-unreachable", "host-unreachable",
+ * "admin-prohibited", "too-big", "time-exceeded". */
+const char *icmp_message_name(enum icmp_message message);
+
+/* A host:side of a connection, written c.client or c.server. */
+struct endpoint {
+	int conn;
+	enum conn_side side;
+};
+
 struct send_step {
 	char src[SCENARIO_IDENT_MAX];	/* host names, checked against the topology */
 	char dst[SCENARIO_IDENT_MAX];
+	enum protocol protocol;		/* tcp, udp or icmp (ICMPv6 in IPv6 runs) */
+	enum icmp_message icmp_message;	/* type=NAME */
+	bool has_quote;			/* quote=c.client: an ICMP error about the packet */
+	struct endpoint quote;		/* that endpoint would send next on its connection */
 	int conn;			/* conn=NAME: ports, seq, ack default from it; -1 none */
 	bool has_flags;
 	uint8_t flags;			/* TCP_FLAG_* bits (flags=SA) */
@@ -105,11 +140,46 @@ struct listen_step {
 	uint16_t port;
 };
 
+/* connect c client -> server:80 [udp]: a kernel TCP connection (or a pair of
+ * connected UDP sockets) named c. */
 struct connect_step {
 	int conn;
 	char client[SCENARIO_IDENT_MAX];
 	char server[SCENARIO_IDENT_MAX];
 	uint16_t port;
+	enum protocol protocol;		/* PROTO_TCP or PROTO_UDP */
+};
+
+/* Socket states as the kernel's tcp_info reports them (TCP_ESTABLISHED = 1 …). */
+const char *socket_state_name(int state);
+/* ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT1 FIN_WAIT2 TIME_WAIT CLOSE CLOSE_WAIT
+ * LAST_ACK LISTEN CLOSING; -1 for an unknown name. */
+int socket_state_parse(const char *name);
+
+/* Kernel socket steps on one end of a connection. */
+enum socket_action {
+	SOCKET_WRITE,		/* write EP N: N bytes (one datagram for UDP) */
+	SOCKET_READ,		/* read EP N: wait (bounded) until N bytes were read */
+	SOCKET_SHUTDOWN,	/* shutdown EP: SHUT_WR, the socket sends its FIN */
+	SOCKET_CLOSE,		/* close EP [rst]: close(); with rst, SO_LINGER 0 sends a RST */
+	SOCKET_WAIT,		/* wait EP state S: until tcp_info says state S */
+};
+
+struct socket_step {
+	enum socket_action action;
+	struct endpoint endpoint;
+	uint32_t bytes;			/* write, read */
+	bool abort;			/* close ... rst */
+	int state;			/* wait: socket_state_parse value */
+};
+
+/* wait ct CONN state S | wait ct CONN gone: until conntrack's entry gets there.
+ * delete ct CONN: remove the entry through ctnetlink (as conntrack -D does). */
+struct ct_step {
+	bool delete;
+	int conn;
+	bool gone;
+	int state;			/* tcp_state_parse value, -1 with gone */
 };
 
 enum expect_kind {
@@ -117,6 +187,24 @@ enum expect_kind {
 	EXPECT_REASON,		/* reason "TEXT" | reason none */
 	EXPECT_CT,		/* ct CONN state S [assured|!assured] [seen_reply|!seen_reply] | ct CONN gone */
 	EXPECT_STAT,		/* stat COUNTER +N | -N | N: delta since before the last send */
+	EXPECT_PACKET,		/* [no] packet SRC -> DST PROTO [flags=X] [seq=E] [ack=E] [type=T] [verdict V] */
+	EXPECT_SOCKET,		/* socket EP error ERRNO|none | socket EP state S */
+};
+
+/* A packet the observer may have seen since the last send (a challenge ACK, a RST
+ * answer, an ICMP error).  Unset fields match anything. */
+struct packet_match {
+	char src[SCENARIO_IDENT_MAX];
+	char dst[SCENARIO_IDENT_MAX];
+	enum protocol protocol;
+	bool has_flags;
+	uint8_t flags;			/* exact TCP flags */
+	struct expr seq, ack;
+	bool has_type;
+	enum icmp_message icmp_message;	/* or raw type when ICMP_MSG_NONE */
+	uint8_t icmp_type;
+	enum verdict verdict;		/* VERDICT_UNSEEN: any */
+	bool absent;			/* expect no packet …: must not be seen */
 };
 
 /* A reason pattern matches the logged reason exactly, except that '#' stands for
@@ -134,16 +222,41 @@ struct expect_step {
 	int seen_reply;			/* likewise */
 	char counter[SCENARIO_IDENT_MAX];	/* a column of stat/nf_conntrack */
 	int64_t delta;
+	int64_t timeout_min, timeout_max;	/* ct … timeout MIN..MAX seconds; -1 not checked */
+	struct packet_match packet;
+	struct endpoint endpoint;		/* socket … */
+	int socket_errno;			/* socket EP error E: 0 for none, -1 not checked */
+	int socket_state;			/* socket EP state S: -1 not checked */
 };
+
+/* Error names a socket expectation takes: ECONNRESET ECONNREFUSED ETIMEDOUT EPIPE
+ * EHOSTUNREACH ENETUNREACH, or "none" for 0; -1 for an unknown name. */
+int socket_errno_parse(const char *name);
 
 enum step_kind {
 	STEP_SYSCTL, STEP_NFT, STEP_LISTEN, STEP_CONNECT, STEP_SEND, STEP_EXPECT,
+	STEP_SOCKET, STEP_CT,
+};
+
+/* Kernel versions as KERNEL_VERSION(major, minor, patch) would make them. */
+#define CTLAB_KERNEL_VERSION(a, b, c)	(((uint32_t)(a) << 16) + ((b) << 8) + (c))
+
+/*
+ * When a step applies: written "@liberal", "@strict,loose", "@kernel>=6.0",
+ * "@liberal,kernel<6.1" before the statement.  Variant names are ORed with one
+ * another; kernel bounds are ANDed with them.
+ */
+struct condition {
+	unsigned variants;		/* bit i: scenario->variants[i]; 0: every variant */
+	uint32_t kernel_min;		/* kernel >= this; 0: no bound */
+	uint32_t kernel_below;		/* kernel < this; 0: no bound */
 };
 
 struct step {
 	enum step_kind kind;
 	struct source_pos pos;
 	char text[SCENARIO_TEXT_MAX];	/* the statement as written, for reports */
+	struct condition when;
 	union {
 		struct sysctl_step sysctl;
 		struct nft_step nft;
@@ -151,6 +264,8 @@ struct step {
 		struct connect_step connect;
 		struct send_step send;
 		struct expect_step expect;
+		struct socket_step socket;
+		struct ct_step ct;
 	};
 };
 
@@ -160,6 +275,11 @@ struct scenario {
 	char *about;			/* the about lines joined with '\n'; "" if none */
 	char topology[SCENARIO_IDENT_MAX];	/* "pair" */
 	unsigned families;		/* enum families bits */
+	uint32_t kernel_min;		/* kernel >= V / kernel < V statements; 0: none */
+	uint32_t kernel_below;
+	size_t n_variants;		/* variant NAME statements; 0: one unnamed run */
+	char variants[SCENARIO_VARIANTS_MAX][SCENARIO_IDENT_MAX];
+	enum protocol conn_protocols[SCENARIO_CONNS_MAX];	/* tcp or udp, by connection */
 	size_t n_conns;
 	char conns[SCENARIO_CONNS_MAX][SCENARIO_IDENT_MAX];
 	size_t n_steps;
@@ -177,6 +297,13 @@ struct scenario *scenario_parse_string(const char *text, const char *filename,
 /* Read and parse a file; errors as scenario_parse_string (or "FILE: strerror"). */
 struct scenario *scenario_parse_file(const char *path, char *err, size_t errsize);
 void scenario_free(struct scenario *scenario);
+
+/* Parse "6.0", "5.12.3" into CTLAB_KERNEL_VERSION form; -1 if malformed. */
+int kernel_version_parse(const char *text, uint32_t *version);
+
+/* True when a step's condition holds for variant index (or -1 when the scenario
+ * has no variants) on kernel version `kernel`. */
+bool condition_holds(const struct condition *when, int variant, uint32_t kernel);
 
 /* Hosts of a topology, NULL-terminated, or NULL for an unknown topology. */
 const char *const *scenario_topology_hosts(const char *topology);
