@@ -161,20 +161,59 @@ static size_t tcp_options_write(const struct tcp_spec *spec, uint8_t *opt)
 	return (size_t)(p - opt);
 }
 
+/* The IP header fields every spec has, so that one writer serves all builders. */
+struct ip_fields {
+	int family;
+	const union inet_addr *src, *dst;
+	uint16_t ip_id;
+	uint32_t flow_label;
+	uint8_t ttl, tos, protocol;
+};
+
+/* The specs share these field names; this fills a struct ip_fields from any of them. */
+#define IP_FIELDS_OF(spec, proto) {						\
+	.family = (spec)->family, .src = &(spec)->src, .dst = &(spec)->dst,	\
+	.ip_id = (spec)->ip_id, .flow_label = (spec)->flow_label,		\
+	.ttl = (spec)->ttl, .tos = (spec)->tos, .protocol = (proto),		\
+}
+
+static bool ip_fields_valid(const struct ip_fields *ip)
+{
+	if (ip->family == AF_INET)
+		return true;
+	return ip->family == AF_INET6 && ip->flow_label <= IPV6_FLOW_LABEL_MAX;
+}
+
+static size_t ip_header_len(int family)
+{
+	return family == AF_INET ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
+}
+
+/*
+ * Whether @l4_hdr_len + @payload_len bytes fit the 16-bit IP length: IPv4
+ * counts its header in it, IPv6 does not.
+ */
+static bool ip_payload_fits(int family, size_t l4_hdr_len, size_t payload_len)
+{
+	size_t max = 0xffff - (family == AF_INET ? IPV4_HEADER_LEN : 0);
+
+	return payload_len <= max && l4_hdr_len + payload_len <= max;
+}
+
+static bool checksum_mode_valid(enum checksum_mode mode)
+{
+	return mode == CHECKSUM_CORRECT || mode == CHECKSUM_BAD || mode == CHECKSUM_VALUE;
+}
+
 static bool tcp_spec_valid(const struct tcp_spec *spec)
 {
-	if (spec->family != AF_INET && spec->family != AF_INET6)
-		return false;
-	if (spec->family == AF_INET6 && spec->flow_label > IPV6_FLOW_LABEL_MAX)
-		return false;
 	if (spec->mss < -1 || spec->mss > 0xffff)
 		return false;
 	if (spec->wscale < -1 || spec->wscale > 0xff)
 		return false;
 	if (spec->data_offset < 0 || spec->data_offset > 15)
 		return false;
-	return spec->checksum == CHECKSUM_CORRECT || spec->checksum == CHECKSUM_BAD ||
-	       spec->checksum == CHECKSUM_VALUE;
+	return checksum_mode_valid(spec->checksum);
 }
 
 /*
@@ -192,50 +231,72 @@ static uint16_t checksum_bad(uint16_t correct)
 	return bad;
 }
 
-static void ipv4_header_write(const struct tcp_spec *spec, uint8_t *ip, size_t total_len)
+static uint16_t checksum_choose(enum checksum_mode mode, uint16_t value, uint16_t correct)
 {
-	memset(ip, 0, IPV4_HEADER_LEN);
-	ip[0] = 0x45;
-	ip[1] = spec->tos;
-	put_be16(ip + 2, (uint16_t)total_len);
-	put_be16(ip + 4, spec->ip_id);
-	put_be16(ip + 6, IPV4_FLAG_DF);
-	ip[8] = spec->ttl ? spec->ttl : DEFAULT_TTL;
-	ip[9] = IPPROTO_TCP;
-	memcpy(ip + 12, &spec->src.v4, 4);
-	memcpy(ip + 16, &spec->dst.v4, 4);
-	put_be16(ip + 10, inet_checksum(ip, IPV4_HEADER_LEN, 0));
+	switch (mode) {
+	case CHECKSUM_BAD:
+		return checksum_bad(correct);
+	case CHECKSUM_VALUE:
+		return value;
+	case CHECKSUM_CORRECT:
+	default:
+		return correct;
+	}
 }
 
-static void ipv6_header_write(const struct tcp_spec *spec, uint8_t *ip, size_t payload_len)
+static void ipv4_header_write(const struct ip_fields *ip, uint8_t *hdr, size_t total_len)
 {
-	put_be32(ip, 6u << 28 | (uint32_t)spec->tos << 20 | spec->flow_label);
-	put_be16(ip + 4, (uint16_t)payload_len);
-	ip[6] = IPPROTO_TCP;
-	ip[7] = spec->ttl ? spec->ttl : DEFAULT_TTL;
-	memcpy(ip + 8, &spec->src.v6, 16);
-	memcpy(ip + 24, &spec->dst.v6, 16);
+	memset(hdr, 0, IPV4_HEADER_LEN);
+	hdr[0] = 0x45;
+	hdr[1] = ip->tos;
+	put_be16(hdr + 2, (uint16_t)total_len);
+	put_be16(hdr + 4, ip->ip_id);
+	put_be16(hdr + 6, IPV4_FLAG_DF);
+	hdr[8] = ip->ttl ? ip->ttl : DEFAULT_TTL;
+	hdr[9] = ip->protocol;
+	memcpy(hdr + 12, &ip->src->v4, 4);
+	memcpy(hdr + 16, &ip->dst->v4, 4);
+	put_be16(hdr + 10, inet_checksum(hdr, IPV4_HEADER_LEN, 0));
+}
+
+static void ipv6_header_write(const struct ip_fields *ip, uint8_t *hdr, size_t payload_len)
+{
+	put_be32(hdr, 6u << 28 | (uint32_t)ip->tos << 20 | ip->flow_label);
+	put_be16(hdr + 4, (uint16_t)payload_len);
+	hdr[6] = ip->protocol;
+	hdr[7] = ip->ttl ? ip->ttl : DEFAULT_TTL;
+	memcpy(hdr + 8, &ip->src->v6, 16);
+	memcpy(hdr + 24, &ip->dst->v6, 16);
+}
+
+/* Write the IP header of a @packet_len byte packet; returns the header length. */
+static size_t ip_header_write(const struct ip_fields *ip, uint8_t *buf, size_t packet_len)
+{
+	if (ip->family == AF_INET) {
+		ipv4_header_write(ip, buf, packet_len);
+		return IPV4_HEADER_LEN;
+	}
+	ipv6_header_write(ip, buf, packet_len - IPV6_HEADER_LEN);
+	return IPV6_HEADER_LEN;
 }
 
 ssize_t packet_build_tcp(const struct tcp_spec *spec, uint8_t *buf, size_t size)
 {
+	const struct ip_fields ip = IP_FIELDS_OF(spec, IPPROTO_TCP);
 	uint8_t tcp[TCP_HEADER_MAX] = { 0 };
 	size_t ip_hdr_len, tcp_len, full_len, cut_len, seg_len, i;
 	int data_offset;
-	uint16_t correct, checksum;
+	uint16_t correct;
 	uint8_t *seg;
 
-	if (!tcp_spec_valid(spec))
+	if (!ip_fields_valid(&ip) || !tcp_spec_valid(spec))
 		return -EINVAL;
 
-	ip_hdr_len = spec->family == AF_INET ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
+	ip_hdr_len = ip_header_len(spec->family);
 	tcp_len = TCP_HEADER_MIN + tcp_options_len(spec);
-	if (spec->payload_len > 0xffff)
+	if (!ip_payload_fits(spec->family, tcp_len, spec->payload_len))
 		return -EINVAL;
 	full_len = ip_hdr_len + tcp_len + spec->payload_len;
-	/* IPv4 counts its header in the 16-bit length, IPv6 does not. */
-	if (full_len - (spec->family == AF_INET6 ? ip_hdr_len : 0) > 0xffff)
-		return -EINVAL;
 	cut_len = full_len;
 	if (spec->truncate) {
 		if (spec->truncate < ip_hdr_len || spec->truncate > full_len)
@@ -256,11 +317,7 @@ ssize_t packet_build_tcp(const struct tcp_spec *spec, uint8_t *buf, size_t size)
 	put_be16(tcp + 18, spec->urgent);
 	tcp_options_write(spec, tcp + TCP_HEADER_MIN);
 
-	if (spec->family == AF_INET)
-		ipv4_header_write(spec, buf, cut_len);
-	else
-		ipv6_header_write(spec, buf, cut_len - ip_hdr_len);
-
+	ip_header_write(&ip, buf, cut_len);
 	seg = buf + ip_hdr_len;
 	seg_len = cut_len - ip_hdr_len;
 	memcpy(seg, tcp, seg_len < tcp_len ? seg_len : tcp_len);
@@ -273,19 +330,7 @@ ssize_t packet_build_tcp(const struct tcp_spec *spec, uint8_t *buf, size_t size)
 	correct = inet_checksum(seg, seg_len,
 				pseudo_header_sum(spec->family, &spec->src, &spec->dst,
 						  IPPROTO_TCP, seg_len));
-	switch (spec->checksum) {
-	case CHECKSUM_BAD:
-		checksum = checksum_bad(correct);
-		break;
-	case CHECKSUM_VALUE:
-		checksum = spec->checksum_value;
-		break;
-	case CHECKSUM_CORRECT:
-	default:
-		checksum = correct;
-		break;
-	}
-	put_be16(seg + 16, checksum);
+	put_be16(seg + 16, checksum_choose(spec->checksum, spec->checksum_value, correct));
 	return (ssize_t)cut_len;
 }
 
