@@ -1,57 +1,16 @@
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "engine.h"
-#include "netns.h"
-#include "sock.h"
-
-#define LISTENERS_MAX	16
-#define PACKET_MAX	65600
-
-struct listener {
-	const struct host *host;
-	uint16_t port;
-	int fd;
-};
-
-struct conn {
-	const struct host *client, *server;
-	int client_fd, server_fd;
-	uint16_t client_port, server_port;
-};
-
-/* Raw sockets, one per host, opened on first use. */
-struct raw_fd {
-	const struct host *host;
-	int fd;
-};
-
-struct run {
-	const struct scenario *scenario;
-	const struct engine_options *options;
-	int family;
-	struct run_result *result;
-	struct topology *topology;
-	const struct host *observing_host;
-	struct observer *observer;
-	struct listener listeners[LISTENERS_MAX];
-	size_t n_listeners;
-	struct conn conns[SCENARIO_CONNS_MAX];
-	struct raw_fd raw[8];
-	size_t n_raw;
-	uint32_t next_packet_id;
-	/* The last packet sent and what conntrack made of it. */
-	bool sent;
-	const struct observed *last;
-	struct ct_stats stats_before;
-};
+#include "run.h"
 
 /* Where conntrack runs in each topology, and so where the observer sits. */
 static const struct {
@@ -66,6 +25,21 @@ const char *family_name(int family)
 	return family == AF_INET ? "ipv4" : "ipv6";
 }
 
+uint32_t engine_kernel_version(void)
+{
+	static uint32_t version;
+	struct utsname uts;
+	unsigned major = 0, minor = 0, patch = 0;
+
+	if (version)
+		return version;
+	if (uname(&uts) == 0)
+		sscanf(uts.release, "%u.%u.%u", &major, &minor, &patch);
+	/* As the kernel's KERNEL_VERSION: the patch level saturates at 255. */
+	version = CTLAB_KERNEL_VERSION(major, minor, patch > 255 ? 255 : patch);
+	return version;
+}
+
 static double seconds_since(const struct timespec *start)
 {
 	struct timespec now;
@@ -74,7 +48,12 @@ static double seconds_since(const struct timespec *start)
 	return (double)(now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
-static const union inet_addr *host_addr(const struct run *run, const struct host *host)
+static long ms_since(const struct timespec *start)
+{
+	return (long)(seconds_since(start) * 1000);
+}
+
+const union inet_addr *host_addr(const struct run *run, const struct host *host)
 {
 	return run->family == AF_INET ? (const union inet_addr *)&host->in4
 				      : (const union inet_addr *)&host->in6;
@@ -85,11 +64,7 @@ static const char *host_addr_text(const struct run *run, const struct host *host
 	return run->family == AF_INET ? host->addr4 : host->addr6;
 }
 
-static int step_error(struct step_result *result, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* A step that could not be done: the run ends here. */
-static int step_error(struct step_result *result, const char *fmt, ...)
+int step_error(struct step_result *result, const char *fmt, ...)
 {
 	va_list args;
 
@@ -100,10 +75,169 @@ static int step_error(struct step_result *result, const char *fmt, ...)
 	return -1;
 }
 
-static const struct host *find_host(struct run *run, const char *name)
+const struct host *find_host(struct run *run, const char *name)
 {
 	return topology_host(run->topology, name);
 }
+
+/* ---- Connections and their ends ---- */
+
+static int *endpoint_fd(struct run *run, const struct endpoint *endpoint)
+{
+	struct conn *conn = &run->conns[endpoint->conn];
+
+	return endpoint->side == SIDE_CLIENT ? &conn->client_fd : &conn->server_fd;
+}
+
+static int *endpoint_error(struct run *run, const struct endpoint *endpoint)
+{
+	struct conn *conn = &run->conns[endpoint->conn];
+
+	return endpoint->side == SIDE_CLIENT ? &conn->client_error : &conn->server_error;
+}
+
+static const char *endpoint_name(const struct run *run, const struct endpoint *endpoint,
+				 char *buf, size_t size)
+{
+	snprintf(buf, size, "%s.%s", run->scenario->conns[endpoint->conn],
+		 endpoint->side == SIDE_CLIENT ? "client" : "server");
+	return buf;
+}
+
+static struct ct_tuple conn_tuple(const struct run *run, const struct conn *conn)
+{
+	struct ct_tuple tuple = {
+		.family = run->family,
+		.protocol = conn->protocol == PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP,
+		.src = *host_addr(run, conn->client),
+		.dst = *host_addr(run, conn->server),
+		.sport = conn->client_port,
+		.dport = conn->server_port,
+	};
+	return tuple;
+}
+
+/* The live value a term names: c.client.nxt, c.server.win… */
+static int conn_value(struct run *run, const struct expr_term *term, uint64_t *value)
+{
+	const struct conn *conn = &run->conns[term->conn];
+	struct tcp_live live;
+	int fd = term->side == SIDE_CLIENT ? conn->client_fd : conn->server_fd;
+	int rc;
+
+	if (fd < 0)
+		return -ENOTCONN;
+	rc = sock_tcp_live(fd, &live);
+	if (rc < 0)
+		return rc;
+	*value = term->value == CONN_NXT ? live.snd_nxt : live.rcv_wnd;
+	return 0;
+}
+
+int eval_expr(struct run *run, const struct expr *expr, uint64_t *value)
+{
+	uint64_t sum = 0, term_value;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < expr->n_terms; i++) {
+		const struct expr_term *term = &expr->terms[i];
+
+		term_value = term->number;
+		if (term->is_conn) {
+			rc = conn_value(run, term, &term_value);
+			if (rc < 0)
+				return rc;
+		}
+		sum += term->sign < 0 ? -term_value : term_value;
+	}
+	*value = sum;
+	return 0;
+}
+
+/* ---- Waiting for what the kernel did ---- */
+
+/* Before a step that sends: remember the counters and where its packets start. */
+static int begin_sending(struct run *run, struct step_result *result)
+{
+	int rc = observer_stats(run->observer, &run->stats_before);
+
+	if (rc < 0)
+		return step_error(result, "reading conntrack statistics: %s", strerror(-rc));
+	observer_poll(run->observer, 0);
+	run->last_from = observer_count(run->observer);
+	run->last = NULL;
+	return 0;
+}
+
+typedef bool (*packet_filter)(const struct run *run, const struct observed *observed,
+			      const void *arg);
+
+/* The first packet from index `from` on that filter accepts, waiting for it up
+ * to the run's timeout. */
+static const struct observed *wait_packet(struct run *run, size_t from, packet_filter filter,
+					  const void *arg)
+{
+	struct timespec start;
+	size_t i;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		for (i = from; i < observer_count(run->observer); i++) {
+			const struct observed *observed = observer_at(run->observer, i);
+
+			if (filter(run, observed, arg))
+				return observed;
+		}
+		from = observer_count(run->observer);
+		left = run->options->timeout_ms - ms_since(&start);
+		if (left <= 0 || observer_poll(run->observer, (int)left) < 0)
+			return NULL;
+	}
+}
+
+struct endpoint_packet {
+	const union inet_addr *addr;
+	uint16_t port;
+	uint8_t protocol;
+	uint8_t flags_any;		/* one of these TCP flags, or 0 */
+	bool payload;			/* carries data */
+};
+
+static bool is_endpoint_packet(const struct run *run, const struct observed *observed,
+			       const void *arg)
+{
+	const struct endpoint_packet *want = arg;
+	const struct packet_summary *packet = &observed->packet;
+	size_t len = run->family == AF_INET ? sizeof(want->addr->v4) : sizeof(want->addr->v6);
+
+	if (packet->family != run->family || packet->protocol != want->protocol ||
+	    memcmp(&packet->src, want->addr, len) || packet->sport != want->port)
+		return false;
+	if (want->flags_any && !(packet->flags & want->flags_any))
+		return false;
+	return !want->payload || packet->payload_len > 0;
+}
+
+/* After a socket step: the packet that endpoint's kernel socket sent for it. */
+static void wait_endpoint_packet(struct run *run, const struct endpoint *endpoint,
+				 uint8_t flags_any, bool payload)
+{
+	const struct conn *conn = &run->conns[endpoint->conn];
+	bool client = endpoint->side == SIDE_CLIENT;
+	struct endpoint_packet want = {
+		.addr = host_addr(run, client ? conn->client : conn->server),
+		.port = client ? conn->client_port : conn->server_port,
+		.protocol = conn->protocol == PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP,
+		.flags_any = flags_any,
+		.payload = payload,
+	};
+
+	run->last = wait_packet(run, run->last_from, is_endpoint_packet, &want);
+}
+
+/* ---- Steps ---- */
 
 static int do_sysctl(struct run *run, const struct sysctl_step *sysctl, struct step_result *result)
 {
@@ -155,28 +289,44 @@ static int do_listen(struct run *run, const struct listen_step *listen, struct s
 	return ensure_listener(run, find_host(run, listen->host), listen->port, result) ? 0 : -1;
 }
 
-static int do_connect(struct run *run, const struct connect_step *connect,
-		      struct step_result *result)
+static int connect_udp(struct run *run, struct conn *conn, uint16_t port,
+		       struct step_result *result)
 {
-	struct conn *conn = &run->conns[connect->conn];
-	struct listener *listener;
+	struct sockaddr_storage name;
+	socklen_t len = sizeof(name);
+	int rc;
+
+	rc = sock_udp_pair(conn->client->ns, conn->server->ns, run->family,
+			   host_addr(run, conn->client), host_addr(run, conn->server), port,
+			   &conn->client_fd, &conn->server_fd);
+	if (rc < 0)
+		return step_error(result, "UDP sockets %s -> %s:%u: %s", conn->client->name,
+				  conn->server->name, port, strerror(-rc));
+	getsockname(conn->client_fd, (struct sockaddr *)&name, &len);
+	/* The port sits at the same offset in sockaddr_in and sockaddr_in6. */
+	conn->client_port = ntohs(((struct sockaddr_in *)&name)->sin_port);
+	conn->server_port = port;
+	return 0;
+}
+
+static int connect_tcp(struct run *run, struct conn *conn, uint16_t port,
+		       struct step_result *result)
+{
+	struct listener *listener = ensure_listener(run, conn->server, port, result);
 	struct tcp_live live;
 	int fd, rc;
 
-	conn->client = find_host(run, connect->client);
-	conn->server = find_host(run, connect->server);
-	listener = ensure_listener(run, conn->server, connect->port, result);
 	if (!listener)
 		return -1;
 	fd = sock_connect(conn->client->ns, run->family, host_addr(run, conn->client),
-			  host_addr(run, conn->server), connect->port, run->options->timeout_ms);
+			  host_addr(run, conn->server), port, run->options->timeout_ms);
 	if (fd < 0)
 		return step_error(result, "connect %s -> %s:%u: %s", conn->client->name,
-				  conn->server->name, connect->port, strerror(-fd));
+				  conn->server->name, port, strerror(-fd));
 	conn->client_fd = fd;
 	fd = sock_accept(listener->fd, run->options->timeout_ms);
 	if (fd < 0)
-		return step_error(result, "accept on %s:%u: %s", conn->server->name, connect->port,
+		return step_error(result, "accept on %s:%u: %s", conn->server->name, port,
 				  strerror(-fd));
 	conn->server_fd = fd;
 	rc = sock_tcp_live(conn->client_fd, &live);
@@ -185,217 +335,300 @@ static int do_connect(struct run *run, const struct connect_step *connect,
 				  strerror(-rc));
 	conn->client_port = live.local_port;
 	conn->server_port = live.remote_port;
+	return 0;
+}
+
+static int do_connect(struct run *run, const struct connect_step *connect,
+		      struct step_result *result)
+{
+	struct conn *conn = &run->conns[connect->conn];
+	int rc;
+
+	conn->protocol = connect->protocol;
+	conn->client = find_host(run, connect->client);
+	conn->server = find_host(run, connect->server);
+	if (begin_sending(run, result) < 0)
+		return -1;
+	rc = conn->protocol == PROTO_UDP ? connect_udp(run, conn, connect->port, result)
+					 : connect_tcp(run, conn, connect->port, result);
+	if (rc < 0)
+		return rc;
 	snprintf(result->message, sizeof(result->message), "%s:%u -> %s:%u",
 		 host_addr_text(run, conn->client), conn->client_port,
 		 host_addr_text(run, conn->server), conn->server_port);
-	result->passed = true;
-	return 0;
-}
+	/* The handshake's last packet (the client's ACK) is "the last packet". */
+	if (conn->protocol == PROTO_TCP) {
+		struct endpoint client = { .conn = connect->conn, .side = SIDE_CLIENT };
 
-/* The live value a term names: c.client.nxt, c.server.win… */
-static int conn_value(struct run *run, const struct expr_term *term, uint64_t *value)
-{
-	const struct conn *conn = &run->conns[term->conn];
-	struct tcp_live live;
-	int fd = term->side == SIDE_CLIENT ? conn->client_fd : conn->server_fd;
-	int rc;
-
-	if (fd < 0)
-		return -ENOTCONN;
-	rc = sock_tcp_live(fd, &live);
-	if (rc < 0)
-		return rc;
-	*value = term->value == CONN_NXT ? live.snd_nxt : live.rcv_wnd;
-	return 0;
-}
-
-static int eval_expr(struct run *run, const struct expr *expr, uint64_t *value)
-{
-	uint64_t sum = 0, term_value;
-	size_t i;
-	int rc;
-
-	for (i = 0; i < expr->n_terms; i++) {
-		const struct expr_term *term = &expr->terms[i];
-
-		term_value = term->number;
-		if (term->is_conn) {
-			rc = conn_value(run, term, &term_value);
-			if (rc < 0)
-				return rc;
-		}
-		sum += term->sign < 0 ? -term_value : term_value;
+		wait_endpoint_packet(run, &client, TCP_FLAG_ACK, false);
 	}
-	*value = sum;
 	return 0;
-}
-
-/* Defaults from the connection: its ports, and the seq/ack/window the sender's
- * own socket would use right now. */
-static int spec_from_conn(struct run *run, const struct send_step *send,
-			  const struct host *src, struct tcp_spec *spec)
-{
-	const struct conn *conn = &run->conns[send->conn];
-	bool from_client = src == conn->client;
-	struct tcp_live sender;
-	int rc;
-
-	if (conn->client_fd < 0)
-		return -ENOTCONN;
-	rc = sock_tcp_live(from_client ? conn->client_fd : conn->server_fd, &sender);
-	if (rc < 0)
-		return rc;
-	spec->sport = from_client ? conn->client_port : conn->server_port;
-	spec->dport = from_client ? conn->server_port : conn->client_port;
-	spec->seq = sender.snd_nxt;
-	spec->ack = sender.rcv_nxt;
-	spec->window = (uint16_t)(sender.rcv_wnd >> sender.rcv_wscale);
-	return 0;
-}
-
-static int build_spec(struct run *run, const struct send_step *send, const struct host *src,
-		      const struct host *dst, struct tcp_spec *spec, struct step_result *result)
-{
-	uint64_t value[SEND_FIELD_COUNT] = { 0 };
-	size_t field;
-	int rc;
-
-	tcp_spec_init(spec, run->family);
-	if (run->family == AF_INET) {
-		spec->src.v4 = src->in4;
-		spec->dst.v4 = dst->in4;
-	} else {
-		spec->src.v6 = src->in6;
-		spec->dst.v6 = dst->in6;
-	}
-	/* Every injected packet gets its own IP ID / flow label so that its NFLOG
-	 * records can be told from all others. */
-	run->next_packet_id++;
-	spec->ip_id = (uint16_t)(0xc000 | (run->next_packet_id & 0x3fff));
-	spec->flow_label = 0xc0000 | (run->next_packet_id & 0xffff);
-	spec->sport = 40000;
-	spec->dport = 80;
-	if (send->conn >= 0) {
-		rc = spec_from_conn(run, send, src, spec);
-		if (rc < 0)
-			return step_error(result, "connection %s: %s",
-					  run->scenario->conns[send->conn], strerror(-rc));
-	}
-	for (field = 0; field < SEND_FIELD_COUNT; field++) {
-		if (!send->fields[field].present)
-			continue;
-		rc = eval_expr(run, &send->fields[field], &value[field]);
-		if (rc < 0)
-			return step_error(result, "%s=: %s", send_field_name(field), strerror(-rc));
-	}
-#define SET(field, member) \
-	do { if (send->fields[field].present) spec->member = value[field]; } while (0)
-	SET(SEND_SPORT, sport);
-	SET(SEND_DPORT, dport);
-	SET(SEND_SEQ, seq);
-	SET(SEND_ACK, ack);
-	SET(SEND_WIN, window);
-	SET(SEND_URG, urgent);
-	SET(SEND_DOFF, data_offset);
-	SET(SEND_LEN, payload_len);
-	SET(SEND_MSS, mss);
-	SET(SEND_WSCALE, wscale);
-	SET(SEND_TTL, ttl);
-	SET(SEND_TOS, tos);
-	SET(SEND_TSVAL, ts_val);
-	SET(SEND_TSECR, ts_ecr);
-	SET(SEND_TRUNCATE, truncate);
-#undef SET
-	if (send->fields[SEND_CSUM].present) {
-		spec->checksum = CHECKSUM_VALUE;
-		spec->checksum_value = (uint16_t)value[SEND_CSUM];
-	}
-	if (send->bad_checksum)
-		spec->checksum = CHECKSUM_BAD;
-	if (send->has_flags)
-		spec->flags = send->flags;
-	spec->sack_permitted = send->sack_permitted;
-	spec->timestamp = send->timestamp;
-	return 0;
-}
-
-static int raw_fd_for(struct run *run, const struct host *host)
-{
-	size_t i;
-	int fd;
-
-	for (i = 0; i < run->n_raw; i++)
-		if (run->raw[i].host == host)
-			return run->raw[i].fd;
-	if (run->n_raw == sizeof(run->raw) / sizeof(run->raw[0]))
-		return -EMFILE;
-	fd = sock_raw_open(host->ns, run->family);
-	if (fd < 0)
-		return fd;
-	run->raw[run->n_raw++] = (struct raw_fd){ .host = host, .fd = fd };
-	return fd;
 }
 
 static int do_send(struct run *run, const struct send_step *send, struct step_result *result)
 {
-	const struct host *src = find_host(run, send->src), *dst = find_host(run, send->dst);
+	const struct host *src = find_host(run, send->src);
 	struct packet_summary want;
-	struct tcp_spec spec;
 	uint8_t packet[PACKET_MAX];
 	ssize_t len;
 	int fd, rc;
 
-	if (build_spec(run, send, src, dst, &spec, result) < 0)
-		return -1;
-	len = packet_build_tcp(&spec, packet, sizeof(packet));
+	len = craft_packet(run, send, packet, sizeof(packet), result);
 	if (len < 0)
-		return step_error(result, "cannot build the packet: %s", strerror((int)-len));
+		return -1;
 	if (packet_parse(packet, (size_t)len, &want) < 0)
 		return step_error(result, "cannot parse the packet just built");
-	rc = observer_stats(run->observer, &run->stats_before);
-	if (rc < 0)
-		return step_error(result, "reading conntrack statistics: %s", strerror(-rc));
-	fd = raw_fd_for(run, src);
-	if (fd < 0)
-		return step_error(result, "raw socket on %s: %s", src->name, strerror(-fd));
+	if (begin_sending(run, result) < 0)
+		return -1;
+	fd = -1;
+	for (size_t i = 0; i < run->n_raw; i++)
+		if (run->raw[i].host == src)
+			fd = run->raw[i].fd;
+	if (fd < 0) {
+		if (run->n_raw == RAW_SOCKETS_MAX)
+			return step_error(result, "too many raw sockets");
+		fd = sock_raw_open(src->ns, run->family);
+		if (fd < 0)
+			return step_error(result, "raw socket on %s: %s", src->name, strerror(-fd));
+		run->raw[run->n_raw++] = (struct raw_socket){ .host = src, .fd = fd };
+	}
 	rc = sock_raw_send(fd, packet, (size_t)len);
 	if (rc < 0)
 		return step_error(result, "sending from %s: %s", src->name, strerror(-rc));
 
-	run->sent = true;
-	run->last = observer_wait_for(run->observer, &want, 0, run->options->timeout_ms);
+	run->last = observer_wait_for(run->observer, &want, run->last_from,
+				      run->options->timeout_ms);
 	result->sent_packet = run->last ? (long)run->last->index : -1;
-	result->passed = true;
+	return 0;
+}
+
+static int do_socket(struct run *run, const struct socket_step *socket_step,
+		     struct step_result *result)
+{
+	const struct endpoint *endpoint = &socket_step->endpoint;
+	struct conn *conn = &run->conns[endpoint->conn];
+	int *fd = endpoint_fd(run, endpoint), *error = endpoint_error(run, endpoint);
+	bool tcp = conn->protocol == PROTO_TCP;
+	char name[64];
+	int rc = 0;
+
+	endpoint_name(run, endpoint, name, sizeof(name));
+	if (*fd < 0)
+		return step_error(result, "%s is closed", name);
+	if (socket_step->action != SOCKET_READ && socket_step->action != SOCKET_WAIT &&
+	    begin_sending(run, result) < 0)
+		return -1;
+
+	switch (socket_step->action) {
+	case SOCKET_WRITE:
+		rc = sock_write(*fd, socket_step->bytes);
+		if (rc == 0)
+			wait_endpoint_packet(run, endpoint, 0, true);
+		break;
+	case SOCKET_READ:
+		rc = sock_read(*fd, socket_step->bytes, run->options->timeout_ms);
+		break;
+	case SOCKET_SHUTDOWN:
+		rc = shutdown(*fd, SHUT_WR) < 0 ? -errno : 0;
+		if (rc == 0)
+			wait_endpoint_packet(run, endpoint, TCP_FLAG_FIN, false);
+		break;
+	case SOCKET_CLOSE:
+		rc = sock_close(*fd, socket_step->abort);
+		*fd = -1;
+		if (rc == 0 && tcp)
+			wait_endpoint_packet(run, endpoint,
+					     socket_step->abort ? TCP_FLAG_RST : TCP_FLAG_FIN, false);
+		break;
+	case SOCKET_WAIT:
+		rc = sock_wait_tcp_state(*fd, socket_step->state, run->options->timeout_ms);
+		if (rc < 0) {
+			int now = sock_tcp_state(*fd);
+
+			return step_error(result, "%s did not reach %s in %d ms (it is %s)", name,
+					  socket_state_name(socket_step->state),
+					  run->options->timeout_ms,
+					  now > 0 ? socket_state_name(now) : strerror(-now));
+		}
+		return 0;
+	}
+	/* A reset or a timeout is what some stories are about: remember it for
+	 * `expect socket`, and say it, but it does not stop the run. */
+	if (rc < 0) {
+		*error = -rc;
+		snprintf(result->message, sizeof(result->message), "%s: %s", name, strerror(-rc));
+	}
+	return 0;
+}
+
+static int lookup_conn(struct run *run, int conn_index, struct ct_entry *entry,
+		       struct step_result *result)
+{
+	struct ct_tuple tuple = conn_tuple(run, &run->conns[conn_index]);
+	int rc = observer_ct_lookup(run->observer, &tuple, entry);
+
+	if (rc < 0)
+		return step_error(result, "ctnetlink lookup: %s", strerror(-rc));
+	return 0;
+}
+
+static bool entry_is(const struct ct_step *ct, const struct ct_entry *entry)
+{
+	return ct->gone ? !entry->found : entry->found && entry->state == ct->state;
+}
+
+static int do_ct(struct run *run, const struct ct_step *ct, struct step_result *result)
+{
+	struct timespec start, tick = { 0, 200000 };
+	struct ct_tuple tuple = conn_tuple(run, &run->conns[ct->conn]);
+	struct ct_entry entry;
+	int rc;
+
+	if (ct->delete) {
+		rc = observer_ct_delete(run->observer, &tuple);
+		if (rc < 0)
+			return step_error(result, "deleting the entry of %s: %s",
+					  run->scenario->conns[ct->conn], strerror(-rc));
+		return 0;
+	}
+	/* ctnetlink events would tell of a new state, but not of a timer that has not
+	 * fired yet; a bounded poll says both. */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (lookup_conn(run, ct->conn, &entry, result) < 0)
+			return -1;
+		if (entry_is(ct, &entry))
+			return 0;
+		if (ms_since(&start) >= run->options->timeout_ms)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	if (ct->gone)
+		return step_error(result, "the entry is still there (state %s) after %d ms",
+				  tcp_state_name(entry.state), run->options->timeout_ms);
+	return step_error(result, "the entry did not reach %s in %d ms (%s%s)",
+			  tcp_state_name(ct->state), run->options->timeout_ms,
+			  entry.found ? "it is " : "no entry",
+			  entry.found ? tcp_state_name(entry.state) : "");
+}
+
+/* ---- Expectations ---- */
+
+struct packet_want {
+	const struct packet_match *match;
+	const union inet_addr *src, *dst;
+	uint64_t seq, ack;
+	uint8_t icmp_type;
+};
+
+static bool is_wanted_packet(const struct run *run, const struct observed *observed,
+			     const void *arg)
+{
+	const struct packet_want *want = arg;
+	const struct packet_match *match = want->match;
+	const struct packet_summary *packet = &observed->packet;
+	size_t len = run->family == AF_INET ? sizeof(want->src->v4) : sizeof(want->src->v6);
+	static const uint8_t protocols[2][3] = {
+		{ IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP },
+		{ IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6 },
+	};
+
+	if (packet->protocol != protocols[run->family == AF_INET6][match->protocol] ||
+	    memcmp(&packet->src, want->src, len) || memcmp(&packet->dst, want->dst, len))
+		return false;
+	if (match->has_flags && packet->flags != match->flags)
+		return false;
+	if (match->seq.present && packet->seq != (uint32_t)want->seq)
+		return false;
+	if (match->ack.present && packet->ack != (uint32_t)want->ack)
+		return false;
+	if (match->has_type && packet->icmp_type != want->icmp_type)
+		return false;
+	return match->verdict == VERDICT_UNSEEN || observed->verdict == match->verdict;
+}
+
+static int find_packet(struct run *run, const struct packet_match *match, bool *seen,
+		       char *what, size_t size, struct step_result *result)
+{
+	struct packet_want want = {
+		.match = match,
+		.src = host_addr(run, find_host(run, match->src)),
+		.dst = host_addr(run, find_host(run, match->dst)),
+		.icmp_type = match->icmp_type,
+	};
+	const struct observed *found;
+	uint8_t code;
+	int rc;
+
+	if (match->seq.present && (rc = eval_expr(run, &match->seq, &want.seq)) < 0)
+		return step_error(result, "seq=: %s", strerror(-rc));
+	if (match->ack.present && (rc = eval_expr(run, &match->ack, &want.ack)) < 0)
+		return step_error(result, "ack=: %s", strerror(-rc));
+	if (match->has_type && match->icmp_message != ICMP_MSG_NONE)
+		icmp_message_code(run->family, match->icmp_message, &want.icmp_type, &code);
+
+	if (match->absent) {
+		/* What the kernel answers to a packet it answers at once, in the same
+		 * softirq as the packet itself: by now it has been logged. */
+		size_t i;
+
+		observer_poll(run->observer, 0);
+		found = NULL;
+		for (i = run->last_from; i < observer_count(run->observer) && !found; i++)
+			if (is_wanted_packet(run, observer_at(run->observer, i), &want))
+				found = observer_at(run->observer, i);
+	} else {
+		found = wait_packet(run, run->last_from, is_wanted_packet, &want);
+	}
+	*seen = found != NULL;
+	if (found)
+		snprintf(what, size, "packet #%zu", found->index + 1);
 	return 0;
 }
 
 static int do_expect(struct run *run, const struct expect_step *expect, struct step_result *result)
 {
-	struct observation seen = { .verdict = VERDICT_UNSEEN };
+	struct observation seen = { .verdict = VERDICT_UNSEEN, .socket_errno = -1,
+				    .socket_state = -1 };
 	struct ct_stats now;
-	uint64_t before, after;
+	uint64_t before = 0, after = 0;
 	int rc;
 
 	if (run->last) {
 		seen.verdict = run->last->verdict;
 		seen.reason = run->last->has_reason ? run->last->reason : NULL;
 	}
-	if (expect->kind == EXPECT_CT) {
-		const struct conn *conn = &run->conns[expect->conn];
-
-		rc = observer_ct_lookup(run->observer, run->family, host_addr(run, conn->client),
-					conn->client_port, host_addr(run, conn->server),
-					conn->server_port, &seen.entry);
-		if (rc < 0)
-			return step_error(result, "ctnetlink lookup: %s", strerror(-rc));
-	}
-	if (expect->kind == EXPECT_STAT) {
+	switch (expect->kind) {
+	case EXPECT_VERDICT:
+	case EXPECT_REASON:
+		break;
+	case EXPECT_CT:
+		if (lookup_conn(run, expect->conn, &seen.entry, result) < 0)
+			return -1;
+		break;
+	case EXPECT_STAT:
 		rc = observer_stats(run->observer, &now);
 		if (rc < 0)
 			return step_error(result, "reading conntrack statistics: %s", strerror(-rc));
 		seen.counter_known = ct_stats_get(&run->stats_before, expect->counter, &before) &&
 				     ct_stats_get(&now, expect->counter, &after);
 		seen.counter_delta = (int64_t)(after - before);
+		break;
+	case EXPECT_PACKET:
+		if (find_packet(run, &expect->packet, &seen.packet_seen, seen.packet_what,
+				sizeof(seen.packet_what), result) < 0)
+			return -1;
+		break;
+	case EXPECT_SOCKET: {
+		int fd = *endpoint_fd(run, &expect->endpoint);
+		int *error = endpoint_error(run, &expect->endpoint);
+
+		if (fd >= 0 && !*error)
+			*error = sock_pending_error(fd);
+		seen.socket_errno = *error;
+		seen.socket_state = fd >= 0 ? sock_tcp_state(fd) : TCP_CLOSE;
+		break;
+	}
 	}
 	result->passed = expect_check(expect, &seen, result->message, sizeof(result->message));
 	if (!result->passed)
@@ -418,9 +651,15 @@ static int do_step(struct run *run, const struct step *step, struct step_result 
 		return do_send(run, &step->send, result);
 	case STEP_EXPECT:
 		return do_expect(run, &step->expect, result);
+	case STEP_SOCKET:
+		return do_socket(run, &step->socket, result);
+	case STEP_CT:
+		return do_ct(run, &step->ct, result);
 	}
 	return step_error(result, "unknown step");
 }
+
+/* ---- A whole run ---- */
 
 static void keep_namespaces(struct run *run)
 {
@@ -431,14 +670,63 @@ static void keep_namespaces(struct run *run)
 	for (i = 0; i < topology_host_count(run->topology); i++) {
 		struct host *host = topology_host_at(run->topology, i);
 
-		snprintf(path, sizeof(path), "/run/netns/ctlab-%d-%s-%s-%s", (int)getpid(),
-			 run->scenario->name, family_name(run->family), host->name);
+		snprintf(path, sizeof(path), "/run/netns/ctlab-%d-%s", (int)getpid(),
+			 run->result->name);
+		for (char *c = path + strlen("/run/netns/"); *c; c++)
+			if (*c == '/')
+				*c = '-';
+		snprintf(path + strlen(path), sizeof(path) - strlen(path), "-%s", host->name);
 		rc = netns_keep(host->ns, path);
 		if (rc < 0)
 			fprintf(stderr, "ctlab: cannot keep %s: %s\n", path, strerror(-rc));
 		else
-			fprintf(stderr, "ctlab: kept %s (ip netns exec %s ...)\n", path, path + 11);
+			fprintf(stderr, "ctlab: kept %s (ip netns exec %s ...)\n", path,
+				path + strlen("/run/netns/"));
 	}
+}
+
+static void describe_hosts(struct run *run)
+{
+	struct run_result *result = run->result;
+	size_t i;
+
+	for (i = 0; i < topology_host_count(run->topology) && i < RUN_HOSTS_MAX; i++) {
+		const struct host *host = topology_host_at(run->topology, i);
+
+		snprintf(result->hosts[i].name, sizeof(result->hosts[i].name), "%s", host->name);
+		snprintf(result->hosts[i].addr, sizeof(result->hosts[i].addr), "%s",
+			 host_addr_text(run, host));
+		result->hosts[i].observing = host == run->observing_host;
+	}
+	result->n_hosts = i;
+}
+
+static void version_text(uint32_t version, char *buf, size_t size)
+{
+	snprintf(buf, size, "%u.%u", version >> 16, (version >> 8) & 0xff);
+}
+
+/* Why this run cannot happen on this machine, or NULL. */
+static bool kernel_excluded(struct run *run)
+{
+	const struct scenario *scenario = run->scenario;
+	uint32_t kernel = engine_kernel_version();
+	char want[32], have[32];
+
+	version_text(kernel, have, sizeof(have));
+	if (scenario->kernel_min && kernel < scenario->kernel_min) {
+		version_text(scenario->kernel_min, want, sizeof(want));
+		snprintf(run->result->reason, sizeof(run->result->reason),
+			 "needs kernel >= %s, this is %s", want, have);
+		return true;
+	}
+	if (scenario->kernel_below && kernel >= scenario->kernel_below) {
+		version_text(scenario->kernel_below, want, sizeof(want));
+		snprintf(run->result->reason, sizeof(run->result->reason),
+			 "shows the behaviour of kernels before %s, this is %s", want, have);
+		return true;
+	}
+	return false;
 }
 
 /* Set up the topology and the observer; a failure here is a skip when the
@@ -446,16 +734,20 @@ static void keep_namespaces(struct run *run)
 static int set_up(struct run *run)
 {
 	struct run_result *result = run->result;
+	enum topology_kind kind;
 	char err[1024] = "";
 	size_t i;
 
+	if (kernel_excluded(run)) {
+		result->outcome = OUTCOME_SKIP;
+		return -1;
+	}
 	if (geteuid() != 0) {
 		result->outcome = OUTCOME_SKIP;
 		snprintf(result->reason, sizeof(result->reason),
 			 "not root: ctlab needs CAP_NET_ADMIN to make namespaces");
 		return -1;
 	}
-	enum topology_kind kind;
 	if (topology_kind_parse(run->scenario->topology, &kind) < 0) {
 		result->outcome = OUTCOME_FAIL;
 		snprintf(result->reason, sizeof(result->reason), "unknown topology %s",
@@ -472,6 +764,7 @@ static int set_up(struct run *run)
 	for (i = 0; i < sizeof(observing_hosts) / sizeof(observing_hosts[0]); i++)
 		if (strcmp(observing_hosts[i].topology, run->scenario->topology) == 0)
 			run->observing_host = find_host(run, observing_hosts[i].observing_host);
+	describe_hosts(run);
 	run->observer = observer_new(run->observing_host->ns, err, sizeof(err));
 	if (!run->observer) {
 		/* Conntrack, nf_tables or NFLOG missing from this kernel. */
@@ -518,12 +811,25 @@ static void keep_packets(struct run *run)
 	result->n_packets = n;
 }
 
-void engine_run(const struct scenario *scenario, int family, const struct engine_options *options,
-		struct run_result *result)
+static void name_run(const struct scenario *scenario, int variant, int family,
+		     struct run_result *result)
+{
+	if (variant >= 0)
+		snprintf(result->name, sizeof(result->name), "%s/%s/%s", scenario->name,
+			 scenario->variants[variant], family_name(family));
+	else
+		snprintf(result->name, sizeof(result->name), "%s/%s", scenario->name,
+			 family_name(family));
+}
+
+void engine_run(const struct scenario *scenario, int variant, int family,
+		const struct engine_options *options, struct run_result *result)
 {
 	struct run run = {
-		.scenario = scenario, .options = options, .family = family, .result = result,
+		.scenario = scenario, .options = options, .family = family, .variant = variant,
+		.result = result,
 	};
+	uint32_t kernel = engine_kernel_version();
 	struct timespec start;
 	size_t i;
 
@@ -533,7 +839,8 @@ void engine_run(const struct scenario *scenario, int family, const struct engine
 	memset(result, 0, sizeof(*result));
 	result->scenario = scenario;
 	result->family = family;
-	snprintf(result->name, sizeof(result->name), "%s/%s", scenario->name, family_name(family));
+	result->variant = variant;
+	name_run(scenario, variant, family, result);
 	result->steps = calloc(scenario->n_steps ? scenario->n_steps : 1, sizeof(*result->steps));
 	if (!result->steps) {
 		result->outcome = OUTCOME_FAIL;
@@ -552,6 +859,11 @@ void engine_run(const struct scenario *scenario, int family, const struct engine
 		*step_result = (struct step_result){ .step = step, .sent_packet = -1, .passed = true,
 						     .first_packet = observer_count(run.observer) };
 		result->n_steps = i + 1;
+		if (!condition_holds(&step->when, variant, kernel)) {
+			step_result->skipped = true;
+			step_result->end_packet = step_result->first_packet;
+			continue;
+		}
 		rc = do_step(&run, step, step_result);
 		observer_poll(run.observer, 0);
 		step_result->end_packet = observer_count(run.observer);

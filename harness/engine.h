@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "observer.h"
 #include "scenario.h"
@@ -51,11 +52,18 @@ struct engine_options {
 	bool keep;			/* bind-mount the namespaces under /run/netns */
 };
 
-/* Run scenario for family (AF_INET/AF_INET6) and fill result (run_result_free it). */
-void engine_run(const struct scenario *scenario, int family, const struct engine_options *options,
-		struct run_result *result);
+/*
+ * Run scenario in one variant (index into scenario->variants, -1 when it has
+ * none) and family (AF_INET/AF_INET6); fill result (run_result_free it).
+ * Thread-safe: runs share nothing, so several may go at once.
+ */
+void engine_run(const struct scenario *scenario, int variant, int family,
+		const struct engine_options *options, struct run_result *result);
 void run_result_free(struct run_result *result);
 
 const char *family_name(int family);	/* "ipv4" / "ipv6" */
+
+/* The running kernel as CTLAB_KERNEL_VERSION(major, minor, patch). */
+uint32_t engine_kernel_version(void);
 
 #endif

@@ -72,17 +72,62 @@ static bool check_ct(const struct expect_step *expect, const struct ct_entry *en
 		return false;
 	}
 	if (!entry->found) {
-		snprintf(msg, msgsize, "expected an entry in state %s, saw no entry",
-			 tcp_state_name(expect->state));
+		if (expect->state >= 0)
+			snprintf(msg, msgsize, "expected an entry in state %s, saw no entry",
+				 tcp_state_name(expect->state));
+		else
+			snprintf(msg, msgsize, "expected an entry, saw none");
 		return false;
 	}
-	if (entry->state != expect->state) {
+	if (expect->state >= 0 && entry->state != expect->state) {
 		snprintf(msg, msgsize, "expected state %s, saw %s", tcp_state_name(expect->state),
 			 tcp_state_name(entry->state));
 		return false;
 	}
-	return check_flag("ASSURED", expect->assured, entry->assured, msg, msgsize) &&
-	       check_flag("SEEN_REPLY", expect->seen_reply, entry->seen_reply, msg, msgsize);
+	if (!check_flag("ASSURED", expect->assured, entry->assured, msg, msgsize) ||
+	    !check_flag("SEEN_REPLY", expect->seen_reply, entry->seen_reply, msg, msgsize))
+		return false;
+	if (expect->timeout_min >= 0 &&
+	    (entry->timeout < expect->timeout_min || entry->timeout > expect->timeout_max)) {
+		snprintf(msg, msgsize, "expected a timeout of %" PRId64 "..%" PRId64 " s, saw %u s",
+			 expect->timeout_min, expect->timeout_max, entry->timeout);
+		return false;
+	}
+	return true;
+}
+
+static bool check_packet(const struct expect_step *expect, const struct observation *seen,
+			 char *msg, size_t msgsize)
+{
+	if (seen->packet_seen == !expect->packet.absent)
+		return true;
+	if (expect->packet.absent)
+		snprintf(msg, msgsize, "expected no such packet, saw %s", seen->packet_what);
+	else
+		snprintf(msg, msgsize, "expected such a packet, saw none");
+	return false;
+}
+
+static const char *errno_text(int error)
+{
+	return error ? strerror(error) : "no error";
+}
+
+static bool check_socket(const struct expect_step *expect, const struct observation *seen,
+			 char *msg, size_t msgsize)
+{
+	if (expect->socket_errno >= 0 && seen->socket_errno != expect->socket_errno) {
+		snprintf(msg, msgsize, "expected %s, saw %s", errno_text(expect->socket_errno),
+			 errno_text(seen->socket_errno));
+		return false;
+	}
+	if (expect->socket_state >= 0 && seen->socket_state != expect->socket_state) {
+		snprintf(msg, msgsize, "expected socket state %s, saw %s",
+			 socket_state_name(expect->socket_state),
+			 seen->socket_state > 0 ? socket_state_name(seen->socket_state) : "unknown");
+		return false;
+	}
+	return true;
 }
 
 bool expect_check(const struct expect_step *expect, const struct observation *seen,
@@ -111,6 +156,10 @@ bool expect_check(const struct expect_step *expect, const struct observation *se
 		snprintf(msg, msgsize, "expected stat %s %+" PRId64 ", saw %+" PRId64,
 			 expect->counter, expect->delta, seen->counter_delta);
 		return false;
+	case EXPECT_PACKET:
+		return check_packet(expect, seen, msg, msgsize);
+	case EXPECT_SOCKET:
+		return check_socket(expect, seen, msg, msgsize);
 	}
 	snprintf(msg, msgsize, "unknown expectation");
 	return false;

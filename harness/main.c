@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,11 +40,13 @@ static const char usage_text[] =
 	"checks conntrack's verdict, logged reason, entry state and counters.\n"
 	"\n"
 	"commands:\n"
-	"  run [-v] [-t MS] [--keep] [NAME|PATH ...]\n"
-	"                  run scenarios (all when none is named); KTAP on stdout,\n"
-	"                  readable text with -v; -t bounds each wait for the kernel\n"
-	"                  (default 2000 ms); --keep leaves the namespaces bind-mounted\n"
-	"                  under /run/netns for `ip netns exec`\n"
+	"  run [-v] [-t MS] [-j N] [--keep] [NAME|PATH ...]\n"
+	"                  run scenarios (all when none is named), each in every\n"
+	"                  variant and family; KTAP on stdout, readable text and\n"
+	"                  ladder diagrams with -v; -t bounds each wait for the\n"
+	"                  kernel (default 2000 ms); -j runs N at once (default: one\n"
+	"                  per CPU); --keep leaves the namespaces bind-mounted under\n"
+	"                  /run/netns for `ip netns exec`\n"
 	"  list            list the scenarios with their files\n"
 	"  show NAME       print a scenario's explanation and steps\n"
 	"  clean           remove namespaces kept by --keep whose ctlab has exited\n"
@@ -239,11 +242,121 @@ static int select_scenarios(int argc, char **argv, struct scenario_list *all,
 	return 0;
 }
 
+/* One run to make: a scenario in one variant and one family. */
+struct job {
+	const struct scenario *scenario;
+	int variant;
+	int family;
+	struct run_result result;
+	bool done;
+};
+
+/* Runs go on in worker threads (each in namespaces of its own); the main
+ * thread reports them in order as they finish. */
+struct job_queue {
+	struct job *jobs;
+	size_t n_jobs;
+	size_t next;			/* next job to start */
+	const struct engine_options *options;
+	pthread_mutex_t lock;
+	pthread_cond_t finished;
+};
+
+static void *run_jobs(void *arg)
+{
+	struct job_queue *queue = arg;
+	struct job *job;
+
+	for (;;) {
+		pthread_mutex_lock(&queue->lock);
+		job = queue->next < queue->n_jobs ? &queue->jobs[queue->next++] : NULL;
+		pthread_mutex_unlock(&queue->lock);
+		if (!job)
+			return NULL;
+		engine_run(job->scenario, job->variant, job->family, queue->options, &job->result);
+		pthread_mutex_lock(&queue->lock);
+		job->done = true;
+		pthread_cond_broadcast(&queue->finished);
+		pthread_mutex_unlock(&queue->lock);
+	}
+}
+
+static struct job *make_jobs(const struct scenario_list *chosen, size_t *n_jobs)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct job *jobs;
+	size_t i, n = 0, f;
+	int v;
+
+	for (i = 0; i < chosen->n; i++)
+		n += (size_t)__builtin_popcount(chosen->items[i]->families) *
+		     (chosen->items[i]->n_variants ? chosen->items[i]->n_variants : 1);
+	jobs = calloc(n ? n : 1, sizeof(*jobs));
+	if (!jobs)
+		return NULL;
+	n = 0;
+	for (i = 0; i < chosen->n; i++) {
+		const struct scenario *scenario = chosen->items[i];
+		int n_variants = scenario->n_variants ? (int)scenario->n_variants : 1;
+
+		for (v = 0; v < n_variants; v++)
+			for (f = 0; f < 2; f++) {
+				if (!(scenario->families & (f == 0 ? FAMILY_IPV4 : FAMILY_IPV6)))
+					continue;
+				jobs[n++] = (struct job){ .scenario = scenario,
+							  .variant = scenario->n_variants ? v : -1,
+							  .family = families[f] };
+			}
+	}
+	*n_jobs = n;
+	return jobs;
+}
+
+static int run_all(struct job *jobs, size_t n_jobs, long workers,
+		   const struct engine_options *options, enum report_format format)
+{
+	struct job_queue queue = { .jobs = jobs, .n_jobs = n_jobs, .options = options };
+	struct report_totals totals = { 0 };
+	pthread_t threads[64];
+	size_t i;
+	long w, started = 0;
+
+	pthread_mutex_init(&queue.lock, NULL);
+	pthread_cond_init(&queue.finished, NULL);
+	for (w = 0; w < workers && w < 64; w++)
+		if (pthread_create(&threads[w], NULL, run_jobs, &queue) == 0)
+			started++;
+	if (!started)
+		run_jobs(&queue);
+
+	report_begin(stdout, format, n_jobs);
+	for (i = 0; i < n_jobs; i++) {
+		pthread_mutex_lock(&queue.lock);
+		while (!jobs[i].done)
+			pthread_cond_wait(&queue.finished, &queue.lock);
+		pthread_mutex_unlock(&queue.lock);
+		report_run(stdout, format, i + 1, &jobs[i].result, &totals);
+		run_result_free(&jobs[i].result);
+	}
+	report_end(stdout, format, &totals);
+	for (w = 0; w < started; w++)
+		pthread_join(threads[w], NULL);
+	pthread_cond_destroy(&queue.finished);
+	pthread_mutex_destroy(&queue.lock);
+
+	if (totals.failed)
+		return EXIT_FAILED;
+	if (totals.skipped && !totals.passed)
+		return EXIT_SKIPPED;
+	return EXIT_PASS;
+}
+
 static int do_run(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "keep", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -251,13 +364,14 @@ static int do_run(int argc, char **argv)
 	struct engine_options engine_options = { .timeout_ms = 2000 };
 	enum report_format format = REPORT_KTAP;
 	struct scenario_list all = { 0 }, chosen = { 0 };
-	struct report_totals totals = { 0 };
-	size_t i, n_runs = 0, number = 0;
+	long workers = sysconf(_SC_NPROCESSORS_ONLN);
+	struct job *jobs = NULL;
+	size_t n_jobs = 0;
 	char *end;
 	int opt, status = EXIT_USAGE;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+vt:kh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+vt:j:kh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'v':
 			format = REPORT_TEXT;
@@ -266,6 +380,11 @@ static int do_run(int argc, char **argv)
 			engine_options.timeout_ms = (int)strtol(optarg, &end, 10);
 			if (*end || engine_options.timeout_ms <= 0 || engine_options.timeout_ms > 600000)
 				return usage_error("-t expects milliseconds 1..600000, found '%s'", optarg);
+			break;
+		case 'j':
+			workers = strtol(optarg, &end, 10);
+			if (*end || workers < 1 || workers > 64)
+				return usage_error("-j expects 1..64 parallel runs, found '%s'", optarg);
 			break;
 		case 'k':
 			engine_options.keep = true;
@@ -277,35 +396,20 @@ static int do_run(int argc, char **argv)
 			return usage_error("%s", "run: unknown option");
 		}
 	}
+	if (workers < 1)
+		workers = 1;
 	if (select_scenarios(argc - optind, argv + optind, &all, &chosen) < 0)
 		goto out_free;
-
-	for (i = 0; i < chosen.n; i++)
-		n_runs += __builtin_popcount(chosen.items[i]->families);
-	report_begin(stdout, format, n_runs);
-	for (i = 0; i < chosen.n; i++) {
-		static const int families[] = { AF_INET, AF_INET6 };
-		size_t f;
-
-		for (f = 0; f < 2; f++) {
-			struct run_result result;
-
-			if (!(chosen.items[i]->families & (f == 0 ? FAMILY_IPV4 : FAMILY_IPV6)))
-				continue;
-			engine_run(chosen.items[i], families[f], &engine_options, &result);
-			report_run(stdout, format, ++number, &result, &totals);
-			run_result_free(&result);
-		}
-	}
-	report_end(stdout, format, &totals);
-	if (totals.failed)
+	jobs = make_jobs(&chosen, &n_jobs);
+	if (!jobs) {
+		fprintf(stderr, "ctlab: out of memory\n");
 		status = EXIT_FAILED;
-	else if (totals.skipped && !totals.passed)
-		status = EXIT_SKIPPED;
-	else
-		status = EXIT_PASS;
+		goto out_free;
+	}
+	status = run_all(jobs, n_jobs, workers, &engine_options, format);
 
 out_free:
+	free(jobs);
 	free(chosen.items);
 	free_scenarios(&all);
 	return status;

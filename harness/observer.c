@@ -425,33 +425,53 @@ static int take_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, 
 	return NFCT_CB_CONTINUE;
 }
 
-int observer_ct_lookup(struct observer *observer, int family, const union inet_addr *src,
-		       uint16_t sport, const union inet_addr *dst, uint16_t dport,
+static struct nf_conntrack *ct_from_tuple(const struct ct_tuple *tuple)
+{
+	struct nf_conntrack *ct = nfct_new();
+
+	if (!ct)
+		return NULL;
+	nfct_set_attr_u8(ct, ATTR_L3PROTO, tuple->family);
+	if (tuple->family == AF_INET) {
+		nfct_set_attr_u32(ct, ATTR_IPV4_SRC, tuple->src.v4.s_addr);
+		nfct_set_attr_u32(ct, ATTR_IPV4_DST, tuple->dst.v4.s_addr);
+	} else {
+		nfct_set_attr(ct, ATTR_IPV6_SRC, &tuple->src.v6);
+		nfct_set_attr(ct, ATTR_IPV6_DST, &tuple->dst.v6);
+	}
+	nfct_set_attr_u8(ct, ATTR_L4PROTO, tuple->protocol);
+	nfct_set_attr_u16(ct, ATTR_PORT_SRC, htons(tuple->sport));
+	nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(tuple->dport));
+	return ct;
+}
+
+int observer_ct_lookup(struct observer *observer, const struct ct_tuple *tuple,
 		       struct ct_entry *entry)
 {
 	struct nf_conntrack *ct;
 	int rc = 0;
 
 	memset(entry, 0, sizeof(*entry));
-	ct = nfct_new();
+	ct = ct_from_tuple(tuple);
 	if (!ct)
 		return -ENOMEM;
-	nfct_set_attr_u8(ct, ATTR_L3PROTO, family);
-	if (family == AF_INET) {
-		nfct_set_attr_u32(ct, ATTR_IPV4_SRC, src->v4.s_addr);
-		nfct_set_attr_u32(ct, ATTR_IPV4_DST, dst->v4.s_addr);
-	} else {
-		nfct_set_attr(ct, ATTR_IPV6_SRC, &src->v6);
-		nfct_set_attr(ct, ATTR_IPV6_DST, &dst->v6);
-	}
-	nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_TCP);
-	nfct_set_attr_u16(ct, ATTR_PORT_SRC, htons(sport));
-	nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(dport));
-
 	nfct_callback_register(observer->ct, NFCT_T_ALL, take_entry, entry);
 	if (nfct_query(observer->ct, NFCT_Q_GET, ct) < 0 && errno != ENOENT)
 		rc = -errno;
 	nfct_callback_unregister(observer->ct);
+	nfct_destroy(ct);
+	return rc;
+}
+
+int observer_ct_delete(struct observer *observer, const struct ct_tuple *tuple)
+{
+	struct nf_conntrack *ct = ct_from_tuple(tuple);
+	int rc = 0;
+
+	if (!ct)
+		return -ENOMEM;
+	if (nfct_query(observer->ct, NFCT_Q_DESTROY, ct) < 0)
+		rc = -errno;
 	nfct_destroy(ct);
 	return rc;
 }

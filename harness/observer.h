@@ -66,13 +66,21 @@ int observer_stats(struct observer *observer, struct ct_stats *stats);
 /* A counter's value; false if this kernel has no such column. */
 bool ct_stats_get(const struct ct_stats *stats, const char *name, uint64_t *value);
 
-/*
- * Look up the entry whose original tuple is src:sport -> dst:dport (TCP) through
- * ctnetlink.  entry->found is false if there is none.  0 or -errno.
- */
-int observer_ct_lookup(struct observer *observer, int family, const union inet_addr *src,
-		       uint16_t sport, const union inet_addr *dst, uint16_t dport,
+/* The original-direction tuple of a conntrack entry. */
+struct ct_tuple {
+	int family;
+	uint8_t protocol;		/* IPPROTO_TCP, IPPROTO_UDP */
+	union inet_addr src, dst;
+	uint16_t sport, dport;
+};
+
+/* Look up the entry of tuple through ctnetlink.  entry->found is false if there
+ * is none.  0 or -errno. */
+int observer_ct_lookup(struct observer *observer, const struct ct_tuple *tuple,
 		       struct ct_entry *entry);
+
+/* Delete the entry of tuple, as `conntrack -D` does.  0, -ENOENT or -errno. */
+int observer_ct_delete(struct observer *observer, const struct ct_tuple *tuple);
 
 /* True when both summaries describe the same packet (see observer_wait_for). */
 bool packet_same(const struct packet_summary *a, const struct packet_summary *b);

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sock.h"
@@ -166,6 +167,144 @@ out_repair_off:
 	if (setsockopt(fd, SOL_TCP, TCP_REPAIR, &off, sizeof(off)) < 0 && rc == 0)
 		rc = -errno;
 	return rc;
+}
+
+int sock_udp_pair(struct netns *client_ns, struct netns *server_ns, int family,
+		  const union inet_addr *client_addr, const union inet_addr *server_addr,
+		  uint16_t port, int *client_fd, int *server_fd)
+{
+	struct sockaddr_storage storage, client_name;
+	socklen_t len, name_len = sizeof(client_name);
+	int client, server, rc;
+
+	server = netns_socket(server_ns, family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (server < 0)
+		return server;
+	client = netns_socket(client_ns, family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (client < 0) {
+		rc = client;
+		goto out_close_server;
+	}
+	len = make_sockaddr(family, server_addr, port, &storage);
+	if (bind(server, (struct sockaddr *)&storage, len) < 0 ||
+	    connect(client, (struct sockaddr *)&storage, len) < 0)
+		goto out_errno;
+	/* connect() picked the client's port; the server answers that one only. */
+	if (getsockname(client, (struct sockaddr *)&client_name, &name_len) < 0 ||
+	    connect(server, (struct sockaddr *)&client_name, name_len) < 0)
+		goto out_errno;
+	(void)client_addr;
+	*client_fd = client;
+	*server_fd = server;
+	return 0;
+
+out_errno:
+	rc = -errno;
+	close(client);
+out_close_server:
+	close(server);
+	return rc;
+}
+
+int sock_write(int fd, size_t len)
+{
+	uint8_t buf[4096];
+	size_t i, done = 0;
+	ssize_t n;
+
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = packet_payload_byte(i);
+	while (done < len) {
+		size_t chunk = len - done < sizeof(buf) ? len - done : sizeof(buf);
+
+		n = send(fd, buf, chunk, MSG_NOSIGNAL);
+		if (n < 0)
+			return -errno;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static long elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
+}
+
+int sock_read(int fd, size_t len, int timeout_ms)
+{
+	uint8_t buf[4096];
+	struct timespec start;
+	size_t done = 0;
+	ssize_t n;
+	long left;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (done < len) {
+		left = timeout_ms - elapsed_ms(&start);
+		rc = wait_fd(fd, POLLIN, left > 0 ? (int)left : 0);
+		if (rc < 0)
+			return rc;
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN)
+			return -errno;
+		if (n == 0)
+			return -EPIPE;
+		if (n > 0)
+			done += (size_t)n;
+	}
+	return 0;
+}
+
+int sock_close(int fd, bool abort)
+{
+	struct linger linger = { .l_onoff = 1, .l_linger = 0 };
+
+	if (abort && setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger)) < 0)
+		return -errno;
+	return close(fd) < 0 ? -errno : 0;
+}
+
+int sock_tcp_state(int fd)
+{
+	struct tcp_info info;
+	socklen_t len = sizeof(info);
+
+	if (getsockopt(fd, SOL_TCP, TCP_INFO, &info, &len) < 0)
+		return -errno;
+	return info.tcpi_state;
+}
+
+int sock_wait_tcp_state(int fd, int state, int timeout_ms)
+{
+	struct timespec start, tick = { 0, 200000 };
+
+	/* No event says "the state changed": poll it, as kselftest's busywait. */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		int now = sock_tcp_state(fd);
+
+		if (now == state)
+			return 0;
+		if (now < 0)
+			return now;
+		if (elapsed_ms(&start) >= timeout_ms)
+			return -ETIMEDOUT;
+		nanosleep(&tick, NULL);
+	}
+}
+
+int sock_pending_error(int fd)
+{
+	int error = 0;
+	socklen_t len = sizeof(error);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
+		return errno;
+	return error;
 }
 
 int sock_raw_open(struct netns *ns, int family)

@@ -2,6 +2,7 @@
 #ifndef CTLAB_SOCK_H
 #define CTLAB_SOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,35 @@ int sock_accept(int listen_fd, int timeout_ms);
  * 0 or -errno.
  */
 int sock_tcp_live(int fd, struct tcp_live *live);
+
+/*
+ * A connected pair of UDP sockets: the client's in client_ns bound to client_addr
+ * and connected to server_addr:port, the server's in server_ns bound to
+ * server_addr:port and connected back to the client's address and port.
+ * 0 or -errno; on error nothing is left open.
+ */
+int sock_udp_pair(struct netns *client_ns, struct netns *server_ns, int family,
+		  const union inet_addr *client_addr, const union inet_addr *server_addr,
+		  uint16_t port, int *client_fd, int *server_fd);
+
+/* Write len bytes of the payload pattern (one datagram on UDP).  0 or -errno. */
+int sock_write(int fd, size_t len);
+
+/* Read until len bytes came, waiting at most timeout_ms in all.  0, or -errno
+ * (-ECONNRESET, -ETIMEDOUT, -EPIPE for end of stream before len bytes). */
+int sock_read(int fd, size_t len, int timeout_ms);
+
+/* close(); with abort, SO_LINGER 0 first so that the kernel sends a RST. */
+int sock_close(int fd, bool abort);
+
+/* The TCP state tcp_info reports (TCP_ESTABLISHED…), or -errno. */
+int sock_tcp_state(int fd);
+
+/* Wait, bounded, until the socket is in TCP state `state`.  0 or -ETIMEDOUT. */
+int sock_wait_tcp_state(int fd, int state, int timeout_ms);
+
+/* The socket's pending error (SO_ERROR, cleared by reading it), 0 if none. */
+int sock_pending_error(int fd);
 
 /* A raw socket inside ns that sends whole IP packets (header included).  fd or -errno. */
 int sock_raw_open(struct netns *ns, int family);

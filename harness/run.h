@@ -1,0 +1,77 @@
+/* run — the engine's private state of one run, shared by engine.c and craft.c. */
+#ifndef CTLAB_RUN_H
+#define CTLAB_RUN_H
+
+#include "engine.h"
+#include "netns.h"
+#include "observer.h"
+#include "sock.h"
+
+#define LISTENERS_MAX	16
+#define RAW_SOCKETS_MAX	8
+#define PACKET_MAX	65600
+
+struct listener {
+	const struct host *host;
+	uint16_t port;
+	int fd;
+};
+
+/* A connection made by `connect`: kernel sockets at both ends. */
+struct conn {
+	enum protocol protocol;
+	const struct host *client, *server;
+	int client_fd, server_fd;	/* -1 once closed */
+	uint16_t client_port, server_port;
+	int client_error, server_error;	/* errno a socket step met, 0 if none */
+};
+
+struct raw_socket {
+	const struct host *host;
+	int fd;
+};
+
+struct run {
+	const struct scenario *scenario;
+	const struct engine_options *options;
+	int family;
+	int variant;
+	struct run_result *result;
+	struct topology *topology;
+	const struct host *observing_host;
+	struct observer *observer;
+	struct listener listeners[LISTENERS_MAX];
+	size_t n_listeners;
+	struct conn conns[SCENARIO_CONNS_MAX];
+	struct raw_socket raw[RAW_SOCKETS_MAX];
+	size_t n_raw;
+	uint32_t next_packet_id;
+	/* The last packet sent, what conntrack made of it, and the counters and
+	 * observed packets just before the step that sent it. */
+	const struct observed *last;
+	size_t last_from;
+	struct ct_stats stats_before;
+};
+
+/* Record why a step could not be done; returns -1 so callers can return it. */
+int step_error(struct step_result *result, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+const union inet_addr *host_addr(const struct run *run, const struct host *host);
+const struct host *find_host(struct run *run, const char *name);
+
+/* Evaluate a field expression with the connections' live values. 0 or -errno. */
+int eval_expr(struct run *run, const struct expr *expr, uint64_t *value);
+
+/* The type and code a named ICMP message has in the run's family. */
+void icmp_message_code(int family, enum icmp_message message, uint8_t *type, uint8_t *code);
+
+/*
+ * Build the packet a send step describes (TCP, UDP or ICMP/ICMPv6, with a
+ * fresh IP ID / flow label) into buf.  Returns its length, or -1 with the
+ * reason in result.
+ */
+ssize_t craft_packet(struct run *run, const struct send_step *send, uint8_t *buf, size_t size,
+		     struct step_result *result);
+
+#endif
