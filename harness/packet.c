@@ -17,6 +17,44 @@ enum tcp_option_kind {
 	TCPOPT_KIND_TIMESTAMP = 8,
 };
 
+/*
+ * Our own names: <netinet/ip_icmp.h> defines icmp_id and icmp_seq as macros,
+ * which would rename the packet_summary fields of the same names.
+ */
+enum icmp_type {
+	ICMP_ECHOREPLY = 0,
+	ICMP_DEST_UNREACH = 3,
+	ICMP_SOURCE_QUENCH = 4,
+	ICMP_REDIRECT = 5,
+	ICMP_ECHO = 8,
+	ICMP_TIME_EXCEEDED = 11,
+	ICMP_PARAMETERPROB = 12,
+};
+
+enum icmp_code {
+	ICMP_EXC_TTL = 0,
+	ICMP_HOST_UNREACH = 1,
+	ICMP_PORT_UNREACH = 3,
+	ICMP_FRAG_NEEDED = 4,
+	ICMP_PKT_FILTERED = 13,
+};
+
+enum icmp6_type {
+	ICMP6_DST_UNREACH = 1,
+	ICMP6_PACKET_TOO_BIG = 2,
+	ICMP6_TIME_EXCEEDED = 3,
+	ICMP6_PARAM_PROB = 4,
+	ICMP6_ECHO_REQUEST = 128,
+	ICMP6_ECHO_REPLY = 129,
+};
+
+enum icmp6_code {
+	ICMP6_TIME_EXCEED_TRANSIT = 0,
+	ICMP6_DST_UNREACH_ADMIN = 1,
+	ICMP6_DST_UNREACH_ADDR = 3,
+	ICMP6_DST_UNREACH_NOPORT = 4,
+};
+
 enum ipv6_ext_header {
 	IPV6_EXT_HOP_BY_HOP = 0,
 	IPV6_EXT_ROUTING = 43,
@@ -334,6 +372,192 @@ ssize_t packet_build_tcp(const struct tcp_spec *spec, uint8_t *buf, size_t size)
 	return (ssize_t)cut_len;
 }
 
+void udp_spec_init(struct udp_spec *spec, int family)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->family = family;
+	spec->ttl = DEFAULT_TTL;
+	spec->length_field = -1;
+	spec->checksum = CHECKSUM_CORRECT;
+}
+
+ssize_t packet_build_udp(const struct udp_spec *spec, uint8_t *buf, size_t size)
+{
+	const struct ip_fields ip = IP_FIELDS_OF(spec, IPPROTO_UDP);
+	size_t ip_hdr_len, udp_len, len, i;
+	uint16_t correct;
+	uint8_t *udp;
+
+	if (!ip_fields_valid(&ip) || !checksum_mode_valid(spec->checksum))
+		return -EINVAL;
+	if (spec->length_field < -1 || spec->length_field > 0xffff)
+		return -EINVAL;
+	if (!ip_payload_fits(spec->family, UDP_HEADER_LEN, spec->payload_len))
+		return -EINVAL;
+	ip_hdr_len = ip_header_len(spec->family);
+	udp_len = UDP_HEADER_LEN + spec->payload_len;
+	len = ip_hdr_len + udp_len;
+	if (size < len)
+		return -ENOSPC;
+
+	ip_header_write(&ip, buf, len);
+	udp = buf + ip_hdr_len;
+	put_be16(udp, spec->sport);
+	put_be16(udp + 2, spec->dport);
+	put_be16(udp + 4, spec->length_field < 0 ? (uint16_t)udp_len : (uint16_t)spec->length_field);
+	put_be16(udp + 6, 0);
+	for (i = 0; i < spec->payload_len; i++)
+		udp[UDP_HEADER_LEN + i] = packet_payload_byte(i);
+
+	/*
+	 * Over the bytes sent, with their count in the pseudo header rather than
+	 * the length field: conntrack checks exactly this (nf_checksum() on
+	 * skb->len), and a length field that lies must not also fail the checksum,
+	 * or a test could not tell which of the two conntrack objected to.  The
+	 * UDP layer sums only length-field bytes, which differs when the field is
+	 * too small; a field too large is dropped by both before any checksum.
+	 */
+	correct = inet_checksum(udp, udp_len,
+				pseudo_header_sum(spec->family, &spec->src, &spec->dst,
+						  IPPROTO_UDP, udp_len));
+	/* 0 says "no checksum" (RFC 768); 0xffff is the same sum spelled otherwise. */
+	if (!correct)
+		correct = 0xffff;
+	put_be16(udp + 6, checksum_choose(spec->checksum, spec->checksum_value, correct));
+	return (ssize_t)len;
+}
+
+static bool icmp_is_echo(int family, uint8_t type)
+{
+	if (family == AF_INET)
+		return type == ICMP_ECHO || type == ICMP_ECHOREPLY;
+	return type == ICMP6_ECHO_REQUEST || type == ICMP6_ECHO_REPLY;
+}
+
+/* The messages that quote the packet they are about. */
+static bool icmp_is_error(int family, uint8_t type)
+{
+	if (family == AF_INET)
+		return type == ICMP_DEST_UNREACH || type == ICMP_SOURCE_QUENCH ||
+		       type == ICMP_REDIRECT || type == ICMP_TIME_EXCEEDED ||
+		       type == ICMP_PARAMETERPROB;
+	return type >= ICMP6_DST_UNREACH && type <= ICMP6_PARAM_PROB;
+}
+
+static bool icmp_has_mtu(int family, uint8_t type, uint8_t code)
+{
+	if (family == AF_INET)
+		return type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED;
+	return type == ICMP6_PACKET_TOO_BIG;
+}
+
+void icmp_spec_init(struct icmp_spec *spec, int family)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->family = family;
+	spec->ttl = DEFAULT_TTL;
+	spec->type = family == AF_INET6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
+	spec->checksum = CHECKSUM_CORRECT;
+}
+
+static bool icmp_spec_valid(const struct icmp_spec *spec)
+{
+	if (spec->family == AF_INET && icmp_has_mtu(spec->family, spec->type, spec->code) &&
+	    spec->mtu > 0xffff)
+		return false;
+	if (spec->quote_len && (!spec->quote || spec->payload_len))
+		return false;
+	return checksum_mode_valid(spec->checksum);
+}
+
+ssize_t packet_build_icmp(const struct icmp_spec *spec, uint8_t *buf, size_t size)
+{
+	uint8_t protocol = spec->family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	const struct ip_fields ip = IP_FIELDS_OF(spec, protocol);
+	size_t ip_hdr_len, body_len, quote_max, icmp_len, len, i;
+	uint32_t sum = 0;
+	uint8_t *icmp;
+
+	if (!ip_fields_valid(&ip) || !icmp_spec_valid(spec))
+		return -EINVAL;
+	ip_hdr_len = ip_header_len(spec->family);
+	quote_max = spec->family == AF_INET ? ICMP_QUOTE_MAX :
+		    ICMPV6_PACKET_MAX - IPV6_HEADER_LEN - ICMP_HEADER_LEN;
+	body_len = spec->payload_len;
+	if (spec->quote_len)
+		body_len = spec->quote_len < quote_max ? spec->quote_len : quote_max;
+	if (!ip_payload_fits(spec->family, ICMP_HEADER_LEN, body_len))
+		return -EINVAL;
+	icmp_len = ICMP_HEADER_LEN + body_len;
+	len = ip_hdr_len + icmp_len;
+	if (size < len)
+		return -ENOSPC;
+
+	ip_header_write(&ip, buf, len);
+	icmp = buf + ip_hdr_len;
+	memset(icmp, 0, ICMP_HEADER_LEN);
+	icmp[0] = spec->type;
+	icmp[1] = spec->code;
+	if (icmp_is_echo(spec->family, spec->type)) {
+		put_be16(icmp + 4, spec->echo_id);
+		put_be16(icmp + 6, spec->echo_seq);
+	} else if (icmp_has_mtu(spec->family, spec->type, spec->code)) {
+		if (spec->family == AF_INET)
+			put_be16(icmp + 6, (uint16_t)spec->mtu);
+		else
+			put_be32(icmp + 4, spec->mtu);
+	}
+	if (spec->quote_len)
+		memcpy(icmp + ICMP_HEADER_LEN, spec->quote, body_len);
+	else
+		for (i = 0; i < body_len; i++)
+			icmp[ICMP_HEADER_LEN + i] = packet_payload_byte(i);
+
+	if (spec->family == AF_INET6)
+		sum = pseudo_header_sum(AF_INET6, &spec->src, &spec->dst, IPPROTO_ICMPV6, icmp_len);
+	put_be16(icmp + 2, checksum_choose(spec->checksum, spec->checksum_value,
+					   inet_checksum(icmp, icmp_len, sum)));
+	return (ssize_t)len;
+}
+
+struct icmp_message_codes {
+	const char *name;
+	uint8_t type, code;		/* ICMP */
+	uint8_t type6, code6;		/* ICMPv6 */
+};
+
+static const struct icmp_message_codes icmp_messages[] = {
+	{ "echo-request", ICMP_ECHO, 0, ICMP6_ECHO_REQUEST, 0 },
+	{ "echo-reply", ICMP_ECHOREPLY, 0, ICMP6_ECHO_REPLY, 0 },
+	{ "port-unreachable", ICMP_DEST_UNREACH, ICMP_PORT_UNREACH,
+	  ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT },
+	{ "host-unreachable", ICMP_DEST_UNREACH, ICMP_HOST_UNREACH,
+	  ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR },
+	{ "admin-prohibited", ICMP_DEST_UNREACH, ICMP_PKT_FILTERED,
+	  ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADMIN },
+	{ "too-big", ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP6_PACKET_TOO_BIG, 0 },
+	{ "time-exceeded", ICMP_TIME_EXCEEDED, ICMP_EXC_TTL,
+	  ICMP6_TIME_EXCEEDED, ICMP6_TIME_EXCEED_TRANSIT },
+};
+
+int icmp_message_lookup(const char *name, int family, uint8_t *type, uint8_t *code)
+{
+	size_t i;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	for (i = 0; i < sizeof(icmp_messages) / sizeof(icmp_messages[0]); i++) {
+		const struct icmp_message_codes *message = &icmp_messages[i];
+
+		if (strcmp(message->name, name))
+			continue;
+		*type = family == AF_INET ? message->type : message->type6;
+		*code = family == AF_INET ? message->code : message->code6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 static void tcp_options_parse(const uint8_t *opt, size_t len, struct packet_summary *out)
 {
 	size_t i = 0;
@@ -412,11 +636,139 @@ static void tcp_parse(const uint8_t *l4, size_t avail, size_t claimed,
 	out->payload_len = claimed > hdr_len ? claimed - hdr_len : 0;
 }
 
+static bool ipv6_is_ext_header(uint8_t next_header)
+{
+	return next_header == IPV6_EXT_HOP_BY_HOP || next_header == IPV6_EXT_ROUTING ||
+	       next_header == IPV6_EXT_FRAGMENT || next_header == IPV6_EXT_DEST_OPTS;
+}
+
+/*
+ * Step *@off over the IPv6 extension headers of @pkt (@len bytes usable),
+ * leaving the upper-layer header in *@protocol.  Returns false if one of them
+ * is cut off.
+ */
+static bool ipv6_ext_skip(const uint8_t *pkt, size_t len, size_t *off, uint8_t *protocol,
+			  bool *fragment)
+{
+	while (ipv6_is_ext_header(*protocol)) {
+		size_t ext_len = 8;
+
+		if (len < *off + 8)
+			return false;
+		if (*protocol == IPV6_EXT_FRAGMENT) {
+			if (get_be16(pkt + *off + 2) >> 3)
+				*fragment = true;
+		} else {
+			ext_len = ((size_t)pkt[*off + 1] + 1) * 8;
+		}
+		*protocol = pkt[*off];
+		*off += ext_len;
+	}
+	return true;
+}
+
+static void udp_parse(const uint8_t *l4, size_t avail, size_t claimed,
+		      struct packet_summary *out)
+{
+	if (avail >= 4) {
+		out->sport = get_be16(l4);
+		out->dport = get_be16(l4 + 2);
+	}
+	if (avail < UDP_HEADER_LEN) {
+		out->truncated = true;
+	} else {
+		out->udp_length = get_be16(l4 + 4);
+		if (avail == claimed && !get_be16(l4 + 6))
+			/* No checksum: RFC 768 allows it, RFC 8200 not for IPv6. */
+			out->udp_checksum_ok = out->family == AF_INET;
+		else if (avail == claimed)
+			out->udp_checksum_ok =
+				inet_checksum(l4, claimed,
+					      pseudo_header_sum(out->family, &out->src, &out->dst,
+								IPPROTO_UDP, claimed)) == 0;
+	}
+	out->payload_len = claimed > UDP_HEADER_LEN ? claimed - UDP_HEADER_LEN : 0;
+}
+
+/* Returns false if @len bytes do not even hold the quoted IP header. */
+static bool quote_parse(const uint8_t *pkt, size_t len, struct packet_quote *quote)
+{
+	bool fragment = false;
+	size_t off;
+	const uint8_t *l4;
+
+	if (len < 1)
+		return false;
+	switch (pkt[0] >> 4) {
+	case 4:
+		off = (size_t)(pkt[0] & 0x0f) * 4;
+		if (len < IPV4_HEADER_LEN || off < IPV4_HEADER_LEN || len < off)
+			return false;
+		quote->family = AF_INET;
+		quote->protocol = pkt[9];
+		fragment = (get_be16(pkt + 6) & IPV4_FRAG_OFFSET_MASK) != 0;
+		memcpy(&quote->src.v4, pkt + 12, 4);
+		memcpy(&quote->dst.v4, pkt + 16, 4);
+		break;
+	case 6:
+		if (len < IPV6_HEADER_LEN)
+			return false;
+		off = IPV6_HEADER_LEN;
+		quote->family = AF_INET6;
+		quote->protocol = pkt[6];
+		memcpy(&quote->src.v6, pkt + 8, 16);
+		memcpy(&quote->dst.v6, pkt + 24, 16);
+		if (!ipv6_ext_skip(pkt, len, &off, &quote->protocol, &fragment))
+			return true;
+		break;
+	default:
+		return false;
+	}
+	if (fragment || len < off + 4)
+		return true;
+	l4 = pkt + off;
+	if (quote->protocol != IPPROTO_TCP && quote->protocol != IPPROTO_UDP)
+		return true;
+	quote->sport = get_be16(l4);
+	quote->dport = get_be16(l4 + 2);
+	if (quote->protocol == IPPROTO_TCP && len >= off + 8)
+		quote->seq = get_be32(l4 + 4);
+	return true;
+}
+
+static void icmp_parse(const uint8_t *l4, size_t avail, size_t claimed,
+		       struct packet_summary *out)
+{
+	uint32_t sum = 0;
+
+	if (avail >= 2) {
+		out->icmp_type = l4[0];
+		out->icmp_code = l4[1];
+	}
+	out->payload_len = claimed > ICMP_HEADER_LEN ? claimed - ICMP_HEADER_LEN : 0;
+	if (avail < ICMP_HEADER_LEN) {
+		out->truncated = true;
+		return;
+	}
+	if (icmp_is_echo(out->family, out->icmp_type)) {
+		out->icmp_id = get_be16(l4 + 4);
+		out->icmp_seq = get_be16(l4 + 6);
+	} else if (icmp_has_mtu(out->family, out->icmp_type, out->icmp_code)) {
+		out->icmp_mtu = out->family == AF_INET ? get_be16(l4 + 6) : get_be32(l4 + 4);
+	}
+	if (icmp_is_error(out->family, out->icmp_type))
+		out->has_quote = quote_parse(l4 + ICMP_HEADER_LEN, avail - ICMP_HEADER_LEN,
+					     &out->quote);
+	if (avail < claimed)
+		return;
+	if (out->family == AF_INET6)
+		sum = pseudo_header_sum(AF_INET6, &out->src, &out->dst, IPPROTO_ICMPV6, claimed);
+	out->icmp_checksum_ok = inet_checksum(l4, claimed, sum) == 0;
+}
+
 static void transport_parse(const uint8_t *l4, size_t avail, size_t claimed,
 			    struct packet_summary *out)
 {
-	size_t hdr_len;
-
 	switch (out->protocol) {
 	case IPPROTO_TCP:
 		tcp_parse(l4, avail, claimed, out);
@@ -427,33 +779,16 @@ static void transport_parse(const uint8_t *l4, size_t avail, size_t claimed,
 								IPPROTO_TCP, claimed)) == 0;
 		return;
 	case IPPROTO_UDP:
-		if (avail >= 4) {
-			out->sport = get_be16(l4);
-			out->dport = get_be16(l4 + 2);
-		}
-		hdr_len = 8;
-		break;
+		udp_parse(l4, avail, claimed, out);
+		return;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
-		if (avail >= 2) {
-			out->icmp_type = l4[0];
-			out->icmp_code = l4[1];
-		}
-		hdr_len = out->protocol == IPPROTO_ICMP ? 8 : 4;
-		break;
+		icmp_parse(l4, avail, claimed, out);
+		return;
 	default:
-		hdr_len = 0;
-		break;
+		out->payload_len = claimed;
+		return;
 	}
-	if (avail < hdr_len)
-		out->truncated = true;
-	out->payload_len = claimed > hdr_len ? claimed - hdr_len : 0;
-}
-
-static bool ipv6_is_ext_header(uint8_t next_header)
-{
-	return next_header == IPV6_EXT_HOP_BY_HOP || next_header == IPV6_EXT_ROUTING ||
-	       next_header == IPV6_EXT_FRAGMENT || next_header == IPV6_EXT_DEST_OPTS;
 }
 
 int packet_parse(const uint8_t *pkt, size_t len, struct packet_summary *out)
@@ -514,21 +849,10 @@ int packet_parse(const uint8_t *pkt, size_t len, struct packet_summary *out)
 		len = end;	/* ignore link-layer padding */
 
 	off = hdr_len;
-	while (out->family == AF_INET6 && ipv6_is_ext_header(out->protocol)) {
-		size_t ext_len = 8;
-
-		if (len < off + 8 || end < off + 8) {
-			out->truncated = true;
-			return 0;
-		}
-		if (out->protocol == IPV6_EXT_FRAGMENT) {
-			if (get_be16(pkt + off + 2) >> 3)
-				out->fragment = true;
-		} else {
-			ext_len = ((size_t)pkt[off + 1] + 1) * 8;
-		}
-		out->protocol = pkt[off];
-		off += ext_len;
+	if (out->family == AF_INET6 &&
+	    !ipv6_ext_skip(pkt, len, &off, &out->protocol, &out->fragment)) {
+		out->truncated = true;
+		return 0;
 	}
 	if (off > end) {
 		out->truncated = true;

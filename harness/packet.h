@@ -1,4 +1,4 @@
-/* Packet builder and parser: crafted IPv4/IPv6 TCP packets out, summaries of seen packets in. */
+/* Packet builder and parser: crafted IPv4/IPv6 TCP, UDP and ICMP packets out, summaries of seen packets in. */
 #ifndef CTLAB_PACKET_H
 #define CTLAB_PACKET_H
 
@@ -35,6 +35,10 @@ enum checksum_mode {
 #define IPV4_HEADER_LEN	20
 #define IPV6_HEADER_LEN	40
 #define IPV6_FLOW_LABEL_MAX 0xfffff
+#define UDP_HEADER_LEN	8
+#define ICMP_HEADER_LEN	8		/* ICMP and ICMPv6: type, code, checksum and one word */
+#define ICMP_QUOTE_MAX	548		/* IPv4: the error fits in 576 bytes (RFC 1812 4.3.2.3) */
+#define ICMPV6_PACKET_MAX 1280		/* IPv6: the error fits in the minimum MTU (RFC 4443 2.4) */
 
 struct tcp_spec {
 	int family;			/* AF_INET or AF_INET6 */
@@ -66,7 +70,7 @@ struct tcp_spec {
  */
 void tcp_spec_init(struct tcp_spec *spec, int family);
 
-/* packet_payload_byte - byte @i of the payload pattern packet_build_tcp() writes. */
+/* packet_payload_byte - byte @i of the payload pattern the packet_build_*() functions write. */
 uint8_t packet_payload_byte(size_t i);
 
 /*
@@ -84,6 +88,99 @@ uint8_t packet_payload_byte(size_t i);
  * longer than the packet) or -ENOSPC if @size is too small.
  */
 ssize_t packet_build_tcp(const struct tcp_spec *spec, uint8_t *buf, size_t size);
+
+struct udp_spec {
+	int family;			/* AF_INET or AF_INET6 */
+	union inet_addr src, dst;
+	uint16_t ip_id;			/* as in tcp_spec */
+	uint32_t flow_label;
+	uint8_t ttl;			/* 0 means 64 */
+	uint8_t tos;
+	uint16_t sport, dport;
+	size_t payload_len;		/* bytes of packet_payload_byte() pattern */
+	int length_field;		/* -1: the true UDP length; else 0..65535 written as given */
+	enum checksum_mode checksum;
+	uint16_t checksum_value;	/* for CHECKSUM_VALUE; 0 is "no checksum", legal in IPv4 only */
+};
+
+/*
+ * udp_spec_init - zero @spec and set the defaults: @family, ttl 64, the true
+ * length (length_field = -1), no payload, correct checksum.
+ */
+void udp_spec_init(struct udp_spec *spec, int family);
+
+/*
+ * packet_build_udp - write the IP packet @spec describes into @buf.
+ *
+ * The IP length always covers the bytes written, whatever the UDP length field
+ * says, so a field larger than the datagram is a lie a receiver can see.  A
+ * correct checksum covers the datagram as the IP length delimits it, with that
+ * length in the pseudo header: what netfilter's nf_checksum() verifies, and
+ * what the UDP layer verifies too whenever the length field is true.  A
+ * correct checksum that computes to 0 is written 0xffff (RFC 768).
+ *
+ * Returns the packet length, -EINVAL for a spec that cannot be written (bad
+ * family, flow label over 20 bits, length_field out of -1..65535, unknown
+ * checksum mode, packet over 65535 bytes) or -ENOSPC if @size is too small.
+ */
+ssize_t packet_build_udp(const struct udp_spec *spec, uint8_t *buf, size_t size);
+
+struct icmp_spec {
+	int family;			/* AF_INET: ICMP; AF_INET6: ICMPv6 */
+	union inet_addr src, dst;
+	uint16_t ip_id;			/* as in tcp_spec */
+	uint32_t flow_label;
+	uint8_t ttl;			/* 0 means 64 */
+	uint8_t tos;
+	uint8_t type, code;		/* icmp_message_lookup() gives them by name */
+	uint16_t echo_id, echo_seq;	/* echo request and reply only */
+	uint32_t mtu;			/* ICMP frag-needed (16 bits) / ICMPv6 packet-too-big (32 bits) only */
+	const uint8_t *quote;		/* for errors: the offending packet, e.g. from packet_build_tcp() */
+	size_t quote_len;		/* cut to ICMP_QUOTE_MAX / to keep the packet in ICMPV6_PACKET_MAX */
+	size_t payload_len;		/* bytes of packet_payload_byte() pattern, when there is no quote */
+	enum checksum_mode checksum;
+	uint16_t checksum_value;	/* for CHECKSUM_VALUE */
+};
+
+/*
+ * icmp_spec_init - zero @spec and set the defaults: @family, ttl 64, an echo
+ * request of that family, no payload, correct checksum.
+ */
+void icmp_spec_init(struct icmp_spec *spec, int family);
+
+/*
+ * packet_build_icmp - write the ICMP (AF_INET) or ICMPv6 (AF_INET6) packet
+ * @spec describes into @buf.
+ *
+ * The word after the checksum holds echo_id and echo_seq for echo messages,
+ * the MTU for ICMP 3/4 (low 16 bits) and ICMPv6 2/0 (all 32), else zero.  The
+ * body is the quote, cut as the RFCs require of real errors, or else
+ * payload_len pattern bytes.  The ICMPv6 checksum covers the pseudo header,
+ * the ICMP one does not.
+ *
+ * Returns the packet length, -EINVAL for a spec that cannot be written (bad
+ * family, flow label over 20 bits, MTU over 65535 in an ICMP frag-needed,
+ * quote_len without a quote, both a quote and a payload, unknown checksum
+ * mode, packet over 65535 bytes) or -ENOSPC if @size is too small.
+ */
+ssize_t packet_build_icmp(const struct icmp_spec *spec, uint8_t *buf, size_t size);
+
+/*
+ * icmp_message_lookup - the type and code of the message @name for @family:
+ * "echo-request", "echo-reply", "port-unreachable", "host-unreachable",
+ * "admin-prohibited", "too-big", "time-exceeded" (port-unreachable is 3/3 in
+ * ICMP and 1/4 in ICMPv6).  Returns 0, or -EINVAL for an unknown name or family.
+ */
+int icmp_message_lookup(const char *name, int family, uint8_t *type, uint8_t *code);
+
+/* The packet an ICMP error quotes, as far as its first 8 transport bytes go. */
+struct packet_quote {
+	int family;			/* AF_INET or AF_INET6, from the quoted header */
+	union inet_addr src, dst;
+	uint8_t protocol;		/* upper layer, after any IPv6 extension headers */
+	uint16_t sport, dport;		/* TCP and UDP, when the quote holds them */
+	uint32_t seq;			/* TCP */
+};
 
 /* What packet_parse() saw in one IP packet. */
 struct packet_summary {
@@ -115,8 +212,20 @@ struct packet_summary {
 	bool timestamp;
 	uint32_t ts_val, ts_ecr;
 
-	size_t payload_len;		/* transport payload by the IP length, after the header as the data offset puts it */
+	size_t payload_len;		/* transport payload by the IP length: after the TCP header as
+					 * the data offset puts it, the 8 UDP or ICMP header bytes */
 	bool truncated;			/* capture shorter than the IP length, or transport header cut short */
+
+	/* UDP only */
+	uint16_t udp_length;		/* the length field as found, even if it lies */
+	bool udp_checksum_ok;		/* as packet_build_udp() computes it; 0 passes in IPv4 only */
+
+	/* ICMP and ICMPv6 */
+	uint16_t icmp_id, icmp_seq;	/* echo request and reply */
+	bool has_quote;			/* an error (ICMP 3, 4, 5, 11, 12; ICMPv6 1-4) quoting an IP header */
+	struct packet_quote quote;
+	uint32_t icmp_mtu;		/* ICMP frag-needed / ICMPv6 packet-too-big */
+	bool icmp_checksum_ok;		/* false if any of the message is missing */
 };
 
 /*
@@ -124,7 +233,8 @@ struct packet_summary {
  *
  * Bytes beyond the IP length are ignored.  A transport header cut short still
  * fills the IP part and sets truncated; a TCP data offset under 5 is read as 5
- * for the payload.  Returns 0, or -EINVAL if @pkt is not IPv4/IPv6 or too short
+ * for the payload.  A quote cut short is normal and not truncated: has_quote
+ * needs only the quoted IP header, the ports and seq are filled when present.  Returns 0, or -EINVAL if @pkt is not IPv4/IPv6 or too short
  * for its IP header.
  */
 int packet_parse(const uint8_t *pkt, size_t len, struct packet_summary *out);

@@ -868,7 +868,10 @@ START_TEST(test_parse_udp_and_icmp)
 	ck_assert_uint_eq(seen.protocol, IPPROTO_ICMPV6);
 	ck_assert_uint_eq(seen.icmp_type, 128);
 	ck_assert_uint_eq(seen.icmp_code, 0);
-	ck_assert_uint_eq(seen.payload_len, 4);
+	/* ICMPv6 headers are 8 bytes, as in ICMP: an echo with no data. */
+	ck_assert_uint_eq(seen.payload_len, 0);
+	ck_assert_uint_eq(seen.icmp_id, 1);
+	ck_assert_uint_eq(seen.icmp_seq, 1);
 	ck_assert_uint_eq(seen.sport, 0);
 	ck_assert(!seen.truncated);
 }
