@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "export.h"
 #include "netns.h"
 #include "report.h"
 #include "scenario.h"
@@ -40,13 +41,14 @@ static const char usage_text[] =
 	"checks conntrack's verdict, logged reason, entry state and counters.\n"
 	"\n"
 	"commands:\n"
-	"  run [-v] [-t MS] [-j N] [--keep] [NAME|PATH ...]\n"
+	"  run [-v] [-t MS] [-j N] [--keep] [--json FILE] [--junit FILE] [NAME|PATH ...]\n"
 	"                  run scenarios (all when none is named), each in every\n"
 	"                  variant and family; KTAP on stdout, readable text and\n"
 	"                  ladder diagrams with -v; -t bounds each wait for the\n"
 	"                  kernel (default 2000 ms); -j runs N at once (default: one\n"
 	"                  per CPU); --keep leaves the namespaces bind-mounted under\n"
-	"                  /run/netns for `ip netns exec`\n"
+	"                  /run/netns for `ip netns exec`; --json FILE and\n"
+	"                  --junit FILE also write the results there\n"
 	"  list            list the scenarios with their files\n"
 	"  show NAME       print a scenario's explanation and steps\n"
 	"  clean           remove namespaces kept by --keep whose ctlab has exited\n"
@@ -313,7 +315,8 @@ static struct job *make_jobs(const struct scenario_list *chosen, size_t *n_jobs)
 }
 
 static int run_all(struct job *jobs, size_t n_jobs, long workers,
-		   const struct engine_options *options, enum report_format format)
+		   const struct engine_options *options, enum report_format format,
+		   struct export *export)
 {
 	struct job_queue queue = { .jobs = jobs, .n_jobs = n_jobs, .options = options };
 	struct report_totals totals = { 0 };
@@ -336,6 +339,7 @@ static int run_all(struct job *jobs, size_t n_jobs, long workers,
 			pthread_cond_wait(&queue.finished, &queue.lock);
 		pthread_mutex_unlock(&queue.lock);
 		report_run(stdout, format, i + 1, &jobs[i].result, &totals);
+		export_run(export, &jobs[i].result);
 		run_result_free(&jobs[i].result);
 	}
 	report_end(stdout, format, &totals);
@@ -358,10 +362,15 @@ static int do_run(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "keep", no_argument, NULL, 'k' },
+		{ "json", required_argument, NULL, 'J' },
+		{ "junit", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct engine_options engine_options = { .timeout_ms = 2000 };
+	const char *json_path = NULL, *junit_path = NULL;
+	struct export *export;
+	char err[1024];
 	enum report_format format = REPORT_KTAP;
 	struct scenario_list all = { 0 }, chosen = { 0 };
 	long workers = sysconf(_SC_NPROCESSORS_ONLN);
@@ -389,6 +398,12 @@ static int do_run(int argc, char **argv)
 		case 'k':
 			engine_options.keep = true;
 			break;
+		case 'J':
+			json_path = optarg;
+			break;
+		case 'U':
+			junit_path = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return EXIT_PASS;
@@ -406,7 +421,14 @@ static int do_run(int argc, char **argv)
 		status = EXIT_FAILED;
 		goto out_free;
 	}
-	status = run_all(jobs, n_jobs, workers, &engine_options, format);
+	export = export_open(json_path, junit_path, err, sizeof(err));
+	if (!export) {
+		fprintf(stderr, "ctlab: %s\n", err);
+		goto out_free;
+	}
+	status = run_all(jobs, n_jobs, workers, &engine_options, format, export);
+	if (export_close(export) < 0 && status == EXIT_PASS)
+		status = EXIT_FAILED;
 
 out_free:
 	free(jobs);
