@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/tcp.h>
 
 #include "packet.h"
 #include "scenario.h"
@@ -102,6 +103,12 @@ static const char *const send_field_names[SEND_FIELD_COUNT] = {
 	[SEND_TSECR]	= "tsecr",
 	[SEND_TRUNCATE]	= "truncate",
 	[SEND_CSUM]	= "csum",
+	[SEND_ULEN]	= "ulen",
+	[SEND_TYPE]	= "type",
+	[SEND_CODE]	= "code",
+	[SEND_MTU]	= "mtu",
+	[SEND_ICMP_ID]	= "icmpid",
+	[SEND_ICMP_SEQ]	= "icmpseq",
 };
 
 /* Largest value a pure-number expression may take, per field. */
@@ -122,6 +129,12 @@ static const uint64_t send_field_max[SEND_FIELD_COUNT] = {
 	[SEND_TSECR]	= UINT32_MAX,
 	[SEND_TRUNCATE]	= 65535,
 	[SEND_CSUM]	= 65535,
+	[SEND_ULEN]	= 65535,
+	[SEND_TYPE]	= 255,
+	[SEND_CODE]	= 255,
+	[SEND_MTU]	= 65535,
+	[SEND_ICMP_ID]	= 65535,
+	[SEND_ICMP_SEQ]	= 65535,
 };
 
 const char *send_field_name(enum send_field field)
@@ -129,6 +142,181 @@ const char *send_field_name(enum send_field field)
 	if ((unsigned)field >= SEND_FIELD_COUNT)
 		return "?";
 	return send_field_names[field];
+}
+
+static const char *const protocol_names[] = {
+	[PROTO_TCP]	= "tcp",
+	[PROTO_UDP]	= "udp",
+	[PROTO_ICMP]	= "icmp",
+};
+
+#define PROTOCOL_COUNT	(sizeof(protocol_names) / sizeof(protocol_names[0]))
+
+const char *protocol_name(enum protocol protocol)
+{
+	if ((unsigned)protocol >= PROTOCOL_COUNT)
+		return "?";
+	return protocol_names[protocol];
+}
+
+/*
+ * What each protocol of send takes, in the order error messages list them.
+ * Each name is a send_field_names entry or one of conn, flags, sackok, ts, quote.
+ */
+static const char *const tcp_send_fields[] = {
+	"conn", "flags", "sackok", "ts", "sport", "dport", "seq", "ack", "win", "urg",
+	"doff", "len", "mss", "wscale", "ttl", "tos", "tsval", "tsecr", "truncate",
+	"csum", NULL,
+};
+
+static const char *const udp_send_fields[] = {
+	"conn", "sport", "dport", "len", "ulen", "ttl", "tos", "csum", "truncate", NULL,
+};
+
+static const char *const icmp_send_fields[] = {
+	"type", "code", "mtu", "icmpid", "icmpseq", "quote", "len", "ttl", "tos", "csum",
+	"truncate", NULL,
+};
+
+static const char *const *const send_fields[] = {
+	[PROTO_TCP]	= tcp_send_fields,
+	[PROTO_UDP]	= udp_send_fields,
+	[PROTO_ICMP]	= icmp_send_fields,
+};
+
+/* NONE has no name: type= was a number, which reports print as such. */
+static const char *const icmp_message_names[ICMP_MSG_COUNT] = {
+	[ICMP_MSG_NONE]			= NULL,
+	[ICMP_MSG_ECHO_REQUEST]		= "echo-request",
+	[ICMP_MSG_ECHO_REPLY]		= "echo-reply",
+	[ICMP_MSG_PORT_UNREACHABLE]	= "port-unreachable",
+	[ICMP_MSG_HOST_UNREACHABLE]	= "host-unreachable",
+	[ICMP_MSG_ADMIN_PROHIBITED]	= "admin-prohibited",
+	[ICMP_MSG_TOO_BIG]		= "too-big",
+	[ICMP_MSG_TIME_EXCEEDED]	= "time-exceeded",
+};
+
+const char *icmp_message_name(enum icmp_message message)
+{
+	if ((unsigned)message >= ICMP_MSG_COUNT || !icmp_message_names[message])
+		return "?";
+	return icmp_message_names[message];
+}
+
+static enum icmp_message icmp_message_parse(const char *name)
+{
+	for (int message = ICMP_MSG_NONE + 1; message < ICMP_MSG_COUNT; message++)
+		if (strcmp(name, icmp_message_names[message]) == 0)
+			return message;
+	return ICMP_MSG_NONE;
+}
+
+/* The kernel's socket states, as tcp_info's tcpi_state gives them. */
+static const char *const socket_state_names[] = {
+	[TCP_ESTABLISHED]	= "ESTABLISHED",
+	[TCP_SYN_SENT]		= "SYN_SENT",
+	[TCP_SYN_RECV]		= "SYN_RECV",
+	[TCP_FIN_WAIT1]		= "FIN_WAIT1",
+	[TCP_FIN_WAIT2]		= "FIN_WAIT2",
+	[TCP_TIME_WAIT]		= "TIME_WAIT",
+	[TCP_CLOSE]		= "CLOSE",
+	[TCP_CLOSE_WAIT]	= "CLOSE_WAIT",
+	[TCP_LAST_ACK]		= "LAST_ACK",
+	[TCP_LISTEN]		= "LISTEN",
+	[TCP_CLOSING]		= "CLOSING",
+};
+
+#define SOCKET_STATE_COUNT \
+	(int)(sizeof(socket_state_names) / sizeof(socket_state_names[0]))
+
+const char *socket_state_name(int state)
+{
+	if (state < 0 || state >= SOCKET_STATE_COUNT || !socket_state_names[state])
+		return "?";
+	return socket_state_names[state];
+}
+
+int socket_state_parse(const char *name)
+{
+	for (int state = 0; state < SOCKET_STATE_COUNT; state++)
+		if (socket_state_names[state] && strcasecmp(name, socket_state_names[state]) == 0)
+			return state;
+	return -1;
+}
+
+static const struct {
+	const char *name;
+	int value;
+} socket_errnos[] = {
+	{ "ECONNRESET", ECONNRESET }, { "ECONNREFUSED", ECONNREFUSED },
+	{ "ETIMEDOUT", ETIMEDOUT }, { "EPIPE", EPIPE },
+	{ "EHOSTUNREACH", EHOSTUNREACH }, { "ENETUNREACH", ENETUNREACH },
+	{ "none", 0 },
+};
+
+#define N_SOCKET_ERRNOS	(sizeof(socket_errnos) / sizeof(socket_errnos[0]))
+
+int socket_errno_parse(const char *name)
+{
+	for (size_t i = 0; i < N_SOCKET_ERRNOS; i++)
+		if (strcmp(name, socket_errnos[i].name) == 0)
+			return socket_errnos[i].value;
+	return -1;
+}
+
+int kernel_version_parse(const char *text, uint32_t *version)
+{
+	unsigned long part[3] = { 0, 0, 0 };
+	const char *c = text;
+	int n = 0;
+
+	for (;;) {
+		if (!isdigit((unsigned char)*c))
+			return -1;
+		for (; isdigit((unsigned char)*c); c++) {
+			part[n] = part[n] * 10 + (unsigned long)(*c - '0');
+			if (part[n] > 99999)
+				return -1;
+		}
+		n++;
+		if (*c == '\0')
+			break;
+		if (*c != '.' || n == 3)
+			return -1;
+		c++;
+	}
+	if (n < 2 || part[0] > 255 || part[1] > 255)
+		return -1;
+	/* Stable series go past 255 (4.9.337); KERNEL_VERSION() clamps them too. */
+	if (part[2] > 255)
+		part[2] = 255;
+	*version = CTLAB_KERNEL_VERSION(part[0], part[1], part[2]);
+	return 0;
+}
+
+/* "6.0", "5.12.3": the patch level only when there is one. */
+static void kernel_version_format(uint32_t version, char *buf, size_t size)
+{
+	unsigned major = version >> 16, minor = (version >> 8) & 0xff, patch = version & 0xff;
+
+	if (patch)
+		snprintf(buf, size, "%u.%u.%u", major, minor, patch);
+	else
+		snprintf(buf, size, "%u.%u", major, minor);
+}
+
+bool condition_holds(const struct condition *when, int variant, uint32_t kernel)
+{
+	if (when->kernel_min && kernel < when->kernel_min)
+		return false;
+	if (when->kernel_below && kernel >= when->kernel_below)
+		return false;
+	if (!when->variants)
+		return true;
+	/* A step for some variants never runs in a scenario without them. */
+	if (variant < 0 || variant >= SCENARIO_VARIANTS_MAX)
+		return false;
+	return when->variants & (1u << variant);
 }
 
 /* Columns of /proc/net/stat/nf_conntrack. */
@@ -183,7 +371,10 @@ struct parser {
 	struct scenario *scenario;
 	size_t steps_cap;
 	struct step *step;	/* being parsed, for step statements */
-	bool seen_name, seen_topology, seen_family, seen_send;
+	size_t keyword;		/* index of the statement's keyword, after any @condition */
+	bool seen_name, seen_topology, seen_family;
+	bool seen_kernel_min, seen_kernel_below;
+	bool seen_sender;	/* a step that makes packets: send, connect, socket steps */
 	int n_about;
 	const char *const *hosts;
 };
@@ -535,6 +726,86 @@ static int take_conn(struct parser *p, int *conn)
 	return 0;
 }
 
+static bool conn_is_udp(const struct parser *p, int conn)
+{
+	return p->scenario->conn_protocols[conn] == PROTO_UDP;
+}
+
+/* CONN.client or CONN.server in w->text from off to the end. */
+static int parse_endpoint(struct parser *p, const struct word *w, size_t off,
+			  struct endpoint *endpoint)
+{
+	const char *text = w->text + off;
+	int column = word_column(w, off);
+	const char *dot = strchr(text, '.');
+	size_t name_len = dot ? (size_t)(dot - text) : strlen(text);
+
+	if (!*text)
+		return error_at(p, column, "nothing", -1, "CONN.client or CONN.server");
+	endpoint->conn = find_conn(p, text, name_len);
+	if (endpoint->conn < 0)
+		return conn_error(p, column, text, name_len ? (int)name_len : -1);
+	if (dot && strcmp(dot + 1, "client") == 0)
+		endpoint->side = SIDE_CLIENT;
+	else if (dot && strcmp(dot + 1, "server") == 0)
+		endpoint->side = SIDE_SERVER;
+	else
+		return error_at(p, column, text, -1, "%.*s.client or %.*s.server",
+				(int)name_len, text, (int)name_len, text);
+	return 0;
+}
+
+static int take_endpoint(struct parser *p, struct endpoint *endpoint)
+{
+	struct word *w = next_plain(p, "CONN.client or CONN.server");
+
+	if (!w)
+		return -1;
+	return parse_endpoint(p, w, 0, endpoint);
+}
+
+/* tcp, udp or icmp. */
+static int take_protocol(struct parser *p, enum protocol *protocol)
+{
+	const char *what = "a protocol (tcp, udp, icmp)";
+	struct word *w = next_plain(p, what);
+
+	if (!w)
+		return -1;
+	for (size_t i = 0; i < PROTOCOL_COUNT; i++) {
+		if (strcmp(w->text, protocol_names[i]) == 0) {
+			*protocol = i;
+			return 0;
+		}
+	}
+	return error_word(p, w, "%s", what);
+}
+
+/* "A.B" or "A.B.C" filling all of w->text from off. */
+static int parse_kernel_version(struct parser *p, const struct word *w, size_t off,
+				uint32_t *version)
+{
+	const char *text = w->text + off;
+
+	if (kernel_version_parse(text, version))
+		return error_at(p, word_column(w, off), *text ? text : "nothing", -1,
+				"a kernel version (A.B or A.B.C)");
+	return 0;
+}
+
+/* kernel >= min and kernel < below must leave some kernel; the later one is wrong. */
+static int check_kernel_range(struct parser *p, uint32_t min, uint32_t below, bool below_last,
+			      int column, const char *found)
+{
+	char bound[32];
+
+	if (!min || !below || min < below)
+		return 0;
+	kernel_version_format(below_last ? min : below, bound, sizeof(bound));
+	return error_at(p, column, found, -1, "a version %s %s",
+			below_last ? "above" : "below", bound);
+}
+
 /* ---- Expressions: term (('+'|'-') term)* ---- */
 
 static const struct {
@@ -632,6 +903,7 @@ static int parse_expr(struct parser *p, const struct word *w, size_t off, uint64
 
 struct command {
 	const char *name;
+	const char *usage;	/* how lists show it, when not just the name */
 	int (*parse)(struct parser *p);
 	bool is_step;
 	enum step_kind step_kind;
@@ -651,7 +923,7 @@ static const struct command *select_command(struct parser *p, const struct comma
 			p->next++;
 			return &table[n];
 		}
-		names[n] = table[n].name;
+		names[n] = table[n].usage ? table[n].usage : table[n].name;
 	}
 	names[n] = NULL;
 	list_names(names, list, sizeof(list));
@@ -664,7 +936,7 @@ static const struct command *select_command(struct parser *p, const struct comma
 
 static int parse_name(struct parser *p)
 {
-	struct word *keyword = &p->words[0];
+	struct word *keyword = &p->words[p->keyword];
 	struct word *w;
 	const char *c;
 
@@ -692,7 +964,7 @@ bad_name:
 
 static int parse_topology(struct parser *p)
 {
-	struct word *keyword = &p->words[0];
+	struct word *keyword = &p->words[p->keyword];
 	const char *names[N_TOPOLOGIES + 1];
 	char list[256];
 	struct word *w;
@@ -724,7 +996,7 @@ static int parse_family(struct parser *p)
 	} families[] = {
 		{ "ipv4", FAMILY_IPV4 }, { "ipv6", FAMILY_IPV6 }, { "both", FAMILY_BOTH },
 	};
-	struct word *keyword = &p->words[0];
+	struct word *keyword = &p->words[p->keyword];
 	struct word *w;
 
 	if (p->seen_family)
@@ -741,6 +1013,64 @@ static int parse_family(struct parser *p)
 		}
 	}
 	return error_word(p, w, "a family (ipv4, ipv6, both)");
+}
+
+static int parse_variant(struct parser *p)
+{
+	struct scenario *scenario = p->scenario;
+	struct word *w = next_plain(p, "a variant name");
+	const char *c;
+
+	if (!w)
+		return -1;
+	for (c = w->text; *c; c++)
+		if (!(islower((unsigned char)*c) || (c > w->text &&
+		      (isdigit((unsigned char)*c) || *c == '_' || *c == '-'))))
+			break;
+	if (c == w->text || *c || strlen(w->text) >= SCENARIO_IDENT_MAX)
+		return error_word(p, w, "a variant name of [a-z][a-z0-9_-]*, at most %d characters",
+				  SCENARIO_IDENT_MAX - 1);
+	for (size_t i = 0; i < scenario->n_variants; i++)
+		if (strcmp(scenario->variants[i], w->text) == 0)
+			return error_word(p, w, "a variant name not used before");
+	if (scenario->n_variants == SCENARIO_VARIANTS_MAX)
+		return error_word(p, w, "at most %d variants", SCENARIO_VARIANTS_MAX);
+	strcpy(scenario->variants[scenario->n_variants++], w->text);
+	return expect_end(p);
+}
+
+/* kernel >= V | kernel < V: the scenario runs on those kernels only. */
+static int parse_kernel(struct parser *p)
+{
+	struct scenario *scenario = p->scenario;
+	struct word *keyword = &p->words[p->keyword];
+	struct word *op = next_plain(p, ">= or <");
+	struct word *w;
+	uint32_t version;
+	bool below;
+
+	if (!op)
+		return -1;
+	if (strcmp(op->text, ">=") && strcmp(op->text, "<"))
+		return error_word(p, op, ">= or <");
+	below = op->text[0] == '<';
+	if (below ? p->seen_kernel_below : p->seen_kernel_min)
+		return error_at(p, keyword->column, "a second one", -1,
+				"one kernel %s statement", op->text);
+	w = next_plain(p, "a kernel version (A.B or A.B.C)");
+	if (!w || parse_kernel_version(p, w, 0, &version))
+		return -1;
+	if (below) {
+		scenario->kernel_below = version;
+		p->seen_kernel_below = true;
+	} else {
+		scenario->kernel_min = version;
+		p->seen_kernel_min = true;
+	}
+	if (check_kernel_range(p, scenario->kernel_min, scenario->kernel_below, below,
+			       w->column, w->text))
+		return -1;
+	return expect_end(p);
 }
 
 static int parse_sysctl(struct parser *p)
@@ -837,6 +1167,172 @@ static int parse_connect(struct parser *p)
 		return error_at(p, server->column, server->raw,
 				(int)strlen(connect->server),
 				"a server other than the client");
+	p->seen_sender = true;
+	w = peek_word(p);
+	if (w) {
+		if (!is_plain(w) || (strcmp(w->text, "tcp") && strcmp(w->text, "udp")))
+			return error_word(p, w, "tcp, udp or end of line");
+		connect->protocol = strcmp(w->text, "udp") ? PROTO_TCP : PROTO_UDP;
+		p->next++;
+	}
+	scenario->conn_protocols[connect->conn] = connect->protocol;
+	return expect_end(p);
+}
+
+/* ---- Socket and conntrack steps ---- */
+
+static const char tcp_states_what[] =
+	"a TCP state (NONE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, "
+	"CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2)";
+
+static const char socket_states_what[] =
+	"a socket state (ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, "
+	"TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING)";
+
+static int take_tcp_state(struct parser *p, int *state)
+{
+	struct word *w = next_plain(p, tcp_states_what);
+
+	if (!w)
+		return -1;
+	*state = tcp_state_parse(w->text);
+	if (*state < 0)
+		return error_word(p, w, "%s", tcp_states_what);
+	return 0;
+}
+
+static int take_socket_state(struct parser *p, int *state)
+{
+	struct word *w = next_plain(p, socket_states_what);
+
+	if (!w)
+		return -1;
+	*state = socket_state_parse(w->text);
+	if (*state < 0)
+		return error_word(p, w, "%s", socket_states_what);
+	return 0;
+}
+
+static int parse_socket_step(struct parser *p, enum socket_action action)
+{
+	struct socket_step *sock = &p->step->socket;
+	const struct word *keyword = &p->words[p->keyword];
+	const char *conn_name;
+	struct word *w;
+	uint64_t bytes;
+
+	sock->action = action;
+	sock->state = -1;
+	if (take_endpoint(p, &sock->endpoint))
+		return -1;
+	conn_name = p->scenario->conns[sock->endpoint.conn];
+	/* A UDP socket has no FIN to send and no TCP state to wait for. */
+	if (conn_is_udp(p, sock->endpoint.conn) &&
+	    (action == SOCKET_SHUTDOWN || action == SOCKET_WAIT))
+		return error_word(p, keyword, "write, read or close (%s is a udp connection)",
+				  conn_name);
+	p->seen_sender = true;
+	switch (action) {
+	case SOCKET_WRITE:
+	case SOCKET_READ:
+		w = next_plain(p, "a number 1..1000000");
+		if (!w || number_in_range(p, w->text, strlen(w->text), w->column,
+					  1, 1000000, &bytes))
+			return -1;
+		sock->bytes = (uint32_t)bytes;
+		break;
+	case SOCKET_CLOSE:
+		w = peek_word(p);
+		if (!w)
+			break;
+		if (conn_is_udp(p, sock->endpoint.conn))
+			return error_word(p, w, "end of line (%s is a udp connection)",
+					  conn_name);
+		if (!is_plain(w) || strcmp(w->text, "rst") != 0)
+			return error_word(p, w, "rst or end of line");
+		p->next++;
+		sock->abort = true;
+		break;
+	case SOCKET_WAIT:
+		if (expect_keyword(p, "state") || take_socket_state(p, &sock->state))
+			return -1;
+		break;
+	case SOCKET_SHUTDOWN:
+		break;
+	}
+	return expect_end(p);
+}
+
+static int parse_write(struct parser *p)
+{
+	return parse_socket_step(p, SOCKET_WRITE);
+}
+
+static int parse_read(struct parser *p)
+{
+	return parse_socket_step(p, SOCKET_READ);
+}
+
+static int parse_shutdown(struct parser *p)
+{
+	return parse_socket_step(p, SOCKET_SHUTDOWN);
+}
+
+static int parse_close(struct parser *p)
+{
+	return parse_socket_step(p, SOCKET_CLOSE);
+}
+
+/* wait ct CONN state S | wait ct CONN gone */
+static int parse_wait_ct(struct parser *p)
+{
+	struct ct_step *ct = &p->step->ct;
+	struct word *w;
+
+	ct->state = -1;
+	if (take_conn(p, &ct->conn))
+		return -1;
+	w = next_plain(p, "state or gone");
+	if (!w)
+		return -1;
+	if (strcmp(w->text, "gone") == 0) {
+		ct->gone = true;
+		return expect_end(p);
+	}
+	if (strcmp(w->text, "state") != 0)
+		return error_word(p, w, "state or gone");
+	if (conn_is_udp(p, ct->conn))
+		return error_word(p, w, "gone (%s is a udp connection)",
+				  p->scenario->conns[ct->conn]);
+	if (take_tcp_state(p, &ct->state))
+		return -1;
+	return expect_end(p);
+}
+
+/* wait EP state S, or wait ct …: the same keyword for a socket and for conntrack. */
+static int parse_wait(struct parser *p)
+{
+	struct word *w = peek_word(p);
+
+	if (!w)
+		return error_at(p, p->end_column, "end of line", -1,
+				"ct, CONN.client or CONN.server");
+	if (is_plain(w) && strcmp(w->text, "ct") == 0) {
+		p->next++;
+		p->step->kind = STEP_CT;
+		return parse_wait_ct(p);
+	}
+	return parse_socket_step(p, SOCKET_WAIT);
+}
+
+static int parse_delete(struct parser *p)
+{
+	struct ct_step *ct = &p->step->ct;
+
+	ct->delete = true;
+	ct->state = -1;
+	if (expect_keyword(p, "ct") || take_conn(p, &ct->conn))
+		return -1;
 	return expect_end(p);
 }
 
@@ -855,18 +1351,43 @@ static int parse_flags(struct parser *p, const struct word *w, size_t off, uint8
 						 : "a TCP flag letter (F S R P A U E C)");
 }
 
-static int unknown_field(struct parser *p, const struct word *w)
+static int field_error(struct parser *p, const struct word *w, enum protocol protocol)
 {
-	char list[256] = "conn, flags, sackok, ts";
+	char list[256];
 
-	for (int field = 0; field < SEND_FIELD_COUNT; field++) {
-		strcat(list, ", ");
-		strcat(list, send_field_names[field]);
-	}
-	return error_word(p, w, "a field (%s)", list);
+	list_names(send_fields[protocol], list, sizeof(list));
+	return error_word(p, w, "%s %s field (%s)", protocol == PROTO_ICMP ? "an" : "a",
+			  protocol_names[protocol], list);
 }
 
-/* One field of send: conn=, flags=, sackok, ts, csum=bad or NAME=EXPR. */
+static bool is_send_field(enum protocol protocol, const char *key, size_t key_len)
+{
+	for (const char *const *name = send_fields[protocol]; *name; name++)
+		if (strlen(*name) == key_len && strncmp(*name, key, key_len) == 0)
+			return true;
+	return false;
+}
+
+static const char icmp_type_what[] =
+	"an ICMP type (echo-request, echo-reply, port-unreachable, host-unreachable, "
+	"admin-prohibited, too-big, time-exceeded) or a number 0..255";
+
+/* type=NAME: the message; type=NUMBER: the raw type, in fields[SEND_TYPE]. */
+static int parse_icmp_type(struct parser *p, const struct word *w, size_t off,
+			   struct send_step *send)
+{
+	const char *text = w->text + off;
+
+	if (isdigit((unsigned char)*text))
+		return parse_expr(p, w, off, send_field_max[SEND_TYPE], &send->fields[SEND_TYPE]);
+	send->icmp_message = icmp_message_parse(text);
+	if (send->icmp_message == ICMP_MSG_NONE)
+		return error_at(p, word_column(w, off), *text ? text : "nothing", -1,
+				"%s", icmp_type_what);
+	return 0;
+}
+
+/* One field of send: conn=, flags=, sackok, ts, quote=, csum=bad or NAME=EXPR. */
 static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_given)
 {
 	struct word *w = next_word(p, "a field");
@@ -880,6 +1401,8 @@ static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_g
 		return error_word(p, w, "a field without quotes");
 	eq = strchr(w->text, '=');
 	key_len = eq ? (size_t)(eq - w->text) : strlen(w->text);
+	if (!is_send_field(send->protocol, w->text, key_len))
+		return field_error(p, w, send->protocol);
 
 #define KEY_IS(name)	(key_len == strlen(name) && strncmp(w->text, name, key_len) == 0)
 	if (KEY_IS("sackok") || KEY_IS("ts")) {
@@ -895,14 +1418,8 @@ static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_g
 			send->timestamp = true;
 		return 0;
 	}
-	if (!eq) {
-		if (KEY_IS("conn") || KEY_IS("flags") || KEY_IS("csum"))
-			return error_word(p, w, "%s=VALUE", w->text);
-		for (field = 0; field < SEND_FIELD_COUNT; field++)
-			if (KEY_IS(send_field_names[field]))
-				return error_word(p, w, "%s=VALUE", w->text);
-		return unknown_field(p, w);
-	}
+	if (!eq)
+		return error_word(p, w, "%s=VALUE", w->text);
 	if (KEY_IS("conn")) {
 		if (send->conn >= 0)
 			return error_word(p, w, "each field at most once");
@@ -910,6 +1427,10 @@ static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_g
 		if (send->conn < 0)
 			return conn_error(p, word_column(w, key_len + 1),
 					  eq[1] ? eq + 1 : "nothing", -1);
+		/* seq, ack and window come from a TCP socket; ports alone from either. */
+		if (send->protocol == PROTO_TCP && conn_is_udp(p, send->conn))
+			return error_at(p, word_column(w, key_len + 1), eq + 1, -1,
+					"a tcp connection (%s is a udp connection)", eq + 1);
 		return 0;
 	}
 	if (KEY_IS("flags")) {
@@ -918,18 +1439,27 @@ static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_g
 		send->has_flags = true;
 		return parse_flags(p, w, key_len + 1, &send->flags);
 	}
+	if (KEY_IS("quote")) {
+		if (send->has_quote)
+			return error_word(p, w, "each field at most once");
+		send->has_quote = true;
+		return parse_endpoint(p, w, key_len + 1, &send->quote);
+	}
 	for (field = 0; field < SEND_FIELD_COUNT; field++)
 		if (KEY_IS(send_field_names[field]))
 			break;
 #undef KEY_IS
 	if (field == SEND_FIELD_COUNT)
-		return unknown_field(p, w);
-	if (send->fields[field].present || (field == SEND_CSUM && send->bad_checksum))
+		return field_error(p, w, send->protocol);
+	if (send->fields[field].present || (field == SEND_CSUM && send->bad_checksum) ||
+	    (field == SEND_TYPE && send->icmp_message != ICMP_MSG_NONE))
 		return error_word(p, w, "each field at most once");
 	if (field == SEND_CSUM && strcmp(eq + 1, "bad") == 0) {
 		send->bad_checksum = true;
 		return 0;
 	}
+	if (field == SEND_TYPE)
+		return parse_icmp_type(p, w, key_len + 1, send);
 	if (field == SEND_TSVAL || field == SEND_TSECR)
 		send->timestamp = true;
 	return parse_expr(p, w, key_len + 1, send_field_max[field], &send->fields[field]);
@@ -939,10 +1469,10 @@ static int parse_send(struct parser *p)
 {
 	struct send_step *send = &p->step->send;
 	struct word *dst;
-	struct word *protocol;
 	bool ts_given = false;
 
 	send->conn = -1;
+	send->quote.conn = -1;
 	if (take_host(p, send->src) || expect_keyword(p, "->"))
 		return -1;
 	dst = peek_word(p);
@@ -950,15 +1480,12 @@ static int parse_send(struct parser *p)
 		return -1;
 	if (strcmp(send->src, send->dst) == 0)
 		return error_word(p, dst, "a destination other than the source");
-	protocol = next_word(p, "tcp");
-	if (!protocol)
+	if (take_protocol(p, &send->protocol))
 		return -1;
-	if (!is_plain(protocol) || strcmp(protocol->text, "tcp") != 0)
-		return error_word(p, protocol, "tcp");
 	while (peek_word(p))
 		if (parse_send_field(p, send, &ts_given))
 			return -1;
-	p->seen_send = true;
+	p->seen_sender = true;
 	return 0;
 }
 
@@ -978,12 +1505,13 @@ static int parse_reason_clause(struct parser *p, struct expect_step *expect)
 	return take_string(p, "\"TEXT\" or none", expect->reason);
 }
 
-/* Expectations on the last packet need a packet. */
+/* Expectations on the last packet need a packet: a send, or a connect or socket
+ * step, whose last packet the engine takes. */
 static int need_send(struct parser *p)
 {
 	struct word *w = &p->words[p->next - 1];
 
-	if (!p->seen_send)
+	if (!p->seen_sender)
 		return error_word(p, w, "a send before this expect");
 	return 0;
 }
@@ -1023,49 +1551,235 @@ static int parse_expect_reason(struct parser *p)
 	return expect_end(p);
 }
 
+/* timeout MIN..MAX, in seconds. */
+static int parse_timeout(struct parser *p, struct expect_step *expect)
+{
+	const char *what = "MIN..MAX seconds";
+	struct word *w = next_plain(p, what);
+	const char *dots;
+	uint64_t min, max;
+
+	if (!w)
+		return -1;
+	dots = strstr(w->text, "..");
+	if (!dots)
+		return error_word(p, w, "%s", what);
+	if (number_in_range(p, w->text, (size_t)(dots - w->text), w->column,
+			    0, UINT32_MAX, &min) ||
+	    number_in_range(p, dots + 2, strlen(dots + 2),
+			    word_column(w, (size_t)(dots + 2 - w->text)), 0, UINT32_MAX, &max))
+		return -1;
+	if (max < min)
+		return error_at(p, word_column(w, (size_t)(dots + 2 - w->text)), dots + 2, -1,
+				"a maximum of at least %" PRIu64, min);
+	expect->timeout_min = (int64_t)min;
+	expect->timeout_max = (int64_t)max;
+	return 0;
+}
+
+/* ct CONN gone, or ct CONN and at least one of: state S, [!]assured,
+ * [!]seen_reply, timeout MIN..MAX, in any order. */
 static int parse_expect_ct(struct parser *p)
 {
 	struct expect_step *expect = &p->step->expect;
-	const char *what = "a TCP state (NONE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, "
-			   "CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2)";
 	struct word *w;
 
 	expect->kind = EXPECT_CT;
 	if (take_conn(p, &expect->conn))
 		return -1;
-	w = next_plain(p, "state or gone");
-	if (!w)
-		return -1;
-	if (strcmp(w->text, "gone") == 0) {
+	w = peek_word(p);
+	if (w && is_plain(w) && strcmp(w->text, "gone") == 0) {
+		p->next++;
 		expect->gone = true;
 		return expect_end(p);
 	}
-	if (strcmp(w->text, "state") != 0)
-		return error_word(p, w, "state or gone");
-	w = next_plain(p, what);
 	if (!w)
-		return -1;
-	expect->state = tcp_state_parse(w->text);
-	if (expect->state < 0)
-		return error_word(p, w, "%s", what);
-	while ((w = peek_word(p))) {
+		return error_at(p, p->end_column, "end of line", -1,
+				"state, gone, assured, !assured, seen_reply, !seen_reply or timeout");
+	for (bool first = true; (w = peek_word(p)); first = false) {
 		bool negated = w->text[0] == '!';
 		const char *flag = w->text + negated;
 		int *check = NULL;
+		bool given;
 
-		if (is_plain(w) && strcmp(flag, "assured") == 0)
-			check = &expect->assured;
-		else if (is_plain(w) && strcmp(flag, "seen_reply") == 0)
-			check = &expect->seen_reply;
-		if (!check)
-			return error_word(p, w, "assured, !assured, seen_reply, !seen_reply "
-					  "or end of line");
-		if (*check >= 0)
-			return error_word(p, w, "each of assured and seen_reply once");
-		*check = !negated;
+		if (!is_plain(w))
+			flag = "";
+		if (strcmp(w->text, "state") == 0)
+			given = expect->state >= 0;
+		else if (strcmp(w->text, "timeout") == 0)
+			given = expect->timeout_min >= 0;
+		else if (strcmp(flag, "assured") == 0)
+			given = *(check = &expect->assured) >= 0;
+		else if (strcmp(flag, "seen_reply") == 0)
+			given = *(check = &expect->seen_reply) >= 0;
+		else if (first)
+			return error_word(p, w, "state, gone, assured, !assured, seen_reply, "
+					  "!seen_reply or timeout");
+		else
+			return error_word(p, w, "state, assured, !assured, seen_reply, "
+					  "!seen_reply, timeout or end of line");
+		if (given)
+			return error_word(p, w, "each of state, assured, seen_reply and "
+					  "timeout once");
 		p->next++;
+		if (check) {
+			*check = !negated;
+		} else if (w->text[0] == 't') {
+			if (parse_timeout(p, expect))
+				return -1;
+		} else {
+			/* UDP conntrack entries have no state to speak of. */
+			if (conn_is_udp(p, expect->conn))
+				return error_word(p, w, "a clause other than state (%s is a udp "
+						  "connection)", p->scenario->conns[expect->conn]);
+			if (take_tcp_state(p, &expect->state))
+				return -1;
+		}
 	}
 	return 0;
+}
+
+static int parse_packet_type(struct parser *p, const struct word *w, size_t off,
+			     struct packet_match *packet)
+{
+	const char *text = w->text + off;
+	uint64_t type;
+
+	packet->has_type = true;
+	if (isdigit((unsigned char)*text)) {
+		if (number_in_range(p, text, strlen(text), word_column(w, off), 0, 255, &type))
+			return -1;
+		packet->icmp_type = (uint8_t)type;
+		return 0;
+	}
+	packet->icmp_message = icmp_message_parse(text);
+	if (packet->icmp_message == ICMP_MSG_NONE)
+		return error_at(p, word_column(w, off), *text ? text : "nothing", -1,
+				"%s", icmp_type_what);
+	return 0;
+}
+
+/* The clauses of expect [no] packet, per protocol. */
+static const char *const packet_clauses_what[] = {
+	[PROTO_TCP]	= "flags=, seq=, ack=, verdict or end of line",
+	[PROTO_UDP]	= "verdict or end of line",
+	[PROTO_ICMP]	= "type=, verdict or end of line",
+};
+
+static int parse_packet_clause(struct parser *p, struct packet_match *packet)
+{
+	const char *verdict_what = "a verdict (new, established, related, invalid, untracked)";
+	struct word *w = next_word(p, "a clause");
+	bool tcp = packet->protocol == PROTO_TCP;
+	const char *eq = strchr(w->text, '=');
+	size_t key_len = eq ? (size_t)(eq - w->text) : strlen(w->text);
+	struct expr *expr = NULL;
+
+#define KEY_IS(name)	(key_len == strlen(name) && strncmp(w->text, name, key_len) == 0)
+	if (!is_plain(w))
+		return error_word(p, w, "%s", packet_clauses_what[packet->protocol]);
+	if (!eq && KEY_IS("verdict")) {
+		if (packet->verdict != VERDICT_UNSEEN)
+			return error_word(p, w, "each clause once");
+		w = next_plain(p, verdict_what);
+		if (!w)
+			return -1;
+		if (verdict_parse(w->text, &packet->verdict))
+			return error_word(p, w, "%s", verdict_what);
+		return 0;
+	}
+	if (eq && tcp && KEY_IS("flags")) {
+		if (packet->has_flags)
+			return error_word(p, w, "each clause once");
+		packet->has_flags = true;
+		return parse_flags(p, w, key_len + 1, &packet->flags);
+	}
+	if (eq && tcp && KEY_IS("seq"))
+		expr = &packet->seq;
+	else if (eq && tcp && KEY_IS("ack"))
+		expr = &packet->ack;
+	if (expr) {
+		if (expr->present)
+			return error_word(p, w, "each clause once");
+		return parse_expr(p, w, key_len + 1, UINT32_MAX, expr);
+	}
+	if (eq && packet->protocol == PROTO_ICMP && KEY_IS("type")) {
+		if (packet->has_type)
+			return error_word(p, w, "each clause once");
+		return parse_packet_type(p, w, key_len + 1, packet);
+	}
+#undef KEY_IS
+	return error_word(p, w, "%s", packet_clauses_what[packet->protocol]);
+}
+
+/* packet SRC -> DST PROTO [clauses]: the observer saw such a packet since the
+ * last step that sent; absent: it did not. */
+static int parse_packet_match(struct parser *p, bool absent)
+{
+	struct expect_step *expect = &p->step->expect;
+	struct packet_match *packet = &expect->packet;
+	struct word *dst;
+
+	expect->kind = EXPECT_PACKET;
+	packet->absent = absent;
+	if (need_send(p) || take_host(p, packet->src) || expect_keyword(p, "->"))
+		return -1;
+	dst = peek_word(p);
+	if (take_host(p, packet->dst))
+		return -1;
+	if (strcmp(packet->src, packet->dst) == 0)
+		return error_word(p, dst, "a destination other than the source");
+	if (take_protocol(p, &packet->protocol))
+		return -1;
+	while (peek_word(p))
+		if (parse_packet_clause(p, packet))
+			return -1;
+	return 0;
+}
+
+static int parse_expect_packet(struct parser *p)
+{
+	return parse_packet_match(p, false);
+}
+
+static int parse_expect_no(struct parser *p)
+{
+	if (expect_keyword(p, "packet"))
+		return -1;
+	return parse_packet_match(p, true);
+}
+
+/* socket EP error E|none, socket EP state S. */
+static int parse_expect_socket(struct parser *p)
+{
+	struct expect_step *expect = &p->step->expect;
+	const char *errno_what = "an error (ECONNRESET, ECONNREFUSED, ETIMEDOUT, EPIPE, "
+				 "EHOSTUNREACH, ENETUNREACH, none)";
+	struct word *w;
+
+	expect->kind = EXPECT_SOCKET;
+	if (take_endpoint(p, &expect->endpoint))
+		return -1;
+	w = next_plain(p, "error or state");
+	if (!w)
+		return -1;
+	if (strcmp(w->text, "error") == 0) {
+		w = next_plain(p, errno_what);
+		if (!w)
+			return -1;
+		expect->socket_errno = socket_errno_parse(w->text);
+		if (expect->socket_errno < 0)
+			return error_word(p, w, "%s", errno_what);
+	} else if (strcmp(w->text, "state") == 0) {
+		if (conn_is_udp(p, expect->endpoint.conn))
+			return error_word(p, w, "error (%s is a udp connection)",
+					  p->scenario->conns[expect->endpoint.conn]);
+		if (take_socket_state(p, &expect->socket_state))
+			return -1;
+	} else {
+		return error_word(p, w, "error or state");
+	}
+	return expect_end(p);
 }
 
 static int parse_expect_stat(struct parser *p)
@@ -1108,6 +1822,9 @@ static const struct command expect_commands[] = {
 	{ .name = "reason",	.parse = parse_expect_reason },
 	{ .name = "ct",		.parse = parse_expect_ct },
 	{ .name = "stat",	.parse = parse_expect_stat },
+	{ .name = "packet",	.parse = parse_expect_packet },
+	{ .name = "no",		.usage = "no packet",	.parse = parse_expect_no },
+	{ .name = "socket",	.parse = parse_expect_socket },
 	{ .name = NULL },
 };
 
@@ -1121,6 +1838,12 @@ static int parse_expect(struct parser *p)
 	expect->state = -1;
 	expect->assured = -1;
 	expect->seen_reply = -1;
+	expect->timeout_min = -1;
+	expect->timeout_max = -1;
+	expect->packet.verdict = VERDICT_UNSEEN;
+	expect->endpoint.conn = -1;
+	expect->socket_errno = -1;
+	expect->socket_state = -1;
 	command = select_command(p, expect_commands, "an expectation");
 	return command ? command->parse(p) : -1;
 }
@@ -1130,14 +1853,102 @@ static const struct command statements[] = {
 	{ .name = "about",	.parse = NULL },	/* takes the raw line, see parse_line */
 	{ .name = "topology",	.parse = parse_topology },
 	{ .name = "family",	.parse = parse_family },
+	{ .name = "variant",	.parse = parse_variant },
+	{ .name = "kernel",	.parse = parse_kernel },
 	{ .name = "sysctl",	.parse = parse_sysctl,	.is_step = true,	.step_kind = STEP_SYSCTL },
 	{ .name = "nft",		.parse = parse_nft,	.is_step = true,	.step_kind = STEP_NFT },
 	{ .name = "listen",	.parse = parse_listen,	.is_step = true,	.step_kind = STEP_LISTEN },
 	{ .name = "connect",	.parse = parse_connect,	.is_step = true,	.step_kind = STEP_CONNECT },
 	{ .name = "send",	.parse = parse_send,	.is_step = true,	.step_kind = STEP_SEND },
+	{ .name = "write",	.parse = parse_write,	.is_step = true,	.step_kind = STEP_SOCKET },
+	{ .name = "read",	.parse = parse_read,	.is_step = true,	.step_kind = STEP_SOCKET },
+	{ .name = "shutdown",	.parse = parse_shutdown, .is_step = true,	.step_kind = STEP_SOCKET },
+	{ .name = "close",	.parse = parse_close,	.is_step = true,	.step_kind = STEP_SOCKET },
+	/* wait ct … turns the step into STEP_CT */
+	{ .name = "wait",	.parse = parse_wait,	.is_step = true,	.step_kind = STEP_SOCKET },
+	{ .name = "delete",	.parse = parse_delete,	.is_step = true,	.step_kind = STEP_CT },
 	{ .name = "expect",	.parse = parse_expect,	.is_step = true,	.step_kind = STEP_EXPECT },
 	{ .name = NULL },
 };
+
+static int find_variant(const struct scenario *scenario, const char *name, size_t len)
+{
+	for (size_t i = 0; i < scenario->n_variants; i++)
+		if (strlen(scenario->variants[i]) == len &&
+		    strncmp(scenario->variants[i], name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* One item of a condition, text[0..len) of w at off: a variant or a kernel bound. */
+static int parse_condition_item(struct parser *p, const struct word *w, size_t off,
+				size_t len, struct condition *when)
+{
+	const char *text = w->text + off;
+	int column = word_column(w, off);
+	char version_text[32];
+	uint32_t version;
+	bool below;
+	int variant;
+
+	if (len == 0)
+		return error_at(p, column, "nothing", -1,
+				"a variant or kernel>=VERSION or kernel<VERSION");
+	/* "kernel" followed by an operator; a variant may well be named kernel. */
+	if (len > 6 && strncmp(text, "kernel", 6) == 0 &&
+	    !isalnum((unsigned char)text[6]) && text[6] != '_' && text[6] != '-') {
+		size_t op_len = strncmp(text + 6, ">=", 2) == 0 ? 2 : text[6] == '<' ? 1 : 0;
+		size_t version_len = len - 6 - op_len;
+		int version_column = column + 6 + (int)op_len;
+
+		if (!op_len)
+			return error_at(p, column, text, (int)len,
+					"kernel>=VERSION or kernel<VERSION");
+		below = op_len == 1;
+		if ((below && when->kernel_below) || (!below && when->kernel_min))
+			return error_at(p, column, text, (int)len, "each kernel bound once");
+		if (version_len >= sizeof(version_text))
+			version_len = sizeof(version_text) - 1;
+		memcpy(version_text, text + 6 + op_len, version_len);
+		version_text[version_len] = '\0';
+		if (kernel_version_parse(version_text, &version))
+			return error_at(p, version_column, version_len ? version_text : "nothing",
+					-1, "a kernel version (A.B or A.B.C)");
+		if (below)
+			when->kernel_below = version;
+		else
+			when->kernel_min = version;
+		return check_kernel_range(p, when->kernel_min, when->kernel_below, below,
+					  version_column, version_text);
+	}
+	variant = find_variant(p->scenario, text, len);
+	if (variant < 0)
+		return error_at(p, column, text, (int)len, "a variant declared by variant");
+	if (when->variants & (1u << variant))
+		return error_at(p, column, text, (int)len, "each variant once");
+	when->variants |= 1u << variant;
+	return 0;
+}
+
+/* @item,item…: variants ORed, kernel bounds ANDed with them. */
+static int parse_condition(struct parser *p, const struct word *w, struct condition *when)
+{
+	size_t len = strlen(w->text);
+	size_t start = 1;
+
+	if (!is_plain(w))
+		return error_word(p, w, "a condition without quotes");
+	for (;;) {
+		const char *comma = memchr(w->text + start, ',', len - start);
+		size_t end = comma ? (size_t)(comma - w->text) : len;
+
+		if (parse_condition_item(p, w, start, end - start, when))
+			return -1;
+		if (!comma)
+			return 0;
+		start = end + 1;
+	}
+}
 
 static int add_about(struct parser *p, const char *text, size_t len)
 {
@@ -1182,6 +1993,8 @@ static struct step *add_step(struct parser *p)
 static int parse_line(struct parser *p, const char *line, size_t len)
 {
 	const struct command *command;
+	struct condition when = { 0 };
+	bool has_condition;
 	size_t start = 0;
 	size_t keyword_len;
 
@@ -1207,11 +2020,20 @@ static int parse_line(struct parser *p, const char *line, size_t len)
 
 	if (split_words(p, line, len))
 		return -1;
+	has_condition = p->words[0].raw[0] == '@';
+	if (has_condition) {
+		if (parse_condition(p, &p->words[0], &when))
+			return -1;
+		p->next = 1;
+	}
+	p->keyword = p->next;
 	command = select_command(p, statements, "a statement");
 	if (!command)
 		return -1;
+	if (has_condition && !command->is_step)
+		return error_word(p, &p->words[p->keyword], "a step after a condition");
 	if (command->is_step) {
-		const struct word *keyword = &p->words[0];
+		const struct word *keyword = &p->words[p->keyword];
 		size_t text_len = len - start;
 
 		if (!p->seen_topology)
@@ -1220,8 +2042,10 @@ static int parse_line(struct parser *p, const char *line, size_t len)
 		if (!p->step)
 			return -1;
 		p->step->kind = command->step_kind;
+		/* The statement as written starts at its condition, if any. */
 		p->step->pos.line = p->line;
-		p->step->pos.column = keyword->column;
+		p->step->pos.column = p->words[0].column;
+		p->step->when = when;
 		if (text_len >= sizeof(p->step->text))
 			text_len = sizeof(p->step->text) - 1;
 		memcpy(p->step->text, line + start, text_len);

@@ -15,6 +15,8 @@
 #define HEAD	"name t\ntopology pair\n"
 #define CONN	"connect c client -> server:80\n"
 #define SEND	"send client -> server tcp\n"
+#define STATEMENTS "name, about, topology, family, variant, kernel, sysctl, nft, listen, " \
+	"connect, send, write, read, shutdown, close, wait, delete, expect"
 
 static struct scenario *parse_ok(const char *text)
 {
@@ -353,14 +355,12 @@ END_TEST
 START_TEST(test_error_statement)
 {
 	assert_error(HEAD "bogus x\n",
-		     "t.ct:3:1: expected a statement (name, about, topology, family, sysctl, "
-		     "nft, listen, connect, send, expect), found bogus");
+		     "t.ct:3:1: expected a statement (" STATEMENTS "), found bogus");
 	assert_error(HEAD "  \"send\" client\n",
-		     "t.ct:3:3: expected a statement (name, about, topology, family, sysctl, "
-		     "nft, listen, connect, send, expect), found \"send\"");
+		     "t.ct:3:3: expected a statement (" STATEMENTS "), found \"send\"");
 	assert_error(HEAD "expect\n",
-		     "t.ct:3:7: expected an expectation (verdict, reason, ct, stat), "
-		     "found end of line");
+		     "t.ct:3:7: expected an expectation (verdict, reason, ct, stat, packet, "
+		     "no packet, socket), found end of line");
 }
 END_TEST
 
@@ -497,8 +497,10 @@ END_TEST
 
 START_TEST(test_error_send)
 {
-	assert_error(HEAD "send client -> server udp\n", "t.ct:3:23: expected tcp, found udp");
-	assert_error(HEAD "send client -> server\n", "t.ct:3:22: expected tcp, found end of line");
+	assert_error(HEAD "send client -> server sctp\n",
+		     "t.ct:3:23: expected a protocol (tcp, udp, icmp), found sctp");
+	assert_error(HEAD "send client -> server\n",
+		     "t.ct:3:22: expected a protocol (tcp, udp, icmp), found end of line");
 	assert_error(HEAD CONN "send client -> server tcp seq=1 conn=c seq=2\n",
 		     "t.ct:4:40: expected each field at most once, found seq=2");
 	assert_error(HEAD "send client -> server tcp csum=bad csum=1\n",
@@ -516,11 +518,11 @@ START_TEST(test_error_send)
 	assert_error(HEAD "send client -> server tcp flags=\n",
 		     "t.ct:3:33: expected TCP flags (letters of FSRPAUEC, or none), found nothing");
 	assert_error(HEAD "send client -> server tcp color=red\n",
-		     "t.ct:3:27: expected a field (conn, flags, sackok, ts, sport, dport, seq, "
+		     "t.ct:3:27: expected a tcp field (conn, flags, sackok, ts, sport, dport, seq, "
 		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, truncate, "
 		     "csum), found color=red");
 	assert_error(HEAD "send client -> server tcp syn\n",
-		     "t.ct:3:27: expected a field (conn, flags, sackok, ts, sport, dport, seq, "
+		     "t.ct:3:27: expected a tcp field (conn, flags, sackok, ts, sport, dport, seq, "
 		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, truncate, "
 		     "csum), found syn");
 	assert_error(HEAD "send client -> server tcp seq\n",
@@ -594,14 +596,18 @@ START_TEST(test_error_expect)
 		     "t.ct:4:19: expected a TCP state (NONE, SYN_SENT, SYN_RECV, ESTABLISHED, "
 		     "FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2), found LISTEN");
 	assert_error(HEAD CONN "expect ct c ESTABLISHED\n",
-		     "t.ct:4:13: expected state or gone, found ESTABLISHED");
-	assert_error(HEAD CONN "expect ct c\n", "t.ct:4:12: expected state or gone, found end of line");
+		     "t.ct:4:13: expected state, gone, assured, !assured, seen_reply, !seen_reply "
+		     "or timeout, found ESTABLISHED");
+	assert_error(HEAD CONN "expect ct c\n",
+		     "t.ct:4:12: expected state, gone, assured, !assured, seen_reply, !seen_reply "
+		     "or timeout, found end of line");
 	assert_error(HEAD CONN "expect ct c gone now\n", "t.ct:4:18: expected end of line, found now");
 	assert_error(HEAD CONN "expect ct c state CLOSE assured !assured\n",
-		     "t.ct:4:33: expected each of assured and seen_reply once, found !assured");
+		     "t.ct:4:33: expected each of state, assured, seen_reply and timeout once, "
+		     "found !assured");
 	assert_error(HEAD CONN "expect ct c state CLOSE unassured\n",
-		     "t.ct:4:25: expected assured, !assured, seen_reply, !seen_reply or end of line, "
-		     "found unassured");
+		     "t.ct:4:25: expected state, assured, !assured, seen_reply, !seen_reply, timeout "
+		     "or end of line, found unassured");
 	assert_error(HEAD SEND "expect stat bogus +1\n",
 		     "t.ct:4:13: expected a counter of stat/nf_conntrack (entries, clashres, found, "
 		     "new, invalid, ignore, delete, chainlength, insert, insert_failed, drop, "
