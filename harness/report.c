@@ -1,11 +1,105 @@
 #include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "report.h"
 
+#define LADDER_WIDTH	100	/* reasons wrap here */
+#define LADDER_MARGIN	5	/* room for the packet number left of the first lifeline */
+#define LADDER_SPAN	44	/* first lifeline to last */
+#define LADDER_GAP	4	/* last lifeline to the verdict column */
+#define REASON_MIN	20	/* narrowest a wrapped reason gets */
+#define CANVAS_MAX	256
+#define LABEL_MAX	192
+#define FLOWS_MAX	32
+
+static struct report_style text_style;
+
+/* The characters of one style: ASCII for pipes and logs, box drawing for terminals. */
+struct glyphs {
+	const char *life, *shaft, *cross, *right, *left, *self, *rule;
+	const char *ok, *fail, *skip;
+};
+
+static const struct glyphs ascii_glyphs = {
+	.life = "|", .shaft = "-", .cross = "+", .right = ">", .left = "<", .self = "*", .rule = "--",
+	.ok = "ok  ", .fail = "FAIL", .skip = "skip",
+};
+
+static const struct glyphs box_glyphs = {
+	.life = "│", .shaft = "─", .cross = "┼", .right = ">", .left = "<", .self = "●", .rule = "──",
+	.ok = "✓ ok  ", .fail = "✗ FAIL", .skip = "· skip",
+};
+
+enum tint { TINT_NONE, TINT_RED, TINT_GREEN, TINT_DIM };
+
+static const char *const tint_codes[] = {
+	[TINT_NONE]	= "",
+	[TINT_RED]	= "\033[31m",
+	[TINT_GREEN]	= "\033[32m",
+	[TINT_DIM]	= "\033[2m",
+};
+
+static const enum tint verdict_tints[VERDICT_COUNT] = {
+	[VERDICT_UNSEEN]	= TINT_DIM,
+	[VERDICT_NEW]		= TINT_GREEN,
+	[VERDICT_INVALID]	= TINT_RED,
+	[VERDICT_UNTRACKED]	= TINT_DIM,
+};
+
+/* Names of the ICMP types worth knowing by name; others print as numbers. */
+static const char *const icmp_names[256] = {
+	[0] = "echo-reply", [3] = "unreachable", [5] = "redirect", [8] = "echo-request",
+	[11] = "time-exceeded", [12] = "parameter-problem",
+};
+
+static const char *const icmp6_names[256] = {
+	[1] = "unreachable", [2] = "too-big", [3] = "time-exceeded", [4] = "parameter-problem",
+	[128] = "echo-request", [129] = "echo-reply", [133] = "router-solicit",
+	[134] = "router-advert", [135] = "neighbor-solicit", [136] = "neighbor-advert",
+};
+
+static bool locale_is_utf8(void)
+{
+	static const char *const vars[] = { "LC_ALL", "LC_CTYPE", "LANG" };
+	size_t i;
+
+	/* The first one set decides, as setlocale() would have it. */
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *value = getenv(vars[i]);
+
+		if (value && *value)
+			return strcasestr(value, "utf-8") || strcasestr(value, "utf8");
+	}
+	return false;
+}
+
+struct report_style report_style_detect(FILE *out)
+{
+	int fd = fileno(out);
+	bool tty = fd >= 0 && isatty(fd);
+	const char *no_color = getenv("NO_COLOR");
+
+	return (struct report_style){
+		.color = tty && !(no_color && *no_color),
+		.unicode = tty && locale_is_utf8(),
+	};
+}
+
+void report_set_style(const struct report_style *style)
+{
+	text_style = *style;
+}
+
 void report_begin(FILE *out, enum report_format format, size_t n_runs)
 {
+	text_style = report_style_detect(out);
 	if (format == REPORT_KTAP)
 		fprintf(out, "KTAP version 1\n1..%zu\n", n_runs);
 }
@@ -26,30 +120,633 @@ void report_packet(FILE *out, const struct observed *observed)
 	fputc('\n', out);
 }
 
-static void report_text_run(FILE *out, const struct run_result *result)
+static void put_tinted(FILE *out, const struct report_style *style, enum tint tint,
+		       const char *text)
+{
+	if (style->color && tint != TINT_NONE)
+		fprintf(out, "%s%s\033[0m", tint_codes[tint], text);
+	else
+		fputs(text, out);
+}
+
+/* One line of the diagram, a cell per terminal column (a UTF-8 sequence each). */
+struct canvas {
+	size_t len;
+	char cells[CANVAS_MAX][5];
+};
+
+/* A TCP or UDP 4-tuple seen in the run; dir 0 is the way its first packet went. */
+struct flow {
+	int family;
+	uint8_t protocol;
+	union inet_addr addr[2];
+	uint16_t port[2];
+	bool has_isn[2];
+	uint32_t isn[2];
+};
+
+struct ladder {
+	FILE *out;
+	const struct run_result *result;
+	const struct report_style *style;
+	const struct glyphs *glyphs;
+	size_t n_cols;
+	size_t col_x[RUN_HOSTS_MAX];
+	bool has_addr[RUN_HOSTS_MAX];
+	union inet_addr addr[RUN_HOSTS_MAX];
+	size_t observing;
+	size_t verdict_x;
+	bool show_ports;		/* more than one 4-tuple: tell them apart */
+	bool has_tcp;
+	size_t n_flows;
+	struct flow flows[FLOWS_MAX];
+};
+
+static void canvas_put(struct canvas *canvas, size_t x, const char *glyph)
+{
+	if (x >= CANVAS_MAX)
+		return;
+	snprintf(canvas->cells[x], sizeof(canvas->cells[x]), "%s", glyph);
+	if (canvas->len <= x)
+		canvas->len = x + 1;
+}
+
+/* Write text from column x on; returns the column after it. */
+static size_t canvas_text(struct canvas *canvas, size_t x, const char *text)
+{
+	while (*text) {
+		unsigned char lead = (unsigned char)*text;
+		size_t n = lead < 0xc0 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+		char glyph[5] = "";
+
+		memcpy(glyph, text, strnlen(text, n));
+		canvas_put(canvas, x++, glyph);
+		text += strnlen(text, n);
+	}
+	return x;
+}
+
+static void canvas_lifelines(struct canvas *canvas, const struct ladder *ladder)
+{
+	size_t i;
+
+	canvas->len = 0;
+	for (i = 0; i < CANVAS_MAX; i++)
+		strcpy(canvas->cells[i], " ");
+	for (i = 0; i < ladder->n_cols; i++)
+		canvas_put(canvas, ladder->col_x[i], ladder->glyphs->life);
+}
+
+/* Print the line without trailing blanks, padded to pad_to columns; returns its width. */
+static size_t canvas_print(FILE *out, const struct canvas *canvas, size_t pad_to)
+{
+	size_t len = canvas->len, i;
+
+	while (len > 0 && strcmp(canvas->cells[len - 1], " ") == 0)
+		len--;
+	for (i = 0; i < len; i++)
+		fputs(canvas->cells[i], out);
+	for (; i < pad_to; i++)
+		fputc(' ', out);
+	return i;
+}
+
+static size_t addr_size(int family)
+{
+	return family == AF_INET6 ? sizeof(struct in6_addr) : sizeof(struct in_addr);
+}
+
+/* The column of the host with addr; an address of no host goes to the observing one. */
+static size_t host_column(const struct ladder *ladder, int family, const union inet_addr *addr,
+			  bool *known)
+{
+	size_t i;
+
+	for (i = 0; i < ladder->n_cols; i++) {
+		if (ladder->has_addr[i] && family == ladder->result->family &&
+		    memcmp(&ladder->addr[i], addr, addr_size(family)) == 0) {
+			*known = true;
+			return i;
+		}
+	}
+	*known = false;
+	return ladder->observing;
+}
+
+static bool has_ports(const struct packet_summary *packet)
+{
+	return (packet->protocol == IPPROTO_TCP || packet->protocol == IPPROTO_UDP) &&
+	       !packet->fragment;
+}
+
+static bool flow_matches(const struct flow *flow, const struct packet_summary *packet, int dir)
+{
+	size_t size = addr_size(packet->family);
+
+	return flow->family == packet->family && flow->protocol == packet->protocol &&
+	       flow->port[dir] == packet->sport && flow->port[!dir] == packet->dport &&
+	       memcmp(&flow->addr[dir], &packet->src, size) == 0 &&
+	       memcmp(&flow->addr[!dir], &packet->dst, size) == 0;
+}
+
+/* The packet's 4-tuple, added if new; NULL without ports or when the table is full. */
+static struct flow *flow_of(struct ladder *ladder, const struct packet_summary *packet, int *dir)
+{
+	struct flow *flow;
+	size_t i;
+
+	if (!has_ports(packet))
+		return NULL;
+	for (i = 0; i < ladder->n_flows; i++) {
+		for (*dir = 0; *dir < 2; (*dir)++)
+			if (flow_matches(&ladder->flows[i], packet, *dir))
+				return &ladder->flows[i];
+	}
+	if (ladder->n_flows == FLOWS_MAX)
+		return NULL;
+	flow = &ladder->flows[ladder->n_flows++];
+	*flow = (struct flow){
+		.family = packet->family, .protocol = packet->protocol,
+		.addr = { packet->src, packet->dst }, .port = { packet->sport, packet->dport },
+	};
+	*dir = 0;
+	return flow;
+}
+
+/* Remember the initial sequence number a SYN carries. */
+static void flow_note_syn(struct flow *flow, int dir, const struct observed *observed)
+{
+	const struct packet_summary *packet = &observed->packet;
+
+	if (packet->protocol != IPPROTO_TCP || !(packet->flags & TCP_FLAG_SYN))
+		return;
+	/* A new SYN that conntrack took as NEW on a known tuple opens a new
+	 * connection there (port reuse): forget the old sequence spaces. */
+	if (!(packet->flags & TCP_FLAG_ACK) && observed->verdict == VERDICT_NEW &&
+	    flow->has_isn[dir] && flow->isn[dir] != packet->seq)
+		flow->has_isn[0] = flow->has_isn[1] = false;
+	if (!flow->has_isn[dir]) {
+		flow->isn[dir] = packet->seq;
+		flow->has_isn[dir] = true;
+	}
+}
+
+static size_t append(char *buf, size_t size, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static size_t append(char *buf, size_t size, size_t len, const char *fmt, ...)
+{
+	va_list args;
+	int n;
+
+	if (len >= size)
+		return len;
+	va_start(args, fmt);
+	n = vsnprintf(buf + len, size - len, fmt, args);
+	va_end(args);
+	return n < 0 ? len : len + (size_t)n;
+}
+
+/* seq/ack relative to isn when the SYN was seen; signed, as TCP compares them. */
+static size_t append_seq(char *buf, size_t size, size_t len, const char *name, uint32_t value,
+			 bool relative, uint32_t isn)
+{
+	if (relative)
+		return append(buf, size, len, " %s %" PRId32, name, (int32_t)(value - isn));
+	return append(buf, size, len, " %s %" PRIu32, name, value);
+}
+
+static size_t tcp_label(const struct observed *observed, const struct flow *flow, int dir,
+			char *buf, size_t size, size_t len)
+{
+	const struct packet_summary *packet = &observed->packet;
+	char flags[TCP_FLAGS_STRLEN];
+
+	len = append(buf, size, len, "%s", tcp_flags_format(packet->flags, flags));
+	len = append_seq(buf, size, len, "seq", packet->seq, flow && flow->has_isn[dir],
+			 flow ? flow->isn[dir] : 0);
+	if ((packet->flags & TCP_FLAG_ACK) || packet->ack)
+		len = append_seq(buf, size, len, "ack", packet->ack, flow && flow->has_isn[!dir],
+				 flow ? flow->isn[!dir] : 0);
+	return append(buf, size, len, " win %u", packet->window);
+}
+
+static size_t icmp_label(const struct packet_summary *packet, char *buf, size_t size, size_t len)
+{
+	bool v6 = packet->protocol == IPPROTO_ICMPV6;
+	const char *name = (v6 ? icmp6_names : icmp_names)[packet->icmp_type];
+
+	len = append(buf, size, len, "%s", v6 ? "icmp6" : "icmp");
+	if (name)
+		len = append(buf, size, len, " %s", name);
+	else
+		len = append(buf, size, len, " type %u", packet->icmp_type);
+	if (packet->icmp_code || !name)
+		len = append(buf, size, len, " code %u", packet->icmp_code);
+	return len;
+}
+
+/* What the arrow says: flags, seq/ack, window, length, and any address of no host. */
+static void packet_label(struct ladder *ladder, const struct observed *observed, bool src_known,
+			 bool dst_known, char *buf, size_t size)
+{
+	const struct packet_summary *packet = &observed->packet;
+	char addr[INET6_ADDRSTRLEN];
+	struct flow *flow;
+	size_t len = 0;
+	int dir = 0;
+
+	flow = flow_of(ladder, packet, &dir);
+	if (flow)
+		flow_note_syn(flow, dir, observed);
+	buf[0] = '\0';
+	if (ladder->show_ports && has_ports(packet))
+		len = append(buf, size, len, "%u>%u ", packet->sport, packet->dport);
+	switch (packet->protocol) {
+	case IPPROTO_TCP:
+		len = tcp_label(observed, flow, dir, buf, size, len);
+		break;
+	case IPPROTO_UDP:
+		len = append(buf, size, len, "udp");
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		len = icmp_label(packet, buf, size, len);
+		break;
+	default:
+		len = append(buf, size, len, "proto %u", packet->protocol);
+		break;
+	}
+	if (packet->payload_len)
+		len = append(buf, size, len, " len %zu", packet->payload_len);
+	if (!src_known && inet_ntop(packet->family, &packet->src, addr, sizeof(addr)))
+		len = append(buf, size, len, " from %s", addr);
+	if (!dst_known && inet_ntop(packet->family, &packet->dst, addr, sizeof(addr)))
+		append(buf, size, len, " to %s", addr);
+}
+
+/* The shaft of an arrow over [from, to), crossing the lifelines it passes. */
+static void canvas_shaft(struct canvas *canvas, const struct ladder *ladder, size_t from,
+			 size_t to)
+{
+	size_t i;
+
+	for (; from < to; from++) {
+		const char *glyph = ladder->glyphs->shaft;
+
+		for (i = 0; i < ladder->n_cols; i++)
+			if (ladder->col_x[i] == from)
+				glyph = ladder->glyphs->cross;
+		canvas_put(canvas, from, glyph);
+	}
+}
+
+/* The arrow from column a to b, the label inside it if it fits; false if it does not. */
+static bool draw_arrow(struct canvas *canvas, const struct ladder *ladder, size_t a, size_t b,
+		       const char *label)
+{
+	size_t left = ladder->col_x[a < b ? a : b], right = ladder->col_x[a < b ? b : a];
+	size_t len = strlen(label);
+	bool inside = right - left >= 6 && len <= right - left - 6;
+
+	canvas_shaft(canvas, ladder, left + 1, right);
+	if (a < b)
+		canvas_put(canvas, right - 1, ladder->glyphs->right);
+	else
+		canvas_put(canvas, left + 1, ladder->glyphs->left);
+	if (!inside)
+		return false;
+	if (len == 0)
+		return true;
+	/* The label sits at the sender's end of the arrow. */
+	if (a < b) {
+		canvas_put(canvas, left + 1, " ");
+		canvas_put(canvas, canvas_text(canvas, left + 2, label), " ");
+	} else {
+		canvas_put(canvas, right - 2 - len, " ");
+		canvas_text(canvas, right - 1 - len, label);
+		canvas_put(canvas, right - 1, " ");
+	}
+	return true;
+}
+
+/* A label too long for its arrow goes on the line above, from the sender's end. */
+static void draw_label_line(const struct ladder *ladder, size_t a, size_t b, const char *label)
+{
+	size_t left = ladder->col_x[a < b ? a : b], right = ladder->col_x[a < b ? b : a];
+	size_t len = strlen(label), x = left + 2;
+	struct canvas canvas;
+
+	if (a > b && right >= len + 1 && right - 1 - len > x)
+		x = right - 1 - len;
+	canvas_lifelines(&canvas, ladder);
+	canvas_text(&canvas, x, label);
+	canvas_print(ladder->out, &canvas, 0);
+	fputc('\n', ladder->out);
+}
+
+/* A packet whose both ends map to one host: a mark on its lifeline, label beside. */
+static void draw_self(struct canvas *canvas, const struct ladder *ladder, size_t col,
+		      const char *label)
+{
+	size_t x = ladder->col_x[col], len = strlen(label);
+
+	canvas_put(canvas, x, ladder->glyphs->self);
+	if (col + 1 < ladder->n_cols || x < len + 2)
+		canvas_text(canvas, x + 2, label);
+	else
+		canvas_text(canvas, x - 1 - len, label);
+}
+
+/* Up to width bytes of text, cut at the last blank that fits; the rest in *rest. */
+static size_t wrap_at(const char *text, size_t width, const char **rest)
+{
+	size_t len = strlen(text), cut;
+
+	if (len <= width) {
+		*rest = text + len;
+		return len;
+	}
+	for (cut = width; cut > 0 && text[cut] != ' '; cut--)
+		;
+	if (cut == 0)
+		cut = width;
+	*rest = text + cut;
+	while (**rest == ' ')
+		(*rest)++;
+	return cut;
+}
+
+/* Verdict and reason right of the lifelines, the reason wrapped under itself. */
+static void print_verdict(const struct ladder *ladder, const struct canvas *canvas,
+			  const struct observed *observed)
+{
+	FILE *out = ladder->out;
+	enum verdict verdict = observed->verdict;
+	const char *word = verdict == VERDICT_INVALID ? "INVALID" : verdict_name(verdict);
+	size_t reason_x = ladder->verdict_x + strlen(word) + 2, width = REASON_MIN;
+	const char *reason = observed->reason, *rest;
+	struct canvas blank;
+	size_t n;
+
+	canvas_print(out, canvas, ladder->verdict_x);
+	put_tinted(out, ladder->style, (unsigned)verdict < VERDICT_COUNT ?
+		   verdict_tints[verdict] : TINT_NONE, word);
+	if (!observed->has_reason || !reason[0]) {
+		fputc('\n', out);
+		return;
+	}
+	if (LADDER_WIDTH > reason_x + REASON_MIN)
+		width = LADDER_WIDTH - reason_x;
+	n = wrap_at(reason, width, &rest);
+	fprintf(out, "  %.*s\n", (int)n, reason);
+	while (*rest) {
+		reason = rest;
+		n = wrap_at(reason, width, &rest);
+		canvas_lifelines(&blank, ladder);
+		canvas_print(out, &blank, reason_x);
+		fprintf(out, "%.*s\n", (int)n, reason);
+	}
+}
+
+static void draw_packet(struct ladder *ladder, const struct observed *observed)
+{
+	const struct packet_summary *packet = &observed->packet;
+	bool src_known, dst_known;
+	size_t a = host_column(ladder, packet->family, &packet->src, &src_known);
+	size_t b = host_column(ladder, packet->family, &packet->dst, &dst_known);
+	char label[LABEL_MAX], number[24];
+	struct canvas canvas;
+
+	packet_label(ladder, observed, src_known, dst_known, label, sizeof(label));
+	canvas_lifelines(&canvas, ladder);
+	if (a == b) {
+		draw_self(&canvas, ladder, a, label);
+	} else if (!draw_arrow(&canvas, ladder, a, b, label)) {
+		draw_label_line(ladder, a, b, label);
+		canvas_lifelines(&canvas, ladder);
+		draw_arrow(&canvas, ladder, a, b, "");
+	}
+	snprintf(number, sizeof(number), "#%zu", observed->index + 1);
+	if (strlen(number) < LADDER_MARGIN)
+		canvas_text(&canvas, LADDER_MARGIN - 1 - strlen(number), number);
+	print_verdict(ladder, &canvas, observed);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* The statement as written, its alignment blanks squeezed (not inside quotes). */
+static void print_statement(FILE *out, const char *text)
+{
+	bool quoted = false, blank = false;
+
+	for (; *text; text++) {
+		if (*text == '"')
+			quoted = !quoted;
+		if (!quoted && (*text == ' ' || *text == '\t')) {
+			blank = true;
+			continue;
+		}
+		if (blank)
+			fputc(' ', out);
+		blank = false;
+		fputc(*text, out);
+	}
+}
+
+static const char *skip_note(const struct ladder *ladder, const struct step *step)
+{
+	if (step->when.variants && ladder->result->variant >= 0 &&
+	    !(step->when.variants & (1u << ladder->result->variant)))
+		return "(not in this variant)";
+	if (step->when.variants && ladder->result->variant < 0)
+		return "(not in this variant)";
+	return "(not on this kernel)";
+}
+
+static void print_where(const struct ladder *ladder, const struct step_result *step)
+{
+	fprintf(ladder->out, "  (%s:%d)", base_name(ladder->result->scenario->path),
+		step->step->pos.line);
+	if (step->skipped)
+		fprintf(ladder->out, "  %s", skip_note(ladder, step->step));
+}
+
+static void tint_on(const struct ladder *ladder, enum tint tint)
+{
+	if (ladder->style->color && tint != TINT_NONE)
+		fputs(tint_codes[tint], ladder->out);
+}
+
+static void tint_off(const struct ladder *ladder, enum tint tint)
+{
+	if (ladder->style->color && tint != TINT_NONE)
+		fputs("\033[0m", ladder->out);
+}
+
+/* An expectation: ok or FAIL with what was seen instead. */
+static void print_expect(const struct ladder *ladder, const struct step_result *step)
+{
+	FILE *out = ladder->out;
+	const struct glyphs *glyphs = ladder->glyphs;
+	enum tint tint = step->skipped ? TINT_DIM : step->passed ? TINT_GREEN : TINT_RED;
+
+	fputs("   ", out);
+	tint_on(ladder, tint);
+	fputs(step->skipped ? glyphs->skip : step->passed ? glyphs->ok : glyphs->fail, out);
+	if (!step->skipped)
+		tint_off(ladder, tint);
+	fputs("  ", out);
+	print_statement(out, step->step->text);
+	if (!step->skipped && !step->passed)
+		fprintf(out, ": %s", step->message);
+	print_where(ladder, step);
+	if (step->skipped)
+		tint_off(ladder, tint);
+	fputc('\n', out);
+}
+
+/* An action: a rule across the diagram, what it found, FAIL if it could not be done. */
+static void print_section(const struct ladder *ladder, const struct step_result *step)
+{
+	FILE *out = ladder->out;
+
+	if (step->skipped)
+		tint_on(ladder, TINT_DIM);
+	fprintf(out, "%s ", ladder->glyphs->rule);
+	print_statement(out, step->step->text);
+	if (step->passed && !step->skipped && step->message[0])
+		fprintf(out, "  [%s]", step->message);
+	print_where(ladder, step);
+	if (step->skipped)
+		tint_off(ladder, TINT_DIM);
+	fputc('\n', out);
+	if (step->skipped || step->passed)
+		return;
+	fputs("   ", out);
+	put_tinted(out, ladder->style, TINT_RED, ladder->glyphs->fail);
+	fputs("  ", out);
+	print_statement(out, step->step->text);
+	fprintf(out, ": %s\n", step->message);
+}
+
+static void ladder_init(struct ladder *ladder, FILE *out, const struct run_result *result,
+			const struct report_style *style)
+{
+	size_t i, lane;
+	int dir;
+
+	*ladder = (struct ladder){ .out = out, .result = result, .style = style,
+				   .glyphs = style->unicode ? &box_glyphs : &ascii_glyphs };
+	ladder->n_cols = result->n_hosts < RUN_HOSTS_MAX ? result->n_hosts : RUN_HOSTS_MAX;
+	ladder->observing = ladder->n_cols - 1;
+	lane = ladder->n_cols > 1 ? LADDER_SPAN / (ladder->n_cols - 1) : 0;
+	for (i = 0; i < ladder->n_cols; i++) {
+		char addr[sizeof(result->hosts[i].addr)];
+
+		ladder->col_x[i] = LADDER_MARGIN + i * lane;
+		/* Tolerate a prefix length after the address. */
+		snprintf(addr, sizeof(addr), "%s", result->hosts[i].addr);
+		addr[strcspn(addr, "/")] = '\0';
+		ladder->has_addr[i] = inet_pton(result->family, addr, &ladder->addr[i]) == 1;
+		if (result->hosts[i].observing)
+			ladder->observing = i;
+	}
+	ladder->verdict_x = ladder->col_x[ladder->n_cols - 1] + LADDER_GAP;
+
+	for (i = 0; i < result->n_packets; i++) {
+		ladder->has_tcp |= result->packets[i].packet.protocol == IPPROTO_TCP;
+		flow_of(ladder, &result->packets[i].packet, &dir);
+	}
+	ladder->show_ports = ladder->n_flows > 1;
+	ladder->n_flows = 0;
+}
+
+/* Host names over their lifelines, the observing one marked, addresses below. */
+static void print_hosts(const struct ladder *ladder)
+{
+	const struct run_result *result = ladder->result;
+	struct canvas names, addrs;
+	size_t i, name_end = 0, addr_end = 0;
+
+	canvas_lifelines(&names, ladder);
+	canvas_lifelines(&addrs, ladder);
+	for (i = 0; i < ladder->n_cols; i++) {
+		size_t x = ladder->col_x[i];
+
+		name_end = canvas_text(&names, x > name_end ? x : name_end + 1, result->hosts[i].name);
+		if (i == ladder->observing)
+			name_end = canvas_text(&names, name_end, " [conntrack]");
+		addr_end = canvas_text(&addrs, x > addr_end ? x : addr_end + 1, result->hosts[i].addr);
+	}
+	canvas_print(ladder->out, &names, 0);
+	fputc('\n', ladder->out);
+	canvas_print(ladder->out, &addrs, 0);
+	fputc('\n', ladder->out);
+	if (ladder->has_tcp)
+		fprintf(ladder->out, "%*sseq/ack relative to the SYN of their direction"
+			" (absolute where none was seen)\n", LADDER_MARGIN, "");
+}
+
+/* Without hosts to draw lifelines for, one line per packet. */
+static void report_flat(FILE *out, const struct run_result *result)
 {
 	size_t i, p;
 
-	fprintf(out, "%s  (%s)\n", result->name, result->scenario->path);
 	for (i = 0; i < result->n_steps; i++) {
 		const struct step_result *step = &result->steps[i];
-		bool is_expect = step->step->kind == STEP_EXPECT;
 
-		fprintf(out, "  %s:%d  %s", result->scenario->path, step->step->pos.line,
-			step->step->text);
-		if (!step->passed)
-			fprintf(out, "\n      FAIL: %s\n", step->message);
-		else if (is_expect)
-			fprintf(out, "  ok\n");
-		else if (step->message[0])
-			fprintf(out, "  (%s)\n", step->message);
-		else
-			fputc('\n', out);
+		fprintf(out, "  %s:%d  %s%s%s\n", result->scenario->path, step->step->pos.line,
+			step->step->text, step->passed ? "" : "\n      FAIL: ",
+			step->passed ? "" : step->message);
 		for (p = step->first_packet; p < step->end_packet && p < result->n_packets; p++)
 			report_packet(out, &result->packets[p]);
-		if (step->step->kind == STEP_SEND && step->sent_packet < 0)
-			fprintf(out, "      no verdict seen for the packet sent\n");
 	}
+}
+
+void report_ladder(FILE *out, const struct run_result *result, const struct report_style *style)
+{
+	struct ladder *ladder;
+	size_t i, p;
+
+	if (result->n_hosts == 0) {
+		report_flat(out, result);
+		return;
+	}
+	/* Too big for the stack with its flow table; one per run is cheap. */
+	ladder = malloc(sizeof(*ladder));
+	if (!ladder) {
+		report_flat(out, result);
+		return;
+	}
+	ladder_init(ladder, out, result, style);
+	print_hosts(ladder);
+	for (i = 0; i < result->n_steps; i++) {
+		const struct step_result *step = &result->steps[i];
+
+		if (step->step->kind == STEP_EXPECT)
+			print_expect(ladder, step);
+		else
+			print_section(ladder, step);
+		for (p = step->first_packet; p < step->end_packet && p < result->n_packets; p++)
+			draw_packet(ladder, &result->packets[p]);
+		if (step->step->kind == STEP_SEND && !step->skipped && step->passed &&
+		    step->sent_packet < 0)
+			fprintf(out, "%*sno verdict seen for the packet sent\n", LADDER_MARGIN, "");
+	}
+	free(ladder);
+}
+
+static void report_text_run(FILE *out, const struct run_result *result)
+{
+	fprintf(out, "%s  (%s)\n", result->name, result->scenario->path);
+	if (result->n_steps)
+		report_ladder(out, result, &text_style);
 	switch (result->outcome) {
 	case OUTCOME_PASS:
 		fprintf(out, "PASS %s (%.3f s)\n\n", result->name, result->seconds);
@@ -62,6 +759,7 @@ static void report_text_run(FILE *out, const struct run_result *result)
 		fprintf(out, "SKIP %s: %s\n\n", result->name, result->reason);
 		break;
 	}
+	fflush(out);
 }
 
 /* Every failed step of a run as a KTAP diagnostic line, file:line:column first. */
