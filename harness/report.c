@@ -24,17 +24,18 @@ static struct report_style text_style;
 /* The characters of one style: ASCII for pipes and logs, box drawing for terminals. */
 struct glyphs {
 	const char *life, *shaft, *cross, *right, *left, *self, *rule;
-	const char *ok, *fail, *skip;
+	const char *ok, *fail, *skip;	/* expectation marks, mark_width columns each */
+	int mark_width;
 };
 
 static const struct glyphs ascii_glyphs = {
 	.life = "|", .shaft = "-", .cross = "+", .right = ">", .left = "<", .self = "*", .rule = "--",
-	.ok = "ok  ", .fail = "FAIL", .skip = "skip",
+	.ok = "ok  ", .fail = "FAIL", .skip = "skip", .mark_width = 4,
 };
 
 static const struct glyphs box_glyphs = {
 	.life = "│", .shaft = "─", .cross = "┼", .right = ">", .left = "<", .self = "●", .rule = "──",
-	.ok = "✓ ok  ", .fail = "✗ FAIL", .skip = "· skip",
+	.ok = "✓ ok  ", .fail = "✗ FAIL", .skip = "· skip", .mark_width = 6,
 };
 
 enum tint { TINT_NONE, TINT_RED, TINT_GREEN, TINT_DIM };
@@ -61,8 +62,9 @@ static const char *const icmp_names[256] = {
 
 static const char *const icmp6_names[256] = {
 	[1] = "unreachable", [2] = "too-big", [3] = "time-exceeded", [4] = "parameter-problem",
-	[128] = "echo-request", [129] = "echo-reply", [133] = "router-solicit",
-	[134] = "router-advert", [135] = "neighbor-solicit", [136] = "neighbor-advert",
+	[128] = "echo-request", [129] = "echo-reply", [130] = "mld-query", [131] = "mld-report",
+	[132] = "mld-done", [133] = "router-solicit", [134] = "router-advert",
+	[135] = "neighbor-solicit", [136] = "neighbor-advert", [143] = "mld2-report",
 };
 
 static bool locale_is_utf8(void)
@@ -445,17 +447,25 @@ static void draw_label_line(const struct ladder *ladder, size_t a, size_t b, con
 	fputc('\n', ladder->out);
 }
 
-/* A packet whose both ends map to one host: a mark on its lifeline, label beside. */
-static void draw_self(struct canvas *canvas, const struct ladder *ladder, size_t col,
+/*
+ * A packet whose both ends map to one host: a mark on its lifeline, the label
+ * beside it where a lane has room, else false (the label goes above).
+ */
+static bool draw_self(struct canvas *canvas, const struct ladder *ladder, size_t col,
 		      const char *label)
 {
 	size_t x = ladder->col_x[col], len = strlen(label);
 
 	canvas_put(canvas, x, ladder->glyphs->self);
-	if (col + 1 < ladder->n_cols || x < len + 2)
+	if (col + 1 < ladder->n_cols && len + 3 <= ladder->col_x[col + 1] - x) {
 		canvas_text(canvas, x + 2, label);
-	else
+		return true;
+	}
+	if (col > 0 && len + 3 <= x - ladder->col_x[col - 1]) {
 		canvas_text(canvas, x - 1 - len, label);
+		return true;
+	}
+	return len == 0;
 }
 
 /* Up to width bytes of text, cut at the last blank that fits; the rest in *rest. */
@@ -521,7 +531,11 @@ static void draw_packet(struct ladder *ladder, const struct observed *observed)
 	packet_label(ladder, observed, src_known, dst_known, label, sizeof(label));
 	canvas_lifelines(&canvas, ladder);
 	if (a == b) {
-		draw_self(&canvas, ladder, a, label);
+		if (!draw_self(&canvas, ladder, a, label)) {
+			draw_label_line(ladder, a, 0, label);
+			canvas_lifelines(&canvas, ladder);
+			draw_self(&canvas, ladder, a, "");
+		}
 	} else if (!draw_arrow(&canvas, ladder, a, b, label)) {
 		draw_label_line(ladder, a, b, label);
 		canvas_lifelines(&canvas, ladder);
@@ -531,13 +545,6 @@ static void draw_packet(struct ladder *ladder, const struct observed *observed)
 	if (strlen(number) < LADDER_MARGIN)
 		canvas_text(&canvas, LADDER_MARGIN - 1 - strlen(number), number);
 	print_verdict(ladder, &canvas, observed);
-}
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
 }
 
 /* The statement as written, its alignment blanks squeezed (not inside quotes). */
@@ -569,12 +576,23 @@ static const char *skip_note(const struct ladder *ladder, const struct step *ste
 	return "(not on this kernel)";
 }
 
-static void print_where(const struct ladder *ladder, const struct step_result *step)
+/* The step's line in its file, in the gutter where packets have their number. */
+static void print_gutter(const struct ladder *ladder, const struct step_result *step)
 {
-	fprintf(ladder->out, "  (%s:%d)", base_name(ladder->result->scenario->path),
-		step->step->pos.line);
+	fprintf(ladder->out, "%*d ", LADDER_MARGIN - 1, step->step->pos.line);
+}
+
+static void print_skip_note(const struct ladder *ladder, const struct step_result *step)
+{
 	if (step->skipped)
 		fprintf(ladder->out, "  %s", skip_note(ladder, step->step));
+}
+
+/* What went wrong, on its own line under the statement. */
+static void print_failure(const struct ladder *ladder, const char *message)
+{
+	fprintf(ladder->out, "%*s%s\n", (int)(LADDER_MARGIN + ladder->glyphs->mark_width + 2), "",
+		message);
 }
 
 static void tint_on(const struct ladder *ladder, enum tint tint)
@@ -589,26 +607,26 @@ static void tint_off(const struct ladder *ladder, enum tint tint)
 		fputs("\033[0m", ladder->out);
 }
 
-/* An expectation: ok or FAIL with what was seen instead. */
+/* An expectation: ok, or FAIL and what was seen instead. */
 static void print_expect(const struct ladder *ladder, const struct step_result *step)
 {
 	FILE *out = ladder->out;
 	const struct glyphs *glyphs = ladder->glyphs;
 	enum tint tint = step->skipped ? TINT_DIM : step->passed ? TINT_GREEN : TINT_RED;
 
-	fputs("   ", out);
+	print_gutter(ladder, step);
 	tint_on(ladder, tint);
 	fputs(step->skipped ? glyphs->skip : step->passed ? glyphs->ok : glyphs->fail, out);
 	if (!step->skipped)
 		tint_off(ladder, tint);
 	fputs("  ", out);
 	print_statement(out, step->step->text);
-	if (!step->skipped && !step->passed)
-		fprintf(out, ": %s", step->message);
-	print_where(ladder, step);
+	print_skip_note(ladder, step);
 	if (step->skipped)
 		tint_off(ladder, tint);
 	fputc('\n', out);
+	if (!step->skipped && !step->passed)
+		print_failure(ladder, step->message);
 }
 
 /* An action: a rule across the diagram, what it found, FAIL if it could not be done. */
@@ -616,23 +634,22 @@ static void print_section(const struct ladder *ladder, const struct step_result 
 {
 	FILE *out = ladder->out;
 
+	print_gutter(ladder, step);
 	if (step->skipped)
 		tint_on(ladder, TINT_DIM);
 	fprintf(out, "%s ", ladder->glyphs->rule);
 	print_statement(out, step->step->text);
 	if (step->passed && !step->skipped && step->message[0])
 		fprintf(out, "  [%s]", step->message);
-	print_where(ladder, step);
+	print_skip_note(ladder, step);
 	if (step->skipped)
 		tint_off(ladder, TINT_DIM);
 	fputc('\n', out);
 	if (step->skipped || step->passed)
 		return;
-	fputs("   ", out);
+	fprintf(out, "%*s", LADDER_MARGIN, "");
 	put_tinted(out, ladder->style, TINT_RED, ladder->glyphs->fail);
-	fputs("  ", out);
-	print_statement(out, step->step->text);
-	fprintf(out, ": %s\n", step->message);
+	fprintf(out, "  %s\n", step->message);
 }
 
 static void ladder_init(struct ladder *ladder, FILE *out, const struct run_result *result,
