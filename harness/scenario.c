@@ -1597,16 +1597,16 @@ static int parse_expect_ct(struct parser *p)
 		return error_at(p, p->end_column, "end of line", -1,
 				"state, gone, assured, !assured, seen_reply, !seen_reply or timeout");
 	for (bool first = true; (w = peek_word(p)); first = false) {
-		bool negated = w->text[0] == '!';
-		const char *flag = w->text + negated;
+		/* A quoted word is never a clause. */
+		const char *name = is_plain(w) ? w->text : "";
+		bool negated = name[0] == '!';
+		const char *flag = name + negated;
 		int *check = NULL;
 		bool given;
 
-		if (!is_plain(w))
-			flag = "";
-		if (strcmp(w->text, "state") == 0)
+		if (strcmp(name, "state") == 0)
 			given = expect->state >= 0;
-		else if (strcmp(w->text, "timeout") == 0)
+		else if (strcmp(name, "timeout") == 0)
 			given = expect->timeout_min >= 0;
 		else if (strcmp(flag, "assured") == 0)
 			given = *(check = &expect->assured) >= 0;
@@ -1624,7 +1624,7 @@ static int parse_expect_ct(struct parser *p)
 		p->next++;
 		if (check) {
 			*check = !negated;
-		} else if (w->text[0] == 't') {
+		} else if (name[0] == 't') {
 			if (parse_timeout(p, expect))
 				return -1;
 		} else {

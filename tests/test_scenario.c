@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/tcp.h>
 
 #include "packet.h"
 #include "scenario.h"
@@ -319,6 +320,397 @@ START_TEST(test_many_steps)
 }
 END_TEST
 
+START_TEST(test_variants_and_conditions)
+{
+	struct scenario *s = parse_ok(
+		"name t\n"
+		"variant strict\n"
+		"variant liberal\n"
+		"variant be-liberal_2\n"
+		"kernel >= 6.0\n"
+		"kernel < 6.12.3\n"
+		"topology pair\n"
+		"@liberal sysctl server nf_conntrack_tcp_be_liberal=1\n"
+		"@strict,be-liberal_2 listen server:80\n"
+		"@kernel>=6.1 listen server:81\n"
+		"  @liberal,kernel<6.1,kernel>=5.15.2 listen server:82  # comment\n"
+		"listen server:83\n");
+	const struct step *steps = s->steps;
+
+	ck_assert_uint_eq(s->n_variants, 3);
+	ck_assert_str_eq(s->variants[0], "strict");
+	ck_assert_str_eq(s->variants[1], "liberal");
+	ck_assert_str_eq(s->variants[2], "be-liberal_2");
+	ck_assert_uint_eq(s->kernel_min, CTLAB_KERNEL_VERSION(6, 0, 0));
+	ck_assert_uint_eq(s->kernel_below, CTLAB_KERNEL_VERSION(6, 12, 3));
+	ck_assert_uint_eq(s->n_steps, 5);
+
+	ck_assert_int_eq(steps[0].kind, STEP_SYSCTL);
+	ck_assert_uint_eq(steps[0].when.variants, 1u << 1);
+	ck_assert_uint_eq(steps[0].when.kernel_min, 0);
+	ck_assert_uint_eq(steps[0].when.kernel_below, 0);
+	ck_assert_str_eq(steps[0].text, "@liberal sysctl server nf_conntrack_tcp_be_liberal=1");
+	ck_assert_str_eq(steps[0].sysctl.host, "server");
+	ck_assert_uint_eq(steps[1].when.variants, (1u << 0) | (1u << 2));
+	ck_assert_uint_eq(steps[1].listen.port, 80);
+	ck_assert_uint_eq(steps[2].when.variants, 0);
+	ck_assert_uint_eq(steps[2].when.kernel_min, CTLAB_KERNEL_VERSION(6, 1, 0));
+	ck_assert_uint_eq(steps[3].when.variants, 1u << 1);
+	ck_assert_uint_eq(steps[3].when.kernel_min, CTLAB_KERNEL_VERSION(5, 15, 2));
+	ck_assert_uint_eq(steps[3].when.kernel_below, CTLAB_KERNEL_VERSION(6, 1, 0));
+	ck_assert_int_eq(steps[3].pos.line, 11);
+	ck_assert_int_eq(steps[3].pos.column, 3);
+	ck_assert_str_eq(steps[3].text, "@liberal,kernel<6.1,kernel>=5.15.2 listen server:82");
+	ck_assert_uint_eq(steps[3].listen.port, 82);
+	ck_assert_uint_eq(steps[4].when.variants, 0);
+	ck_assert_uint_eq(steps[4].when.kernel_min, 0);
+	ck_assert_uint_eq(steps[4].when.kernel_below, 0);
+	scenario_free(s);
+
+	/* A variant may be called kernel; only kernel>= and kernel< are bounds. */
+	s = parse_ok(HEAD "variant kernel\nvariant k8\n@kernel,k8 listen server:80\n");
+	ck_assert_uint_eq(s->steps[0].when.variants, 3);
+	ck_assert_uint_eq(s->steps[0].when.kernel_min, 0);
+	scenario_free(s);
+
+	/* The largest number of variants. */
+	s = parse_ok(HEAD "variant a\nvariant b\nvariant c\nvariant d\n"
+		     "variant e\nvariant f\nvariant g\nvariant h\n@h,a listen server:1\n");
+	ck_assert_uint_eq(s->n_variants, SCENARIO_VARIANTS_MAX);
+	ck_assert_uint_eq(s->steps[0].when.variants, 0x81);
+	scenario_free(s);
+}
+END_TEST
+
+START_TEST(test_condition_holds)
+{
+	const uint32_t v5_15 = CTLAB_KERNEL_VERSION(5, 15, 0);
+	const uint32_t v6_0 = CTLAB_KERNEL_VERSION(6, 0, 0);
+	const uint32_t v6_1 = CTLAB_KERNEL_VERSION(6, 1, 0);
+	struct condition always = { 0 };
+	struct condition liberal = { .variants = 1u << 1 };
+	struct condition strict_or_loose = { .variants = (1u << 0) | (1u << 2) };
+	struct condition from_6_0 = { .kernel_min = v6_0 };
+	struct condition before_6_1 = { .kernel_below = v6_1 };
+	struct condition liberal_6_0 = { .variants = 1u << 1, .kernel_min = v6_0,
+					 .kernel_below = v6_1 };
+
+	ck_assert(condition_holds(&always, -1, v5_15));
+	ck_assert(condition_holds(&always, 0, v6_0));
+	ck_assert(condition_holds(&always, 7, 0));
+
+	ck_assert(!condition_holds(&liberal, -1, v6_0));
+	ck_assert(!condition_holds(&liberal, 0, v6_0));
+	ck_assert(condition_holds(&liberal, 1, v6_0));
+	ck_assert(!condition_holds(&liberal, 2, v6_0));
+	ck_assert(condition_holds(&strict_or_loose, 0, v6_0));
+	ck_assert(!condition_holds(&strict_or_loose, 1, v6_0));
+	ck_assert(condition_holds(&strict_or_loose, 2, v6_0));
+	ck_assert(!condition_holds(&strict_or_loose, SCENARIO_VARIANTS_MAX, v6_0));
+
+	ck_assert(!condition_holds(&from_6_0, -1, v5_15));
+	ck_assert(condition_holds(&from_6_0, -1, v6_0));
+	ck_assert(condition_holds(&from_6_0, 3, v6_1));
+	ck_assert(condition_holds(&before_6_1, -1, v6_0));
+	ck_assert(condition_holds(&before_6_1, -1, CTLAB_KERNEL_VERSION(6, 0, 255)));
+	ck_assert(!condition_holds(&before_6_1, -1, v6_1));
+
+	ck_assert(!condition_holds(&liberal_6_0, 1, v5_15));
+	ck_assert(condition_holds(&liberal_6_0, 1, CTLAB_KERNEL_VERSION(6, 0, 9)));
+	ck_assert(!condition_holds(&liberal_6_0, 1, v6_1));
+	ck_assert(!condition_holds(&liberal_6_0, 0, v6_0));
+	ck_assert(!condition_holds(&liberal_6_0, -1, v6_0));
+}
+END_TEST
+
+START_TEST(test_kernel_version_parse)
+{
+	static const char *const bad[] = {
+		"", "6", "6.", ".6", "6..1", "6.0.", "6.0.1.2", "6.0-rc1", "6.x", "v6.0",
+		" 6.0", "6.0 ", "+6.0", "6,0", "256.0", "6.256", "99999999.0", "6.0.99999999",
+	};
+	uint32_t version = 42;
+
+	ck_assert_int_eq(kernel_version_parse("6.0", &version), 0);
+	ck_assert_uint_eq(version, 0x060000);
+	ck_assert_int_eq(kernel_version_parse("5.12.3", &version), 0);
+	ck_assert_uint_eq(version, 0x050c03);
+	ck_assert_int_eq(kernel_version_parse("0.0", &version), 0);
+	ck_assert_uint_eq(version, 0);
+	ck_assert_int_eq(kernel_version_parse("255.255.255", &version), 0);
+	ck_assert_uint_eq(version, 0xffffff);
+	ck_assert_int_eq(kernel_version_parse("06.01", &version), 0);
+	ck_assert_uint_eq(version, CTLAB_KERNEL_VERSION(6, 1, 0));
+	/* Patch levels over 255 are clamped, as the kernel's KERNEL_VERSION() does. */
+	ck_assert_int_eq(kernel_version_parse("4.9.337", &version), 0);
+	ck_assert_uint_eq(version, CTLAB_KERNEL_VERSION(4, 9, 255));
+	ck_assert_uint_lt(version, CTLAB_KERNEL_VERSION(4, 10, 0));
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		version = 42;
+		ck_assert_msg(kernel_version_parse(bad[i], &version) == -1, "parsed \"%s\"", bad[i]);
+		ck_assert_uint_eq(version, 42);
+	}
+}
+END_TEST
+
+START_TEST(test_socket_and_ct_steps)
+{
+	struct scenario *s = parse_ok(HEAD
+		"connect c client -> server:80 tcp\n"
+		"connect u client -> server:53 udp\n"
+		"write c.client 100\n"
+		"read c.server 1000000\n"
+		"shutdown c.client\n"
+		"close c.server rst\n"
+		"close c.client\n"
+		"wait c.client state time_wait\n"
+		"write u.client 1\n"
+		"read u.server 1\n"
+		"close u.server\n"
+		"wait ct c state ESTABLISHED\n"
+		"wait ct c gone\n"
+		"delete ct c\n"
+		"wait ct u gone\n"
+		"delete ct u\n");
+	const struct step *steps = s->steps;
+
+	ck_assert_uint_eq(s->n_conns, 2);
+	ck_assert_int_eq(steps[0].connect.protocol, PROTO_TCP);
+	ck_assert_int_eq(steps[1].connect.protocol, PROTO_UDP);
+	ck_assert_int_eq(steps[1].connect.conn, 1);
+	ck_assert_uint_eq(steps[1].connect.port, 53);
+	ck_assert_int_eq(s->conn_protocols[0], PROTO_TCP);
+	ck_assert_int_eq(s->conn_protocols[1], PROTO_UDP);
+
+	ck_assert_int_eq(steps[2].kind, STEP_SOCKET);
+	ck_assert_int_eq(steps[2].socket.action, SOCKET_WRITE);
+	ck_assert_int_eq(steps[2].socket.endpoint.conn, 0);
+	ck_assert_int_eq(steps[2].socket.endpoint.side, SIDE_CLIENT);
+	ck_assert_uint_eq(steps[2].socket.bytes, 100);
+	ck_assert(!steps[2].socket.abort);
+	ck_assert_int_eq(steps[2].socket.state, -1);
+	ck_assert_int_eq(steps[3].socket.action, SOCKET_READ);
+	ck_assert_int_eq(steps[3].socket.endpoint.side, SIDE_SERVER);
+	ck_assert_uint_eq(steps[3].socket.bytes, 1000000);
+	ck_assert_int_eq(steps[4].socket.action, SOCKET_SHUTDOWN);
+	ck_assert_int_eq(steps[4].socket.endpoint.side, SIDE_CLIENT);
+	ck_assert_int_eq(steps[5].socket.action, SOCKET_CLOSE);
+	ck_assert_int_eq(steps[5].socket.endpoint.side, SIDE_SERVER);
+	ck_assert(steps[5].socket.abort);
+	ck_assert_int_eq(steps[6].socket.action, SOCKET_CLOSE);
+	ck_assert(!steps[6].socket.abort);
+	ck_assert_int_eq(steps[7].socket.action, SOCKET_WAIT);
+	ck_assert_int_eq(steps[7].socket.state, TCP_TIME_WAIT);
+	ck_assert_int_eq(steps[8].socket.endpoint.conn, 1);
+	ck_assert_uint_eq(steps[8].socket.bytes, 1);
+	ck_assert_int_eq(steps[9].socket.action, SOCKET_READ);
+	ck_assert_int_eq(steps[10].socket.action, SOCKET_CLOSE);
+
+	ck_assert_int_eq(steps[11].kind, STEP_CT);
+	ck_assert(!steps[11].ct.delete && !steps[11].ct.gone);
+	ck_assert_int_eq(steps[11].ct.conn, 0);
+	ck_assert_int_eq(steps[11].ct.state, 3);
+	ck_assert_int_eq(steps[12].kind, STEP_CT);
+	ck_assert(steps[12].ct.gone && !steps[12].ct.delete);
+	ck_assert_int_eq(steps[12].ct.state, -1);
+	ck_assert_int_eq(steps[13].kind, STEP_CT);
+	ck_assert(steps[13].ct.delete && !steps[13].ct.gone);
+	ck_assert_int_eq(steps[13].ct.state, -1);
+	ck_assert_int_eq(steps[13].ct.conn, 0);
+	ck_assert(steps[14].ct.gone);
+	ck_assert_int_eq(steps[14].ct.conn, 1);
+	ck_assert(steps[15].ct.delete);
+	ck_assert_int_eq(steps[15].ct.conn, 1);
+	scenario_free(s);
+}
+END_TEST
+
+START_TEST(test_udp_icmp_sends)
+{
+	struct scenario *s = parse_ok(HEAD CONN
+		"connect u client -> server:53 udp\n"
+		"send client -> server udp conn=u sport=1 dport=2 len=10 ulen=0 ttl=1 tos=2 "
+		"csum=0 truncate=20\n"
+		"send server -> client icmp type=port-unreachable code=3 quote=u.client "
+		"mtu=1280 icmpid=7 icmpseq=65535 len=8 ttl=64 tos=0 csum=bad truncate=30\n"
+		"send client -> server icmp type=8 icmpid=0x10\n"
+		"send client -> server udp conn=c ulen=65535\n"
+		"send server -> client icmp type=too-big mtu=0 quote=c.server\n"
+		"send server -> client icmp\n");
+	const struct send_step *send = &s->steps[2].send;
+
+	ck_assert_int_eq(send->protocol, PROTO_UDP);
+	ck_assert_int_eq(send->conn, 1);
+	ck_assert_uint_eq(send->fields[SEND_SPORT].terms[0].number, 1);
+	ck_assert_uint_eq(send->fields[SEND_DPORT].terms[0].number, 2);
+	ck_assert_uint_eq(send->fields[SEND_LEN].terms[0].number, 10);
+	ck_assert(send->fields[SEND_ULEN].present);
+	ck_assert_uint_eq(send->fields[SEND_ULEN].terms[0].number, 0);
+	ck_assert_uint_eq(send->fields[SEND_TTL].terms[0].number, 1);
+	ck_assert_uint_eq(send->fields[SEND_TOS].terms[0].number, 2);
+	/* csum=0 is a number like any other: "no checksum" in IPv4 UDP. */
+	ck_assert(send->fields[SEND_CSUM].present && !send->bad_checksum);
+	ck_assert_uint_eq(send->fields[SEND_CSUM].terms[0].number, 0);
+	ck_assert_uint_eq(send->fields[SEND_TRUNCATE].terms[0].number, 20);
+	ck_assert(!send->has_flags && !send->has_quote);
+	ck_assert_int_eq(send->icmp_message, ICMP_MSG_NONE);
+
+	send = &s->steps[3].send;
+	ck_assert_int_eq(send->protocol, PROTO_ICMP);
+	ck_assert_str_eq(send->src, "server");
+	ck_assert_int_eq(send->conn, -1);
+	ck_assert_int_eq(send->icmp_message, ICMP_MSG_PORT_UNREACHABLE);
+	ck_assert(!send->fields[SEND_TYPE].present);
+	ck_assert_uint_eq(send->fields[SEND_CODE].terms[0].number, 3);
+	ck_assert(send->has_quote);
+	ck_assert_int_eq(send->quote.conn, 1);
+	ck_assert_int_eq(send->quote.side, SIDE_CLIENT);
+	ck_assert_uint_eq(send->fields[SEND_MTU].terms[0].number, 1280);
+	ck_assert_uint_eq(send->fields[SEND_ICMP_ID].terms[0].number, 7);
+	ck_assert_uint_eq(send->fields[SEND_ICMP_SEQ].terms[0].number, 65535);
+	ck_assert_uint_eq(send->fields[SEND_LEN].terms[0].number, 8);
+	ck_assert_uint_eq(send->fields[SEND_TTL].terms[0].number, 64);
+	ck_assert(send->fields[SEND_TOS].present);
+	ck_assert(send->bad_checksum && !send->fields[SEND_CSUM].present);
+	ck_assert_uint_eq(send->fields[SEND_TRUNCATE].terms[0].number, 30);
+
+	send = &s->steps[4].send;
+	ck_assert_int_eq(send->icmp_message, ICMP_MSG_NONE);
+	ck_assert(send->fields[SEND_TYPE].present);
+	ck_assert_uint_eq(send->fields[SEND_TYPE].terms[0].number, 8);
+	ck_assert_uint_eq(send->fields[SEND_ICMP_ID].terms[0].number, 16);
+	ck_assert(!send->has_quote);
+
+	/* A UDP packet may take its ports from a TCP connection. */
+	send = &s->steps[5].send;
+	ck_assert_int_eq(send->conn, 0);
+	ck_assert_uint_eq(send->fields[SEND_ULEN].terms[0].number, 65535);
+
+	send = &s->steps[6].send;
+	ck_assert_int_eq(send->icmp_message, ICMP_MSG_TOO_BIG);
+	ck_assert(send->fields[SEND_MTU].present);
+	ck_assert_int_eq(send->quote.conn, 0);
+	ck_assert_int_eq(send->quote.side, SIDE_SERVER);
+
+	send = &s->steps[7].send;
+	ck_assert_int_eq(send->protocol, PROTO_ICMP);
+	ck_assert_int_eq(send->icmp_message, ICMP_MSG_NONE);
+	for (int field = 0; field < SEND_FIELD_COUNT; field++)
+		ck_assert(!send->fields[field].present);
+	scenario_free(s);
+}
+END_TEST
+
+START_TEST(test_new_expects)
+{
+	struct scenario *s = parse_ok(HEAD CONN
+		"connect u client -> server:53 udp\n"
+		"expect verdict established\n"
+		"expect stat new +2\n"
+		"expect ct c state ESTABLISHED timeout 100..432000\n"
+		"expect ct c assured\n"
+		"expect ct c timeout 0..0 !seen_reply state close\n"
+		"expect ct u assured seen_reply timeout 1..30\n"
+		"expect packet server -> client tcp flags=R seq=c.server.nxt ack=0 verdict invalid\n"
+		"expect no packet server -> client icmp type=port-unreachable\n"
+		"expect packet client -> server icmp verdict related type=3\n"
+		"expect packet client -> server udp\n"
+		"expect socket c.client error ECONNRESET\n"
+		"expect socket c.client error none\n"
+		"expect socket c.server state close_wait\n"
+		"expect socket u.client error ECONNREFUSED\n");
+	const struct step *steps = s->steps;
+	const struct packet_match *packet;
+
+	/* A connect sends: the verdict and stat of its last packet. */
+	ck_assert_int_eq(steps[2].expect.kind, EXPECT_VERDICT);
+	ck_assert_int_eq(steps[2].expect.timeout_min, -1);
+	ck_assert_int_eq(steps[2].expect.timeout_max, -1);
+	ck_assert_int_eq(steps[2].expect.socket_errno, -1);
+	ck_assert_int_eq(steps[2].expect.socket_state, -1);
+	ck_assert_int_eq(steps[2].expect.endpoint.conn, -1);
+	ck_assert_int_eq(steps[2].expect.packet.verdict, VERDICT_UNSEEN);
+	ck_assert_int_eq(steps[3].expect.kind, EXPECT_STAT);
+
+	ck_assert_int_eq(steps[4].expect.kind, EXPECT_CT);
+	ck_assert_int_eq(steps[4].expect.state, 3);
+	ck_assert_int_eq(steps[4].expect.timeout_min, 100);
+	ck_assert_int_eq(steps[4].expect.timeout_max, 432000);
+	ck_assert_int_eq(steps[4].expect.assured, -1);
+	ck_assert_int_eq(steps[5].expect.state, -1);
+	ck_assert_int_eq(steps[5].expect.assured, 1);
+	ck_assert_int_eq(steps[5].expect.seen_reply, -1);
+	ck_assert_int_eq(steps[5].expect.timeout_min, -1);
+	ck_assert_int_eq(steps[5].expect.timeout_max, -1);
+	ck_assert_int_eq(steps[6].expect.state, 8);
+	ck_assert_int_eq(steps[6].expect.seen_reply, 0);
+	ck_assert_int_eq(steps[6].expect.timeout_min, 0);
+	ck_assert_int_eq(steps[6].expect.timeout_max, 0);
+	ck_assert_int_eq(steps[7].expect.conn, 1);
+	ck_assert_int_eq(steps[7].expect.state, -1);
+	ck_assert_int_eq(steps[7].expect.assured, 1);
+	ck_assert_int_eq(steps[7].expect.seen_reply, 1);
+	ck_assert_int_eq(steps[7].expect.timeout_min, 1);
+	ck_assert_int_eq(steps[7].expect.timeout_max, 30);
+
+	packet = &steps[8].expect.packet;
+	ck_assert_int_eq(steps[8].expect.kind, EXPECT_PACKET);
+	ck_assert_str_eq(packet->src, "server");
+	ck_assert_str_eq(packet->dst, "client");
+	ck_assert_int_eq(packet->protocol, PROTO_TCP);
+	ck_assert(packet->has_flags && packet->flags == TCP_FLAG_RST);
+	ck_assert(packet->seq.present && packet->seq.terms[0].is_conn);
+	ck_assert_int_eq(packet->seq.terms[0].side, SIDE_SERVER);
+	ck_assert_int_eq(packet->seq.terms[0].value, CONN_NXT);
+	ck_assert(packet->ack.present && !packet->ack.terms[0].is_conn);
+	ck_assert_uint_eq(packet->ack.terms[0].number, 0);
+	ck_assert(!packet->has_type);
+	ck_assert_int_eq(packet->verdict, VERDICT_INVALID);
+	ck_assert(!packet->absent);
+	ck_assert_int_eq(steps[8].expect.conn, -1);
+
+	packet = &steps[9].expect.packet;
+	ck_assert(packet->absent);
+	ck_assert_int_eq(packet->protocol, PROTO_ICMP);
+	ck_assert(packet->has_type);
+	ck_assert_int_eq(packet->icmp_message, ICMP_MSG_PORT_UNREACHABLE);
+	ck_assert_int_eq(packet->verdict, VERDICT_UNSEEN);
+	ck_assert(!packet->has_flags && !packet->seq.present && !packet->ack.present);
+
+	packet = &steps[10].expect.packet;
+	ck_assert(packet->has_type);
+	ck_assert_int_eq(packet->icmp_message, ICMP_MSG_NONE);
+	ck_assert_uint_eq(packet->icmp_type, 3);
+	ck_assert_int_eq(packet->verdict, VERDICT_RELATED);
+
+	packet = &steps[11].expect.packet;
+	ck_assert_int_eq(packet->protocol, PROTO_UDP);
+	ck_assert(!packet->has_type && !packet->has_flags && !packet->absent);
+	ck_assert_int_eq(packet->verdict, VERDICT_UNSEEN);
+
+	ck_assert_int_eq(steps[12].expect.kind, EXPECT_SOCKET);
+	ck_assert_int_eq(steps[12].expect.endpoint.conn, 0);
+	ck_assert_int_eq(steps[12].expect.endpoint.side, SIDE_CLIENT);
+	ck_assert_int_eq(steps[12].expect.socket_errno, ECONNRESET);
+	ck_assert_int_eq(steps[12].expect.socket_state, -1);
+	ck_assert_int_eq(steps[13].expect.socket_errno, 0);
+	ck_assert_int_eq(steps[14].expect.endpoint.side, SIDE_SERVER);
+	ck_assert_int_eq(steps[14].expect.socket_state, TCP_CLOSE_WAIT);
+	ck_assert_int_eq(steps[14].expect.socket_errno, -1);
+	ck_assert_int_eq(steps[15].expect.endpoint.conn, 1);
+	ck_assert_int_eq(steps[15].expect.socket_errno, ECONNREFUSED);
+	scenario_free(s);
+
+	/* A socket step sends too. */
+	s = parse_ok(HEAD "listen server:80\n" CONN "connect d client -> server:81\n"
+		     "expect stat new +1\nclose d.client rst\nexpect verdict established\n"
+		     "expect packet client -> server tcp flags=R\n");
+	ck_assert_int_eq(s->steps[5].expect.kind, EXPECT_VERDICT);
+	scenario_free(s);
+}
+END_TEST
+
 START_TEST(test_tables)
 {
 	enum verdict verdict;
@@ -342,6 +734,61 @@ START_TEST(test_tables)
 	ck_assert_str_eq(send_field_name(SEND_SPORT), "sport");
 	ck_assert_str_eq(send_field_name(SEND_TRUNCATE), "truncate");
 	ck_assert_str_eq(send_field_name(SEND_CSUM), "csum");
+
+	ck_assert_str_eq(send_field_name(SEND_ULEN), "ulen");
+	ck_assert_str_eq(send_field_name(SEND_TYPE), "type");
+	ck_assert_str_eq(send_field_name(SEND_MTU), "mtu");
+	ck_assert_str_eq(send_field_name(SEND_ICMP_ID), "icmpid");
+	ck_assert_str_eq(send_field_name(SEND_ICMP_SEQ), "icmpseq");
+	ck_assert_str_eq(send_field_name(SEND_FIELD_COUNT), "?");
+
+	ck_assert_str_eq(protocol_name(PROTO_TCP), "tcp");
+	ck_assert_str_eq(protocol_name(PROTO_UDP), "udp");
+	ck_assert_str_eq(protocol_name(PROTO_ICMP), "icmp");
+	ck_assert_str_eq(protocol_name(PROTO_ICMP + 1), "?");
+
+	ck_assert_str_eq(icmp_message_name(ICMP_MSG_NONE), "?");
+	ck_assert_str_eq(icmp_message_name(ICMP_MSG_ECHO_REQUEST), "echo-request");
+	ck_assert_str_eq(icmp_message_name(ICMP_MSG_ECHO_REPLY), "echo-reply");
+	ck_assert_str_eq(icmp_message_name(ICMP_MSG_PORT_UNREACHABLE), "port-unreachable");
+	ck_assert_str_eq(icmp_message_name(ICMP_MSG_HOST_UNREACHABLE), "host-unreachable");
+	ck_assert_str_eq(icmp_message_name(ICMP_MSG_ADMIN_PROHIBITED), "admin-prohibited");
+	ck_assert_str_eq(icmp_message_name(ICMP_MSG_TOO_BIG), "too-big");
+	ck_assert_str_eq(icmp_message_name(ICMP_MSG_TIME_EXCEEDED), "time-exceeded");
+	ck_assert_str_eq(icmp_message_name(ICMP_MSG_COUNT), "?");
+
+	/* Numbered as tcp_info reports them. */
+	ck_assert_int_eq(socket_state_parse("ESTABLISHED"), TCP_ESTABLISHED);
+	ck_assert_int_eq(socket_state_parse("established"), 1);
+	ck_assert_int_eq(socket_state_parse("SYN_SENT"), TCP_SYN_SENT);
+	ck_assert_int_eq(socket_state_parse("Syn_Recv"), TCP_SYN_RECV);
+	ck_assert_int_eq(socket_state_parse("FIN_WAIT1"), TCP_FIN_WAIT1);
+	ck_assert_int_eq(socket_state_parse("FIN_WAIT2"), TCP_FIN_WAIT2);
+	ck_assert_int_eq(socket_state_parse("TIME_WAIT"), TCP_TIME_WAIT);
+	ck_assert_int_eq(socket_state_parse("CLOSE"), TCP_CLOSE);
+	ck_assert_int_eq(socket_state_parse("CLOSE_WAIT"), TCP_CLOSE_WAIT);
+	ck_assert_int_eq(socket_state_parse("LAST_ACK"), TCP_LAST_ACK);
+	ck_assert_int_eq(socket_state_parse("LISTEN"), TCP_LISTEN);
+	ck_assert_int_eq(socket_state_parse("CLOSING"), 11);
+	ck_assert_int_eq(socket_state_parse("FIN_WAIT"), -1);
+	ck_assert_int_eq(socket_state_parse("NONE"), -1);
+	ck_assert_int_eq(socket_state_parse(""), -1);
+	ck_assert_str_eq(socket_state_name(TCP_ESTABLISHED), "ESTABLISHED");
+	ck_assert_str_eq(socket_state_name(TCP_FIN_WAIT1), "FIN_WAIT1");
+	ck_assert_str_eq(socket_state_name(TCP_CLOSING), "CLOSING");
+	ck_assert_str_eq(socket_state_name(0), "?");
+	ck_assert_str_eq(socket_state_name(12), "?");
+	ck_assert_str_eq(socket_state_name(-1), "?");
+
+	ck_assert_int_eq(socket_errno_parse("ECONNRESET"), ECONNRESET);
+	ck_assert_int_eq(socket_errno_parse("ECONNREFUSED"), ECONNREFUSED);
+	ck_assert_int_eq(socket_errno_parse("ETIMEDOUT"), ETIMEDOUT);
+	ck_assert_int_eq(socket_errno_parse("EPIPE"), EPIPE);
+	ck_assert_int_eq(socket_errno_parse("EHOSTUNREACH"), EHOSTUNREACH);
+	ck_assert_int_eq(socket_errno_parse("ENETUNREACH"), ENETUNREACH);
+	ck_assert_int_eq(socket_errno_parse("none"), 0);
+	ck_assert_int_eq(socket_errno_parse("EAGAIN"), -1);
+	ck_assert_int_eq(socket_errno_parse("econnreset"), -1);
 
 	ck_assert_str_eq(scenario_topology_hosts("pair")[0], "client");
 	ck_assert_str_eq(scenario_topology_hosts("pair")[1], "server");
@@ -620,6 +1067,359 @@ START_TEST(test_error_expect)
 }
 END_TEST
 
+#define VARIANTS	"variant liberal\nvariant strict\n"
+#define UDP_CONN	"connect u client -> server:53 udp\n"
+#define TCP_STATES	"a TCP state (NONE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, " \
+	"CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2)"
+#define SOCKET_STATES	"a socket state (ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, " \
+	"FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING)"
+#define ICMP_TYPES	"an ICMP type (echo-request, echo-reply, port-unreachable, " \
+	"host-unreachable, admin-prohibited, too-big, time-exceeded) or a number 0..255"
+
+START_TEST(test_error_variants)
+{
+	assert_error(HEAD "variant\n", "t.ct:3:8: expected a variant name, found end of line");
+	assert_error(HEAD "variant Strict\n",
+		     "t.ct:3:9: expected a variant name of [a-z][a-z0-9_-]*, at most 31 "
+		     "characters, found Strict");
+	assert_error(HEAD "variant 1x\n",
+		     "t.ct:3:9: expected a variant name of [a-z][a-z0-9_-]*, at most 31 "
+		     "characters, found 1x");
+	assert_error(HEAD "variant a.b\n",
+		     "t.ct:3:9: expected a variant name of [a-z][a-z0-9_-]*, at most 31 "
+		     "characters, found a.b");
+	assert_error(HEAD "variant a234567890123456789012345678901x\n",
+		     "t.ct:3:9: expected a variant name of [a-z][a-z0-9_-]*, at most 31 "
+		     "characters, found a234567890123456789012345678901x");
+	assert_error(HEAD "variant a\nvariant a\n",
+		     "t.ct:4:9: expected a variant name not used before, found a");
+	assert_error(HEAD "variant a\nvariant b\nvariant c\nvariant d\nvariant e\n"
+		     "variant f\nvariant g\nvariant h\nvariant i\n",
+		     "t.ct:11:9: expected at most 8 variants, found i");
+	assert_error(HEAD "variant a b\n", "t.ct:3:11: expected end of line, found b");
+}
+END_TEST
+
+START_TEST(test_error_kernel)
+{
+	assert_error(HEAD "kernel\n", "t.ct:3:7: expected >= or <, found end of line");
+	assert_error(HEAD "kernel > 6.0\n", "t.ct:3:8: expected >= or <, found >");
+	assert_error(HEAD "kernel >=6.0\n", "t.ct:3:8: expected >= or <, found >=6.0");
+	assert_error(HEAD "kernel >=\n",
+		     "t.ct:3:10: expected a kernel version (A.B or A.B.C), found end of line");
+	assert_error(HEAD "kernel >= 6\n",
+		     "t.ct:3:11: expected a kernel version (A.B or A.B.C), found 6");
+	assert_error(HEAD "kernel < 6.0-rc1\n",
+		     "t.ct:3:10: expected a kernel version (A.B or A.B.C), found 6.0-rc1");
+	assert_error(HEAD "kernel < 6.256\n",
+		     "t.ct:3:10: expected a kernel version (A.B or A.B.C), found 6.256");
+	assert_error(HEAD "kernel >= 6.0\nkernel >= 6.1\n",
+		     "t.ct:4:1: expected one kernel >= statement, found a second one");
+	assert_error(HEAD "kernel < 6.0\nkernel < 6.1\n",
+		     "t.ct:4:1: expected one kernel < statement, found a second one");
+	assert_error(HEAD "kernel < 6.0\nkernel >= 6.0\n",
+		     "t.ct:4:11: expected a version below 6.0, found 6.0");
+	assert_error(HEAD "kernel >= 6.1\nkernel < 5.4.2\n",
+		     "t.ct:4:10: expected a version above 6.1, found 5.4.2");
+	assert_error(HEAD "kernel >= 6.0 6.1\n", "t.ct:3:15: expected end of line, found 6.1");
+}
+END_TEST
+
+START_TEST(test_error_conditions)
+{
+	assert_error(HEAD VARIANTS "@loose listen server:80\n",
+		     "t.ct:5:2: expected a variant declared by variant, found loose");
+	assert_error(HEAD VARIANTS "  @liberal,loose listen server:80\n",
+		     "t.ct:5:12: expected a variant declared by variant, found loose");
+	/* Declared after its use does not count. */
+	assert_error(HEAD "@late listen server:80\nvariant late\n",
+		     "t.ct:3:2: expected a variant declared by variant, found late");
+	assert_error(HEAD "@kernel listen server:80\n",
+		     "t.ct:3:2: expected a variant declared by variant, found kernel");
+	assert_error(HEAD VARIANTS "@ listen server:80\n",
+		     "t.ct:5:2: expected a variant or kernel>=VERSION or kernel<VERSION, "
+		     "found nothing");
+	assert_error(HEAD VARIANTS "@liberal, listen server:80\n",
+		     "t.ct:5:10: expected a variant or kernel>=VERSION or kernel<VERSION, "
+		     "found nothing");
+	assert_error(HEAD VARIANTS "@liberal,,strict listen server:80\n",
+		     "t.ct:5:10: expected a variant or kernel>=VERSION or kernel<VERSION, "
+		     "found nothing");
+	assert_error(HEAD VARIANTS "@liberal,strict,liberal listen server:80\n",
+		     "t.ct:5:17: expected each variant once, found liberal");
+	assert_error(HEAD "@kernel>=6 listen server:80\n",
+		     "t.ct:3:10: expected a kernel version (A.B or A.B.C), found 6");
+	assert_error(HEAD "@kernel>= listen server:80\n",
+		     "t.ct:3:10: expected a kernel version (A.B or A.B.C), found nothing");
+	assert_error(HEAD "@kernel<6.0.x listen server:80\n",
+		     "t.ct:3:9: expected a kernel version (A.B or A.B.C), found 6.0.x");
+	assert_error(HEAD "@kernel=6.0 listen server:80\n",
+		     "t.ct:3:2: expected kernel>=VERSION or kernel<VERSION, found kernel=6.0");
+	assert_error(HEAD VARIANTS "@strict,kernel>6.0 listen server:80\n",
+		     "t.ct:5:9: expected kernel>=VERSION or kernel<VERSION, found kernel>6.0");
+	assert_error(HEAD "@kernel>=6.0,kernel>=6.1 listen server:80\n",
+		     "t.ct:3:14: expected each kernel bound once, found kernel>=6.1");
+	assert_error(HEAD "@kernel>=6.1,kernel<6.1 listen server:80\n",
+		     "t.ct:3:21: expected a version above 6.1, found 6.1");
+	assert_error(HEAD "@kernel<5.0,kernel>=5.0.1 listen server:80\n",
+		     "t.ct:3:21: expected a version below 5.0, found 5.0.1");
+	assert_error(HEAD "@\"liberal\" listen server:80\n",
+		     "t.ct:3:1: expected a condition without quotes, found @\"liberal\"");
+
+	/* A condition is for steps; the header holds in every run. */
+	assert_error(HEAD VARIANTS "@liberal family ipv4\n",
+		     "t.ct:5:10: expected a step after a condition, found family");
+	assert_error(HEAD VARIANTS "@liberal variant loose\n",
+		     "t.ct:5:10: expected a step after a condition, found variant");
+	assert_error(HEAD VARIANTS "@liberal about more text\n",
+		     "t.ct:5:10: expected a step after a condition, found about");
+	assert_error(HEAD "@kernel>=6.0 kernel < 6.1\n",
+		     "t.ct:3:14: expected a step after a condition, found kernel");
+	assert_error("name t\n@kernel>=6.0 topology pair\n",
+		     "t.ct:2:14: expected a step after a condition, found topology");
+	assert_error(HEAD VARIANTS "@liberal\n",
+		     "t.ct:5:9: expected a statement (" STATEMENTS "), found end of line");
+	assert_error(HEAD VARIANTS "@liberal sned client -> server tcp\n",
+		     "t.ct:5:10: expected a statement (" STATEMENTS "), found sned");
+	assert_error("name t\nvariant a\n@a listen server:80\ntopology pair\n",
+		     "t.ct:3:4: expected a topology statement before the first step, found listen");
+}
+END_TEST
+
+START_TEST(test_error_endpoints)
+{
+	assert_error(HEAD CONN "write c.middle 1\n",
+		     "t.ct:4:7: expected c.client or c.server, found c.middle");
+	assert_error(HEAD CONN "write c 1\n", "t.ct:4:7: expected c.client or c.server, found c");
+	assert_error(HEAD CONN "write c.client.nxt 1\n",
+		     "t.ct:4:7: expected c.client or c.server, found c.client.nxt");
+	assert_error(HEAD CONN "write d.client 1\n",
+		     "t.ct:4:7: expected a connection declared by connect, found d");
+	assert_error(HEAD CONN "write .client 1\n",
+		     "t.ct:4:7: expected a connection declared by connect, found .client");
+	assert_error(HEAD "write c.client 1\n" CONN,
+		     "t.ct:3:7: expected a connection declared by connect, found c");
+	assert_error(HEAD CONN "write\n",
+		     "t.ct:4:6: expected CONN.client or CONN.server, found end of line");
+	assert_error(HEAD CONN "write \"c.client\" 1\n",
+		     "t.ct:4:7: expected CONN.client or CONN.server, found \"c.client\"");
+	assert_error(HEAD CONN "expect socket c.left error none\n",
+		     "t.ct:4:15: expected c.client or c.server, found c.left");
+	assert_error(HEAD CONN "send server -> client icmp quote=c.middle\n",
+		     "t.ct:4:34: expected c.client or c.server, found c.middle");
+	assert_error(HEAD CONN "send server -> client icmp quote=d.client\n",
+		     "t.ct:4:34: expected a connection declared by connect, found d");
+	assert_error(HEAD CONN "send server -> client icmp quote=\n",
+		     "t.ct:4:34: expected CONN.client or CONN.server, found nothing");
+}
+END_TEST
+
+START_TEST(test_error_socket_steps)
+{
+	assert_error(HEAD CONN "write c.client\n",
+		     "t.ct:4:15: expected a number 1..1000000, found end of line");
+	assert_error(HEAD CONN "write c.client 0\n",
+		     "t.ct:4:16: expected a number 1..1000000, found 0");
+	assert_error(HEAD CONN "read c.server 1000001\n",
+		     "t.ct:4:15: expected a number 1..1000000, found 1000001");
+	assert_error(HEAD CONN "write c.client 10 20\n",
+		     "t.ct:4:19: expected end of line, found 20");
+	assert_error(HEAD CONN "close c.client now\n",
+		     "t.ct:4:16: expected rst or end of line, found now");
+	assert_error(HEAD CONN "close c.client rst x\n",
+		     "t.ct:4:20: expected end of line, found x");
+	assert_error(HEAD CONN "shutdown c.client x\n",
+		     "t.ct:4:19: expected end of line, found x");
+	assert_error(HEAD CONN "wait c.client ESTABLISHED\n",
+		     "t.ct:4:15: expected state, found ESTABLISHED");
+	assert_error(HEAD CONN "wait c.client state FIN_WAIT\n",
+		     "t.ct:4:21: expected " SOCKET_STATES ", found FIN_WAIT");
+	assert_error(HEAD CONN "wait c.client state\n",
+		     "t.ct:4:20: expected " SOCKET_STATES ", found end of line");
+	assert_error(HEAD CONN "wait\n",
+		     "t.ct:4:5: expected ct, CONN.client or CONN.server, found end of line");
+	assert_error(HEAD CONN "wait ct\n", "t.ct:4:8: expected a connection, found end of line");
+	assert_error(HEAD CONN "wait ct c\n", "t.ct:4:10: expected state or gone, found end of line");
+	assert_error(HEAD CONN "wait ct c closed\n",
+		     "t.ct:4:11: expected state or gone, found closed");
+	assert_error(HEAD CONN "wait ct c state LISTEN\n",
+		     "t.ct:4:17: expected " TCP_STATES ", found LISTEN");
+	assert_error(HEAD CONN "wait ct c gone now\n", "t.ct:4:16: expected end of line, found now");
+	assert_error(HEAD CONN "delete c\n", "t.ct:4:8: expected ct, found c");
+	assert_error(HEAD CONN "delete ct d\n",
+		     "t.ct:4:11: expected a connection declared by connect, found d");
+	assert_error(HEAD CONN "delete ct c gone\n", "t.ct:4:13: expected end of line, found gone");
+}
+END_TEST
+
+/* UDP connections have no FIN, no TCP state, no sequence numbers. */
+START_TEST(test_error_udp_connections)
+{
+	assert_error(HEAD UDP_CONN "shutdown u.client\n",
+		     "t.ct:4:1: expected write, read or close (u is a udp connection), "
+		     "found shutdown");
+	assert_error(HEAD UDP_CONN "wait u.server state ESTABLISHED\n",
+		     "t.ct:4:1: expected write, read or close (u is a udp connection), found wait");
+	assert_error(HEAD "variant a\n" UDP_CONN "@a shutdown u.client\n",
+		     "t.ct:5:4: expected write, read or close (u is a udp connection), "
+		     "found shutdown");
+	assert_error(HEAD UDP_CONN "close u.client rst\n",
+		     "t.ct:4:16: expected end of line (u is a udp connection), found rst");
+	assert_error(HEAD UDP_CONN "wait ct u state ESTABLISHED\n",
+		     "t.ct:4:11: expected gone (u is a udp connection), found state");
+	assert_error(HEAD UDP_CONN "expect ct u state ESTABLISHED\n",
+		     "t.ct:4:13: expected a clause other than state (u is a udp connection), "
+		     "found state");
+	assert_error(HEAD UDP_CONN "expect ct u assured state ESTABLISHED\n",
+		     "t.ct:4:21: expected a clause other than state (u is a udp connection), "
+		     "found state");
+	assert_error(HEAD UDP_CONN "expect socket u.client state CLOSE\n",
+		     "t.ct:4:24: expected error (u is a udp connection), found state");
+	assert_error(HEAD UDP_CONN "send client -> server tcp conn=u\n",
+		     "t.ct:4:32: expected a tcp connection (u is a udp connection), found u");
+	assert_error(HEAD "connect v client -> server:53 sctp\n",
+		     "t.ct:3:31: expected tcp, udp or end of line, found sctp");
+	assert_error(HEAD "connect v client -> server:53 udp x\n",
+		     "t.ct:3:35: expected end of line, found x");
+}
+END_TEST
+
+START_TEST(test_error_udp_icmp_send)
+{
+	assert_error(HEAD "send client -> server udp seq=1\n",
+		     "t.ct:3:27: expected a udp field (conn, sport, dport, len, ulen, ttl, tos, "
+		     "csum, truncate), found seq=1");
+	assert_error(HEAD "send client -> server udp flags=S\n",
+		     "t.ct:3:27: expected a udp field (conn, sport, dport, len, ulen, ttl, tos, "
+		     "csum, truncate), found flags=S");
+	assert_error(HEAD "send client -> server udp sackok\n",
+		     "t.ct:3:27: expected a udp field (conn, sport, dport, len, ulen, ttl, tos, "
+		     "csum, truncate), found sackok");
+	assert_error(HEAD "send client -> server tcp ulen=8\n",
+		     "t.ct:3:27: expected a tcp field (conn, flags, sackok, ts, sport, dport, seq, "
+		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, truncate, "
+		     "csum), found ulen=8");
+	assert_error(HEAD "send client -> server tcp type=echo-request\n",
+		     "t.ct:3:27: expected a tcp field (conn, flags, sackok, ts, sport, dport, seq, "
+		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, truncate, "
+		     "csum), found type=echo-request");
+	assert_error(HEAD "send client -> server icmp sport=1\n",
+		     "t.ct:3:28: expected an icmp field (type, code, mtu, icmpid, icmpseq, quote, "
+		     "len, ttl, tos, csum, truncate), found sport=1");
+	assert_error(HEAD CONN "send client -> server icmp conn=c\n",
+		     "t.ct:4:28: expected an icmp field (type, code, mtu, icmpid, icmpseq, quote, "
+		     "len, ttl, tos, csum, truncate), found conn=c");
+	assert_error(HEAD "send client -> server icmp type=echo\n",
+		     "t.ct:3:33: expected " ICMP_TYPES ", found echo");
+	assert_error(HEAD "send client -> server icmp type=\n",
+		     "t.ct:3:33: expected " ICMP_TYPES ", found nothing");
+	assert_error(HEAD "send client -> server icmp type=256\n",
+		     "t.ct:3:33: expected a number 0..255, found 256");
+	assert_error(HEAD "send client -> server icmp type=8 type=echo-reply\n",
+		     "t.ct:3:35: expected each field at most once, found type=echo-reply");
+	assert_error(HEAD "send client -> server icmp type=echo-reply type=0\n",
+		     "t.ct:3:44: expected each field at most once, found type=0");
+	assert_error(HEAD "send client -> server icmp code=256\n",
+		     "t.ct:3:33: expected a number 0..255, found 256");
+	assert_error(HEAD "send client -> server icmp mtu=65536\n",
+		     "t.ct:3:32: expected a number 0..65535, found 65536");
+	assert_error(HEAD "send client -> server icmp icmpid=65536\n",
+		     "t.ct:3:35: expected a number 0..65535, found 65536");
+	assert_error(HEAD "send client -> server icmp icmpseq=70000\n",
+		     "t.ct:3:36: expected a number 0..65535, found 70000");
+	assert_error(HEAD "send client -> server udp ulen=65536\n",
+		     "t.ct:3:32: expected a number 0..65535, found 65536");
+	assert_error(HEAD "send client -> server icmp quote\n",
+		     "t.ct:3:28: expected quote=VALUE, found quote");
+	assert_error(HEAD CONN "send client -> server icmp quote=c.client quote=c.server\n",
+		     "t.ct:4:43: expected each field at most once, found quote=c.server");
+	assert_error(HEAD "send client -> server icmp csum=bad csum=bad\n",
+		     "t.ct:3:37: expected each field at most once, found csum=bad");
+}
+END_TEST
+
+START_TEST(test_error_new_expects)
+{
+	assert_error(HEAD CONN "expect ct c timeout 30..10\n",
+		     "t.ct:4:25: expected a maximum of at least 30, found 10");
+	assert_error(HEAD CONN "expect ct c timeout 30\n",
+		     "t.ct:4:21: expected MIN..MAX seconds, found 30");
+	assert_error(HEAD CONN "expect ct c timeout\n",
+		     "t.ct:4:20: expected MIN..MAX seconds, found end of line");
+	assert_error(HEAD CONN "expect ct c timeout ..5\n",
+		     "t.ct:4:21: expected a number 0..4294967295, found nothing");
+	assert_error(HEAD CONN "expect ct c timeout 5..\n",
+		     "t.ct:4:24: expected a number 0..4294967295, found nothing");
+	assert_error(HEAD CONN "expect ct c timeout 1..x\n",
+		     "t.ct:4:24: expected a number 0..4294967295, found x");
+	assert_error(HEAD CONN "expect ct c timeout 1..2 timeout 1..2\n",
+		     "t.ct:4:26: expected each of state, assured, seen_reply and timeout once, "
+		     "found timeout");
+	assert_error(HEAD CONN "expect ct c assured state CLOSE state CLOSE\n",
+		     "t.ct:4:33: expected each of state, assured, seen_reply and timeout once, "
+		     "found state");
+	assert_error(HEAD CONN "expect ct c assured gone\n",
+		     "t.ct:4:21: expected state, assured, !assured, seen_reply, !seen_reply, "
+		     "timeout or end of line, found gone");
+	assert_error(HEAD CONN "expect ct c \"state\" CLOSE\n",
+		     "t.ct:4:13: expected state, gone, assured, !assured, seen_reply, !seen_reply "
+		     "or timeout, found \"state\"");
+
+	assert_error(HEAD "expect packet client -> server tcp\n",
+		     "t.ct:3:8: expected a send before this expect, found packet");
+	assert_error(HEAD "expect no packet client -> server tcp\n",
+		     "t.ct:3:11: expected a send before this expect, found packet");
+	assert_error(HEAD SEND "expect no client\n", "t.ct:4:11: expected packet, found client");
+	assert_error(HEAD SEND "expect packet client -> client tcp\n",
+		     "t.ct:4:25: expected a destination other than the source, found client");
+	assert_error(HEAD SEND "expect packet client -> server\n",
+		     "t.ct:4:31: expected a protocol (tcp, udp, icmp), found end of line");
+	assert_error(HEAD SEND "expect packet client -> server sctp\n",
+		     "t.ct:4:32: expected a protocol (tcp, udp, icmp), found sctp");
+	assert_error(HEAD SEND "expect packet server -> client udp flags=R\n",
+		     "t.ct:4:36: expected verdict or end of line, found flags=R");
+	assert_error(HEAD SEND "expect packet server -> client tcp type=3\n",
+		     "t.ct:4:36: expected flags=, seq=, ack=, verdict or end of line, found type=3");
+	assert_error(HEAD SEND "expect packet server -> client tcp \"flags=R\"\n",
+		     "t.ct:4:36: expected flags=, seq=, ack=, verdict or end of line, "
+		     "found \"flags=R\"");
+	assert_error(HEAD SEND "expect packet server -> client icmp seq=1\n",
+		     "t.ct:4:37: expected type=, verdict or end of line, found seq=1");
+	assert_error(HEAD SEND "expect packet server -> client icmp type=bogus\n",
+		     "t.ct:4:42: expected " ICMP_TYPES ", found bogus");
+	assert_error(HEAD SEND "expect packet server -> client icmp type=256\n",
+		     "t.ct:4:42: expected a number 0..255, found 256");
+	assert_error(HEAD SEND "expect packet server -> client icmp type=3 type=3\n",
+		     "t.ct:4:44: expected each clause once, found type=3");
+	assert_error(HEAD SEND "expect packet server -> client tcp flags=R flags=A\n",
+		     "t.ct:4:44: expected each clause once, found flags=A");
+	assert_error(HEAD SEND "expect packet server -> client tcp flags=Q\n",
+		     "t.ct:4:42: expected a TCP flag letter (F S R P A U E C), found Q");
+	assert_error(HEAD SEND "expect packet server -> client tcp seq=x\n",
+		     "t.ct:4:40: expected a number or a connection declared by connect, found x");
+	assert_error(HEAD SEND "expect packet server -> client tcp verdict\n",
+		     "t.ct:4:43: expected a verdict (new, established, related, invalid, "
+		     "untracked), found end of line");
+	assert_error(HEAD SEND "expect packet server -> client tcp verdict unseen\n",
+		     "t.ct:4:44: expected a verdict (new, established, related, invalid, "
+		     "untracked), found unseen");
+	assert_error(HEAD SEND "expect packet server -> client tcp verdict new verdict new\n",
+		     "t.ct:4:48: expected each clause once, found verdict");
+
+	assert_error(HEAD CONN "expect socket c.client\n",
+		     "t.ct:4:23: expected error or state, found end of line");
+	assert_error(HEAD CONN "expect socket c.client errno EPIPE\n",
+		     "t.ct:4:24: expected error or state, found errno");
+	assert_error(HEAD CONN "expect socket c.client error EAGAIN\n",
+		     "t.ct:4:30: expected an error (ECONNRESET, ECONNREFUSED, ETIMEDOUT, EPIPE, "
+		     "EHOSTUNREACH, ENETUNREACH, none), found EAGAIN");
+	assert_error(HEAD CONN "expect socket c.client state FIN_WAIT\n",
+		     "t.ct:4:30: expected " SOCKET_STATES ", found FIN_WAIT");
+	assert_error(HEAD CONN "expect socket c.client error EPIPE state CLOSE\n",
+		     "t.ct:4:36: expected end of line, found state");
+}
+END_TEST
+
 /* ---- Files ---- */
 
 START_TEST(test_parse_file)
@@ -730,6 +1530,12 @@ static Suite *scenario_suite(void)
 	tcase_add_test(good, test_send_fields);
 	tcase_add_test(good, test_expects);
 	tcase_add_test(good, test_many_steps);
+	tcase_add_test(good, test_variants_and_conditions);
+	tcase_add_test(good, test_condition_holds);
+	tcase_add_test(good, test_kernel_version_parse);
+	tcase_add_test(good, test_socket_and_ct_steps);
+	tcase_add_test(good, test_udp_icmp_sends);
+	tcase_add_test(good, test_new_expects);
 	tcase_add_test(good, test_tables);
 	suite_add_tcase(suite, good);
 
@@ -744,6 +1550,14 @@ static Suite *scenario_suite(void)
 	tcase_add_test(bad, test_error_send);
 	tcase_add_test(bad, test_error_numbers);
 	tcase_add_test(bad, test_error_expect);
+	tcase_add_test(bad, test_error_variants);
+	tcase_add_test(bad, test_error_kernel);
+	tcase_add_test(bad, test_error_conditions);
+	tcase_add_test(bad, test_error_endpoints);
+	tcase_add_test(bad, test_error_socket_steps);
+	tcase_add_test(bad, test_error_udp_connections);
+	tcase_add_test(bad, test_error_udp_icmp_send);
+	tcase_add_test(bad, test_error_new_expects);
 	suite_add_tcase(suite, bad);
 
 	tcase_add_test(files, test_parse_file);
