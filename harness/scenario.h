@@ -99,7 +99,7 @@ enum icmp_message {
 };
 
 /* "echo-request", "echo-reply", "port-unreachable", "host-unreachable",
- * "admin-prohibited", "too-big", "time-exceeded". */
+ * "admin-prohibited", "too-big", "time-exceeded"; "?" for ICMP_MSG_NONE. */
 const char *icmp_message_name(enum icmp_message message);
 
 /* A host:side of a connection, written c.client or c.server. */
@@ -185,7 +185,8 @@ struct ct_step {
 enum expect_kind {
 	EXPECT_VERDICT,		/* verdict V [reason "TEXT" | reason none] */
 	EXPECT_REASON,		/* reason "TEXT" | reason none */
-	EXPECT_CT,		/* ct CONN state S [assured|!assured] [seen_reply|!seen_reply] | ct CONN gone */
+	EXPECT_CT,		/* ct CONN [state S] [[!]assured] [[!]seen_reply] [timeout MIN..MAX]
+				 * (at least one, any order) | ct CONN gone */
 	EXPECT_STAT,		/* stat COUNTER +N | -N | N: delta since before the last send */
 	EXPECT_PACKET,		/* [no] packet SRC -> DST PROTO [flags=X] [seq=E] [ack=E] [type=T] [verdict V] */
 	EXPECT_SOCKET,		/* socket EP error ERRNO|none | socket EP state S */
@@ -217,7 +218,7 @@ struct expect_step {
 	char reason[SCENARIO_TEXT_MAX];
 	int conn;
 	bool gone;
-	int state;			/* tcp_state_parse value */
+	int state;			/* tcp_state_parse value; -1 not checked */
 	int assured;			/* -1 not checked, 0 must be clear, 1 must be set */
 	int seen_reply;			/* likewise */
 	char counter[SCENARIO_IDENT_MAX];	/* a column of stat/nf_conntrack */
@@ -298,7 +299,9 @@ struct scenario *scenario_parse_string(const char *text, const char *filename,
 struct scenario *scenario_parse_file(const char *path, char *err, size_t errsize);
 void scenario_free(struct scenario *scenario);
 
-/* Parse "6.0", "5.12.3" into CTLAB_KERNEL_VERSION form; -1 if malformed. */
+/* Parse "6.0", "5.12.3" into CTLAB_KERNEL_VERSION form; -1 if malformed (major and
+ * minor over 255, a suffix such as "-rc1").  A patch level over 255 counts as 255,
+ * as the kernel's KERNEL_VERSION() clamps it. */
 int kernel_version_parse(const char *text, uint32_t *version);
 
 /* True when a step's condition holds for variant index (or -1 when the scenario
