@@ -395,6 +395,8 @@ static int do_send(struct run *run, const struct send_step *send, struct step_re
 	rc = sock_raw_send(fd, packet, (size_t)len);
 	if (rc < 0)
 		return step_error(result, "sending from %s: %s", src->name, strerror(-rc));
+	run->sent_any = true;
+	run->last_sent = want;
 
 	run->last = observer_wait_for(run->observer, &want, run->last_from,
 				      run->options->timeout_ms);
@@ -461,12 +463,35 @@ static int do_socket(struct run *run, const struct socket_step *socket_step,
 	return 0;
 }
 
-static int lookup_conn(struct run *run, int conn_index, struct ct_entry *entry,
+/* The original tuple of a connection's entry, or of the last crafted packet's. */
+static int entry_tuple(struct run *run, int conn_index, struct ct_tuple *tuple,
 		       struct step_result *result)
 {
-	struct ct_tuple tuple = conn_tuple(run, &run->conns[conn_index]);
-	int rc = observer_ct_lookup(run->observer, &tuple, entry);
+	const struct packet_summary *sent = &run->last_sent;
 
+	if (conn_index >= 0) {
+		*tuple = conn_tuple(run, &run->conns[conn_index]);
+		return 0;
+	}
+	if (!run->sent_any)
+		return step_error(result, "no packet was sent yet");
+	if (sent->protocol != IPPROTO_TCP && sent->protocol != IPPROTO_UDP)
+		return step_error(result, "ct last needs a TCP or UDP packet");
+	*tuple = (struct ct_tuple){ .family = sent->family, .protocol = sent->protocol,
+				    .src = sent->src, .dst = sent->dst,
+				    .sport = sent->sport, .dport = sent->dport };
+	return 0;
+}
+
+static int lookup_entry(struct run *run, int conn_index, struct ct_entry *entry,
+			struct step_result *result)
+{
+	struct ct_tuple tuple;
+	int rc;
+
+	if (entry_tuple(run, conn_index, &tuple, result) < 0)
+		return -1;
+	rc = observer_ct_lookup(run->observer, &tuple, entry);
 	if (rc < 0)
 		return step_error(result, "ctnetlink lookup: %s", strerror(-rc));
 	return 0;
@@ -474,40 +499,61 @@ static int lookup_conn(struct run *run, int conn_index, struct ct_entry *entry,
 
 static bool entry_is(const struct ct_step *ct, const struct ct_entry *entry)
 {
-	return ct->gone ? !entry->found : entry->found && entry->state == ct->state;
+	if (ct->gone)
+		return !entry->found;
+	if (ct->assured)
+		return entry->found && entry->assured;
+	return entry->found && entry->state == ct->state;
+}
+
+static int delete_entry(struct run *run, const struct ct_step *ct, struct step_result *result)
+{
+	struct ct_tuple tuple;
+	int rc;
+
+	if (entry_tuple(run, ct->conn, &tuple, result) < 0)
+		return -1;
+	rc = observer_ct_delete(run->observer, &tuple);
+	if (rc < 0)
+		return step_error(result, "deleting the entry: %s", strerror(-rc));
+	return 0;
 }
 
 static int do_ct(struct run *run, const struct ct_step *ct, struct step_result *result)
 {
 	struct timespec start, tick = { 0, 200000 };
-	struct ct_tuple tuple = conn_tuple(run, &run->conns[ct->conn]);
+	const struct conn *conn = ct->conn >= 0 ? &run->conns[ct->conn] : NULL;
+	/* A UDP entry turns ASSURED only when traffic goes on 2 s after the reply
+	 * (nf_conntrack_proto_udp.c): keep the stream alive, at a slow pace. */
+	bool stream = ct->assured && conn && conn->protocol == PROTO_UDP;
+	long timeout = run->options->timeout_ms + (stream ? 2000 : 0);
 	struct ct_entry entry;
-	int rc;
 
-	if (ct->delete) {
-		rc = observer_ct_delete(run->observer, &tuple);
-		if (rc < 0)
-			return step_error(result, "deleting the entry of %s: %s",
-					  run->scenario->conns[ct->conn], strerror(-rc));
-		return 0;
-	}
+	if (ct->delete)
+		return delete_entry(run, ct, result);
+	if (stream)
+		tick.tv_nsec = 250 * 1000000L;
 	/* ctnetlink events would tell of a new state, but not of a timer that has not
 	 * fired yet; a bounded poll says both. */
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
-		if (lookup_conn(run, ct->conn, &entry, result) < 0)
+		if (lookup_entry(run, ct->conn, &entry, result) < 0)
 			return -1;
 		if (entry_is(ct, &entry))
 			return 0;
-		if (ms_since(&start) >= run->options->timeout_ms)
+		if (ms_since(&start) >= timeout)
 			break;
 		nanosleep(&tick, NULL);
+		if (stream && conn->client_fd >= 0)
+			sock_write(conn->client_fd, 1);
 	}
 	if (ct->gone)
-		return step_error(result, "the entry is still there (state %s) after %d ms",
-				  tcp_state_name(entry.state), run->options->timeout_ms);
-	return step_error(result, "the entry did not reach %s in %d ms (%s%s)",
-			  tcp_state_name(ct->state), run->options->timeout_ms,
+		return step_error(result, "the entry is still there (state %s) after %ld ms",
+				  tcp_state_name(entry.state), timeout);
+	if (ct->assured)
+		return step_error(result, "the entry is not ASSURED after %ld ms", timeout);
+	return step_error(result, "the entry did not reach %s in %ld ms (%s%s)",
+			  tcp_state_name(ct->state), timeout,
 			  entry.found ? "it is " : "no entry",
 			  entry.found ? tcp_state_name(entry.state) : "");
 }
@@ -603,7 +649,7 @@ static int do_expect(struct run *run, const struct expect_step *expect, struct s
 	case EXPECT_REASON:
 		break;
 	case EXPECT_CT:
-		if (lookup_conn(run, expect->conn, &seen.entry, result) < 0)
+		if (lookup_entry(run, expect->conn, &seen.entry, result) < 0)
 			return -1;
 		break;
 	case EXPECT_STAT:

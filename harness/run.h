@@ -50,6 +50,8 @@ struct run {
 	 * observed packets just before the step that sent it. */
 	const struct observed *last;
 	size_t last_from;
+	bool sent_any;
+	struct packet_summary last_sent;	/* the last crafted packet, for "ct last" */
 	struct ct_stats stats_before;
 };
 

@@ -728,7 +728,21 @@ static int take_conn(struct parser *p, int *conn)
 
 static bool conn_is_udp(const struct parser *p, int conn)
 {
-	return p->scenario->conn_protocols[conn] == PROTO_UDP;
+	return conn >= 0 && p->scenario->conn_protocols[conn] == PROTO_UDP;
+}
+
+/* A connection, or "last": the entry of the last packet sent, for a flow that
+ * no connect made (a crafted SYN, a stray ACK). */
+static int take_ct_conn(struct parser *p, int *conn)
+{
+	struct word *w = peek_word(p);
+
+	if (w && is_plain(w) && strcmp(w->text, "last") == 0) {
+		p->next++;
+		*conn = CONN_LAST;
+		return 0;
+	}
+	return take_conn(p, conn);
 }
 
 /* CONN.client or CONN.server in w->text from off to the end. */
@@ -1153,6 +1167,9 @@ static int parse_connect(struct parser *p)
 				  SCENARIO_IDENT_MAX - 1);
 	if (find_conn(p, w->text, strlen(w->text)) >= 0)
 		return error_word(p, w, "a connection name not used before");
+	if (strcmp(w->text, "last") == 0)
+		return error_word(p, w, "a connection name other than last (it means the last "
+				  "packet's entry)");
 	if (scenario->n_conns == SCENARIO_CONNS_MAX)
 		return error_word(p, w, "at most %d connections", SCENARIO_CONNS_MAX);
 	connect->conn = (int)scenario->n_conns;
@@ -1290,17 +1307,23 @@ static int parse_wait_ct(struct parser *p)
 	struct word *w;
 
 	ct->state = -1;
-	if (take_conn(p, &ct->conn))
+	if (take_ct_conn(p, &ct->conn))
 		return -1;
-	w = next_plain(p, "state or gone");
+	w = next_plain(p, "state, gone or assured");
 	if (!w)
 		return -1;
 	if (strcmp(w->text, "gone") == 0) {
 		ct->gone = true;
 		return expect_end(p);
 	}
+	if (strcmp(w->text, "assured") == 0) {
+		if (ct->conn < 0)
+			return error_word(p, w, "state or gone (assured needs a connection)");
+		ct->assured = true;
+		return expect_end(p);
+	}
 	if (strcmp(w->text, "state") != 0)
-		return error_word(p, w, "state or gone");
+		return error_word(p, w, "state, gone or assured");
 	if (conn_is_udp(p, ct->conn))
 		return error_word(p, w, "gone (%s is a udp connection)",
 				  p->scenario->conns[ct->conn]);
@@ -1331,7 +1354,7 @@ static int parse_delete(struct parser *p)
 
 	ct->delete = true;
 	ct->state = -1;
-	if (expect_keyword(p, "ct") || take_conn(p, &ct->conn))
+	if (expect_keyword(p, "ct") || take_ct_conn(p, &ct->conn))
 		return -1;
 	return expect_end(p);
 }
@@ -1585,7 +1608,7 @@ static int parse_expect_ct(struct parser *p)
 	struct word *w;
 
 	expect->kind = EXPECT_CT;
-	if (take_conn(p, &expect->conn))
+	if (take_ct_conn(p, &expect->conn))
 		return -1;
 	w = peek_word(p);
 	if (w && is_plain(w) && strcmp(w->text, "gone") == 0) {

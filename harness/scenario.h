@@ -10,6 +10,7 @@
 #define SCENARIO_IDENT_MAX	32	/* host, connection, counter names */
 #define SCENARIO_TEXT_MAX	1024	/* reason patterns, nft rulesets, sysctl values */
 #define SCENARIO_CONNS_MAX	16
+#define CONN_LAST		(-2)	/* "last" in ct steps: the entry of the last packet sent */
 #define EXPR_TERMS_MAX		8
 #define SCENARIO_VARIANTS_MAX	8
 
@@ -173,12 +174,16 @@ struct socket_step {
 	int state;			/* wait: socket_state_parse value */
 };
 
-/* wait ct CONN state S | wait ct CONN gone: until conntrack's entry gets there.
- * delete ct CONN: remove the entry through ctnetlink (as conntrack -D does). */
+/* wait ct CONN state S | wait ct CONN gone | wait ct CONN assured: until
+ * conntrack's entry gets there (for assured, the client keeps writing: a UDP
+ * stream is assured only once it lives on after its first 2 seconds).
+ * delete ct CONN: remove the entry through ctnetlink (as conntrack -D does).
+ * CONN may be CONN_LAST. */
 struct ct_step {
 	bool delete;
 	int conn;
 	bool gone;
+	bool assured;
 	int state;			/* tcp_state_parse value, -1 with gone */
 };
 

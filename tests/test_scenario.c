@@ -1239,9 +1239,9 @@ START_TEST(test_error_socket_steps)
 	assert_error(HEAD CONN "wait\n",
 		     "t.ct:4:5: expected ct, CONN.client or CONN.server, found end of line");
 	assert_error(HEAD CONN "wait ct\n", "t.ct:4:8: expected a connection, found end of line");
-	assert_error(HEAD CONN "wait ct c\n", "t.ct:4:10: expected state or gone, found end of line");
+	assert_error(HEAD CONN "wait ct c\n", "t.ct:4:10: expected state, gone or assured, found end of line");
 	assert_error(HEAD CONN "wait ct c closed\n",
-		     "t.ct:4:11: expected state or gone, found closed");
+		     "t.ct:4:11: expected state, gone or assured, found closed");
 	assert_error(HEAD CONN "wait ct c state LISTEN\n",
 		     "t.ct:4:17: expected " TCP_STATES ", found LISTEN");
 	assert_error(HEAD CONN "wait ct c gone now\n", "t.ct:4:16: expected end of line, found now");
