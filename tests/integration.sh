@@ -61,6 +61,15 @@ for file in tests/negative/*.ct; do
 	fi
 done
 
+# 2b. Mutants: one expectation changed in every catalogue file must fail there.
+while IFS= read -r line; do
+	case "$line" in
+	"ok - "*) ok "${line#ok - }" ;;
+	"not ok - "*) not_ok "${line#not ok - }" ;;
+	*) echo "$line" ;;
+	esac
+done < <(tests/mutate.sh "$ctlab")
+
 # 3. Malformed files ("# error: LINE:COLUMN: message" on their first line):
 # exit 2, that message after the file name, nothing run.
 for file in tests/scenarios-bad/*.ct; do
