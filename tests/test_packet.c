@@ -877,6 +877,808 @@ START_TEST(test_parse_udp_and_icmp)
 }
 END_TEST
 
+/*
+ * UDP and ICMP reference packets.  The bytes come from a separate Python
+ * script (struct.pack for the headers, its own RFC 1071 sum over the pseudo
+ * header where the protocol has one), not from this builder: the addresses
+ * are 192.0.2.1 → 198.51.100.7 and 2001:db8::1 → 2001:db8:1::2, payloads the
+ * 'a'..'z' pattern.
+ */
+
+/* 49152 → 53, ip_id 0x1c46, 10 payload bytes, UDP checksum 0x5858. */
+static const uint8_t udp_v4[] = {
+	0x45, 0x00, 0x00, 0x26, 0x1c, 0x46, 0x40, 0x00,
+	0x40, 0x11, 0x32, 0x45, 0xc0, 0x00, 0x02, 0x01,
+	0xc6, 0x33, 0x64, 0x07, 0xc0, 0x00, 0x00, 0x35,
+	0x00, 0x12, 0x58, 0x58, 0x61, 0x62, 0x63, 0x64,
+	0x65, 0x66, 0x67, 0x68, 0x69, 0x6a,
+};
+
+/* 5353 → 5353, flow label 0x12345, 3 payload bytes, UDP checksum 0xb62d. */
+static const uint8_t udp_v6[] = {
+	0x60, 0x01, 0x23, 0x45, 0x00, 0x0b, 0x11, 0x40,
+	0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+	0x14, 0xe9, 0x14, 0xe9, 0x00, 0x0b, 0xb6, 0x2d,
+	0x61, 0x62, 0x63,
+};
+
+/* The same script searched for the destination ports that make these sum to 0. */
+#define UDP_V4_ZERO_SUM_DPORT	22669
+#define UDP_V6_ZERO_SUM_DPORT	51990
+
+/* Echo request id 0x1234 seq 1, ip_id 0x0101, 4 payload bytes, checksum 0x2104. */
+static const uint8_t echo_request_v4[] = {
+	0x45, 0x00, 0x00, 0x20, 0x01, 0x01, 0x40, 0x00,
+	0x40, 0x01, 0x4d, 0xa0, 0xc0, 0x00, 0x02, 0x01,
+	0xc6, 0x33, 0x64, 0x07, 0x08, 0x00, 0x21, 0x04,
+	0x12, 0x34, 0x00, 0x01, 0x61, 0x62, 0x63, 0x64,
+};
+
+/* Echo request id 0xbeef seq 7, 5 payload bytes, checksum 0x3b84 with the pseudo header. */
+static const uint8_t echo_request_v6[] = {
+	0x60, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x3a, 0x40,
+	0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+	0x80, 0x00, 0x3b, 0x84, 0xbe, 0xef, 0x00, 0x07,
+	0x61, 0x62, 0x63, 0x64, 0x65,
+};
+
+/* 10.120.10.1 → 10.120.10.2 frag-needed, MTU 1400, ip_id 0x0202, quoting captured_syn_v4. */
+static const uint8_t frag_needed_v4[] = {
+	0x45, 0x00, 0x00, 0x58, 0x02, 0x02, 0x40, 0x00,
+	0x40, 0x01, 0x0f, 0xb1, 0x0a, 0x78, 0x0a, 0x01,
+	0x0a, 0x78, 0x0a, 0x02, 0x03, 0x04, 0x20, 0xa5,
+	0x00, 0x00, 0x05, 0x78, 0x45, 0x00, 0x00, 0x3c,
+	0x73, 0x63, 0x40, 0x00, 0x40, 0x06, 0x9e, 0x66,
+	0x0a, 0x78, 0x0a, 0x02, 0x0a, 0x78, 0x0a, 0x01,
+	0xa9, 0xf6, 0x52, 0x13, 0x08, 0x15, 0xf7, 0x44,
+	0x00, 0x00, 0x00, 0x00, 0xa0, 0x02, 0xfa, 0xf0,
+	0xff, 0xff, 0x00, 0x00, 0x02, 0x04, 0x05, 0xb4,
+	0x04, 0x02, 0x08, 0x0a, 0x7f, 0xd1, 0xa8, 0xe7,
+	0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x07,
+};
+
+/* 2001:db8:1::2 → 2001:db8::1 packet-too-big, MTU 1280, quoting syn_v6. */
+static const uint8_t too_big_v6[] = {
+	0x60, 0x00, 0x00, 0x00, 0x00, 0x48, 0x3a, 0x40,
+	0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+	0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	0x02, 0x00, 0x11, 0x87, 0x00, 0x00, 0x05, 0x00,
+	0x62, 0x01, 0x23, 0x45, 0x00, 0x18, 0x06, 0x40,
+	0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+	0x9c, 0x40, 0x00, 0x50, 0x01, 0x02, 0x03, 0x04,
+	0x00, 0x00, 0x00, 0x00, 0x60, 0x02, 0xff, 0xff,
+	0x9c, 0x2e, 0x00, 0x00, 0x02, 0x04, 0x05, 0xa0,
+};
+
+static void udp_spec_for(struct udp_spec *spec, int family)
+{
+	udp_spec_init(spec, family);
+	if (family == AF_INET) {
+		addr_set(AF_INET, &spec->src, "192.0.2.1");
+		addr_set(AF_INET, &spec->dst, "198.51.100.7");
+		spec->ip_id = 0x1c46;
+		spec->sport = 49152;
+		spec->dport = 53;
+		spec->payload_len = 10;
+	} else {
+		addr_set(AF_INET6, &spec->src, "2001:db8::1");
+		addr_set(AF_INET6, &spec->dst, "2001:db8:1::2");
+		spec->flow_label = 0x12345;
+		spec->sport = 5353;
+		spec->dport = 5353;
+		spec->payload_len = 3;
+	}
+}
+
+static void icmp_spec_for(struct icmp_spec *spec, int family)
+{
+	icmp_spec_init(spec, family);
+	if (family == AF_INET) {
+		addr_set(AF_INET, &spec->src, "192.0.2.1");
+		addr_set(AF_INET, &spec->dst, "198.51.100.7");
+		spec->ip_id = 0x0101;
+		spec->echo_id = 0x1234;
+		spec->echo_seq = 1;
+		spec->payload_len = 4;
+	} else {
+		addr_set(AF_INET6, &spec->src, "2001:db8::1");
+		addr_set(AF_INET6, &spec->dst, "2001:db8:1::2");
+		spec->echo_id = 0xbeef;
+		spec->echo_seq = 7;
+		spec->payload_len = 5;
+	}
+}
+
+static size_t build_udp(const struct udp_spec *spec)
+{
+	ssize_t len = packet_build_udp(spec, packet_buf, sizeof(packet_buf));
+
+	ck_assert_int_gt(len, 0);
+	return (size_t)len;
+}
+
+static size_t build_icmp(const struct icmp_spec *spec)
+{
+	ssize_t len = packet_build_icmp(spec, packet_buf, sizeof(packet_buf));
+
+	ck_assert_int_gt(len, 0);
+	return (size_t)len;
+}
+
+static void addr_check(int family, const union inet_addr *seen, const union inet_addr *want)
+{
+	ck_assert_mem_eq(seen, want, family == AF_INET ? sizeof(want->v4) : sizeof(want->v6));
+}
+
+START_TEST(test_udp_vectors)
+{
+	struct packet_summary seen;
+	struct udp_spec spec;
+
+	udp_spec_for(&spec, AF_INET);
+	ck_assert_uint_eq(build_udp(&spec), sizeof(udp_v4));
+	ck_assert_mem_eq(packet_buf, udp_v4, sizeof(udp_v4));
+	ck_assert_int_eq(packet_parse(udp_v4, sizeof(udp_v4), &seen), 0);
+	ck_assert(seen.udp_checksum_ok);
+	ck_assert_uint_eq(seen.udp_length, 18);
+	ck_assert_uint_eq(seen.payload_len, 10);
+
+	udp_spec_for(&spec, AF_INET6);
+	ck_assert_uint_eq(build_udp(&spec), sizeof(udp_v6));
+	ck_assert_mem_eq(packet_buf, udp_v6, sizeof(udp_v6));
+	ck_assert_int_eq(packet_parse(udp_v6, sizeof(udp_v6), &seen), 0);
+	ck_assert(seen.udp_checksum_ok);
+	ck_assert_uint_eq(seen.udp_length, 11);
+	ck_assert_uint_eq(seen.payload_len, 3);
+}
+END_TEST
+
+START_TEST(test_udp_zero_sum_is_all_ones)
+{
+	struct packet_summary seen;
+	struct udp_spec spec;
+	size_t off = _i ? 40 : 20;
+
+	udp_spec_for(&spec, _i ? AF_INET6 : AF_INET);
+	spec.dport = _i ? UDP_V6_ZERO_SUM_DPORT : UDP_V4_ZERO_SUM_DPORT;
+	ck_assert_int_eq(packet_parse(packet_buf, build_udp(&spec), &seen), 0);
+	ck_assert_uint_eq(packet_buf[off + 6], 0xff);
+	ck_assert_uint_eq(packet_buf[off + 7], 0xff);
+	ck_assert(seen.udp_checksum_ok);
+
+	/* Bad must avoid both spellings of zero, 0x0000 meaning "none". */
+	spec.checksum = CHECKSUM_BAD;
+	ck_assert_int_eq(packet_parse(packet_buf, build_udp(&spec), &seen), 0);
+	ck_assert(!seen.udp_checksum_ok);
+	ck_assert_uint_ne(packet_buf[off + 6] << 8 | packet_buf[off + 7], 0);
+}
+END_TEST
+
+START_TEST(test_icmp_vectors)
+{
+	struct packet_summary seen;
+	struct icmp_spec spec;
+	union inet_addr addr;
+
+	icmp_spec_for(&spec, AF_INET);
+	ck_assert_uint_eq(build_icmp(&spec), sizeof(echo_request_v4));
+	ck_assert_mem_eq(packet_buf, echo_request_v4, sizeof(echo_request_v4));
+	ck_assert_int_eq(packet_parse(echo_request_v4, sizeof(echo_request_v4), &seen), 0);
+	ck_assert_uint_eq(seen.protocol, IPPROTO_ICMP);
+	ck_assert(seen.icmp_checksum_ok);
+	ck_assert_uint_eq(seen.icmp_id, 0x1234);
+	ck_assert_uint_eq(seen.icmp_seq, 1);
+	ck_assert_uint_eq(seen.payload_len, 4);
+	ck_assert(!seen.has_quote);
+
+	icmp_spec_for(&spec, AF_INET6);
+	ck_assert_uint_eq(build_icmp(&spec), sizeof(echo_request_v6));
+	ck_assert_mem_eq(packet_buf, echo_request_v6, sizeof(echo_request_v6));
+	ck_assert_int_eq(packet_parse(echo_request_v6, sizeof(echo_request_v6), &seen), 0);
+	ck_assert_uint_eq(seen.protocol, IPPROTO_ICMPV6);
+	ck_assert(seen.icmp_checksum_ok);
+	ck_assert_uint_eq(seen.icmp_id, 0xbeef);
+	ck_assert_uint_eq(seen.icmp_seq, 7);
+	ck_assert_uint_eq(seen.payload_len, 5);
+
+	icmp_spec_init(&spec, AF_INET);
+	addr_set(AF_INET, &spec.src, "10.120.10.1");
+	addr_set(AF_INET, &spec.dst, "10.120.10.2");
+	spec.ip_id = 0x0202;
+	ck_assert_int_eq(icmp_message_lookup("too-big", AF_INET, &spec.type, &spec.code), 0);
+	spec.mtu = 1400;
+	spec.quote = captured_syn_v4;
+	spec.quote_len = sizeof(captured_syn_v4);
+	ck_assert_uint_eq(build_icmp(&spec), sizeof(frag_needed_v4));
+	ck_assert_mem_eq(packet_buf, frag_needed_v4, sizeof(frag_needed_v4));
+	ck_assert_int_eq(packet_parse(frag_needed_v4, sizeof(frag_needed_v4), &seen), 0);
+	ck_assert(seen.icmp_checksum_ok);
+	ck_assert_uint_eq(seen.icmp_type, 3);
+	ck_assert_uint_eq(seen.icmp_code, 4);
+	ck_assert_uint_eq(seen.icmp_mtu, 1400);
+	ck_assert_uint_eq(seen.payload_len, sizeof(captured_syn_v4));
+	ck_assert(seen.has_quote);
+	ck_assert_int_eq(seen.quote.family, AF_INET);
+	addr_set(AF_INET, &addr, "10.120.10.2");
+	addr_check(AF_INET, &seen.quote.src, &addr);
+	ck_assert_uint_eq(seen.quote.protocol, IPPROTO_TCP);
+	ck_assert_uint_eq(seen.quote.sport, 43510);
+	ck_assert_uint_eq(seen.quote.dport, 21011);
+	ck_assert_uint_eq(seen.quote.seq, 0x0815f744);
+
+	icmp_spec_init(&spec, AF_INET6);
+	addr_set(AF_INET6, &spec.src, "2001:db8:1::2");
+	addr_set(AF_INET6, &spec.dst, "2001:db8::1");
+	ck_assert_int_eq(icmp_message_lookup("too-big", AF_INET6, &spec.type, &spec.code), 0);
+	spec.mtu = 1280;
+	spec.quote = syn_v6;
+	spec.quote_len = sizeof(syn_v6);
+	ck_assert_uint_eq(build_icmp(&spec), sizeof(too_big_v6));
+	ck_assert_mem_eq(packet_buf, too_big_v6, sizeof(too_big_v6));
+	ck_assert_int_eq(packet_parse(too_big_v6, sizeof(too_big_v6), &seen), 0);
+	ck_assert(seen.icmp_checksum_ok);
+	ck_assert_uint_eq(seen.icmp_mtu, 1280);
+	ck_assert(seen.has_quote);
+	ck_assert_int_eq(seen.quote.family, AF_INET6);
+	addr_check(AF_INET6, &seen.quote.src, &spec.dst);
+	addr_check(AF_INET6, &seen.quote.dst, &spec.src);
+	ck_assert_uint_eq(seen.quote.sport, 40000);
+	ck_assert_uint_eq(seen.quote.dport, 80);
+	ck_assert_uint_eq(seen.quote.seq, 0x01020304);
+}
+END_TEST
+
+START_TEST(test_icmp_message_lookup)
+{
+	static const struct {
+		const char *name;
+		uint8_t type, code, type6, code6;
+	} cases[] = {
+		{ "echo-request", 8, 0, 128, 0 },
+		{ "echo-reply", 0, 0, 129, 0 },
+		{ "port-unreachable", 3, 3, 1, 4 },
+		{ "host-unreachable", 3, 1, 1, 3 },
+		{ "admin-prohibited", 3, 13, 1, 1 },
+		{ "too-big", 3, 4, 2, 0 },
+		{ "time-exceeded", 11, 0, 3, 0 },
+	};
+	uint8_t type, code;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(icmp_message_lookup(cases[i].name, AF_INET, &type, &code), 0);
+		ck_assert_msg(type == cases[i].type && code == cases[i].code, "%s", cases[i].name);
+		ck_assert_int_eq(icmp_message_lookup(cases[i].name, AF_INET6, &type, &code), 0);
+		ck_assert_msg(type == cases[i].type6 && code == cases[i].code6, "%s", cases[i].name);
+	}
+	type = code = 0x5a;
+	ck_assert_int_eq(icmp_message_lookup("echo", AF_INET, &type, &code), -EINVAL);
+	ck_assert_int_eq(icmp_message_lookup("Echo-Request", AF_INET, &type, &code), -EINVAL);
+	ck_assert_int_eq(icmp_message_lookup("", AF_INET6, &type, &code), -EINVAL);
+	ck_assert_int_eq(icmp_message_lookup("echo-request", AF_UNIX, &type, &code), -EINVAL);
+	ck_assert_uint_eq(type, 0x5a);
+	ck_assert_uint_eq(code, 0x5a);
+}
+END_TEST
+
+START_TEST(test_udp_icmp_spec_defaults)
+{
+	struct icmp_spec icmp;
+	struct udp_spec udp;
+
+	udp_spec_init(&udp, AF_INET6);
+	ck_assert_int_eq(udp.family, AF_INET6);
+	ck_assert_uint_eq(udp.ttl, 64);
+	ck_assert_int_eq(udp.length_field, -1);
+	ck_assert_uint_eq(udp.payload_len, 0);
+	ck_assert_int_eq(udp.checksum, CHECKSUM_CORRECT);
+
+	icmp_spec_init(&icmp, AF_INET);
+	ck_assert_uint_eq(icmp.type, 8);
+	ck_assert_uint_eq(icmp.code, 0);
+	ck_assert_uint_eq(icmp.ttl, 64);
+	ck_assert_ptr_eq(icmp.quote, NULL);
+	ck_assert_int_eq(icmp.checksum, CHECKSUM_CORRECT);
+	icmp_spec_init(&icmp, AF_INET6);
+	ck_assert_uint_eq(icmp.type, 128);
+}
+END_TEST
+
+/* UDP cases, one per loop index: even indexes IPv4, odd IPv6. */
+enum udp_case {
+	UDP_TRUE_LENGTH, UDP_NO_PAYLOAD, UDP_ODD_PAYLOAD, UDP_LENGTH_TOO_LARGE,
+	UDP_LENGTH_MAX, UDP_LENGTH_TOO_SMALL, UDP_LENGTH_UNDER_HEADER, UDP_CHECKSUM_BAD,
+	UDP_CHECKSUM_ZERO, UDP_CHECKSUM_VALUE, UDP_LARGEST, UDP_CASES
+};
+
+START_TEST(test_udp_round_trip)
+{
+	int family = _i & 1 ? AF_INET6 : AF_INET;
+	size_t ip_hdr_len = family == AF_INET ? 20 : 40;
+	struct packet_summary seen;
+	struct udp_spec spec;
+	size_t len, true_len, i;
+	bool checksum_ok = true;
+
+	udp_spec_for(&spec, family);
+	spec.tos = 0x28;
+	spec.ttl = 3;
+	switch (_i / 2) {
+	case UDP_TRUE_LENGTH:
+		break;
+	case UDP_NO_PAYLOAD:
+		spec.payload_len = 0;
+		break;
+	case UDP_ODD_PAYLOAD:
+		spec.payload_len = 1001;
+		break;
+	case UDP_LENGTH_TOO_LARGE:
+		spec.length_field = (int)(8 + spec.payload_len + 100);
+		break;
+	case UDP_LENGTH_MAX:
+		spec.length_field = 65535;
+		break;
+	case UDP_LENGTH_TOO_SMALL:
+		spec.length_field = 9;
+		break;
+	case UDP_LENGTH_UNDER_HEADER:
+		spec.length_field = 0;
+		break;
+	case UDP_CHECKSUM_BAD:
+		spec.checksum = CHECKSUM_BAD;
+		checksum_ok = false;
+		break;
+	case UDP_CHECKSUM_ZERO:
+		spec.checksum = CHECKSUM_VALUE;
+		spec.checksum_value = 0;
+		checksum_ok = family == AF_INET;
+		break;
+	case UDP_CHECKSUM_VALUE:
+		spec.checksum = CHECKSUM_VALUE;
+		spec.checksum_value = 0x1234;
+		checksum_ok = false;
+		break;
+	case UDP_LARGEST:
+		spec.payload_len = 65535 - 8 - (family == AF_INET ? 20 : 0);
+		break;
+	}
+	true_len = 8 + spec.payload_len;
+	len = build_udp(&spec);
+	/* Whatever the length field says, the IP length carries every byte. */
+	ck_assert_uint_eq(len, ip_hdr_len + true_len);
+	ck_assert_int_eq(packet_parse(packet_buf, len, &seen), 0);
+	ck_assert_int_eq(seen.family, family);
+	addr_check(family, &seen.src, &spec.src);
+	addr_check(family, &seen.dst, &spec.dst);
+	ck_assert_uint_eq(seen.protocol, IPPROTO_UDP);
+	ck_assert_uint_eq(seen.ttl, 3);
+	ck_assert_uint_eq(seen.tos, 0x28);
+	ck_assert_uint_eq(seen.ip_len, len);
+	ck_assert(seen.ip_checksum_ok);
+	if (family == AF_INET)
+		ck_assert_uint_eq(seen.ip_id, spec.ip_id);
+	else
+		ck_assert_uint_eq(seen.flow_label, spec.flow_label);
+	ck_assert_uint_eq(seen.sport, spec.sport);
+	ck_assert_uint_eq(seen.dport, spec.dport);
+	ck_assert_uint_eq(seen.udp_length,
+			  spec.length_field < 0 ? true_len : (size_t)spec.length_field);
+	ck_assert_int_eq(seen.udp_checksum_ok, checksum_ok);
+	if (spec.checksum == CHECKSUM_VALUE)
+		ck_assert_uint_eq(packet_buf[ip_hdr_len + 6] << 8 | packet_buf[ip_hdr_len + 7],
+				  spec.checksum_value);
+	ck_assert_uint_eq(seen.payload_len, spec.payload_len);
+	ck_assert(!seen.truncated);
+	ck_assert(!seen.tcp_checksum_ok);
+	for (i = 0; i < spec.payload_len; i++)
+		ck_assert_uint_eq(packet_buf[ip_hdr_len + 8 + i], packet_payload_byte(i));
+}
+END_TEST
+
+START_TEST(test_udp_checksum_bad_never_verifies)
+{
+	struct packet_summary seen, good;
+	struct udp_spec spec;
+	uint32_t sport;
+
+	/* Step the source port so the correct checksum runs through every value. */
+	for (sport = 0; sport <= 0xffff; sport++) {
+		udp_spec_for(&spec, _i ? AF_INET6 : AF_INET);
+		spec.sport = (uint16_t)sport;
+		ck_assert_int_eq(packet_parse(packet_buf, build_udp(&spec), &good), 0);
+		ck_assert(good.udp_checksum_ok);
+		spec.checksum = CHECKSUM_BAD;
+		ck_assert_int_eq(packet_parse(packet_buf, build_udp(&spec), &seen), 0);
+		ck_assert(!seen.udp_checksum_ok);
+	}
+}
+END_TEST
+
+START_TEST(test_udp_capture_cut)
+{
+	struct packet_summary seen;
+	struct udp_spec spec;
+	size_t ip_hdr_len = _i ? 40 : 20, len;
+
+	udp_spec_for(&spec, _i ? AF_INET6 : AF_INET);
+	len = build_udp(&spec);
+	ck_assert_int_eq(packet_parse(packet_buf, len - 1, &seen), 0);
+	ck_assert(seen.truncated);
+	ck_assert(!seen.udp_checksum_ok);
+	ck_assert_uint_eq(seen.udp_length, len - ip_hdr_len);
+	ck_assert_uint_eq(seen.payload_len, spec.payload_len);
+
+	ck_assert_int_eq(packet_parse(packet_buf, ip_hdr_len + 4, &seen), 0);
+	ck_assert(seen.truncated);
+	ck_assert_uint_eq(seen.dport, spec.dport);
+	ck_assert_uint_eq(seen.udp_length, 0);
+}
+END_TEST
+
+START_TEST(test_icmp_echo_round_trip)
+{
+	int family = _i & 1 ? AF_INET6 : AF_INET;
+	size_t ip_hdr_len = family == AF_INET ? 20 : 40;
+	struct packet_summary seen;
+	struct icmp_spec spec;
+	size_t len, i;
+
+	icmp_spec_for(&spec, family);
+	ck_assert_int_eq(icmp_message_lookup(_i & 2 ? "echo-reply" : "echo-request", family,
+					     &spec.type, &spec.code), 0);
+	spec.echo_id = 0xfedc;
+	spec.echo_seq = 0xffff;
+	spec.payload_len = 57;
+	spec.ttl = 200;
+	len = build_icmp(&spec);
+	ck_assert_uint_eq(len, ip_hdr_len + 8 + 57);
+	ck_assert_int_eq(packet_parse(packet_buf, len, &seen), 0);
+	ck_assert_uint_eq(seen.protocol, family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	addr_check(family, &seen.src, &spec.src);
+	addr_check(family, &seen.dst, &spec.dst);
+	ck_assert_uint_eq(seen.ip_len, len);
+	ck_assert(seen.ip_checksum_ok);
+	ck_assert_uint_eq(seen.ttl, 200);
+	ck_assert_uint_eq(seen.icmp_type, spec.type);
+	ck_assert_uint_eq(seen.icmp_code, 0);
+	ck_assert_uint_eq(seen.icmp_id, 0xfedc);
+	ck_assert_uint_eq(seen.icmp_seq, 0xffff);
+	ck_assert(seen.icmp_checksum_ok);
+	ck_assert(!seen.has_quote);
+	ck_assert_uint_eq(seen.icmp_mtu, 0);
+	ck_assert_uint_eq(seen.payload_len, 57);
+	ck_assert(!seen.truncated);
+	for (i = 0; i < 57; i++)
+		ck_assert_uint_eq(packet_buf[ip_hdr_len + 8 + i], packet_payload_byte(i));
+
+	spec.checksum = CHECKSUM_BAD;
+	ck_assert_int_eq(packet_parse(packet_buf, build_icmp(&spec), &seen), 0);
+	ck_assert(!seen.icmp_checksum_ok);
+	spec.checksum = CHECKSUM_VALUE;
+	spec.checksum_value = 0xabcd;
+	ck_assert_int_eq(packet_parse(packet_buf, build_icmp(&spec), &seen), 0);
+	ck_assert(!seen.icmp_checksum_ok);
+	ck_assert_uint_eq(packet_buf[ip_hdr_len + 2], 0xab);
+	ck_assert_uint_eq(packet_buf[ip_hdr_len + 3], 0xcd);
+
+	/* Cut in the header: type and code only. */
+	spec.checksum = CHECKSUM_CORRECT;
+	build_icmp(&spec);
+	ck_assert_int_eq(packet_parse(packet_buf, ip_hdr_len + 4, &seen), 0);
+	ck_assert(seen.truncated);
+	ck_assert_uint_eq(seen.icmp_type, spec.type);
+	ck_assert_uint_eq(seen.icmp_id, 0);
+	ck_assert(!seen.icmp_checksum_ok);
+}
+END_TEST
+
+START_TEST(test_icmp_pseudo_header)
+{
+	struct packet_summary seen;
+	struct icmp_spec spec;
+	size_t len;
+
+	/*
+	 * Another source address, IP header fixed up: ICMP does not notice,
+	 * ICMPv6 sums the addresses and does.
+	 */
+	icmp_spec_for(&spec, _i ? AF_INET6 : AF_INET);
+	len = build_icmp(&spec);
+	packet_buf[_i ? 23 : 15] ^= 0x01;
+	if (!_i)
+		ipv4_fix_checksum(packet_buf);
+	ck_assert_int_eq(packet_parse(packet_buf, len, &seen), 0);
+	ck_assert(seen.ip_checksum_ok);
+	ck_assert_int_eq(seen.icmp_checksum_ok, !_i);
+}
+END_TEST
+
+START_TEST(test_icmp_port_unreachable_quotes_tcp)
+{
+	int family = _i ? AF_INET6 : AF_INET;
+	size_t ip_hdr_len = family == AF_INET ? 20 : 40;
+	uint8_t offending[200];
+	struct packet_summary seen;
+	struct icmp_spec spec;
+	struct tcp_spec tcp;
+	ssize_t tcp_len;
+	size_t len, cut;
+
+	if (_i)
+		spec_v6(&tcp);
+	else
+		spec_v4(&tcp);
+	tcp.timestamp = true;
+	tcp.payload_len = 100;
+	tcp_len = packet_build_tcp(&tcp, offending, sizeof(offending));
+	ck_assert_int_gt(tcp_len, 0);
+
+	/* The receiver answers the sender: addresses reversed. */
+	icmp_spec_init(&spec, family);
+	spec.src = tcp.dst;
+	spec.dst = tcp.src;
+	ck_assert_int_eq(icmp_message_lookup("port-unreachable", family, &spec.type,
+					     &spec.code), 0);
+	spec.quote = offending;
+	spec.quote_len = (size_t)tcp_len;
+	len = build_icmp(&spec);
+	ck_assert_uint_eq(len, ip_hdr_len + 8 + (size_t)tcp_len);
+	ck_assert_mem_eq(packet_buf + ip_hdr_len + 8, offending, (size_t)tcp_len);
+	ck_assert_int_eq(packet_parse(packet_buf, len, &seen), 0);
+	ck_assert(seen.icmp_checksum_ok);
+	ck_assert_uint_eq(seen.icmp_type, family == AF_INET ? 3 : 1);
+	ck_assert_uint_eq(seen.icmp_code, family == AF_INET ? 3 : 4);
+	ck_assert_uint_eq(seen.icmp_id, 0);
+	ck_assert_uint_eq(seen.payload_len, (size_t)tcp_len);
+	ck_assert(!seen.truncated);
+	ck_assert(seen.has_quote);
+	ck_assert_int_eq(seen.quote.family, family);
+	addr_check(family, &seen.quote.src, &tcp.src);
+	addr_check(family, &seen.quote.dst, &tcp.dst);
+	ck_assert_uint_eq(seen.quote.protocol, IPPROTO_TCP);
+	ck_assert_uint_eq(seen.quote.sport, tcp.sport);
+	ck_assert_uint_eq(seen.quote.dport, tcp.dport);
+	ck_assert_uint_eq(seen.quote.seq, tcp.seq);
+	/* The quote is not the packet: its ports stay out of the summary's own. */
+	ck_assert_uint_eq(seen.sport, 0);
+	ck_assert_uint_eq(seen.seq, 0);
+
+	/* The minimum RFC 792 quote, IP header and 8 bytes, still gives all of it. */
+	spec.quote_len = ip_hdr_len + 8;
+	ck_assert_int_eq(packet_parse(packet_buf, build_icmp(&spec), &seen), 0);
+	ck_assert(seen.icmp_checksum_ok);
+	ck_assert(seen.has_quote);
+	ck_assert_uint_eq(seen.quote.sport, tcp.sport);
+	ck_assert_uint_eq(seen.quote.dport, tcp.dport);
+	ck_assert_uint_eq(seen.quote.seq, tcp.seq);
+
+	/* Ports but no seq, then the IP header alone, then not even that. */
+	for (cut = ip_hdr_len + 7; cut >= ip_hdr_len - 1; cut--) {
+		spec.quote_len = cut;
+		ck_assert_int_eq(packet_parse(packet_buf, build_icmp(&spec), &seen), 0);
+		ck_assert(!seen.truncated);
+		ck_assert_int_eq(seen.has_quote, cut >= ip_hdr_len);
+		ck_assert_uint_eq(seen.quote.sport, cut >= ip_hdr_len + 4 ? tcp.sport : 0);
+		ck_assert_uint_eq(seen.quote.seq, 0);
+	}
+
+	/* A capture cut inside the quote keeps what it holds. */
+	spec.quote_len = (size_t)tcp_len;
+	len = build_icmp(&spec);
+	ck_assert_int_eq(packet_parse(packet_buf, ip_hdr_len + 8 + ip_hdr_len + 6, &seen), 0);
+	ck_assert(seen.truncated);
+	ck_assert(!seen.icmp_checksum_ok);
+	ck_assert(seen.has_quote);
+	ck_assert_uint_eq(seen.quote.dport, tcp.dport);
+	ck_assert_uint_eq(seen.quote.seq, 0);
+}
+END_TEST
+
+START_TEST(test_icmp_quote_udp_and_extension_headers)
+{
+	uint8_t offending[100];
+	struct packet_summary seen;
+	struct icmp_spec spec;
+	struct udp_spec udp;
+	ssize_t udp_len;
+
+	udp_spec_for(&udp, AF_INET6);
+	udp_len = packet_build_udp(&udp, offending, sizeof(offending));
+	ck_assert_int_gt(udp_len, 0);
+	/* Slip a hop-by-hop header (PadN) between the IPv6 header and UDP. */
+	memmove(offending + 48, offending + 40, (size_t)udp_len - 40);
+	memcpy(offending + 40, "\x11\x00\x01\x04\x00\x00\x00\x00", 8);
+	offending[6] = 0;
+	offending[5] += 8;
+
+	icmp_spec_init(&spec, AF_INET6);
+	spec.src = udp.dst;
+	spec.dst = udp.src;
+	ck_assert_int_eq(icmp_message_lookup("time-exceeded", AF_INET6, &spec.type,
+					     &spec.code), 0);
+	spec.quote = offending;
+	spec.quote_len = (size_t)udp_len + 8;
+	ck_assert_int_eq(packet_parse(packet_buf, build_icmp(&spec), &seen), 0);
+	ck_assert(seen.has_quote);
+	ck_assert_uint_eq(seen.quote.protocol, IPPROTO_UDP);
+	ck_assert_uint_eq(seen.quote.sport, udp.sport);
+	ck_assert_uint_eq(seen.quote.dport, udp.dport);
+	ck_assert_uint_eq(seen.quote.seq, 0);
+
+	/* Cut inside the extension header: who, but not which ports. */
+	spec.quote_len = 44;
+	ck_assert_int_eq(packet_parse(packet_buf, build_icmp(&spec), &seen), 0);
+	ck_assert(seen.has_quote);
+	addr_check(AF_INET6, &seen.quote.src, &udp.src);
+	ck_assert_uint_eq(seen.quote.sport, 0);
+
+	/* Echo messages quote nothing, whatever their body holds. */
+	icmp_spec_init(&spec, AF_INET6);
+	spec.quote = offending;
+	spec.quote_len = (size_t)udp_len + 8;
+	ck_assert_int_eq(packet_parse(packet_buf, build_icmp(&spec), &seen), 0);
+	ck_assert(!seen.has_quote);
+}
+END_TEST
+
+START_TEST(test_icmp_quote_cut_to_rfc_size)
+{
+	int family = _i ? AF_INET6 : AF_INET;
+	struct packet_summary seen;
+	struct icmp_spec spec;
+	struct tcp_spec tcp;
+	uint8_t *offending;
+	size_t len, quote_max = family == AF_INET ? 548 : 1232;
+	ssize_t tcp_len;
+
+	if (_i)
+		spec_v6(&tcp);
+	else
+		spec_v4(&tcp);
+	tcp.payload_len = 3000;
+	tcp_len = packet_build_tcp(&tcp, packet_buf, sizeof(packet_buf));
+	ck_assert_int_gt(tcp_len, 0);
+	offending = malloc((size_t)tcp_len);
+	ck_assert_ptr_nonnull(offending);
+	memcpy(offending, packet_buf, (size_t)tcp_len);
+
+	icmp_spec_init(&spec, family);
+	ck_assert_int_eq(icmp_message_lookup("host-unreachable", family, &spec.type, &spec.code), 0);
+	spec.quote = offending;
+	spec.quote_len = (size_t)tcp_len;
+	len = build_icmp(&spec);
+	ck_assert_uint_eq(len, family == AF_INET ? 576 : 1280);
+	ck_assert_mem_eq(packet_buf + len - quote_max, offending, quote_max);
+	free(offending);
+	ck_assert_int_eq(packet_parse(packet_buf, len, &seen), 0);
+	ck_assert(seen.icmp_checksum_ok);
+	ck_assert(seen.has_quote);
+	ck_assert_uint_eq(seen.quote.seq, tcp.seq);
+	ck_assert_uint_eq(seen.payload_len, quote_max);
+}
+END_TEST
+
+START_TEST(test_icmp_mtu)
+{
+	struct packet_summary seen;
+	struct icmp_spec spec;
+
+	/* ICMPv6 packet-too-big: all 32 bits. */
+	icmp_spec_init(&spec, AF_INET6);
+	spec.type = 2;
+	spec.mtu = 0x12345678;
+	ck_assert_int_eq(packet_parse(packet_buf, build_icmp(&spec), &seen), 0);
+	ck_assert_uint_eq(seen.icmp_mtu, 0x12345678);
+	ck_assert(seen.icmp_checksum_ok);
+	ck_assert(!seen.has_quote);
+
+	/* ICMP frag-needed: 16 bits, in the second half of the word. */
+	icmp_spec_init(&spec, AF_INET);
+	spec.type = 3;
+	spec.code = 4;
+	spec.mtu = 65535;
+	ck_assert_int_eq(packet_parse(packet_buf, build_icmp(&spec), &seen), 0);
+	ck_assert_uint_eq(seen.icmp_mtu, 65535);
+	ck_assert_uint_eq(packet_buf[24], 0);
+	ck_assert_uint_eq(packet_buf[25], 0);
+	spec.mtu = 65536;
+	ck_assert_int_eq(packet_build_icmp(&spec, packet_buf, sizeof(packet_buf)), -EINVAL);
+
+	/* Other messages have no MTU: the word stays zero. */
+	spec.code = 3;
+	ck_assert_int_eq(packet_parse(packet_buf, build_icmp(&spec), &seen), 0);
+	ck_assert_uint_eq(seen.icmp_mtu, 0);
+	ck_assert_mem_eq(packet_buf + 24, "\0\0\0\0", 4);
+}
+END_TEST
+
+START_TEST(test_udp_icmp_build_errors)
+{
+	struct icmp_spec icmp;
+	struct udp_spec udp;
+	size_t len;
+
+	udp_spec_for(&udp, AF_INET);
+	udp.family = AF_UNIX;
+	ck_assert_int_eq(packet_build_udp(&udp, packet_buf, sizeof(packet_buf)), -EINVAL);
+	udp_spec_for(&udp, AF_INET6);
+	udp.flow_label = IPV6_FLOW_LABEL_MAX + 1;
+	ck_assert_int_eq(packet_build_udp(&udp, packet_buf, sizeof(packet_buf)), -EINVAL);
+	udp_spec_for(&udp, AF_INET);
+	udp.length_field = -2;
+	ck_assert_int_eq(packet_build_udp(&udp, packet_buf, sizeof(packet_buf)), -EINVAL);
+	udp.length_field = 65536;
+	ck_assert_int_eq(packet_build_udp(&udp, packet_buf, sizeof(packet_buf)), -EINVAL);
+	udp_spec_for(&udp, AF_INET);
+	udp.checksum = 7;
+	ck_assert_int_eq(packet_build_udp(&udp, packet_buf, sizeof(packet_buf)), -EINVAL);
+	/* One byte over the IP length. */
+	udp.checksum = CHECKSUM_CORRECT;
+	udp.payload_len = 65535 - 28 + 1;
+	ck_assert_int_eq(packet_build_udp(&udp, packet_buf, sizeof(packet_buf)), -EINVAL);
+	udp_spec_for(&udp, AF_INET6);
+	udp.payload_len = 65535 - 8 + 1;
+	ck_assert_int_eq(packet_build_udp(&udp, packet_buf, sizeof(packet_buf)), -EINVAL);
+	udp.payload_len = (size_t)-1;
+	ck_assert_int_eq(packet_build_udp(&udp, packet_buf, sizeof(packet_buf)), -EINVAL);
+
+	udp_spec_for(&udp, AF_INET);
+	len = 20 + 8 + udp.payload_len;
+	ck_assert_int_eq(packet_build_udp(&udp, packet_buf, len - 1), -ENOSPC);
+	ck_assert_int_eq(packet_build_udp(&udp, packet_buf, len), (ssize_t)len);
+	ck_assert_int_eq(packet_build_udp(&udp, NULL, 0), -ENOSPC);
+
+	icmp_spec_for(&icmp, AF_INET);
+	icmp.family = AF_UNIX;
+	ck_assert_int_eq(packet_build_icmp(&icmp, packet_buf, sizeof(packet_buf)), -EINVAL);
+	icmp_spec_for(&icmp, AF_INET6);
+	icmp.flow_label = IPV6_FLOW_LABEL_MAX + 1;
+	ck_assert_int_eq(packet_build_icmp(&icmp, packet_buf, sizeof(packet_buf)), -EINVAL);
+	icmp_spec_for(&icmp, AF_INET);
+	icmp.checksum = 3;
+	ck_assert_int_eq(packet_build_icmp(&icmp, packet_buf, sizeof(packet_buf)), -EINVAL);
+	/* A quote length with no quote, and a quote with a payload too. */
+	icmp_spec_for(&icmp, AF_INET);
+	icmp.payload_len = 0;
+	icmp.quote_len = 28;
+	ck_assert_int_eq(packet_build_icmp(&icmp, packet_buf, sizeof(packet_buf)), -EINVAL);
+	icmp.quote = captured_syn_v4;
+	icmp.payload_len = 1;
+	ck_assert_int_eq(packet_build_icmp(&icmp, packet_buf, sizeof(packet_buf)), -EINVAL);
+	icmp_spec_for(&icmp, AF_INET);
+	icmp.payload_len = 65535 - 28 + 1;
+	ck_assert_int_eq(packet_build_icmp(&icmp, packet_buf, sizeof(packet_buf)), -EINVAL);
+	icmp.payload_len = 65535 - 28;
+	ck_assert_int_eq(packet_build_icmp(&icmp, packet_buf, sizeof(packet_buf)), 65535);
+	icmp_spec_for(&icmp, AF_INET6);
+	icmp.payload_len = 65535 - 8 + 1;
+	ck_assert_int_eq(packet_build_icmp(&icmp, packet_buf, sizeof(packet_buf)), -EINVAL);
+
+	icmp_spec_for(&icmp, AF_INET6);
+	len = 40 + 8 + icmp.payload_len;
+	ck_assert_int_eq(packet_build_icmp(&icmp, packet_buf, len - 1), -ENOSPC);
+	ck_assert_int_eq(packet_build_icmp(&icmp, packet_buf, len), (ssize_t)len);
+	/* The buffer must hold the quote as cut, not as given. */
+	icmp_spec_init(&icmp, AF_INET);
+	icmp.type = 11;
+	icmp.quote = packet_buf + 1000;
+	icmp.quote_len = 5000;
+	ck_assert_int_eq(packet_build_icmp(&icmp, packet_buf, 575), -ENOSPC);
+	ck_assert_int_eq(packet_build_icmp(&icmp, packet_buf, 576), 576);
+}
+END_TEST
+
 START_TEST(test_flags_parse)
 {
 	static const struct {
@@ -1003,6 +1805,10 @@ static Suite *packet_suite(void)
 	tcase_add_test(vectors, test_parse_captured_psh_ack);
 	tcase_add_test(vectors, test_build_matches_ipv6_vector);
 	tcase_add_test(vectors, test_option_layout);
+	tcase_add_test(vectors, test_udp_vectors);
+	tcase_add_loop_test(vectors, test_udp_zero_sum_is_all_ones, 0, 2);
+	tcase_add_test(vectors, test_icmp_vectors);
+	tcase_add_test(vectors, test_icmp_message_lookup);
 	suite_add_tcase(suite, vectors);
 
 	tcase_set_timeout(build_parse, 30);
@@ -1018,6 +1824,17 @@ static Suite *packet_suite(void)
 	tcase_add_test(build_parse, test_parse_ipv4_options_and_fragments);
 	tcase_add_test(build_parse, test_parse_ipv6_extension_headers);
 	tcase_add_test(build_parse, test_parse_udp_and_icmp);
+	tcase_add_test(build_parse, test_udp_icmp_spec_defaults);
+	tcase_add_loop_test(build_parse, test_udp_round_trip, 0, 2 * UDP_CASES);
+	tcase_add_loop_test(build_parse, test_udp_checksum_bad_never_verifies, 0, 2);
+	tcase_add_loop_test(build_parse, test_udp_capture_cut, 0, 2);
+	tcase_add_loop_test(build_parse, test_icmp_echo_round_trip, 0, 4);
+	tcase_add_loop_test(build_parse, test_icmp_pseudo_header, 0, 2);
+	tcase_add_loop_test(build_parse, test_icmp_port_unreachable_quotes_tcp, 0, 2);
+	tcase_add_test(build_parse, test_icmp_quote_udp_and_extension_headers);
+	tcase_add_loop_test(build_parse, test_icmp_quote_cut_to_rfc_size, 0, 2);
+	tcase_add_test(build_parse, test_icmp_mtu);
+	tcase_add_test(build_parse, test_udp_icmp_build_errors);
 	suite_add_tcase(suite, build_parse);
 
 	tcase_add_test(flags, test_flags_parse);
