@@ -650,40 +650,51 @@ int netns_link_wait_running(struct netns *ns, const char *ifname, int timeout_ms
 	return wait_ready(ns, groups, 1, link_running, ifname, timeout_ms);
 }
 
-struct local_lookup {
-	unsigned char type;	/* rtm_type of the answer */
+/* What the kernel's route lookup (as `ip route get`) answered. */
+struct route_lookup {
+	unsigned char type;	/* rtm_type: RTN_UNICAST, RTN_LOCAL, ... */
 	bool answered;
+	bool has_gateway;
+	unsigned char gateway[16];	/* RTA_GATEWAY, in the destination's family */
 };
 
-static int keep_route_type(struct nl_msg *msg, void *opaque)
+static int keep_route_answer(struct nl_msg *msg, void *opaque)
 {
-	struct local_lookup *lookup = opaque;
+	struct route_lookup *lookup = opaque;
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *gateway;
 
-	if (nlh->nlmsg_type == RTM_NEWROUTE && nlmsg_datalen(nlh) >= (int)sizeof(struct rtmsg)) {
-		lookup->type = ((struct rtmsg *)nlmsg_data(nlh))->rtm_type;
-		lookup->answered = true;
+	if (nlh->nlmsg_type != RTM_NEWROUTE || nlmsg_datalen(nlh) < (int)sizeof(struct rtmsg))
+		return NL_OK;
+	lookup->type = ((struct rtmsg *)nlmsg_data(nlh))->rtm_type;
+	lookup->answered = true;
+	gateway = nlmsg_find_attr(nlh, sizeof(struct rtmsg), RTA_GATEWAY);
+	if (gateway && nla_len(gateway) > 0 && nla_len(gateway) <= (int)sizeof(lookup->gateway)) {
+		memcpy(lookup->gateway, nla_data(gateway), (size_t)nla_len(gateway));
+		lookup->has_gateway = true;
 	}
 	return NL_OK;
 }
 
-/* Asks the kernel's route lookup (as `ip route get`) whether @what is local. */
-static int addr_local(struct rtnl *rtnl, const void *what)
+/*
+ * Asks the kernel's route lookup about @dst. Returns 1 with @lookup filled,
+ * 0 when there is no route at all (ENETUNREACH), or -errno.
+ */
+static int route_lookup(struct rtnl *rtnl, const struct nl_addr *dst, struct route_lookup *lookup)
 {
-	const struct nl_addr *addr = what;
 	struct rtmsg rtm = {
-		.rtm_family = (unsigned char)nl_addr_get_family(addr),
-		.rtm_dst_len = (unsigned char)(nl_addr_get_len(addr) * 8),
+		.rtm_family = (unsigned char)nl_addr_get_family(dst),
+		.rtm_dst_len = (unsigned char)(nl_addr_get_len(dst) * 8),
 	};
-	struct local_lookup lookup = { 0 };
 	struct nl_msg *msg;
 	int err;
 
+	memset(lookup, 0, sizeof(*lookup));
 	msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST);
 	if (!msg)
 		return -ENOMEM;
 	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
-	    nla_put(msg, RTA_DST, (int)nl_addr_get_len(addr), nl_addr_get_binary_addr(addr)) < 0) {
+	    nla_put(msg, RTA_DST, (int)nl_addr_get_len(dst), nl_addr_get_binary_addr(dst)) < 0) {
 		err = -EMSGSIZE;
 		goto out_free_msg;
 	}
@@ -691,21 +702,31 @@ static int addr_local(struct rtnl *rtnl, const void *what)
 	err = rtnl_errno(rtnl, nl_send_auto(rtnl->sk, msg));
 	if (err < 0)
 		goto out_free_msg;
-	nl_socket_modify_cb(rtnl->sk, NL_CB_VALID, NL_CB_CUSTOM, keep_route_type, &lookup);
+	nl_socket_modify_cb(rtnl->sk, NL_CB_VALID, NL_CB_CUSTOM, keep_route_answer, lookup);
 	err = nl_recvmsgs_default(rtnl->sk);
 	nl_socket_modify_cb(rtnl->sk, NL_CB_VALID, NL_CB_DEFAULT, NULL, NULL);
 	if (err < 0 && rtnl->kernel_error == -ENETUNREACH)
-		err = 0;	/* no route at all yet: not ready */
+		err = 0;
 	else if (err < 0)
 		err = rtnl_errno(rtnl, err);
 	else
 		/* The answer came alone; its ACK follows and must not linger. */
 		err = rtnl_errno(rtnl, nl_wait_for_ack(rtnl->sk));
 	if (err == 0)
-		err = lookup.answered && lookup.type == RTN_LOCAL;
+		err = lookup->answered;
 out_free_msg:
 	nlmsg_free(msg);
 	return err;
+}
+
+static int addr_local(struct rtnl *rtnl, const void *what)
+{
+	struct route_lookup lookup;
+	int err;
+
+	err = route_lookup(rtnl, what, &lookup);
+	/* No route at all yet: not ready. */
+	return err <= 0 ? err : lookup.type == RTN_LOCAL;
 }
 
 int netns_addr_wait_local(struct netns *ns, const char *addr, int timeout_ms)
@@ -721,6 +742,78 @@ int netns_addr_wait_local(struct netns *ns, const char *addr, int timeout_ms)
 		return err;
 	err = wait_ready(ns, groups, 2, addr_local, local, timeout_ms);
 	nl_addr_put(local);
+	return err;
+}
+
+int netns_route_get(struct netns *ns, const char *dst, char *gateway, size_t size)
+{
+	struct route_lookup lookup;
+	struct nl_addr *addr;
+	struct rtnl rtnl;
+	int family, err;
+
+	if (!ns || (gateway && size == 0))
+		return -EINVAL;
+	err = parse_addr(dst, AF_UNSPEC, &addr);
+	if (err < 0)
+		return err;
+	err = rtnl_open(ns, &rtnl);
+	if (err < 0)
+		goto out_put_addr;
+	err = route_lookup(&rtnl, addr, &lookup);
+	if (err == 0)
+		err = -ENETUNREACH;
+	if (err < 0)
+		goto out_close_rtnl;
+	err = lookup.type;
+	if (!gateway)
+		goto out_close_rtnl;
+	gateway[0] = '\0';
+	family = nl_addr_get_family(addr);
+	if (lookup.has_gateway && !inet_ntop(family, lookup.gateway, gateway, (socklen_t)size))
+		err = -EOVERFLOW;
+out_close_rtnl:
+	rtnl_close(&rtnl);
+out_put_addr:
+	nl_addr_put(addr);
+	return err;
+}
+
+struct gateway_wait {
+	struct nl_addr *dst, *gateway;
+};
+
+static int route_via(struct rtnl *rtnl, const void *what)
+{
+	const struct gateway_wait *wait = what;
+	struct route_lookup lookup;
+	int err;
+
+	err = route_lookup(rtnl, wait->dst, &lookup);
+	if (err <= 0)
+		return err;
+	return lookup.type == RTN_UNICAST && lookup.has_gateway &&
+	       memcmp(lookup.gateway, nl_addr_get_binary_addr(wait->gateway), nl_addr_get_len(wait->gateway)) == 0;
+}
+
+int netns_route_wait_gateway(struct netns *ns, const char *dst, const char *gateway, int timeout_ms)
+{
+	static const unsigned int groups[] = { RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE };
+	struct gateway_wait wait;
+	int err;
+
+	if (!ns)
+		return -EINVAL;
+	err = parse_addr(gateway, AF_UNSPEC, &wait.gateway);
+	if (err < 0)
+		return err;
+	err = parse_addr(dst, nl_addr_get_family(wait.gateway), &wait.dst);
+	if (err < 0)
+		goto out_put_gateway;
+	err = wait_ready(ns, groups, 2, route_via, &wait, timeout_ms);
+	nl_addr_put(wait.dst);
+out_put_gateway:
+	nl_addr_put(wait.gateway);
 	return err;
 }
 

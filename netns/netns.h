@@ -117,6 +117,23 @@ int netns_addr_wait_local(struct netns *ns, const char *addr, int timeout_ms);
 int netns_route_add(struct netns *ns, const char *dst_cidr, const char *gateway);
 
 /*
+ * netns_route_get - look up the route @ns takes to @dst (an address, no
+ * prefix), as `ip route get` does. The gateway is written to @gateway as
+ * text, "" when @dst is local or on a connected network; @gateway may be
+ * NULL. Returns the route type (RTN_UNICAST, RTN_LOCAL, RTN_UNREACHABLE,
+ * ...), or -errno (EINVAL: bad @dst; ENETUNREACH: no route; EOVERFLOW:
+ * the gateway does not fit in @size).
+ */
+int netns_route_get(struct netns *ns, const char *dst, char *gateway, size_t size);
+
+/*
+ * netns_route_wait_gateway - wait until @ns routes packets to @dst via
+ * @gateway (a unicast route through it), at most @timeout_ms. Returns 0
+ * or -errno (EINVAL: bad or mixed-family addresses; ETIMEDOUT).
+ */
+int netns_route_wait_gateway(struct netns *ns, const char *dst, const char *gateway, int timeout_ms);
+
+/*
  * netns_nft_load - run the nft script @ruleset inside @ns with
  * libnftables. On failure nft's error text goes to @err (NUL-terminated,
  * truncated to @errsize; may be NULL). Returns 0, -EINVAL if nft rejected
@@ -143,27 +160,47 @@ int netns_unkeep(const char *path);
 
 enum topology_kind {
 	TOPOLOGY_PAIR,		/* client eth0 <-> server eth0 */
+	TOPOLOGY_ROUTED,	/* client eth0 <-> eth0 router eth1 <-> server eth0 */
 	TOPOLOGY_KIND_COUNT
 };
 
-/* One namespace of a topology with its veth and addresses. */
-struct host {
-	const char *name;		/* "client", "server" */
-	struct netns *ns;
-	const char *ifname;		/* its veth, e.g. "eth0" */
+/* Most interfaces a host of any topology has (the router: two). */
+#define HOST_IFACES_MAX	2
+
+/* One interface of a host with its addresses. */
+struct host_iface {
+	const char *ifname;		/* "eth0"; NULL for a service address */
 	char addr4[INET_ADDRSTRLEN];	/* "198.18.0.1" */
 	struct in_addr in4;
 	char addr6[INET6_ADDRSTRLEN];	/* "2001:db8::1" */
 	struct in6_addr in6;
 };
 
+/*
+ * One namespace of a topology with its veths and addresses. The fields
+ * from ifname to in6 repeat ifaces[0], the host's first interface (the
+ * router's eth0), for code that knows only one.
+ */
+struct host {
+	const char *name;		/* "client", "router", "server" */
+	struct netns *ns;
+	const char *ifname;		/* its veth, e.g. "eth0" */
+	char addr4[INET_ADDRSTRLEN];	/* "198.18.0.1" */
+	struct in_addr in4;
+	char addr6[INET6_ADDRSTRLEN];	/* "2001:db8::1" */
+	struct in6_addr in6;
+	size_t iface_count;
+	struct host_iface ifaces[HOST_IFACES_MAX];
+};
+
 struct topology;
 
 /*
  * topology_new - build a topology of @kind: namespaces, veths up, IPv4
- * and IPv6 addresses (198.18.0.0/15, 2001:db8::/32), DAD off. When it
- * returns, ARP and neighbour discovery work at once: a connect() between
- * any two hosts succeeds without a retransmission. Returns the topology,
+ * and IPv6 addresses (198.18.0.0/15, 2001:db8::/32), DAD off, routes, and
+ * forwarding on in the router only. When it returns, ARP and neighbour
+ * discovery work at once: a connect() between any two hosts, through the
+ * router too, succeeds without a retransmission. Returns the topology,
  * or NULL with errno set; on failure nothing is left behind.
  */
 struct topology *topology_new(enum topology_kind kind);
@@ -183,7 +220,16 @@ size_t topology_host_count(const struct topology *t);
 /* topology_host_at - host @i (0-based, in build order), NULL if out of range. */
 struct host *topology_host_at(struct topology *t, size_t i);
 
-/* topology_kind_name - "pair", ...; NULL for an unknown kind. */
+/*
+ * topology_service - the service address of @t: an IPv4 and an IPv6
+ * address on no interface (ifname is NULL) that the client routes to the
+ * router, for a scenario to DNAT there as kube-proxy does with a
+ * ClusterIP. Without such a rule the router has no route for it and
+ * answers ICMP network unreachable. NULL when @t has none (pair).
+ */
+const struct host_iface *topology_service(const struct topology *t);
+
+/* topology_kind_name - "pair", "routed"; NULL for an unknown kind. */
 const char *topology_kind_name(enum topology_kind kind);
 
 /* topology_kind_parse - the kind called @name (exact). Returns 0 or -EINVAL. */
