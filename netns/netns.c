@@ -650,6 +650,42 @@ int netns_link_wait_running(struct netns *ns, const char *ifname, int timeout_ms
 	return wait_ready(ns, groups, 1, link_running, ifname, timeout_ms);
 }
 
+static int link_local_ready(struct rtnl *rtnl, const void *what)
+{
+	struct nl_object *obj;
+	struct rtnl_link *link;
+	struct nl_cache *addrs;
+	int ifindex, err;
+
+	err = rtnl_get_link(rtnl, what, &link);
+	if (err < 0)
+		return err;
+	ifindex = rtnl_link_get_ifindex(link);
+	rtnl_link_put(link);
+	rtnl->kernel_error = 0;
+	err = rtnl_errno(rtnl, rtnl_addr_alloc_cache(rtnl->sk, &addrs));
+	if (err < 0)
+		return err;
+	for (obj = nl_cache_get_first(addrs); obj && err == 0; obj = nl_cache_get_next(obj)) {
+		struct rtnl_addr *addr = (struct rtnl_addr *)obj;
+
+		err = rtnl_addr_get_ifindex(addr) == ifindex && rtnl_addr_get_family(addr) == AF_INET6 &&
+		      rtnl_addr_get_scope(addr) == RT_SCOPE_LINK &&
+		      !(rtnl_addr_get_flags(addr) & (IFA_F_TENTATIVE | IFA_F_DADFAILED));
+	}
+	nl_cache_free(addrs);
+	return err;
+}
+
+int netns_link_wait_link_local(struct netns *ns, const char *ifname, int timeout_ms)
+{
+	static const unsigned int groups[] = { RTNLGRP_IPV6_IFADDR };
+
+	if (!ns || !ifname)
+		return -EINVAL;
+	return wait_ready(ns, groups, 1, link_local_ready, ifname, timeout_ms);
+}
+
 /* What the kernel's route lookup (as `ip route get`) answered. */
 struct route_lookup {
 	unsigned char type;	/* rtm_type: RTN_UNICAST, RTN_LOCAL, ... */

@@ -90,6 +90,16 @@ int netns_link_up(struct netns *ns, const char *ifname);
 int netns_link_wait_running(struct netns *ns, const char *ifname, int timeout_ms);
 
 /*
+ * netns_link_wait_link_local - wait until @ifname in @ns has an IPv6
+ * link-local address that is no longer tentative, at most @timeout_ms.
+ * The kernel makes it in a work queue once the link runs. A router
+ * solicits neighbours for the packets it forwards from that address, and
+ * until it has one sends no solicitation at all: the packet waits for the
+ * retransmission a second later. Returns 0 or -errno (ETIMEDOUT, ENODEV).
+ */
+int netns_link_wait_link_local(struct netns *ns, const char *ifname, int timeout_ms);
+
+/*
  * netns_addr_add - add @cidr ("198.18.0.1/24", "2001:db8::1/64") to
  * @ifname in @ns. IPv6 addresses get IFA_F_NODAD so they are not
  * tentative. Add them once netns_link_wait_running has returned: an IPv6

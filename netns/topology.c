@@ -286,9 +286,11 @@ static int topology_add_addresses(struct topology *t, const struct topology_spec
 }
 
 /*
- * Every veth has carrier and its queue attached. Addresses go on only after
- * this: an IPv6 address added while the kernel is still handling the carrier
- * change may wait seconds for its local route (seen on 6.18).
+ * Every veth has carrier, its queue attached and its IPv6 link-local
+ * address. Addresses go on only after this: an IPv6 address added while the
+ * kernel is still handling the carrier change may wait seconds for its local
+ * route (seen on 6.18). The router's neighbour solicitations for forwarded
+ * packets come from the link-local address.
  */
 static int topology_wait_links(struct topology *t, const struct topology_spec *spec)
 {
@@ -302,6 +304,12 @@ static int topology_wait_links(struct topology *t, const struct topology_spec *s
 		if (err < 0)
 			return err;
 		err = netns_link_wait_running(t->hosts[vs->b].ns, vs->b_ifname, TOPOLOGY_READY_TIMEOUT_MS);
+		if (err < 0)
+			return err;
+		err = netns_link_wait_link_local(t->hosts[vs->a].ns, vs->a_ifname, TOPOLOGY_READY_TIMEOUT_MS);
+		if (err < 0)
+			return err;
+		err = netns_link_wait_link_local(t->hosts[vs->b].ns, vs->b_ifname, TOPOLOGY_READY_TIMEOUT_MS);
 		if (err < 0)
 			return err;
 	}
