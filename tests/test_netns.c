@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Tests of netns/: namespaces, sysctls, veth, addresses, nft and the pair
- * topology, on the real kernel. Tests that need root are skipped with a
+ * Tests of netns/: namespaces, sysctls, veth, addresses, routes, nft and
+ * the pair and routed topologies, on the real kernel. Tests that need root are skipped with a
  * "# SKIP" line (exit 0) when not root or when a kernel feature is missing.
  */
 
@@ -22,6 +22,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/errqueue.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sockios.h>
@@ -132,19 +133,22 @@ static int link_events_open(struct netns *ns)
 	return fd;
 }
 
-/* Waits for RTM_DELLINK of @ifname on @events, at most WAIT_MS. */
-static void link_events_wait_del(int events, const char *ifname)
+/* Waits for RTM_DELLINK of each of @ifnames (at most 4) on @events, at most WAIT_MS. */
+static void link_events_wait_del(int events, const char *const *ifnames, size_t count)
 {
 	long long deadline = now_us() + WAIT_MS * 1000LL;
+	int seen[4] = { 0 };
+	size_t i, left_links = count;
 	char buf[16384];
 
-	for (;;) {
+	ck_assert_uint_le(count, 4);
+	while (left_links > 0) {
 		struct pollfd pfd = { .fd = events, .events = POLLIN };
 		long long left = (deadline - now_us()) / 1000;
 		struct nlmsghdr *nlh;
 		ssize_t n;
 
-		ck_assert_msg(left > 0, "no RTM_DELLINK for %s", ifname);
+		ck_assert_msg(left > 0, "no RTM_DELLINK for %zu of %zu links", left_links, count);
 		ck_assert_int_ge(poll(&pfd, 1, (int)left), 0);
 		n = recv(events, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n < 0)
@@ -156,9 +160,16 @@ static void link_events_wait_del(int events, const char *ifname)
 
 			if (nlh->nlmsg_type != RTM_DELLINK)
 				continue;
-			for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
-				if (rta->rta_type == IFLA_IFNAME && strcmp(RTA_DATA(rta), ifname) == 0)
-					return;
+			for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+				if (rta->rta_type != IFLA_IFNAME)
+					continue;
+				for (i = 0; i < count; i++) {
+					if (!seen[i] && strcmp(RTA_DATA(rta), ifnames[i]) == 0) {
+						seen[i] = 1;
+						left_links--;
+					}
+				}
+			}
 		}
 	}
 }
@@ -174,6 +185,10 @@ START_TEST(test_kind_names)
 	ck_assert_int_eq(kind, TOPOLOGY_PAIR);
 	ck_assert_int_eq(topology_kind_parse("Pair", &kind), -EINVAL);
 	ck_assert_int_eq(topology_kind_parse("pai", &kind), -EINVAL);
+	ck_assert_str_eq(topology_kind_name(TOPOLOGY_ROUTED), "routed");
+	ck_assert_int_eq(topology_kind_parse("routed", &kind), 0);
+	ck_assert_int_eq(kind, TOPOLOGY_ROUTED);
+	ck_assert_int_eq(topology_kind_parse("route", &kind), -EINVAL);
 	ck_assert_int_eq(topology_kind_parse("", &kind), -EINVAL);
 	ck_assert_int_eq(topology_kind_parse(NULL, &kind), -EINVAL);
 	ck_assert_ptr_null(topology_kind_name(TOPOLOGY_KIND_COUNT));
@@ -228,7 +243,7 @@ START_TEST(test_new_free)
 	/* b's socket keeps b alive and watches a's end of the veth go. */
 	events = link_events_open(b);
 	netns_free(a);
-	link_events_wait_del(events, "b0");
+	link_events_wait_del(events, (const char *const[]){ "b0" }, 1);
 	if (err_a == 0)
 		ns_handle_wait_gone(&handle_a);
 	close(events);
@@ -461,6 +476,11 @@ START_TEST(test_pair_hosts)
 	ck_assert_uint_eq(server->in6.s6_addr[15], 2);
 	ck_assert_int_eq(netns_sysctl_read(server->ns, "net.ipv6.conf.eth0.accept_dad", buf, sizeof(buf)), 1);
 	ck_assert_str_eq(buf, "0");
+	ck_assert_uint_eq(client->iface_count, 1);
+	ck_assert_str_eq(client->ifaces[0].ifname, "eth0");
+	ck_assert_str_eq(client->ifaces[0].addr4, client->addr4);
+	ck_assert_str_eq(server->ifaces[0].addr6, server->addr6);
+	ck_assert_ptr_null(topology_service(t));
 	topology_free(t);
 }
 END_TEST
@@ -490,18 +510,28 @@ static void peer_of(const struct host *host, int family, struct tcp_peer *peer)
 	}
 }
 
+static int same_addr(const struct sockaddr_storage *addr, const struct host *host)
+{
+	if (addr->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)addr)->sin_addr.s_addr == host->in4.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)addr)->sin6_addr, &host->in6, sizeof(host->in6)) == 0;
+}
+
 /*
  * Connects client -> server right after the topology is built and
  * requires it done well inside the first SYN or ARP/ND retransmission
- * (1 s): nothing may be lost while the links or addresses settle.
+ * (1 s): nothing may be lost while the links or addresses settle. The
+ * server must see the client's own address (no NAT on the way). Returns
+ * how long the connect took, in microseconds.
  */
-static void check_tcp_connect(struct topology *t, int family)
+static long long tcp_connect_us(struct topology *t, int family)
 {
 	struct host *client = topology_host(t, "client"), *server = topology_host(t, "server");
 	struct tcp_peer server_addr, client_addr;
+	struct sockaddr_storage seen;
+	socklen_t len, seen_len = sizeof(seen);
 	struct pollfd pfd;
 	struct tcp_info info;
-	socklen_t len;
 	int listener, conn, accepted, so_error, one = 1;
 	long long start, elapsed_us;
 	char buf[16];
@@ -531,16 +561,26 @@ static void check_tcp_connect(struct topology *t, int family)
 	len = sizeof(info);
 	ck_assert_int_eq(getsockopt(conn, IPPROTO_TCP, TCP_INFO, &info, &len), 0);
 	ck_assert_uint_eq(info.tcpi_total_retrans, 0);
-	printf("# %s connect client -> server: %lld us\n", family == AF_INET ? "IPv4" : "IPv6", elapsed_us);
 
-	accepted = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+	accepted = accept4(listener, (struct sockaddr *)&seen, &seen_len, SOCK_CLOEXEC);
 	ck_assert_int_ge(accepted, 0);
+	ck_assert_int_eq(seen.ss_family, family);
+	ck_assert_msg(same_addr(&seen, client), "the server sees another address than the client's");
 	ck_assert_int_eq(send(conn, "ping", 4, 0), 4);
 	ck_assert_int_eq(recv(accepted, buf, sizeof(buf), 0), 4);
 	ck_assert_int_eq(memcmp(buf, "ping", 4), 0);
 	close(accepted);
 	close(conn);
 	close(listener);
+	return elapsed_us;
+}
+
+static void check_tcp_connect(struct topology *t, int family)
+{
+	long long elapsed_us = tcp_connect_us(t, family);
+
+	printf("# %s %s connect client -> server: %lld us\n", topology_kind_name(topology_kind_of(t)),
+	       family == AF_INET ? "IPv4" : "IPv6", elapsed_us);
 }
 
 START_TEST(test_pair_tcp_ipv4)
@@ -582,33 +622,50 @@ START_TEST(test_pair_route_and_nft)
 }
 END_TEST
 
-START_TEST(test_pair_free_removes_everything)
+/*
+ * Frees a topology of @kind while a socket in host @watcher outlives it and
+ * sees @ifnames, its veths, go with their peers' namespaces; then every
+ * namespace is gone and the host namespace has the links it had.
+ */
+static void check_free_removes_everything(enum topology_kind kind, const char *watcher,
+					  const char *const *ifnames, size_t ifname_count)
 {
 	char before[4096], during[4096], after[4096];
-	struct ns_handle handles[2];
+	struct ns_handle handles[4];
 	struct topology *t;
 	int events, have_handles = 1;
-	size_t i;
+	size_t i, count, watcher_at = 0;
 
 	host_links(before, sizeof(before));
-	t = topology_new(TOPOLOGY_PAIR);
+	t = topology_new(kind);
 	ck_assert_ptr_nonnull(t);
 	host_links(during, sizeof(during));
 	ck_assert_str_eq(during, before);
-	for (i = 0; i < 2; i++)
+	count = topology_host_count(t);
+	ck_assert_uint_le(count, 4);
+	for (i = 0; i < count; i++) {
 		if (ns_handle_get(netns_fd(topology_host_at(t, i)->ns), &handles[i]) < 0)
 			have_handles = 0;
-	/* A socket in the server outlives the topology and sees the client take the veth with it. */
-	events = link_events_open(topology_host(t, "server")->ns);
+		if (strcmp(topology_host_at(t, i)->name, watcher) == 0)
+			watcher_at = i;
+	}
+	events = link_events_open(topology_host(t, watcher)->ns);
 	topology_free(t);
-	link_events_wait_del(events, "eth0");
-	if (have_handles)
-		ns_handle_wait_gone(&handles[0]);
+	link_events_wait_del(events, ifnames, ifname_count);
+	for (i = 0; have_handles && i < count; i++)
+		if (i != watcher_at)
+			ns_handle_wait_gone(&handles[i]);
 	close(events);
 	if (have_handles)
-		ns_handle_wait_gone(&handles[1]);
+		ns_handle_wait_gone(&handles[watcher_at]);
 	host_links(after, sizeof(after));
 	ck_assert_str_eq(after, before);
+}
+
+START_TEST(test_pair_free_removes_everything)
+{
+	/* The server sees the client take the veth with it. */
+	check_free_removes_everything(TOPOLOGY_PAIR, "server", (const char *const[]){ "eth0" }, 1);
 }
 END_TEST
 
@@ -627,6 +684,338 @@ START_TEST(test_pair_repeat)
 		total += now_us() - start;
 	}
 	printf("# pair topology_new + topology_free: %.2f ms on average over %d\n",
+	       (double)total / rounds / 1000.0, rounds);
+}
+END_TEST
+
+/* Privileged: the routed topology */
+
+static void check_iface(const struct host_iface *iface, const char *ifname, const char *addr4, const char *addr6)
+{
+	struct in6_addr in6;
+	struct in_addr in4;
+
+	if (ifname)
+		ck_assert_str_eq(iface->ifname, ifname);
+	else
+		ck_assert_ptr_null(iface->ifname);
+	ck_assert_str_eq(iface->addr4, addr4);
+	ck_assert_str_eq(iface->addr6, addr6);
+	ck_assert_int_eq(inet_pton(AF_INET, addr4, &in4), 1);
+	ck_assert_int_eq(inet_pton(AF_INET6, addr6, &in6), 1);
+	ck_assert_uint_eq(iface->in4.s_addr, in4.s_addr);
+	ck_assert_int_eq(memcmp(&iface->in6, &in6, sizeof(in6)), 0);
+}
+
+/* The host's own fields repeat its first interface. */
+static void check_first_iface(const struct host *host)
+{
+	ck_assert_str_eq(host->ifname, host->ifaces[0].ifname);
+	ck_assert_str_eq(host->addr4, host->ifaces[0].addr4);
+	ck_assert_str_eq(host->addr6, host->ifaces[0].addr6);
+	ck_assert_uint_eq(host->in4.s_addr, host->ifaces[0].in4.s_addr);
+	ck_assert_int_eq(memcmp(&host->in6, &host->ifaces[0].in6, sizeof(host->in6)), 0);
+}
+
+/* Asserts @ns routes @dst via @gateway ("": directly) as a route of @type. */
+static void check_route(struct netns *ns, const char *dst, int type, const char *gateway)
+{
+	char via[INET6_ADDRSTRLEN];
+
+	ck_assert_int_eq(netns_route_get(ns, dst, via, sizeof(via)), type);
+	ck_assert_msg(strcmp(via, gateway) == 0, "%s: %s goes via '%s', not '%s'", netns_name(ns), dst, via, gateway);
+}
+
+START_TEST(test_routed_hosts)
+{
+	struct host *client, *router, *server;
+	const struct host_iface *service;
+	struct topology *t;
+
+	t = topology_new(TOPOLOGY_ROUTED);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(topology_kind_of(t), TOPOLOGY_ROUTED);
+	ck_assert_uint_eq(topology_host_count(t), 3);
+	client = topology_host(t, "client");
+	router = topology_host(t, "router");
+	server = topology_host(t, "server");
+	ck_assert_ptr_eq(topology_host_at(t, 0), client);
+	ck_assert_ptr_eq(topology_host_at(t, 1), router);
+	ck_assert_ptr_eq(topology_host_at(t, 2), server);
+	ck_assert_ptr_null(topology_host_at(t, 3));
+	ck_assert_str_eq(netns_name(router->ns), "router");
+
+	ck_assert_uint_eq(client->iface_count, 1);
+	check_iface(&client->ifaces[0], "eth0", "198.18.0.1", "2001:db8:1::1");
+	ck_assert_uint_eq(router->iface_count, 2);
+	check_iface(&router->ifaces[0], "eth0", "198.18.0.254", "2001:db8:1::fe");
+	check_iface(&router->ifaces[1], "eth1", "198.19.0.254", "2001:db8:2::fe");
+	ck_assert_uint_eq(server->iface_count, 1);
+	check_iface(&server->ifaces[0], "eth0", "198.19.0.2", "2001:db8:2::2");
+	check_first_iface(client);
+	check_first_iface(router);
+	check_first_iface(server);
+	service = topology_service(t);
+	ck_assert_ptr_nonnull(service);
+	check_iface(service, NULL, "198.18.100.1", "2001:db8:100::1");
+
+	/* Every address is local where it belongs, and the router's on the right veth. */
+	check_route(router->ns, "198.19.0.254", RTN_LOCAL, "");
+	check_route(router->ns, "2001:db8:1::fe", RTN_LOCAL, "");
+	check_route(router->ns, "198.19.0.2", RTN_UNICAST, "");
+	check_route(router->ns, "2001:db8:1::1", RTN_UNICAST, "");
+	check_route(client->ns, "198.19.0.2", RTN_UNICAST, "198.18.0.254");
+	check_route(client->ns, "2001:db8:2::2", RTN_UNICAST, "2001:db8:1::fe");
+	check_route(server->ns, "198.18.0.1", RTN_UNICAST, "198.19.0.254");
+	check_route(server->ns, "2001:db8:1::1", RTN_UNICAST, "2001:db8:2::fe");
+	topology_free(t);
+}
+END_TEST
+
+/* Reads a sysctl of the host namespace (this thread never left it). */
+static void host_sysctl(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(buf, (int)size, f));
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+static void check_sysctl(struct netns *ns, const char *key, const char *value)
+{
+	char buf[64];
+
+	ck_assert_int_ge(netns_sysctl_read(ns, key, buf, sizeof(buf)), 0);
+	ck_assert_msg(strcmp(buf, value) == 0, "%s: %s is %s, not %s", netns_name(ns), key, buf, value);
+}
+
+START_TEST(test_routed_forwarding_in_router_only)
+{
+	static const char *const host_paths[] = {
+		"/proc/sys/net/ipv4/ip_forward",
+		"/proc/sys/net/ipv6/conf/all/forwarding",
+		"/proc/sys/net/ipv6/conf/default/forwarding",
+	};
+	char before[3][64], after[3][64];
+	struct topology *t;
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		host_sysctl(host_paths[i], before[i], sizeof(before[i]));
+	t = topology_new(TOPOLOGY_ROUTED);
+	ck_assert_ptr_nonnull(t);
+	for (i = 0; i < 3; i++) {
+		host_sysctl(host_paths[i], after[i], sizeof(after[i]));
+		ck_assert_str_eq(after[i], before[i]);
+	}
+	check_sysctl(topology_host(t, "router")->ns, "net.ipv4.ip_forward", "1");
+	check_sysctl(topology_host(t, "router")->ns, "net.ipv6.conf.all.forwarding", "1");
+	/* Each veth took it too: forwarding is decided on the incoming one. */
+	check_sysctl(topology_host(t, "router")->ns, "net.ipv4.conf.eth0.forwarding", "1");
+	check_sysctl(topology_host(t, "router")->ns, "net.ipv4.conf.eth1.forwarding", "1");
+	check_sysctl(topology_host(t, "router")->ns, "net.ipv6.conf.eth0.forwarding", "1");
+	check_sysctl(topology_host(t, "router")->ns, "net.ipv6.conf.eth1.forwarding", "1");
+	check_sysctl(topology_host(t, "client")->ns, "net.ipv4.ip_forward", "0");
+	check_sysctl(topology_host(t, "client")->ns, "net.ipv6.conf.all.forwarding", "0");
+	check_sysctl(topology_host(t, "server")->ns, "net.ipv4.ip_forward", "0");
+	check_sysctl(topology_host(t, "server")->ns, "net.ipv6.conf.eth0.forwarding", "0");
+	topology_free(t);
+}
+END_TEST
+
+START_TEST(test_routed_tcp_ipv4)
+{
+	struct topology *t = topology_new(TOPOLOGY_ROUTED);
+
+	ck_assert_ptr_nonnull(t);
+	check_tcp_connect(t, AF_INET);
+	check_tcp_connect(t, AF_INET6);
+	topology_free(t);
+}
+END_TEST
+
+START_TEST(test_routed_tcp_ipv6)
+{
+	struct topology *t = topology_new(TOPOLOGY_ROUTED);
+
+	ck_assert_ptr_nonnull(t);
+	check_tcp_connect(t, AF_INET6);
+	check_tcp_connect(t, AF_INET);
+	topology_free(t);
+}
+END_TEST
+
+/*
+ * The IPv6 connect through the router right after topology_new, on a new
+ * topology each round: the router's neighbour discovery towards the server
+ * must work on its first try every time.
+ */
+START_TEST(test_routed_tcp_ipv6_every_time)
+{
+	enum { rounds = 50 };
+	long long start, build_total = 0, connect_total = 0, connect_max = 0, elapsed;
+	struct topology *t;
+	int i;
+
+	for (i = 0; i < rounds; i++) {
+		start = now_us();
+		t = topology_new(TOPOLOGY_ROUTED);
+		ck_assert_msg(t != NULL, "round %d: %s", i, strerror(errno));
+		build_total += now_us() - start;
+		elapsed = tcp_connect_us(t, AF_INET6);
+		connect_total += elapsed;
+		if (elapsed > connect_max)
+			connect_max = elapsed;
+		topology_free(t);
+	}
+	printf("# routed IPv6 connect right after topology_new: %lld us on average, %lld us at most over %d (build %.2f ms)\n",
+	       connect_total / rounds, connect_max, rounds, (double)build_total / rounds / 1000.0);
+}
+END_TEST
+
+/*
+ * Sends a UDP datagram from the client to the service address with no
+ * DNAT rule: the router, which has no route for it, must answer ICMP
+ * network unreachable, and the error queue names the router as its sender.
+ * Not a TCP connect: an ICMP error that arrives while connect() still holds
+ * the socket is only kept as a soft error, and the SYN's retransmission a
+ * second later draws the one that ends it.
+ */
+static void check_service_unreachable(struct topology *t, int family)
+{
+	const struct host_iface *service = topology_service(t);
+	const struct host *router = topology_host(t, "router");
+	struct host dst = { .in4 = service->in4, .in6 = service->in6 };
+	char control[512], payload[64];
+	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
+	const struct sock_extended_err *ee = NULL;
+	struct tcp_peer service_addr;
+	struct sockaddr_storage offender = { 0 };
+	struct cmsghdr *cmsg;
+	struct pollfd pfd;
+	int sock, one = 1;
+
+	peer_of(&dst, family, &service_addr);
+	sock = netns_socket(topology_host(t, "client")->ns, family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(sock, 0);
+	if (family == AF_INET)
+		ck_assert_int_eq(setsockopt(sock, SOL_IP, IP_RECVERR, &one, sizeof(one)), 0);
+	else
+		ck_assert_int_eq(setsockopt(sock, SOL_IPV6, IPV6_RECVERR, &one, sizeof(one)), 0);
+	ck_assert_int_eq(sendto(sock, "ping", 4, 0, (struct sockaddr *)&service_addr.addr, service_addr.len), 4);
+	pfd = (struct pollfd){ .fd = sock, .events = 0 };
+	ck_assert_msg(poll(&pfd, 1, 900) == 1 && (pfd.revents & POLLERR), "%s: no answer from the router",
+		      family == AF_INET ? "IPv4" : "IPv6");
+	ck_assert_int_ge(recvmsg(sock, &msg, MSG_ERRQUEUE), 0);
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg))
+		if ((cmsg->cmsg_level == SOL_IP && cmsg->cmsg_type == IP_RECVERR) ||
+		    (cmsg->cmsg_level == SOL_IPV6 && cmsg->cmsg_type == IPV6_RECVERR))
+			ee = (const struct sock_extended_err *)CMSG_DATA(cmsg);
+	ck_assert_ptr_nonnull(ee);
+	ck_assert_uint_eq(ee->ee_errno, ENETUNREACH);
+	ck_assert_uint_eq(ee->ee_origin, family == AF_INET ? SO_EE_ORIGIN_ICMP : SO_EE_ORIGIN_ICMP6);
+	memcpy(&offender, SO_EE_OFFENDER(ee), family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	ck_assert_msg(same_addr(&offender, router), "%s: the ICMP error does not come from the router's eth0",
+		      family == AF_INET ? "IPv4" : "IPv6");
+	close(sock);
+}
+
+static const char service_dnat[] =
+	"table inet ctlab_test_nat {\n"
+	"	chain prerouting {\n"
+	"		type nat hook prerouting priority dstnat; policy accept;\n"
+	"		ip daddr 198.18.100.1 tcp dport 8080 dnat ip to 198.19.0.2\n"
+	"		ip6 daddr 2001:db8:100::1 tcp dport 8080 dnat ip6 to 2001:db8:2::2\n"
+	"	}\n"
+	"}\n";
+
+/* With DNAT on the router the service address reaches the server's listener. */
+static void check_service_dnat(struct topology *t, int family)
+{
+	const struct host_iface *service = topology_service(t);
+	struct host dst = { .in4 = service->in4, .in6 = service->in6 };
+	struct host *client = topology_host(t, "client"), *server = topology_host(t, "server");
+	struct tcp_peer service_addr, server_addr;
+	struct sockaddr_storage seen;
+	socklen_t seen_len = sizeof(seen);
+	int listener, conn, accepted, one = 1;
+
+	peer_of(&dst, family, &service_addr);
+	peer_of(server, family, &server_addr);
+	listener = netns_socket(server->ns, family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(listener, 0);
+	ck_assert_int_eq(setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	ck_assert_int_eq(bind(listener, (struct sockaddr *)&server_addr.addr, server_addr.len), 0);
+	ck_assert_int_eq(listen(listener, 1), 0);
+	conn = netns_socket(client->ns, family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(conn, 0);
+	ck_assert_msg(connect(conn, (struct sockaddr *)&service_addr.addr, service_addr.len) == 0,
+		      "connect to the service: %s", strerror(errno));
+	accepted = accept4(listener, (struct sockaddr *)&seen, &seen_len, SOCK_CLOEXEC);
+	ck_assert_int_ge(accepted, 0);
+	ck_assert(same_addr(&seen, client));
+	close(accepted);
+	close(conn);
+	close(listener);
+}
+
+START_TEST(test_routed_service_addr)
+{
+	struct host *client, *router;
+	struct topology *t;
+	char via[INET6_ADDRSTRLEN], err[1024];
+
+	t = topology_new(TOPOLOGY_ROUTED);
+	ck_assert_ptr_nonnull(t);
+	client = topology_host(t, "client");
+	router = topology_host(t, "router");
+	/* On no interface anywhere; the client sends it to the router, which has no route for it. */
+	check_route(client->ns, "198.18.100.1", RTN_UNICAST, "198.18.0.254");
+	check_route(client->ns, "2001:db8:100::1", RTN_UNICAST, "2001:db8:1::fe");
+	ck_assert_int_eq(netns_route_get(router->ns, "198.18.100.1", via, sizeof(via)), -ENETUNREACH);
+	ck_assert_int_eq(netns_route_get(router->ns, "2001:db8:100::1", via, sizeof(via)), -ENETUNREACH);
+	check_service_unreachable(t, AF_INET);
+	check_service_unreachable(t, AF_INET6);
+
+	ck_assert_int_eq(netns_nft_load(router->ns, service_dnat, err, sizeof(err)), 0);
+	check_service_dnat(t, AF_INET);
+	check_service_dnat(t, AF_INET6);
+
+	ck_assert_int_eq(netns_route_get(client->ns, "not-an-address", via, sizeof(via)), -EINVAL);
+	ck_assert_int_eq(netns_route_get(client->ns, "198.18.100.1", via, 4), -EOVERFLOW);
+	ck_assert_int_eq(netns_route_get(client->ns, "198.18.100.1", NULL, 0), RTN_UNICAST);
+	ck_assert_int_eq(netns_route_wait_gateway(client->ns, "198.18.100.1", "198.18.0.254", 10), 0);
+	ck_assert_int_eq(netns_route_wait_gateway(client->ns, "198.18.100.1", "198.18.0.253", 10), -ETIMEDOUT);
+	ck_assert_int_eq(netns_route_wait_gateway(client->ns, "2001:db8:100::1", "198.18.0.254", 10), -EINVAL);
+	topology_free(t);
+}
+END_TEST
+
+START_TEST(test_routed_free_removes_everything)
+{
+	/* The router sees the client and the server take its two veths with them. */
+	check_free_removes_everything(TOPOLOGY_ROUTED, "router", (const char *const[]){ "eth0", "eth1" }, 2);
+}
+END_TEST
+
+START_TEST(test_routed_repeat)
+{
+	enum { rounds = 20 };
+	long long start, total = 0;
+	struct topology *t;
+	int i;
+
+	for (i = 0; i < rounds; i++) {
+		start = now_us();
+		t = topology_new(TOPOLOGY_ROUTED);
+		ck_assert_msg(t != NULL, "round %d: %s", i, strerror(errno));
+		topology_free(t);
+		total += now_us() - start;
+	}
+	printf("# routed topology_new + topology_free: %.2f ms on average over %d\n",
 	       (double)total / rounds / 1000.0, rounds);
 }
 END_TEST
@@ -666,6 +1055,7 @@ static Suite *netns_suite(const char *skip_reason)
 	TCase *unprivileged = tcase_create("unprivileged");
 	TCase *namespaces = tcase_create("namespaces");
 	TCase *pair = tcase_create("pair");
+	TCase *routed = tcase_create("routed");
 
 	tcase_add_test(unprivileged, test_kind_names);
 	tcase_add_test(unprivileged, test_new_rejects_bad_args);
@@ -690,6 +1080,17 @@ static Suite *netns_suite(const char *skip_reason)
 	tcase_add_test(pair, test_pair_free_removes_everything);
 	tcase_add_test(pair, test_pair_repeat);
 	suite_add_tcase(suite, pair);
+
+	tcase_set_timeout(routed, 60);
+	tcase_add_test(routed, test_routed_hosts);
+	tcase_add_test(routed, test_routed_forwarding_in_router_only);
+	tcase_add_test(routed, test_routed_tcp_ipv4);
+	tcase_add_test(routed, test_routed_tcp_ipv6);
+	tcase_add_test(routed, test_routed_tcp_ipv6_every_time);
+	tcase_add_test(routed, test_routed_service_addr);
+	tcase_add_test(routed, test_routed_free_removes_everything);
+	tcase_add_test(routed, test_routed_repeat);
+	suite_add_tcase(suite, routed);
 	return suite;
 }
 
