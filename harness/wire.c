@@ -50,6 +50,7 @@ struct wire {
 	size_t n_hosts;
 	struct wire_packet *packets;
 	size_t n_packets, cap_packets;
+	size_t dropped;
 	uint8_t *frame;			/* receive buffer, IP_PACKET_MAX + 1 */
 };
 
@@ -58,13 +59,15 @@ struct wire {
  * tears down a memory-mapped ring, and each of those waits for an RCU grace
  * period (three per handle, about 35 ms here), where a plain socket bound to
  * every interface costs one, at close. SOCK_DGRAM hands over the IP packet
- * itself, sockaddr_ll the interface, link type and direction.
+ * itself, sockaddr_ll the interface, link type and direction; and a
+ * non-blocking socket just says EAGAIN when drained (libpcap's NFLOG reader
+ * takes that for an error, its "any" ring would not).
  */
 static int open_capture(struct netns *ns, struct wire_host *host)
 {
 	struct sockaddr_ll all = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	int size = WIRE_BUFFER_SIZE, one = 1;
-	int fd;
+	int fd, rc;
 
 	/* Protocol 0 until bind: no tap is registered, so bind need not wait to replace it. */
 	fd = netns_socket(ns, AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -81,9 +84,9 @@ static int open_capture(struct netns *ns, struct wire_host *host)
 	return 0;
 
 out_close:
-	size = -errno;
+	rc = -errno;
 	close(fd);
-	return size;
+	return rc;
 }
 
 struct wire *wire_open(struct netns *const *namespaces, const char *const *names, size_t n,
@@ -95,12 +98,12 @@ struct wire *wire_open(struct netns *const *namespaces, const char *const *names
 
 	wire = calloc(1, sizeof(*wire));
 	if (!wire)
-		goto out_err;
+		goto out_nomem;
 	wire->frame = malloc(IP_PACKET_MAX + 1);
 	wire->hosts = calloc(n + 1, sizeof(*wire->hosts));
 	wire->pollfds = calloc(n + 1, sizeof(*wire->pollfds));
 	if (!wire->frame || !wire->hosts || !wire->pollfds)
-		goto out_free;
+		goto out_nomem;
 	for (i = 0; i < n; i++) {
 		struct wire_host *host = &wire->hosts[i];
 
@@ -121,11 +124,10 @@ struct wire *wire_open(struct netns *const *namespaces, const char *const *names
 	}
 	return wire;
 
+out_nomem:
+	snprintf(err, errsize, "%s", strerror(ENOMEM));
 out_free:
 	wire_free(wire);
-out_err:
-	if (rc == -ENOMEM)
-		snprintf(err, errsize, "%s", strerror(ENOMEM));
 	errno = -rc;
 	return NULL;
 }
@@ -244,6 +246,8 @@ static int read_host(struct wire *wire, struct wire_host *host)
 		char buf[CMSG_SPACE(sizeof(struct timespec))];
 		struct cmsghdr align;
 	} control;
+	struct tpacket_stats stats;
+	socklen_t stats_len = sizeof(stats);
 	struct sockaddr_ll from;
 	struct iovec iov = { .iov_base = wire->frame, .iov_len = IP_PACKET_MAX + 1 };
 	struct msghdr msg;
@@ -261,8 +265,11 @@ static int read_host(struct wire *wire, struct wire_host *host)
 		len = recvmsg(host->fd, &msg, MSG_DONTWAIT);
 		if (len < 0 && errno == EINTR)
 			continue;
+		if (len < 0 && errno == EAGAIN)
+			break;
 		if (len < 0)
-			return errno == EAGAIN ? added : -errno;
+			return -errno;
+		/* Truncated means over 65535 bytes: only an IPv6 jumbogram (BIG TCP), left out. */
 		protocol = ntohs(from.sll_protocol);
 		if (from.sll_hatype == ARPHRD_LOOPBACK || (protocol != ETH_P_IP && protocol != ETH_P_IPV6) ||
 		    (msg.msg_flags & MSG_TRUNC))
@@ -282,6 +289,10 @@ static int read_host(struct wire *wire, struct wire_host *host)
 		if (rc == 0)
 			added++;
 	}
+	/* Reading the statistics resets them, so each drop is counted once. */
+	if (getsockopt(host->fd, SOL_PACKET, PACKET_STATISTICS, &stats, &stats_len) == 0)
+		wire->dropped += stats.tp_drops;
+	return added;
 }
 
 int wire_poll(struct wire *wire, int timeout_ms)
@@ -315,6 +326,11 @@ size_t wire_count(const struct wire *wire)
 const struct wire_packet *wire_at(const struct wire *wire, size_t index)
 {
 	return index < wire->n_packets ? &wire->packets[index] : NULL;
+}
+
+size_t wire_dropped(const struct wire *wire)
+{
+	return wire->dropped;
 }
 
 /*

@@ -44,7 +44,8 @@ struct wire *wire_open(struct netns *const *namespaces, const char *const *names
  * wire_poll - take every packet ready on any of the wire's handles, waiting
  * up to @timeout_ms (-1: no limit) for the first. Non-IP frames (ARP) and
  * loopback traffic are left out. Returns the number of packets added (0 on
- * timeout), or -errno (ENOMEM, or from poll/recvmsg).
+ * timeout, and at once for a wire of no namespaces), or -errno (ENOMEM, or
+ * from poll/recvmsg).
  */
 int wire_poll(struct wire *wire, int timeout_ms);
 
@@ -53,6 +54,13 @@ size_t wire_count(const struct wire *wire);
 
 /* wire_at - packet @index (arrival order), NULL if out of range. */
 const struct wire_packet *wire_at(const struct wire *wire, size_t index);
+
+/*
+ * wire_dropped - how many packets the kernel dropped, as of the last
+ * wire_poll, because the wire was not read fast enough (4 MB a namespace).
+ * Unless it is 0, that a packet was not seen proves nothing.
+ */
+size_t wire_dropped(const struct wire *wire);
 
 /*
  * wire_write_pcapng - write every packet to the pcapng file @path, in
