@@ -7,6 +7,7 @@
  */
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
 #include <poll.h>
@@ -39,14 +40,36 @@ static long long now_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Made by main and emptied by it at the end, so a failed test leaves no file behind. */
+static char temp_dir[] = "/tmp/ctlab-test-wire-XXXXXX";
+
 static void temp_path(char *path, size_t size)
 {
 	int fd;
 
-	snprintf(path, size, "/tmp/ctlab-test-wire-XXXXXX");
+	snprintf(path, size, "%s/XXXXXX", temp_dir);
 	fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
+}
+
+static void temp_dir_remove(void)
+{
+	struct dirent *entry;
+	char path[128];
+	DIR *dir;
+
+	dir = opendir(temp_dir);
+	if (!dir)
+		return;
+	while ((entry = readdir(dir))) {
+		if (entry->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", temp_dir, entry->d_name);
+		unlink(path);
+	}
+	closedir(dir);
+	rmdir(temp_dir);
 }
 
 /* What a pcapng file says, read block by block without libpcap. */
@@ -345,7 +368,7 @@ START_TEST(test_pcapng_handmade)
 	struct pcapng_view view;
 	struct wire *wire;
 	uint8_t buf[128];
-	char err[256], path[64];
+	char err[256], path[128];
 	size_t i, len;
 
 	wire = wire_open(NULL, NULL, 0, err, sizeof(err));
@@ -391,7 +414,7 @@ START_TEST(test_pcapng_empty)
 {
 	struct pcapng_view view;
 	struct wire *wire;
-	char err[256], path[64];
+	char err[256], path[128];
 
 	wire = wire_open(NULL, NULL, 0, err, sizeof(err));
 	ck_assert_ptr_nonnull(wire);
@@ -581,7 +604,7 @@ static void check_exchange(int family)
 	struct pcapng_view view;
 	struct pair pair;
 	struct wire *wire;
-	char err[256], path[64], buf[16];
+	char err[256], path[128], buf[16];
 	size_t i, solicits = 0, adverts = 0;
 
 	pair_new(&pair);
@@ -870,12 +893,17 @@ int main(void)
 	if (skip_reason)
 		printf("# SKIP privileged wire tests: %s\n", skip_reason);
 	host_links(links_before, sizeof(links_before));
+	if (!mkdtemp(temp_dir)) {
+		perror("mkdtemp");
+		return EXIT_FAILURE;
+	}
 
 	runner = srunner_create(wire_suite(skip_reason));
 	srunner_set_fork_status(runner, CK_FORK_GETENV);	/* forked unless CK_FORK=no */
 	srunner_run_all(runner, CK_NORMAL);
 	failed = srunner_ntests_failed(runner);
 	srunner_free(runner);
+	temp_dir_remove();
 
 	host_links(links_after, sizeof(links_after));
 	if (strcmp(links_before, links_after) != 0) {
