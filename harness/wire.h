@@ -68,7 +68,8 @@ size_t wire_dropped(const struct wire *wire);
  * "host/ifname", with nanosecond timestamps; each packet behind a Linux
  * cooked header (LINKTYPE_LINUX_SLL2, which libpcap and Wireshark both read
  * for many interfaces) and its direction in the header and in its flags.
- * Returns 0 or -errno.
+ * A wire with no packets gives a file with no interface, which Wireshark
+ * opens and libpcap refuses. Returns 0 or -errno.
  */
 int wire_write_pcapng(const struct wire *wire, const char *path);
 
