@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "diff.h"
 #include "engine.h"
 #include "export.h"
 #include "netns.h"
@@ -52,6 +53,9 @@ static const char usage_text[] =
 	"  list            list the scenarios with their files\n"
 	"  show NAME       print a scenario's explanation and steps\n"
 	"  clean           remove namespaces kept by --keep whose ctlab has exited\n"
+	"  diff OLD NEW    compare two --json results (say, before and after a kernel\n"
+	"                  upgrade): every run whose outcome, and every packet whose\n"
+	"                  verdict or reason, changed; exit 1 when anything did\n"
 	"  help            this text\n"
 	"\n"
 	"Scenarios are read from $CTLAB_SCENARIOS, ./scenarios, the scenarios folder\n"
@@ -516,6 +520,19 @@ static int do_clean(int argc, char **argv)
 	return status;
 }
 
+/* Verdicts and reasons that changed between two --json results. */
+static int do_diff(int argc, char **argv)
+{
+	int differences;
+
+	if (argc != 3)
+		return usage_error("%s", "diff expects two files: OLD.json NEW.json");
+	differences = diff_results(argv[1], argv[2], stdout);
+	if (differences < 0)
+		return EXIT_USAGE;
+	return differences ? EXIT_FAILED : EXIT_PASS;
+}
+
 static int do_help(int argc, char **argv)
 {
 	(void)argc;
@@ -532,6 +549,7 @@ static const struct command {
 	{ "list", do_list },
 	{ "show", do_show },
 	{ "clean", do_clean },
+	{ "diff", do_diff },
 	{ "help", do_help },
 	{ "--help", do_help },
 	{ "-h", do_help },
@@ -542,9 +560,9 @@ int main(int argc, char **argv)
 	size_t i;
 
 	if (argc < 2)
-		return usage_error("%s", "expected a command: run, list, show, clean, help");
+		return usage_error("%s", "expected a command: run, list, show, clean, diff, help");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
-	return usage_error("unknown command '%s' (run, list, show, clean, help)", argv[1]);
+	return usage_error("unknown command '%s' (run, list, show, clean, diff, help)", argv[1]);
 }

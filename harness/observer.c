@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,15 @@
 #define PENDING_REASONS_MAX	64
 
 /*
+ * Neighbour discovery and MLD are left out: conntrack never tracks them and
+ * they would only crowd the ladder.
  * Priority -150 runs right after conntrack (-200) and before NAT (-100), so the
  * logged packet is byte for byte the one conntrack judged.  queue-threshold 1
  * makes nfnetlink_log hand each record on at once instead of batching for 1 s.
  */
 #define VERDICT_RULES(dir) \
+	"icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, " \
+	"nd-neighbor-advert, mld-listener-query, mld-listener-report, mld2-listener-report } return\n" \
 	"ct state new log group 1 prefix \"ctlab " dir " new\" queue-threshold 1\n" \
 	"ct state established log group 1 prefix \"ctlab " dir " established\" queue-threshold 1\n" \
 	"ct state related log group 1 prefix \"ctlab " dir " related\" queue-threshold 1\n" \
@@ -65,6 +70,13 @@ struct observer {
 	size_t n_pending;
 };
 
+/*
+ * libpcap configures NFLOG with a netlink sequence number kept in one static
+ * variable for every handle, so two threads activating nflog at once can each
+ * miss their acknowledgement and wait for ever: activations go one at a time.
+ */
+static pthread_mutex_t nflog_activate_lock = PTHREAD_MUTEX_INITIALIZER;
+
 struct open_in_ns {
 	struct observer *observer;
 	char *err;
@@ -77,6 +89,7 @@ static int open_sockets(void *arg)
 	struct open_in_ns *open = arg;
 	struct observer *observer = open->observer;
 	char pcap_err[PCAP_ERRBUF_SIZE] = "";
+	int rc;
 
 	observer->pcap = pcap_create("nflog:0,1", pcap_err);
 	if (!observer->pcap)
@@ -84,7 +97,10 @@ static int open_sockets(void *arg)
 	if (pcap_set_snaplen(observer->pcap, 65535) || pcap_set_immediate_mode(observer->pcap, 1) ||
 	    pcap_set_buffer_size(observer->pcap, 4 << 20))
 		goto out_pcap_geterr;
-	if (pcap_activate(observer->pcap) < 0)
+	pthread_mutex_lock(&nflog_activate_lock);
+	rc = pcap_activate(observer->pcap);
+	pthread_mutex_unlock(&nflog_activate_lock);
+	if (rc < 0)
 		goto out_pcap_geterr;
 	observer->pcap_fd = pcap_get_selectable_fd(observer->pcap);
 

@@ -101,6 +101,34 @@ if command -v setpriv >/dev/null; then
 	fi
 fi
 
+# 4b. JSON and JUnit outputs, and diff between two JSON results.
+"$ctlab" run --json "$out/r.json" --junit "$out/r.xml" syn-rst >/dev/null 2>&1
+if python3 - "$out/r.json" "$out/r.xml" <<'PY'
+import json, sys, xml.etree.ElementTree as ET
+runs = json.load(open(sys.argv[1]))["runs"]
+assert [r["name"] for r in runs] == ["syn-rst/ipv4", "syn-rst/ipv6"], runs
+for r in runs:
+    assert r["outcome"] == "pass"
+    sent = [s for s in r["steps"] if "sent_packet" in s]
+    p = r["packets"][sent[0]["sent_packet"] - 1]
+    assert p["verdict"] == "invalid" and p["reason"] == "invalid tcp flag combination", p
+    assert p["flags"] == "SR", p
+suite = ET.parse(sys.argv[2]).getroot().find("testsuite")
+assert suite.get("tests") == "2" and suite.get("failures") == "0", suite.attrib
+PY
+then ok "--json has every packet with verdict and reason; --junit is valid JUnit"
+else not_ok "--json/--junit output"; fi
+sed 's/"invalid tcp flag combination"/"flags changed"/' "$out/r.json" >"$out/r2.json"
+"$ctlab" diff "$out/r.json" "$out/r.json" >/dev/null; same=$?
+"$ctlab" diff "$out/r.json" "$out/r2.json" >"$out/diff.txt"; changed=$?
+if [ $same = 0 ] && [ $changed = 1 ] && grep -q 'syn-rst/ipv4: .*syn-rst.ct:' "$out/diff.txt" &&
+   grep -q 'reason  invalid tcp flag combination -> flags changed' "$out/diff.txt"; then
+	ok "diff: no change exits 0; a changed reason is named, exit 1"
+else
+	not_ok "diff: same $same, changed $changed"
+	sed 's/^/    /' "$out/diff.txt"
+fi
+
 # 5. --keep leaves the namespaces for `ip netns exec`; `ctlab clean` removes them.
 "$ctlab" run --keep syn-rst >/dev/null 2>"$out/keep.err"
 kept=$(ip netns list | grep -c '^ctlab-.*-syn-rst-')
