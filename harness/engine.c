@@ -905,7 +905,8 @@ void engine_run(const struct scenario *scenario, int variant, int family,
 		*step_result = (struct step_result){ .step = step, .sent_packet = -1, .passed = true,
 						     .first_packet = observer_count(run.observer) };
 		result->n_steps = i + 1;
-		if (!condition_holds(&step->when, variant, kernel)) {
+		if (!condition_holds(&step->when, variant,
+				     family == AF_INET ? FAMILY_IPV4 : FAMILY_IPV6, kernel)) {
 			step_result->skipped = true;
 			step_result->end_packet = step_result->first_packet;
 			continue;

@@ -42,7 +42,7 @@ static const char usage_text[] =
 	"checks conntrack's verdict, logged reason, entry state and counters.\n"
 	"\n"
 	"commands:\n"
-	"  run [-v] [-t MS] [-j N] [--keep] [--json FILE] [--junit FILE] [NAME|PATH ...]\n"
+	"  run [-v] [-t MS] [-j N] [--keep] [--json FILE] [--junit FILE] [NAME|FILE|DIR ...]\n"
 	"                  run scenarios (all when none is named), each in every\n"
 	"                  variant and family; KTAP on stdout, readable text and\n"
 	"                  ladder diagrams with -v; -t bounds each wait for the\n"
@@ -164,11 +164,10 @@ static void free_scenarios(struct scenario_list *list)
 	free(list->items);
 }
 
-/* Parse every scenario file under the scenario folder.  Any syntax error stops
+/* Parse every scenario file under dir, in path order.  Any syntax error stops
  * everything before a namespace is made. */
-static int load_all(struct scenario_list *list)
+static int load_dir(const char *dir, struct scenario_list *list)
 {
-	const char *dir = scenario_dir();
 	char err[2048];
 	size_t i;
 	int rc = 0;
@@ -192,6 +191,18 @@ static int load_all(struct scenario_list *list)
 	}
 	free_found_files();
 	return rc;
+}
+
+static int load_all(struct scenario_list *list)
+{
+	return load_dir(scenario_dir(), list);
+}
+
+static bool is_dir(const char *arg)
+{
+	struct stat st;
+
+	return stat(arg, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static bool is_path(const char *arg)
@@ -221,6 +232,17 @@ static int select_scenarios(int argc, char **argv, struct scenario_list *all,
 	for (i = 0; i < argc; i++) {
 		struct scenario *scenario = NULL;
 
+		if (is_dir(argv[i])) {
+			/* A folder: every scenario under it, owned by `all`. */
+			size_t first = all->n;
+
+			if (load_dir(argv[i], all) < 0)
+				return -1;
+			for (j = first; j < all->n; j++)
+				if (add_scenario(chosen, all->items[j]) < 0)
+					return -1;
+			continue;
+		}
 		if (is_path(argv[i])) {
 			scenario = scenario_parse_file(argv[i], err, sizeof(err));
 			if (!scenario) {

@@ -305,8 +305,11 @@ static void kernel_version_format(uint32_t version, char *buf, size_t size)
 		snprintf(buf, size, "%u.%u", major, minor);
 }
 
-bool condition_holds(const struct condition *when, int variant, uint32_t kernel)
+bool condition_holds(const struct condition *when, int variant, unsigned family,
+		     uint32_t kernel)
 {
+	if (when->families && !(when->families & family))
+		return false;
 	if (when->kernel_min && kernel < when->kernel_min)
 		return false;
 	if (when->kernel_below && kernel >= when->kernel_below)
@@ -1943,6 +1946,15 @@ static int parse_condition_item(struct parser *p, const struct word *w, size_t o
 			when->kernel_min = version;
 		return check_kernel_range(p, when->kernel_min, when->kernel_below, below,
 					  version_column, version_text);
+	}
+	/* The family names come first: a variant cannot be named after one. */
+	if ((len == 4 && strncmp(text, "ipv4", 4) == 0) || (len == 4 && strncmp(text, "ipv6", 4) == 0)) {
+		unsigned family = text[3] == '4' ? FAMILY_IPV4 : FAMILY_IPV6;
+
+		if (when->families)
+			return error_at(p, column, text, (int)len, "one family");
+		when->families = family;
+		return 0;
 	}
 	variant = find_variant(p->scenario, text, len);
 	if (variant < 0)

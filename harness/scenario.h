@@ -249,11 +249,12 @@ enum step_kind {
 
 /*
  * When a step applies: written "@liberal", "@strict,loose", "@kernel>=6.0",
- * "@liberal,kernel<6.1" before the statement.  Variant names are ORed with one
- * another; kernel bounds are ANDed with them.
+ * "@liberal,kernel<6.1", "@ipv6" before the statement.  Variant names are ORed
+ * with one another; the family and kernel bounds are ANDed with them.
  */
 struct condition {
 	unsigned variants;		/* bit i: scenario->variants[i]; 0: every variant */
+	unsigned families;		/* @ipv4 / @ipv6: enum families bits; 0: both */
 	uint32_t kernel_min;		/* kernel >= this; 0: no bound */
 	uint32_t kernel_below;		/* kernel < this; 0: no bound */
 };
@@ -310,8 +311,10 @@ void scenario_free(struct scenario *scenario);
 int kernel_version_parse(const char *text, uint32_t *version);
 
 /* True when a step's condition holds for variant index (or -1 when the scenario
- * has no variants) on kernel version `kernel`. */
-bool condition_holds(const struct condition *when, int variant, uint32_t kernel);
+ * has no variants), in a run of family (FAMILY_IPV4 or FAMILY_IPV6), on kernel
+ * version `kernel`. */
+bool condition_holds(const struct condition *when, int variant, unsigned family,
+		     uint32_t kernel);
 
 /* Hosts of a topology, NULL-terminated, or NULL for an unknown topology. */
 const char *const *scenario_topology_hosts(const char *topology);

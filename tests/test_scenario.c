@@ -395,31 +395,37 @@ START_TEST(test_condition_holds)
 	struct condition liberal_6_0 = { .variants = 1u << 1, .kernel_min = v6_0,
 					 .kernel_below = v6_1 };
 
-	ck_assert(condition_holds(&always, -1, v5_15));
-	ck_assert(condition_holds(&always, 0, v6_0));
-	ck_assert(condition_holds(&always, 7, 0));
+	ck_assert(condition_holds(&always, -1, FAMILY_IPV4, v5_15));
+	ck_assert(condition_holds(&always, 0, FAMILY_IPV4, v6_0));
+	ck_assert(condition_holds(&always, 7, FAMILY_IPV4, 0));
 
-	ck_assert(!condition_holds(&liberal, -1, v6_0));
-	ck_assert(!condition_holds(&liberal, 0, v6_0));
-	ck_assert(condition_holds(&liberal, 1, v6_0));
-	ck_assert(!condition_holds(&liberal, 2, v6_0));
-	ck_assert(condition_holds(&strict_or_loose, 0, v6_0));
-	ck_assert(!condition_holds(&strict_or_loose, 1, v6_0));
-	ck_assert(condition_holds(&strict_or_loose, 2, v6_0));
-	ck_assert(!condition_holds(&strict_or_loose, SCENARIO_VARIANTS_MAX, v6_0));
+	ck_assert(!condition_holds(&liberal, -1, FAMILY_IPV4, v6_0));
+	ck_assert(!condition_holds(&liberal, 0, FAMILY_IPV4, v6_0));
+	ck_assert(condition_holds(&liberal, 1, FAMILY_IPV4, v6_0));
+	ck_assert(!condition_holds(&liberal, 2, FAMILY_IPV4, v6_0));
+	ck_assert(condition_holds(&strict_or_loose, 0, FAMILY_IPV4, v6_0));
+	ck_assert(!condition_holds(&strict_or_loose, 1, FAMILY_IPV4, v6_0));
+	ck_assert(condition_holds(&strict_or_loose, 2, FAMILY_IPV4, v6_0));
+	ck_assert(!condition_holds(&strict_or_loose, SCENARIO_VARIANTS_MAX, FAMILY_IPV4, v6_0));
 
-	ck_assert(!condition_holds(&from_6_0, -1, v5_15));
-	ck_assert(condition_holds(&from_6_0, -1, v6_0));
-	ck_assert(condition_holds(&from_6_0, 3, v6_1));
-	ck_assert(condition_holds(&before_6_1, -1, v6_0));
-	ck_assert(condition_holds(&before_6_1, -1, CTLAB_KERNEL_VERSION(6, 0, 255)));
-	ck_assert(!condition_holds(&before_6_1, -1, v6_1));
+	ck_assert(!condition_holds(&from_6_0, -1, FAMILY_IPV4, v5_15));
+	ck_assert(condition_holds(&from_6_0, -1, FAMILY_IPV4, v6_0));
+	ck_assert(condition_holds(&from_6_0, 3, FAMILY_IPV4, v6_1));
+	ck_assert(condition_holds(&before_6_1, -1, FAMILY_IPV4, v6_0));
+	ck_assert(condition_holds(&before_6_1, -1, FAMILY_IPV4, CTLAB_KERNEL_VERSION(6, 0, 255)));
+	ck_assert(!condition_holds(&before_6_1, -1, FAMILY_IPV4, v6_1));
 
-	ck_assert(!condition_holds(&liberal_6_0, 1, v5_15));
-	ck_assert(condition_holds(&liberal_6_0, 1, CTLAB_KERNEL_VERSION(6, 0, 9)));
-	ck_assert(!condition_holds(&liberal_6_0, 1, v6_1));
-	ck_assert(!condition_holds(&liberal_6_0, 0, v6_0));
-	ck_assert(!condition_holds(&liberal_6_0, -1, v6_0));
+	ck_assert(!condition_holds(&liberal_6_0, 1, FAMILY_IPV4, v5_15));
+	ck_assert(condition_holds(&liberal_6_0, 1, FAMILY_IPV4, CTLAB_KERNEL_VERSION(6, 0, 9)));
+	ck_assert(!condition_holds(&liberal_6_0, 1, FAMILY_IPV4, v6_1));
+	ck_assert(!condition_holds(&liberal_6_0, 0, FAMILY_IPV4, v6_0));
+	ck_assert(!condition_holds(&liberal_6_0, -1, FAMILY_IPV4, v6_0));
+	{
+		struct condition v6_only = { .families = FAMILY_IPV6 };
+
+		ck_assert(!condition_holds(&v6_only, -1, FAMILY_IPV4, v6_0));
+		ck_assert(condition_holds(&v6_only, -1, FAMILY_IPV6, v6_0));
+	}
 }
 END_TEST
 
