@@ -1,5 +1,6 @@
 /* Turn a scenario's send step into packet bytes, with the connections' live numbers. */
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -258,5 +259,13 @@ ssize_t craft_packet(struct run *run, const struct send_step *send, uint8_t *buf
 	}
 	if (len < 0 && !result->message[0])
 		return step_error(result, "cannot build the packet: %s", strerror((int)-len));
+	/* The TCP builder cuts its own packets (keeping a checksum over what is
+	 * left); UDP and ICMP are cut after the fact. */
+	if (len > 0 && send->protocol != PROTO_TCP && send->fields[SEND_TRUNCATE].present) {
+		len = packet_truncate(buf, (size_t)len, value[SEND_TRUNCATE]);
+		if (len < 0)
+			return step_error(result, "truncate=%" PRIu64 ": shorter than the IP header "
+					  "or longer than the packet", value[SEND_TRUNCATE]);
+	}
 	return len;
 }

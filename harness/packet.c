@@ -372,6 +372,25 @@ ssize_t packet_build_tcp(const struct tcp_spec *spec, uint8_t *buf, size_t size)
 	return (ssize_t)cut_len;
 }
 
+ssize_t packet_truncate(uint8_t *pkt, size_t len, size_t cut)
+{
+	size_t ip_hdr_len;
+
+	if (len < 1 || (pkt[0] >> 4 != 4 && pkt[0] >> 4 != 6))
+		return -EINVAL;
+	ip_hdr_len = ip_header_len(pkt[0] >> 4 == 4 ? AF_INET : AF_INET6);
+	if (cut < ip_hdr_len || cut > len)
+		return -EINVAL;
+	if (pkt[0] >> 4 == 4) {
+		put_be16(pkt + 2, (uint16_t)cut);
+		put_be16(pkt + 10, 0);
+		put_be16(pkt + 10, inet_checksum(pkt, IPV4_HEADER_LEN, 0));
+	} else {
+		put_be16(pkt + 4, (uint16_t)(cut - IPV6_HEADER_LEN));
+	}
+	return (ssize_t)cut;
+}
+
 void udp_spec_init(struct udp_spec *spec, int family)
 {
 	memset(spec, 0, sizeof(*spec));

@@ -182,6 +182,15 @@ struct packet_quote {
 	uint32_t seq;			/* TCP */
 };
 
+/*
+ * packet_truncate - cut a built packet (IPv4 without options, or IPv6 without
+ * extension headers) to @cut bytes: the IP length says the cut length and the
+ * IPv4 header checksum is made right again; the transport header and its
+ * checksum are left as they were.  Returns @cut, or -EINVAL when @cut is
+ * shorter than the IP header or longer than @len.
+ */
+ssize_t packet_truncate(uint8_t *pkt, size_t len, size_t cut);
+
 /* What packet_parse() saw in one IP packet. */
 struct packet_summary {
 	int family;			/* AF_INET or AF_INET6 */

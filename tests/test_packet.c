@@ -1791,6 +1791,34 @@ START_TEST(test_spec_defaults)
 }
 END_TEST
 
+/* packet_truncate: the IP length follows the cut, the IPv4 header checksum stays
+ * right, and the parser then sees a short transport header. */
+START_TEST(test_truncate_udp)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct udp_spec spec;
+	struct packet_summary summary;
+	uint8_t buf[256];
+	size_t ip_len;
+	ssize_t len;
+
+	udp_spec_init(&spec, families[_i]);
+	spec.sport = 40000;
+	spec.dport = 9;
+	spec.payload_len = 10;
+	len = packet_build_udp(&spec, buf, sizeof(buf));
+	ck_assert_int_gt(len, 0);
+	ip_len = families[_i] == AF_INET ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
+	ck_assert_int_eq(packet_truncate(buf, (size_t)len, ip_len + 4), (ssize_t)(ip_len + 4));
+	ck_assert_int_eq(packet_parse(buf, ip_len + 4, &summary), 0);
+	ck_assert_uint_eq(summary.ip_len, ip_len + 4);
+	ck_assert(summary.ip_checksum_ok);
+	ck_assert(summary.truncated);
+	ck_assert_int_eq(packet_truncate(buf, (size_t)len, ip_len - 1), -EINVAL);
+	ck_assert_int_eq(packet_truncate(buf, ip_len + 4, ip_len + 5), -EINVAL);
+}
+END_TEST
+
 static Suite *packet_suite(void)
 {
 	Suite *suite = suite_create("packet");
@@ -1808,6 +1836,7 @@ static Suite *packet_suite(void)
 	tcase_add_test(vectors, test_udp_vectors);
 	tcase_add_loop_test(vectors, test_udp_zero_sum_is_all_ones, 0, 2);
 	tcase_add_test(vectors, test_icmp_vectors);
+	tcase_add_loop_test(vectors, test_truncate_udp, 0, 2);
 	tcase_add_test(vectors, test_icmp_message_lookup);
 	suite_add_tcase(suite, vectors);
 
