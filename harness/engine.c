@@ -590,6 +590,10 @@ static bool is_wanted_packet(const struct run *run, const struct observed *obser
 		return false;
 	if (match->has_type && packet->icmp_type != want->icmp_type)
 		return false;
+	if (match->has_reason &&
+	    (match->reason_none ? observed->has_reason
+				: !observed->has_reason || !reason_matches(match->reason, observed->reason)))
+		return false;
 	return match->verdict == VERDICT_UNSEEN || observed->verdict == match->verdict;
 }
 

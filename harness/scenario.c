@@ -1515,20 +1515,26 @@ static int parse_send(struct parser *p)
 	return 0;
 }
 
-/* Optional "reason "TEXT"" or "reason none" after a verdict; required alone. */
-static int parse_reason_clause(struct parser *p, struct expect_step *expect)
+/* The pattern after "reason": "TEXT" or none. */
+static int take_reason(struct parser *p, bool *has_reason, bool *reason_none, char *reason)
 {
 	struct word *w = peek_word(p);
 
 	if (!w)
 		return error_at(p, p->end_column, "end of line", -1, "\"TEXT\" or none");
-	expect->has_reason = true;
+	*has_reason = true;
 	if (is_plain(w) && strcmp(w->text, "none") == 0) {
 		p->next++;
-		expect->reason_none = true;
+		*reason_none = true;
 		return 0;
 	}
-	return take_string(p, "\"TEXT\" or none", expect->reason);
+	return take_string(p, "\"TEXT\" or none", reason);
+}
+
+/* Optional "reason "TEXT"" or "reason none" after a verdict; required alone. */
+static int parse_reason_clause(struct parser *p, struct expect_step *expect)
+{
+	return take_reason(p, &expect->has_reason, &expect->reason_none, expect->reason);
 }
 
 /* Expectations on the last packet need a packet: a send, or a connect or socket
@@ -1687,9 +1693,9 @@ static int parse_packet_type(struct parser *p, const struct word *w, size_t off,
 
 /* The clauses of expect [no] packet, per protocol. */
 static const char *const packet_clauses_what[] = {
-	[PROTO_TCP]	= "flags=, seq=, ack=, verdict or end of line",
-	[PROTO_UDP]	= "verdict or end of line",
-	[PROTO_ICMP]	= "type=, verdict or end of line",
+	[PROTO_TCP]	= "flags=, seq=, ack=, verdict, reason or end of line",
+	[PROTO_UDP]	= "verdict, reason or end of line",
+	[PROTO_ICMP]	= "type=, verdict, reason or end of line",
 };
 
 static int parse_packet_clause(struct parser *p, struct packet_match *packet)
@@ -1713,6 +1719,11 @@ static int parse_packet_clause(struct parser *p, struct packet_match *packet)
 		if (verdict_parse(w->text, &packet->verdict))
 			return error_word(p, w, "%s", verdict_what);
 		return 0;
+	}
+	if (!eq && KEY_IS("reason")) {
+		if (packet->has_reason)
+			return error_word(p, w, "each clause once");
+		return take_reason(p, &packet->has_reason, &packet->reason_none, packet->reason);
 	}
 	if (eq && tcp && KEY_IS("flags")) {
 		if (packet->has_flags)

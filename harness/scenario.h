@@ -193,7 +193,7 @@ enum expect_kind {
 	EXPECT_CT,		/* ct CONN [state S] [[!]assured] [[!]seen_reply] [timeout MIN..MAX]
 				 * (at least one, any order) | ct CONN gone */
 	EXPECT_STAT,		/* stat COUNTER +N | -N | N: delta since before the last send */
-	EXPECT_PACKET,		/* [no] packet SRC -> DST PROTO [flags=X] [seq=E] [ack=E] [type=T] [verdict V] */
+	EXPECT_PACKET,		/* [no] packet SRC -> DST PROTO [flags=X] [seq=E] [ack=E] [type=T] [verdict V] [reason R] */
 	EXPECT_SOCKET,		/* socket EP error ERRNO|none | socket EP state S */
 };
 
@@ -210,6 +210,9 @@ struct packet_match {
 	enum icmp_message icmp_message;	/* or raw type when ICMP_MSG_NONE */
 	uint8_t icmp_type;
 	enum verdict verdict;		/* VERDICT_UNSEEN: any */
+	bool has_reason;		/* reason "TEXT" | reason none, as for the last packet */
+	bool reason_none;
+	char reason[SCENARIO_TEXT_MAX];
 	bool absent;			/* expect no packet …: must not be seen */
 };
 

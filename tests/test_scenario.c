@@ -625,9 +625,18 @@ START_TEST(test_new_expects)
 		"expect socket c.client error ECONNRESET\n"
 		"expect socket c.client error none\n"
 		"expect socket c.server state close_wait\n"
-		"expect socket u.client error ECONNREFUSED\n");
+		"expect socket u.client error ECONNREFUSED\n"
+		"expect packet client -> server tcp reason \"invalid rst\" verdict invalid\n"
+		"expect no packet server -> client tcp reason none\n");
 	const struct step *steps = s->steps;
 	const struct packet_match *packet;
+
+	packet = &steps[16].expect.packet;
+	ck_assert(packet->has_reason && !packet->reason_none);
+	ck_assert_str_eq(packet->reason, "invalid rst");
+	ck_assert_int_eq(packet->verdict, VERDICT_INVALID);
+	packet = &steps[17].expect.packet;
+	ck_assert(packet->absent && packet->has_reason && packet->reason_none);
 
 	/* A connect sends: the verdict and stat of its last packet. */
 	ck_assert_int_eq(steps[2].expect.kind, EXPECT_VERDICT);
@@ -1383,14 +1392,14 @@ START_TEST(test_error_new_expects)
 	assert_error(HEAD SEND "expect packet client -> server sctp\n",
 		     "t.ct:4:32: expected a protocol (tcp, udp, icmp), found sctp");
 	assert_error(HEAD SEND "expect packet server -> client udp flags=R\n",
-		     "t.ct:4:36: expected verdict or end of line, found flags=R");
+		     "t.ct:4:36: expected verdict, reason or end of line, found flags=R");
 	assert_error(HEAD SEND "expect packet server -> client tcp type=3\n",
-		     "t.ct:4:36: expected flags=, seq=, ack=, verdict or end of line, found type=3");
+		     "t.ct:4:36: expected flags=, seq=, ack=, verdict, reason or end of line, found type=3");
 	assert_error(HEAD SEND "expect packet server -> client tcp \"flags=R\"\n",
-		     "t.ct:4:36: expected flags=, seq=, ack=, verdict or end of line, "
+		     "t.ct:4:36: expected flags=, seq=, ack=, verdict, reason or end of line, "
 		     "found \"flags=R\"");
 	assert_error(HEAD SEND "expect packet server -> client icmp seq=1\n",
-		     "t.ct:4:37: expected type=, verdict or end of line, found seq=1");
+		     "t.ct:4:37: expected type=, verdict, reason or end of line, found seq=1");
 	assert_error(HEAD SEND "expect packet server -> client icmp type=bogus\n",
 		     "t.ct:4:42: expected " ICMP_TYPES ", found bogus");
 	assert_error(HEAD SEND "expect packet server -> client icmp type=256\n",
