@@ -34,16 +34,11 @@ static void set_addresses(const struct run *run, const struct host *src, const s
 }
 
 /* What the sender's own socket would put in a segment right now. */
-static int tcp_from_endpoint(const struct conn *conn, bool from_client,
-			     struct tcp_spec *spec)
+static int tcp_from_endpoint(struct conn *conn, bool from_client, struct tcp_spec *spec)
 {
-	int fd = from_client ? conn->client_fd : conn->server_fd;
 	struct tcp_live sender;
-	int rc;
+	int rc = conn_live(conn, from_client, &sender);
 
-	if (fd < 0)
-		return -ENOTCONN;
-	rc = sock_tcp_live(fd, &sender);
 	if (rc < 0)
 		return rc;
 	spec->sport = from_client ? conn->client_port : conn->server_port;
@@ -99,7 +94,7 @@ static ssize_t craft_tcp(struct run *run, const struct send_step *send, const st
 	spec.sport = 40000;
 	spec.dport = 80;
 	if (send->conn >= 0) {
-		const struct conn *conn = &run->conns[send->conn];
+		struct conn *conn = &run->conns[send->conn];
 
 		rc = tcp_from_endpoint(conn, src == conn->client, &spec);
 		if (rc < 0)
@@ -168,7 +163,7 @@ static ssize_t craft_udp(struct run *run, const struct send_step *send, const st
 static ssize_t quoted_packet(struct run *run, const struct endpoint *endpoint, uint8_t *buf,
 			     size_t size, struct step_result *result)
 {
-	const struct conn *conn = &run->conns[endpoint->conn];
+	struct conn *conn = &run->conns[endpoint->conn];
 	bool from_client = endpoint->side == SIDE_CLIENT;
 	const struct host *src = from_client ? conn->client : conn->server;
 	const struct host *dst = from_client ? conn->server : conn->client;

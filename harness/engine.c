@@ -117,17 +117,30 @@ static struct ct_tuple conn_tuple(const struct run *run, const struct conn *conn
 	return tuple;
 }
 
+int conn_live(struct conn *conn, bool client, struct tcp_live *live)
+{
+	int fd = client ? conn->client_fd : conn->server_fd;
+	struct tcp_live *cache = client ? &conn->client_live : &conn->server_live;
+	bool *known = client ? &conn->client_live_known : &conn->server_live_known;
+	int rc = fd >= 0 ? sock_tcp_live(fd, live) : -ENOTCONN;
+
+	if (rc == 0) {
+		*cache = *live;
+		*known = true;
+		return 0;
+	}
+	if (!*known)
+		return rc;
+	*live = *cache;
+	return 0;
+}
+
 /* The live value a term names: c.client.nxt, c.server.win… */
 static int conn_value(struct run *run, const struct expr_term *term, uint64_t *value)
 {
-	const struct conn *conn = &run->conns[term->conn];
 	struct tcp_live live;
-	int fd = term->side == SIDE_CLIENT ? conn->client_fd : conn->server_fd;
-	int rc;
+	int rc = conn_live(&run->conns[term->conn], term->side == SIDE_CLIENT, &live);
 
-	if (fd < 0)
-		return -ENOTCONN;
-	rc = sock_tcp_live(fd, &live);
 	if (rc < 0)
 		return rc;
 	*value = term->value == CONN_NXT ? live.snd_nxt : live.rcv_wnd;
@@ -329,7 +342,7 @@ static int connect_tcp(struct run *run, struct conn *conn, uint16_t port,
 		return step_error(result, "accept on %s:%u: %s", conn->server->name, port,
 				  strerror(-fd));
 	conn->server_fd = fd;
-	rc = sock_tcp_live(conn->client_fd, &live);
+	rc = conn_live(conn, true, &live);
 	if (rc < 0)
 		return step_error(result, "reading the connection's sequence numbers: %s",
 				  strerror(-rc));
@@ -435,13 +448,27 @@ static int do_socket(struct run *run, const struct socket_step *socket_step,
 		if (rc == 0)
 			wait_endpoint_packet(run, endpoint, TCP_FLAG_FIN, false);
 		break;
-	case SOCKET_CLOSE:
+	case SOCKET_CLOSE: {
+		/* A socket whose connection already ended closes without a word. */
+		int state = tcp ? sock_tcp_state(*fd) : TCP_CLOSE;
+		bool speaks = state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT ||
+			      state == TCP_SYN_RECV ||
+			      (socket_step->abort && (state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 ||
+						      state == TCP_LAST_ACK || state == TCP_CLOSING));
+
+		if (tcp) {
+			struct tcp_live live;
+
+			/* Keep its numbers: a crafted packet may still speak for it. */
+			conn_live(conn, endpoint->side == SIDE_CLIENT, &live);
+		}
 		rc = sock_close(*fd, socket_step->abort);
 		*fd = -1;
-		if (rc == 0 && tcp)
+		if (rc == 0 && speaks)
 			wait_endpoint_packet(run, endpoint,
 					     socket_step->abort ? TCP_FLAG_RST : TCP_FLAG_FIN, false);
 		break;
+	}
 	case SOCKET_WAIT:
 		rc = sock_wait_tcp_state(*fd, socket_step->state, run->options->timeout_ms);
 		if (rc < 0) {

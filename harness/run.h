@@ -24,6 +24,8 @@ struct conn {
 	int client_fd, server_fd;	/* -1 once closed */
 	uint16_t client_port, server_port;
 	int client_error, server_error;	/* errno a socket step met, 0 if none */
+	struct tcp_live client_live, server_live;	/* last read, for after a close */
+	bool client_live_known, server_live_known;
 };
 
 struct raw_socket {
@@ -61,6 +63,10 @@ int step_error(struct step_result *result, const char *fmt, ...)
 
 const union inet_addr *host_addr(const struct run *run, const struct host *host);
 const struct host *find_host(struct run *run, const char *name);
+
+/* An end's live TCP numbers, or the last ones read when its socket is closed.
+ * 0 or -errno (-ENOTCONN: never read and closed). */
+int conn_live(struct conn *conn, bool client, struct tcp_live *live);
 
 /* Evaluate a field expression with the connections' live values. 0 or -errno. */
 int eval_expr(struct run *run, const struct expr *expr, uint64_t *value);

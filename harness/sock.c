@@ -137,12 +137,14 @@ int sock_tcp_live(int fd, struct tcp_live *live)
 	socklen_t len = sizeof(window), local_len = sizeof(local), remote_len = sizeof(remote);
 	int on = TCP_REPAIR_ON, off = TCP_REPAIR_OFF_NO_WP, rc;
 
-	if (getsockname(fd, (struct sockaddr *)&local, &local_len) < 0 ||
-	    getpeername(fd, (struct sockaddr *)&remote, &remote_len) < 0)
+	if (getsockname(fd, (struct sockaddr *)&local, &local_len) < 0)
 		return -errno;
-	/* Both port fields sit at the same offset in sockaddr_in and sockaddr_in6. */
+	/* Both port fields sit at the same offset in sockaddr_in and sockaddr_in6.
+	 * A socket whose connection ended has no peer, but its numbers remain. */
 	live->local_port = ntohs(((struct sockaddr_in *)&local)->sin_port);
-	live->remote_port = ntohs(((struct sockaddr_in *)&remote)->sin_port);
+	live->remote_port = 0;
+	if (getpeername(fd, (struct sockaddr *)&remote, &remote_len) == 0)
+		live->remote_port = ntohs(((struct sockaddr_in *)&remote)->sin_port);
 	if (getsockopt(fd, SOL_TCP, TCP_INFO, &info, &info_len) < 0)
 		return -errno;
 	live->rcv_wscale = info.tcpi_rcv_wscale;

@@ -17,7 +17,7 @@ struct tcp_live {
 	uint32_t snd_wnd;	/* the peer's window as it last saw it, bytes */
 	uint8_t rcv_wscale;	/* shift applied to the window field it sends */
 	uint16_t local_port;
-	uint16_t remote_port;
+	uint16_t remote_port;	/* 0 once the connection has ended */
 };
 
 /* A listening TCP socket bound to addr:port inside ns.  fd or -errno. */
@@ -35,7 +35,8 @@ int sock_connect(struct netns *ns, int family, const union inet_addr *src,
 int sock_accept(int listen_fd, int timeout_ms);
 
 /*
- * Read a connected socket's sequence numbers and windows through TCP_REPAIR,
+ * Read a TCP socket's sequence numbers and windows through TCP_REPAIR (also
+ * after its connection ended, as long as the fd is open),
  * leaving repair mode without the window probe TCP_REPAIR_OFF would send.
  * 0 or -errno.
  */
