@@ -91,7 +91,7 @@ done
 [ $? = 2 ] && ok "unknown command exits 2" || not_ok "unknown command exit code"
 "$ctlab" --help | grep -q '^usage: ctlab' && ok "--help prints usage" || not_ok "--help"
 if command -v setpriv >/dev/null; then
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$ctlab" run syn-rst >"$out/nonroot" 2>&1
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$ctlab" run tests/fixtures/flag-check.ct >"$out/nonroot" 2>&1
 	status=$?
 	if [ $status = 4 ] && grep -q '# SKIP not root' "$out/nonroot"; then
 		ok "not root: SKIP with the reason, exit 4"
@@ -102,17 +102,18 @@ if command -v setpriv >/dev/null; then
 fi
 
 # 4b. JSON and JUnit outputs, and diff between two JSON results.
-"$ctlab" run --json "$out/r.json" --junit "$out/r.xml" syn-rst >/dev/null 2>&1
+"$ctlab" run --json "$out/r.json" --junit "$out/r.xml" tests/fixtures/flag-check.ct >/dev/null 2>&1
 if python3 - "$out/r.json" "$out/r.xml" <<'PY'
 import json, sys, xml.etree.ElementTree as ET
 runs = json.load(open(sys.argv[1]))["runs"]
-assert [r["name"] for r in runs] == ["syn-rst/ipv4", "syn-rst/ipv6"], runs
+assert [r["name"] for r in runs] == ["fixture-flag-check/ipv4", "fixture-flag-check/ipv6"], runs
 for r in runs:
     assert r["outcome"] == "pass"
     sent = [s for s in r["steps"] if "sent_packet" in s]
     p = r["packets"][sent[0]["sent_packet"] - 1]
     assert p["verdict"] == "invalid" and p["reason"] == "invalid tcp flag combination", p
     assert p["flags"] == "SR", p
+    assert r["hosts"][1]["observing"] and r["hosts"][1]["name"] == "server", r["hosts"]
 suite = ET.parse(sys.argv[2]).getroot().find("testsuite")
 assert suite.get("tests") == "2" and suite.get("failures") == "0", suite.attrib
 PY
@@ -121,7 +122,7 @@ else not_ok "--json/--junit output"; fi
 sed 's/"invalid tcp flag combination"/"flags changed"/' "$out/r.json" >"$out/r2.json"
 "$ctlab" diff "$out/r.json" "$out/r.json" >/dev/null; same=$?
 "$ctlab" diff "$out/r.json" "$out/r2.json" >"$out/diff.txt"; changed=$?
-if [ $same = 0 ] && [ $changed = 1 ] && grep -q 'syn-rst/ipv4: .*syn-rst.ct:' "$out/diff.txt" &&
+if [ $same = 0 ] && [ $changed = 1 ] && grep -q 'fixture-flag-check/ipv4: .*flag-check.ct:' "$out/diff.txt" &&
    grep -q 'reason  invalid tcp flag combination -> flags changed' "$out/diff.txt"; then
 	ok "diff: no change exits 0; a changed reason is named, exit 1"
 else
@@ -130,8 +131,8 @@ else
 fi
 
 # 5. --keep leaves the namespaces for `ip netns exec`; `ctlab clean` removes them.
-"$ctlab" run --keep syn-rst >/dev/null 2>"$out/keep.err"
-kept=$(ip netns list | grep -c '^ctlab-.*-syn-rst-')
+"$ctlab" run --keep tests/fixtures/flag-check.ct >/dev/null 2>"$out/keep.err"
+kept=$(ip netns list | grep -c '^ctlab-.*-fixture-flag-check-')
 "$ctlab" clean >/dev/null
 left=$(ip netns list | grep -c '^ctlab-')
 if [ "$kept" = 4 ] && [ "$left" = 0 ]; then
