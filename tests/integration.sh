@@ -101,6 +101,33 @@ if command -v setpriv >/dev/null; then
 	fi
 fi
 
+# 4a. Kernel-version guards: a scenario for a future kernel is a SKIP with the
+# reason (exit 4); an expectation guarded out is not checked.
+"$ctlab" run tests/fixtures/kernel-future.ct >"$out/guard.txt" 2>&1
+status=$?
+if [ $status = 4 ] && grep -q '# SKIP needs kernel >= 99.0' "$out/guard.txt"; then
+	ok "kernel >= 99.0: SKIP with the reason, exit 4"
+else
+	not_ok "kernel guard on a scenario: exit $status"
+	sed 's/^/    /' "$out/guard.txt"
+fi
+"$ctlab" run -v tests/fixtures/kernel-step-guard.ct >"$out/guard.txt" 2>&1
+status=$?
+if [ $status = 0 ] && grep -q 'skip  @kernel<3.0 expect verdict new  (not on this kernel)' "$out/guard.txt"; then
+	ok "an expectation guarded out by @kernel<3.0 is not checked"
+else
+	not_ok "kernel guard on a step: exit $status"
+	sed 's/^/    /' "$out/guard.txt"
+fi
+
+# 4c. Every catalogue scenario explains itself in 3 to 8 about lines.
+short=""
+for file in $(find scenarios -name '*.ct'); do
+	n=$(grep -c '^about' "$file")
+	[ "$n" -ge 3 ] && [ "$n" -le 8 ] || short="$short $file($n)"
+done
+[ -z "$short" ] && ok "every scenario has 3-8 about lines" || not_ok "about lines:$short"
+
 # 4b. JSON and JUnit outputs, and diff between two JSON results.
 "$ctlab" run --json "$out/r.json" --junit "$out/r.xml" tests/fixtures/flag-check.ct >/dev/null 2>&1
 if python3 - "$out/r.json" "$out/r.xml" <<'PY'

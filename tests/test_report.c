@@ -256,14 +256,15 @@ START_TEST(new_connection_on_the_same_tuple_restarts_sequence)
 	struct fixture *f = fixture_new();
 	char *text, *line;
 
-	add_packet(f, "198.18.0.1", 43483, "198.18.0.2", 80, TCP_FLAG_SYN, 7000, 0, 64240,
-		   VERDICT_NEW);
+	add_packet(f, "198.18.0.1", 43483, "198.18.0.2", 80, TCP_FLAG_SYN, ISN_CLIENT + 100001, 0,
+		   64240, VERDICT_NEW);
 	add_packet(f, "198.18.0.2", 80, "198.18.0.1", 43483, TCP_FLAG_SYN | TCP_FLAG_ACK, 9000,
-		   7001, 65160, VERDICT_ESTABLISHED);
+		   ISN_CLIENT + 100002, 65160, VERDICT_ESTABLISHED);
 	f->results[STEP_EXPECT_STAT].end_packet = 6;
 	text = ladder_text(&f->result, false, false);
+	/* the new SYN says where it stands in the old connection's sequence space */
 	line = line_with(text, "#5 ");
-	ck_assert_ptr_nonnull(strstr(line, "| S seq 0 win 64240 -"));
+	ck_assert_ptr_nonnull(strstr(line, "| S seq 0 (old seq 100001) win 64240 -"));
 	free(line);
 	line = line_with(text, "#6 ");
 	ck_assert_ptr_nonnull(strstr(line, " SA seq 0 ack 1 win 65160 |"));
@@ -450,6 +451,29 @@ START_TEST(self_packets_mark_the_lifeline)
 }
 END_TEST
 
+START_TEST(long_statements_wrap)
+{
+	struct fixture *f = fixture_new();
+	char *text;
+
+	snprintf(f->steps[STEP_SEND_SR].text, sizeof(f->steps[0].text),
+		 "send     client -> server tcp conn=c flags=PA len=1000 seq=c.client.nxt-1000 win=500 "
+		 "ttl=3 tos=4 mss=1460");
+	snprintf(f->steps[STEP_EXPECT_STAT].text, sizeof(f->steps[0].text),
+		 "expect   packet server -> client tcp flags=A seq=c.server.nxt ack=c.client.nxt "
+		 "verdict established");
+	text = ladder_text(&f->result, false, false);
+	ck_assert_ptr_nonnull(strstr(text,
+		"\n  12 -- send client -> server tcp conn=c flags=PA len=1000 seq=c.client.nxt-1000 win=500 ttl=3\n"
+		"        tos=4 mss=1460\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"\n  15 ok    expect packet server -> client tcp flags=A seq=c.server.nxt ack=c.client.nxt verdict\n"
+		"           established\n"));
+	free(text);
+	free(f);
+}
+END_TEST
+
 START_TEST(foreign_packets_keep_clear_of_the_verdicts)
 {
 	struct fixture *f = fixture_new();
@@ -601,6 +625,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, unknown_addresses_go_to_the_observing_host);
 	tcase_add_test(tc, long_labels_go_above_their_arrow);
 	tcase_add_test(tc, self_packets_mark_the_lifeline);
+	tcase_add_test(tc, long_statements_wrap);
 	tcase_add_test(tc, foreign_packets_keep_clear_of_the_verdicts);
 	tcase_add_test(tc, no_hosts_falls_back_to_packet_lines);
 	suite_add_tcase(s, tc);
