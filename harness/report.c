@@ -275,22 +275,32 @@ static struct flow *flow_of(struct ladder *ladder, const struct packet_summary *
 	return flow;
 }
 
-/* Remember the initial sequence number a SYN carries. */
-static void flow_note_syn(struct flow *flow, int dir, const struct observed *observed)
+/*
+ * Remember the initial sequence number a SYN carries.  Returns true when it
+ * starts a new connection on a known tuple, with its seq relative to the old
+ * connection's in *old_seq.
+ */
+static bool flow_note_syn(struct flow *flow, int dir, const struct observed *observed,
+			  int32_t *old_seq)
 {
 	const struct packet_summary *packet = &observed->packet;
+	bool restarted = false;
 
 	if (packet->protocol != IPPROTO_TCP || !(packet->flags & TCP_FLAG_SYN))
-		return;
+		return false;
 	/* A new SYN that conntrack took as NEW on a known tuple opens a new
 	 * connection there (port reuse): forget the old sequence spaces. */
 	if (!(packet->flags & TCP_FLAG_ACK) && observed->verdict == VERDICT_NEW &&
-	    flow->has_isn[dir] && flow->isn[dir] != packet->seq)
+	    flow->has_isn[dir] && flow->isn[dir] != packet->seq) {
+		*old_seq = (int32_t)(packet->seq - flow->isn[dir]);
 		flow->has_isn[0] = flow->has_isn[1] = false;
+		restarted = true;
+	}
 	if (!flow->has_isn[dir]) {
 		flow->isn[dir] = packet->seq;
 		flow->has_isn[dir] = true;
 	}
+	return restarted;
 }
 
 static size_t append(char *buf, size_t size, size_t len, const char *fmt, ...)
@@ -319,7 +329,7 @@ static size_t append_seq(char *buf, size_t size, size_t len, const char *name, u
 }
 
 static size_t tcp_label(const struct observed *observed, const struct flow *flow, int dir,
-			char *buf, size_t size, size_t len)
+			const int32_t *old_seq, char *buf, size_t size, size_t len)
 {
 	const struct packet_summary *packet = &observed->packet;
 	char flags[TCP_FLAGS_STRLEN];
@@ -327,6 +337,8 @@ static size_t tcp_label(const struct observed *observed, const struct flow *flow
 	len = append(buf, size, len, "%s", tcp_flags_format(packet->flags, flags));
 	len = append_seq(buf, size, len, "seq", packet->seq, flow && flow->has_isn[dir],
 			 flow ? flow->isn[dir] : 0);
+	if (old_seq)
+		len = append(buf, size, len, " (old seq %" PRId32 ")", *old_seq);
 	if ((packet->flags & TCP_FLAG_ACK) || packet->ack)
 		len = append_seq(buf, size, len, "ack", packet->ack, flow && flow->has_isn[!dir],
 				 flow ? flow->isn[!dir] : 0);
@@ -356,17 +368,19 @@ static void packet_label(struct ladder *ladder, const struct observed *observed,
 	char addr[INET6_ADDRSTRLEN];
 	struct flow *flow;
 	size_t len = 0;
+	int32_t old_seq = 0;
+	bool restarted = false;
 	int dir = 0;
 
 	flow = flow_of(ladder, packet, &dir);
 	if (flow)
-		flow_note_syn(flow, dir, observed);
+		restarted = flow_note_syn(flow, dir, observed, &old_seq);
 	buf[0] = '\0';
 	if (ladder->show_ports && has_ports(packet))
 		len = append(buf, size, len, "%u>%u ", packet->sport, packet->dport);
 	switch (packet->protocol) {
 	case IPPROTO_TCP:
-		len = tcp_label(observed, flow, dir, buf, size, len);
+		len = tcp_label(observed, flow, dir, restarted ? &old_seq : NULL, buf, size, len);
 		break;
 	case IPPROTO_UDP:
 		len = append(buf, size, len, "udp");
@@ -548,21 +562,39 @@ static void draw_packet(struct ladder *ladder, const struct observed *observed)
 }
 
 /* The statement as written, its alignment blanks squeezed (not inside quotes). */
-static void print_statement(FILE *out, const char *text)
+static size_t squeeze_statement(const char *text, char *buf, size_t size)
 {
 	bool quoted = false, blank = false;
+	size_t len = 0;
 
-	for (; *text; text++) {
+	for (; *text && len + 2 < size; text++) {
 		if (*text == '"')
 			quoted = !quoted;
 		if (!quoted && (*text == ' ' || *text == '\t')) {
-			blank = true;
+			blank = len > 0;
 			continue;
 		}
 		if (blank)
-			fputc(' ', out);
+			buf[len++] = ' ';
 		blank = false;
-		fputc(*text, out);
+		buf[len++] = *text;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
+/* text from column indent on, wrapped at blanks to the ladder's width. */
+static void print_wrapped(FILE *out, const char *text, size_t indent)
+{
+	size_t width = LADDER_WIDTH > indent + REASON_MIN ? LADDER_WIDTH - indent : REASON_MIN;
+	const char *rest;
+	size_t n = wrap_at(text, width, &rest);
+
+	fprintf(out, "%.*s", (int)n, text);
+	while (*rest) {
+		text = rest;
+		n = wrap_at(text, width, &rest);
+		fprintf(out, "\n%*s%.*s", (int)indent, "", (int)n, text);
 	}
 }
 
@@ -582,10 +614,18 @@ static void print_gutter(const struct ladder *ladder, const struct step_result *
 	fprintf(ladder->out, "%*d ", LADDER_MARGIN - 1, step->step->pos.line);
 }
 
-static void print_skip_note(const struct ladder *ladder, const struct step_result *step)
+/* The statement, what an action found and why a step was skipped, wrapped from indent. */
+static void print_step_text(const struct ladder *ladder, const struct step_result *step,
+			    bool found, size_t indent)
 {
+	char text[SCENARIO_TEXT_MAX + sizeof(step->message) + 64];
+	size_t len = squeeze_statement(step->step->text, text, sizeof(text));
+
+	if (found && step->passed && !step->skipped && step->message[0])
+		len = append(text, sizeof(text), len, "  [%s]", step->message);
 	if (step->skipped)
-		fprintf(ladder->out, "  %s", skip_note(ladder, step->step));
+		append(text, sizeof(text), len, "  %s", skip_note(ladder, step->step));
+	print_wrapped(ladder->out, text, indent);
 }
 
 /* What went wrong, on its own line under the statement. */
@@ -620,8 +660,7 @@ static void print_expect(const struct ladder *ladder, const struct step_result *
 	if (!step->skipped)
 		tint_off(ladder, tint);
 	fputs("  ", out);
-	print_statement(out, step->step->text);
-	print_skip_note(ladder, step);
+	print_step_text(ladder, step, false, LADDER_MARGIN + glyphs->mark_width + 2);
 	if (step->skipped)
 		tint_off(ladder, tint);
 	fputc('\n', out);
@@ -638,10 +677,7 @@ static void print_section(const struct ladder *ladder, const struct step_result 
 	if (step->skipped)
 		tint_on(ladder, TINT_DIM);
 	fprintf(out, "%s ", ladder->glyphs->rule);
-	print_statement(out, step->step->text);
-	if (step->passed && !step->skipped && step->message[0])
-		fprintf(out, "  [%s]", step->message);
-	print_skip_note(ladder, step);
+	print_step_text(ladder, step, true, LADDER_MARGIN + 3);
 	if (step->skipped)
 		tint_off(ladder, TINT_DIM);
 	fputc('\n', out);
