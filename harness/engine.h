@@ -30,6 +30,52 @@ struct run_host {
 	bool observing;			/* conntrack is observed there */
 };
 
+#define WIRE_IFNAME_LEN	16
+
+/* A packet seen on a link by the wire capture (routed runs, and runs that
+ * expect something of the wire). */
+struct wire_record {
+	size_t index;			/* 0-based, in time order over all links */
+	char host[SCENARIO_IDENT_MAX];	/* the host whose interface saw it */
+	char ifname[WIRE_IFNAME_LEN];
+	bool outgoing;			/* sent by that host, else received by it */
+	struct timespec when;
+	struct packet_summary packet;	/* addresses as on that link (NAT shows) */
+};
+
+/* A connection made by `connect`, as both ends see it: with DNAT the client
+ * dialed the service address; with SNAT the server's peer is the router. */
+struct run_conn {
+	char name[SCENARIO_IDENT_MAX];
+	enum protocol protocol;
+	char client[SCENARIO_IDENT_MAX];	/* host names */
+	char server[SCENARIO_IDENT_MAX];
+	union inet_addr client_addr, dialed_addr;	/* the client's view */
+	uint16_t client_port, dialed_port;
+	union inet_addr server_addr, peer_addr;	/* the server's view */
+	uint16_t server_port, peer_port;
+	int client_error, server_error;	/* errno its sockets reported, 0 none */
+};
+
+/* A RST on the wire and what caused it (chain_locate). */
+struct rst_chain {
+	size_t rst;			/* index into wire[]: the RST as its sender sent it */
+	char rst_sender[SCENARIO_IDENT_MAX];
+	char rst_receiver[SCENARIO_IDENT_MAX];
+	bool has_cause;			/* the packet the RST answers was found */
+	size_t cause;			/* index into wire[]: that packet arriving at the RST's sender */
+	char cause_sender[SCENARIO_IDENT_MAX];
+	long cause_observed;		/* index into packets[] of its verdict, -1 if none */
+	enum verdict cause_verdict;
+	char cause_reason[OBSERVER_REASON_MAX];	/* "" if none */
+	char judged_at[SCENARIO_IDENT_MAX];	/* the observing host */
+	bool resets_conn;		/* the RST hit a socket of a connection */
+	int conn;			/* index into conns[] */
+	enum conn_side reset_side;
+	int reset_errno;		/* what that socket reported (ECONNRESET), 0 if none */
+	char text[768];			/* the chain in one line */
+};
+
 struct run_result {
 	const struct scenario *scenario;
 	int family;			/* AF_INET or AF_INET6 */
@@ -44,6 +90,12 @@ struct run_result {
 	struct step_result *steps;
 	size_t n_packets;		/* every packet the observer saw, in order */
 	struct observed *packets;
+	size_t n_wire;			/* every packet on every link, when captured */
+	struct wire_record *wire;
+	size_t n_conns;
+	struct run_conn conns[SCENARIO_CONNS_MAX];
+	size_t n_chains;		/* every RST on the wire with its cause */
+	struct rst_chain *chains;
 	double seconds;			/* setup + run + teardown */
 };
 
