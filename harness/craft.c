@@ -26,14 +26,8 @@ void icmp_message_code(int family, enum icmp_message message, uint8_t *type, uin
 	*code = family == AF_INET ? icmp_messages[message].code4 : icmp_messages[message].code6;
 }
 
-static void set_addresses(const struct run *run, const struct host *src, const struct host *dst,
-			  union inet_addr *src_addr, union inet_addr *dst_addr)
-{
-	*src_addr = *host_addr(run, src);
-	*dst_addr = *host_addr(run, dst);
-}
-
-/* What the sender's own socket would put in a segment right now. */
+/* What the sender's own socket would put in a segment right now: its addresses
+ * and ports as it sees them (NAT may stand between the two ends) and numbers. */
 static int tcp_from_endpoint(struct conn *conn, bool from_client, struct tcp_spec *spec)
 {
 	struct tcp_live sender;
@@ -41,8 +35,7 @@ static int tcp_from_endpoint(struct conn *conn, bool from_client, struct tcp_spe
 
 	if (rc < 0)
 		return rc;
-	spec->sport = from_client ? conn->client_port : conn->server_port;
-	spec->dport = from_client ? conn->server_port : conn->client_port;
+	conn_view(conn, from_client, &spec->src, &spec->sport, &spec->dst, &spec->dport);
 	spec->seq = sender.snd_nxt;
 	spec->ack = sender.rcv_nxt;
 	spec->window = (uint16_t)(sender.rcv_wnd >> sender.rcv_wscale);
@@ -81,14 +74,14 @@ static void set_checksum(const struct send_step *send, const uint64_t *value,
 }
 
 static ssize_t craft_tcp(struct run *run, const struct send_step *send, const struct host *src,
-			 const struct host *dst, const uint64_t *value, uint8_t *buf, size_t size,
+			 const char *dst, const uint64_t *value, uint8_t *buf, size_t size,
 			 struct step_result *result)
 {
 	struct tcp_spec spec;
 	int rc;
 
 	tcp_spec_init(&spec, run->family);
-	set_addresses(run, src, dst, &spec.src, &spec.dst);
+	route_addrs(run, src, dst, &spec.src, &spec.dst);
 	spec.ip_id = (uint16_t)(0xc000 | (run->next_packet_id & 0x3fff));
 	spec.flow_label = 0xc0000 | (run->next_packet_id & 0xffff);
 	spec.sport = 40000;
@@ -124,29 +117,22 @@ static ssize_t craft_tcp(struct run *run, const struct send_step *send, const st
 	return packet_build_tcp(&spec, buf, size);
 }
 
-static void udp_ports_from_conn(const struct run *run, const struct send_step *send,
-				const struct host *src, struct udp_spec *spec)
-{
-	const struct conn *conn = &run->conns[send->conn];
-	bool from_client = src == conn->client;
-
-	spec->sport = from_client ? conn->client_port : conn->server_port;
-	spec->dport = from_client ? conn->server_port : conn->client_port;
-}
-
 static ssize_t craft_udp(struct run *run, const struct send_step *send, const struct host *src,
-			 const struct host *dst, const uint64_t *value, uint8_t *buf, size_t size)
+			 const char *dst, const uint64_t *value, uint8_t *buf, size_t size)
 {
 	struct udp_spec spec;
 
 	udp_spec_init(&spec, run->family);
-	set_addresses(run, src, dst, &spec.src, &spec.dst);
+	route_addrs(run, src, dst, &spec.src, &spec.dst);
 	spec.ip_id = (uint16_t)(0xc000 | (run->next_packet_id & 0x3fff));
 	spec.flow_label = 0xc0000 | (run->next_packet_id & 0xffff);
 	spec.sport = 40000;
 	spec.dport = 53;
-	if (send->conn >= 0)
-		udp_ports_from_conn(run, send, src, &spec);
+	if (send->conn >= 0) {
+		const struct conn *conn = &run->conns[send->conn];
+
+		conn_view(conn, src == conn->client, &spec.src, &spec.sport, &spec.dst, &spec.dport);
+	}
 	SET(&spec, SEND_SPORT, sport);
 	SET(&spec, SEND_DPORT, dport);
 	SET(&spec, SEND_LEN, payload_len);
@@ -165,22 +151,17 @@ static ssize_t quoted_packet(struct run *run, const struct endpoint *endpoint, u
 {
 	struct conn *conn = &run->conns[endpoint->conn];
 	bool from_client = endpoint->side == SIDE_CLIENT;
-	const struct host *src = from_client ? conn->client : conn->server;
-	const struct host *dst = from_client ? conn->server : conn->client;
 	struct tcp_spec tcp;
 	struct udp_spec udp;
 	int rc;
 
 	if (conn->protocol == PROTO_UDP) {
 		udp_spec_init(&udp, run->family);
-		set_addresses(run, src, dst, &udp.src, &udp.dst);
-		udp.sport = from_client ? conn->client_port : conn->server_port;
-		udp.dport = from_client ? conn->server_port : conn->client_port;
+		conn_view(conn, from_client, &udp.src, &udp.sport, &udp.dst, &udp.dport);
 		udp.payload_len = 8;
 		return packet_build_udp(&udp, buf, size);
 	}
 	tcp_spec_init(&tcp, run->family);
-	set_addresses(run, src, dst, &tcp.src, &tcp.dst);
 	rc = tcp_from_endpoint(conn, from_client, &tcp);
 	if (rc < 0)
 		return step_error(result, "quote=%s: %s", run->scenario->conns[endpoint->conn],
@@ -191,7 +172,7 @@ static ssize_t quoted_packet(struct run *run, const struct endpoint *endpoint, u
 }
 
 static ssize_t craft_icmp(struct run *run, const struct send_step *send, const struct host *src,
-			  const struct host *dst, const uint64_t *value, uint8_t *buf, size_t size,
+			  const char *dst, const uint64_t *value, uint8_t *buf, size_t size,
 			  struct step_result *result)
 {
 	uint8_t quote[PACKET_MAX / 8];
@@ -199,7 +180,7 @@ static ssize_t craft_icmp(struct run *run, const struct send_step *send, const s
 	ssize_t quote_len;
 
 	icmp_spec_init(&spec, run->family);
-	set_addresses(run, src, dst, &spec.src, &spec.dst);
+	route_addrs(run, src, dst, &spec.src, &spec.dst);
 	spec.ip_id = (uint16_t)(0xc000 | (run->next_packet_id & 0x3fff));
 	spec.flow_label = 0xc0000 | (run->next_packet_id & 0xffff);
 	icmp_message_code(run->family, ICMP_MSG_ECHO_REQUEST, &spec.type, &spec.code);
@@ -230,7 +211,8 @@ static ssize_t craft_icmp(struct run *run, const struct send_step *send, const s
 ssize_t craft_packet(struct run *run, const struct send_step *send, uint8_t *buf, size_t size,
 		     struct step_result *result)
 {
-	const struct host *src = find_host(run, send->src), *dst = find_host(run, send->dst);
+	const struct host *src = find_host(run, send->src);
+	const char *dst = send->dst;
 	uint64_t value[SEND_FIELD_COUNT] = { 0 };
 	ssize_t len;
 

@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/tcp.h>
@@ -18,6 +19,7 @@ static const struct {
 	const char *observing_host;
 } observing_hosts[] = {
 	{ "pair", "server" },
+	{ "routed", "router" },
 };
 
 const char *family_name(int family)
@@ -77,7 +79,62 @@ int step_error(struct step_result *result, const char *fmt, ...)
 
 const struct host *find_host(struct run *run, const char *name)
 {
+	if (strcmp(name, SERVICE_HOST) == 0)
+		name = "server";	/* the service's sockets live on the server */
 	return topology_host(run->topology, name);
+}
+
+static const union inet_addr *iface_addr(const struct run *run, const struct host_iface *iface)
+{
+	return run->family == AF_INET ? (const union inet_addr *)&iface->in4
+				      : (const union inet_addr *)&iface->in6;
+}
+
+/* Two addresses on one link: the same /24 (IPv4) or /64 (IPv6). */
+static bool same_link(int family, const union inet_addr *a, const union inet_addr *b)
+{
+	return memcmp(a, b, family == AF_INET ? 3 : 8) == 0;
+}
+
+void route_addrs(const struct run *run, const struct host *src, const char *dst,
+		 union inet_addr *src_addr, union inet_addr *dst_addr)
+{
+	const struct host *dst_host;
+	size_t i, j;
+
+	*src_addr = *host_addr(run, src);
+	if (strcmp(dst, SERVICE_HOST) == 0) {
+		*dst_addr = *iface_addr(run, topology_service(run->topology));
+		return;
+	}
+	dst_host = topology_host(run->topology, dst);
+	*dst_addr = *host_addr(run, dst_host);
+	/* A router speaks from, and is spoken to on, the interface that faces
+	 * the other host. */
+	for (i = 0; i < src->iface_count; i++)
+		for (j = 0; j < dst_host->iface_count; j++)
+			if (same_link(run->family, iface_addr(run, &src->ifaces[i]),
+				      iface_addr(run, &dst_host->ifaces[j]))) {
+				*src_addr = *iface_addr(run, &src->ifaces[i]);
+				*dst_addr = *iface_addr(run, &dst_host->ifaces[j]);
+				return;
+			}
+}
+
+void conn_view(const struct conn *conn, bool from_client, union inet_addr *src,
+	       uint16_t *sport, union inet_addr *dst, uint16_t *dport)
+{
+	if (from_client) {
+		*src = conn->client_addr;
+		*sport = conn->client_port;
+		*dst = conn->dialed_addr;
+		*dport = conn->dialed_port;
+	} else {
+		*src = conn->server_addr;
+		*sport = conn->server_port;
+		*dst = conn->peer_addr;
+		*dport = conn->peer_port;
+	}
 }
 
 /* ---- Connections and their ends ---- */
@@ -104,15 +161,16 @@ static const char *endpoint_name(const struct run *run, const struct endpoint *e
 	return buf;
 }
 
+/* The entry's original tuple: what the client sent, before any NAT. */
 static struct ct_tuple conn_tuple(const struct run *run, const struct conn *conn)
 {
 	struct ct_tuple tuple = {
 		.family = run->family,
 		.protocol = conn->protocol == PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP,
-		.src = *host_addr(run, conn->client),
-		.dst = *host_addr(run, conn->server),
+		.src = conn->client_addr,
+		.dst = conn->dialed_addr,
 		.sport = conn->client_port,
-		.dport = conn->server_port,
+		.dport = conn->dialed_port,
 	};
 	return tuple;
 }
@@ -180,6 +238,10 @@ static int begin_sending(struct run *run, struct step_result *result)
 	observer_poll(run->observer, 0);
 	run->last_from = observer_count(run->observer);
 	run->last = NULL;
+	if (run->wire) {
+		wire_poll(run->wire, 0);
+		run->wire_from = wire_count(run->wire);
+	}
 	return 0;
 }
 
@@ -240,7 +302,7 @@ static void wait_endpoint_packet(struct run *run, const struct endpoint *endpoin
 	const struct conn *conn = &run->conns[endpoint->conn];
 	bool client = endpoint->side == SIDE_CLIENT;
 	struct endpoint_packet want = {
-		.addr = host_addr(run, client ? conn->client : conn->server),
+		.addr = client ? &conn->client_addr : &conn->server_addr,
 		.port = client ? conn->client_port : conn->server_port,
 		.protocol = conn->protocol == PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP,
 		.flags_any = flags_any,
@@ -309,9 +371,8 @@ static int connect_udp(struct run *run, struct conn *conn, uint16_t port,
 	socklen_t len = sizeof(name);
 	int rc;
 
-	rc = sock_udp_pair(conn->client->ns, conn->server->ns, run->family,
-			   host_addr(run, conn->client), host_addr(run, conn->server), port,
-			   &conn->client_fd, &conn->server_fd);
+	rc = sock_udp_pair(conn->client->ns, conn->server->ns, run->family, &conn->client_addr,
+			   &conn->dialed_addr, port, &conn->client_fd, &conn->server_fd);
 	if (rc < 0)
 		return step_error(result, "UDP sockets %s -> %s:%u: %s", conn->client->name,
 				  conn->server->name, port, strerror(-rc));
@@ -319,20 +380,42 @@ static int connect_udp(struct run *run, struct conn *conn, uint16_t port,
 	/* The port sits at the same offset in sockaddr_in and sockaddr_in6. */
 	conn->client_port = ntohs(((struct sockaddr_in *)&name)->sin_port);
 	conn->server_port = port;
+	conn->server_addr = conn->dialed_addr;
+	conn->peer_addr = conn->client_addr;
+	conn->peer_port = conn->client_port;
 	return 0;
+}
+
+/* An end's address and port as a socket name says them. */
+static void sockaddr_split(const struct sockaddr_storage *name, union inet_addr *addr,
+			   uint16_t *port)
+{
+	if (name->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)name;
+
+		addr->v4 = sin->sin_addr;
+		*port = ntohs(sin->sin_port);
+	} else {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)name;
+
+		addr->v6 = sin6->sin6_addr;
+		*port = ntohs(sin6->sin6_port);
+	}
 }
 
 static int connect_tcp(struct run *run, struct conn *conn, uint16_t port,
 		       struct step_result *result)
 {
 	struct listener *listener = ensure_listener(run, conn->server, port, result);
+	struct sockaddr_storage name;
+	socklen_t len = sizeof(name);
 	struct tcp_live live;
 	int fd, rc;
 
 	if (!listener)
 		return -1;
-	fd = sock_connect(conn->client->ns, run->family, host_addr(run, conn->client),
-			  host_addr(run, conn->server), port, run->options->timeout_ms);
+	fd = sock_connect(conn->client->ns, run->family, &conn->client_addr, &conn->dialed_addr,
+			  port, run->options->timeout_ms);
 	if (fd < 0)
 		return step_error(result, "connect %s -> %s:%u: %s", conn->client->name,
 				  conn->server->name, port, strerror(-fd));
@@ -347,7 +430,14 @@ static int connect_tcp(struct run *run, struct conn *conn, uint16_t port,
 		return step_error(result, "reading the connection's sequence numbers: %s",
 				  strerror(-rc));
 	conn->client_port = live.local_port;
-	conn->server_port = live.remote_port;
+	/* What the server sees: its own name, and a peer NAT may have changed. */
+	if (getsockname(conn->server_fd, (struct sockaddr *)&name, &len) < 0)
+		return step_error(result, "getsockname: %s", strerror(errno));
+	sockaddr_split(&name, &conn->server_addr, &conn->server_port);
+	len = sizeof(name);
+	if (getpeername(conn->server_fd, (struct sockaddr *)&name, &len) < 0)
+		return step_error(result, "getpeername: %s", strerror(errno));
+	sockaddr_split(&name, &conn->peer_addr, &conn->peer_port);
 	return 0;
 }
 
@@ -355,25 +445,39 @@ static int do_connect(struct run *run, const struct connect_step *connect,
 		      struct step_result *result)
 {
 	struct conn *conn = &run->conns[connect->conn];
+	char client[INET6_ADDRSTRLEN], dialed[INET6_ADDRSTRLEN];
+	char server[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN];
 	int rc;
 
 	conn->protocol = connect->protocol;
 	conn->client = find_host(run, connect->client);
 	conn->server = find_host(run, connect->server);
+	route_addrs(run, conn->client, connect->server, &conn->client_addr, &conn->dialed_addr);
+	conn->dialed_port = connect->port;
 	if (begin_sending(run, result) < 0)
 		return -1;
 	rc = conn->protocol == PROTO_UDP ? connect_udp(run, conn, connect->port, result)
 					 : connect_tcp(run, conn, connect->port, result);
 	if (rc < 0)
 		return rc;
-	snprintf(result->message, sizeof(result->message), "%s:%u -> %s:%u",
-		 host_addr_text(run, conn->client), conn->client_port,
-		 host_addr_text(run, conn->server), conn->server_port);
+	inet_ntop(run->family, &conn->client_addr, client, sizeof(client));
+	inet_ntop(run->family, &conn->dialed_addr, dialed, sizeof(dialed));
+	inet_ntop(run->family, &conn->server_addr, server, sizeof(server));
+	inet_ntop(run->family, &conn->peer_addr, peer, sizeof(peer));
+	if (memcmp(&conn->dialed_addr, &conn->server_addr, sizeof(conn->dialed_addr)) == 0 &&
+	    memcmp(&conn->client_addr, &conn->peer_addr, sizeof(conn->client_addr)) == 0)
+		snprintf(result->message, sizeof(result->message), "%s:%u -> %s:%u", client,
+			 conn->client_port, dialed, conn->dialed_port);
+	else
+		snprintf(result->message, sizeof(result->message),
+			 "%s:%u -> %s:%u, the server sees %s:%u -> %s:%u", client,
+			 conn->client_port, dialed, conn->dialed_port, peer, conn->peer_port,
+			 server, conn->server_port);
 	/* The handshake's last packet (the client's ACK) is "the last packet". */
 	if (conn->protocol == PROTO_TCP) {
-		struct endpoint client = { .conn = connect->conn, .side = SIDE_CLIENT };
+		struct endpoint client_end = { .conn = connect->conn, .side = SIDE_CLIENT };
 
-		wait_endpoint_packet(run, &client, TCP_FLAG_ACK, false);
+		wait_endpoint_packet(run, &client_end, TCP_FLAG_ACK, false);
 	}
 	return 0;
 }
@@ -589,25 +693,23 @@ static int do_ct(struct run *run, const struct ct_step *ct, struct step_result *
 
 struct packet_want {
 	const struct packet_match *match;
-	const union inet_addr *src, *dst;
+	union inet_addr src, dst;	/* expect packet: the addresses it carries */
 	uint64_t seq, ack;
 	uint8_t icmp_type;
 };
 
-static bool is_wanted_packet(const struct run *run, const struct observed *observed,
-			     const void *arg)
+/* Protocol, flags, numbers and ICMP type, as the match asks. */
+static bool summary_matches(const struct run *run, const struct packet_summary *packet,
+			    const struct packet_want *want)
 {
-	const struct packet_want *want = arg;
 	const struct packet_match *match = want->match;
-	const struct packet_summary *packet = &observed->packet;
-	size_t len = run->family == AF_INET ? sizeof(want->src->v4) : sizeof(want->src->v6);
 	static const uint8_t protocols[2][3] = {
 		{ IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP },
 		{ IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6 },
 	};
 
-	if (packet->protocol != protocols[run->family == AF_INET6][match->protocol] ||
-	    memcmp(&packet->src, want->src, len) || memcmp(&packet->dst, want->dst, len))
+	if (packet->family != run->family ||
+	    packet->protocol != protocols[run->family == AF_INET6][match->protocol])
 		return false;
 	if (match->has_flags && packet->flags != match->flags)
 		return false;
@@ -615,7 +717,19 @@ static bool is_wanted_packet(const struct run *run, const struct observed *obser
 		return false;
 	if (match->ack.present && packet->ack != (uint32_t)want->ack)
 		return false;
-	if (match->has_type && packet->icmp_type != want->icmp_type)
+	return !match->has_type || packet->icmp_type == want->icmp_type;
+}
+
+static bool is_wanted_packet(const struct run *run, const struct observed *observed,
+			     const void *arg)
+{
+	const struct packet_want *want = arg;
+	const struct packet_match *match = want->match;
+	const struct packet_summary *packet = &observed->packet;
+	size_t len = run->family == AF_INET ? sizeof(want->src.v4) : sizeof(want->src.v6);
+
+	if (!summary_matches(run, packet, want) || memcmp(&packet->src, &want->src, len) ||
+	    memcmp(&packet->dst, &want->dst, len))
 		return false;
 	if (match->has_reason &&
 	    (match->reason_none ? observed->has_reason
@@ -624,26 +738,33 @@ static bool is_wanted_packet(const struct run *run, const struct observed *obser
 	return match->verdict == VERDICT_UNSEEN || observed->verdict == match->verdict;
 }
 
-static int find_packet(struct run *run, const struct packet_match *match, bool *seen,
-		       char *what, size_t size, struct step_result *result)
+/* Evaluate what a match says with numbers: seq, ack, the ICMP type. */
+static int prepare_want(struct run *run, const struct packet_match *match,
+			struct packet_want *want, struct step_result *result)
 {
-	struct packet_want want = {
-		.match = match,
-		.src = host_addr(run, find_host(run, match->src)),
-		.dst = host_addr(run, find_host(run, match->dst)),
-		.icmp_type = match->icmp_type,
-	};
-	const struct observed *found;
 	uint8_t code;
 	int rc;
 
-	if (match->seq.present && (rc = eval_expr(run, &match->seq, &want.seq)) < 0)
+	want->match = match;
+	want->icmp_type = match->icmp_type;
+	if (match->seq.present && (rc = eval_expr(run, &match->seq, &want->seq)) < 0)
 		return step_error(result, "seq=: %s", strerror(-rc));
-	if (match->ack.present && (rc = eval_expr(run, &match->ack, &want.ack)) < 0)
+	if (match->ack.present && (rc = eval_expr(run, &match->ack, &want->ack)) < 0)
 		return step_error(result, "ack=: %s", strerror(-rc));
 	if (match->has_type && match->icmp_message != ICMP_MSG_NONE)
-		icmp_message_code(run->family, match->icmp_message, &want.icmp_type, &code);
+		icmp_message_code(run->family, match->icmp_message, &want->icmp_type, &code);
+	return 0;
+}
 
+static int find_packet(struct run *run, const struct packet_match *match, bool *seen,
+		       char *what, size_t size, struct step_result *result)
+{
+	struct packet_want want;
+	const struct observed *found;
+
+	if (prepare_want(run, match, &want, result) < 0)
+		return -1;
+	route_addrs(run, find_host(run, match->src), match->dst, &want.src, &want.dst);
 	if (match->absent) {
 		/* What the kernel answers to a packet it answers at once, in the same
 		 * softirq as the packet itself: by now it has been logged. */
@@ -660,6 +781,85 @@ static int find_packet(struct run *run, const struct packet_match *match, bool *
 	*seen = found != NULL;
 	if (found)
 		snprintf(what, size, "packet #%zu", found->index + 1);
+	return 0;
+}
+
+/* An address is the named host's (any of its interfaces) or the service's. */
+static bool addr_is_named(struct run *run, const union inet_addr *addr, const char *name)
+{
+	size_t len = run->family == AF_INET ? sizeof(addr->v4) : sizeof(addr->v6);
+	const struct host *host;
+	size_t i;
+
+	if (!name[0])
+		return true;
+	if (strcmp(name, SERVICE_HOST) == 0)
+		return memcmp(addr, iface_addr(run, topology_service(run->topology)), len) == 0;
+	host = topology_host(run->topology, name);
+	for (i = 0; i < host->iface_count; i++)
+		if (memcmp(addr, iface_addr(run, &host->ifaces[i]), len) == 0)
+			return true;
+	return false;
+}
+
+/* A packet received by the hop's receiver that its sender put on the link. */
+static const struct wire_packet *wire_hop(struct run *run, const struct packet_want *want,
+					  size_t from)
+{
+	const struct packet_match *match = want->match;
+	size_t i, j, n = wire_count(run->wire);
+
+	for (i = from; i < n; i++) {
+		const struct wire_packet *in = wire_at(run->wire, i);
+
+		if (in->outgoing || strcmp(in->host, match->dst) != 0 ||
+		    !summary_matches(run, &in->packet, want) ||
+		    !addr_is_named(run, &in->packet.src, match->addr_src) ||
+		    !addr_is_named(run, &in->packet.dst, match->addr_dst))
+			continue;
+		for (j = 0; j < n; j++) {
+			const struct wire_packet *out = wire_at(run->wire, j);
+
+			if (out->outgoing && strcmp(out->host, match->src) == 0 &&
+			    packet_same(&out->packet, &in->packet))
+				return in;
+		}
+	}
+	return NULL;
+}
+
+static int find_wire(struct run *run, const struct packet_match *match, bool *seen,
+		     char *what, size_t size, struct step_result *result)
+{
+	const struct wire_packet *found;
+	struct packet_want want;
+	struct timespec start;
+	long left;
+
+	if (!run->wire)
+		return step_error(result, "the wire is not captured in this run");
+	if (prepare_want(run, match, &want, result) < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		wire_poll(run->wire, 0);
+		found = wire_hop(run, &want, run->wire_from);
+		/* Absence: what the kernel sends in answer it sends at once. */
+		if (found || match->absent)
+			break;
+		left = run->options->timeout_ms - ms_since(&start);
+		if (left <= 0 || wire_poll(run->wire, (int)left) < 0)
+			break;
+	}
+	*seen = found != NULL;
+	if (found) {
+		char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+
+		inet_ntop(run->family, &found->packet.src, src, sizeof(src));
+		inet_ntop(run->family, &found->packet.dst, dst, sizeof(dst));
+		snprintf(what, size, "one %s -> %s on %s/%s", src, dst, found->host,
+			 found->ifname);
+	}
 	return 0;
 }
 
@@ -694,6 +894,11 @@ static int do_expect(struct run *run, const struct expect_step *expect, struct s
 	case EXPECT_PACKET:
 		if (find_packet(run, &expect->packet, &seen.packet_seen, seen.packet_what,
 				sizeof(seen.packet_what), result) < 0)
+			return -1;
+		break;
+	case EXPECT_WIRE:
+		if (find_wire(run, &expect->packet, &seen.packet_seen, seen.packet_what,
+			      sizeof(seen.packet_what), result) < 0)
 			return -1;
 		break;
 	case EXPECT_SOCKET: {
@@ -806,6 +1011,78 @@ static bool kernel_excluded(struct run *run)
 	return false;
 }
 
+/* The router's NAT rules for the scenario's `nat`, as kube-proxy or a NAT
+ * gateway would have them, in an inet table that covers both families. */
+static int load_nat(struct run *run, char *err, size_t errsize)
+{
+	const struct host *router = find_host(run, "router");
+	const struct host *server = find_host(run, "server");
+	const struct host_iface *service = topology_service(run->topology);
+	char ruleset[1024];
+
+	switch (run->scenario->nat) {
+	case NAT_NONE:
+		return 0;
+	case NAT_DNAT:
+		snprintf(ruleset, sizeof(ruleset),
+			 "table inet ctlab_nat {\n"
+			 "chain prerouting {\n"
+			 "type nat hook prerouting priority -100; policy accept;\n"
+			 "ip daddr %s dnat ip to %s\n"
+			 "ip6 daddr %s dnat ip6 to %s\n"
+			 "}\n}\n", service->addr4, server->addr4, service->addr6, server->addr6);
+		break;
+	case NAT_SNAT:
+		snprintf(ruleset, sizeof(ruleset),
+			 "table inet ctlab_nat {\n"
+			 "chain postrouting {\n"
+			 "type nat hook postrouting priority 100; policy accept;\n"
+			 "oifname \"%s\" meta nfproto ipv4 snat ip to %s\n"
+			 "oifname \"%s\" meta nfproto ipv6 snat ip6 to %s\n"
+			 "}\n}\n", router->ifaces[1].ifname, router->ifaces[1].addr4,
+			 router->ifaces[1].ifname, router->ifaces[1].addr6);
+		break;
+	case NAT_MASQUERADE:
+		snprintf(ruleset, sizeof(ruleset),
+			 "table inet ctlab_nat {\n"
+			 "chain postrouting {\n"
+			 "type nat hook postrouting priority 100; policy accept;\n"
+			 "oifname \"%s\" masquerade\n"
+			 "}\n}\n", router->ifaces[1].ifname);
+		break;
+	}
+	return netns_nft_load(router->ns, ruleset, err, errsize);
+}
+
+/* The wire is captured where packets cross more than one link (routed) or
+ * where the scenario asks about it: capture is cheap to open, not to close. */
+static bool needs_wire(const struct run *run)
+{
+	size_t i;
+
+	if (run->options->pcap_dir || strcmp(run->scenario->topology, "routed") == 0)
+		return true;
+	for (i = 0; i < run->scenario->n_steps; i++)
+		if (run->scenario->steps[i].kind == STEP_EXPECT &&
+		    run->scenario->steps[i].expect.kind == EXPECT_WIRE)
+			return true;
+	return false;
+}
+
+static int open_wire(struct run *run, char *err, size_t errsize)
+{
+	struct netns *namespaces[RUN_HOSTS_MAX];
+	const char *names[RUN_HOSTS_MAX];
+	size_t i, n = topology_host_count(run->topology);
+
+	for (i = 0; i < n && i < RUN_HOSTS_MAX; i++) {
+		namespaces[i] = topology_host_at(run->topology, i)->ns;
+		names[i] = topology_host_at(run->topology, i)->name;
+	}
+	run->wire = wire_open(namespaces, names, i, err, errsize);
+	return run->wire ? 0 : -1;
+}
+
 /* Set up the topology and the observer; a failure here is a skip when the
  * machine cannot do it at all (not root, no netfilter), else a failure. */
 static int set_up(struct run *run)
@@ -850,6 +1127,16 @@ static int set_up(struct run *run)
 			 err);
 		return -1;
 	}
+	if (load_nat(run, err, sizeof(err)) < 0) {
+		result->outcome = OUTCOME_SKIP;
+		snprintf(result->reason, sizeof(result->reason), "cannot load NAT rules: %s", err);
+		return -1;
+	}
+	if (needs_wire(run) && open_wire(run, err, sizeof(err)) < 0) {
+		result->outcome = OUTCOME_FAIL;
+		snprintf(result->reason, sizeof(result->reason), "wire capture: %s", err);
+		return -1;
+	}
 	if (run->options->keep)
 		keep_namespaces(run);
 	return 0;
@@ -869,6 +1156,7 @@ static void tear_down(struct run *run)
 	}
 	for (i = 0; i < run->n_listeners; i++)
 		close(run->listeners[i].fd);
+	wire_free(run->wire);
 	observer_free(run->observer);
 	topology_free(run->topology);
 }

@@ -157,6 +157,7 @@ bool expect_check(const struct expect_step *expect, const struct observation *se
 			 expect->counter, expect->delta, seen->counter_delta);
 		return false;
 	case EXPECT_PACKET:
+	case EXPECT_WIRE:
 		return check_packet(expect, seen, msg, msgsize);
 	case EXPECT_SOCKET:
 		return check_socket(expect, seen, msg, msgsize);

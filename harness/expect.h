@@ -25,7 +25,7 @@ struct observation {
 	bool counter_known;		/* for EXPECT_STAT */
 	int64_t counter_delta;
 	bool packet_seen;		/* for EXPECT_PACKET */
-	char packet_what[64];		/* "packet #7" when seen */
+	char packet_what[160];		/* "packet #7" or the wire's record, when seen */
 	int socket_errno;		/* for EXPECT_SOCKET: pending or met error, 0 none */
 	int socket_state;		/* tcp_info state, TCP_CLOSE once closed */
 };

@@ -6,6 +6,7 @@
 #include "netns.h"
 #include "observer.h"
 #include "sock.h"
+#include "wire.h"
 
 #define LISTENERS_MAX	16
 #define RAW_SOCKETS_MAX	8
@@ -17,12 +18,17 @@ struct listener {
 	int fd;
 };
 
-/* A connection made by `connect`: kernel sockets at both ends. */
+/* A connection made by `connect`: kernel sockets at both ends.  Each end has
+ * its own view of the addresses: NAT between them changes what the other sees. */
 struct conn {
 	enum protocol protocol;
 	const struct host *client, *server;
 	int client_fd, server_fd;	/* -1 once closed */
-	uint16_t client_port, server_port;
+	uint16_t client_port, server_port;	/* each end's own port */
+	union inet_addr client_addr, dialed_addr;	/* the client's view */
+	uint16_t dialed_port;
+	union inet_addr server_addr, peer_addr;	/* the server's view */
+	uint16_t peer_port;
 	int client_error, server_error;	/* errno a socket step met, 0 if none */
 	struct tcp_live client_live, server_live;	/* last read, for after a close */
 	bool client_live_known, server_live_known;
@@ -42,6 +48,8 @@ struct run {
 	struct topology *topology;
 	const struct host *observing_host;
 	struct observer *observer;
+	struct wire *wire;		/* NULL unless the run looks at the wire */
+	size_t wire_from;		/* wire records from the last sending step on */
 	struct listener listeners[LISTENERS_MAX];
 	size_t n_listeners;
 	struct conn conns[SCENARIO_CONNS_MAX];
@@ -63,6 +71,18 @@ int step_error(struct step_result *result, const char *fmt, ...)
 
 const union inet_addr *host_addr(const struct run *run, const struct host *host);
 const struct host *find_host(struct run *run, const char *name);
+
+/*
+ * The addresses a packet from host src to the host or service named dst
+ * carries: on a router, the interface on dst's side; for "service", the DNAT
+ * address.
+ */
+void route_addrs(const struct run *run, const struct host *src, const char *dst,
+		 union inet_addr *src_addr, union inet_addr *dst_addr);
+
+/* The addresses and ports a connection's end puts on what it sends. */
+void conn_view(const struct conn *conn, bool from_client, union inet_addr *src,
+	       uint16_t *sport, union inet_addr *dst, uint16_t *dport);
 
 /* An end's live TCP numbers, or the last ones read when its socket is closed.
  * 0 or -errno (-ENOTCONN: never read and closed). */

@@ -331,13 +331,34 @@ static const char *const stat_counters[] = {
 };
 
 static const char *const pair_hosts[] = { "client", "server", NULL };
+static const char *const routed_hosts[] = { "client", "router", "server", NULL };
 
 static const struct {
 	const char *name;
 	const char *const *hosts;
+	bool has_service;		/* "service" names the router's DNAT address */
 } topologies[] = {
-	{ "pair", pair_hosts },
+	{ "pair", pair_hosts, false },
+	{ "routed", routed_hosts, true },
 };
+
+static const char *const nat_names[] = {
+	[NAT_NONE] = "none", [NAT_DNAT] = "dnat", [NAT_SNAT] = "snat",
+	[NAT_MASQUERADE] = "masquerade",
+};
+
+const char *nat_kind_name(enum nat_kind nat)
+{
+	return (unsigned)nat < sizeof(nat_names) / sizeof(nat_names[0]) ? nat_names[nat] : "?";
+}
+
+static bool topology_has_service(const char *topology)
+{
+	for (size_t i = 0; i < sizeof(topologies) / sizeof(topologies[0]); i++)
+		if (strcmp(topology, topologies[i].name) == 0)
+			return topologies[i].has_service;
+	return false;
+}
 
 #define N_TOPOLOGIES	(sizeof(topologies) / sizeof(topologies[0]))
 
@@ -637,6 +658,36 @@ static int take_host(struct parser *p, char *dst)
 	return 0;
 }
 
+/* A packet's destination: a host, or the service address where there is one. */
+static bool is_destination(struct parser *p, const char *name)
+{
+	return is_host(p, name) || (strcmp(name, SERVICE_HOST) == 0 &&
+				    topology_has_service(p->scenario->topology));
+}
+
+static int destination_error(struct parser *p, int column, const char *found, int found_len)
+{
+	char hosts[256];
+
+	if (!topology_has_service(p->scenario->topology))
+		return host_error(p, column, found, found_len);
+	list_names(p->hosts, hosts, sizeof(hosts));
+	return error_at(p, column, found, found_len, "a host of topology %s (%s) or %s",
+			p->scenario->topology, hosts, SERVICE_HOST);
+}
+
+static int take_destination(struct parser *p, char *dst)
+{
+	struct word *w = next_word(p, "a host");
+
+	if (!w)
+		return -1;
+	if (!is_plain(w) || !is_destination(p, w->text))
+		return destination_error(p, w->column, w->raw, w->raw_len);
+	strcpy(dst, w->text);
+	return 0;
+}
+
 /* A decimal or 0x hex number, at most UINT32_MAX, filling all of text[0..len). */
 static int parse_number(const char *text, size_t len, uint64_t *value)
 {
@@ -677,7 +728,15 @@ static int number_in_range(struct parser *p, const char *text, size_t len, int c
 }
 
 /* HOST:PORT in one word. */
+static int take_host_port_as(struct parser *p, char *host, uint16_t *port, bool destination);
+
 static int take_host_port(struct parser *p, char *host, uint16_t *port)
+{
+	return take_host_port_as(p, host, port, false);
+}
+
+/* HOST:PORT; with destination, also service:PORT where the topology has one. */
+static int take_host_port_as(struct parser *p, char *host, uint16_t *port, bool destination)
 {
 	struct word *w = next_plain(p, "HOST:PORT");
 	const char *colon;
@@ -694,8 +753,9 @@ static int take_host_port(struct parser *p, char *host, uint16_t *port)
 		return host_error(p, w->column, w->text, (int)host_len);
 	memcpy(host, w->text, host_len);
 	host[host_len] = '\0';
-	if (!is_host(p, host))
-		return host_error(p, w->column, w->text, (int)host_len);
+	if (destination ? !is_destination(p, host) : !is_host(p, host))
+		return (destination ? destination_error : host_error)(p, w->column, w->text,
+								      (int)host_len);
 	if (number_in_range(p, colon + 1, strlen(colon + 1),
 			    word_column(w, host_len + 1), 1, 65535, &value))
 		return -1;
@@ -1032,6 +1092,26 @@ static int parse_family(struct parser *p)
 	return error_word(p, w, "a family (ipv4, ipv6, both)");
 }
 
+/* nat dnat|snat|masquerade|none: what the router of topology routed translates. */
+static int parse_nat(struct parser *p)
+{
+	struct word *w;
+
+	if (!topology_has_service(p->scenario->topology))
+		return error_at(p, p->words[p->keyword].column, "nat", -1,
+				"a statement for this topology (nat needs topology routed)");
+	w = next_plain(p, "a NAT kind (dnat, snat, masquerade, none)");
+	if (!w)
+		return -1;
+	for (size_t i = 0; i < sizeof(nat_names) / sizeof(nat_names[0]); i++) {
+		if (strcmp(w->text, nat_names[i]) == 0) {
+			p->scenario->nat = (enum nat_kind)i;
+			return expect_end(p);
+		}
+	}
+	return error_word(p, w, "a NAT kind (dnat, snat, masquerade, none)");
+}
+
 static int parse_variant(struct parser *p)
 {
 	struct scenario *scenario = p->scenario;
@@ -1181,7 +1261,7 @@ static int parse_connect(struct parser *p)
 	if (take_host(p, connect->client) || expect_keyword(p, "->"))
 		return -1;
 	server = peek_word(p);
-	if (take_host_port(p, connect->server, &connect->port))
+	if (take_host_port_as(p, connect->server, &connect->port, true))
 		return -1;
 	if (strcmp(connect->client, connect->server) == 0)
 		return error_at(p, server->column, server->raw,
@@ -1502,7 +1582,7 @@ static int parse_send(struct parser *p)
 	if (take_host(p, send->src) || expect_keyword(p, "->"))
 		return -1;
 	dst = peek_word(p);
-	if (take_host(p, send->dst))
+	if (take_destination(p, send->dst))
 		return -1;
 	if (strcmp(send->src, send->dst) == 0)
 		return error_word(p, dst, "a destination other than the source");
@@ -1698,7 +1778,7 @@ static const char *const packet_clauses_what[] = {
 	[PROTO_ICMP]	= "type=, verdict, reason or end of line",
 };
 
-static int parse_packet_clause(struct parser *p, struct packet_match *packet)
+static int parse_packet_clause(struct parser *p, struct packet_match *packet, bool wire)
 {
 	const char *verdict_what = "a verdict (new, established, related, invalid, untracked)";
 	struct word *w = next_word(p, "a clause");
@@ -1745,19 +1825,31 @@ static int parse_packet_clause(struct parser *p, struct packet_match *packet)
 			return error_word(p, w, "each clause once");
 		return parse_packet_type(p, w, key_len + 1, packet);
 	}
+	if (eq && wire && (KEY_IS("src") || KEY_IS("dst"))) {
+		char *name = w->text[0] == 's' ? packet->addr_src : packet->addr_dst;
+		const char *value = eq + 1;
+
+		if (name[0])
+			return error_word(p, w, "each clause once");
+		if (!is_destination(p, value))
+			return destination_error(p, word_column(w, key_len + 1), value, -1);
+		snprintf(name, SCENARIO_IDENT_MAX, "%s", value);
+		return 0;
+	}
 #undef KEY_IS
 	return error_word(p, w, "%s", packet_clauses_what[packet->protocol]);
 }
 
 /* packet SRC -> DST PROTO [clauses]: the observer saw such a packet since the
- * last step that sent; absent: it did not. */
-static int parse_packet_match(struct parser *p, bool absent)
+ * last step that sent; absent: it did not.  wire SRC -> DST …: the same on the
+ * link from SRC to DST, as the wire capture saw it. */
+static int parse_packet_match(struct parser *p, bool absent, bool wire)
 {
 	struct expect_step *expect = &p->step->expect;
 	struct packet_match *packet = &expect->packet;
 	struct word *dst;
 
-	expect->kind = EXPECT_PACKET;
+	expect->kind = wire ? EXPECT_WIRE : EXPECT_PACKET;
 	packet->absent = absent;
 	if (need_send(p) || take_host(p, packet->src) || expect_keyword(p, "->"))
 		return -1;
@@ -1769,21 +1861,33 @@ static int parse_packet_match(struct parser *p, bool absent)
 	if (take_protocol(p, &packet->protocol))
 		return -1;
 	while (peek_word(p))
-		if (parse_packet_clause(p, packet))
+		if (parse_packet_clause(p, packet, wire))
 			return -1;
 	return 0;
 }
 
 static int parse_expect_packet(struct parser *p)
 {
-	return parse_packet_match(p, false);
+	return parse_packet_match(p, false, false);
 }
 
+static int parse_expect_wire(struct parser *p)
+{
+	return parse_packet_match(p, false, true);
+}
+
+/* no packet … | no wire … */
 static int parse_expect_no(struct parser *p)
 {
-	if (expect_keyword(p, "packet"))
+	struct word *w = next_plain(p, "packet or wire");
+
+	if (!w)
 		return -1;
-	return parse_packet_match(p, true);
+	if (strcmp(w->text, "packet") == 0)
+		return parse_packet_match(p, true, false);
+	if (strcmp(w->text, "wire") == 0)
+		return parse_packet_match(p, true, true);
+	return error_word(p, w, "packet or wire");
 }
 
 /* socket EP error E|none, socket EP state S. */
@@ -1860,7 +1964,8 @@ static const struct command expect_commands[] = {
 	{ .name = "ct",		.parse = parse_expect_ct },
 	{ .name = "stat",	.parse = parse_expect_stat },
 	{ .name = "packet",	.parse = parse_expect_packet },
-	{ .name = "no",		.usage = "no packet",	.parse = parse_expect_no },
+	{ .name = "wire",	.parse = parse_expect_wire },
+	{ .name = "no",		.usage = "no packet, no wire",	.parse = parse_expect_no },
 	{ .name = "socket",	.parse = parse_expect_socket },
 	{ .name = NULL },
 };
@@ -1892,6 +1997,7 @@ static const struct command statements[] = {
 	{ .name = "family",	.parse = parse_family },
 	{ .name = "variant",	.parse = parse_variant },
 	{ .name = "kernel",	.parse = parse_kernel },
+	{ .name = "nat",		.parse = parse_nat },
 	{ .name = "sysctl",	.parse = parse_sysctl,	.is_step = true,	.step_kind = STEP_SYSCTL },
 	{ .name = "nft",		.parse = parse_nft,	.is_step = true,	.step_kind = STEP_NFT },
 	{ .name = "listen",	.parse = parse_listen,	.is_step = true,	.step_kind = STEP_LISTEN },

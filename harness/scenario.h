@@ -40,6 +40,19 @@ const char *tcp_state_name(int state);
 /* The state number, or -1 for an unknown name (NONE, SYN_SENT, ..., CLOSE, SYN_SENT2). */
 int tcp_state_parse(const char *name);
 
+/* NAT on the router of topology routed (nat statement). */
+enum nat_kind {
+	NAT_NONE,
+	NAT_DNAT,		/* the service address is translated to the server, as kube-proxy does */
+	NAT_SNAT,		/* the client's address is translated to the router's, towards the server */
+	NAT_MASQUERADE,		/* the same with masquerade */
+};
+
+const char *nat_kind_name(enum nat_kind nat);	/* "none", "dnat", "snat", "masquerade" */
+
+/* The name that stands for the DNAT service address in topology routed. */
+#define SERVICE_HOST	"service"
+
 enum families {
 	FAMILY_IPV4 = 1 << 0,
 	FAMILY_IPV6 = 1 << 1,
@@ -195,6 +208,7 @@ enum expect_kind {
 	EXPECT_STAT,		/* stat COUNTER +N | -N | N: delta since before the last send */
 	EXPECT_PACKET,		/* [no] packet SRC -> DST PROTO [flags=X] [seq=E] [ack=E] [type=T] [verdict V] [reason R] */
 	EXPECT_SOCKET,		/* socket EP error ERRNO|none | socket EP state S */
+	EXPECT_WIRE,		/* [no] wire HOST -> HOST PROTO [clauses] [src=NAME] [dst=NAME] */
 };
 
 /* A packet the observer may have seen since the last send (a challenge ACK, a RST
@@ -214,6 +228,11 @@ struct packet_match {
 	bool reason_none;
 	char reason[SCENARIO_TEXT_MAX];
 	bool absent;			/* expect no packet …: must not be seen */
+	/* expect wire only: src and dst are the hop (the host that sent it on the
+	 * link, the host that received it); these name the IP addresses the packet
+	 * carried there: a host's, or "service" (the DNAT address); "" any. */
+	char addr_src[SCENARIO_IDENT_MAX];
+	char addr_dst[SCENARIO_IDENT_MAX];
 };
 
 /* A reason pattern matches the logged reason exactly, except that '#' stands for
@@ -285,6 +304,7 @@ struct scenario {
 	char *about;			/* the about lines joined with '\n'; "" if none */
 	char topology[SCENARIO_IDENT_MAX];	/* "pair" */
 	unsigned families;		/* enum families bits */
+	enum nat_kind nat;		/* nat dnat|snat|masquerade|none (routed only) */
 	uint32_t kernel_min;		/* kernel >= V / kernel < V statements; 0: none */
 	uint32_t kernel_below;
 	size_t n_variants;		/* variant NAME statements; 0: one unnamed run */

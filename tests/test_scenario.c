@@ -16,7 +16,7 @@
 #define HEAD	"name t\ntopology pair\n"
 #define CONN	"connect c client -> server:80\n"
 #define SEND	"send client -> server tcp\n"
-#define STATEMENTS "name, about, topology, family, variant, kernel, sysctl, nft, listen, " \
+#define STATEMENTS "name, about, topology, family, variant, kernel, nat, sysctl, nft, listen, " \
 	"connect, send, write, read, shutdown, close, wait, delete, expect"
 
 static struct scenario *parse_ok(const char *text)
@@ -821,8 +821,8 @@ START_TEST(test_error_statement)
 	assert_error(HEAD "  \"send\" client\n",
 		     "t.ct:3:3: expected a statement (" STATEMENTS "), found \"send\"");
 	assert_error(HEAD "expect\n",
-		     "t.ct:3:7: expected an expectation (verdict, reason, ct, stat, packet, "
-		     "no packet, socket), found end of line");
+		     "t.ct:3:7: expected an expectation (verdict, reason, ct, stat, packet, wire, "
+		     "no packet, no wire, socket), found end of line");
 }
 END_TEST
 
