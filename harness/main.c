@@ -42,14 +42,17 @@ static const char usage_text[] =
 	"checks conntrack's verdict, logged reason, entry state and counters.\n"
 	"\n"
 	"commands:\n"
-	"  run [-v] [-t MS] [-j N] [--keep] [--json FILE] [--junit FILE] [NAME|FILE|DIR ...]\n"
+	"  run [-v] [-t MS] [-j N] [--keep] [--json FILE] [--junit FILE] [--pcap DIR]\n"
+	"      [NAME|FILE|DIR ...]\n"
 	"                  run scenarios (all when none is named), each in every\n"
 	"                  variant and family; KTAP on stdout, readable text and\n"
 	"                  ladder diagrams with -v; -t bounds each wait for the\n"
 	"                  kernel (default 2000 ms); -j runs N at once (default: one\n"
 	"                  per CPU); --keep leaves the namespaces bind-mounted under\n"
 	"                  /run/netns for `ip netns exec`; --json FILE and\n"
-	"                  --junit FILE also write the results there\n"
+	"                  --junit FILE also write the results there; --pcap DIR\n"
+	"                  writes every packet on every link of each run as a\n"
+	"                  pcapng file (DIR/NAME-FAMILY.pcapng) for Wireshark\n"
 	"  list            list the scenarios with their files\n"
 	"  show NAME       print a scenario's explanation and steps\n"
 	"  clean           remove namespaces kept by --keep whose ctlab has exited\n"
@@ -390,6 +393,7 @@ static int do_run(int argc, char **argv)
 		{ "keep", no_argument, NULL, 'k' },
 		{ "json", required_argument, NULL, 'J' },
 		{ "junit", required_argument, NULL, 'U' },
+		{ "pcap", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -429,6 +433,13 @@ static int do_run(int argc, char **argv)
 			break;
 		case 'U':
 			junit_path = optarg;
+			break;
+		case 'P':
+			if (mkdir(optarg, 0755) < 0 && errno != EEXIST) {
+				fprintf(stderr, "ctlab: %s: %s\n", optarg, strerror(errno));
+				return EXIT_USAGE;
+			}
+			engine_options.pcap_dir = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
