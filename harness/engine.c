@@ -1161,6 +1161,90 @@ static void tear_down(struct run *run)
 	topology_free(run->topology);
 }
 
+static int compare_wire_time(const void *a, const void *b)
+{
+	const struct wire_record *x = a, *y = b;
+
+	if (x->when.tv_sec != y->when.tv_sec)
+		return x->when.tv_sec < y->when.tv_sec ? -1 : 1;
+	if (x->when.tv_nsec != y->when.tv_nsec)
+		return x->when.tv_nsec < y->when.tv_nsec ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The wire in time order over all links (each host's capture is in order on
+ * its own), and as a pcapng file when asked. */
+static void keep_wire(struct run *run)
+{
+	struct run_result *result = run->result;
+	size_t i, n;
+
+	if (!run->wire)
+		return;
+	wire_poll(run->wire, 0);
+	n = wire_count(run->wire);
+	result->wire = calloc(n ? n : 1, sizeof(*result->wire));
+	if (!result->wire)
+		return;
+	for (i = 0; i < n; i++) {
+		const struct wire_packet *packet = wire_at(run->wire, i);
+		struct wire_record *record = &result->wire[i];
+
+		record->index = i;
+		snprintf(record->host, sizeof(record->host), "%s", packet->host);
+		snprintf(record->ifname, sizeof(record->ifname), "%s", packet->ifname);
+		record->outgoing = packet->outgoing;
+		record->when = packet->when;
+		record->packet = packet->packet;
+	}
+	qsort(result->wire, n, sizeof(*result->wire), compare_wire_time);
+	for (i = 0; i < n; i++)
+		result->wire[i].index = i;
+	result->n_wire = n;
+	if (run->options->pcap_dir) {
+		char path[4096], *c;
+
+		snprintf(path, sizeof(path), "%s/%s.pcapng", run->options->pcap_dir, result->name);
+		for (c = path + strlen(run->options->pcap_dir) + 1; *c; c++)
+			if (*c == '/')
+				*c = '-';
+		if (wire_write_pcapng(run->wire, path) < 0)
+			fprintf(stderr, "ctlab: writing %s: %s\n", path, strerror(errno));
+	}
+}
+
+/* The connections as the reports name them. */
+static void keep_conns(struct run *run)
+{
+	struct run_result *result = run->result;
+	size_t i;
+
+	for (i = 0; i < run->scenario->n_conns && i < SCENARIO_CONNS_MAX; i++) {
+		const struct conn *conn = &run->conns[i];
+		struct run_conn *out = &result->conns[i];
+
+		snprintf(out->name, sizeof(out->name), "%s", run->scenario->conns[i]);
+		out->protocol = conn->protocol;
+		if (conn->client)
+			snprintf(out->client, sizeof(out->client), "%s", conn->client->name);
+		if (conn->server)
+			snprintf(out->server, sizeof(out->server), "%s", conn->server->name);
+		out->client_addr = conn->client_addr;
+		out->client_port = conn->client_port;
+		out->dialed_addr = conn->dialed_addr;
+		out->dialed_port = conn->dialed_port;
+		out->server_addr = conn->server_addr;
+		out->server_port = conn->server_port;
+		out->peer_addr = conn->peer_addr;
+		out->peer_port = conn->peer_port;
+		out->client_error = conn->client_error ? conn->client_error :
+				    conn->client_fd >= 0 ? sock_pending_error(conn->client_fd) : 0;
+		out->server_error = conn->server_error ? conn->server_error :
+				    conn->server_fd >= 0 ? sock_pending_error(conn->server_fd) : 0;
+	}
+	result->n_conns = i;
+}
+
 static void keep_packets(struct run *run)
 {
 	struct run_result *result = run->result;
@@ -1244,6 +1328,8 @@ void engine_run(const struct scenario *scenario, int variant, int family,
 	}
 	result->outcome = result->failures ? OUTCOME_FAIL : OUTCOME_PASS;
 	keep_packets(&run);
+	keep_wire(&run);
+	keep_conns(&run);
 
 out_tear_down:
 	tear_down(&run);
@@ -1254,6 +1340,10 @@ void run_result_free(struct run_result *result)
 {
 	free(result->steps);
 	free(result->packets);
+	free(result->wire);
+	free(result->chains);
 	result->steps = NULL;
 	result->packets = NULL;
+	result->wire = NULL;
+	result->chains = NULL;
 }

@@ -816,19 +816,37 @@ static void report_text_run(FILE *out, const struct run_result *result)
 }
 
 /* Every failed step of a run as a KTAP diagnostic line, file:line:column first. */
+/* A diagnostic that may span lines (nft's errors do): each line a KTAP comment. */
+static void ktap_comment(FILE *out, const char *text)
+{
+	if (!*text)
+		return;
+	fputs("# ", out);
+	for (; *text; text++) {
+		fputc(*text, out);
+		if (*text == '\n' && text[1])
+			fputs("# ", out);
+	}
+	if (text[-1] != '\n')
+		fputc('\n', out);
+}
+
 static void report_ktap_failures(FILE *out, const struct run_result *result)
 {
+	char line[4096];
 	size_t i;
 
 	if (result->n_steps == 0 && result->reason[0])
-		fprintf(out, "# %s\n", result->reason);
+		ktap_comment(out, result->reason);
 	for (i = 0; i < result->n_steps; i++) {
 		const struct step_result *step = &result->steps[i];
 
 		if (step->passed)
 			continue;
-		fprintf(out, "# %s:%d:%d: %s: %s\n", result->scenario->path, step->step->pos.line,
-			step->step->pos.column, step->step->text, step->message);
+		snprintf(line, sizeof(line), "%s:%d:%d: %s: %s", result->scenario->path,
+			 step->step->pos.line, step->step->pos.column, step->step->text,
+			 step->message);
+		ktap_comment(out, line);
 	}
 }
 
