@@ -852,7 +852,7 @@ START_TEST(test_error_header)
 	assert_error("name x\nname y\n", "t.ct:2:1: expected one name statement, found a second one");
 	assert_error("name x y\n", "t.ct:1:8: expected end of line, found y");
 	assert_error("name x\ntopology star\n",
-		     "t.ct:2:10: expected a topology (pair), found star");
+		     "t.ct:2:10: expected a topology (pair, routed), found star");
 	assert_error(HEAD "topology pair\n",
 		     "t.ct:3:1: expected one topology statement, found a second one");
 	assert_error(HEAD "family ipv5\n",
@@ -1384,7 +1384,7 @@ START_TEST(test_error_new_expects)
 		     "t.ct:3:8: expected a send before this expect, found packet");
 	assert_error(HEAD "expect no packet client -> server tcp\n",
 		     "t.ct:3:11: expected a send before this expect, found packet");
-	assert_error(HEAD SEND "expect no client\n", "t.ct:4:11: expected packet, found client");
+	assert_error(HEAD SEND "expect no client\n", "t.ct:4:11: expected packet or wire, found client");
 	assert_error(HEAD SEND "expect packet client -> client tcp\n",
 		     "t.ct:4:25: expected a destination other than the source, found client");
 	assert_error(HEAD SEND "expect packet client -> server\n",
