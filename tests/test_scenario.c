@@ -39,6 +39,53 @@ static void assert_error(const char *text, const char *expected)
 
 /* ---- Good files ---- */
 
+/* Topology routed: nat, the service address, wire expectations. */
+START_TEST(test_routed)
+{
+	struct scenario *s = parse_ok("name r\ntopology routed\nnat dnat\n"
+		"connect c client -> service:80\n"
+		"send server -> client tcp conn=c flags=PA\n"
+		"send client -> service tcp flags=S\n"
+		"expect wire router -> client tcp flags=PA src=server dst=client\n"
+		"expect no wire client -> router tcp src=service\n");
+	const struct packet_match *wire;
+
+	ck_assert_int_eq(s->nat, NAT_DNAT);
+	ck_assert_str_eq(s->steps[0].connect.server, "service");
+	ck_assert_str_eq(s->steps[2].send.dst, "service");
+	wire = &s->steps[3].expect.packet;
+	ck_assert_int_eq(s->steps[3].expect.kind, EXPECT_WIRE);
+	ck_assert_str_eq(wire->src, "router");
+	ck_assert_str_eq(wire->dst, "client");
+	ck_assert_str_eq(wire->addr_src, "server");
+	ck_assert_str_eq(wire->addr_dst, "client");
+	ck_assert(!wire->absent);
+	wire = &s->steps[4].expect.packet;
+	ck_assert(wire->absent);
+	ck_assert_str_eq(wire->addr_src, "service");
+	ck_assert_str_eq(wire->addr_dst, "");
+	scenario_free(s);
+
+	assert_error(HEAD "nat dnat\n",
+		     "t.ct:3:1: expected a statement for this topology (nat needs topology routed), "
+		     "found nat");
+	assert_error("name r\ntopology routed\nnat full\n",
+		     "t.ct:3:5: expected a NAT kind (dnat, snat, masquerade, none), found full");
+	assert_error(HEAD "connect c client -> service:80\n",
+		     "t.ct:3:21: expected a host of topology pair (client, server), found service");
+	assert_error("name r\ntopology routed\nsend service -> client tcp\n",
+		     "t.ct:3:6: expected a host of topology routed (client, router, server), "
+		     "found service");
+	assert_error("name r\ntopology routed\nsend client -> server tcp\n"
+		     "expect wire client -> router tcp src=nowhere\n",
+		     "t.ct:4:38: expected a host of topology routed (client, router, server) or "
+		     "service, found nowhere");
+	assert_error(HEAD SEND "expect packet client -> server tcp src=client\n",
+		     "t.ct:4:36: expected flags=, seq=, ack=, verdict, reason or end of line, "
+		     "found src=client");
+}
+END_TEST
+
 START_TEST(test_full_story)
 {
 	struct scenario *s = parse_ok(
@@ -1551,6 +1598,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(good, test_socket_and_ct_steps);
 	tcase_add_test(good, test_udp_icmp_sends);
 	tcase_add_test(good, test_new_expects);
+	tcase_add_test(good, test_routed);
 	tcase_add_test(good, test_tables);
 	suite_add_tcase(suite, good);
 
