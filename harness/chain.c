@@ -287,7 +287,8 @@ static void name_addr(const struct run_result *result, int family, const union i
 		/* Tolerate a prefix length after the address. */
 		snprintf(text, sizeof(text), "%s", result->hosts[i].addr);
 		text[strcspn(text, "/")] = '\0';
-		if (inet_pton(family, text, &host_addr) == 1 && addr_equal(family, &host_addr, addr)) {
+		if (inet_pton(family, text, &host_addr) == 1 &&
+		    addr_equal(family, &host_addr, addr)) {
 			snprintf(name, size, "%s", result->hosts[i].name);
 			return;
 		}
