@@ -1,4 +1,4 @@
-/* chain — locate the cause of every RST on the wire: which packet it answered, what conntrack made of that packet, which socket it reset. */
+/* chain — the cause of every RST on the wire: the packet it answered, its verdict, the socket it reset. */
 #ifndef CTLAB_CHAIN_H
 #define CTLAB_CHAIN_H
 

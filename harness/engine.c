@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chain.h"
 #include "run.h"
 
 /* Where conntrack runs in each topology, and so where the observer sits. */
@@ -1245,6 +1246,21 @@ static void keep_conns(struct run *run)
 	result->n_conns = i;
 }
 
+/* Every RST on the wire with what caused it: the story's punch line. */
+static void locate_chains(struct run_result *result)
+{
+	size_t i, n_rst = 0;
+
+	for (i = 0; i < result->n_wire; i++)
+		n_rst += result->wire[i].packet.protocol == IPPROTO_TCP &&
+			 (result->wire[i].packet.flags & TCP_FLAG_RST);
+	if (!n_rst)
+		return;
+	result->chains = calloc(n_rst, sizeof(*result->chains));
+	if (result->chains)
+		result->n_chains = chain_locate(result, result->chains, n_rst);
+}
+
 static void keep_packets(struct run *run)
 {
 	struct run_result *result = run->result;
@@ -1330,6 +1346,7 @@ void engine_run(const struct scenario *scenario, int variant, int family,
 	keep_packets(&run);
 	keep_wire(&run);
 	keep_conns(&run);
+	locate_chains(result);
 
 out_tear_down:
 	tear_down(&run);

@@ -138,6 +138,46 @@ static json_t *step_json(const struct step_result *step)
 	return object;
 }
 
+/* Every RST with its cause: the sender, the packet it answered and its verdict
+ * there, the socket it reset. */
+static json_t *chains_json(const struct run_result *result)
+{
+	json_t *chains = json_array();
+	size_t i;
+
+	for (i = 0; i < result->n_chains; i++) {
+		const struct rst_chain *chain = &result->chains[i];
+		json_t *object = json_pack("{s:s, s:s, s:s}", "text", chain->text,
+					   "rst_sender", chain->rst_sender,
+					   "rst_receiver", chain->rst_receiver);
+
+		if (!object)
+			continue;
+		if (chain->has_cause) {
+			json_object_set_new(object, "cause_sender", json_string(chain->cause_sender));
+			json_object_set_new(object, "cause_packet", chain->cause_observed >= 0 ?
+					    json_integer(chain->cause_observed + 1) : json_null());
+			json_object_set_new(object, "cause_verdict",
+					    json_string(verdict_name(chain->cause_verdict)));
+			json_object_set_new(object, "cause_reason", chain->cause_reason[0] ?
+					    json_string(chain->cause_reason) : json_null());
+			json_object_set_new(object, "judged_at", json_string(chain->judged_at));
+		}
+		if (chain->resets_conn) {
+			char end[2 * SCENARIO_IDENT_MAX + 8];
+
+			snprintf(end, sizeof(end), "%s.%s", result->conns[chain->conn].name,
+				 chain->reset_side == SIDE_CLIENT ? "client" : "server");
+			json_object_set_new(object, "reset", json_string(end));
+			json_object_set_new(object, "reset_error", chain->reset_errno ?
+					    json_string(strerrorname_np(chain->reset_errno)) :
+					    json_null());
+		}
+		json_array_append_new(chains, object);
+	}
+	return chains;
+}
+
 static json_t *run_json(const struct run_result *result)
 {
 	const struct scenario *scenario = result->scenario;
@@ -169,6 +209,7 @@ static json_t *run_json(const struct run_result *result)
 	for (i = 0; i < result->n_packets; i++)
 		json_array_append_new(packets, packet_json(&result->packets[i]));
 	json_object_set_new(object, "packets", packets);
+	json_object_set_new(object, "chains", chains_json(result));
 	return object;
 }
 

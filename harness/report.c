@@ -795,11 +795,21 @@ void report_ladder(FILE *out, const struct run_result *result, const struct repo
 	free(ladder);
 }
 
+/* Why each RST happened, under the ladder that shows it. */
+static void report_chains(FILE *out, const struct run_result *result)
+{
+	size_t i;
+
+	for (i = 0; i < result->n_chains; i++)
+		fprintf(out, "  %s\n", result->chains[i].text);
+}
+
 static void report_text_run(FILE *out, const struct run_result *result)
 {
 	fprintf(out, "%s  (%s)\n", result->name, result->scenario->path);
 	if (result->n_steps)
 		report_ladder(out, result, &text_style);
+	report_chains(out, result);
 	switch (result->outcome) {
 	case OUTCOME_PASS:
 		fprintf(out, "PASS %s (%.3f s)\n\n", result->name, result->seconds);
