@@ -157,6 +157,48 @@ else
 	sed 's/^/    /' "$out/diff.txt"
 fi
 
+# 4d. The located RST chain: in the incidents' verbose and JSON output, in
+# none of the survivors'; and without its fix a survivor is an incident again.
+"$ctlab" run -v --json "$out/nat.json" scenarios/nat-reset/ >"$out/nat.txt" 2>&1
+status=$?
+if [ $status = 0 ] && python3 - "$out/nat.json" <<'PY'
+import json, sys
+runs = {r["name"]: r for r in json.load(open(sys.argv[1]))["runs"]}
+for family in ("ipv4", "ipv6"):
+    for name, sender in (("invalid-not-unnated", "client"), ("snat-gateway-reset", "router")):
+        chains = runs["%s/%s" % (name, family)]["chains"]
+        assert len(chains) == 1, (name, chains)
+        c = chains[0]
+        assert c["rst_sender"] == sender and c["rst_receiver"] == "server", c
+        assert c["cause_verdict"] == "invalid" and c["judged_at"] == "router", c
+        assert c["cause_reason"].startswith("SEQ is over upper bound "), c
+        assert c["reset"] == "c.server" and c["reset_error"] == "ECONNRESET", c
+    for name in ("invalid-drop-fix/fixed", "liberal-fix/liberal", "lost-state-loose/loose1"):
+        assert runs["%s/%s" % (name, family)]["chains"] == [], name
+PY
+then
+	ok "RST chains located in the incidents (JSON), none in the survivors"
+else
+	not_ok "RST chains in scenarios/nat-reset (exit $status)"
+fi
+if grep -q '^  RST client->server caused by packet #4 (server->client, .*INVALID at router: SEQ is over upper bound .*it reset c.server (ECONNRESET)$' "$out/nat.txt" &&
+   grep -q '^  RST router->server caused by packet #4 (server->router, .*INVALID at router: .*it reset c.server (ECONNRESET)$' "$out/nat.txt"; then
+	ok "RST chains printed under the ladders of both incidents"
+else
+	not_ok "RST chains in the verbose output"
+fi
+for fix in "invalid-drop-fix.ct:^@fixed   nft router" "liberal-fix.ct:^@liberal sysctl router"; do
+	file=scenarios/nat-reset/${fix%%:*}
+	sed "/${fix#*:}/d" "$file" >"$out/unfixed.ct"
+	"$ctlab" run "$out/unfixed.ct" >"$out/unfixed.txt" 2>&1
+	status=$?
+	if [ $status = 1 ] && grep -q '^not ok' "$out/unfixed.txt"; then
+		ok "$file without its fix fails"
+	else
+		not_ok "$file without its fix: exit $status"
+	fi
+done
+
 # 5. --keep leaves the namespaces for `ip netns exec`; `ctlab clean` removes them.
 "$ctlab" run --keep tests/fixtures/flag-check.ct >/dev/null 2>"$out/keep.err"
 kept=$(ip netns list | grep -c '^ctlab-.*-fixture-flag-check-')
