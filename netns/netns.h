@@ -206,6 +206,14 @@ struct host {
 struct topology;
 
 /*
+ * Flood sources of the routed topology: the router routes them back via
+ * the client (and checks no reverse path), so a client may send from any
+ * address in them, e.g. to fill the router's conntrack table.
+ */
+#define TOPOLOGY_FLOOD_SRC4	"198.18.128.0/17"
+#define TOPOLOGY_FLOOD_SRC6	"2001:db8:3::/48"
+
+/*
  * topology_new - build a topology of @kind: namespaces, veths up, IPv4
  * and IPv6 addresses (198.18.0.0/15, 2001:db8::/32), DAD off, routes, and
  * forwarding on in the router only. When it returns, ARP and neighbour

@@ -11,7 +11,7 @@
 #define TOPOLOGY_MAX_HOSTS	4
 #define TOPOLOGY_MAX_VETHS	4
 #define TOPOLOGY_MAX_ROUTES	8
-#define TOPOLOGY_MAX_SYSCTLS	8
+#define TOPOLOGY_MAX_SYSCTLS	12
 
 /* Long enough for a veth behind a busy scheduler; normally it takes well under 10 ms. */
 #define TOPOLOGY_READY_TIMEOUT_MS	5000
@@ -53,6 +53,8 @@ struct topology_spec {
 	struct route_spec routes[TOPOLOGY_MAX_ROUTES];
 	struct route_spec paths[TOPOLOGY_MAX_ROUTES];
 	struct sysctl_spec sysctls[TOPOLOGY_MAX_SYSCTLS];
+	size_t link_sysctl_count;
+	struct sysctl_spec link_sysctls[TOPOLOGY_MAX_SYSCTLS];	/* once the veths exist */
 	const char *service4, *service6;	/* on no interface; NULL: none */
 };
 
@@ -93,12 +95,15 @@ static const struct topology_spec topology_specs[TOPOLOGY_KIND_COUNT] = {
 			{ 0, 1, "eth0", "eth0" },
 			{ 1, 2, "eth1", "eth0" },
 		},
-		.route_count = 4,
+		.route_count = 6,
 		.routes = {
 			{ 0, "default", "198.18.0.254" },
 			{ 0, "default", "2001:db8:1::fe" },
 			{ 2, "default", "198.19.0.254" },
 			{ 2, "default", "2001:db8:2::fe" },
+			/* Flood sources live behind the client, as many clients behind a NAT would. */
+			{ 1, TOPOLOGY_FLOOD_SRC4, "198.18.0.1" },
+			{ 1, TOPOLOGY_FLOOD_SRC6, "2001:db8:1::1" },
 		},
 		.path_count = 6,
 		.paths = {
@@ -109,13 +114,24 @@ static const struct topology_spec topology_specs[TOPOLOGY_KIND_COUNT] = {
 			{ 2, "198.18.0.1", "198.19.0.254" },
 			{ 2, "2001:db8:1::1", "2001:db8:2::fe" },
 		},
-		.sysctl_count = 6,
+		.sysctl_count = 8,
 		.sysctls = {
 			END_HOST_SYSCTLS(0),
 			{ 1, "net.ipv4.ip_forward", "1" },
 			{ 1, "net.ipv6.conf.all.forwarding", "1" },
+			/*
+			 * Off whatever the namespace started with: a
+			 * reverse-path check costs a FIB lookup per flood
+			 * packet, and a source outside every route must still
+			 * reach conntrack. The maximum of all and the
+			 * interface's value applies, so eth0's is set too.
+			 */
+			{ 1, "net.ipv4.conf.all.rp_filter", "0" },
+			{ 1, "net.ipv4.conf.default.rp_filter", "0" },
 			END_HOST_SYSCTLS(2),
 		},
+		.link_sysctl_count = 1,
+		.link_sysctls = { { 1, "net.ipv4.conf.eth0.rp_filter", "0" } },
 		/* Like a ClusterIP: in the client's range, routed by its default route. */
 		.service4 = "198.18.100.1",
 		.service6 = "2001:db8:100::1",
@@ -252,6 +268,13 @@ static int topology_make_links(struct topology *t, const struct topology_spec *s
 		if (err < 0)
 			return err;
 		err = netns_link_up(t->hosts[vs->b].ns, vs->b_ifname);
+		if (err < 0)
+			return err;
+	}
+	for (i = 0; i < spec->link_sysctl_count; i++) {
+		const struct sysctl_spec *ss = &spec->link_sysctls[i];
+
+		err = netns_sysctl_write(t->hosts[ss->host].ns, ss->key, ss->value);
 		if (err < 0)
 			return err;
 	}
