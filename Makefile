@@ -5,10 +5,10 @@ BUILD   := build
 PREFIX  ?= /usr/local
 
 # Libraries (pkg-config names) and the Debian packages that provide them.
-PKGS     := libnl-3.0 libnl-route-3.0 libnetfilter_conntrack libpcap libnftables jansson
+PKGS     := libnl-3.0 libnl-route-3.0 libnetfilter_conntrack libmnl libpcap libnftables jansson
 TEST_PKGS:= check
 DEB_PKGS := gcc make pkg-config iproute2 libnl-3-dev libnl-route-3-dev \
-            libnetfilter-conntrack-dev libpcap-dev libnftables-dev libjansson-dev check
+            libnetfilter-conntrack-dev libmnl-dev libpcap-dev libnftables-dev libjansson-dev check
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wundef -Wvla \
