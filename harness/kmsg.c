@@ -1,0 +1,141 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kmsg.h"
+
+#define KMSG_PATH	"/dev/kmsg"
+/* One read returns one whole record or fails with EINVAL: room for the longest. */
+#define RECORD_MAX	8192
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "pri,seq,usec,flags[,...];message\n[ KEY=value\n]..." */
+static int parse_record(char *record, uint64_t *seq, char **message)
+{
+	char *comma, *semicolon, *end;
+
+	comma = strchr(record, ',');
+	semicolon = strchr(record, ';');
+	if (!comma || !semicolon || comma > semicolon)
+		return -EINVAL;
+	errno = 0;
+	*seq = strtoull(comma + 1, &end, 10);
+	if (errno || end == comma + 1 || (*end != ',' && *end != ';'))
+		return -EINVAL;
+	*message = semicolon + 1;
+	end = strchr(*message, '\n');
+	if (end)
+		*end = '\0';
+	return 0;
+}
+
+/* The next record: 1, 0 when none is waiting, or -errno. */
+static int read_record(int fd, char *record, uint64_t *seq, char **message)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, record, RECORD_MAX - 1);
+		if (n < 0) {
+			/* EPIPE: the records we were at were overwritten; the next read goes on after them. */
+			if (errno == EPIPE || errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : -errno;
+		}
+		record[n] = '\0';
+		if (parse_record(record, seq, message) == 0)
+			return 1;
+	}
+}
+
+static int kmsg_open(void)
+{
+	int fd = open(KMSG_PATH, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int kmsg_mark(struct kmsg_mark *mark)
+{
+	uint64_t seq, next = 0;
+	char *record, *message;
+	int fd, rc;
+
+	record = malloc(RECORD_MAX);
+	if (!record)
+		return -ENOMEM;
+	fd = kmsg_open();
+	if (fd < 0) {
+		rc = fd;
+		goto out_free;
+	}
+	/*
+	 * /dev/kmsg tells no sequence number at its end (SEEK_END only moves
+	 * there): read up to it, the last record's number + 1 is the mark.
+	 */
+	while ((rc = read_record(fd, record, &seq, &message)) > 0)
+		next = seq + 1;
+	if (rc == 0)
+		mark->seq = next;
+	close(fd);
+out_free:
+	free(record);
+	return rc;
+}
+
+int kmsg_find(const struct kmsg_mark *since, const char *text, int timeout_ms, char *line,
+	      size_t size)
+{
+	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	char *record, *message;
+	long long left;
+	uint64_t seq;
+	int fd, rc;
+
+	if (!since || !text || !*text)
+		return -EINVAL;
+	record = malloc(RECORD_MAX);
+	if (!record)
+		return -ENOMEM;
+	fd = kmsg_open();
+	if (fd < 0) {
+		rc = fd;
+		goto out_free;
+	}
+	for (;;) {
+		rc = read_record(fd, record, &seq, &message);
+		if (rc < 0)
+			break;
+		if (rc > 0) {
+			if (seq < since->seq || !strstr(message, text))
+				continue;
+			if (line && size)
+				snprintf(line, size, "%s", message);
+			break;
+		}
+		left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		if (poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, (int)left) < 0 &&
+		    errno != EINTR) {
+			rc = -errno;
+			break;
+		}
+	}
+	close(fd);
+out_free:
+	free(record);
+	return rc;
+}
