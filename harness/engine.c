@@ -7,11 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "chain.h"
+#include "ctfill.h"
+#include "flood.h"
 #include "run.h"
 
 /* Where conntrack runs in each topology, and so where the observer sits. */
@@ -442,6 +446,19 @@ static int connect_tcp(struct run *run, struct conn *conn, uint16_t port,
 	return 0;
 }
 
+/* The errno a failed connect step reported in its message. */
+static int errno_of_connect(const struct step_result *result)
+{
+	static const int errors[] = { ETIMEDOUT, ECONNREFUSED, ECONNRESET, EHOSTUNREACH,
+				      ENETUNREACH };
+	size_t i;
+
+	for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
+		if (strstr(result->message, strerror(errors[i])))
+			return errors[i];
+	return EIO;
+}
+
 static int do_connect(struct run *run, const struct connect_step *connect,
 		      struct step_result *result)
 {
@@ -459,6 +476,12 @@ static int do_connect(struct run *run, const struct connect_step *connect,
 		return -1;
 	rc = conn->protocol == PROTO_UDP ? connect_udp(run, conn, connect->port, result)
 					 : connect_tcp(run, conn, connect->port, result);
+	if (rc < 0 && connect->may_fail) {
+		/* The story is that it fails: keep why for expect socket. */
+		conn->client_error = errno_of_connect(result);
+		result->passed = true;
+		return 0;
+	}
 	if (rc < 0)
 		return rc;
 	inet_ntop(run->family, &conn->client_addr, client, sizeof(client));
@@ -663,6 +686,17 @@ static int do_ct(struct run *run, const struct ct_step *ct, struct step_result *
 
 	if (ct->delete)
 		return delete_entry(run, ct, result);
+	if (ct->flush) {
+		int rc;
+
+		if (find_host(run, ct->host) != run->observing_host)
+			return step_error(result, "conntrack is observed on %s, not on %s",
+					  run->observing_host->name, ct->host);
+		rc = observer_ct_flush(run->observer);
+		if (rc < 0)
+			return step_error(result, "flushing the table: %s", strerror(-rc));
+		return 0;
+	}
 	if (stream)
 		tick.tv_nsec = 250 * 1000000L;
 	/* ctnetlink events would tell of a new state, but not of a timer that has not
@@ -688,6 +722,92 @@ static int do_ct(struct run *run, const struct ct_step *ct, struct step_result *
 			  tcp_state_name(ct->state), timeout,
 			  entry.found ? "it is " : "no entry",
 			  entry.found ? tcp_state_name(entry.state) : "");
+}
+
+/* ---- Table exhaustion ---- */
+
+/* A progress line on stderr while a table fills, when a person watches. */
+struct progress {
+	const char *what;
+	uint32_t total;
+	struct timespec start;
+	bool shown;
+};
+
+static void show_progress(uint32_t done, void *arg)
+{
+	struct progress *progress = arg;
+	double seconds = seconds_since(&progress->start);
+	double rate = seconds > 0 ? done / seconds : 0;
+	int width = 30, filled = progress->total ? (int)((uint64_t)done * width / progress->total) : 0;
+
+	if (!isatty(STDERR_FILENO))
+		return;
+	fprintf(stderr, "\r%s [%.*s%*s] %u/%u  %.0f/s  %.1f s left ", progress->what, filled,
+		"##############################", width - filled, "", done, progress->total, rate,
+		rate > 0 ? (progress->total - done) / rate : 0.0);
+	progress->shown = true;
+}
+
+static void end_progress(const struct progress *progress)
+{
+	if (progress->shown)
+		fputs("\r\033[K", stderr);
+}
+
+static int do_flood(struct run *run, const struct flood_step *flood, struct step_result *result)
+{
+	const struct host *src = find_host(run, flood->src);
+	const struct host *gateway = strcmp(run->scenario->topology, "routed") == 0 ?
+				     find_host(run, "router") : find_host(run, "server");
+	struct progress progress = { .what = "flood", .total = flood->count };
+	struct flood_spec spec = {
+		.family = run->family, .ns = src->ns, .ifname = src->ifname,
+		.gateway_ns = gateway->ns, .gateway_ifname = gateway->ifname,
+		.dport = flood->port, .count = flood->count, .first = run->flood_next,
+		.threads = flood->threads, .method = FLOOD_METHOD_AUTO,
+	};
+	struct flood_result sent = { 0 };
+	union inet_addr src_addr;
+	int rc;
+
+	route_addrs(run, src, flood->dst, &src_addr, &spec.dst);
+	if (begin_sending(run, result) < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &progress.start);
+	rc = flood_run(&spec, &sent, show_progress, &progress);
+	end_progress(&progress);
+	run->flood_next += flood->count;
+	if (rc < 0)
+		return step_error(result, "flood: %s after %u SYNs", strerror(-rc), sent.sent);
+	snprintf(result->message, sizeof(result->message), "%u SYNs in %.3f s (%.0f/s)",
+		 sent.sent, sent.seconds, sent.seconds > 0 ? sent.sent / sent.seconds : 0.0);
+	return 0;
+}
+
+static int do_fill(struct run *run, const struct fill_step *fill, struct step_result *result)
+{
+	const struct host *host = find_host(run, fill->host);
+	struct progress progress = { .what = "fill", .total = fill->count };
+	struct ctfill_spec spec;
+	uint32_t inserted = 0;
+	int rc;
+
+	rc = ctfill_spec_flood(&spec, run->family, fill->count);
+	if (rc < 0)
+		return step_error(result, "fill: %s", strerror(-rc));
+	spec.timeout = fill->timeout ? fill->timeout : 3600;
+	if (begin_sending(run, result) < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &progress.start);
+	rc = ctfill_insert(host->ns, &spec, &inserted, show_progress, &progress);
+	end_progress(&progress);
+	/* A table that is full before the count is reached is a story, not an error. */
+	if (rc < 0 && rc != -ENOMEM)
+		return step_error(result, "fill: %s after %u entries", strerror(-rc), inserted);
+	snprintf(result->message, sizeof(result->message), "%u ASSURED entries in %.3f s%s",
+		 inserted, seconds_since(&progress.start), rc == -ENOMEM ? " (table full)" : "");
+	return 0;
 }
 
 /* ---- Expectations ---- */
@@ -864,6 +984,56 @@ static int find_wire(struct run *run, const struct packet_match *match, bool *se
 	return 0;
 }
 
+/* A kernel log line since the run began.  The kernel prints "table full" in
+ * the packet's own path, so absence needs no wait. */
+static int find_kmsg(struct run *run, const struct expect_step *expect,
+		     struct observation *seen, struct step_result *result)
+{
+	char text[SCENARIO_TEXT_MAX + 32];
+	const char *mark = strstr(expect->reason, "$NETNS");
+	struct stat st;
+	int rc;
+
+	if (!run->kmsg_marked)
+		return step_error(result, "the kernel log cannot be read here");
+	/* Newer kernels name the namespace by its inode: this run's, no other's. */
+	snprintf(text, sizeof(text), "%s", expect->reason);
+	if (mark && fstat(netns_fd(run->observing_host->ns), &st) == 0)
+		snprintf(text + (mark - expect->reason), sizeof(text) - (size_t)(mark - expect->reason),
+			 "%lu%s", (unsigned long)st.st_ino, mark + strlen("$NETNS"));
+	rc = kmsg_find(&run->kmsg_since, text,
+		       expect->absent ? 0 : run->options->timeout_ms, seen->kmsg_line,
+		       sizeof(seen->kmsg_line));
+	if (rc < 0)
+		return step_error(result, "reading /dev/kmsg: %s", strerror(-rc));
+	seen->kmsg_seen = rc > 0;
+	return 0;
+}
+
+static int read_number(struct netns *ns, const char *key, uint64_t *value)
+{
+	char text[32];
+	int rc = netns_sysctl_read(ns, key, text, sizeof(text));
+
+	if (rc < 0)
+		return rc;
+	*value = strtoull(text, NULL, 10);
+	return 0;
+}
+
+/* The observing namespace's entry count, and the global maximum it counts against. */
+static int read_entries(struct run *run, uint64_t *entries, uint64_t *max,
+			struct step_result *result)
+{
+	int rc = read_number(run->observing_host->ns, "net.netfilter.nf_conntrack_count", entries);
+
+	if (rc == 0)
+		rc = read_number(run->observing_host->ns, "net.netfilter.nf_conntrack_max", max);
+	if (rc < 0)
+		return step_error(result, "reading the entry count: %s", strerror(-rc));
+	return 0;
+}
+
 static int do_expect(struct run *run, const struct expect_step *expect, struct step_result *result)
 {
 	struct observation seen = { .verdict = VERDICT_UNSEEN, .socket_errno = -1,
@@ -902,6 +1072,14 @@ static int do_expect(struct run *run, const struct expect_step *expect, struct s
 			      sizeof(seen.packet_what), result) < 0)
 			return -1;
 		break;
+	case EXPECT_ENTRIES:
+		if (read_entries(run, &seen.entries, &seen.entries_max, result) < 0)
+			return -1;
+		break;
+	case EXPECT_KMSG:
+		if (find_kmsg(run, expect, &seen, result) < 0)
+			return -1;
+		break;
 	case EXPECT_SOCKET: {
 		int fd = *endpoint_fd(run, &expect->endpoint);
 		int *error = endpoint_error(run, &expect->endpoint);
@@ -938,6 +1116,10 @@ static int do_step(struct run *run, const struct step *step, struct step_result 
 		return do_socket(run, &step->socket, result);
 	case STEP_CT:
 		return do_ct(run, &step->ct, result);
+	case STEP_FLOOD:
+		return do_flood(run, &step->flood, result);
+	case STEP_FILL:
+		return do_fill(run, &step->fill, result);
 	}
 	return step_error(result, "unknown step");
 }
@@ -1061,13 +1243,18 @@ static bool needs_wire(const struct run *run)
 {
 	size_t i;
 
-	if (run->options->pcap_dir || strcmp(run->scenario->topology, "routed") == 0)
-		return true;
-	for (i = 0; i < run->scenario->n_steps; i++)
-		if (run->scenario->steps[i].kind == STEP_EXPECT &&
-		    run->scenario->steps[i].expect.kind == EXPECT_WIRE)
+	bool routed = strcmp(run->scenario->topology, "routed") == 0;
+
+	for (i = 0; i < run->scenario->n_steps; i++) {
+		const struct step *step = &run->scenario->steps[i];
+
+		if (step->kind == STEP_EXPECT && step->expect.kind == EXPECT_WIRE)
 			return true;
-	return false;
+		/* A flood would be a million copies to keep: not unless asked. */
+		if (step->kind == STEP_FLOOD)
+			routed = false;
+	}
+	return run->options->pcap_dir || routed;
 }
 
 static int open_wire(struct run *run, char *err, size_t errsize)
@@ -1133,6 +1320,8 @@ static int set_up(struct run *run)
 		snprintf(result->reason, sizeof(result->reason), "cannot load NAT rules: %s", err);
 		return -1;
 	}
+	/* The kernel log is the host's: mark where this run begins in it. */
+	run->kmsg_marked = kmsg_mark(&run->kmsg_since) == 0;
 	if (needs_wire(run) && open_wire(run, err, sizeof(err)) < 0) {
 		result->outcome = OUTCOME_FAIL;
 		snprintf(result->reason, sizeof(result->reason), "wire capture: %s", err);
@@ -1287,8 +1476,43 @@ static void name_run(const struct scenario *scenario, int variant, int family,
 			 family_name(family));
 }
 
+/*
+ * A run that fills a table has the machine to itself: the kernel log it reads
+ * is the host's, and it measures how fast the kernel fills a table.  Others
+ * run side by side.
+ */
+static pthread_rwlock_t machine_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static bool needs_machine(const struct scenario *scenario)
+{
+	size_t i;
+
+	for (i = 0; i < scenario->n_steps; i++) {
+		const struct step *step = &scenario->steps[i];
+
+		if (step->kind == STEP_FLOOD || step->kind == STEP_FILL ||
+		    (step->kind == STEP_EXPECT && step->expect.kind == EXPECT_KMSG))
+			return true;
+	}
+	return false;
+}
+
+static void engine_run_locked(const struct scenario *scenario, int variant, int family,
+			      const struct engine_options *options, struct run_result *result);
+
 void engine_run(const struct scenario *scenario, int variant, int family,
 		const struct engine_options *options, struct run_result *result)
+{
+	if (needs_machine(scenario))
+		pthread_rwlock_wrlock(&machine_lock);
+	else
+		pthread_rwlock_rdlock(&machine_lock);
+	engine_run_locked(scenario, variant, family, options, result);
+	pthread_rwlock_unlock(&machine_lock);
+}
+
+static void engine_run_locked(const struct scenario *scenario, int variant, int family,
+			      const struct engine_options *options, struct run_result *result)
 {
 	struct run run = {
 		.scenario = scenario, .options = options, .family = family, .variant = variant,

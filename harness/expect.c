@@ -26,6 +26,23 @@ bool reason_matches(const char *pattern, const char *reason)
 	return *reason == '\0';
 }
 
+bool compare(int64_t value, enum compare_op op, int64_t bound)
+{
+	switch (op) {
+	case CMP_EQ:
+		return value == bound;
+	case CMP_GT:
+		return value > bound;
+	case CMP_GE:
+		return value >= bound;
+	case CMP_LT:
+		return value < bound;
+	case CMP_LE:
+		return value <= bound;
+	}
+	return false;
+}
+
 static void describe_reason(const char *reason, char *buf, size_t size)
 {
 	if (reason)
@@ -151,10 +168,35 @@ bool expect_check(const struct expect_step *expect, const struct observation *se
 				 expect->counter);
 			return false;
 		}
-		if (seen->counter_delta == expect->delta)
+		if (compare(seen->counter_delta, expect->op, expect->delta))
 			return true;
-		snprintf(msg, msgsize, "expected stat %s %+" PRId64 ", saw %+" PRId64,
-			 expect->counter, expect->delta, seen->counter_delta);
+		if (expect->op == CMP_EQ)
+			snprintf(msg, msgsize, "expected stat %s %+" PRId64 ", saw %+" PRId64,
+				 expect->counter, expect->delta, seen->counter_delta);
+		else
+			snprintf(msg, msgsize, "expected stat %s %s%" PRId64 ", saw %+" PRId64,
+				 expect->counter, compare_op_text(expect->op), expect->delta,
+				 seen->counter_delta);
+		return false;
+	case EXPECT_ENTRIES: {
+		int64_t bound = expect->versus_max ? (int64_t)seen->entries_max : expect->delta;
+
+		if (compare((int64_t)seen->entries, expect->op, bound))
+			return true;
+		snprintf(msg, msgsize, "expected %s%" PRId64 " entries%s, saw %" PRIu64,
+			 compare_op_text(expect->op), bound,
+			 expect->versus_max ? " (nf_conntrack_max)" : "", seen->entries);
+		return false;
+	}
+	case EXPECT_KMSG:
+		if (seen->kmsg_seen != expect->absent)
+			return true;
+		if (expect->absent)
+			snprintf(msg, msgsize, "expected no kernel log line with \"%s\", saw \"%s\"",
+				 expect->reason, seen->kmsg_line);
+		else
+			snprintf(msg, msgsize, "expected a kernel log line with \"%s\", saw none",
+				 expect->reason);
 		return false;
 	case EXPECT_PACKET:
 	case EXPECT_WIRE:

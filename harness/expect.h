@@ -26,6 +26,9 @@ struct observation {
 	int64_t counter_delta;
 	bool packet_seen;		/* for EXPECT_PACKET */
 	char packet_what[160];		/* "packet #7" or the wire's record, when seen */
+	uint64_t entries, entries_max;	/* for EXPECT_ENTRIES: nf_conntrack_count and _max */
+	bool kmsg_seen;			/* for EXPECT_KMSG */
+	char kmsg_line[256];
 	int socket_errno;		/* for EXPECT_SOCKET: pending or met error, 0 none */
 	int socket_state;		/* tcp_info state, TCP_CLOSE once closed */
 };
@@ -35,6 +38,9 @@ struct observation {
  * pattern stands for one decimal number (one or more digits).
  */
 bool reason_matches(const char *pattern, const char *reason);
+
+/* value OP bound, e.g. compare(5, CMP_GT, 0). */
+bool compare(int64_t value, enum compare_op op, int64_t bound);
 
 /*
  * Check one expectation.  Returns true when met; otherwise writes what was

@@ -20,12 +20,17 @@
 
 /*
  * Neighbour discovery and MLD are left out: conntrack never tracks them and
- * they would only crowd the ladder.
+ * they would only crowd the ladder.  So is the flood (its source ranges): a
+ * quarter of a million records would cost more than the flood itself.
  * Priority -150 runs right after conntrack (-200) and before NAT (-100), so the
  * logged packet is byte for byte the one conntrack judged.  queue-threshold 1
  * makes nfnetlink_log hand each record on at once instead of batching for 1 s.
  */
 #define VERDICT_RULES(dir) \
+	"ip saddr 198.18.128.0/17 return\n" \
+	"ip daddr 198.18.128.0/17 return\n" \
+	"ip6 saddr 2001:db8:3::/48 return\n" \
+	"ip6 daddr 2001:db8:3::/48 return\n" \
 	"icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, " \
 	"nd-neighbor-advert, mld-listener-query, mld-listener-report, mld2-listener-report } return\n" \
 	"ct state new log group 1 prefix \"ctlab " dir " new\" queue-threshold 1\n" \
@@ -490,4 +495,18 @@ int observer_ct_delete(struct observer *observer, const struct ct_tuple *tuple)
 		rc = -errno;
 	nfct_destroy(ct);
 	return rc;
+}
+
+int observer_ct_flush(struct observer *observer)
+{
+	static const uint32_t families[] = { AF_INET, AF_INET6 };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		uint32_t family = families[i];
+
+		if (nfct_query(observer->ct, NFCT_Q_FLUSH, &family) < 0)
+			return -errno;
+	}
+	return 0;
 }

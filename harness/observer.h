@@ -82,6 +82,9 @@ int observer_ct_lookup(struct observer *observer, const struct ct_tuple *tuple,
 /* Delete the entry of tuple, as `conntrack -D` does.  0, -ENOENT or -errno. */
 int observer_ct_delete(struct observer *observer, const struct ct_tuple *tuple);
 
+/* Delete every entry of the namespace, as `conntrack -F` does.  0 or -errno. */
+int observer_ct_flush(struct observer *observer);
+
 /* True when both summaries describe the same packet (see observer_wait_for). */
 bool packet_same(const struct packet_summary *a, const struct packet_summary *b);
 

@@ -6,6 +6,7 @@
 #include "netns.h"
 #include "observer.h"
 #include "sock.h"
+#include "kmsg.h"
 #include "wire.h"
 
 #define LISTENERS_MAX	16
@@ -49,6 +50,8 @@ struct run {
 	const struct host *observing_host;
 	struct observer *observer;
 	struct wire *wire;		/* NULL unless the run looks at the wire */
+	bool kmsg_marked;		/* the kernel log position when the run began */
+	struct kmsg_mark kmsg_since;
 	size_t wire_from;		/* wire records from the last sending step on */
 	struct listener listeners[LISTENERS_MAX];
 	size_t n_listeners;
@@ -56,6 +59,7 @@ struct run {
 	struct raw_socket raw[RAW_SOCKETS_MAX];
 	size_t n_raw;
 	uint32_t next_packet_id;
+	uint32_t flood_next;		/* the next flood tuple: floods never repeat one */
 	/* The last packet sent, what conntrack made of it, and the counters and
 	 * observed packets just before the step that sent it. */
 	const struct observed *last;

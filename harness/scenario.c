@@ -1269,13 +1269,90 @@ static int parse_connect(struct parser *p)
 				"a server other than the client");
 	p->seen_sender = true;
 	w = peek_word(p);
-	if (w) {
-		if (!is_plain(w) || (strcmp(w->text, "tcp") && strcmp(w->text, "udp")))
-			return error_word(p, w, "tcp, udp or end of line");
+	if (w && is_plain(w) && (strcmp(w->text, "tcp") == 0 || strcmp(w->text, "udp") == 0)) {
 		connect->protocol = strcmp(w->text, "udp") ? PROTO_TCP : PROTO_UDP;
+		p->next++;
+		w = peek_word(p);
+	}
+	if (w) {
+		if (!is_plain(w) || strcmp(w->text, "may-fail") != 0)
+			return error_word(p, w, "tcp, udp, may-fail or end of line");
+		connect->may_fail = true;
 		p->next++;
 	}
 	scenario->conn_protocols[connect->conn] = connect->protocol;
+	return expect_end(p);
+}
+
+/* ---- Table exhaustion ---- */
+
+/* KEY=NUMBER within min..max, the key already matched. */
+static int take_keyed_number(struct parser *p, const char *key, uint64_t min, uint64_t max,
+			     uint64_t *value)
+{
+	char what[64];
+	struct word *w;
+	size_t key_len = strlen(key);
+
+	snprintf(what, sizeof(what), "%s=N", key);
+	w = next_plain(p, what);
+	if (!w)
+		return -1;
+	if (strncmp(w->text, key, key_len) != 0 || w->text[key_len] != '=')
+		return error_word(p, w, "%s", what);
+	return number_in_range(p, w->text + key_len + 1, strlen(w->text + key_len + 1),
+			       word_column(w, key_len + 1), min, max, value);
+}
+
+/* flood SRC -> DST:PORT syn count=N [threads=T] */
+static int parse_flood(struct parser *p)
+{
+	struct flood_step *flood = &p->step->flood;
+	uint64_t value;
+
+	if (take_host(p, flood->src) || expect_keyword(p, "->") ||
+	    take_host_port_as(p, flood->dst, &flood->port, true) || expect_keyword(p, "syn"))
+		return -1;
+	if (take_keyed_number(p, "count", 1, 16777216, &value))
+		return -1;
+	flood->count = (uint32_t)value;
+	if (peek_word(p)) {
+		if (take_keyed_number(p, "threads", 1, 64, &value))
+			return -1;
+		flood->threads = (unsigned)value;
+	}
+	p->seen_sender = true;
+	return expect_end(p);
+}
+
+/* fill HOST count=N [timeout=S] */
+static int parse_fill(struct parser *p)
+{
+	struct fill_step *fill = &p->step->fill;
+	uint64_t value;
+
+	if (take_host(p, fill->host) || take_keyed_number(p, "count", 1, 16777216, &value))
+		return -1;
+	fill->count = (uint32_t)value;
+	if (peek_word(p)) {
+		if (take_keyed_number(p, "timeout", 1, 432000, &value))
+			return -1;
+		fill->timeout = (uint32_t)value;
+	}
+	p->seen_sender = true;
+	return expect_end(p);
+}
+
+/* flush ct HOST */
+static int parse_flush(struct parser *p)
+{
+	struct ct_step *ct = &p->step->ct;
+
+	ct->flush = true;
+	ct->conn = -1;
+	ct->state = -1;
+	if (expect_keyword(p, "ct") || take_host(p, ct->host))
+		return -1;
 	return expect_end(p);
 }
 
@@ -1876,10 +1953,12 @@ static int parse_expect_wire(struct parser *p)
 	return parse_packet_match(p, false, true);
 }
 
-/* no packet … | no wire … */
+static int parse_kmsg(struct parser *p, bool absent);
+
+/* no packet … | no wire … | no kmsg … */
 static int parse_expect_no(struct parser *p)
 {
-	struct word *w = next_plain(p, "packet or wire");
+	struct word *w = next_plain(p, "packet, wire or kmsg");
 
 	if (!w)
 		return -1;
@@ -1887,7 +1966,9 @@ static int parse_expect_no(struct parser *p)
 		return parse_packet_match(p, true, false);
 	if (strcmp(w->text, "wire") == 0)
 		return parse_packet_match(p, true, true);
-	return error_word(p, w, "packet or wire");
+	if (strcmp(w->text, "kmsg") == 0)
+		return parse_kmsg(p, true);
+	return error_word(p, w, "packet, wire or kmsg");
 }
 
 /* socket EP error E|none, socket EP state S. */
@@ -1923,6 +2004,29 @@ static int parse_expect_socket(struct parser *p)
 	return expect_end(p);
 }
 
+static const char *const compare_op_texts[] = {
+	[CMP_EQ] = "", [CMP_GT] = ">", [CMP_GE] = ">=", [CMP_LT] = "<", [CMP_LE] = "<=",
+};
+
+const char *compare_op_text(enum compare_op op)
+{
+	return (unsigned)op < sizeof(compare_op_texts) / sizeof(compare_op_texts[0]) ?
+	       compare_op_texts[op] : "?";
+}
+
+/* A leading >, >=, < or <=; returns how many characters it took. */
+static size_t take_compare_op(const char *text, enum compare_op *op)
+{
+	*op = CMP_EQ;
+	if (text[0] == '>' || text[0] == '<') {
+		bool equal = text[1] == '=';
+
+		*op = text[0] == '>' ? (equal ? CMP_GE : CMP_GT) : (equal ? CMP_LE : CMP_LT);
+		return equal ? 2 : 1;
+	}
+	return 0;
+}
+
 static int parse_expect_stat(struct parser *p)
 {
 	struct expect_step *expect = &p->step->expect;
@@ -1945,17 +2049,58 @@ static int parse_expect_stat(struct parser *p)
 			strcpy(expect->counter, w->text);
 	if (!expect->counter[0])
 		return error_word(p, w, "%s", what);
-	w = next_plain(p, "a delta (+N, -N or N)");
+	w = next_plain(p, "a delta (+N, -N, N, >N, >=N, <N or <=N)");
 	if (!w)
 		return -1;
-	delta = w->text;
-	if (*delta == '+' || *delta == '-')
+	delta = w->text + take_compare_op(w->text, &expect->op);
+	if (expect->op == CMP_EQ && (*delta == '+' || *delta == '-'))
 		sign = *delta++ == '-' ? -1 : 1;
 	if (number_in_range(p, delta, strlen(delta), word_column(w, (size_t)(delta - w->text)),
 			    0, UINT32_MAX, &value))
 		return -1;
 	expect->delta = sign * (int64_t)value;
 	return expect_end(p);
+}
+
+/* entries OP N | entries OP max: the observing host's entry count. */
+static int parse_expect_entries(struct parser *p)
+{
+	struct expect_step *expect = &p->step->expect;
+	struct word *w;
+	const char *number;
+	uint64_t value;
+
+	expect->kind = EXPECT_ENTRIES;
+	w = next_plain(p, "a count (N, >N, >=N, <N, <=N, or max)");
+	if (!w)
+		return -1;
+	number = w->text + take_compare_op(w->text, &expect->op);
+	if (strcmp(number, "max") == 0) {
+		expect->versus_max = true;
+		return expect_end(p);
+	}
+	if (number_in_range(p, number, strlen(number), word_column(w, (size_t)(number - w->text)),
+			    0, UINT32_MAX, &value))
+		return -1;
+	expect->delta = (int64_t)value;
+	return expect_end(p);
+}
+
+/* kmsg "TEXT" | no kmsg "TEXT" (after "no") */
+static int parse_kmsg(struct parser *p, bool absent)
+{
+	struct expect_step *expect = &p->step->expect;
+
+	expect->kind = EXPECT_KMSG;
+	expect->absent = absent;
+	if (take_string(p, "\"TEXT\"", expect->reason))
+		return -1;
+	return expect_end(p);
+}
+
+static int parse_expect_kmsg(struct parser *p)
+{
+	return parse_kmsg(p, false);
 }
 
 static const struct command expect_commands[] = {
@@ -1965,8 +2110,10 @@ static const struct command expect_commands[] = {
 	{ .name = "stat",	.parse = parse_expect_stat },
 	{ .name = "packet",	.parse = parse_expect_packet },
 	{ .name = "wire",	.parse = parse_expect_wire },
-	{ .name = "no",		.usage = "no packet, no wire",	.parse = parse_expect_no },
+	{ .name = "no",		.usage = "no packet, no wire, no kmsg",	.parse = parse_expect_no },
 	{ .name = "socket",	.parse = parse_expect_socket },
+	{ .name = "entries",	.parse = parse_expect_entries },
+	{ .name = "kmsg",	.parse = parse_expect_kmsg },
 	{ .name = NULL },
 };
 
@@ -2010,6 +2157,9 @@ static const struct command statements[] = {
 	/* wait ct … turns the step into STEP_CT */
 	{ .name = "wait",	.parse = parse_wait,	.is_step = true,	.step_kind = STEP_SOCKET },
 	{ .name = "delete",	.parse = parse_delete,	.is_step = true,	.step_kind = STEP_CT },
+	{ .name = "flush",	.parse = parse_flush,	.is_step = true,	.step_kind = STEP_CT },
+	{ .name = "flood",	.parse = parse_flood,	.is_step = true,	.step_kind = STEP_FLOOD },
+	{ .name = "fill",	.parse = parse_fill,	.is_step = true,	.step_kind = STEP_FILL },
 	{ .name = "expect",	.parse = parse_expect,	.is_step = true,	.step_kind = STEP_EXPECT },
 	{ .name = NULL },
 };

@@ -162,6 +162,7 @@ struct connect_step {
 	char server[SCENARIO_IDENT_MAX];
 	uint16_t port;
 	enum protocol protocol;		/* PROTO_TCP or PROTO_UDP */
+	bool may_fail;			/* … may-fail: a failure is recorded for expect socket */
 };
 
 /* Socket states as the kernel's tcp_info reports them (TCP_ESTABLISHED = 1 …). */
@@ -194,6 +195,8 @@ struct socket_step {
  * CONN may be CONN_LAST. */
 struct ct_step {
 	bool delete;
+	bool flush;			/* flush ct HOST: every entry of that host, as conntrack -F */
+	char host[SCENARIO_IDENT_MAX];	/* flush only */
 	int conn;
 	bool gone;
 	bool assured;
@@ -209,7 +212,14 @@ enum expect_kind {
 	EXPECT_PACKET,		/* [no] packet SRC -> DST PROTO [flags=X] [seq=E] [ack=E] [type=T] [verdict V] [reason R] */
 	EXPECT_SOCKET,		/* socket EP error ERRNO|none | socket EP state S */
 	EXPECT_WIRE,		/* [no] wire HOST -> HOST PROTO [clauses] [src=NAME] [dst=NAME] */
+	EXPECT_ENTRIES,		/* entries OP N|max: the observing host's nf_conntrack_count */
+	EXPECT_KMSG,		/* [no] kmsg "TEXT": a kernel log line since the run began */
 };
+
+/* How a number is compared: stat deltas ("+1" is EQ 1, ">0"), entry counts. */
+enum compare_op { CMP_EQ, CMP_GT, CMP_GE, CMP_LT, CMP_LE };
+
+const char *compare_op_text(enum compare_op op);	/* "", ">", ">=", "<", "<=" */
 
 /* A packet the observer may have seen since the last send (a challenge ACK, a RST
  * answer, an ICMP error).  Unset fields match anything. */
@@ -250,6 +260,9 @@ struct expect_step {
 	int seen_reply;			/* likewise */
 	char counter[SCENARIO_IDENT_MAX];	/* a column of stat/nf_conntrack */
 	int64_t delta;
+	enum compare_op op;		/* stat and entries: how the value compares */
+	bool versus_max;		/* entries … max: against net.netfilter.nf_conntrack_max */
+	bool absent;			/* no kmsg */
 	int64_t timeout_min, timeout_max;	/* ct … timeout MIN..MAX seconds; -1 not checked */
 	struct packet_match packet;
 	struct endpoint endpoint;		/* socket … */
@@ -261,9 +274,28 @@ struct expect_step {
  * EHOSTUNREACH ENETUNREACH, or "none" for 0; -1 for an unknown name. */
 int socket_errno_parse(const char *name);
 
+/* flood SRC -> DST:PORT syn count=N [threads=T]: SYNs from count distinct
+ * source address/port pairs (198.18.128.0/17, 2001:db8:3::/48) as fast as the
+ * machine can. */
+struct flood_step {
+	char src[SCENARIO_IDENT_MAX];
+	char dst[SCENARIO_IDENT_MAX];
+	uint16_t port;
+	uint32_t count;
+	unsigned threads;		/* 0: one per CPU */
+};
+
+/* fill HOST count=N [timeout=S]: that host's table gets N ESTABLISHED, ASSURED
+ * entries through ctnetlink, as conntrack -I makes them. */
+struct fill_step {
+	char host[SCENARIO_IDENT_MAX];
+	uint32_t count;
+	uint32_t timeout;		/* seconds; 0: 3600 */
+};
+
 enum step_kind {
 	STEP_SYSCTL, STEP_NFT, STEP_LISTEN, STEP_CONNECT, STEP_SEND, STEP_EXPECT,
-	STEP_SOCKET, STEP_CT,
+	STEP_SOCKET, STEP_CT, STEP_FLOOD, STEP_FILL,
 };
 
 /* Kernel versions as KERNEL_VERSION(major, minor, patch) would make them. */
@@ -295,6 +327,8 @@ struct step {
 		struct expect_step expect;
 		struct socket_step socket;
 		struct ct_step ct;
+		struct flood_step flood;
+		struct fill_step fill;
 	};
 };
 
