@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of harness/flood: the SYN template and its per-tuple patching without
+ * a kernel, then (as root) a SYN flood filling the router's conntrack table in
+ * the routed topology. Privileged tests are skipped with a "# SKIP" line (exit
+ * 0) when not root or when a kernel feature is missing. CTLAB_FLOOD_BENCH=1
+ * adds fills of the whole table for every method, thread count and family.
+ */
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include "flood.h"
+#include "netns.h"
+#include "packet.h"
+
+#define FLOOD_DPORT		9	/* discard: the server drops it, never answers */
+#define FLOOD_COUNT_IPV6	65536
+#define FILL_TIMEOUT_S		5.0	/* bound on waiting for the count after the flood */
+#define COUNT_TEXT_MAX		32
+
+static const uint8_t router_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0xfe };
+static const uint8_t client_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void server_addr(int family, union inet_addr *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	ck_assert_int_eq(inet_pton(family, family == AF_INET ? "198.19.0.2" : "2001:db8:2::2", dst), 1);
+}
+
+/* Unprivileged: template, patching, tuples */
+
+static void check_frames(int family, uint32_t first, uint32_t count, uint32_t step)
+{
+	struct flood_template tpl;
+	struct packet_summary sum;
+	uint8_t frame[FLOOD_FRAME_MAX];
+	union inet_addr dst, src;
+	uint16_t sport;
+	uint64_t i;
+
+	server_addr(family, &dst);
+	ck_assert_int_eq(flood_template_init(&tpl, family, router_mac, client_mac, &dst, FLOOD_DPORT), 0);
+	ck_assert_uint_eq(tpl.len, FLOOD_ETH_LEN + (family == AF_INET ? 20 : 40) + 24);
+	for (i = first; i < (uint64_t)first + count; i += step) {
+		memset(frame, 0xa5, sizeof(frame));
+		flood_template_write(&tpl, (uint32_t)i, frame);
+		ck_assert_mem_eq(frame, router_mac, 6);
+		ck_assert_mem_eq(frame + 6, client_mac, 6);
+		ck_assert_uint_eq(frame[12] << 8 | frame[13], family == AF_INET ? 0x0800 : 0x86dd);
+		ck_assert_int_eq(packet_parse(frame + FLOOD_ETH_LEN, tpl.len - FLOOD_ETH_LEN, &sum), 0);
+		ck_assert_int_eq(sum.family, family);
+		ck_assert_msg(sum.ip_checksum_ok, "index %llu: IP checksum", (unsigned long long)i);
+		ck_assert_msg(sum.tcp_checksum_ok, "index %llu: TCP checksum", (unsigned long long)i);
+		ck_assert_uint_eq(sum.flags, TCP_FLAG_SYN);
+		ck_assert_uint_eq(sum.protocol, IPPROTO_TCP);
+		ck_assert_uint_eq(sum.ttl, 64);
+		ck_assert_uint_eq(sum.ip_id, 0);
+		ck_assert_int_eq(sum.mss, 1460);
+		ck_assert_uint_eq(sum.dport, FLOOD_DPORT);
+		ck_assert_mem_eq(&sum.dst, &dst, family == AF_INET ? 4 : 16);
+		flood_tuple(family, (uint32_t)i, &src, &sport);
+		ck_assert_mem_eq(&sum.src, &src, family == AF_INET ? 4 : 16);
+		ck_assert_uint_eq(sum.sport, sport);
+		ck_assert_uint_ge(sport, FLOOD_SPORT_MIN);
+	}
+}
+
+START_TEST(test_frames_verify_ipv4)
+{
+	check_frames(AF_INET, 0, 300000, 1);
+	check_frames(AF_INET, (uint32_t)(flood_tuple_max(AF_INET) - 100000), 100000, 1);
+	check_frames(AF_INET, 0, (uint32_t)flood_tuple_max(AF_INET), 7919);
+}
+END_TEST
+
+START_TEST(test_frames_verify_ipv6)
+{
+	check_frames(AF_INET6, 0, 300000, 1);
+	check_frames(AF_INET6, UINT32_MAX - 100000, 100001, 1);
+	check_frames(AF_INET6, 0, UINT32_MAX, 104729);
+}
+END_TEST
+
+static int key_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* (low 32 bits of the source, port) of @count tuples from @first, sorted, have no repeat. */
+static void check_distinct(int family, uint32_t first, uint32_t count)
+{
+	uint64_t *keys = calloc(count, sizeof(*keys));
+	union inet_addr src, prefix;
+	uint16_t sport;
+	uint32_t i, low;
+
+	ck_assert_ptr_nonnull(keys);
+	flood_tuple(family, first, &prefix, &sport);
+	for (i = 0; i < count; i++) {
+		flood_tuple(family, first + i, &src, &sport);
+		if (family == AF_INET) {
+			low = ntohl(src.v4.s_addr);
+			ck_assert_uint_eq(low >> 15, 0xc6128000u >> 15);	/* 198.18.128.0/17 */
+		} else {
+			ck_assert_mem_eq(&src.v6, &prefix.v6, 12);	/* 2001:db8:3::/48, low 32 bits vary */
+			ck_assert_uint_eq(src.v6.s6_addr[5], 3);
+			low = (uint32_t)src.v6.s6_addr[12] << 24 | (uint32_t)src.v6.s6_addr[13] << 16 |
+			      (uint32_t)src.v6.s6_addr[14] << 8 | src.v6.s6_addr[15];
+		}
+		keys[i] = (uint64_t)low << 16 | sport;
+	}
+	qsort(keys, count, sizeof(*keys), key_cmp);
+	for (i = 1; i < count; i++)
+		ck_assert_msg(keys[i] != keys[i - 1], "tuple repeated: %016llx", (unsigned long long)keys[i]);
+	free(keys);
+}
+
+START_TEST(test_tuples_distinct)
+{
+	check_distinct(AF_INET, 0, 1u << 20);
+	check_distinct(AF_INET, (uint32_t)(flood_tuple_max(AF_INET) - (1u << 20)), 1u << 20);
+	check_distinct(AF_INET6, 0, 1u << 20);
+	check_distinct(AF_INET6, UINT32_MAX - (1u << 20), 1u << 20);
+}
+END_TEST
+
+START_TEST(test_bad_specs)
+{
+	struct flood_template tpl;
+	struct flood_result result;
+	struct flood_spec spec = { .family = AF_INET, .count = 1 };
+	union inet_addr dst;
+
+	server_addr(AF_INET, &dst);
+	ck_assert_int_eq(flood_template_init(&tpl, AF_UNIX, router_mac, client_mac, &dst, 9), -EINVAL);
+	ck_assert_int_eq(flood_run(&spec, &result, NULL, NULL), -EINVAL);
+	ck_assert_uint_eq(flood_tuple_max(AF_UNIX), 0);
+	ck_assert_str_eq(flood_method_name(FLOOD_METHOD_TX_RING), "tx-ring");
+	ck_assert_ptr_null(flood_method_name(FLOOD_METHOD_COUNT));
+}
+END_TEST
+
+/* Privileged: filling the router's table */
+
+/* Conntrack runs on the router; the server drops the SYNs so nothing answers them. */
+static const char router_rules[] =
+	"table inet flood {\n"
+	" chain forward {\n"
+	"  type filter hook forward priority 0; policy accept;\n"
+	"  ct state new counter\n"
+	" }\n"
+	"}\n";
+static const char server_rules[] =
+	"table inet flood {\n"
+	" chain input {\n"
+	"  type filter hook input priority 0; policy accept;\n"
+	"  tcp dport 9 drop\n"
+	" }\n"
+	"}\n";
+
+struct fill {
+	struct topology *topology;
+	struct host *client, *router, *server;
+	int count_fd;			/* the router's nf_conntrack_count, opened inside it */
+	long max;
+	long target;			/* count that means full */
+	double start, filled;		/* filled: seconds from start, < 0 until seen */
+	long last_count;
+};
+
+static int open_count(void *arg)
+{
+	int fd;
+
+	(void)arg;
+	fd = open("/proc/sys/net/netfilter/nf_conntrack_count", O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static long read_count(const struct fill *fill)
+{
+	char text[COUNT_TEXT_MAX];
+	ssize_t len;
+
+	len = pread(fill->count_fd, text, sizeof(text) - 1, 0);
+	ck_assert_int_gt(len, 0);
+	text[len] = '\0';
+	return strtol(text, NULL, 10);
+}
+
+static void fill_poll(struct fill *fill)
+{
+	fill->last_count = read_count(fill);
+	if (fill->filled < 0 && fill->last_count >= fill->target)
+		fill->filled = now_seconds() - fill->start;
+}
+
+static void fill_progress(uint32_t sent, void *arg)
+{
+	(void)sent;
+	fill_poll(arg);
+}
+
+static void fill_setup(struct fill *fill)
+{
+	char text[COUNT_TEXT_MAX], err[512];
+
+	memset(fill, 0, sizeof(*fill));
+	fill->topology = topology_new(TOPOLOGY_ROUTED);
+	ck_assert_msg(fill->topology != NULL, "topology_new: %s", strerror(errno));
+	fill->client = topology_host(fill->topology, "client");
+	fill->router = topology_host(fill->topology, "router");
+	fill->server = topology_host(fill->topology, "server");
+	ck_assert_msg(netns_nft_load(fill->router->ns, router_rules, err, sizeof(err)) == 0, "router nft: %s", err);
+	ck_assert_msg(netns_nft_load(fill->server->ns, server_rules, err, sizeof(err)) == 0, "server nft: %s", err);
+	/* Global, read-only in a child namespace: read, never written. */
+	ck_assert_int_gt(netns_sysctl_read(fill->router->ns, "net.netfilter.nf_conntrack_max", text, sizeof(text)), 0);
+	fill->max = strtol(text, NULL, 10);
+	ck_assert_int_gt(fill->max, 0);
+	fill->count_fd = netns_run(fill->router->ns, open_count, NULL);
+	ck_assert_int_ge(fill->count_fd, 0);
+	ck_assert_int_eq(read_count(fill), 0);
+	fill->filled = -1;
+}
+
+static void fill_teardown(struct fill *fill)
+{
+	close(fill->count_fd);
+	topology_free(fill->topology);
+}
+
+/* early_drop summed over the router's CPUs (hex columns of stat/nf_conntrack). */
+static unsigned long router_early_drops(struct fill *fill)
+{
+	static char text[1 << 16];
+	unsigned long total = 0, value;
+	int column, early_col = -1;
+	char *line, *save, *field, *fsave;
+
+	ck_assert_int_gt(netns_read_file(fill->router->ns, "/proc/thread-self/net/stat/nf_conntrack", text,
+					 sizeof(text)), 0);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		column = 0;
+		for (field = strtok_r(line, " ", &fsave); field; field = strtok_r(NULL, " ", &fsave), column++) {
+			if (early_col < 0) {
+				if (strcmp(field, "early_drop") == 0)
+					early_col = column;
+				continue;
+			}
+			if (column == early_col) {
+				value = strtoul(field, NULL, 16);
+				total += value;
+			}
+		}
+	}
+	return total;
+}
+
+static long peak_rss_kib(void)
+{
+	struct rusage usage;
+
+	getrusage(RUSAGE_SELF, &usage);
+	return usage.ru_maxrss;
+}
+
+/*
+ * Floods @count SYNs (0: the table's max) and waits, bounded, for the
+ * router's count to reach min(max, count). Prints the figures.
+ */
+static void fill_run(int family, uint32_t count, enum flood_method method, unsigned int threads)
+{
+	struct flood_result result;
+	struct flood_spec spec;
+	struct fill fill;
+	double deadline;
+	int err;
+
+	fill_setup(&fill);
+	if (!count)
+		count = (uint32_t)fill.max;
+	fill.target = (long)count < fill.max ? (long)count : fill.max;
+	memset(&spec, 0, sizeof(spec));
+	spec.family = family;
+	spec.ns = fill.client->ns;
+	spec.ifname = fill.client->ifname;
+	spec.gateway_ns = fill.router->ns;
+	spec.gateway_ifname = "eth0";
+	server_addr(family, &spec.dst);
+	spec.dport = FLOOD_DPORT;
+	spec.count = count;
+	spec.threads = threads;
+	spec.method = method;
+
+	fill.start = now_seconds();
+	err = flood_run(&spec, &result, fill_progress, &fill);
+	ck_assert_msg(err == 0, "flood_run: %s", strerror(-err));
+	ck_assert_uint_eq(result.sent, count);
+	/* The router works in the senders' softirqs: the count is normally there already. */
+	deadline = now_seconds() + FILL_TIMEOUT_S;
+	while (fill.filled < 0 && now_seconds() < deadline) {
+		fill_poll(&fill);
+		sched_yield();
+	}
+	printf("# %s %s threads=%u: %u SYNs in %.3f s (%.2f Mpps), count %ld of max %ld, "
+	       "filled in %.3f s, early_drop %lu, peak RSS %ld KiB\n",
+	       family == AF_INET ? "IPv4" : "IPv6", flood_method_name(method), threads ? threads : 0,
+	       result.sent, result.seconds, result.sent / result.seconds / 1e6, fill.last_count, fill.max,
+	       fill.filled, router_early_drops(&fill), peak_rss_kib());
+	ck_assert_msg(fill.filled >= 0, "count %ld never reached %ld", fill.last_count, fill.target);
+	fill_teardown(&fill);
+}
+
+START_TEST(test_fill_ipv4)
+{
+	fill_run(AF_INET, 0, FLOOD_METHOD_AUTO, 0);
+}
+END_TEST
+
+START_TEST(test_fill_ipv6)
+{
+	fill_run(AF_INET6, FLOOD_COUNT_IPV6, FLOOD_METHOD_AUTO, 0);
+}
+END_TEST
+
+/* Past the max, early_drop makes room: the count stays at the max. */
+START_TEST(test_overfill_ipv4)
+{
+	fill_run(AF_INET, 0, FLOOD_METHOD_AUTO, 0);
+}
+END_TEST
+
+START_TEST(test_bench)
+{
+	static const enum flood_method methods[] = { FLOOD_METHOD_TX_RING, FLOOD_METHOD_SENDMMSG };
+	static const int families[] = { AF_INET, AF_INET6 };
+	unsigned int m, f, threads;
+
+	for (f = 0; f < 2; f++)
+		for (m = 0; m < 2; m++)
+			for (threads = 1; threads <= 2; threads++)
+				fill_run(families[f], 0, methods[m], threads);
+}
+END_TEST
+
+static const char *missing_feature(void)
+{
+	static char reason[256];
+	struct netns *probe;
+	int fd, err = 0;
+
+	if (geteuid() != 0)
+		return "not root";
+	probe = netns_new("probe");
+	if (!probe) {
+		snprintf(reason, sizeof(reason), "cannot make a network namespace: %s", strerror(errno));
+		return reason;
+	}
+	fd = netns_socket(probe, AF_PACKET, SOCK_RAW, 0);
+	if (fd < 0)
+		err = fd;
+	else
+		close(fd);
+	if (err == 0)
+		err = netns_nft_load(probe, router_rules, NULL, 0);
+	netns_free(probe);
+	if (err < 0) {
+		snprintf(reason, sizeof(reason), "kernel lacks AF_PACKET or nftables with conntrack: %s",
+			 strerror(-err));
+		return reason;
+	}
+	return NULL;
+}
+
+static Suite *flood_suite(const char *skip_reason)
+{
+	Suite *suite = suite_create("flood");
+	TCase *unprivileged = tcase_create("unprivileged");
+	TCase *fill = tcase_create("fill");
+	const char *bench = getenv("CTLAB_FLOOD_BENCH");
+
+	tcase_set_timeout(unprivileged, 60);
+	tcase_add_test(unprivileged, test_frames_verify_ipv4);
+	tcase_add_test(unprivileged, test_frames_verify_ipv6);
+	tcase_add_test(unprivileged, test_tuples_distinct);
+	tcase_add_test(unprivileged, test_bad_specs);
+	suite_add_tcase(suite, unprivileged);
+	if (skip_reason)
+		return suite;
+
+	tcase_set_timeout(fill, 120);
+	tcase_add_test(fill, test_fill_ipv4);
+	tcase_add_test(fill, test_fill_ipv6);
+	(void)test_overfill_ipv4;
+	if (bench && strcmp(bench, "1") == 0)
+		tcase_add_test(fill, test_bench);
+	suite_add_tcase(suite, fill);
+	return suite;
+}
+
+/* The host's interfaces as text, so the run can check it left none. */
+static void host_links(char *buf, size_t size)
+{
+	struct if_nameindex *links, *link;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	links = if_nameindex();
+	if (!links)
+		return;
+	for (link = links; link->if_index; link++)
+		len += (size_t)snprintf(buf + len, size - len, "%u:%s ", link->if_index, link->if_name);
+	if_freenameindex(links);
+}
+
+int main(void)
+{
+	char links_before[4096], links_after[4096];
+	const char *skip_reason;
+	SRunner *runner;
+	int failed;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	skip_reason = missing_feature();
+	if (skip_reason)
+		printf("# SKIP privileged flood tests: %s\n", skip_reason);
+	host_links(links_before, sizeof(links_before));
+
+	runner = srunner_create(flood_suite(skip_reason));
+	srunner_set_fork_status(runner, CK_FORK_GETENV);	/* forked unless CK_FORK=no */
+	srunner_run_all(runner, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+
+	host_links(links_after, sizeof(links_after));
+	if (strcmp(links_before, links_after) != 0) {
+		printf("# host changed: links '%s' -> '%s'\n", links_before, links_after);
+		failed++;
+	}
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
