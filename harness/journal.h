@@ -1,0 +1,55 @@
+/* journal — change global sysctls with the old value recorded under /run/ctlab and restored on every exit. */
+#ifndef CTLAB_JOURNAL_H
+#define CTLAB_JOURNAL_H
+
+#include <stdio.h>
+
+/*
+ * The journal is the file <dir>/journal, one line per change still in
+ * force: "key old-value pid". <dir> is /run/ctlab: on tmpfs, so a journal
+ * lives exactly as long as the sysctl values it protects, both reset at
+ * boot. Processes share it under a lock (<dir>/journal.lock).
+ */
+
+/*
+ * journal_set_dir - keep the journal in @dir instead of $CTLAB_RUN_DIR or
+ * /run/ctlab (tests). journal_set_sysctl_root - find sysctl files under
+ * @root instead of $CTLAB_SYSCTL_ROOT or /proc/sys (tests: a directory
+ * of plain files). Both apply to later calls; entries already recorded
+ * by this process stay where they were. Return 0 or -ENAMETOOLONG.
+ */
+int journal_set_dir(const char *dir);
+int journal_set_sysctl_root(const char *root);
+
+/*
+ * journal_set - write @value to the global sysctl @key (dotted,
+ * "net.netfilter.nf_conntrack_max"), having first recorded and fsync'ed
+ * "key old-value pid" in the journal (its directory made 0700 if
+ * missing). A key this process already changed keeps its first old
+ * value; a key another live process changed records that process's old
+ * value, and whichever of them restores last writes it back. The first
+ * call installs what restores on exit: atexit, and handlers of SIGINT,
+ * SIGTERM, SIGHUP and SIGQUIT (those still at their default action) that
+ * restore, then die of the signal as they would have. Call it before
+ * starting threads. Returns 0 or -errno (EINVAL: bad key or value,
+ * ENOSPC: too many keys, ENOENT: no such sysctl, errors of the journal).
+ */
+int journal_set(const char *key, const char *value);
+
+/*
+ * journal_restore_all - write back every value this process changed
+ * (unless another live process changed the same key after it) and remove
+ * its journal entries. Returns 0 or the first -errno.
+ */
+int journal_restore_all(void);
+
+/*
+ * journal_recover - for `ctlab clean` and ctlab's start: restore the
+ * entries left by processes that are gone (killed, crashed), saying on
+ * @report (may be NULL) what was restored. Entries of live processes
+ * stay. Returns 0 or the first -errno; an entry that could not be
+ * restored stays in the journal.
+ */
+int journal_recover(FILE *report);
+
+#endif /* CTLAB_JOURNAL_H */
