@@ -507,6 +507,7 @@ int flood_run(const struct flood_spec *spec, struct flood_result *result,
 	int cpus[FLOOD_THREADS_MAX];
 	unsigned int threads, cpu_count, i, started = 0;
 	struct flood_template tpl;
+	cpu_set_t caller_cpus;
 	double start;
 	long online;
 	int err;
@@ -515,8 +516,14 @@ int flood_run(const struct flood_spec *spec, struct flood_result *result,
 	err = flood_check_spec(spec);
 	if (err < 0)
 		return err;
+	/*
+	 * Measured on a 2-core VM (6.18): sendmmsg 5-15 % faster than the TX
+	 * ring. A ring frame reaches the veth as page fragments, which the
+	 * namespace crossing copies into a fresh page (skb_copy_ubufs); sendmmsg
+	 * copies each frame once into a linear skb.
+	 */
 	if (method == FLOOD_METHOD_AUTO)
-		method = FLOOD_METHOD_TX_RING;
+		method = FLOOD_METHOD_SENDMMSG;
 	err = link_query_in(spec->gateway_ns, &gateway);
 	if (err < 0)
 		return err;
@@ -551,8 +558,7 @@ int flood_run(const struct flood_spec *spec, struct flood_result *result,
 		s->method = method;
 		s->first = spec->first + lo;
 		s->count = hi - lo;
-		/* The caller's own thread keeps its affinity: it is the caller's. */
-		s->cpu = i > 0 && cpu_count ? cpus[i % cpu_count] : -1;
+		s->cpu = threads > 1 && cpu_count ? cpus[i % cpu_count] : -1;
 		s->run = &run;
 		s->reports = i == 0;
 		run.sender_count = i + 1;
@@ -561,6 +567,9 @@ int flood_run(const struct flood_spec *spec, struct flood_result *result,
 			goto out_close_senders;
 	}
 
+	/* The calling thread is sender 0: pinned like the others, its own affinity back at the end. */
+	if (pthread_getaffinity_np(pthread_self(), sizeof(caller_cpus), &caller_cpus) != 0)
+		CPU_ZERO(&caller_cpus);
 	start = now_seconds();
 	for (i = 1; i < threads; i++) {
 		err = -pthread_create(&run.senders[i].thread, NULL, sender_main, &run.senders[i]);
@@ -573,6 +582,8 @@ int flood_run(const struct flood_spec *spec, struct flood_result *result,
 	for (i = 1; i <= started; i++)
 		pthread_join(run.senders[i].thread, NULL);
 	result->seconds = now_seconds() - start;
+	if (CPU_COUNT(&caller_cpus))
+		pthread_setaffinity_np(pthread_self(), sizeof(caller_cpus), &caller_cpus);
 	result->sent = run_sent(&run);
 	if (progress)
 		progress(result->sent, arg);

@@ -11,7 +11,7 @@ struct netns;
 
 /* How a sender hands frames to the kernel. */
 enum flood_method {
-	FLOOD_METHOD_AUTO,		/* the one measured faster here: FLOOD_METHOD_TX_RING */
+	FLOOD_METHOD_AUTO,		/* the one measured faster here: FLOOD_METHOD_SENDMMSG */
 	FLOOD_METHOD_TX_RING,		/* PACKET_TX_RING (TPACKET_V2), one send() per ring */
 	FLOOD_METHOD_SENDMMSG,		/* sendmmsg() of FLOOD_BATCH frames */
 	FLOOD_METHOD_COUNT
@@ -50,7 +50,7 @@ struct flood_result {
  * the tuples @spec->first onwards (flood_tuple) to @spec->dst:@spec->dport,
  * through an AF_PACKET socket per thread bound to @spec->ifname, bypassing
  * the qdisc; each thread sends its own slice of the tuples and is pinned to
- * a CPU. @progress (may be NULL) is called from the calling thread after
+ * a CPU of its own (the calling thread too, until it returns). @progress (may be NULL) is called from the calling thread after
  * each of its batches with the frames sent by all threads so far, and once
  * at the end. Returns 0, or -errno: EINVAL (bad family, count beyond
  * flood_tuple_max, missing namespace or interface), ENODEV, EPERM, or what
