@@ -18,6 +18,7 @@
 #include "diff.h"
 #include "engine.h"
 #include "export.h"
+#include "journal.h"
 #include "netns.h"
 #include "report.h"
 #include "scenario.h"
@@ -43,7 +44,7 @@ static const char usage_text[] =
 	"\n"
 	"commands:\n"
 	"  run [-v] [-t MS] [-j N] [--keep] [--json FILE] [--junit FILE] [--pcap DIR]\n"
-	"      [NAME|FILE|DIR ...]\n"
+	"      [--ct-max N] [NAME|FILE|DIR ...]\n"
 	"                  run scenarios (all when none is named), each in every\n"
 	"                  variant and family; KTAP on stdout, readable text and\n"
 	"                  ladder diagrams with -v; -t bounds each wait for the\n"
@@ -52,10 +53,14 @@ static const char usage_text[] =
 	"                  /run/netns for `ip netns exec`; --json FILE and\n"
 	"                  --junit FILE also write the results there; --pcap DIR\n"
 	"                  writes every packet on every link of each run as a\n"
-	"                  pcapng file (DIR/NAME-FAMILY.pcapng) for Wireshark\n"
+	"                  pcapng file (DIR/NAME-FAMILY.pcapng) for Wireshark;\n"
+	"                  --ct-max N lowers the global net.netfilter.nf_conntrack_max\n"
+	"                  for this run (journaled, restored on exit) for faster\n"
+	"                  table-full runs\n"
 	"  list            list the scenarios with their files\n"
 	"  show NAME       print a scenario's explanation and steps\n"
-	"  clean           remove namespaces kept by --keep whose ctlab has exited\n"
+	"  clean           remove namespaces kept by --keep whose ctlab has exited, and\n"
+	"                  restore global settings a killed run left changed\n"
 	"  diff OLD NEW    compare two --json results (say, before and after a kernel\n"
 	"                  upgrade): every run whose outcome, and every packet whose\n"
 	"                  verdict or reason, changed; exit 1 when anything did\n"
@@ -394,11 +399,12 @@ static int do_run(int argc, char **argv)
 		{ "json", required_argument, NULL, 'J' },
 		{ "junit", required_argument, NULL, 'U' },
 		{ "pcap", required_argument, NULL, 'P' },
+		{ "ct-max", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct engine_options engine_options = { .timeout_ms = 2000 };
-	const char *json_path = NULL, *junit_path = NULL;
+	const char *json_path = NULL, *junit_path = NULL, *ct_max = NULL;
 	struct export *export;
 	char err[1024];
 	enum report_format format = REPORT_KTAP;
@@ -434,6 +440,12 @@ static int do_run(int argc, char **argv)
 		case 'U':
 			junit_path = optarg;
 			break;
+		case 'M':
+			if (strtol(optarg, &end, 10) < 1024 || *end || strtol(optarg, NULL, 10) > 16777216)
+				return usage_error("--ct-max expects 1024..16777216 entries, found '%s'",
+						   optarg);
+			ct_max = optarg;
+			break;
 		case 'P':
 			if (mkdir(optarg, 0755) < 0 && errno != EEXIST) {
 				fprintf(stderr, "ctlab: %s: %s\n", optarg, strerror(errno));
@@ -458,6 +470,21 @@ static int do_run(int argc, char **argv)
 		status = EXIT_FAILED;
 		goto out_free;
 	}
+	/* A crashed run may have left a global setting changed: put it back first. */
+	journal_recover(stderr);
+	/* The one global setting ctlab touches, and only when asked: journaled
+	 * first, restored on every exit (or by `ctlab clean` after a SIGKILL). */
+	if (ct_max) {
+		int rc = journal_set("net.netfilter.nf_conntrack_max", ct_max);
+
+		if (rc < 0) {
+			fprintf(stderr, "ctlab: --ct-max: %s\n", strerror(-rc));
+			status = EXIT_FAILED;
+			goto out_free;
+		}
+		fprintf(stderr, "ctlab: net.netfilter.nf_conntrack_max is %s for this run "
+			"(the old value is journaled in /run/ctlab)\n", ct_max);
+	}
 	export = export_open(json_path, junit_path, err, sizeof(err));
 	if (!export) {
 		fprintf(stderr, "ctlab: %s\n", err);
@@ -468,6 +495,8 @@ static int do_run(int argc, char **argv)
 		status = EXIT_FAILED;
 
 out_free:
+	if (ct_max)
+		journal_restore_all();
 	free(jobs);
 	free(chosen.items);
 	free_scenarios(&all);
@@ -531,9 +560,11 @@ static int do_clean(int argc, char **argv)
 
 	if (argc > 1)
 		return usage_error("clean takes no arguments, found '%s'", argv[1]);
+	if (journal_recover(stdout) < 0)
+		status = EXIT_FAILED;
 	dir = opendir("/run/netns");
 	if (!dir)
-		return errno == ENOENT ? EXIT_PASS : EXIT_FAILED;
+		return errno == ENOENT ? status : EXIT_FAILED;
 	while ((entry = readdir(dir))) {
 		if (sscanf(entry->d_name, "ctlab-%d-", &pid) != 1 || pid <= 0)
 			continue;

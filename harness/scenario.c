@@ -1268,15 +1268,18 @@ static int parse_connect(struct parser *p)
 				(int)strlen(connect->server),
 				"a server other than the client");
 	p->seen_sender = true;
+	const char *what = "tcp, udp, may-fail or end of line";
+
 	w = peek_word(p);
 	if (w && is_plain(w) && (strcmp(w->text, "tcp") == 0 || strcmp(w->text, "udp") == 0)) {
 		connect->protocol = strcmp(w->text, "udp") ? PROTO_TCP : PROTO_UDP;
 		p->next++;
 		w = peek_word(p);
+		what = "may-fail or end of line";
 	}
 	if (w) {
 		if (!is_plain(w) || strcmp(w->text, "may-fail") != 0)
-			return error_word(p, w, "tcp, udp, may-fail or end of line");
+			return error_word(p, w, "%s", what);
 		connect->may_fail = true;
 		p->next++;
 	}

@@ -11,7 +11,8 @@ passed=0
 failed=0
 skipped=0
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+# Whatever happens, nothing ctlab changed may outlive the tests.
+trap '"$ctlab" clean >/dev/null 2>&1; rm -rf "$out"' EXIT
 
 ok() { passed=$((passed + 1)); echo "ok - $*"; }
 not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
@@ -209,6 +210,32 @@ if [ "$kept" = 4 ] && [ "$left" = 0 ]; then
 else
 	not_ok "--keep kept $kept namespaces (want 4), $left left after clean"
 	sed 's/^/    /' "$out/keep.err"
+fi
+
+# 5b. --ct-max: the global maximum is changed for the run only, restored on
+# exit; a SIGKILL leaves it changed and journaled, and `ctlab clean` restores it.
+max_file=/proc/sys/net/netfilter/nf_conntrack_max
+old_max=$(cat $max_file)
+"$ctlab" run --ct-max 8192 tests/fixtures/flag-check.ct >/dev/null 2>&1
+[ "$(cat $max_file)" = "$old_max" ] && ok "--ct-max restored on exit ($old_max)" ||
+	not_ok "--ct-max left nf_conntrack_max at $(cat $max_file)"
+"$ctlab" run -j1 --ct-max 8192 scenarios/table-full/recovery.ct >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 5000); do
+	[ "$(cat $max_file)" = 8192 ] && break
+	kill -0 $pid 2>/dev/null || break
+done
+changed=$(cat $max_file)
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+left=$(cat $max_file)
+"$ctlab" clean >"$out/clean.txt" 2>&1
+if [ "$changed" = 8192 ] && [ "$left" = 8192 ] && [ "$(cat $max_file)" = "$old_max" ] &&
+   grep -q 'nf_conntrack_max' "$out/clean.txt"; then
+	ok "killed with --ct-max: journaled, and ctlab clean restored $old_max"
+else
+	not_ok "--ct-max after SIGKILL: changed $changed, left $left, now $(cat $max_file)"
+	sed 's/^/    /' "$out/clean.txt"
 fi
 
 # 6. SIGKILL in the middle of a run: the kernel frees what ctlab made.  Wait

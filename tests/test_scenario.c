@@ -17,7 +17,7 @@
 #define CONN	"connect c client -> server:80\n"
 #define SEND	"send client -> server tcp\n"
 #define STATEMENTS "name, about, topology, family, variant, kernel, nat, sysctl, nft, listen, " \
-	"connect, send, write, read, shutdown, close, wait, delete, expect"
+	"connect, send, write, read, shutdown, close, wait, delete, flush, flood, fill, expect"
 
 static struct scenario *parse_ok(const char *text)
 {
@@ -38,6 +38,54 @@ static void assert_error(const char *text, const char *expected)
 }
 
 /* ---- Good files ---- */
+
+/* Table exhaustion: flood, fill, flush, entries, kmsg, comparisons, may-fail. */
+START_TEST(test_table_full)
+{
+	struct scenario *s = parse_ok("name f\ntopology routed\n"
+		"flood client -> server:9 syn count=262144 threads=2\n"
+		"fill router count=1000 timeout=60\n"
+		"flush ct router\n"
+		"connect c client -> server:80 may-fail\n"
+		"expect stat early_drop >0\n"
+		"expect stat drop +0\n"
+		"expect entries max\n"
+		"expect entries >=262000\n"
+		"expect kmsg \"table full in netns $NETNS\"\n"
+		"expect no kmsg \"table full\"\n");
+	const struct step *steps = s->steps;
+
+	ck_assert_int_eq(steps[0].kind, STEP_FLOOD);
+	ck_assert_str_eq(steps[0].flood.src, "client");
+	ck_assert_str_eq(steps[0].flood.dst, "server");
+	ck_assert_uint_eq(steps[0].flood.port, 9);
+	ck_assert_uint_eq(steps[0].flood.count, 262144);
+	ck_assert_uint_eq(steps[0].flood.threads, 2);
+	ck_assert_int_eq(steps[1].kind, STEP_FILL);
+	ck_assert_uint_eq(steps[1].fill.count, 1000);
+	ck_assert_uint_eq(steps[1].fill.timeout, 60);
+	ck_assert(steps[2].kind == STEP_CT && steps[2].ct.flush);
+	ck_assert_str_eq(steps[2].ct.host, "router");
+	ck_assert(steps[3].connect.may_fail);
+	ck_assert_int_eq(steps[4].expect.op, CMP_GT);
+	ck_assert_int_eq(steps[4].expect.delta, 0);
+	ck_assert_int_eq(steps[5].expect.op, CMP_EQ);
+	ck_assert(steps[6].expect.kind == EXPECT_ENTRIES && steps[6].expect.versus_max);
+	ck_assert_int_eq(steps[7].expect.op, CMP_GE);
+	ck_assert_int_eq(steps[7].expect.delta, 262000);
+	ck_assert(steps[8].expect.kind == EXPECT_KMSG && !steps[8].expect.absent);
+	ck_assert_str_eq(steps[8].expect.reason, "table full in netns $NETNS");
+	ck_assert(steps[9].expect.absent);
+	scenario_free(s);
+
+	assert_error(HEAD "flood client -> server:9 syn count=0\n",
+		     "t.ct:3:36: expected a number 1..16777216, found 0");
+	assert_error(HEAD "flood client -> server:9 ack count=1\n",
+		     "t.ct:3:26: expected syn, found ack");
+	assert_error(HEAD "fill server size=10\n",
+		     "t.ct:3:13: expected count=N, found size=10");
+}
+END_TEST
 
 /* Topology routed: nat, the service address, wire expectations. */
 START_TEST(test_routed)
@@ -869,7 +917,7 @@ START_TEST(test_error_statement)
 		     "t.ct:3:3: expected a statement (" STATEMENTS "), found \"send\"");
 	assert_error(HEAD "expect\n",
 		     "t.ct:3:7: expected an expectation (verdict, reason, ct, stat, packet, wire, "
-		     "no packet, no wire, socket), found end of line");
+		     "no packet, no wire, no kmsg, socket, entries, kmsg), found end of line");
 }
 END_TEST
 
@@ -1125,7 +1173,7 @@ START_TEST(test_error_expect)
 	assert_error(HEAD SEND "expect stat invalid +x\n",
 		     "t.ct:4:22: expected a number 0..4294967295, found x");
 	assert_error(HEAD SEND "expect stat invalid\n",
-		     "t.ct:4:20: expected a delta (+N, -N or N), found end of line");
+		     "t.ct:4:20: expected a delta (+N, -N, N, >N, >=N, <N or <=N), found end of line");
 }
 END_TEST
 
@@ -1340,9 +1388,9 @@ START_TEST(test_error_udp_connections)
 	assert_error(HEAD UDP_CONN "send client -> server tcp conn=u\n",
 		     "t.ct:4:32: expected a tcp connection (u is a udp connection), found u");
 	assert_error(HEAD "connect v client -> server:53 sctp\n",
-		     "t.ct:3:31: expected tcp, udp or end of line, found sctp");
+		     "t.ct:3:31: expected tcp, udp, may-fail or end of line, found sctp");
 	assert_error(HEAD "connect v client -> server:53 udp x\n",
-		     "t.ct:3:35: expected end of line, found x");
+		     "t.ct:3:35: expected may-fail or end of line, found x");
 }
 END_TEST
 
@@ -1431,7 +1479,7 @@ START_TEST(test_error_new_expects)
 		     "t.ct:3:8: expected a send before this expect, found packet");
 	assert_error(HEAD "expect no packet client -> server tcp\n",
 		     "t.ct:3:11: expected a send before this expect, found packet");
-	assert_error(HEAD SEND "expect no client\n", "t.ct:4:11: expected packet or wire, found client");
+	assert_error(HEAD SEND "expect no client\n", "t.ct:4:11: expected packet, wire or kmsg, found client");
 	assert_error(HEAD SEND "expect packet client -> client tcp\n",
 		     "t.ct:4:25: expected a destination other than the source, found client");
 	assert_error(HEAD SEND "expect packet client -> server\n",
@@ -1599,6 +1647,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(good, test_udp_icmp_sends);
 	tcase_add_test(good, test_new_expects);
 	tcase_add_test(good, test_routed);
+	tcase_add_test(good, test_table_full);
 	tcase_add_test(good, test_tables);
 	suite_add_tcase(suite, good);
 
