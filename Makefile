@@ -84,9 +84,10 @@ integration: ctlab
 ## check: every test: unit, then integration
 check: unit integration
 
-## bench: time the scenario suite
+## bench: time the scenario suite, then the flood against hping3 and trafgen
 bench: ctlab
 	$(Q)tests/bench.sh ./ctlab
+	$(Q)tests/bench-flood.sh ./ctlab
 
 install: ctlab
 	install -D -m 0755 ctlab $(DESTDIR)$(PREFIX)/bin/ctlab
@@ -103,7 +104,7 @@ help:
 	@echo '  make check      build and run every test (unit, then integration as root)'
 	@echo '  make unit       unprivileged unit tests only'
 	@echo '  make integration  scenario suite and negative controls (root)'
-	@echo '  make bench      time the scenario suite'
+	@echo '  make bench      time the scenario suite; the SYN flood side by side with hping3 and trafgen'
 	@echo '  make deps       install missing build dependencies (apt-get)'
 	@echo '  make clean      remove build outputs'
 	@echo '  V=1             show the commands being run'

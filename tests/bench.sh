@@ -1,19 +1,36 @@
 #!/usr/bin/env bash
-# Benchmark: the whole scenario suite, both families.  Prints the suite's wall
-# time and the median and worst time of one run (setup + run + teardown), as
-# ctlab measures them itself.
+# make bench, part 1: the catalogue, both families, timed as a user runs it.
+# Prints the wall time of the TCP/UDP/ICMP/NAT catalogue and of the table-full
+# set (which floods and fills tables of 262,144 entries, alone on the machine),
+# and the median and worst time of one run (setup + run + teardown) as ctlab
+# measures them itself.
 set -u
 ctlab=${1:-./ctlab}
 cd "$(dirname "$0")/.." || exit 1
-start=$(date +%s.%N)
-"$ctlab" run -v >/tmp/ctlab-bench.$$ 2>&1
-status=$?
-end=$(date +%s.%N)
-grep -E '^(PASS|FAIL) ' /tmp/ctlab-bench.$$ | sed -E 's/.*\(([0-9.]+) s\)$/\1/' | sort -n >/tmp/ctlab-bench-times.$$
-runs=$(wc -l </tmp/ctlab-bench-times.$$)
-median=$(awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}' /tmp/ctlab-bench-times.$$)
-worst=$(tail -1 /tmp/ctlab-bench-times.$$)
-printf 'suite: %d runs in %.3f s wall (exit %d)\n' "$runs" "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" $status
-printf 'per run (setup + run + teardown): median %s s, worst %s s\n' "${median:-?}" "${worst:-?}"
-rm -f /tmp/ctlab-bench.$$ /tmp/ctlab-bench-times.$$
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+status=0
+
+# bench LABEL DIR...: one ctlab run over the folders, timed.
+bench() {
+	local label=$1 start end runs median worst rc
+	shift
+	start=$(date +%s.%N)
+	"$ctlab" run -v "$@" >"$tmp/out" 2>&1
+	rc=$?
+	end=$(date +%s.%N)
+	[ $rc = 0 ] || status=$rc
+	grep -E '^(PASS|FAIL) ' "$tmp/out" | sed -E 's/.*\(([0-9.]+) s\)$/\1/' | sort -n >"$tmp/times"
+	runs=$(wc -l <"$tmp/times")
+	median=$(awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }' "$tmp/times")
+	worst=$(tail -1 "$tmp/times")
+	printf '%-22s %3d runs in %6.3f s wall (exit %d); per run: median %s s, worst %s s\n' \
+		"$label:" "$runs" "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" $rc \
+		"${median:-?}" "${worst:-?}"
+}
+
+catalogue=$(find scenarios -mindepth 1 -maxdepth 1 -type d ! -name table-full | sort)
+# shellcheck disable=SC2086
+bench "catalogue" $catalogue
+bench "table-full" scenarios/table-full
 exit $status
