@@ -258,5 +258,26 @@ else
 	diff "$out/before" "$out/after" | sed 's/^/    /'
 fi
 
+# 7. SIGKILL in the middle of a flood (the process has spent 0.2 s of CPU time
+# in the kernel with a routed topology up): the host is as it was.
+"$ctlab" run -j1 scenarios/table-full/syn-flood-early-drop.ct >/dev/null 2>&1 &
+pid=$!
+spent=0
+for _ in $(seq 1 20000); do
+	held=$(ls -l /proc/$pid/fd 2>/dev/null | grep -c 'net:\[')
+	spent=$(awk '{ print $14 + $15 }' /proc/$pid/stat 2>/dev/null || echo 0)
+	[ "${held:-0}" -ge 3 ] && [ "${spent:-0}" -ge 20 ] && break
+	kill -0 $pid 2>/dev/null || break
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+host_state >"$out/after"
+if [ "${spent:-0}" -ge 20 ] && cmp -s "$out/before" "$out/after"; then
+	ok "killed mid-flood ($spent ticks in): host unchanged"
+else
+	not_ok "killed mid-flood: ${spent:-0} ticks; host state changed:"
+	diff "$out/before" "$out/after" | sed 's/^/    /'
+fi
+
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
