@@ -731,6 +731,7 @@ struct progress {
 	const char *what;
 	uint32_t total;
 	struct timespec start;
+	double shown_at;		/* seconds since start of the last line drawn */
 	bool shown;
 };
 
@@ -741,8 +742,11 @@ static void show_progress(uint32_t done, void *arg)
 	double rate = seconds > 0 ? done / seconds : 0;
 	int width = 30, filled = progress->total ? (int)((uint64_t)done * width / progress->total) : 0;
 
-	if (!isatty(STDERR_FILENO))
+	/* A line every 50 ms is all an eye can follow. */
+	if (!isatty(STDERR_FILENO) ||
+	    (progress->shown && seconds - progress->shown_at < 0.05 && done < progress->total))
 		return;
+	progress->shown_at = seconds;
 	fprintf(stderr, "\r%s [%.*s%*s] %u/%u  %.0f/s  %.1f s left ", progress->what, filled,
 		"##############################", width - filled, "", done, progress->total, rate,
 		rate > 0 ? (progress->total - done) / rate : 0.0);
