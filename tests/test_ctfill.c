@@ -22,6 +22,7 @@
 
 #include "ctfill.h"
 #include "kmsg.h"
+#include "privileged.h"
 
 #define BENCH_ENTRIES	262144u
 
@@ -357,28 +358,17 @@ START_TEST(test_fill_table_batched_vs_naive)
 }
 END_TEST
 
+static int probe_ctnetlink(struct netns *probe)
+{
+	struct ctfill_spec spec;
+
+	ctfill_spec_flood(&spec, AF_INET, 1);
+	return ctfill_insert(probe, &spec, NULL, NULL, NULL);
+}
+
 static const char *missing_feature(void)
 {
-	static char reason[256];
-	struct ctfill_spec spec;
-	struct netns *probe;
-	int rc;
-
-	if (geteuid() != 0)
-		return "not root";
-	probe = netns_new("probe");
-	if (!probe) {
-		snprintf(reason, sizeof(reason), "cannot make a network namespace: %s", strerror(errno));
-		return reason;
-	}
-	ctfill_spec_flood(&spec, AF_INET, 1);
-	rc = ctfill_insert(probe, &spec, NULL, NULL, NULL);
-	netns_free(probe);
-	if (rc < 0) {
-		snprintf(reason, sizeof(reason), "no ctnetlink: %s", strerror(-rc));
-		return reason;
-	}
-	return NULL;
+	return privileged_missing(probe_ctnetlink, "no ctnetlink");
 }
 
 static Suite *ctfill_suite(const char *skip_reason)
@@ -408,18 +398,7 @@ static Suite *ctfill_suite(const char *skip_reason)
 
 int main(void)
 {
-	const char *skip_reason;
-	SRunner *runner;
-	int failed;
+	const char *skip_reason = privileged_skip(missing_feature, "# SKIP privileged ctfill tests");
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	skip_reason = missing_feature();
-	if (skip_reason)
-		printf("# SKIP privileged ctfill tests: %s\n", skip_reason);
-	runner = srunner_create(ctfill_suite(skip_reason));
-	srunner_set_fork_status(runner, CK_FORK_GETENV);
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(ctfill_suite(skip_reason)) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

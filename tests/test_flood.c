@@ -10,7 +10,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "flood.h"
 #include "netns.h"
 #include "packet.h"
+#include "privileged.h"
 
 #define FLOOD_DPORT		9	/* discard: the server drops it, never answers */
 #define FLOOD_COUNT_IPV6	65536
@@ -454,33 +454,19 @@ START_TEST(test_bench)
 }
 END_TEST
 
+static int probe_packet_nft(struct netns *probe)
+{
+	int fd = netns_socket(probe, AF_PACKET, SOCK_RAW, 0);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return netns_nft_load(probe, router_rules, NULL, 0);
+}
+
 static const char *missing_feature(void)
 {
-	static char reason[256];
-	struct netns *probe;
-	int fd, err = 0;
-
-	if (geteuid() != 0)
-		return "not root";
-	probe = netns_new("probe");
-	if (!probe) {
-		snprintf(reason, sizeof(reason), "cannot make a network namespace: %s", strerror(errno));
-		return reason;
-	}
-	fd = netns_socket(probe, AF_PACKET, SOCK_RAW, 0);
-	if (fd < 0)
-		err = fd;
-	else
-		close(fd);
-	if (err == 0)
-		err = netns_nft_load(probe, router_rules, NULL, 0);
-	netns_free(probe);
-	if (err < 0) {
-		snprintf(reason, sizeof(reason), "kernel lacks AF_PACKET or nftables with conntrack: %s",
-			 strerror(-err));
-		return reason;
-	}
-	return NULL;
+	return privileged_missing(probe_packet_nft, "kernel lacks AF_PACKET or nftables with conntrack");
 }
 
 static Suite *flood_suite(const char *skip_reason)
@@ -509,44 +495,17 @@ static Suite *flood_suite(const char *skip_reason)
 	return suite;
 }
 
-/* The host's interfaces as text, so the run can check it left none. */
-static void host_links(char *buf, size_t size)
-{
-	struct if_nameindex *links, *link;
-	size_t len = 0;
-
-	buf[0] = '\0';
-	links = if_nameindex();
-	if (!links)
-		return;
-	for (link = links; link->if_index; link++)
-		len += (size_t)snprintf(buf + len, size - len, "%u:%s ", link->if_index, link->if_name);
-	if_freenameindex(links);
-}
-
 int main(void)
 {
-	char links_before[4096], links_after[4096];
+	char links_before[HOST_LINKS_MAX];
 	const char *skip_reason;
-	SRunner *runner;
 	int failed;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	skip_reason = missing_feature();
-	if (skip_reason)
-		printf("# SKIP privileged flood tests: %s\n", skip_reason);
+	skip_reason = privileged_skip(missing_feature, "# SKIP privileged flood tests");
 	host_links(links_before, sizeof(links_before));
 
-	runner = srunner_create(flood_suite(skip_reason));
-	srunner_set_fork_status(runner, CK_FORK_GETENV);	/* forked unless CK_FORK=no */
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
+	failed = suite_run(flood_suite(skip_reason));
 
-	host_links(links_after, sizeof(links_after));
-	if (strcmp(links_before, links_after) != 0) {
-		printf("# host changed: links '%s' -> '%s'\n", links_before, links_after);
-		failed++;
-	}
+	failed += host_links_changed(links_before);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -17,6 +17,7 @@
 #include <sys/random.h>
 
 #include "kmsg.h"
+#include "privileged.h"
 
 static long long now_ms(void)
 {
@@ -139,18 +140,7 @@ static Suite *kmsg_suite(const char *skip_reason)
 
 int main(void)
 {
-	const char *skip_reason;
-	SRunner *runner;
-	int failed;
+	const char *skip_reason = privileged_skip(missing_feature, "# SKIP privileged kmsg tests");
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	skip_reason = missing_feature();
-	if (skip_reason)
-		printf("# SKIP privileged kmsg tests: %s\n", skip_reason);
-	runner = srunner_create(kmsg_suite(skip_reason));
-	srunner_set_fork_status(runner, CK_FORK_GETENV);
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(kmsg_suite(skip_reason)) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
@@ -28,6 +27,7 @@
 #include <linux/sockios.h>
 
 #include "netns.h"
+#include "privileged.h"
 
 #ifndef FD_NSFS_ROOT
 #define FD_NSFS_ROOT	-10003	/* open_by_handle_at() on namespaces, Linux 6.18 */
@@ -60,22 +60,6 @@ static ino_t path_inode(const char *path)
 
 	ck_assert_int_eq(stat(path, &st), 0);
 	return st.st_ino;
-}
-
-/* The host namespace's interfaces as "index:name " text. */
-static void host_links(char *buf, size_t size)
-{
-	struct if_nameindex *links, *link;
-	size_t len = 0;
-
-	snprintf(buf, size, "if_nameindex failed");
-	links = if_nameindex();
-	if (!links)
-		return;
-	buf[0] = '\0';
-	for (link = links; link->if_index; link++)
-		len += (size_t)snprintf(buf + len, size - len, "%u:%s ", link->if_index, link->if_name);
-	if_freenameindex(links);
 }
 
 /* 1 if the calling thread is in the namespace whose inode is *@arg. */
@@ -1022,31 +1006,19 @@ END_TEST
 
 /* Skipping without root or kernel features */
 
-static const char *missing_feature(void)
+static int probe_veth_ipv6_nft(struct netns *probe)
 {
-	static char reason[256];
-	struct netns *probe;
-	int err;
+	int err = probe_veth_ipv6(probe);
 
-	if (geteuid() != 0)
-		return "not root";
-	probe = netns_new("probe");
-	if (!probe) {
-		snprintf(reason, sizeof(reason), "cannot make a network namespace: %s", strerror(errno));
-		return reason;
-	}
-	err = netns_veth_add(probe, "p0", probe, "p1");
-	if (err == 0)
-		err = access("/proc/sys/net/ipv6", F_OK) == 0 ? 0 : -EAFNOSUPPORT;
 	if (err == 0)
 		err = netns_nft_load(probe, "table inet probe {\n chain c {\n type filter hook input priority 0; ct state invalid drop\n }\n}\n",
 				     NULL, 0);
-	netns_free(probe);
-	if (err < 0) {
-		snprintf(reason, sizeof(reason), "kernel lacks veth, IPv6 or nftables with conntrack: %s", strerror(-err));
-		return reason;
-	}
-	return NULL;
+	return err;
+}
+
+static const char *missing_feature(void)
+{
+	return privileged_missing(probe_veth_ipv6_nft, "kernel lacks veth, IPv6 or nftables with conntrack");
 }
 
 static Suite *netns_suite(const char *skip_reason)
@@ -1112,23 +1084,16 @@ static void run_netns_list(char *buf, size_t size)
 
 int main(void)
 {
-	char links_before[4096], links_after[4096], kept_before[4096], kept_after[4096];
+	char links_before[HOST_LINKS_MAX], links_after[HOST_LINKS_MAX];
+	char kept_before[4096], kept_after[4096];
 	const char *skip_reason;
-	SRunner *runner;
 	int failed;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	skip_reason = missing_feature();
-	if (skip_reason)
-		printf("# SKIP privileged netns tests: %s\n", skip_reason);
+	skip_reason = privileged_skip(missing_feature, "# SKIP privileged netns tests");
 	host_links(links_before, sizeof(links_before));
 	run_netns_list(kept_before, sizeof(kept_before));
 
-	runner = srunner_create(netns_suite(skip_reason));
-	srunner_set_fork_status(runner, CK_FORK_GETENV);	/* forked unless CK_FORK=no */
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
+	failed = suite_run(netns_suite(skip_reason));
 
 	host_links(links_after, sizeof(links_after));
 	run_netns_list(kept_after, sizeof(kept_after));

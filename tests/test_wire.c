@@ -9,7 +9,6 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
-#include <net/if.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 
 #include "netns.h"
 #include "packet.h"
+#include "privileged.h"
 #include "wire.h"
 
 #define WAIT_MS		3000
@@ -820,26 +820,7 @@ END_TEST
 
 static const char *missing_feature(void)
 {
-	static char reason[256];
-	struct netns *probe;
-	int err;
-
-	if (geteuid() != 0)
-		return "not root";
-	probe = netns_new("probe");
-	if (!probe) {
-		snprintf(reason, sizeof(reason), "cannot make a network namespace: %s", strerror(errno));
-		return reason;
-	}
-	err = netns_veth_add(probe, "p0", probe, "p1");
-	if (err == 0)
-		err = access("/proc/sys/net/ipv6", F_OK) == 0 ? 0 : -EAFNOSUPPORT;
-	netns_free(probe);
-	if (err < 0) {
-		snprintf(reason, sizeof(reason), "kernel lacks veth or IPv6: %s", strerror(-err));
-		return reason;
-	}
-	return NULL;
+	return privileged_missing(probe_veth_ipv6, "kernel lacks veth or IPv6");
 }
 
 static Suite *wire_suite(const char *skip_reason)
@@ -865,50 +846,22 @@ static Suite *wire_suite(const char *skip_reason)
 	return suite;
 }
 
-/* The host namespace's interfaces as "index:name " text. */
-static void host_links(char *buf, size_t size)
-{
-	struct if_nameindex *links, *link;
-	size_t len = 0;
-
-	snprintf(buf, size, "if_nameindex failed");
-	links = if_nameindex();
-	if (!links)
-		return;
-	buf[0] = '\0';
-	for (link = links; link->if_index; link++)
-		len += (size_t)snprintf(buf + len, size - len, "%u:%s ", link->if_index, link->if_name);
-	if_freenameindex(links);
-}
-
 int main(void)
 {
-	char links_before[4096], links_after[4096];
+	char links_before[HOST_LINKS_MAX];
 	const char *skip_reason;
-	SRunner *runner;
 	int failed;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	skip_reason = missing_feature();
-	if (skip_reason)
-		printf("# SKIP privileged wire tests: %s\n", skip_reason);
+	skip_reason = privileged_skip(missing_feature, "# SKIP privileged wire tests");
 	host_links(links_before, sizeof(links_before));
 	if (!mkdtemp(temp_dir)) {
 		perror("mkdtemp");
 		return EXIT_FAILURE;
 	}
 
-	runner = srunner_create(wire_suite(skip_reason));
-	srunner_set_fork_status(runner, CK_FORK_GETENV);	/* forked unless CK_FORK=no */
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
+	failed = suite_run(wire_suite(skip_reason));
 	temp_dir_remove();
 
-	host_links(links_after, sizeof(links_after));
-	if (strcmp(links_before, links_after) != 0) {
-		printf("# host changed: links '%s' -> '%s'\n", links_before, links_after);
-		failed++;
-	}
+	failed += host_links_changed(links_before);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
