@@ -6,8 +6,9 @@
 #
 # A peer's fill time runs from its start until the router's nf_conntrack_count
 # reaches nf_conntrack_max, read every 5 ms (the measurement's resolution).
-# ctlab's is its flood step's own time (it returns once the router has
-# handled every SYN), and its peak RSS is measured with /usr/bin/time.
+# ctlab's is its flood step's own time, from its first SYN until the router's
+# counters account for every SYN sent, and its peak RSS is measured with
+# /usr/bin/time.
 set -u
 ctlab=${1:-./ctlab}
 cd "$(dirname "$0")/.." || exit 1
@@ -80,8 +81,14 @@ peer() {
 
 # ctlab's own flood, with its peak RSS.
 settle
-/usr/bin/time -f '%M' -o "$tmp/rss" "$ctlab" run -v tests/bench/flood.ct >"$tmp/ctlab.out" 2>&1
-ctlab_time=$(sed -n 's/.*\[\([0-9]*\) SYNs in \([0-9.]*\) s.*/\2/p' "$tmp/ctlab.out" | head -1)
+/usr/bin/time -f '%M' -o "$tmp/rss" "$ctlab" run -v --json "$tmp/ctlab.json" tests/bench/flood.ct \
+	>"$tmp/ctlab.out" 2>&1
+ctlab_time=$(python3 -c '
+import json, re, sys
+for step in json.load(open(sys.argv[1]))["runs"][0]["steps"]:
+    m = re.search(r"handled by the router after ([0-9.]+) s", step.get("message", ""))
+    if m:
+        print(m.group(1))' "$tmp/ctlab.json")
 ctlab_rss=$(tail -1 "$tmp/rss")
 grep -q '^PASS' "$tmp/ctlab.out" || { echo "ctlab: the flood did not fill the table:"; sed 's/^/    /' "$tmp/ctlab.out"; }
 
