@@ -3,7 +3,6 @@
 
 #include <ctype.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <netinet/in.h>
 
 #include "chain.h"
+#include "text.h"
 
 /* A packet crosses each host at most once on its way, routers twice over at worst. */
 #define TRACE_HOPS_MAX	(2 * RUN_HOSTS_MAX)
@@ -356,12 +356,6 @@ static void find_conn(const struct run_result *result, const struct packet_summa
 	}
 }
 
-/* Initial sequence numbers of a flow: [0] the way the cause went, [1] the other. */
-struct isn {
-	bool known[2];
-	uint32_t value[2];
-};
-
 /* 0 if packet goes the way of cause, 1 if back, -1 if it is of another flow. */
 static int flow_dir(const struct packet_summary *cause, const struct packet_summary *packet)
 {
@@ -378,22 +372,11 @@ static int flow_dir(const struct packet_summary *cause, const struct packet_summ
 	return -1;
 }
 
-/* As the ladder does, so that both show the same numbers. */
-static void isn_note(struct isn *isn, const struct packet_summary *packet, int dir, bool new_conn)
-{
-	if (dir < 0 || !(packet->flags & TCP_FLAG_SYN))
-		return;
-	/* A SYN that conntrack took as NEW on a known tuple starts over (port reuse). */
-	if (!(packet->flags & TCP_FLAG_ACK) && new_conn && isn->known[dir] &&
-	    isn->value[dir] != packet->seq)
-		isn->known[0] = isn->known[1] = false;
-	if (!isn->known[dir]) {
-		isn->value[dir] = packet->seq;
-		isn->known[dir] = true;
-	}
-}
-
-/* The SYNs of the cause's flow in the view it is numbered in: the observer's, else its link's. */
+/*
+ * The SYNs of the cause's flow in the view it is numbered in: the observer's,
+ * else its link's; [0] the way the cause went, [1] the other.  Noted as the
+ * ladder notes them, so that both show the same numbers.
+ */
 static void cause_isn(const struct run_result *result, const struct rst_chain *chain,
 		      struct isn *isn)
 {
@@ -408,7 +391,7 @@ static void cause_isn(const struct run_result *result, const struct rst_chain *c
 			const struct observed *observed = &result->packets[j];
 
 			isn_note(isn, &observed->packet, flow_dir(seen, &observed->packet),
-				 observed->verdict == VERDICT_NEW);
+				 observed->verdict == VERDICT_NEW, NULL);
 		}
 		return;
 	}
@@ -418,44 +401,19 @@ static void cause_isn(const struct run_result *result, const struct rst_chain *c
 		if (strcmp(record->host, cause->host) == 0 &&
 		    strcmp(record->ifname, cause->ifname) == 0)
 			isn_note(isn, &record->packet, flow_dir(&cause->packet, &record->packet),
-				 true);
+				 true, NULL);
 	}
-}
-
-static size_t append(char *buf, size_t size, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static size_t append(char *buf, size_t size, size_t len, const char *fmt, ...)
-{
-	va_list args;
-	int n;
-
-	if (len >= size)
-		return len;
-	va_start(args, fmt);
-	n = vsnprintf(buf + len, size - len, fmt, args);
-	va_end(args);
-	return n < 0 ? len : len + (size_t)n;
-}
-
-static size_t append_seq(char *buf, size_t size, size_t len, const char *name, uint32_t value,
-			 bool relative, uint32_t isn)
-{
-	if (relative)
-		return append(buf, size, len, "%s %" PRId32, name, (int32_t)(value - isn));
-	return append(buf, size, len, "%s %" PRIu32, name, value);
 }
 
 /* "seq 1065161 ack 1 len 100" */
 static size_t append_numbers(char *buf, size_t size, size_t len,
 			     const struct packet_summary *packet, const struct isn *isn)
 {
-	len = append_seq(buf, size, len, "seq", packet->seq, isn->known[0], isn->value[0]);
+	len = text_append_seq(buf, size, len, "seq", packet->seq, isn, 0);
 	if ((packet->flags & TCP_FLAG_ACK) || packet->ack)
-		len = append_seq(buf, size, len, " ack", packet->ack, isn->known[1],
-				 isn->value[1]);
+		len = text_append_seq(buf, size, len, " ack", packet->ack, isn, 1);
 	if (packet->payload_len)
-		len = append(buf, size, len, " len %zu", packet->payload_len);
+		len = text_append(buf, size, len, " len %zu", packet->payload_len);
 	return len;
 }
 
@@ -474,19 +432,19 @@ static size_t append_verdict(char *buf, size_t size, size_t len, const struct rs
 
 	if (chain->cause_observed < 0) {
 		if (chain->judged_at[0])
-			len = append(buf, size, len, ", no verdict seen at %s", chain->judged_at);
+			len = text_append(buf, size, len, ", no verdict seen at %s", chain->judged_at);
 		return len;
 	}
 	if (chain->cause_verdict == VERDICT_UNSEEN) {
-		len = append(buf, size, len, ", reason logged");
+		len = text_append(buf, size, len, ", reason logged");
 	} else {
-		len = append(buf, size, len, ", ");
+		len = text_append(buf, size, len, ", ");
 		for (; *name; name++)
-			len = append(buf, size, len, "%c", toupper((unsigned char)*name));
+			len = text_append(buf, size, len, "%c", toupper((unsigned char)*name));
 	}
-	len = append(buf, size, len, " at %s", chain->judged_at);
+	len = text_append(buf, size, len, " at %s", chain->judged_at);
 	if (chain->cause_reason[0])
-		len = append(buf, size, len, ": %s", chain->cause_reason);
+		len = text_append(buf, size, len, ": %s", chain->cause_reason);
 	return len;
 }
 
@@ -498,20 +456,20 @@ static size_t append_cause(char *buf, size_t size, size_t len, const struct run_
 
 	cause_isn(result, chain, &isn);
 	if (cause_blamed(chain))
-		len = append(buf, size, len, " caused by");
+		len = text_append(buf, size, len, " caused by");
 	else
-		len = append(buf, size, len, " answers");
+		len = text_append(buf, size, len, " answers");
 	if (chain->cause_observed >= 0)
-		len = append(buf, size, len, " packet #%ld", chain->cause_observed + 1);
+		len = text_append(buf, size, len, " packet #%ld", chain->cause_observed + 1);
 	else
-		len = append(buf, size, len, " wire #%zu", chain->cause + 1);
-	len = append(buf, size, len, " (%s->%s, ", chain->cause_sender, chain->rst_sender);
+		len = text_append(buf, size, len, " wire #%zu", chain->cause + 1);
+	len = text_append(buf, size, len, " (%s->%s, ", chain->cause_sender, chain->rst_sender);
 	len = append_numbers(buf, size, len, &cause->packet, &isn);
 	len = append_verdict(buf, size, len, chain);
-	len = append(buf, size, len, ")");
+	len = text_append(buf, size, len, ")");
 	if (chain->cause_observed >= 0 && !cause_blamed(chain))
-		len = append(buf, size, len, ": a legitimate reset,"
-			     " conntrack found nothing wrong with that packet");
+		len = text_append(buf, size, len, ": a legitimate reset,"
+				  " conntrack found nothing wrong with that packet");
 	return len;
 }
 
@@ -520,29 +478,29 @@ static void format_text(const struct run_result *result, struct rst_chain *chain
 	char *buf = chain->text;
 	size_t size = sizeof(chain->text), len;
 
-	len = append(buf, size, 0, "RST %s->%s", chain->rst_sender, chain->rst_receiver);
+	len = text_append(buf, size, 0, "RST %s->%s", chain->rst_sender, chain->rst_receiver);
 	if (chain->has_cause)
 		len = append_cause(buf, size, len, result, chain);
 	else
-		len = append(buf, size, len, ": no packet it answers was seen");
+		len = text_append(buf, size, len, ": no packet it answers was seen");
 	if (!chain->resets_conn) {
-		append(buf, size, len, "; it reset no socket");
+		text_append(buf, size, len, "; it reset no socket");
 		return;
 	}
-	len = append(buf, size, len, "; it ");
+	len = text_append(buf, size, len, "; it ");
 	if (!chain->reset_errno) {
-		append(buf, size, len, "reached %s.%s, which reported no error",
-		       result->conns[chain->conn].name,
-		       chain->reset_side == SIDE_CLIENT ? "client" : "server");
+		text_append(buf, size, len, "reached %s.%s, which reported no error",
+			    result->conns[chain->conn].name,
+			    chain->reset_side == SIDE_CLIENT ? "client" : "server");
 		return;
 	}
-	len = append(buf, size, len, "reset %s.%s (", result->conns[chain->conn].name,
-		     chain->reset_side == SIDE_CLIENT ? "client" : "server");
+	len = text_append(buf, size, len, "reset %s.%s (", result->conns[chain->conn].name,
+			  chain->reset_side == SIDE_CLIENT ? "client" : "server");
 	if (strerrorname_np(chain->reset_errno))
-		len = append(buf, size, len, "%s", strerrorname_np(chain->reset_errno));
+		len = text_append(buf, size, len, "%s", strerrorname_np(chain->reset_errno));
 	else
-		len = append(buf, size, len, "errno %d", chain->reset_errno);
-	append(buf, size, len, ")");
+		len = text_append(buf, size, len, "errno %d", chain->reset_errno);
+	text_append(buf, size, len, ")");
 }
 
 static void locate_cause(const struct run_result *result, size_t i, struct rst_chain *chain)

@@ -1,6 +1,5 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "text.h"
 
 #define LADDER_WIDTH	100	/* reasons wrap here */
 #define LADDER_MARGIN	5	/* room for the packet number left of the first lifeline */
@@ -143,8 +143,7 @@ struct flow {
 	uint8_t protocol;
 	union inet_addr addr[2];
 	uint16_t port[2];
-	bool has_isn[2];
-	uint32_t isn[2];
+	struct isn isn;
 };
 
 struct ladder {
@@ -275,74 +274,20 @@ static struct flow *flow_of(struct ladder *ladder, const struct packet_summary *
 	return flow;
 }
 
-/*
- * Remember the initial sequence number a SYN carries.  Returns true when it
- * starts a new connection on a known tuple, with its seq relative to the old
- * connection's in *old_seq.
- */
-static bool flow_note_syn(struct flow *flow, int dir, const struct observed *observed,
-			  int32_t *old_seq)
-{
-	const struct packet_summary *packet = &observed->packet;
-	bool restarted = false;
-
-	if (packet->protocol != IPPROTO_TCP || !(packet->flags & TCP_FLAG_SYN))
-		return false;
-	/* A new SYN that conntrack took as NEW on a known tuple opens a new
-	 * connection there (port reuse): forget the old sequence spaces. */
-	if (!(packet->flags & TCP_FLAG_ACK) && observed->verdict == VERDICT_NEW &&
-	    flow->has_isn[dir] && flow->isn[dir] != packet->seq) {
-		*old_seq = (int32_t)(packet->seq - flow->isn[dir]);
-		flow->has_isn[0] = flow->has_isn[1] = false;
-		restarted = true;
-	}
-	if (!flow->has_isn[dir]) {
-		flow->isn[dir] = packet->seq;
-		flow->has_isn[dir] = true;
-	}
-	return restarted;
-}
-
-static size_t append(char *buf, size_t size, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static size_t append(char *buf, size_t size, size_t len, const char *fmt, ...)
-{
-	va_list args;
-	int n;
-
-	if (len >= size)
-		return len;
-	va_start(args, fmt);
-	n = vsnprintf(buf + len, size - len, fmt, args);
-	va_end(args);
-	return n < 0 ? len : len + (size_t)n;
-}
-
-/* seq/ack relative to isn when the SYN was seen; signed, as TCP compares them. */
-static size_t append_seq(char *buf, size_t size, size_t len, const char *name, uint32_t value,
-			 bool relative, uint32_t isn)
-{
-	if (relative)
-		return append(buf, size, len, " %s %" PRId32, name, (int32_t)(value - isn));
-	return append(buf, size, len, " %s %" PRIu32, name, value);
-}
-
 static size_t tcp_label(const struct observed *observed, const struct flow *flow, int dir,
 			const int32_t *old_seq, char *buf, size_t size, size_t len)
 {
 	const struct packet_summary *packet = &observed->packet;
 	char flags[TCP_FLAGS_STRLEN];
 
-	len = append(buf, size, len, "%s", tcp_flags_format(packet->flags, flags));
-	len = append_seq(buf, size, len, "seq", packet->seq, flow && flow->has_isn[dir],
-			 flow ? flow->isn[dir] : 0);
+	len = text_append(buf, size, len, "%s", tcp_flags_format(packet->flags, flags));
+	len = text_append_seq(buf, size, len, " seq", packet->seq, flow ? &flow->isn : NULL, dir);
 	if (old_seq)
-		len = append(buf, size, len, " (old seq %" PRId32 ")", *old_seq);
+		len = text_append(buf, size, len, " (old seq %" PRId32 ")", *old_seq);
 	if ((packet->flags & TCP_FLAG_ACK) || packet->ack)
-		len = append_seq(buf, size, len, "ack", packet->ack, flow && flow->has_isn[!dir],
-				 flow ? flow->isn[!dir] : 0);
-	return append(buf, size, len, " win %u", packet->window);
+		len = text_append_seq(buf, size, len, " ack", packet->ack, flow ? &flow->isn : NULL,
+				      !dir);
+	return text_append(buf, size, len, " win %u", packet->window);
 }
 
 static size_t icmp_label(const struct packet_summary *packet, char *buf, size_t size, size_t len)
@@ -350,13 +295,13 @@ static size_t icmp_label(const struct packet_summary *packet, char *buf, size_t 
 	bool v6 = packet->protocol == IPPROTO_ICMPV6;
 	const char *name = (v6 ? icmp6_names : icmp_names)[packet->icmp_type];
 
-	len = append(buf, size, len, "%s", v6 ? "icmp6" : "icmp");
+	len = text_append(buf, size, len, "%s", v6 ? "icmp6" : "icmp");
 	if (name)
-		len = append(buf, size, len, " %s", name);
+		len = text_append(buf, size, len, " %s", name);
 	else
-		len = append(buf, size, len, " type %u", packet->icmp_type);
+		len = text_append(buf, size, len, " type %u", packet->icmp_type);
 	if (packet->icmp_code || !name)
-		len = append(buf, size, len, " code %u", packet->icmp_code);
+		len = text_append(buf, size, len, " code %u", packet->icmp_code);
 	return len;
 }
 
@@ -374,31 +319,32 @@ static void packet_label(struct ladder *ladder, const struct observed *observed,
 
 	flow = flow_of(ladder, packet, &dir);
 	if (flow)
-		restarted = flow_note_syn(flow, dir, observed, &old_seq);
+		restarted = isn_note(&flow->isn, packet, dir, observed->verdict == VERDICT_NEW,
+				     &old_seq);
 	buf[0] = '\0';
 	if (ladder->show_ports && has_ports(packet))
-		len = append(buf, size, len, "%u>%u ", packet->sport, packet->dport);
+		len = text_append(buf, size, len, "%u>%u ", packet->sport, packet->dport);
 	switch (packet->protocol) {
 	case IPPROTO_TCP:
 		len = tcp_label(observed, flow, dir, restarted ? &old_seq : NULL, buf, size, len);
 		break;
 	case IPPROTO_UDP:
-		len = append(buf, size, len, "udp");
+		len = text_append(buf, size, len, "udp");
 		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
 		len = icmp_label(packet, buf, size, len);
 		break;
 	default:
-		len = append(buf, size, len, "proto %u", packet->protocol);
+		len = text_append(buf, size, len, "proto %u", packet->protocol);
 		break;
 	}
 	if (packet->payload_len)
-		len = append(buf, size, len, " len %zu", packet->payload_len);
+		len = text_append(buf, size, len, " len %zu", packet->payload_len);
 	if (!src_known && inet_ntop(packet->family, &packet->src, addr, sizeof(addr)))
-		len = append(buf, size, len, " from %s", addr);
+		len = text_append(buf, size, len, " from %s", addr);
 	if (!dst_known && inet_ntop(packet->family, &packet->dst, addr, sizeof(addr)))
-		append(buf, size, len, " to %s", addr);
+		text_append(buf, size, len, " to %s", addr);
 }
 
 /* The shaft of an arrow over [from, to), crossing the lifelines it passes. */
@@ -622,9 +568,9 @@ static void print_step_text(const struct ladder *ladder, const struct step_resul
 	size_t len = squeeze_statement(step->step->text, text, sizeof(text));
 
 	if (found && step->passed && !step->skipped && step->message[0])
-		len = append(text, sizeof(text), len, "  [%s]", step->message);
+		len = text_append(text, sizeof(text), len, "  [%s]", step->message);
 	if (step->skipped)
-		append(text, sizeof(text), len, "  %s", skip_note(ladder, step->step));
+		text_append(text, sizeof(text), len, "  %s", skip_note(ladder, step->step));
 	print_wrapped(ladder->out, text, indent);
 }
 
