@@ -73,6 +73,13 @@ static void set_checksum(const struct send_step *send, const uint64_t *value,
 		*mode = CHECKSUM_BAD;
 }
 
+/* The IPv4 ID and IPv6 flow label that mark the next crafted packet. */
+static void crafted_ids(const struct run *run, uint16_t *ip_id, uint32_t *flow_label)
+{
+	*ip_id = (uint16_t)(0xc000 | (run->next_packet_id & 0x3fff));
+	*flow_label = 0xc0000 | (run->next_packet_id & 0xffff);
+}
+
 static ssize_t craft_tcp(struct run *run, const struct send_step *send, const struct host *src,
 			 const char *dst, const uint64_t *value, uint8_t *buf, size_t size,
 			 struct step_result *result)
@@ -82,8 +89,7 @@ static ssize_t craft_tcp(struct run *run, const struct send_step *send, const st
 
 	tcp_spec_init(&spec, run->family);
 	route_addrs(run, src, dst, &spec.src, &spec.dst);
-	spec.ip_id = (uint16_t)(0xc000 | (run->next_packet_id & 0x3fff));
-	spec.flow_label = 0xc0000 | (run->next_packet_id & 0xffff);
+	crafted_ids(run, &spec.ip_id, &spec.flow_label);
 	spec.sport = 40000;
 	spec.dport = 80;
 	if (send->conn >= 0) {
@@ -124,8 +130,7 @@ static ssize_t craft_udp(struct run *run, const struct send_step *send, const st
 
 	udp_spec_init(&spec, run->family);
 	route_addrs(run, src, dst, &spec.src, &spec.dst);
-	spec.ip_id = (uint16_t)(0xc000 | (run->next_packet_id & 0x3fff));
-	spec.flow_label = 0xc0000 | (run->next_packet_id & 0xffff);
+	crafted_ids(run, &spec.ip_id, &spec.flow_label);
 	spec.sport = 40000;
 	spec.dport = 53;
 	if (send->conn >= 0) {
@@ -181,8 +186,7 @@ static ssize_t craft_icmp(struct run *run, const struct send_step *send, const s
 
 	icmp_spec_init(&spec, run->family);
 	route_addrs(run, src, dst, &spec.src, &spec.dst);
-	spec.ip_id = (uint16_t)(0xc000 | (run->next_packet_id & 0x3fff));
-	spec.flow_label = 0xc0000 | (run->next_packet_id & 0xffff);
+	crafted_ids(run, &spec.ip_id, &spec.flow_label);
 	icmp_message_code(run->family, ICMP_MSG_ECHO_REQUEST, &spec.type, &spec.code);
 	if (send->icmp_message != ICMP_MSG_NONE)
 		icmp_message_code(run->family, send->icmp_message, &spec.type, &spec.code);
