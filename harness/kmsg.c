@@ -60,11 +60,23 @@ static int read_record(int fd, char *record, uint64_t *seq, char **message)
 	}
 }
 
-static int kmsg_open(void)
+/*
+ * Open /dev/kmsg, and a buffer for one record into *record.  Returns the fd,
+ * or a negative errno with nothing left to free.
+ */
+static int kmsg_open(char **record)
 {
-	int fd = open(KMSG_PATH, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd;
 
-	return fd < 0 ? -errno : fd;
+	*record = malloc(RECORD_MAX);
+	if (!*record)
+		return -ENOMEM;
+	fd = open(KMSG_PATH, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		fd = -errno;
+		free(*record);
+	}
+	return fd;
 }
 
 int kmsg_mark(struct kmsg_mark *mark)
@@ -73,14 +85,9 @@ int kmsg_mark(struct kmsg_mark *mark)
 	char *record, *message;
 	int fd, rc;
 
-	record = malloc(RECORD_MAX);
-	if (!record)
-		return -ENOMEM;
-	fd = kmsg_open();
-	if (fd < 0) {
-		rc = fd;
-		goto out_free;
-	}
+	fd = kmsg_open(&record);
+	if (fd < 0)
+		return fd;
 	/*
 	 * /dev/kmsg tells no sequence number at its end (SEEK_END only moves
 	 * there): read up to it, the last record's number + 1 is the mark.
@@ -90,7 +97,6 @@ int kmsg_mark(struct kmsg_mark *mark)
 	if (rc == 0)
 		mark->seq = next;
 	close(fd);
-out_free:
 	free(record);
 	return rc;
 }
@@ -106,14 +112,9 @@ int kmsg_find(const struct kmsg_mark *since, const char *text, int timeout_ms, c
 
 	if (!since || !text || !*text)
 		return -EINVAL;
-	record = malloc(RECORD_MAX);
-	if (!record)
-		return -ENOMEM;
-	fd = kmsg_open();
-	if (fd < 0) {
-		rc = fd;
-		goto out_free;
-	}
+	fd = kmsg_open(&record);
+	if (fd < 0)
+		return fd;
 	for (;;) {
 		rc = read_record(fd, record, &seq, &message);
 		if (rc < 0)
@@ -135,7 +136,6 @@ int kmsg_find(const struct kmsg_mark *since, const char *text, int timeout_ms, c
 		}
 	}
 	close(fd);
-out_free:
 	free(record);
 	return rc;
 }
