@@ -653,7 +653,8 @@ START_TEST(test_pair_free_removes_everything)
 }
 END_TEST
 
-START_TEST(test_pair_repeat)
+/* Builds and frees the topology 20 times over and prints the average time. */
+static void check_repeat(enum topology_kind kind)
 {
 	enum { rounds = 20 };
 	long long start, total = 0;
@@ -662,13 +663,18 @@ START_TEST(test_pair_repeat)
 
 	for (i = 0; i < rounds; i++) {
 		start = now_us();
-		t = topology_new(TOPOLOGY_PAIR);
+		t = topology_new(kind);
 		ck_assert_msg(t != NULL, "round %d: %s", i, strerror(errno));
 		topology_free(t);
 		total += now_us() - start;
 	}
-	printf("# pair topology_new + topology_free: %.2f ms on average over %d\n",
-	       (double)total / rounds / 1000.0, rounds);
+	printf("# %s topology_new + topology_free: %.2f ms on average over %d\n",
+	       topology_kind_name(kind), (double)total / rounds / 1000.0, rounds);
+}
+
+START_TEST(test_pair_repeat)
+{
+	check_repeat(TOPOLOGY_PAIR);
 }
 END_TEST
 
@@ -987,20 +993,7 @@ END_TEST
 
 START_TEST(test_routed_repeat)
 {
-	enum { rounds = 20 };
-	long long start, total = 0;
-	struct topology *t;
-	int i;
-
-	for (i = 0; i < rounds; i++) {
-		start = now_us();
-		t = topology_new(TOPOLOGY_ROUTED);
-		ck_assert_msg(t != NULL, "round %d: %s", i, strerror(errno));
-		topology_free(t);
-		total += now_us() - start;
-	}
-	printf("# routed topology_new + topology_free: %.2f ms on average over %d\n",
-	       (double)total / rounds / 1000.0, rounds);
+	check_repeat(TOPOLOGY_ROUTED);
 }
 END_TEST
 
