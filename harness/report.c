@@ -278,9 +278,16 @@ static size_t tcp_label(const struct observed *observed, const struct flow *flow
 			const int32_t *old_seq, char *buf, size_t size, size_t len)
 {
 	const struct packet_summary *packet = &observed->packet;
+	size_t ip_header = packet->family == AF_INET ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
+	size_t segment = packet->ip_len > ip_header ? packet->ip_len - ip_header : 0;
 	char flags[TCP_FLAGS_STRLEN];
 
+	/* A segment cut before its flags has no flags, seq or ack worth printing. */
+	if (packet->truncated && segment < TCP_HEADER_MIN)
+		return text_append(buf, size, len, "tcp cut to %zu bytes", segment);
 	len = text_append(buf, size, len, "%s", tcp_flags_format(packet->flags, flags));
+	if (packet->truncated)
+		len = text_append(buf, size, len, " (truncated)");
 	len = text_append_seq(buf, size, len, " seq", packet->seq, flow ? &flow->isn : NULL, dir);
 	if (old_seq)
 		len = text_append(buf, size, len, " (old seq %" PRId32 ")", *old_seq);
