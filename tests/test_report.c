@@ -303,6 +303,32 @@ START_TEST(verdict_and_reason_beside_the_packet)
 }
 END_TEST
 
+/* A segment cut before its flags shows its length, not flags it does not have. */
+START_TEST(truncated_segments_say_so)
+{
+	struct fixture *f = fixture_new();
+	struct observed *sr = &f->packets[3];
+	char *text, *line;
+
+	sr->packet.truncated = true;
+	sr->packet.ip_len = 30;
+	text = ladder_text(&f->result, false, false);
+	line = line_with(text, "#4 ");
+	ck_assert_ptr_nonnull(strstr(line, "| tcp cut to 10 bytes -"));
+	ck_assert_ptr_null(strstr(line, "SR"));
+	free(line);
+	free(text);
+
+	sr->packet.ip_len = 44;
+	text = ladder_text(&f->result, false, false);
+	line = line_with(text, "#4 ");
+	ck_assert_ptr_nonnull(strstr(line, "| SR (truncated) seq 1"));
+	free(line);
+	free(text);
+	free(f);
+}
+END_TEST
+
 START_TEST(failures_carry_their_message)
 {
 	struct fixture *f = fixture_new();
@@ -623,6 +649,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, relative_sequence_numbers_from_the_syn);
 	tcase_add_test(tc, new_connection_on_the_same_tuple_restarts_sequence);
 	tcase_add_test(tc, verdict_and_reason_beside_the_packet);
+	tcase_add_test(tc, truncated_segments_say_so);
 	tcase_add_test(tc, failures_carry_their_message);
 	tcase_add_test(tc, skipped_steps_are_marked);
 	tcase_add_test(tc, unknown_addresses_go_to_the_observing_host);
