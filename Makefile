@@ -8,7 +8,8 @@ PREFIX  ?= /usr/local
 PKGS     := libnl-3.0 libnl-route-3.0 libnetfilter_conntrack libmnl libpcap libnftables jansson
 TEST_PKGS:= check
 DEB_PKGS := gcc make pkg-config iproute2 libnl-3-dev libnl-route-3-dev \
-            libnetfilter-conntrack-dev libmnl-dev libpcap-dev libnftables-dev libjansson-dev check
+            libnetfilter-conntrack-dev libmnl-dev libpcap-dev libnftables-dev libjansson-dev check \
+            valgrind python3
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wundef -Wvla \
@@ -45,6 +46,7 @@ all: ctlab
 $(BUILD)/.deps: Makefile
 	$(Q)mkdir -p $(BUILD)
 	$(Q)if ! pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || ! command -v ip >/dev/null \
+	      || ! command -v valgrind >/dev/null || ! command -v python3 >/dev/null \
 	      || ! command -v $(CC) >/dev/null; then \
 	  echo "ctlab: installing build dependencies: $(DEB_PKGS)"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "ctlab: need root to apt-get install; run as root or install: $(DEB_PKGS)" >&2; exit 1; fi; \

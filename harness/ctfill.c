@@ -263,7 +263,8 @@ int ctfill_insert(struct netns *ns, const struct ctfill_spec *spec, uint32_t *in
 	ct = entry_template(spec);
 	if (!ct)
 		goto out;
-	buf = malloc(BATCH_BUF);
+	/* Zeroed: netlink attribute padding goes to the kernel as it is. */
+	buf = calloc(1, BATCH_BUF);
 	if (!buf)
 		goto out_free_ct;
 	batch = mnl_nlmsg_batch_start(buf, BATCH_LIMIT);

@@ -258,6 +258,21 @@ else
 	diff "$out/before" "$out/after" | sed 's/^/    /'
 fi
 
+# 6b. Memory: a sample of runs under valgrind, no error and no leak of ctlab's
+# own (tests/valgrind.supp names what the libraries do).
+valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+	--suppressions=tests/valgrind.supp -q "$ctlab" run -j1 tests/fixtures/small-table.ct \
+	tests/fixtures/flag-check.ct scenarios/nat-reset/invalid-not-unnated.ct \
+	scenarios/udp/udp-length-too-large.ct scenarios/icmp/icmp-error-related.ct \
+	scenarios/tcp-state/fin-handshake.ct >"$out/valgrind.txt" 2>&1
+status=$?
+if [ $status = 0 ]; then
+	ok "valgrind: no errors, no leaks in a sample of runs"
+else
+	not_ok "valgrind (exit $status)"
+	grep '==[0-9]*==' "$out/valgrind.txt" | head -30 | sed 's/^/    /'
+fi
+
 # 7. SIGKILL in the middle of a flood (the process has spent 0.2 s of CPU time
 # in the kernel with a routed topology up): the host is as it was.
 "$ctlab" run -j1 scenarios/table-full/syn-flood-early-drop.ct >/dev/null 2>&1 &
