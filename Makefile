@@ -37,7 +37,7 @@ Q := @
 msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all deps run check unit integration bench clean help install
+.PHONY: all deps run check unit integration sanitize bench clean help install
 .DEFAULT_GOAL := all
 
 all: ctlab
@@ -83,8 +83,13 @@ unit: $(TEST_BIN)
 integration: ctlab
 	$(Q)tests/integration.sh ./ctlab
 
-## check: every test: unit, then integration
-check: unit integration
+## sanitize: the unit tests again, built with AddressSanitizer and UBSan
+sanitize:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" unit
+
+## check: every test: unit, integration, then the unit tests under sanitizers
+check: unit integration sanitize
 
 ## bench: time the scenario suite, then the flood against hping3 and trafgen
 bench: ctlab
@@ -104,7 +109,8 @@ help:
 	@echo '  make            build ./ctlab (installs missing packages first)'
 	@echo '  make run        build and run the whole scenario suite (root)'
 	@echo '  make check      build and run every test (unit, then integration as root)'
-	@echo '  make unit       unprivileged unit tests only'
+	@echo '  make unit       unit tests only (privileged parts skip without root)'
+	@echo '  make sanitize   unit tests built with AddressSanitizer and UBSan'
 	@echo '  make integration  scenario suite and negative controls (root)'
 	@echo '  make bench      time the scenario suite; the SYN flood side by side with hping3 and trafgen'
 	@echo '  make deps       install missing build dependencies (apt-get)'
