@@ -78,11 +78,22 @@ static int diff_run(const char *name, json_t *old_run, json_t *new_run, FILE *ou
 	const char *file = text_of(new_run, "file", "?");
 	int differences = 0;
 	size_t i;
-	json_t *new_step;
+	json_t *new_step, *new_value;
+	const char *key;
 
 	if (strcmp(text_of(old_run, "outcome", "?"), text_of(new_run, "outcome", "?")) != 0) {
 		fprintf(out, "%s: outcome %s -> %s\n", name, text_of(old_run, "outcome", "?"),
 			text_of(new_run, "outcome", "?"));
+		differences++;
+	}
+	/* A default that changed between kernels explains verdicts that did. */
+	json_object_foreach(json_object_get(new_run, "sysctls"), key, new_value) {
+		json_t *old_value = json_object_get(json_object_get(old_run, "sysctls"), key);
+
+		if (!old_value || json_equal(old_value, new_value))
+			continue;
+		fprintf(out, "%s: %s %s -> %s\n", name, key, json_string_value(old_value) ?: "?",
+			json_string_value(new_value) ?: "?");
 		differences++;
 	}
 	json_array_foreach(json_object_get(new_run, "steps"), i, new_step) {

@@ -1448,6 +1448,33 @@ static void keep_wire(struct run *run)
 	}
 }
 
+/* The conntrack settings that decide the verdicts, as the run left them. */
+static void keep_sysctls(struct run *run)
+{
+	static const char *const keys[] = {
+		"net.netfilter.nf_conntrack_tcp_be_liberal",
+		"net.netfilter.nf_conntrack_tcp_loose",
+		"net.netfilter.nf_conntrack_tcp_ignore_invalid_rst",
+		"net.netfilter.nf_conntrack_tcp_max_retrans",
+		"net.netfilter.nf_conntrack_checksum",
+		"net.netfilter.nf_conntrack_log_invalid",
+		"net.netfilter.nf_conntrack_max",
+		"net.netfilter.nf_conntrack_buckets",
+	};
+	struct run_result *result = run->result;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && result->n_sysctls < RUN_SYSCTLS_MAX; i++) {
+		struct run_sysctl *sysctl = &result->sysctls[result->n_sysctls];
+
+		if (netns_sysctl_read(run->observing_host->ns, keys[i], sysctl->value,
+				      sizeof(sysctl->value)) < 0)
+			continue;
+		sysctl->key = keys[i];
+		result->n_sysctls++;
+	}
+}
+
 /* The connections as the reports name them. */
 static void keep_conns(struct run *run)
 {
@@ -1615,6 +1642,7 @@ static void engine_run_locked(const struct scenario *scenario, int variant, int 
 	keep_packets(&run);
 	keep_wire(&run);
 	keep_conns(&run);
+	keep_sysctls(&run);
 	locate_chains(result);
 
 out_tear_down:

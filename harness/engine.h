@@ -76,6 +76,15 @@ struct rst_chain {
 	char text[768];			/* the chain in one line */
 };
 
+#define RUN_SYSCTLS_MAX	12
+
+/* A setting of the observing namespace as the run ended (for JSON, and for
+ * comparing kernels: defaults change between versions). */
+struct run_sysctl {
+	const char *key;		/* "net.netfilter.nf_conntrack_tcp_be_liberal" */
+	char value[32];
+};
+
 struct run_result {
 	const struct scenario *scenario;
 	int family;			/* AF_INET or AF_INET6 */
@@ -96,6 +105,8 @@ struct run_result {
 	struct run_conn conns[SCENARIO_CONNS_MAX];
 	size_t n_chains;		/* every RST on the wire with its cause */
 	struct rst_chain *chains;
+	size_t n_sysctls;
+	struct run_sysctl sysctls[RUN_SYSCTLS_MAX];
 	double seconds;			/* setup + run + teardown */
 };
 

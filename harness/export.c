@@ -178,6 +178,17 @@ static json_t *chains_json(const struct run_result *result)
 	return chains;
 }
 
+static json_t *sysctls_json(const struct run_result *result)
+{
+	json_t *sysctls = json_object();
+	size_t i;
+
+	for (i = 0; i < result->n_sysctls; i++)
+		json_object_set_new(sysctls, result->sysctls[i].key,
+				    json_string(result->sysctls[i].value));
+	return sysctls;
+}
+
 static json_t *run_json(const struct run_result *result)
 {
 	const struct scenario *scenario = result->scenario;
@@ -210,6 +221,7 @@ static json_t *run_json(const struct run_result *result)
 		json_array_append_new(packets, packet_json(&result->packets[i]));
 	json_object_set_new(object, "packets", packets);
 	json_object_set_new(object, "chains", chains_json(result));
+	json_object_set_new(object, "sysctls", sysctls_json(result));
 	return object;
 }
 

@@ -142,16 +142,18 @@ for r in runs:
     assert p["verdict"] == "invalid" and p["reason"] == "invalid tcp flag combination", p
     assert p["flags"] == "SR", p
     assert r["hosts"][1]["observing"] and r["hosts"][1]["name"] == "server", r["hosts"]
+    assert r["sysctls"]["net.netfilter.nf_conntrack_tcp_loose"] == "1", r["sysctls"]
 suite = ET.parse(sys.argv[2]).getroot().find("testsuite")
 assert suite.get("tests") == "2" and suite.get("failures") == "0", suite.attrib
 PY
 then ok "--json has every packet with verdict and reason; --junit is valid JUnit"
 else not_ok "--json/--junit output"; fi
-sed 's/"invalid tcp flag combination"/"flags changed"/' "$out/r.json" >"$out/r2.json"
+sed 's/"invalid tcp flag combination"/"flags changed"/; s/"net.netfilter.nf_conntrack_tcp_loose": "1"/"net.netfilter.nf_conntrack_tcp_loose": "0"/' "$out/r.json" >"$out/r2.json"
 "$ctlab" diff "$out/r.json" "$out/r.json" >/dev/null; same=$?
 "$ctlab" diff "$out/r.json" "$out/r2.json" >"$out/diff.txt"; changed=$?
 if [ $same = 0 ] && [ $changed = 1 ] && grep -q 'fixture-flag-check/ipv4: .*flag-check.ct:' "$out/diff.txt" &&
-   grep -q 'reason  invalid tcp flag combination -> flags changed' "$out/diff.txt"; then
+   grep -q 'reason  invalid tcp flag combination -> flags changed' "$out/diff.txt" &&
+   grep -q 'fixture-flag-check/ipv4: net.netfilter.nf_conntrack_tcp_loose 1 -> 0' "$out/diff.txt"; then
 	ok "diff: no change exits 0; a changed reason is named, exit 1"
 else
 	not_ok "diff: same $same, changed $changed"
