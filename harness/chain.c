@@ -356,18 +356,24 @@ static void find_conn(const struct run_result *result, const struct packet_summa
 	}
 }
 
-/* 0 if packet goes the way of cause, 1 if back, -1 if it is of another flow. */
+/*
+ * 0 if packet goes the way of cause, 1 if back, -1 if it is of another flow.
+ * As in the ladder, NAT may have changed one address of the pair: the ports,
+ * in order, and the other address still tell the flow.
+ */
 static int flow_dir(const struct packet_summary *cause, const struct packet_summary *packet)
 {
 	int family = cause->family;
 
 	if (packet->family != family || !is_tcp(packet))
 		return -1;
-	if (addr_equal(family, &packet->src, &cause->src) &&
-	    addr_equal(family, &packet->dst, &cause->dst) &&
-	    packet->sport == cause->sport && packet->dport == cause->dport)
+	if (packet->sport == cause->sport && packet->dport == cause->dport &&
+	    (addr_equal(family, &packet->src, &cause->src) ||
+	     addr_equal(family, &packet->dst, &cause->dst)))
 		return 0;
-	if (reversed_tuple(cause, packet))
+	if (packet->sport == cause->dport && packet->dport == cause->sport &&
+	    (addr_equal(family, &packet->src, &cause->dst) ||
+	     addr_equal(family, &packet->dst, &cause->src)))
 		return 1;
 	return -1;
 }

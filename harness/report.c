@@ -250,6 +250,23 @@ static bool flow_matches(const struct flow *flow, const struct packet_summary *p
 	       memcmp(&flow->addr[!dir], &packet->dst, size) == 0;
 }
 
+/*
+ * A packet of a flow whose addresses NAT changed: a reply seen before NAT
+ * reverses it comes from the real server (DNAT) or goes to the router (SNAT),
+ * and a client answering it writes to the server's real address.  Its ports,
+ * in order, and the address on the untranslated side still say which flow.
+ */
+static bool flow_matches_translated(const struct flow *flow, const struct packet_summary *packet,
+				    int dir)
+{
+	size_t size = addr_size(packet->family);
+
+	return flow->family == packet->family && flow->protocol == packet->protocol &&
+	       flow->port[dir] == packet->sport && flow->port[!dir] == packet->dport &&
+	       (memcmp(&flow->addr[dir], &packet->src, size) == 0 ||
+		memcmp(&flow->addr[!dir], &packet->dst, size) == 0);
+}
+
 /* The packet's 4-tuple, added if new; NULL without ports or when the table is full. */
 static struct flow *flow_of(struct ladder *ladder, const struct packet_summary *packet, int *dir)
 {
@@ -261,6 +278,11 @@ static struct flow *flow_of(struct ladder *ladder, const struct packet_summary *
 	for (i = 0; i < ladder->n_flows; i++) {
 		for (*dir = 0; *dir < 2; (*dir)++)
 			if (flow_matches(&ladder->flows[i], packet, *dir))
+				return &ladder->flows[i];
+	}
+	for (i = 0; i < ladder->n_flows; i++) {
+		for (*dir = 0; *dir < 2; (*dir)++)
+			if (flow_matches_translated(&ladder->flows[i], packet, *dir))
 				return &ladder->flows[i];
 	}
 	if (ladder->n_flows == FLOWS_MAX)

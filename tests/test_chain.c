@@ -321,9 +321,9 @@ START_TEST(invalid_segment_not_un_nated_resets_the_server)
 		.observed = 3, .verdict = VERDICT_INVALID, .reason = REASON,
 		.judged_at = "router", .resets_conn = true, .conn = 0, .side = SIDE_SERVER,
 		.error = ECONNRESET,
-		/* The ack is absolute: the observer saw the client's SYN to the service. */
+		/* Relative through the DNAT: the reply's ports and the client's address tell the flow. */
 		.text = "RST client->server caused by packet #4 (server->client, seq 1065161"
-			" ack 1000001 len 100, INVALID at router: " REASON
+			" ack 1 len 100, INVALID at router: " REASON
 			"); it reset c.server (ECONNRESET)",
 	});
 }
@@ -379,6 +379,8 @@ START_TEST(snat_gateway_resets_the_server_itself)
 		.observed = 2, .verdict = VERDICT_INVALID, .reason = REASON,
 		.judged_at = "router", .resets_conn = true, .conn = 0, .side = SIDE_SERVER,
 		.error = ECONNRESET,
+		/* Absolute ack: masquerade changed the port too, so nothing ties the
+		 * reply to the client's SYN any more. */
 		.text = "RST router->server caused by packet #3 (server->router, seq 1065161"
 			" ack 1000001 len 100, INVALID at router: " REASON
 			"); it reset c.server (ECONNRESET)",
@@ -415,7 +417,7 @@ START_TEST(abort_after_valid_data_is_legitimate)
 		.observed = 3, .verdict = VERDICT_ESTABLISHED, .reason = "",
 		.judged_at = "router", .resets_conn = true, .conn = 0, .side = SIDE_CLIENT,
 		.error = ECONNRESET,
-		.text = "RST server->client answers packet #4 (client->server, seq 1 ack 5000001"
+		.text = "RST server->client answers packet #4 (client->server, seq 1 ack 1"
 			" len 10, ESTABLISHED at router): a legitimate reset, conntrack found"
 			" nothing wrong with that packet; it reset c.client (ECONNRESET)",
 	});
@@ -524,7 +526,7 @@ START_TEST(rst_dropped_by_the_router_resets_no_socket)
 		.observed = 3, .verdict = VERDICT_INVALID, .reason = REASON,
 		.judged_at = "router", .resets_conn = false, .conn = -1, .error = 0,
 		.text = "RST client->router caused by packet #4 (server->client, seq 1065161"
-			" ack 1000001 len 100, INVALID at router: " REASON "); it reset no socket",
+			" ack 1 len 100, INVALID at router: " REASON "); it reset no socket",
 	});
 }
 END_TEST
@@ -542,7 +544,7 @@ START_TEST(rst_to_no_connection_resets_no_socket)
 	ck_assert_int_eq(f.chains[0].conn, -1);
 	ck_assert_str_eq(f.chains[0].text,
 			 "RST client->server caused by packet #4 (server->client, seq 1065161"
-			 " ack 1000001 len 100, INVALID at router: " REASON
+			 " ack 1 len 100, INVALID at router: " REASON
 			 "); it reset no socket");
 }
 END_TEST
@@ -568,8 +570,8 @@ START_TEST(unjudged_cause_is_numbered_on_the_wire)
 	ck_assert_int_eq(f.chains[0].cause_verdict, VERDICT_UNSEEN);
 	ck_assert_str_eq(f.chains[0].judged_at, "router");
 	ck_assert_str_eq(f.chains[0].text,
-			 "RST client->server answers wire #16 (server->client, seq 6065161"
-			 " ack 1000001 len 100, no verdict seen at router);"
+			 "RST client->server answers wire #16 (server->client, seq 1065161"
+			 " ack 1 len 100, no verdict seen at router);"
 			 " it reset c.server (ECONNRESET)");
 }
 END_TEST
@@ -587,7 +589,7 @@ START_TEST(reason_without_verdict_is_blamed)
 	ck_assert_int_eq(f.chains[0].cause_observed, 3);
 	ck_assert_str_eq(f.chains[0].text,
 			 "RST client->server caused by packet #4 (server->client, seq 1065161"
-			 " ack 1000001 len 100, reason logged at router: " REASON
+			 " ack 1 len 100, reason logged at router: " REASON
 			 "); it reset c.server (ECONNRESET)");
 }
 END_TEST
@@ -623,7 +625,7 @@ START_TEST(each_rst_answers_its_own_copy)
 	ck_assert_str_eq(f.chains[1].cause_sender, "server");
 	ck_assert_str_eq(f.chains[1].text,
 			 "RST client->server caused by packet #6 (server->client, seq 1065161"
-			 " ack 1000001 len 100, INVALID at router: " REASON
+			 " ack 1 len 100, INVALID at router: " REASON
 			 "); it reset c.server (ECONNRESET)");
 }
 END_TEST
