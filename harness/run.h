@@ -1,6 +1,8 @@
-/* run — the engine's private state of one run, shared by engine.c and craft.c. */
+/* run — one run's private state, shared by engine.c, steps.c, checks.c and craft.c. */
 #ifndef CTLAB_RUN_H
 #define CTLAB_RUN_H
+
+#include <time.h>
 
 #include "engine.h"
 #include "netns.h"
@@ -73,7 +75,11 @@ struct run {
 int step_error(struct step_result *result, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+double seconds_since(const struct timespec *start);
+long ms_since(const struct timespec *start);
+
 const union inet_addr *host_addr(const struct run *run, const struct host *host);
+const union inet_addr *iface_addr(const struct run *run, const struct host_iface *iface);
 const struct host *find_host(struct run *run, const char *name);
 
 /*
@@ -88,12 +94,41 @@ void route_addrs(const struct run *run, const struct host *src, const char *dst,
 void conn_view(const struct conn *conn, bool from_client, union inet_addr *src,
 	       uint16_t *sport, union inet_addr *dst, uint16_t *dport);
 
+int *endpoint_fd(struct run *run, const struct endpoint *endpoint);
+int *endpoint_error(struct run *run, const struct endpoint *endpoint);
+
 /* An end's live TCP numbers, or the last ones read when its socket is closed.
  * 0 or -errno (-ENOTCONN: never read and closed). */
 int conn_live(struct conn *conn, bool client, struct tcp_live *live);
 
 /* Evaluate a field expression with the connections' live values. 0 or -errno. */
 int eval_expr(struct run *run, const struct expr *expr, uint64_t *value);
+
+typedef bool (*packet_filter)(const struct run *run, const struct observed *observed,
+			      const void *arg);
+
+/* The first packet from index `from` on that filter accepts, waiting for it up
+ * to the run's timeout. */
+const struct observed *wait_packet(struct run *run, size_t from, packet_filter filter,
+				   const void *arg);
+
+int lookup_entry(struct run *run, int conn_index, struct ct_entry *entry,
+		 struct step_result *result);
+int read_number(struct netns *ns, const char *key, uint64_t *value);
+
+/* The steps, in steps.c and checks.c; engine.c dispatches them. */
+int do_sysctl(struct run *run, const struct sysctl_step *sysctl, struct step_result *result);
+int do_nft(struct run *run, const struct nft_step *nft, struct step_result *result);
+int do_listen(struct run *run, const struct listen_step *listen, struct step_result *result);
+int do_connect(struct run *run, const struct connect_step *connect,
+	       struct step_result *result);
+int do_send(struct run *run, const struct send_step *send, struct step_result *result);
+int do_socket(struct run *run, const struct socket_step *socket_step,
+	      struct step_result *result);
+int do_ct(struct run *run, const struct ct_step *ct, struct step_result *result);
+int do_flood(struct run *run, const struct flood_step *flood, struct step_result *result);
+int do_fill(struct run *run, const struct fill_step *fill, struct step_result *result);
+int do_expect(struct run *run, const struct expect_step *expect, struct step_result *result);
 
 /* The type and code a named ICMP message has in the run's family. */
 void icmp_message_code(int family, enum icmp_message message, uint8_t *type, uint8_t *code);
