@@ -102,6 +102,19 @@ if command -v setpriv >/dev/null; then
 	fi
 fi
 
+# 4. list and show: every scenario listed; show prints the story and the steps.
+listed=$("$ctlab" list | wc -l)
+files=$(find scenarios -name '*.ct' | wc -l)
+"$ctlab" show seq-over-window >"$out/show.txt" 2>&1
+if [ "$listed" = "$files" ] && grep -q '^Conntrack tracks the window each side advertised' "$out/show.txt" &&
+   grep -q '^topology pair, IPv4 and IPv6; variants strict, liberal$' "$out/show.txt" &&
+   grep -q '^ *16  send     client -> server tcp conn=c flags=PA' "$out/show.txt"; then
+	ok "list names all $files scenarios; show prints the story, variants and steps"
+else
+	not_ok "list ($listed of $files) / show"
+	sed 's/^/    /' "$out/show.txt"
+fi
+
 # 4a. Kernel-version guards: a scenario for a future kernel is a SKIP with the
 # reason (exit 4); an expectation guarded out is not checked.
 "$ctlab" run tests/fixtures/kernel-future.ct >"$out/guard.txt" 2>&1
