@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "ctfill.h"
 #include "run.h"
 
 /* ---- Expectations ---- */
@@ -225,8 +226,10 @@ int read_number(struct netns *ns, const char *key, uint64_t *value)
 static int read_entries(struct run *run, uint64_t *entries, uint64_t *max,
 			struct step_result *result)
 {
-	int rc = read_number(run->observing_host->ns, "net.netfilter.nf_conntrack_count", entries);
+	uint32_t count = 0;
+	int rc = ctfill_count(run->observing_host->ns, &count);
 
+	*entries = count;
 	if (rc == 0)
 		rc = read_number(run->observing_host->ns, "net.netfilter.nf_conntrack_max", max);
 	if (rc < 0)

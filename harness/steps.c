@@ -562,18 +562,19 @@ static void end_progress(const struct progress *progress)
  * others (early_drop counts them), or was dropped: so the count's change plus
  * early_drop's plus drop's reaches the number sent once all are handled.
  */
-static int wait_flood_handled(struct run *run, uint64_t count_before, uint32_t sent)
+static int wait_flood_handled(struct run *run, uint32_t count_before, uint32_t sent)
 {
 	struct timespec start, tick = { 0, 1000000 };
 	struct ct_stats now;
-	uint64_t count, early_drop[2] = { 0 }, drop[2] = { 0 };
+	uint64_t early_drop[2] = { 0 }, drop[2] = { 0 };
+	uint32_t count;
 
 	ct_stats_get(&run->stats_before, "early_drop", &early_drop[0]);
 	ct_stats_get(&run->stats_before, "drop", &drop[0]);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
-		if (read_number(run->observing_host->ns, "net.netfilter.nf_conntrack_count",
-				&count) < 0 || observer_stats(run->observer, &now) < 0)
+		if (ctfill_count(run->observing_host->ns, &count) < 0 ||
+		    observer_stats(run->observer, &now) < 0)
 			return -1;
 		ct_stats_get(&now, "early_drop", &early_drop[1]);
 		ct_stats_get(&now, "drop", &drop[1]);
@@ -600,14 +601,15 @@ int do_flood(struct run *run, const struct flood_step *flood, struct step_result
 	};
 	struct flood_result sent = { 0 };
 	union inet_addr src_addr;
-	uint64_t before;
+	uint32_t before;
 	int rc;
 
 	route_addrs(run, src, flood->dst, &src_addr, &spec.dst);
 	if (begin_sending(run, result) < 0)
 		return -1;
-	if (read_number(run->observing_host->ns, "net.netfilter.nf_conntrack_count", &before) < 0)
-		return step_error(result, "reading the entry count: %s", strerror(errno));
+	rc = ctfill_count(run->observing_host->ns, &before);
+	if (rc < 0)
+		return step_error(result, "reading the entry count: %s", strerror(-rc));
 	clock_gettime(CLOCK_MONOTONIC, &progress.start);
 	rc = flood_run(&spec, &sent, show_progress, &progress);
 	end_progress(&progress);
