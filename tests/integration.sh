@@ -27,6 +27,20 @@ host_state() {
 	done
 }
 
+# killed_host_unchanged PID REACHED WHAT: SIGKILL the run; it must have got as
+# far as meant (REACHED yes) and left the host as it was before the tests.
+killed_host_unchanged() {
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	host_state >"$out/after"
+	if [ "$2" = yes ] && cmp -s "$out/before" "$out/after"; then
+		ok "$3: host unchanged"
+	else
+		not_ok "$3: got that far: $2; host state:"
+		diff "$out/before" "$out/after" | sed 's/^/    /'
+	fi
+}
+
 if [ "$(id -u)" != 0 ]; then
 	echo "# SKIP integration tests need root (namespaces, raw sockets)"
 	echo "0 passed, 0 failed, 1 skipped"
@@ -271,15 +285,8 @@ for _ in $(seq 1 2000); do
 	[ "${held:-0}" -gt 0 ] && break
 	kill -0 $pid 2>/dev/null || break
 done
-kill -9 $pid 2>/dev/null
-wait $pid 2>/dev/null
-host_state >"$out/after"
-if [ "${held:-0}" -gt 0 ] && cmp -s "$out/before" "$out/after"; then
-	ok "killed mid-run (holding $held namespaces): host unchanged"
-else
-	not_ok "killed mid-run: held ${held:-0} namespaces; host state changed:"
-	diff "$out/before" "$out/after" | sed 's/^/    /'
-fi
+[ "${held:-0}" -gt 0 ] && reached=yes || reached=no
+killed_host_unchanged $pid $reached "killed mid-run (holding ${held:-0} namespaces)"
 
 # 6b. Memory: a sample of runs under valgrind, no error and no leak of ctlab's
 # own (tests/valgrind.supp names what the libraries do).
@@ -307,15 +314,8 @@ for _ in $(seq 1 20000); do
 	[ "${held:-0}" -ge 3 ] && [ "${spent:-0}" -ge 20 ] && break
 	kill -0 $pid 2>/dev/null || break
 done
-kill -9 $pid 2>/dev/null
-wait $pid 2>/dev/null
-host_state >"$out/after"
-if [ "${spent:-0}" -ge 20 ] && cmp -s "$out/before" "$out/after"; then
-	ok "killed mid-flood ($spent ticks in): host unchanged"
-else
-	not_ok "killed mid-flood: ${spent:-0} ticks; host state changed:"
-	diff "$out/before" "$out/after" | sed 's/^/    /'
-fi
+[ "${spent:-0}" -ge 20 ] && reached=yes || reached=no
+killed_host_unchanged $pid $reached "killed mid-flood (${spent:-0} ticks in)"
 
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
