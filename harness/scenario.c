@@ -14,13 +14,16 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <netinet/tcp.h>
+#include <sys/stat.h>
 
 #include "packet.h"
 #include "scenario.h"
@@ -400,6 +403,8 @@ struct parser {
 	bool seen_kernel_min, seen_kernel_below;
 	bool seen_sender;	/* a step that makes packets: send, connect, socket steps */
 	int n_about;
+	size_t about_len, about_cap;
+	bool seen_statement;	/* a statement parsed: the file is a scenario */
 	const char *const *hosts;
 };
 
@@ -2140,9 +2145,16 @@ static int parse_expect(struct parser *p)
 	return command ? command->parse(p) : -1;
 }
 
+/* about "x" and the like: the statement takes its raw line (see parse_line), so
+ * a keyword that only reads "about" once its quotes are decoded is refused. */
+static int parse_about_words(struct parser *p)
+{
+	return error_word(p, &p->words[p->keyword], "about followed by a space and its text");
+}
+
 static const struct command statements[] = {
 	{ .name = "name",		.parse = parse_name },
-	{ .name = "about",	.parse = NULL },	/* takes the raw line, see parse_line */
+	{ .name = "about",	.parse = parse_about_words },	/* the raw line, see parse_line */
 	{ .name = "topology",	.parse = parse_topology },
 	{ .name = "family",	.parse = parse_family },
 	{ .name = "variant",	.parse = parse_variant },
@@ -2255,23 +2267,33 @@ static int parse_condition(struct parser *p, const struct word *w, struct condit
 	}
 }
 
+/* About lines are joined with '\n'; the buffer grows geometrically so that many
+ * lines parse in linear time. */
 static int add_about(struct parser *p, const char *text, size_t len)
 {
-	char *about = p->scenario->about;
-	size_t old = strlen(about);
 	/* The first line replaces the initial "", later ones follow a '\n'. */
 	size_t sep = p->n_about++ ? 1 : 0;
+	size_t need = p->about_len + sep + len + 1;
+	char *about = p->scenario->about;
 
-	about = realloc(about, old + sep + len + 1);
-	if (!about) {
-		snprintf(p->err, p->errsize, "%s: %s", p->filename, strerror(ENOMEM));
-		return -1;
+	if (need > p->about_cap) {
+		size_t cap = p->about_cap ? p->about_cap : 256;
+
+		while (cap < need)
+			cap *= 2;
+		about = realloc(about, cap);
+		if (!about) {
+			snprintf(p->err, p->errsize, "%s: %s", p->filename, strerror(ENOMEM));
+			return -1;
+		}
+		p->about_cap = cap;
+		p->scenario->about = about;
 	}
 	if (sep)
-		about[old] = '\n';
-	memcpy(about + old + sep, text, len);
-	about[old + sep + len] = '\0';
-	p->scenario->about = about;
+		about[p->about_len] = '\n';
+	memcpy(about + p->about_len + sep, text, len);
+	p->about_len += sep + len;
+	about[p->about_len] = '\0';
 	return 0;
 }
 
@@ -2320,6 +2342,7 @@ static int parse_line(struct parser *p, const char *line, size_t len)
 
 		while (text < len && is_blank(line[text]))
 			text++;
+		p->seen_statement = true;
 		return add_about(p, line + text, len - text);
 	}
 
@@ -2333,8 +2356,16 @@ static int parse_line(struct parser *p, const char *line, size_t len)
 	}
 	p->keyword = p->next;
 	command = select_command(p, statements, "a statement");
-	if (!command)
+	if (!command) {
+		/* Never echo a file that does not start like a scenario: it may be
+		 * anything ctlab can read (a root-only file behind a symlink). */
+		if (!p->seen_statement)
+			snprintf(p->err, p->errsize, "%s:%d:%d: expected a statement (name, about, "
+				 "topology, …): not a scenario file, its content is not shown",
+				 p->filename, p->line, p->words[p->keyword].column);
 		return -1;
+	}
+	p->seen_statement = true;
 	if (has_condition && !command->is_step)
 		return error_word(p, &p->words[p->keyword], "a step after a condition");
 	if (command->is_step) {
@@ -2359,7 +2390,76 @@ static int parse_line(struct parser *p, const char *line, size_t len)
 	return command->parse(p);
 }
 
-struct scenario *scenario_parse_string(const char *text, const char *filename,
+/* Length of the UTF-8 sequence at s[0..len), or 0 when it is malformed, overlong,
+ * a surrogate or beyond U+10FFFF. */
+static size_t utf8_sequence(const unsigned char *s, size_t len, uint32_t *code)
+{
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+	static const uint32_t least[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	uint32_t c;
+
+	if (n == 0 || s[0] >= 0xf8 || len < n)
+		return 0;
+	c = s[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < least[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*code = c;
+	return n;
+}
+
+/* Characters a terminal acts on rather than shows: C0 and C1 controls (tab
+ * aside), DEL, and the bidirectional overrides that reorder what is displayed. */
+static bool is_control(uint32_t c)
+{
+	return (c < 0x20 && c != '\t') || (c >= 0x7f && c <= 0x9f) ||
+	       (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+/* A scenario file is text: refuse anything else at its position, before a word
+ * of it reaches a terminal or a report. */
+static int check_content(struct parser *p, const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t line_start = 0;
+	int line = 1;
+
+	if (len > SCENARIO_FILE_MAX) {
+		snprintf(p->err, p->errsize, "%s: %zu bytes: a scenario file holds at most %u",
+			 p->filename, len, SCENARIO_FILE_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < len;) {
+		size_t column = i - line_start + 1;
+		uint32_t c = s[i];
+		size_t n = c < 0x80 ? 1 : utf8_sequence(s + i, len - i, &c);
+
+		if (n == 0) {
+			snprintf(p->err, p->errsize, "%s:%d:%zu: expected UTF-8 text, found the "
+				 "byte 0x%02X", p->filename, line, column, s[i]);
+			return -1;
+		}
+		/* CR only as part of a CRLF line end (a blank, see is_blank). */
+		if (is_control(c) && c != '\n' && !(c == '\r' && i + 1 < len && s[i + 1] == '\n')) {
+			snprintf(p->err, p->errsize, "%s:%d:%zu: expected text, found %s (U+%04X)",
+				 p->filename, line, column,
+				 c == 0 ? "a NUL byte" : "a control character", (unsigned)c);
+			return -1;
+		}
+		if (c == '\n') {
+			line++;
+			line_start = i + 1;
+		}
+		i += n;
+	}
+	return 0;
+}
+
+struct scenario *scenario_parse_buffer(const char *text, size_t len, const char *filename,
 				       char *err, size_t errsize)
 {
 	struct parser p = {
@@ -2367,9 +2467,11 @@ struct scenario *scenario_parse_string(const char *text, const char *filename,
 		.err = err,
 		.errsize = errsize,
 	};
-	const char *line = text;
+	const char *line = text, *end = text + len;
 	int status = -1;
 
+	if (errsize)
+		err[0] = '\0';
 	p.scenario = calloc(1, sizeof(*p.scenario));
 	if (!p.scenario)
 		goto out_nomem;
@@ -2378,14 +2480,18 @@ struct scenario *scenario_parse_string(const char *text, const char *filename,
 		goto out_nomem;
 	snprintf(p.scenario->path, sizeof(p.scenario->path), "%s", p.filename);
 	p.scenario->families = FAMILY_BOTH;
+	if (check_content(&p, text, len))
+		goto out_free_words;
 
-	while (*line) {
-		const char *newline = strchrnul(line, '\n');
+	while (line < end) {
+		const char *newline = memchr(line, '\n', (size_t)(end - line));
 
+		if (!newline)
+			newline = end;
 		p.line++;
 		if (parse_line(&p, line, (size_t)(newline - line)))
 			goto out_free_words;
-		line = *newline ? newline + 1 : newline;
+		line = newline < end ? newline + 1 : end;
 	}
 
 	/* Missing statements are reported at the end of the file. */
@@ -2411,43 +2517,65 @@ out_nomem:
 	goto out_free_words;
 }
 
+struct scenario *scenario_parse_string(const char *text, const char *filename,
+				       char *err, size_t errsize)
+{
+	return scenario_parse_buffer(text, strlen(text), filename, err, errsize);
+}
+
+/* Only a regular file is read (a FIFO would block, a device never end), opened
+ * without blocking and checked on the descriptor itself, up to the size limit. */
 struct scenario *scenario_parse_file(const char *path, char *err, size_t errsize)
 {
 	struct scenario *scenario = NULL;
-	size_t len = 0, cap = 4096;
-	char *text, *bigger;
-	FILE *file;
+	size_t len = 0;
+	struct stat st;
+	char *text;
+	ssize_t n;
+	int fd;
 
-	file = fopen(path, "r");
-	if (!file)
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
 		goto out_error;
-	text = malloc(cap);
+	if (fstat(fd, &st) < 0)
+		goto out_close;
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errsize, "%s: not a regular file (%s): only regular files are read "
+			 "as scenarios", path, S_ISDIR(st.st_mode) ? "a directory" :
+			 S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" :
+			 S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "not a file");
+		close(fd);
+		return NULL;
+	}
+	if ((uintmax_t)st.st_size > SCENARIO_FILE_MAX) {
+		snprintf(err, errsize, "%s: %jd bytes: a scenario file holds at most %u",
+			 path, (intmax_t)st.st_size, SCENARIO_FILE_MAX);
+		close(fd);
+		return NULL;
+	}
+	/* One byte more than the limit tells a file that grew since fstat. */
+	text = malloc(SCENARIO_FILE_MAX + 1);
 	if (!text)
 		goto out_close;
-	for (;;) {
-		len += fread(text + len, 1, cap - len - 1, file);
-		if (len < cap - 1)
-			break;
-		cap *= 2;
-		bigger = realloc(text, cap);
-		if (!bigger)
+	while (len <= SCENARIO_FILE_MAX) {
+		n = read(fd, text + len, SCENARIO_FILE_MAX + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 			goto out_free_text;
-		text = bigger;
+		if (n == 0)
+			break;
+		len += (size_t)n;
 	}
-	if (ferror(file)) {
-		errno = EIO;
-		goto out_free_text;
-	}
-	text[len] = '\0';
-	scenario = scenario_parse_string(text, path, err, errsize);
+	close(fd);
+	scenario = scenario_parse_buffer(text, len, path, err, errsize);
 	free(text);
-	fclose(file);
 	return scenario;
 
 out_free_text:
 	free(text);
 out_close:
-	fclose(file);
+	close(fd);
 out_error:
 	snprintf(err, errsize, "%s: %s", path, strerror(errno));
 	return NULL;

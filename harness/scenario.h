@@ -13,6 +13,7 @@
 #define CONN_LAST		(-2)	/* "last" in ct steps: the entry of the last packet sent */
 #define EXPR_TERMS_MAX		8
 #define SCENARIO_VARIANTS_MAX	8
+#define SCENARIO_FILE_MAX	(4u << 20)	/* bytes in one scenario file */
 
 /* Where a statement or word stands in its file, 1-based, for error messages. */
 struct source_pos {
@@ -357,6 +358,14 @@ struct scenario {
  * column 1, "found end of file".
  */
 struct scenario *scenario_parse_string(const char *text, const char *filename,
+				       char *err, size_t errsize);
+/*
+ * The same for @len bytes that need not end in NUL: a scenario file's whole
+ * content.  Scenario files are untrusted: more than SCENARIO_FILE_MAX bytes, a
+ * NUL byte, a control character other than tab (and CR before LF), or bytes
+ * that are not UTF-8 are errors at their position.
+ */
+struct scenario *scenario_parse_buffer(const char *text, size_t len, const char *filename,
 				       char *err, size_t errsize);
 /* Read and parse a file; errors as scenario_parse_string (or "FILE: strerror"). */
 struct scenario *scenario_parse_file(const char *path, char *err, size_t errsize);
