@@ -1196,14 +1196,17 @@ static int parse_sysctl(struct parser *p)
 		return error_word(p, w, "%s", what);
 	key_len = (size_t)(eq - w->text);
 	short_key = strncmp(w->text, "nf_", 3) == 0;
-	valid_key = key_len > 0 && (short_key || memchr(w->text, '.', key_len));
+	/* Only net. keys are per namespace: kernel., vm., fs. … would change the
+	 * host.  Dotted names of plain components only, no paths. */
+	valid_key = key_len > 0 && (short_key || (key_len > 4 && strncmp(w->text, "net.", 4) == 0));
 	for (size_t i = 0; i < key_len; i++)
-		if (!isalnum((unsigned char)w->text[i]) && !strchr("_.-/", w->text[i]))
+		if ((!isalnum((unsigned char)w->text[i]) && !strchr("_.-", w->text[i])) ||
+		    (w->text[i] == '.' && (i + 1 == key_len || w->text[i + 1] == '.')))
 			valid_key = false;
 	if (!valid_key)
 		return error_at(p, w->column, key_len ? w->text : "nothing",
 				key_len ? (int)key_len : -1,
-				"a sysctl key (dotted, or nf_ for net.netfilter.nf_)");
+				"a per-namespace sysctl (net.…, or nf_… for net.netfilter.nf_…)");
 	if (short_key)
 		snprintf(sysctl->key, sizeof(sysctl->key), "%s%.*s",
 			 short_prefix, (int)key_len, w->text);
@@ -1214,6 +1217,9 @@ static int parse_sysctl(struct parser *p)
 	if (strlen(eq + 1) >= SCENARIO_TEXT_MAX)
 		return error_word(p, w, "a value of at most %d characters",
 				  SCENARIO_TEXT_MAX - 1);
+	for (const char *c = eq + 1; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			return error_word(p, w, "a value without control characters");
 	strcpy(sysctl->value, eq + 1);
 	return expect_end(p);
 }

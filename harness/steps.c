@@ -100,6 +100,16 @@ int do_sysctl(struct run *run, const struct sysctl_step *sysctl, struct step_res
 	const struct host *host = find_host(run, sysctl->host);
 	int rc = netns_sysctl_write(host->ns, sysctl->key, sysctl->value);
 
+	/* Global keys are read-only (or absent) inside a namespace: say so. */
+	if (rc == -EACCES)
+		return step_error(result, "cannot set %s=%s on %s: %s: a global setting, read-only "
+				  "inside a namespace (ctlab changes one only with an explicit flag, "
+				  "such as --ct-max)", sysctl->key, sysctl->value, host->name,
+				  strerror(-rc));
+	if (rc == -ENOENT)
+		return step_error(result, "cannot set %s=%s on %s: no such per-namespace sysctl "
+				  "(global ones are not there inside a namespace)", sysctl->key,
+				  sysctl->value, host->name);
 	if (rc < 0)
 		return step_error(result, "cannot set %s=%s on %s: %s", sysctl->key, sysctl->value,
 				  host->name, strerror(-rc));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Network namespaces held only by fds, and what ctlab configures in them. */
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,10 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <linux/if.h>
 #include <linux/netlink.h>
+#include <linux/openat2.h>
 #include <linux/rtnetlink.h>
 
 #include <netlink/netlink.h>
@@ -173,23 +176,55 @@ int netns_socket(struct netns *ns, int domain, int type, int protocol)
 }
 
 struct file_args {
-	const char *path;
+	const char *path;	/* absolute, or beneath /proc/sys/net when sysctl */
+	bool sysctl;
 	char *buf;		/* read into, or NULL to write */
 	size_t size;
 	const char *value;	/* written when buf is NULL */
 };
 
-static int read_whole_file(const char *path, char *buf, size_t size)
+/*
+ * Open args->path from the calling thread's namespace.  A sysctl is opened
+ * relative to a /proc/sys/net opened here, inside the namespace, and resolved
+ * strictly beneath it: whatever its name, it cannot reach the host's global
+ * files (/proc/sys/kernel, vm, fs …).
+ */
+static int open_file(const struct file_args *args, int flags)
 {
-	size_t len = 0;
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int dir, fd, err;
+
+	if (!args->sysctl) {
+		fd = open(args->path, flags | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
+	dir = open("/proc/sys/net", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	fd = (int)syscall(SYS_openat2, dir, args->path, &how, sizeof(how));
+	/* Before 5.6: the key was checked to hold no "..", symlinks are refused. */
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(dir, args->path, flags | O_CLOEXEC | O_NOFOLLOW);
+	err = fd < 0 ? -errno : fd;
+	close(dir);
+	return err;
+}
+
+static int read_whole_file(const struct file_args *args)
+{
+	char *buf = args->buf;
+	size_t size = args->size, len = 0;
 	ssize_t n;
 	int fd, err;
 
 	if (!buf || size == 0)
 		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_file(args, O_RDONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	for (;;) {
 		if (len == size - 1) {
 			char probe;
@@ -215,17 +250,17 @@ static int read_whole_file(const char *path, char *buf, size_t size)
 	return len > INT_MAX ? -EOVERFLOW : (int)len;
 }
 
-static int write_whole_file(const char *path, const char *value)
+static int write_whole_file(const struct file_args *args)
 {
-	size_t len = strlen(value);
+	size_t len = strlen(args->value);
 	ssize_t n;
 	int fd, err = 0;
 
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open_file(args, O_WRONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	/* sysctls take the value in one write(). */
-	n = write(fd, value, len);
+	n = write(fd, args->value, len);
 	if (n < 0)
 		err = -errno;
 	else if ((size_t)n != len)
@@ -238,9 +273,7 @@ static int file_io(void *opaque)
 {
 	struct file_args *args = opaque;
 
-	if (args->buf)
-		return read_whole_file(args->path, args->buf, args->size);
-	return write_whole_file(args->path, args->value);
+	return args->buf ? read_whole_file(args) : write_whole_file(args);
 }
 
 int netns_read_file(struct netns *ns, const char *path, char *buf, size_t size)
@@ -252,27 +285,46 @@ int netns_read_file(struct netns *ns, const char *path, char *buf, size_t size)
 	return netns_run(ns, file_io, &args);
 }
 
+/*
+ * The file of @key relative to /proc/sys/net: "net.a.b" -> "a/b", "net/a.1/b"
+ * -> "a.1/b".  Only per-namespace keys exist under net.; each component is a
+ * plain name (letters, digits, _ - and, slashed, .), never "." or "..".
+ */
 static int sysctl_path(const char *key, char *path, size_t size)
 {
 	bool slashed;
-	char *p;
-	int n;
+	size_t len, start = 0;
 
-	if (!key || !*key || strstr(key, "..") || key[0] == '/')
+	if (!key || (strncmp(key, "net.", 4) != 0 && strncmp(key, "net/", 4) != 0))
 		return -EINVAL;
-	n = snprintf(path, size, "/proc/sys/%s", key);
-	if (n < 0 || (size_t)n >= size)
-		return -ENAMETOOLONG;
-	slashed = strchr(key, '/') != NULL;
-	for (p = path + strlen("/proc/sys/"); !slashed && *p; p++)
-		if (*p == '.')
-			*p = '/';
+	slashed = key[3] == '/';
+	len = strlen(key + 4);
+	if (len == 0 || len >= size)
+		return len ? -ENAMETOOLONG : -EINVAL;
+	for (size_t i = 0; i <= len; i++) {
+		char c = key[4 + i];
+		bool end = c == '\0' || c == '/' || (!slashed && c == '.');
+
+		if (end) {
+			size_t n = i - start;
+
+			if (n == 0 || (n == 1 && path[start] == '.') ||
+			    (n == 2 && path[start] == '.' && path[start + 1] == '.'))
+				return -EINVAL;
+			path[i] = c ? '/' : '\0';
+			start = i + 1;
+		} else if (isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.') {
+			path[i] = c;
+		} else {
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
 int netns_sysctl_write(struct netns *ns, const char *key, const char *value)
 {
-	struct file_args args = { .value = value };
+	struct file_args args = { .value = value, .sysctl = true };
 	char path[PATH_MAX];
 	int err;
 
@@ -287,13 +339,17 @@ int netns_sysctl_write(struct netns *ns, const char *key, const char *value)
 
 int netns_sysctl_read(struct netns *ns, const char *key, char *buf, size_t size)
 {
+	struct file_args args = { .buf = buf, .size = size, .sysctl = true };
 	char path[PATH_MAX];
 	int len;
 
+	if (!buf || size == 0)
+		return -EINVAL;
 	len = sysctl_path(key, path, sizeof(path));
 	if (len < 0)
 		return len;
-	len = netns_read_file(ns, path, buf, size);
+	args.path = path;
+	len = netns_run(ns, file_io, &args);
 	if (len > 0 && buf[len - 1] == '\n')
 		buf[--len] = '\0';
 	return len;

@@ -345,6 +345,29 @@ START_TEST(test_sysctl_child_only)
 	ck_assert_int_eq(netns_sysctl_write(ns, "net.ipv4.no_such_key", "1"), -ENOENT);
 	ck_assert_int_eq(netns_sysctl_write(ns, "../../etc/passwd", "1"), -EINVAL);
 	ck_assert_int_eq(netns_sysctl_write(ns, "", "1"), -EINVAL);
+	/* Only net. keys, resolved beneath the namespace's /proc/sys/net: the
+	 * host-wide kernel., vm., fs. files are out of reach by any spelling. */
+	{
+		static const char *const outside[] = {
+			"kernel.printk_ratelimit_burst", "./kernel/printk_ratelimit_burst",
+			"kernel/printk_ratelimit_burst", "net/../kernel/printk_ratelimit_burst",
+			"net.ipv4..tcp_syn_retries", "net/ipv4/./tcp_syn_retries", "net.",
+			"net/ipv4//tcp_syn_retries", "/proc/sys/kernel/printk_ratelimit_burst",
+			"net/ipv4/tcp_syn_retries/", "net.ipv4.tcp syn", "vm.swappiness",
+		};
+		char before[64], after[64];
+
+		ck_assert_int_gt(netns_read_file(ns, "/proc/sys/kernel/printk_ratelimit_burst",
+						 before, sizeof(before)), 0);
+		for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+			ck_assert_msg(netns_sysctl_write(ns, outside[i], "15") == -EINVAL, "%s", outside[i]);
+			ck_assert_msg(netns_sysctl_read(ns, outside[i], buf, sizeof(buf)) == -EINVAL,
+				      "%s", outside[i]);
+		}
+		ck_assert_int_gt(netns_read_file(ns, "/proc/sys/kernel/printk_ratelimit_burst",
+						 after, sizeof(after)), 0);
+		ck_assert_str_eq(after, before);
+	}
 	netns_free(ns);
 }
 END_TEST

@@ -1021,12 +1021,23 @@ START_TEST(test_error_sysctl)
 	assert_error(HEAD "sysctl client nf_x=\n", "t.ct:3:20: expected a value, found nothing");
 	assert_error(HEAD "sysctl client \"nf_x\"=1\n",
 		     "t.ct:3:15: expected KEY=VALUE, found \"nf_x\"=1");
-	assert_error(HEAD "sysctl client tcp_sack=1\n",
-		     "t.ct:3:15: expected a sysctl key (dotted, or nf_ for net.netfilter.nf_), "
-		     "found tcp_sack");
-	assert_error(HEAD "sysctl client =1\n",
-		     "t.ct:3:15: expected a sysctl key (dotted, or nf_ for net.netfilter.nf_), "
-		     "found nothing");
+#define PER_NS "t.ct:3:15: expected a per-namespace sysctl (net.…, or nf_… for net.netfilter.nf_…), "
+	assert_error(HEAD "sysctl client tcp_sack=1\n", PER_NS "found tcp_sack");
+	assert_error(HEAD "sysctl client =1\n", PER_NS "found nothing");
+	/* Global files would change the host: never a path, never outside net. */
+	assert_error(HEAD "sysctl client kernel.printk_ratelimit_burst=11\n",
+		     PER_NS "found kernel.printk_ratelimit_burst");
+	assert_error(HEAD "sysctl client ./kernel/printk_ratelimit_burst=15\n",
+		     PER_NS "found ./kernel/printk_ratelimit_burst");
+	assert_error(HEAD "sysctl client net/ipv4/tcp_sack=1\n", PER_NS "found net/ipv4/tcp_sack");
+	assert_error(HEAD "sysctl client net..kernel.core_pattern=1\n",
+		     PER_NS "found net..kernel.core_pattern");
+	assert_error(HEAD "sysctl client net.=1\n", PER_NS "found net.");
+	assert_error(HEAD "sysctl client kernel.core_pattern=\"|/bin/x %p\"\n",
+		     PER_NS "found kernel.core_pattern");
+	assert_error(HEAD "sysctl client nf_x=\"1\\n2\"\n",
+		     "t.ct:3:15: expected a value without control characters, found nf_x=\"1\\n2\"");
+#undef PER_NS
 	assert_error(HEAD "sysctl client net.ipv4.tcp_sack=1 2\n",
 		     "t.ct:3:35: expected end of line, found 2");
 }
