@@ -1224,12 +1224,62 @@ static int parse_sysctl(struct parser *p)
 	return expect_end(p);
 }
 
+/*
+ * The first word of ruleset that would reach beyond the ruleset's text: include
+ * reads a file (any file: /etc/shadow would end up in the reports), monitor
+ * never returns.  Words inside "strings" and # comments do not count.  NULL if
+ * there is none.
+ */
+static const char *nft_forbidden_word(const char *ruleset, size_t *len)
+{
+	static const char *const forbidden[] = { "include", "monitor", "import", NULL };
+	const char *c = ruleset;
+
+	while (*c) {
+		const char *start = c;
+
+		if (*c == '"') {
+			c = strchrnul(c + 1, '"');
+			c += *c != '\0';
+			continue;
+		}
+		if (*c == '#') {
+			c = strchrnul(c, '\n');
+			continue;
+		}
+		if (!isalpha((unsigned char)*c)) {
+			c++;
+			continue;
+		}
+		while (isalnum((unsigned char)*c) || *c == '_' || *c == '-')
+			c++;
+		for (size_t i = 0; forbidden[i]; i++)
+			if ((size_t)(c - start) == strlen(forbidden[i]) &&
+			    strncmp(start, forbidden[i], (size_t)(c - start)) == 0) {
+				*len = (size_t)(c - start);
+				return start;
+			}
+	}
+	return NULL;
+}
+
 static int parse_nft(struct parser *p)
 {
 	struct nft_step *nft = &p->step->nft;
+	const struct word *w;
+	const char *word;
+	size_t len;
 
-	if (take_host(p, nft->host) || take_string(p, "a \"RULESET\"", nft->ruleset))
+	if (take_host(p, nft->host))
 		return -1;
+	w = peek_word(p);
+	if (take_string(p, "a \"RULESET\"", nft->ruleset))
+		return -1;
+	word = nft_forbidden_word(nft->ruleset, &len);
+	if (word)
+		return error_at(p, w->column, word, (int)len,
+				"a ruleset that reads no file and returns (no include, monitor "
+				"or import)");
 	return expect_end(p);
 }
 

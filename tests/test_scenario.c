@@ -1043,6 +1043,25 @@ START_TEST(test_error_sysctl)
 }
 END_TEST
 
+/* A ruleset is the scenario's text only: nothing that reads a file or blocks. */
+START_TEST(test_error_nft)
+{
+#define NO_FILE "t.ct:3:12: expected a ruleset that reads no file and returns (no include, " \
+	"monitor or import), found "
+	assert_error(HEAD "nft server \"include \\\"/etc/shadow\\\"\"\n", NO_FILE "include");
+	assert_error(HEAD "nft server \"table inet t { }\\ninclude \\\"/dev/zero\\\"\"\n",
+		     NO_FILE "include");
+	assert_error(HEAD "nft server \"monitor\"\n", NO_FILE "monitor");
+	assert_error(HEAD "nft server \"table inet t { chain c { } }; import ruleset\"\n",
+		     NO_FILE "import");
+#undef NO_FILE
+	/* The same words in a string or a comment, or inside a name, are text. */
+	scenario_free(parse_ok(HEAD "nft server \"table inet t { chain c { "
+			       "meta mark 1 counter comment \\\"include monitor\\\" } }\"\n"));
+	scenario_free(parse_ok(HEAD "nft server \"table inet include_x { } # include\"\n"));
+}
+END_TEST
+
 START_TEST(test_error_connections)
 {
 	assert_error(HEAD CONN "connect c client -> server:81\n",
@@ -1669,6 +1688,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(bad, test_error_hosts);
 	tcase_add_test(bad, test_error_listen);
 	tcase_add_test(bad, test_error_sysctl);
+	tcase_add_test(bad, test_error_nft);
 	tcase_add_test(bad, test_error_connections);
 	tcase_add_test(bad, test_error_send);
 	tcase_add_test(bad, test_error_numbers);
