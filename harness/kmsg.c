@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kmsg.h"
+#include "safetext.h"
 
 #define KMSG_PATH	"/dev/kmsg"
 /* One read returns one whole record or fails with EINVAL: room for the longest. */
@@ -122,8 +123,10 @@ int kmsg_find(const struct kmsg_mark *since, const char *text, int timeout_ms, c
 		if (rc > 0) {
 			if (seq < since->seq || !strstr(message, text))
 				continue;
-			if (line && size)
+			if (line && size) {
 				snprintf(line, size, "%s", message);
+				safetext_escape(line, size, false);
+			}
 			break;
 		}
 		left = deadline - now_ms();

@@ -13,6 +13,7 @@
 
 #include "nflog.h"
 #include "observer.h"
+#include "safetext.h"
 
 #define NFLOG_GROUP_REASON	0	/* conntrack's own invalid-packet log */
 #define NFLOG_GROUP_VERDICT	1	/* the ctlab table's per-packet ct state */
@@ -211,6 +212,8 @@ static void add_pending_reason(struct observer *observer, const struct packet_su
 	pending->packet = *packet;
 	pending->when = *when;
 	snprintf(pending->reason, sizeof(pending->reason), "%s", reason);
+	/* It reaches terminals and reports: show it, never let it act. */
+	safetext_escape(pending->reason, sizeof(pending->reason), false);
 }
 
 /* Hands the reason logged for this packet, if any, to the verdict record. */

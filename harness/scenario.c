@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include <sys/stat.h>
 
 #include "packet.h"
+#include "safetext.h"
 #include "scenario.h"
 
 /* ---- Tables ---- */
@@ -555,6 +557,54 @@ static int split_words(struct parser *p, const char *line, size_t len)
 	return 0;
 }
 
+/* ---- Where texts and terms are kept ---- */
+
+/* Chunks of at least 64 KiB, never moved: what they hold stays where it is, and
+ * a step keeps only a pointer (most steps use few of their fields). */
+struct scenario_chunk {
+	struct scenario_chunk *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+#define CHUNK_SIZE	(64u << 10)
+
+static void *keep(struct parser *p, size_t size)
+{
+	struct scenario_chunk *chunk = p->scenario->strings;
+	size_t align = sizeof(max_align_t);
+	void *kept;
+
+	size = (size + align - 1) / align * align;
+	if (!chunk || chunk->size - chunk->used < size) {
+		size_t room = size > CHUNK_SIZE ? size : CHUNK_SIZE;
+
+		chunk = malloc(sizeof(*chunk) + room);
+		if (!chunk) {
+			snprintf(p->err, p->errsize, "%s: %s", p->filename, strerror(ENOMEM));
+			return NULL;
+		}
+		chunk->used = 0;
+		chunk->size = room;
+		chunk->next = p->scenario->strings;
+		p->scenario->strings = chunk;
+	}
+	kept = (char *)chunk->data + chunk->used;
+	chunk->used += size;
+	return kept;
+}
+
+static const char *keep_text(struct parser *p, const char *text, size_t len)
+{
+	char *kept = keep(p, len + 1);
+
+	if (kept) {
+		memcpy(kept, text, len);
+		kept[len] = '\0';
+	}
+	return kept;
+}
+
 /* ---- Taking words ---- */
 
 static struct word *next_word(struct parser *p, const char *what)
@@ -607,20 +657,25 @@ static int expect_keyword(struct parser *p, const char *keyword)
 	return 0;
 }
 
-/* A string word ("…") of at most SCENARIO_TEXT_MAX - 1 characters, copied to dst. */
-static int take_string(struct parser *p, const char *what, char *dst)
+/* A string word ("…") of at most SCENARIO_TEXT_MAX - 1 characters, kept in *dst;
+ * on one line (no \n) unless multiline. */
+static int take_string(struct parser *p, const char *what, bool multiline, const char **dst)
 {
 	struct word *w = next_word(p, what);
+	size_t len;
 
 	if (!w)
 		return -1;
 	if (!w->string || w->text[0] == '\0')
 		return error_word(p, w, "%s", what);
-	if (strlen(w->text) >= SCENARIO_TEXT_MAX)
+	len = strlen(w->text);
+	if (len >= SCENARIO_TEXT_MAX)
 		return error_word(p, w, "a string of at most %d characters",
 				  SCENARIO_TEXT_MAX - 1);
-	strcpy(dst, w->text);
-	return 0;
+	if (!multiline && strchr(w->text, '\n'))
+		return error_word(p, w, "a string on one line (no \\n)");
+	*dst = keep_text(p, w->text, len);
+	return *dst ? 0 : -1;
 }
 
 /* A bare list "a, b, c" of a NULL-terminated table, for messages. */
@@ -949,9 +1004,11 @@ static int parse_expr(struct parser *p, const struct word *w, size_t off, uint64
 	size_t start = 0;
 	int64_t sum = 0;
 	bool pure = true;
+	struct expr_term terms[EXPR_TERMS_MAX] = { 0 }, *kept;
 
 	memset(expr, 0, sizeof(*expr));
 	expr->present = true;
+	expr->terms = terms;	/* until it is complete */
 	for (int sign = 1;;) {
 		size_t end = start;
 		struct expr_term *term;
@@ -962,7 +1019,7 @@ static int parse_expr(struct parser *p, const struct word *w, size_t off, uint64
 			return error_at(p, word_column(w, off + start - 1), text + start - 1,
 					(int)(len - start + 1), "at most %d terms",
 					EXPR_TERMS_MAX);
-		term = &expr->terms[expr->n_terms++];
+		term = &terms[expr->n_terms++];
 		term->sign = sign;
 		if (parse_term(p, w, off + start, end - start, term))
 			return -1;
@@ -978,6 +1035,11 @@ static int parse_expr(struct parser *p, const struct word *w, size_t off, uint64
 	if (pure && (sum < 0 || (uint64_t)sum > max))
 		return error_at(p, word_column(w, off), text, (int)len,
 				"a number 0..%" PRIu64, max);
+	kept = keep(p, expr->n_terms * sizeof(*kept));
+	if (!kept)
+		return -1;
+	memcpy(kept, terms, expr->n_terms * sizeof(*kept));
+	expr->terms = kept;
 	return 0;
 }
 
@@ -1207,11 +1269,16 @@ static int parse_sysctl(struct parser *p)
 		return error_at(p, w->column, key_len ? w->text : "nothing",
 				key_len ? (int)key_len : -1,
 				"a per-namespace sysctl (net.…, or nf_… for net.netfilter.nf_…)");
-	if (short_key)
-		snprintf(sysctl->key, sizeof(sysctl->key), "%s%.*s",
-			 short_prefix, (int)key_len, w->text);
-	else
-		snprintf(sysctl->key, sizeof(sysctl->key), "%.*s", (int)key_len, w->text);
+	if (short_key) {
+		char key[SCENARIO_TEXT_MAX];
+
+		snprintf(key, sizeof(key), "%s%.*s", short_prefix, (int)key_len, w->text);
+		sysctl->key = keep_text(p, key, strlen(key));
+	} else {
+		sysctl->key = keep_text(p, w->text, key_len);
+	}
+	if (!sysctl->key)
+		return -1;
 	if (eq[1] == '\0')
 		return error_at(p, word_column(w, key_len + 1), "nothing", -1, "a value");
 	if (strlen(eq + 1) >= SCENARIO_TEXT_MAX)
@@ -1220,7 +1287,9 @@ static int parse_sysctl(struct parser *p)
 	for (const char *c = eq + 1; *c; c++)
 		if ((unsigned char)*c < 0x20)
 			return error_word(p, w, "a value without control characters");
-	strcpy(sysctl->value, eq + 1);
+	sysctl->value = keep_text(p, eq + 1, strlen(eq + 1));
+	if (!sysctl->value)
+		return -1;
 	return expect_end(p);
 }
 
@@ -1273,7 +1342,7 @@ static int parse_nft(struct parser *p)
 	if (take_host(p, nft->host))
 		return -1;
 	w = peek_word(p);
-	if (take_string(p, "a \"RULESET\"", nft->ruleset))
+	if (take_string(p, "a \"RULESET\"", true, &nft->ruleset))
 		return -1;
 	word = nft_forbidden_word(nft->ruleset, &len);
 	if (word)
@@ -1737,7 +1806,7 @@ static int parse_send(struct parser *p)
 }
 
 /* The pattern after "reason": "TEXT" or none. */
-static int take_reason(struct parser *p, bool *has_reason, bool *reason_none, char *reason)
+static int take_reason(struct parser *p, bool *has_reason, bool *reason_none, const char **reason)
 {
 	struct word *w = peek_word(p);
 
@@ -1749,13 +1818,13 @@ static int take_reason(struct parser *p, bool *has_reason, bool *reason_none, ch
 		*reason_none = true;
 		return 0;
 	}
-	return take_string(p, "\"TEXT\" or none", reason);
+	return take_string(p, "\"TEXT\" or none", false, reason);
 }
 
 /* Optional "reason "TEXT"" or "reason none" after a verdict; required alone. */
 static int parse_reason_clause(struct parser *p, struct expect_step *expect)
 {
-	return take_reason(p, &expect->has_reason, &expect->reason_none, expect->reason);
+	return take_reason(p, &expect->has_reason, &expect->reason_none, &expect->reason);
 }
 
 /* Expectations on the last packet need a packet: a send, or a connect or socket
@@ -1944,7 +2013,7 @@ static int parse_packet_clause(struct parser *p, struct packet_match *packet, bo
 	if (!eq && KEY_IS("reason")) {
 		if (packet->has_reason)
 			return error_word(p, w, "each clause once");
-		return take_reason(p, &packet->has_reason, &packet->reason_none, packet->reason);
+		return take_reason(p, &packet->has_reason, &packet->reason_none, &packet->reason);
 	}
 	if (eq && tcp && KEY_IS("flags")) {
 		if (packet->has_flags)
@@ -2157,7 +2226,7 @@ static int parse_kmsg(struct parser *p, bool absent)
 
 	expect->kind = EXPECT_KMSG;
 	expect->absent = absent;
-	if (take_string(p, "\"TEXT\"", expect->reason))
+	if (take_string(p, "\"TEXT\"", false, &expect->reason))
 		return -1;
 	return expect_end(p);
 }
@@ -2187,6 +2256,8 @@ static int parse_expect(struct parser *p)
 	const struct command *command;
 
 	/* Nothing to check unless the expectation says so. */
+	expect->reason = "";
+	expect->packet.reason = "";
 	expect->conn = -1;
 	expect->state = -1;
 	expect->assured = -1;
@@ -2357,8 +2428,14 @@ static struct step *add_step(struct parser *p)
 {
 	struct scenario *scenario = p->scenario;
 
+	if (scenario->n_steps == SCENARIO_STEPS_MAX) {
+		error_at(p, p->words[p->keyword].column, "another", -1, "at most %d steps",
+			 SCENARIO_STEPS_MAX);
+		return NULL;
+	}
 	if (scenario->n_steps == p->steps_cap) {
-		size_t cap = p->steps_cap ? 2 * p->steps_cap : 16;
+		/* 1.5 times: a long scenario keeps less room unused. */
+		size_t cap = p->steps_cap ? p->steps_cap + p->steps_cap / 2 : 16;
 		struct step *steps = realloc(scenario->steps, cap * sizeof(*steps));
 
 		if (!steps) {
@@ -2438,42 +2515,11 @@ static int parse_line(struct parser *p, const char *line, size_t len)
 		p->step->pos.line = p->line;
 		p->step->pos.column = p->words[0].column;
 		p->step->when = when;
-		if (text_len >= sizeof(p->step->text))
-			text_len = sizeof(p->step->text) - 1;
-		memcpy(p->step->text, line + start, text_len);
-		p->step->text[text_len] = '\0';
+		p->step->text = keep_text(p, line + start, text_len);
+		if (!p->step->text)
+			return -1;
 	}
 	return command->parse(p);
-}
-
-/* Length of the UTF-8 sequence at s[0..len), or 0 when it is malformed, overlong,
- * a surrogate or beyond U+10FFFF. */
-static size_t utf8_sequence(const unsigned char *s, size_t len, uint32_t *code)
-{
-	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
-	static const uint32_t least[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-	uint32_t c;
-
-	if (n == 0 || s[0] >= 0xf8 || len < n)
-		return 0;
-	c = s[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < least[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*code = c;
-	return n;
-}
-
-/* Characters a terminal acts on rather than shows: C0 and C1 controls (tab
- * aside), DEL, and the bidirectional overrides that reorder what is displayed. */
-static bool is_control(uint32_t c)
-{
-	return (c < 0x20 && c != '\t') || (c >= 0x7f && c <= 0x9f) ||
-	       (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
 
 /* A scenario file is text: refuse anything else at its position, before a word
@@ -2492,7 +2538,7 @@ static int check_content(struct parser *p, const char *text, size_t len)
 	for (size_t i = 0; i < len;) {
 		size_t column = i - line_start + 1;
 		uint32_t c = s[i];
-		size_t n = c < 0x80 ? 1 : utf8_sequence(s + i, len - i, &c);
+		size_t n = safetext_utf8(s + i, len - i, &c);
 
 		if (n == 0) {
 			snprintf(p->err, p->errsize, "%s:%d:%zu: expected UTF-8 text, found the "
@@ -2500,7 +2546,7 @@ static int check_content(struct parser *p, const char *text, size_t len)
 			return -1;
 		}
 		/* CR only as part of a CRLF line end (a blank, see is_blank). */
-		if (is_control(c) && c != '\n' && !(c == '\r' && i + 1 < len && s[i + 1] == '\n')) {
+		if (safetext_is_control(c) && c != '\n' && !(c == '\r' && i + 1 < len && s[i + 1] == '\n')) {
 			snprintf(p->err, p->errsize, "%s:%d:%zu: expected text, found %s (U+%04X)",
 				 p->filename, line, column,
 				 c == 0 ? "a NUL byte" : "a control character", (unsigned)c);
@@ -2518,13 +2564,15 @@ static int check_content(struct parser *p, const char *text, size_t len)
 struct scenario *scenario_parse_buffer(const char *text, size_t len, const char *filename,
 				       char *err, size_t errsize)
 {
-	struct parser p = {
-		.filename = filename ? filename : "<string>",
-		.err = err,
-		.errsize = errsize,
-	};
+	struct parser p = { .err = err, .errsize = errsize };
 	const char *line = text, *end = text + len;
+	char shown[sizeof(p.scenario->path)];
 	int status = -1;
+
+	/* Even a file name may hold what a terminal acts on: it is shown escaped. */
+	snprintf(shown, sizeof(shown), "%s", filename ? filename : "<string>");
+	safetext_escape(shown, sizeof(shown), false);
+	p.filename = shown;
 
 	if (errsize)
 		err[0] = '\0';
@@ -2558,6 +2606,14 @@ struct scenario *scenario_parse_buffer(const char *text, size_t len, const char 
 		error_at(&p, 1, "end of file", -1, "a topology statement");
 	else
 		status = 0;
+	/* Give back the room kept for steps that never came. */
+	if (!status && p.scenario->n_steps) {
+		struct step *fitted = realloc(p.scenario->steps,
+					      p.scenario->n_steps * sizeof(*fitted));
+
+		if (fitted)
+			p.scenario->steps = fitted;
+	}
 
 out_free_words:
 	free(p.words);
@@ -2584,11 +2640,15 @@ struct scenario *scenario_parse_string(const char *text, const char *filename,
 struct scenario *scenario_parse_file(const char *path, char *err, size_t errsize)
 {
 	struct scenario *scenario = NULL;
+	char shown[PATH_MAX];
 	size_t len = 0;
 	struct stat st;
 	char *text;
 	ssize_t n;
 	int fd;
+
+	snprintf(shown, sizeof(shown), "%s", path);
+	safetext_escape(shown, sizeof(shown), false);
 
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
@@ -2597,7 +2657,7 @@ struct scenario *scenario_parse_file(const char *path, char *err, size_t errsize
 		goto out_close;
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errsize, "%s: not a regular file (%s): only regular files are read "
-			 "as scenarios", path, S_ISDIR(st.st_mode) ? "a directory" :
+			 "as scenarios", shown, S_ISDIR(st.st_mode) ? "a directory" :
 			 S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" :
 			 S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "not a file");
 		close(fd);
@@ -2605,7 +2665,7 @@ struct scenario *scenario_parse_file(const char *path, char *err, size_t errsize
 	}
 	if ((uintmax_t)st.st_size > SCENARIO_FILE_MAX) {
 		snprintf(err, errsize, "%s: %jd bytes: a scenario file holds at most %u",
-			 path, (intmax_t)st.st_size, SCENARIO_FILE_MAX);
+			 shown, (intmax_t)st.st_size, SCENARIO_FILE_MAX);
 		close(fd);
 		return NULL;
 	}
@@ -2633,7 +2693,7 @@ out_free_text:
 out_close:
 	close(fd);
 out_error:
-	snprintf(err, errsize, "%s: %s", path, strerror(errno));
+	snprintf(err, errsize, "%s: %s", shown, strerror(errno));
 	return NULL;
 }
 
@@ -2641,6 +2701,12 @@ void scenario_free(struct scenario *scenario)
 {
 	if (!scenario)
 		return;
+	while (scenario->strings) {
+		struct scenario_chunk *next = scenario->strings->next;
+
+		free(scenario->strings);
+		scenario->strings = next;
+	}
 	free(scenario->about);
 	free(scenario->steps);
 	free(scenario);

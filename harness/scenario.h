@@ -13,7 +13,8 @@
 #define CONN_LAST		(-2)	/* "last" in ct steps: the entry of the last packet sent */
 #define EXPR_TERMS_MAX		8
 #define SCENARIO_VARIANTS_MAX	8
-#define SCENARIO_FILE_MAX	(4u << 20)	/* bytes in one scenario file */
+#define SCENARIO_FILE_MAX	(8u << 20)	/* bytes in one scenario file */
+#define SCENARIO_STEPS_MAX	100000		/* steps in one scenario */
 
 /* Where a statement or word stands in its file, 1-based, for error messages. */
 struct source_pos {
@@ -75,11 +76,12 @@ struct expr_term {
 	enum conn_value value;
 };
 
-/* term (('+'|'-') term)*, evaluated modulo 2^32 for sequence numbers. */
+/* term (('+'|'-') term)*, evaluated modulo 2^32 for sequence numbers.  The
+ * terms are kept with the scenario: most fields are unset and take no room. */
 struct expr {
 	bool present;
-	size_t n_terms;
-	struct expr_term terms[EXPR_TERMS_MAX];
+	uint8_t n_terms;
+	const struct expr_term *terms;
 };
 
 /* The settable numeric fields of a crafted TCP packet (field=EXPR). */
@@ -141,13 +143,13 @@ struct send_step {
 
 struct sysctl_step {
 	char host[SCENARIO_IDENT_MAX];
-	char key[SCENARIO_TEXT_MAX];	/* always full and dotted: net.netfilter.nf_… */
-	char value[SCENARIO_TEXT_MAX];
+	const char *key;		/* always full and dotted: net.netfilter.nf_… */
+	const char *value;
 };
 
 struct nft_step {
 	char host[SCENARIO_IDENT_MAX];
-	char ruleset[SCENARIO_TEXT_MAX];
+	const char *ruleset;
 };
 
 struct listen_step {
@@ -237,7 +239,7 @@ struct packet_match {
 	enum verdict verdict;		/* VERDICT_UNSEEN: any */
 	bool has_reason;		/* reason "TEXT" | reason none, as for the last packet */
 	bool reason_none;
-	char reason[SCENARIO_TEXT_MAX];
+	const char *reason;		/* "" unless has_reason */
 	bool absent;			/* expect no packet …: must not be seen */
 	/* expect wire only: src and dst are the hop (the host that sent it on the
 	 * link, the host that received it); these name the IP addresses the packet
@@ -253,7 +255,7 @@ struct expect_step {
 	enum verdict verdict;
 	bool has_reason;		/* a reason clause was given */
 	bool reason_none;		/* reason none: nothing may be logged */
-	char reason[SCENARIO_TEXT_MAX];
+	const char *reason;		/* the pattern ("" unless has_reason), or kmsg's text */
 	int conn;
 	bool gone;
 	int state;			/* tcp_state_parse value; -1 not checked */
@@ -317,7 +319,7 @@ struct condition {
 struct step {
 	enum step_kind kind;
 	struct source_pos pos;
-	char text[SCENARIO_TEXT_MAX];	/* the statement as written, for reports */
+	const char *text;		/* the statement as written, for reports */
 	struct condition when;
 	union {
 		struct sysctl_step sysctl;
@@ -349,6 +351,7 @@ struct scenario {
 	char conns[SCENARIO_CONNS_MAX][SCENARIO_IDENT_MAX];
 	size_t n_steps;
 	struct step *steps;
+	struct scenario_chunk *strings;	/* private: where texts and terms are kept */
 };
 
 /*

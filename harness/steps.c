@@ -11,6 +11,7 @@
 #include "ctfill.h"
 #include "flood.h"
 #include "run.h"
+#include "safetext.h"
 
 /* ---- Waiting for what the kernel did ---- */
 
@@ -121,8 +122,11 @@ int do_nft(struct run *run, const struct nft_step *nft, struct step_result *resu
 	const struct host *host = find_host(run, nft->host);
 	char err[1024] = "";
 
-	if (netns_nft_load(host->ns, nft->ruleset, err, sizeof(err)) < 0)
+	if (netns_nft_load(host->ns, nft->ruleset, err, sizeof(err)) < 0) {
+		/* nft quotes the ruleset back: show its lines, never let them act. */
+		safetext_escape(err, sizeof(err), true);
 		return step_error(result, "nft on %s: %s", host->name, err);
+	}
 	return 0;
 }
 

@@ -27,11 +27,11 @@ END_TEST
 
 static struct expect_step verdict_expect(enum verdict verdict, const char *reason)
 {
-	struct expect_step expect = { .kind = EXPECT_VERDICT, .verdict = verdict };
+	struct expect_step expect = { .kind = EXPECT_VERDICT, .verdict = verdict, .reason = "" };
 
 	if (reason) {
 		expect.has_reason = true;
-		snprintf(expect.reason, sizeof(expect.reason), "%s", reason);
+		expect.reason = reason;
 	}
 	return expect;
 }

@@ -2,7 +2,11 @@
  * into their exact "file:line:column: expected …, found …" message. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <malloc.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1560,6 +1564,203 @@ START_TEST(test_error_new_expects)
 }
 END_TEST
 
+/* ---- Untrusted files ---- */
+
+static void assert_buffer_error(const char *text, size_t len, const char *expected)
+{
+	char err[512] = "";
+	struct scenario *scenario = scenario_parse_buffer(text, len, "t.ct", err, sizeof(err));
+
+	ck_assert_msg(scenario == NULL, "parsed, expected error: %s", expected);
+	ck_assert_str_eq(err, expected);
+}
+
+/* Anything but text is refused where it stands, before a word reaches a terminal. */
+START_TEST(test_untrusted_content)
+{
+	static const char nul[] = "name x\ntopology pair\nabout a\0b\n";
+
+	/* The crash once: a keyword that reads "about" only after its quotes. */
+	assert_error("name x\ntopology pair\nabout\"\"\n",
+		     "t.ct:3:1: expected about followed by a space and its text, found about\"\"");
+	/* A NUL byte no longer cuts the file short. */
+	assert_buffer_error(nul, sizeof(nul) - 1, "t.ct:3:8: expected text, found a NUL byte (U+0000)");
+	assert_error(HEAD "about \033[31mred\n",
+		     "t.ct:3:7: expected text, found a control character (U+001B)");
+	assert_error(HEAD "about a\rb\n", "t.ct:3:8: expected text, found a control character (U+000D)");
+	assert_error(HEAD "about \302\233 CSI\n",
+		     "t.ct:3:7: expected text, found a control character (U+009B)");
+	assert_error(HEAD "about \342\200\256 reversed\n",
+		     "t.ct:3:7: expected text, found a control character (U+202E)");
+	assert_error(HEAD "about \377\n", "t.ct:3:7: expected UTF-8 text, found the byte 0xFF");
+	assert_error(HEAD "about \300\257 overlong\n",
+		     "t.ct:3:7: expected UTF-8 text, found the byte 0xC0");
+	assert_error(HEAD "about \355\240\200 surrogate\n",
+		     "t.ct:3:7: expected UTF-8 text, found the byte 0xED");
+	assert_error("name x\177\n", "t.ct:1:7: expected text, found a control character (U+007F)");
+	/* Text as people write it: UTF-8, tabs, CRLF line ends. */
+	scenario_free(parse_ok("name x\r\ntopology pair\r\nabout 定位 conntrack\tRST — ok\r\n"));
+	/* Patterns are one line: a \n could never match a logged reason. */
+	assert_error(HEAD "send client -> server tcp\nexpect verdict invalid reason \"a\\nb\"\n",
+		     "t.ct:4:31: expected a string on one line (no \\n), found \"a\\nb\"");
+}
+END_TEST
+
+/* A file that does not start like a scenario is not quoted back: it may be a
+ * root-only file behind a symlink. */
+START_TEST(test_untrusted_not_a_scenario)
+{
+	assert_error("root:$y$j9T$secret:19000:0:99999:7:::\n",
+		     "t.ct:1:1: expected a statement (name, about, topology, …): not a scenario "
+		     "file, its content is not shown");
+	assert_error("\n# a comment first\n  secret words\n",
+		     "t.ct:3:3: expected a statement (name, about, topology, …): not a scenario "
+		     "file, its content is not shown");
+	/* Once it reads like a scenario, errors quote as usual. */
+	assert_error("name x\nbogus 1\n", "t.ct:2:1: expected a statement (" STATEMENTS "), found bogus");
+}
+END_TEST
+
+static char *temp_file(const char *text, size_t len)
+{
+	static char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/test_scenario_XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+/* Only regular files of sane size are read: a FIFO would block, a device never
+ * end; a symlink to one is the same. */
+START_TEST(test_untrusted_files)
+{
+	char dir[] = "/tmp/test_scenario_dir_XXXXXX";
+	char path[128], link[128], err[512] = "", expected[512];
+	size_t big = SCENARIO_FILE_MAX + 1;
+	char *text;
+	struct scenario *s;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo.ct", dir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_ptr_null(scenario_parse_file(path, err, sizeof(err)));
+	snprintf(expected, sizeof(expected), "%s: not a regular file (a FIFO): only regular "
+		 "files are read as scenarios", path);
+	ck_assert_str_eq(err, expected);
+	unlink(path);
+
+	snprintf(link, sizeof(link), "%s/zero.ct", dir);
+	ck_assert_int_eq(symlink("/dev/zero", link), 0);
+	ck_assert_ptr_null(scenario_parse_file(link, err, sizeof(err)));
+	snprintf(expected, sizeof(expected), "%s: not a regular file (a device): only regular "
+		 "files are read as scenarios", link);
+	ck_assert_str_eq(err, expected);
+	unlink(link);
+
+	snprintf(path, sizeof(path), "%s/dir.ct", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_ptr_null(scenario_parse_file(path, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "not a regular file (a directory)"));
+	rmdir(path);
+
+	/* A name that would act on a terminal is shown escaped. */
+	snprintf(path, sizeof(path), "%s/\033]0;title\007.ct", dir);
+	ck_assert_int_ge(close(open(path, O_CREAT | O_WRONLY, 0600)), 0);
+	ck_assert_ptr_null(scenario_parse_file(path, err, sizeof(err)));
+	snprintf(expected, sizeof(expected), "%s/\\x1b]0;title\\x07.ct:1:1: expected a name "
+		 "statement, found end of file", dir);
+	ck_assert_str_eq(err, expected);
+	unlink(path);
+	rmdir(dir);
+
+	/* Over the limit: refused before it is read. */
+	text = malloc(big);
+	ck_assert_ptr_nonnull(text);
+	memset(text, '#', big);
+	s = scenario_parse_file(temp_file(text, big), err, sizeof(err));
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_nonnull(strstr(err, ": 8388609 bytes: a scenario file holds at most 8388608"));
+	unlink(temp_file("", 0));
+	assert_buffer_error(text, big, "t.ct: 8388609 bytes: a scenario file holds at most 8388608");
+	free(text);
+}
+END_TEST
+
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time and heap for a file of a connect and n - 1 statements made by line(i). */
+static void parse_cost(size_t n, const char *(*line)(size_t), double *seconds, size_t *heap)
+{
+	size_t size = 128 * n + 128, used;
+	char *text = malloc(size), err[256];
+	struct mallinfo2 before, after;
+	struct scenario *s;
+	double start;
+
+	ck_assert_ptr_nonnull(text);
+	used = (size_t)snprintf(text, size, "name big\ntopology pair\nconnect c client -> server:80\n");
+	for (size_t i = 1; i < n; i++)
+		used += (size_t)snprintf(text + used, size - used, "%s\n", line(i));
+	before = mallinfo2();
+	start = cpu_seconds();
+	s = scenario_parse_buffer(text, used, "big.ct", err, sizeof(err));
+	*seconds = cpu_seconds() - start;
+	after = mallinfo2();
+	ck_assert_msg(s != NULL, "%s", err);
+	*heap = after.uordblks + after.hblkhd - before.uordblks - before.hblkhd;
+	scenario_free(s);
+	free(text);
+}
+
+static const char *mixed_step(size_t i)
+{
+	static const char *const lines[] = {
+		"send client -> server tcp conn=c flags=PA len=100 seq=c.client.nxt+c.server.win+1",
+		"expect verdict invalid reason \"SEQ is over upper bound # (over the window of the receiver)\"",
+		"expect ct c state ESTABLISHED assured timeout 1..300",
+		"sysctl server nf_conntrack_tcp_be_liberal=1",
+	};
+	return lines[i % 4];
+}
+
+static const char *about_line(size_t i)
+{
+	(void)i;
+	return "about one of many lines of explanation";
+}
+
+/* Work and room grow with the file, linearly: 100,000 steps in well under 100 MB,
+ * and ten times the lines cost about ten times the time (not a hundred). */
+START_TEST(test_untrusted_size)
+{
+	double small, large;
+	size_t heap, ignored;
+
+	parse_cost(100000, mixed_step, &large, &heap);
+	ck_assert_msg(heap < 100u << 20, "100,000 steps took %zu bytes", heap);
+	printf("# 100,000 steps: %.3f s of CPU, %.1f MB\n", large, (double)heap / (1 << 20));
+	/* Ratios of CPU time, not wall time: they hold on a loaded machine. */
+	parse_cost(20000, about_line, &small, &ignored);
+	parse_cost(200000, about_line, &large, &ignored);
+	ck_assert_msg(large < 30 * small + 0.05, "about lines: %.3f s for 20,000, %.3f s for 200,000",
+		      small, large);
+	parse_cost(10000, mixed_step, &small, &ignored);
+	parse_cost(100000, mixed_step, &large, &ignored);
+	ck_assert_msg(large < 30 * small + 0.05, "steps: %.3f s for 10,000, %.3f s for 100,000",
+		      small, large);
+}
+END_TEST
+
 /* ---- Files ---- */
 
 START_TEST(test_parse_file)
@@ -1663,6 +1864,7 @@ static Suite *scenario_suite(void)
 	TCase *good = tcase_create("good");
 	TCase *bad = tcase_create("bad");
 	TCase *files = tcase_create("files");
+	TCase *untrusted = tcase_create("untrusted");
 
 	tcase_add_test(good, test_full_story);
 	tcase_add_test(good, test_defaults);
@@ -1707,6 +1909,14 @@ static Suite *scenario_suite(void)
 	tcase_add_test(files, test_shipped_scenarios);
 	tcase_add_test(files, test_bad_scenario_files);
 	suite_add_tcase(suite, files);
+
+	/* Big files take a moment, more on a loaded machine and under sanitizers. */
+	tcase_set_timeout(untrusted, 120);
+	tcase_add_test(untrusted, test_untrusted_content);
+	tcase_add_test(untrusted, test_untrusted_not_a_scenario);
+	tcase_add_test(untrusted, test_untrusted_files);
+	tcase_add_test(untrusted, test_untrusted_size);
+	suite_add_tcase(suite, untrusted);
 	return suite;
 }
 
