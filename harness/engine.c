@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "outfile.h"
 #include "run.h"
 
 /* Where conntrack runs in each topology, and so where the observer sits. */
@@ -500,13 +501,15 @@ static void keep_wire(struct run *run)
 	result->n_wire = n;
 	if (run->options->pcap_dir) {
 		char path[4096], *c;
+		int rc;
 
 		snprintf(path, sizeof(path), "%s/%s.pcapng", run->options->pcap_dir, result->name);
 		for (c = path + strlen(run->options->pcap_dir) + 1; *c; c++)
 			if (*c == '/')
 				*c = '-';
-		if (wire_write_pcapng(run->wire, path) < 0)
-			fprintf(stderr, "ctlab: writing %s: %s\n", path, strerror(errno));
+		rc = wire_write_pcapng(run->wire, path);
+		if (rc < 0)
+			fprintf(stderr, "ctlab: --pcap %s: %s\n", path, outfile_strerror(-rc));
 	}
 }
 

@@ -8,9 +8,11 @@
 #include <jansson.h>
 
 #include "export.h"
+#include "outfile.h"
 
 struct export {
-	FILE *json_file, *junit_file;
+	const char *json_path, *junit_path;
+	struct outfile *json_file, *junit_file;	/* written whole at export_close */
 	json_t *runs;			/* JSON array of runs */
 	char *junit_cases;		/* <testcase> elements, written at the end */
 	size_t junit_len;
@@ -42,17 +44,19 @@ struct export *export_open(const char *json_path, const char *junit_path, char *
 	export->junit_cases_stream = open_memstream(&export->junit_cases, &export->junit_len);
 	if (!export->runs || !export->junit_cases_stream)
 		goto out_errno;
+	export->json_path = json_path;
+	export->junit_path = junit_path;
 	if (json_path) {
-		export->json_file = fopen(json_path, "w");
+		export->json_file = outfile_open(json_path);
 		if (!export->json_file) {
-			snprintf(err, errsize, "%s: %s", json_path, strerror(errno));
+			snprintf(err, errsize, "--json %s: %s", json_path, outfile_strerror(errno));
 			goto out_free;
 		}
 	}
 	if (junit_path) {
-		export->junit_file = fopen(junit_path, "w");
+		export->junit_file = outfile_open(junit_path);
 		if (!export->junit_file) {
-			snprintf(err, errsize, "%s: %s", junit_path, strerror(errno));
+			snprintf(err, errsize, "--junit %s: %s", junit_path, outfile_strerror(errno));
 			goto out_free;
 		}
 	}
@@ -62,8 +66,7 @@ out_errno:
 	snprintf(err, errsize, "%s", strerror(errno));
 out_free:
 	if (export) {
-		if (export->json_file)
-			fclose(export->json_file);
+		outfile_discard(export->json_file);
 		if (export->junit_cases_stream)
 			fclose(export->junit_cases_stream);
 		free(export->junit_cases);
@@ -301,7 +304,7 @@ void export_run(struct export *export, const struct run_result *result)
 		junit_case(export, result);
 }
 
-static int write_json(struct export *export)
+static int write_json(struct export *export, FILE *out)
 {
 	struct utsname uts;
 	json_t *document;
@@ -312,36 +315,52 @@ static int write_json(struct export *export)
 			     "machine", uts.machine, "runs", export->runs);
 	if (!document)
 		return -1;
-	rc = json_dumpf(document, export->json_file, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', export->json_file);
+	rc = json_dumpf(document, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', out);
 	json_decref(document);
 	return rc;
 }
 
+/* Writes and renames one output into place, or leaves what was at its path: 0 or -1. */
+static int commit_output(struct outfile *file, const char *option, const char *path, int write_rc)
+{
+	int rc;
+
+	if (write_rc < 0) {
+		outfile_discard(file);
+		rc = -EIO;
+	} else {
+		rc = outfile_commit(file);
+	}
+	if (rc < 0)
+		fprintf(stderr, "ctlab: %s %s: %s\n", option, path, outfile_strerror(-rc));
+	return rc < 0 ? -1 : 0;
+}
+
 int export_close(struct export *export)
 {
+	FILE *out;
 	int rc = 0;
 
 	fclose(export->junit_cases_stream);
 	if (export->json_file) {
-		if (write_json(export) < 0)
-			rc = -1;
-		if (fclose(export->json_file) != 0)
+		out = outfile_stream(export->json_file);
+		if (commit_output(export->json_file, "--json", export->json_path,
+				  write_json(export, out)) < 0)
 			rc = -1;
 	}
 	if (export->junit_file) {
-		fprintf(export->junit_file,
+		out = outfile_stream(export->junit_file);
+		fprintf(out,
 			"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 			"<testsuites>\n"
 			"  <testsuite name=\"ctlab\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" "
 			"time=\"%.3f\">\n%s  </testsuite>\n</testsuites>\n",
 			export->n_runs, export->n_failed, export->n_skipped, export->seconds,
 			export->junit_cases ? export->junit_cases : "");
-		if (fclose(export->junit_file) != 0)
+		if (commit_output(export->junit_file, "--junit", export->junit_path, 0) < 0)
 			rc = -1;
 	}
-	if (rc < 0)
-		fprintf(stderr, "ctlab: writing results: %s\n", strerror(errno));
 	free(export->junit_cases);
 	json_decref(export->runs);
 	free(export);

@@ -10,14 +10,17 @@
 struct export;
 
 /* Open the outputs asked for; a NULL path means that format is not written.
- * NULL with a message in err when a file cannot be created. */
+ * Each is written whole at export_close through outfile (a symlink at a path
+ * is refused, never followed). NULL with a message in err ("--json PATH: a
+ * symlink: refusing to write through it") when a file cannot be created. */
 struct export *export_open(const char *json_path, const char *junit_path, char *err,
 			   size_t errsize);
 
 /* Add one finished run. */
 void export_run(struct export *export, const struct run_result *result);
 
-/* Write the files and free everything.  0, or -1 with a message on stderr. */
+/* Write the files, each renamed over its path when complete, and free
+ * everything.  0, or -1 with a message on stderr (the path left as it was). */
 int export_close(struct export *export);
 
 #endif

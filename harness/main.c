@@ -20,6 +20,7 @@
 #include "export.h"
 #include "journal.h"
 #include "netns.h"
+#include "outfile.h"
 #include "report.h"
 #include "scenario.h"
 
@@ -446,13 +447,17 @@ static int do_run(int argc, char **argv)
 						   optarg);
 			ct_max = optarg;
 			break;
-		case 'P':
-			if (mkdir(optarg, 0755) < 0 && errno != EEXIST) {
-				fprintf(stderr, "ctlab: %s: %s\n", optarg, strerror(errno));
+		case 'P': {
+			/* Made here, checked before any run: a symlink there is refused. */
+			int made = outfile_mkdir(optarg);
+
+			if (made < 0) {
+				fprintf(stderr, "ctlab: --pcap %s: %s\n", optarg, outfile_strerror(-made));
 				return EXIT_USAGE;
 			}
 			engine_options.pcap_dir = optarg;
 			break;
+		}
 		case 'h':
 			fputs(usage_text, stdout);
 			return EXIT_PASS;

@@ -13,6 +13,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 
+#include "outfile.h"
 #include "wire.h"
 
 #define WIRE_BUFFER_SIZE	(4 << 20)
@@ -501,8 +502,8 @@ int wire_write_pcapng(const struct wire *wire, const char *path)
 {
 	const struct wire_packet **sorted;
 	struct pcapng_if *ifs;
+	struct outfile *file;
 	struct block block;
-	FILE *file;
 	size_t i;
 	int rc = -ENOMEM;
 
@@ -519,14 +520,16 @@ int wire_write_pcapng(const struct wire *wire, const char *path)
 		sorted[i] = &wire->packets[i];
 	qsort(sorted, wire->n_packets, sizeof(*sorted), by_time);
 
-	file = fopen(path, "wb");
+	file = outfile_open(path);
 	if (!file) {
 		rc = -errno;
 		goto out_free_buf;
 	}
-	rc = write_blocks(sorted, wire->n_packets, ifs, &block, file);
-	if (fclose(file) != 0 && !rc)
-		rc = -errno;
+	rc = write_blocks(sorted, wire->n_packets, ifs, &block, outfile_stream(file));
+	if (rc)
+		outfile_discard(file);
+	else
+		rc = outfile_commit(file);
 
 out_free_buf:
 	free(block.buf);

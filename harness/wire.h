@@ -69,7 +69,9 @@ size_t wire_dropped(const struct wire *wire);
  * cooked header (LINKTYPE_LINUX_SLL2, which libpcap and Wireshark both read
  * for many interfaces) and its direction in the header and in its flags.
  * A wire with no packets gives a file with no interface, which Wireshark
- * opens and libpcap refuses. Returns 0 or -errno.
+ * opens and libpcap refuses. The file is written whole through outfile_open
+ * (a symlink at @path is refused, an existing file replaced when complete).
+ * Returns 0 or -errno (outfile_strerror explains ELOOP and EEXIST).
  */
 int wire_write_pcapng(const struct wire *wire, const char *path);
 
