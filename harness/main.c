@@ -121,7 +121,8 @@ static int collect_ct_file(const char *path, const struct stat *st, int type, st
 
 	(void)st;
 	(void)ftw;
-	if (type != FTW_F || len < 3 || strcmp(path + len - 3, ".ct") != 0)
+	/* Symlinks too: scenario_parse_file reads only what is a regular file. */
+	if ((type != FTW_F && type != FTW_SL) || len < 3 || strcmp(path + len - 3, ".ct") != 0)
 		return 0;
 	if (found_files.n == found_files.cap) {
 		found_files.cap = found_files.cap ? found_files.cap * 2 : 32;
@@ -173,13 +174,14 @@ static void free_scenarios(struct scenario_list *list)
 	free(list->items);
 }
 
-/* Parse every scenario file under dir, in path order.  Any syntax error stops
- * everything before a namespace is made. */
+/* Parse every scenario file under dir, in path order, each error on stderr.
+ * Returns how many files could not be parsed (the others are in list), or -1
+ * when the folder could not be walked. */
 static int load_dir(const char *dir, struct scenario_list *list)
 {
 	char err[2048];
 	size_t i;
-	int rc = 0;
+	int bad = 0;
 
 	if (nftw(dir, collect_ct_file, 16, FTW_PHYS) < 0) {
 		fprintf(stderr, "ctlab: %s: %s\n", dir, strerror(errno));
@@ -187,19 +189,19 @@ static int load_dir(const char *dir, struct scenario_list *list)
 		return -1;
 	}
 	qsort(found_files.paths, found_files.n, sizeof(char *), compare_paths);
-	for (i = 0; i < found_files.n && rc == 0; i++) {
+	for (i = 0; i < found_files.n && bad >= 0; i++) {
 		struct scenario *scenario = scenario_parse_file(found_files.paths[i], err, sizeof(err));
 
 		if (!scenario) {
 			fprintf(stderr, "%s\n", err);
-			rc = -1;
+			bad++;
 		} else if (add_scenario(list, scenario) < 0) {
 			scenario_free(scenario);
-			rc = -1;
+			bad = -1;
 		}
 	}
 	free_found_files();
-	return rc;
+	return bad;
 }
 
 static int load_all(struct scenario_list *list)
@@ -228,9 +230,13 @@ static int select_scenarios(int argc, char **argv, struct scenario_list *all,
 {
 	char err[2048];
 	size_t j;
-	int i;
+	int i, bad;
 
-	if (load_all(all) < 0)
+	/* The whole catalogue must parse before a namespace is made; looking up a
+	 * name, a broken file elsewhere is only reported (it may be a colleague's
+	 * draft, and cannot be the one asked for if it never parsed). */
+	bad = load_all(all);
+	if (bad < 0 || (bad && argc == 0))
 		return -1;
 	if (argc == 0) {
 		for (j = 0; j < all->n; j++)
@@ -238,6 +244,9 @@ static int select_scenarios(int argc, char **argv, struct scenario_list *all,
 				return -1;
 		return 0;
 	}
+	if (bad)
+		fprintf(stderr, "ctlab: %d scenario file%s above could not be read; looking among "
+			"the others\n", bad, bad == 1 ? "" : "s");
 	for (i = 0; i < argc; i++) {
 		struct scenario *scenario = NULL;
 
@@ -245,7 +254,7 @@ static int select_scenarios(int argc, char **argv, struct scenario_list *all,
 			/* A folder: every scenario under it, owned by `all`. */
 			size_t first = all->n;
 
-			if (load_dir(argv[i], all) < 0)
+			if (load_dir(argv[i], all) != 0)
 				return -1;
 			for (j = first; j < all->n; j++)
 				if (add_scenario(chosen, all->items[j]) < 0)
@@ -512,18 +521,17 @@ static int do_list(int argc, char **argv)
 {
 	struct scenario_list all = { 0 };
 	size_t i;
+	int bad;
 
 	(void)argv;
 	if (argc > 1)
 		return usage_error("list takes no arguments, found '%s'", argv[1]);
-	if (load_all(&all) < 0) {
-		free_scenarios(&all);
-		return EXIT_USAGE;
-	}
+	/* The files that parse are listed even when others do not. */
+	bad = load_all(&all);
 	for (i = 0; i < all.n; i++)
 		printf("%-28s %s\n", all.items[i]->name, all.items[i]->path);
 	free_scenarios(&all);
-	return EXIT_PASS;
+	return bad ? EXIT_USAGE : EXIT_PASS;
 }
 
 static int do_show(int argc, char **argv)
