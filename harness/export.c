@@ -1,5 +1,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -9,6 +11,7 @@
 
 #include "export.h"
 #include "outfile.h"
+#include "safetext.h"
 
 struct export {
 	const char *json_path, *junit_path;
@@ -228,30 +231,60 @@ static json_t *run_json(const struct run_result *result)
 	return object;
 }
 
-/* XML text: the five characters that matter escaped, control characters dropped. */
+/* What XML 1.0 cannot carry (C0 controls but tab and newline, U+FFFE, U+FFFF),
+ * and what a reader would not see as it is (safetext_is_control). */
+static bool xml_escaped(uint32_t c)
+{
+	return (safetext_is_control(c) && c != '\n') || c == 0xfffe || c == 0xffff;
+}
+
+/* The entity of a character XML gives a meaning, and the doubled backslash. */
+static const char *xml_entity(uint32_t c)
+{
+	switch (c) {
+	case '<':
+		return "&lt;";
+	case '>':
+		return "&gt;";
+	case '&':
+		return "&amp;";
+	case '"':
+		return "&quot;";
+	case '\'':
+		return "&apos;";
+	case '\\':
+		return "\\\\";
+	}
+	return NULL;
+}
+
+/*
+ * XML text: the five characters that matter as entities; the characters above
+ * and bytes that are not UTF-8 written visibly as safetext does (\x1b, \xff,
+ * \u{202e}), so the file stays well-formed and shows what was there; a
+ * backslash doubled, so that no text reads as an escape.
+ */
 static void xml_text(FILE *out, const char *text)
 {
-	for (; *text; text++) {
-		switch (*text) {
-		case '<':
-			fputs("&lt;", out);
-			break;
-		case '>':
-			fputs("&gt;", out);
-			break;
-		case '&':
-			fputs("&amp;", out);
-			break;
-		case '"':
-			fputs("&quot;", out);
-			break;
-		case '\'':
-			fputs("&apos;", out);
-			break;
-		default:
-			if ((unsigned char)*text >= 0x20 || *text == '\n' || *text == '\t')
-				fputc(*text, out);
+	const unsigned char *s = (const unsigned char *)text;
+	size_t len = strlen(text), n;
+	const char *entity;
+	uint32_t c;
+
+	for (; len; s += n, len -= n) {
+		n = safetext_utf8(s, len, &c);
+		if (!n) {
+			c = *s;		/* a byte that is not UTF-8 */
+			n = 1;
+		} else if (!xml_escaped(c)) {
+			entity = xml_entity(c);
+			if (entity)
+				fputs(entity, out);
+			else
+				fwrite(s, 1, n, out);
+			continue;
 		}
+		fprintf(out, c <= 0xff ? "\\x%02x" : "\\u{%04x}", (unsigned)c);
 	}
 }
 
@@ -280,8 +313,8 @@ static void junit_case(struct export *export, const struct run_result *result)
 
 			if (step->passed || step->skipped)
 				continue;
-			fprintf(out, "%s:%d:%d: ", result->scenario->path, step->step->pos.line,
-				step->step->pos.column);
+			xml_text(out, result->scenario->path);
+			fprintf(out, ":%d:%d: ", step->step->pos.line, step->step->pos.column);
 			xml_text(out, step->step->text);
 			fputs(": ", out);
 			xml_text(out, step->message);
