@@ -209,10 +209,16 @@ static int load_all(struct scenario_list *list)
 	return load_dir(scenario_dir(), list);
 }
 
+/* A folder of scenarios; a name ending in .ct is a file, whatever it is. */
 static bool is_dir(const char *arg)
 {
+	size_t len = strlen(arg);
 	struct stat st;
 
+	while (len > 1 && arg[len - 1] == '/')
+		len--;
+	if (len > 3 && strncmp(arg + len - 3, ".ct", 3) == 0)
+		return false;
 	return stat(arg, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
@@ -256,6 +262,10 @@ static int select_scenarios(int argc, char **argv, struct scenario_list *all,
 
 			if (load_dir(argv[i], all) != 0)
 				return -1;
+			if (all->n == first) {
+				fprintf(stderr, "ctlab: %s: no scenario files (*.ct) there\n", argv[i]);
+				return -1;
+			}
 			for (j = first; j < all->n; j++)
 				if (add_scenario(chosen, all->items[j]) < 0)
 					return -1;

@@ -99,6 +99,9 @@ for file in tests/scenarios-bad/*.ct; do
 	fi
 done
 
+# 3b. Hostile files that cannot be kept in git as they are.
+. tests/hostile.sh
+
 # 4. Exit codes of the command line itself.
 "$ctlab" run no-such-scenario >/dev/null 2>&1
 [ $? = 2 ] && ok "unknown scenario name exits 2" || not_ok "unknown scenario name exit code"
