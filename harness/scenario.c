@@ -1544,22 +1544,34 @@ static int parse_socket_step(struct parser *p, enum socket_action action)
 	p->seen_sender = true;
 	switch (action) {
 	case SOCKET_WRITE:
-	case SOCKET_READ:
-		w = next_plain(p, "a number 1..1000000");
-		if (!w || number_in_range(p, w->text, strlen(w->text), w->column,
-					  1, 1000000, &bytes))
+	case SOCKET_READ: {
+		/* A UDP write is one datagram: at most what IPv4 can carry. */
+		uint64_t max = action == SOCKET_WRITE && conn_is_udp(p, sock->endpoint.conn) ?
+			       UDP_DATAGRAM_MAX : 1000000;
+		char what[64];
+
+		snprintf(what, sizeof(what), "a number 1..%" PRIu64 "%s", max,
+			 max == UDP_DATAGRAM_MAX ? " (one datagram)" : "");
+		w = next_plain(p, what);
+		if (!w)
 			return -1;
+		if (number_in_range(p, w->text, strlen(w->text), w->column, 1, max, &bytes)) {
+			if (max == UDP_DATAGRAM_MAX)
+				error_word(p, w, "%s", what);
+			return -1;
+		}
 		sock->bytes = (uint32_t)bytes;
 		break;
+	}
 	case SOCKET_CLOSE:
 		w = peek_word(p);
-		if (!w)
+		if (!w || (is_plain(w) && strcmp(w->text, "may-fail") == 0))
 			break;
 		if (conn_is_udp(p, sock->endpoint.conn))
-			return error_word(p, w, "end of line (%s is a udp connection)",
+			return error_word(p, w, "may-fail or end of line (%s is a udp connection)",
 					  conn_name);
 		if (!is_plain(w) || strcmp(w->text, "rst") != 0)
-			return error_word(p, w, "rst or end of line");
+			return error_word(p, w, "rst, may-fail or end of line");
 		p->next++;
 		sock->abort = true;
 		break;
@@ -1569,6 +1581,12 @@ static int parse_socket_step(struct parser *p, enum socket_action action)
 		break;
 	case SOCKET_SHUTDOWN:
 		break;
+	}
+	/* A failed operation fails the run, unless the story is about it. */
+	w = peek_word(p);
+	if (w && action != SOCKET_WAIT && is_plain(w) && strcmp(w->text, "may-fail") == 0) {
+		p->next++;
+		sock->may_fail = true;
 	}
 	return expect_end(p);
 }

@@ -15,6 +15,7 @@
 #define SCENARIO_VARIANTS_MAX	8
 #define SCENARIO_FILE_MAX	(8u << 20)	/* bytes in one scenario file */
 #define SCENARIO_STEPS_MAX	100000		/* steps in one scenario */
+#define UDP_DATAGRAM_MAX	65507		/* payload of one IPv4 UDP datagram */
 
 /* Where a statement or word stands in its file, 1-based, for error messages. */
 struct source_pos {
@@ -189,6 +190,7 @@ struct socket_step {
 	uint32_t bytes;			/* write, read */
 	bool abort;			/* close ... rst */
 	int state;			/* wait: socket_state_parse value */
+	bool may_fail;			/* … may-fail: a failure is recorded for expect socket */
 };
 
 /* wait ct CONN state S | wait ct CONN gone | wait ct CONN assured: until

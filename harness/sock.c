@@ -208,31 +208,48 @@ out_close_server:
 	return rc;
 }
 
-int sock_write(int fd, size_t len)
-{
-	uint8_t buf[4096];
-	size_t i, done = 0;
-	ssize_t n;
-
-	for (i = 0; i < sizeof(buf); i++)
-		buf[i] = packet_payload_byte(i);
-	while (done < len) {
-		size_t chunk = len - done < sizeof(buf) ? len - done : sizeof(buf);
-
-		n = send(fd, buf, chunk, MSG_NOSIGNAL);
-		if (n < 0)
-			return -errno;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 static long elapsed_ms(const struct timespec *start)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
+}
+
+int sock_write(int fd, size_t len, int timeout_ms)
+{
+	uint8_t buf[65536];	/* the largest datagram */
+	struct timespec start;
+	size_t i, done = 0;
+	int type = 0, rc;
+	socklen_t type_len = sizeof(type);
+	ssize_t n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) < 0)
+		return -errno;
+	/* A datagram goes whole; a stream in pieces as room comes. */
+	if (len > sizeof(buf) && type == SOCK_DGRAM)
+		return -EMSGSIZE;
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = packet_payload_byte(i);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (done < len) {
+		size_t chunk = len - done < sizeof(buf) ? len - done : sizeof(buf);
+		long left;
+
+		n = send(fd, buf, chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n >= 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		left = timeout_ms - elapsed_ms(&start);
+		rc = wait_fd(fd, POLLOUT, left > 0 ? (int)left : 0);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 int sock_read(int fd, size_t len, int timeout_ms)

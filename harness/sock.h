@@ -52,8 +52,10 @@ int sock_udp_pair(struct netns *client_ns, struct netns *server_ns, int family,
 		  const union inet_addr *client_addr, const union inet_addr *server_addr,
 		  uint16_t port, int *client_fd, int *server_fd);
 
-/* Write len bytes of the payload pattern (one datagram on UDP).  0 or -errno. */
-int sock_write(int fd, size_t len);
+/* Write len bytes of the payload pattern (one datagram on UDP), waiting at most
+ * timeout_ms in all for room in the send buffer.  0 or -errno (-ETIMEDOUT when
+ * the peer does not read and the buffers are full, -EMSGSIZE …). */
+int sock_write(int fd, size_t len, int timeout_ms);
 
 /* Read until len bytes came, waiting at most timeout_ms in all.  0, or -errno
  * (-ECONNRESET, -ETIMEDOUT, -EPIPE for end of stream before len bytes). */

@@ -362,7 +362,7 @@ int do_socket(struct run *run, const struct socket_step *socket_step,
 
 	switch (socket_step->action) {
 	case SOCKET_WRITE:
-		rc = sock_write(*fd, socket_step->bytes);
+		rc = sock_write(*fd, socket_step->bytes, run->options->timeout_ms);
 		if (rc == 0)
 			wait_endpoint_packet(run, endpoint, 0, true);
 		break;
@@ -407,10 +407,13 @@ int do_socket(struct run *run, const struct socket_step *socket_step,
 		}
 		return 0;
 	}
-	/* A reset or a timeout is what some stories are about: remember it for
-	 * `expect socket`, and say it, but it does not stop the run. */
+	/* A reset or a timeout is what some stories are about (may-fail): then it
+	 * is remembered for `expect socket` and said, and the run goes on. */
 	if (rc < 0) {
 		*error = -rc;
+		if (!socket_step->may_fail)
+			return step_error(result, "%s: %s (add may-fail if the story expects it)",
+					  name, strerror(-rc));
 		snprintf(result->message, sizeof(result->message), "%s: %s", name, strerror(-rc));
 	}
 	return 0;
@@ -523,7 +526,7 @@ int do_ct(struct run *run, const struct ct_step *ct, struct step_result *result)
 			break;
 		nanosleep(&tick, NULL);
 		if (stream && conn->client_fd >= 0)
-			sock_write(conn->client_fd, 1);
+			sock_write(conn->client_fd, 1, run->options->timeout_ms);
 	}
 	if (ct->gone)
 		return step_error(result, "the entry is still there (state %s) after %ld ms",

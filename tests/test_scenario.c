@@ -1369,7 +1369,24 @@ START_TEST(test_error_socket_steps)
 	assert_error(HEAD CONN "write c.client 10 20\n",
 		     "t.ct:4:19: expected end of line, found 20");
 	assert_error(HEAD CONN "close c.client now\n",
-		     "t.ct:4:16: expected rst or end of line, found now");
+		     "t.ct:4:16: expected rst, may-fail or end of line, found now");
+	assert_error(HEAD CONN "write c.client 10 may-fail x\n",
+		     "t.ct:4:28: expected end of line, found x");
+	assert_error(HEAD CONN "wait c.client state CLOSE may-fail\n",
+		     "t.ct:4:27: expected end of line, found may-fail");
+	/* A UDP write is one datagram. */
+	assert_error(HEAD "connect u client -> server:53 udp\nwrite u.client 65508\n",
+		     "t.ct:4:16: expected a number 1..65507 (one datagram), found 65508");
+	{
+		struct scenario *s = parse_ok(HEAD CONN "write c.client 10 may-fail\n"
+					      "read c.server 10\nclose c.client rst may-fail\n"
+					      "connect u client -> server:53 udp\nwrite u.client 65507\n");
+
+		ck_assert(s->steps[1].socket.may_fail && !s->steps[2].socket.may_fail);
+		ck_assert(s->steps[3].socket.may_fail && s->steps[3].socket.abort);
+		ck_assert_uint_eq(s->steps[5].socket.bytes, 65507);
+		scenario_free(s);
+	}
 	assert_error(HEAD CONN "close c.client rst x\n",
 		     "t.ct:4:20: expected end of line, found x");
 	assert_error(HEAD CONN "shutdown c.client x\n",
@@ -1408,7 +1425,7 @@ START_TEST(test_error_udp_connections)
 		     "t.ct:5:4: expected write, read or close (u is a udp connection), "
 		     "found shutdown");
 	assert_error(HEAD UDP_CONN "close u.client rst\n",
-		     "t.ct:4:16: expected end of line (u is a udp connection), found rst");
+		     "t.ct:4:16: expected may-fail or end of line (u is a udp connection), found rst");
 	assert_error(HEAD UDP_CONN "wait ct u state ESTABLISHED\n",
 		     "t.ct:4:11: expected gone (u is a udp connection), found state");
 	assert_error(HEAD UDP_CONN "expect ct u state ESTABLISHED\n",
