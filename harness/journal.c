@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,9 +20,19 @@
 #define OWNED_MAX		8
 #define JOURNAL_MAX		(64 * 1024)
 
+/* The global settings ctlab changes: the only keys journal_set takes and a
+ * journal line may name. */
+static const struct setting {
+	const char *key;
+	long long min, max;		/* the values it can hold */
+} settings[] = {
+	{ "net.netfilter.nf_conntrack_max", 0, INT_MAX },
+	{ "net.netfilter.nf_log_all_netns", 0, 1 },
+};
+
 /* A change this process made, with what its restore writes, ready for a signal handler. */
 struct owned {
-	char key[KEY_MAX];
+	const struct setting *setting;
 	char path[PATH_LEN];
 	char old[VALUE_MAX + 1];	/* with its newline */
 	size_t old_len;
@@ -36,8 +47,10 @@ struct files {
 
 /* One line of the journal, pointing into the buffer it was read to. */
 struct line {
-	const char *start, *key, *value;
-	size_t len, key_len, value_len;
+	int number;			/* from 1; counted on by next_line */
+	const char *start, *value;
+	size_t len, value_len;
+	const struct setting *setting;
 	pid_t pid;
 };
 
@@ -93,43 +106,112 @@ static void files_of(struct files *files)
 	snprintf(files->lock, sizeof(files->lock), "%s/journal.lock", dir);
 }
 
-/* Dotted keys name /proc/sys/a/b/c; slashed ones are paths already. */
-static int sysctl_path(const char *key, char *path, size_t size)
+/* The dotted key a.b.c of a setting names <root>/a/b/c. */
+static int sysctl_path(const struct setting *setting, char *path, size_t size)
 {
 	const char *root = configured(config_sysctl_root, "CTLAB_SYSCTL_ROOT", DEFAULT_SYSCTL_ROOT);
 	char *p;
 	int len;
 
-	len = snprintf(path, size, "%s/%s", root, key);
+	len = snprintf(path, size, "%s/%s", root, setting->key);
 	if (len < 0 || (size_t)len >= size)
 		return -ENAMETOOLONG;
-	if (!strchr(key, '/'))
-		for (p = path + strlen(root) + 1; *p; p++)
-			if (*p == '.')
-				*p = '/';
+	for (p = path + strlen(root) + 1; *p; p++)
+		if (*p == '.')
+			*p = '/';
 	return 0;
 }
 
-static bool key_valid(const char *key)
+/* Who may have made the journal's directory and files: root, or ourselves (tests). */
+static bool ours(const struct stat *st)
 {
-	size_t len = strlen(key), i;
-
-	if (!len || len >= KEY_MAX || key[0] == '/' || key[0] == '.' || strstr(key, ".."))
-		return false;
-	for (i = 0; i < len; i++)
-		if (key[i] <= ' ' || key[i] > '~')
-			return false;
-	return true;
+	return st->st_uid == 0 || st->st_uid == geteuid();
 }
 
-static bool value_valid(const char *value)
+static int refuse(const char *path, const char *why, int err)
 {
-	size_t len = strlen(value);
+	fprintf(stderr, "ctlab: %s: %s: refusing to use it for the journal\n", path, why);
+	return err;
+}
 
-	return len && len < VALUE_MAX && !strchr(value, '\n');
+/*
+ * The directory must be a real directory of root's (or ours) that nobody
+ * else may write to, and the journal, its lock and the new journal, where
+ * they exist, regular files of root's (or ours): anything else was put there
+ * by someone else, or would let them put things there. Says why not on
+ * stderr. Returns 0, -ENOENT without a word when the directory is missing,
+ * -ELOOP (a symlink), -ENOTDIR, -EPERM, or an error of lstat.
+ */
+static int check_files(const struct files *files)
+{
+	const char *const names[] = { files->journal, files->lock, files->tmp };
+	struct stat st;
+	char why[64];
+	size_t i;
+
+	if (lstat(files->dir, &st) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return refuse(files->dir, "a symlink", -ELOOP);
+	if (!S_ISDIR(st.st_mode))
+		return refuse(files->dir, "not a directory", -ENOTDIR);
+	if (!ours(&st)) {
+		snprintf(why, sizeof(why), "owned by uid %u, not root", (unsigned)st.st_uid);
+		return refuse(files->dir, why, -EPERM);
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, sizeof(why), "writable by group or others (mode %04o)",
+			 (unsigned)(st.st_mode & 07777));
+		return refuse(files->dir, why, -EPERM);
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (lstat(names[i], &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return -errno;
+		}
+		if (S_ISLNK(st.st_mode))
+			return refuse(names[i], "a symlink", -ELOOP);
+		if (!S_ISREG(st.st_mode))
+			return refuse(names[i], "not a regular file", -EPERM);
+		if (!ours(&st)) {
+			snprintf(why, sizeof(why), "owned by uid %u, not root", (unsigned)st.st_uid);
+			return refuse(names[i], why, -EPERM);
+		}
+	}
+	return 0;
 }
 
 /* Async-signal-safe helpers from here to restore_own(). */
+
+static const struct setting *setting_of(const char *key, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		if (strlen(settings[i].key) == len && !memcmp(settings[i].key, key, len))
+			return &settings[i];
+	return NULL;
+}
+
+/* @text[0..@len) is a decimal number (digits only) from @min to @max. */
+static bool decimal(const char *text, size_t len, long long min, long long max, long long *value)
+{
+	long long v = 0;
+	size_t i;
+
+	if (!len)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return false;
+		v = v * 10 + (text[i] - '0');
+		if (v > max)
+			return false;
+	}
+	*value = v;
+	return v >= min;
+}
 
 static void add_text(char *buf, size_t size, size_t *len, const char *text, size_t text_len)
 {
@@ -160,61 +242,76 @@ static bool pid_alive(pid_t pid)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-/* "key old-value pid": the key ends at the first space, the pid starts after the last. */
-static bool parse_line(const char *start, size_t len, struct line *line)
+/*
+ * "key old-value pid", one space apart: a key of settings[], its value in
+ * range, a positive pid. Whatever else is in the journal is never acted on:
+ * returns what is wrong with the line, NULL when nothing is.
+ */
+static const char *parse_line(const char *start, size_t len, struct line *line)
 {
-	const char *first, *last;
-	long pid = 0;
-	size_t i;
+	const char *end = start + len, *value, *pid;
+	long long number;
 
-	first = memchr(start, ' ', len);
-	for (last = start + len; last > start && last[-1] != ' '; last--)
-		;
-	if (!first || last <= first + 1 || last == start + len)
-		return false;
-	for (i = (size_t)(last - start); i < len; i++) {
-		if (start[i] < '0' || start[i] > '9' || pid > INT_MAX / 10)
-			return false;
-		pid = pid * 10 + (start[i] - '0');
-	}
+	value = memchr(start, ' ', len);
+	pid = value ? memchr(value + 1, ' ', (size_t)(end - value - 1)) : NULL;
+	if (!pid || memchr(pid + 1, ' ', (size_t)(end - pid - 1)))
+		return "not \"key value pid\"";
+	line->setting = setting_of(start, (size_t)(value - start));
+	if (!line->setting)
+		return "not a setting ctlab changes";
+	value++;
+	if (!decimal(value, (size_t)(pid - value), line->setting->min, line->setting->max, &number))
+		return "the value is not a decimal number in the setting's range";
+	pid++;
+	if (!decimal(pid, (size_t)(end - pid), 1, INT_MAX, &number))
+		return "the pid is not a positive decimal number";
 	line->start = start;
 	line->len = len;
-	line->key = start;
-	line->key_len = (size_t)(first - start);
-	line->value = first + 1;
-	line->value_len = (size_t)(last - 1 - line->value);
-	line->pid = (pid_t)pid;
-	return pid > 0;
+	line->value = value;
+	line->value_len = (size_t)(pid - 1 - value);
+	line->pid = (pid_t)number;
+	return NULL;
 }
 
-/* The next line of @buf from *@pos: false at the end. Lines that do not parse are skipped. */
+/*
+ * The next line of @buf from *@pos into @line, counting line->number on:
+ * false at the end. *@why is what is wrong with it, NULL when nothing is.
+ */
+static bool next_any_line(const char *buf, size_t len, size_t *pos, struct line *line,
+			  const char **why)
+{
+	const char *start = buf + *pos, *end;
+	size_t line_len;
+
+	if (*pos >= len)
+		return false;
+	end = memchr(start, '\n', len - *pos);
+	line_len = end ? (size_t)(end - start) : len - *pos;
+	*pos += line_len + 1;
+	line->number++;
+	*why = parse_line(start, line_len, line);
+	return true;
+}
+
+/* The next valid line: the others are skipped, and so dropped when the journal is rewritten. */
 static bool next_line(const char *buf, size_t len, size_t *pos, struct line *line)
 {
-	while (*pos < len) {
-		const char *start = buf + *pos;
-		const char *end = memchr(start, '\n', len - *pos);
-		size_t line_len = end ? (size_t)(end - start) : len - *pos;
+	const char *why;
 
-		*pos += line_len + 1;
-		if (parse_line(start, line_len, line))
+	while (next_any_line(buf, len, pos, line, &why))
+		if (!why)
 			return true;
-	}
 	return false;
 }
 
-static bool same_key(const struct line *line, const char *key)
+/* Another live process than @self changed @setting and still counts on it. */
+static bool held_by_other(const char *buf, size_t len, const struct setting *setting, pid_t self)
 {
-	return line->key_len == strlen(key) && !memcmp(line->key, key, line->key_len);
-}
-
-/* Another live process than @self changed @key and still counts on it. */
-static bool held_by_other(const char *buf, size_t len, const char *key, pid_t self)
-{
-	struct line line;
+	struct line line = { 0 };
 	size_t pos = 0;
 
 	while (next_line(buf, len, &pos, &line))
-		if (line.pid != self && same_key(&line, key) && pid_alive(line.pid))
+		if (line.pid != self && line.setting == setting && pid_alive(line.pid))
 			return true;
 	return false;
 }
@@ -240,7 +337,7 @@ static int write_file(const char *path, const char *buf, size_t len)
 {
 	int fd, rc;
 
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	rc = write_all(fd, buf, len);
@@ -257,7 +354,7 @@ static int read_journal(const struct files *files, char *buf, size_t size, size_
 
 	*len = 0;
 	buf[0] = '\0';
-	fd = open(files->journal, O_RDONLY | O_CLOEXEC);
+	fd = open(files->journal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	while (*len < size - 1) {
@@ -273,12 +370,23 @@ static int read_journal(const struct files *files, char *buf, size_t size, size_
 	return *len == size - 1 ? -EFBIG : 0;
 }
 
-/* Replaces the journal by @buf, all at once: a crash leaves the old one or the new one. */
+/*
+ * Replaces the journal by @buf, all at once: a crash leaves the old one or
+ * the new one. The caller holds the lock, so a new journal already there was
+ * left by a process killed while writing it: removed if it is a regular file
+ * of ours, refused (-EEXIST) if it is anything else.
+ */
 static int replace_journal(const struct files *files, const char *buf, size_t len)
 {
+	struct stat st;
 	int fd, rc;
 
-	fd = open(files->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (lstat(files->tmp, &st) == 0) {
+		if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+			return -EEXIST;
+		unlink(files->tmp);
+	}
+	fd = open(files->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	rc = write_all(fd, buf, len);
@@ -305,7 +413,7 @@ static int lock_journal(const struct files *files)
 	struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	int fd;
 
-	fd = open(files->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(files->lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	while (fcntl(fd, F_SETLKW, &lock) < 0) {
@@ -320,16 +428,16 @@ static int lock_journal(const struct files *files)
 }
 
 /*
- * Writes back this process's old values (@restore) of @key (NULL: all)
- * unless another live process holds the key, then drops their lines from
- * the journal; values first, so a crash in between only repeats them.
+ * Writes back this process's old values (@restore) of @setting (NULL: all)
+ * unless another live process holds it, then drops their lines from the
+ * journal; values first, so a crash in between only repeats them.
  * Async-signal-safe: runs in the signal handlers, where @restore is true.
  */
-static int restore_own(bool restore, const char *key)
+static int restore_own(bool restore, const struct setting *setting)
 {
 	size_t in_len, out_len = 0, pos = 0;
 	int lock_fd, rc, first_err = 0, i;
-	struct line line;
+	struct line line = { 0 };
 
 	lock_fd = lock_journal(&owner_files);
 	if (lock_fd < 0)
@@ -339,15 +447,15 @@ static int restore_own(bool restore, const char *key)
 		goto out_unlock;
 	journal_out[0] = '\0';
 	while (next_line(journal_in, in_len, &pos, &line)) {
-		if (line.pid == owner && (!key || same_key(&line, key)))
+		if (line.pid == owner && (!setting || line.setting == setting))
 			continue;
 		add_text(journal_out, sizeof(journal_out), &out_len, line.start, line.len + 1);
 		journal_out[out_len - 1] = '\n';
 	}
 	for (i = 0; restore && i < n_owned; i++) {
-		if (key && strcmp(owned[i].key, key))
+		if (setting && owned[i].setting != setting)
 			continue;
-		if (held_by_other(journal_out, out_len, owned[i].key, owner))
+		if (held_by_other(journal_out, out_len, owned[i].setting, owner))
 			continue;
 		rc = write_file(owned[i].path, owned[i].old, owned[i].old_len);
 		if (rc && !first_err)
@@ -420,7 +528,7 @@ static int read_value(const char *path, char *buf, size_t size)
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, size - 1);
@@ -435,30 +543,35 @@ static int read_value(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-static struct owned *owned_key(const char *key)
+static struct owned *owned_setting(const struct setting *setting)
 {
 	int i;
 
 	for (i = 0; i < n_owned; i++)
-		if (!strcmp(owned[i].key, key))
+		if (owned[i].setting == setting)
 			return &owned[i];
 	return NULL;
 }
 
-/* Records @entry's old value: the first change of @key, or the one of a live process before us. */
-static int record(struct owned *entry, const char *key)
+/*
+ * Records @entry's old value: the first change of @setting, or the one of a
+ * live process before us. A current value out of the setting's range is
+ * refused (-EINVAL): recovery could not trust it.
+ */
+static int record(struct owned *entry, const struct setting *setting)
 {
 	char line[KEY_MAX + VALUE_MAX + 32], old[VALUE_MAX];
 	size_t in_len, len, pos = 0;
-	struct line other;
+	struct line other = { 0 };
 	bool found = false;
+	long long number;
 	int fd, rc;
 
 	rc = read_journal(&owner_files, journal_in, sizeof(journal_in), &in_len);
 	if (rc)
 		return rc;
 	while (!found && next_line(journal_in, in_len, &pos, &other)) {
-		if (!same_key(&other, key) || other.pid == owner || !pid_alive(other.pid))
+		if (other.setting != setting || other.pid == owner || !pid_alive(other.pid))
 			continue;
 		snprintf(old, sizeof(old), "%.*s", (int)other.value_len, other.value);
 		found = true;
@@ -467,12 +580,14 @@ static int record(struct owned *entry, const char *key)
 		rc = read_value(entry->path, old, sizeof(old));
 		if (rc)
 			return rc;
+		if (!decimal(old, strlen(old), setting->min, setting->max, &number))
+			return -EINVAL;
 	}
-	len = (size_t)snprintf(line, sizeof(line), "%s %s ", key, old);
+	len = (size_t)snprintf(line, sizeof(line), "%s %s ", setting->key, old);
 	len += pid_text(owner, line + len);
 	line[len++] = '\n';
 
-	fd = open(owner_files.journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(owner_files.journal, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	rc = write_all(fd, line, len);
@@ -481,7 +596,7 @@ static int record(struct owned *entry, const char *key)
 	close(fd);
 	if (rc)
 		return rc;
-	snprintf(entry->key, sizeof(entry->key), "%s", key);
+	entry->setting = setting;
 	entry->old_len = (size_t)snprintf(entry->old, sizeof(entry->old), "%s\n", old);
 	return 0;
 }
@@ -489,14 +604,17 @@ static int record(struct owned *entry, const char *key)
 int journal_set(const char *key, const char *value)
 {
 	char new_value[VALUE_MAX + 1], path[PATH_LEN];
+	const struct setting *setting;
 	struct owned *entry;
+	long long number;
 	sigset_t saved;
 	int lock_fd, rc;
 	bool recorded = false;
 
-	if (!key || !value || !key_valid(key) || !value_valid(value))
+	setting = key && value ? setting_of(key, strlen(key)) : NULL;
+	if (!setting || !decimal(value, strlen(value), setting->min, setting->max, &number))
 		return -EINVAL;
-	rc = sysctl_path(key, path, sizeof(path));
+	rc = sysctl_path(setting, path, sizeof(path));
 	if (rc)
 		return rc;
 	if (access(path, W_OK) < 0)
@@ -511,19 +629,22 @@ int journal_set(const char *key, const char *value)
 		rc = -errno;
 		goto out_unblock;
 	}
+	rc = check_files(&owner_files);
+	if (rc)
+		goto out_unblock;
 	lock_fd = lock_journal(&owner_files);
 	if (lock_fd < 0) {
 		rc = lock_fd;
 		goto out_unblock;
 	}
-	entry = owned_key(key);
+	entry = owned_setting(setting);
 	if (!entry) {
 		rc = -ENOSPC;
 		if (n_owned == OWNED_MAX)
 			goto out_unlock;
 		entry = &owned[n_owned];
 		snprintf(entry->path, sizeof(entry->path), "%s", path);
-		rc = record(entry, key);
+		rc = record(entry, setting);
 		if (rc)
 			goto out_unlock;
 		n_owned++;
@@ -537,7 +658,7 @@ out_unlock:
 	close(lock_fd);
 	/* Nothing changed: the entry would only restore what is there. */
 	if (rc && recorded) {
-		restore_own(false, key);
+		restore_own(false, setting);
 		n_owned--;
 	}
 out_unblock:
@@ -561,15 +682,20 @@ int journal_restore_all(void)
 
 int journal_recover(FILE *report)
 {
-	char *in, *out, old[VALUE_MAX + 1], path[PATH_LEN], key[KEY_MAX];
+	char *in, *out, old[VALUE_MAX + 1], path[PATH_LEN];
 	size_t in_len, out_len = 0, pos = 0;
 	int lock_fd, rc, first_err = 0;
+	struct line line = { 0 };
 	struct files files;
-	struct line line;
+	const char *why;
+	struct stat st;
 	sigset_t saved;
 
 	files_of(&files);
-	if (access(files.journal, F_OK) < 0)
+	rc = check_files(&files);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	if (lstat(files.journal, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	in = malloc(JOURNAL_MAX);
 	out = malloc(JOURNAL_MAX);
@@ -587,14 +713,21 @@ int journal_recover(FILE *report)
 	if (rc)
 		goto out_unlock;
 	out[0] = '\0';
-	while (next_line(in, in_len, &pos, &line)) {
-		bool keep = pid_alive(line.pid);
+	while (next_any_line(in, in_len, &pos, &line, &why)) {
+		bool keep;
 
-		snprintf(key, sizeof(key), "%.*s", (int)line.key_len, line.key);
+		/* Only root can write there: a bad line is damage, never to be acted on. */
+		if (why) {
+			if (report)
+				fprintf(report, "ignoring journal line %d: %s (dropped)\n", line.number,
+					why);
+			continue;
+		}
+		keep = pid_alive(line.pid);
 		/* Restore a key of the dead only when no live process still counts on it. */
-		if (!keep && !held_by_other(in, in_len, key, line.pid)) {
+		if (!keep && !held_by_other(in, in_len, line.setting, line.pid)) {
 			snprintf(old, sizeof(old), "%.*s\n", (int)line.value_len, line.value);
-			rc = sysctl_path(key, path, sizeof(path));
+			rc = sysctl_path(line.setting, path, sizeof(path));
 			if (!rc)
 				rc = write_file(path, old, strlen(old));
 			if (rc) {
@@ -604,12 +737,12 @@ int journal_recover(FILE *report)
 			}
 			if (report)
 				fprintf(report, "%s %s=%.*s (left by pid %d)%s%s\n",
-					rc ? "could not restore" : "restored", key,
+					rc ? "could not restore" : "restored", line.setting->key,
 					(int)line.value_len, line.value, (int)line.pid,
 					rc ? ": " : "", rc ? strerror(-rc) : "");
 		} else if (!keep && report) {
 			fprintf(report, "dropped %s=%.*s (left by pid %d; changed since by a live process)\n",
-				key, (int)line.value_len, line.value, (int)line.pid);
+				line.setting->key, (int)line.value_len, line.value, (int)line.pid);
 		}
 		if (keep) {
 			add_text(out, JOURNAL_MAX, &out_len, line.start, line.len + 1);

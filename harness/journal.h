@@ -8,7 +8,17 @@
  * The journal is the file <dir>/journal, one line per change still in
  * force: "key old-value pid". <dir> is /run/ctlab: on tmpfs, so a journal
  * lives exactly as long as the sysctl values it protects, both reset at
- * boot. Processes share it under a lock (<dir>/journal.lock).
+ * boot. Processes share it under a lock (<dir>/journal.lock) and rewrite it
+ * through <dir>/journal.new. Only the global settings ctlab changes are
+ * journaled: net.netfilter.nf_conntrack_max and nf_log_all_netns.
+ *
+ * Root acts on what it reads there, so before use <dir> must be a directory
+ * (not a symlink) owned by root (or by the caller: tests) that group and
+ * others cannot write, and its three files regular files, opened without
+ * following symlinks; otherwise the journal is refused with the reason on
+ * stderr. Every line is checked before it is acted on (one of those keys, a
+ * decimal value in its range, a positive pid); any other line is never
+ * acted on, and is dropped the next time the journal is rewritten.
  */
 
 /*
@@ -22,17 +32,21 @@ int journal_set_dir(const char *dir);
 int journal_set_sysctl_root(const char *root);
 
 /*
- * journal_set - write @value to the global sysctl @key (dotted,
- * "net.netfilter.nf_conntrack_max"), having first recorded and fsync'ed
- * "key old-value pid" in the journal (its directory made 0700 if
- * missing). A key this process already changed keeps its first old
- * value; a key another live process changed records that process's old
- * value, and whichever of them restores last writes it back. The first
- * call installs what restores on exit: atexit, and handlers of SIGINT,
- * SIGTERM, SIGHUP and SIGQUIT (those still at their default action) that
- * restore, then die of the signal as they would have. Call it before
- * starting threads. Returns 0 or -errno (EINVAL: bad key or value,
- * ENOSPC: too many keys, ENOENT: no such sysctl, errors of the journal).
+ * journal_set - write @value (a decimal number) to the global sysctl @key
+ * (dotted, "net.netfilter.nf_conntrack_max", one of the keys above), having
+ * first recorded and fsync'ed "key old-value pid" in the journal (its
+ * directory made 0700 if missing). A key this process already changed
+ * keeps its first old value; a key another live process changed records
+ * that process's old value, and whichever of them restores last writes it
+ * back. The first call installs what restores on exit: atexit, and
+ * handlers of SIGINT, SIGTERM, SIGHUP and SIGQUIT (those still at their
+ * default action) that restore, then die of the signal as they would have.
+ * Call it before starting threads. Returns 0 or -errno (EINVAL: a key
+ * ctlab does not change, a value, new or current, that is not a decimal in
+ * the key's range; ENOSPC: too many keys; ENOENT: no such sysctl; ELOOP,
+ * ENOTDIR, EPERM: the journal's directory or files refused, see above;
+ * EEXIST: a journal.new that is not a regular file of ours; errors of the
+ * journal).
  */
 int journal_set(const char *key, const char *value);
 
@@ -46,9 +60,11 @@ int journal_restore_all(void);
 /*
  * journal_recover - for `ctlab clean` and ctlab's start: restore the
  * entries left by processes that are gone (killed, crashed), saying on
- * @report (may be NULL) what was restored. Entries of live processes
- * stay. Returns 0 or the first -errno; an entry that could not be
- * restored stays in the journal.
+ * @report (may be NULL) what was restored, and which lines were ignored
+ * ("ignoring journal line 3: not a setting ctlab changes (dropped)").
+ * Entries of live processes stay. Returns 0 (also when there is no
+ * journal) or the first -errno (those of journal_set for a refused
+ * journal); an entry that could not be restored stays in the journal.
  */
 int journal_recover(FILE *report);
 

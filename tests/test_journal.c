@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +20,15 @@
 #include "journal.h"
 
 #define KEY		"net.netfilter.nf_conntrack_max"
+#define LOG_KEY		"net.netfilter.nf_log_all_netns"
 #define ORIGINAL	"262144"
+#define CHANGED		"1048576"
 
 static char root[] = "/tmp/ctlab-journal-XXXXXX";
-static char run_dir[256], journal_path[256], lock_path[256], sysctl_dir[256], value_path[256];
+static char run_dir[256], journal_path[256], lock_path[256], tmp_path[256], sysctl_dir[256],
+	    value_path[256];
+/* Files the tests plant beside the journal's directory, which nothing may write. */
+static char outside[256], other_dir[256], core_pattern[256];
 
 static void write_text(const char *path, const char *text)
 {
@@ -64,6 +70,10 @@ static void setup(void)
 	snprintf(run_dir, sizeof(run_dir), "%s/ctlab", root);
 	snprintf(journal_path, sizeof(journal_path), "%s/journal", run_dir);
 	snprintf(lock_path, sizeof(lock_path), "%s/journal.lock", run_dir);
+	snprintf(tmp_path, sizeof(tmp_path), "%s/journal.new", run_dir);
+	snprintf(outside, sizeof(outside), "%s/outside", root);
+	snprintf(other_dir, sizeof(other_dir), "%s/other", root);
+	snprintf(core_pattern, sizeof(core_pattern), "%s/sys/kernel/core_pattern", root);
 	snprintf(sysctl_dir, sizeof(sysctl_dir), "%s/sys", root);
 	ck_assert_int_eq(mkdir(sysctl_dir, 0755), 0);
 	snprintf(value_path, sizeof(value_path), "%s/net", sysctl_dir);
@@ -76,15 +86,27 @@ static void setup(void)
 	ck_assert_int_eq(journal_set_sysctl_root(sysctl_dir), 0);
 }
 
+/* Removes what the tests made, and only that: root must then be empty. */
 static void teardown(void)
 {
+	static const char *const other_files[] = { "journal", "journal.lock", "journal.new" };
 	char path[300];
+	size_t i;
 
 	unlink(journal_path);
 	unlink(lock_path);
-	snprintf(path, sizeof(path), "%s/journal.new", run_dir);
-	unlink(path);
-	rmdir(run_dir);
+	unlink(tmp_path);
+	if (rmdir(run_dir) < 0)
+		unlink(run_dir);	/* a symlink or a file planted there */
+	for (i = 0; i < sizeof(other_files) / sizeof(other_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", other_dir, other_files[i]);
+		unlink(path);
+	}
+	rmdir(other_dir);
+	unlink(outside);
+	unlink(core_pattern);
+	snprintf(path, sizeof(path), "%s/kernel", sysctl_dir);
+	rmdir(path);
 	unlink(value_path);
 	snprintf(path, sizeof(path), "%s/net/netfilter", sysctl_dir);
 	rmdir(path);
@@ -174,8 +196,44 @@ START_TEST(test_set_rejects_bad_args)
 	ck_assert_int_eq(journal_set("/etc/passwd", "1"), -EINVAL);
 	ck_assert_int_eq(journal_set(KEY, ""), -EINVAL);
 	ck_assert_int_eq(journal_set(KEY, "1\n2"), -EINVAL);
-	ck_assert_int_eq(journal_set("net.netfilter.no_such_key", "1"), -ENOENT);
+	ck_assert_int_eq(journal_set("net.netfilter.no_such_key", "1"), -EINVAL);
+	/* A value is a decimal number in the key's range. */
+	ck_assert_int_eq(journal_set(KEY, "abc"), -EINVAL);
+	ck_assert_int_eq(journal_set(KEY, "-1"), -EINVAL);
+	ck_assert_int_eq(journal_set(KEY, "+5"), -EINVAL);
+	ck_assert_int_eq(journal_set(KEY, "1.5"), -EINVAL);
+	ck_assert_int_eq(journal_set(KEY, "1 2"), -EINVAL);
+	ck_assert_int_eq(journal_set(KEY, "99999999999999999999"), -EINVAL);
+	ck_assert_int_eq(journal_set(LOG_KEY, "2"), -EINVAL);
+	ck_assert_int_eq(journal_set(LOG_KEY, "1"), -ENOENT);	/* a key of ours, not in this tree */
 	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
+	ck_assert_str_eq(read_text(journal_path), "");
+}
+END_TEST
+
+/* Only the keys ctlab changes, even where the file is there to write. */
+START_TEST(test_set_rejects_other_keys)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/kernel", sysctl_dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	write_text(core_pattern, "core\n");
+	ck_assert_int_eq(journal_set("kernel.core_pattern", "1"), -EINVAL);
+	ck_assert_int_eq(journal_set("kernel/core_pattern", "1"), -EINVAL);
+	ck_assert_int_eq(journal_set("net.netfilter.nf_conntrack_max/../../../kernel/core_pattern",
+				     "1"), -EINVAL);
+	ck_assert_str_eq(read_text(core_pattern), "core\n");
+	ck_assert_int_eq(access(run_dir, F_OK), -1);	/* refused before the journal is made */
+}
+END_TEST
+
+/* The current value is recorded only if recovery could trust it back. */
+START_TEST(test_set_rejects_bad_current_value)
+{
+	write_text(value_path, "abc\n");
+	ck_assert_int_eq(journal_set(KEY, "1048576"), -EINVAL);
+	ck_assert_str_eq(read_text(value_path), "abc\n");
 	ck_assert_str_eq(read_text(journal_path), "");
 }
 END_TEST
@@ -295,6 +353,246 @@ START_TEST(test_two_processes_same_key)
 }
 END_TEST
 
+/* A pid that no process has: a child that has been reaped. */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(wait_status(pid), 0);
+	return pid;
+}
+
+/* journal_recover with what it reported, in @report (of @size bytes). */
+static int recover(char *report, size_t size)
+{
+	FILE *stream;
+	int rc;
+
+	report[0] = '\0';
+	stream = fmemopen(report, size, "w");
+
+	ck_assert_ptr_nonnull(stream);
+	rc = journal_recover(stream);
+	fclose(stream);
+	return rc;
+}
+
+/*
+ * The sysctl as a killed run would have left it, and in @journal_file (the
+ * journal, or what a planted one points to) the line that says to restore
+ * the original: a recovery that trusted it would write ORIGINAL back.
+ * Returns that line.
+ */
+static const char *left_by_killed_run(const char *journal_file)
+{
+	static char line[256];
+
+	snprintf(line, sizeof(line), "%s", journal_line(dead_pid(), ORIGINAL));
+	write_text(value_path, CHANGED "\n");
+	write_text(journal_file, line);
+	return line;
+}
+
+/* journal_set and journal_recover both refuse with @err: the sysctl stays as left. */
+static void check_refused(int err)
+{
+	ck_assert_int_eq(journal_set(KEY, "2000000"), err);
+	ck_assert_str_eq(read_text(value_path), CHANGED "\n");
+	ck_assert_int_eq(journal_recover(NULL), err);
+	ck_assert_str_eq(read_text(value_path), CHANGED "\n");
+}
+
+START_TEST(test_dir_symlink_refused)
+{
+	const char *line;
+	char path[300];
+
+	ck_assert_int_eq(mkdir(other_dir, 0700), 0);
+	ck_assert_int_eq(symlink(other_dir, run_dir), 0);
+	snprintf(path, sizeof(path), "%s/journal", other_dir);
+	line = left_by_killed_run(path);
+	check_refused(-ELOOP);
+	ck_assert_str_eq(read_text(path), line);
+	/* Nothing made where it points: no lock, no new journal. */
+	snprintf(path, sizeof(path), "%s/journal.lock", other_dir);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/journal.new", other_dir);
+	ck_assert_int_eq(access(path, F_OK), -1);
+}
+END_TEST
+
+START_TEST(test_dir_not_directory_refused)
+{
+	write_text(run_dir, "");
+	write_text(value_path, CHANGED "\n");
+	check_refused(-ENOTDIR);
+	ck_assert_str_eq(read_text(run_dir), "");
+}
+END_TEST
+
+START_TEST(test_dir_mode_refused)
+{
+	static const mode_t modes[] = { 0770, 0720, 0702, 0777, 01777 };
+	size_t i;
+
+	ck_assert_int_eq(mkdir(run_dir, 0700), 0);
+	left_by_killed_run(journal_path);
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		ck_assert_int_eq(chmod(run_dir, modes[i]), 0);
+		check_refused(-EPERM);
+	}
+	/* Readable by others is no danger: the files in it are 0600. */
+	ck_assert_int_eq(chmod(run_dir, 0755), 0);
+	ck_assert_int_eq(journal_recover(NULL), 0);
+	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
+}
+END_TEST
+
+START_TEST(test_dir_owner_refused)
+{
+	if (geteuid() != 0) {
+		puts("# SKIP a directory of another user's: needs root to make one");
+		return;
+	}
+	ck_assert_int_eq(mkdir(run_dir, 0700), 0);
+	left_by_killed_run(journal_path);
+	ck_assert_int_eq(chown(run_dir, 65534, 65534), 0);
+	check_refused(-EPERM);
+	/* Nor a journal of theirs in a directory of ours. */
+	ck_assert_int_eq(chown(run_dir, 0, 0), 0);
+	ck_assert_int_eq(chown(journal_path, 65534, 65534), 0);
+	check_refused(-EPERM);
+}
+END_TEST
+
+START_TEST(test_journal_symlink_refused)
+{
+	const char *line;
+
+	ck_assert_int_eq(mkdir(run_dir, 0700), 0);
+	line = left_by_killed_run(outside);
+	ck_assert_int_eq(symlink(outside, journal_path), 0);
+	check_refused(-ELOOP);
+	ck_assert_str_eq(read_text(outside), line);
+}
+END_TEST
+
+START_TEST(test_lock_symlink_refused)
+{
+	struct stat st;
+
+	ck_assert_int_eq(mkdir(run_dir, 0700), 0);
+	left_by_killed_run(journal_path);
+	ck_assert_int_eq(symlink(outside, lock_path), 0);
+	check_refused(-ELOOP);
+	ck_assert_int_eq(lstat(outside, &st), -1);	/* not created through the link */
+	/* Nor written through when it exists. */
+	write_text(outside, "not yours\n");
+	check_refused(-ELOOP);
+	ck_assert_str_eq(read_text(outside), "not yours\n");
+}
+END_TEST
+
+START_TEST(test_new_journal_planted)
+{
+	ck_assert_int_eq(mkdir(run_dir, 0700), 0);
+	write_text(outside, "not yours\n");
+	ck_assert_int_eq(symlink(outside, tmp_path), 0);
+	write_text(value_path, CHANGED "\n");
+	check_refused(-ELOOP);
+	ck_assert_str_eq(read_text(outside), "not yours\n");
+
+	/* One planted after the checks is refused where it would be written. */
+	ck_assert_int_eq(unlink(tmp_path), 0);
+	write_text(value_path, ORIGINAL "\n");
+	ck_assert_int_eq(journal_set(KEY, CHANGED), 0);
+	ck_assert_int_eq(symlink(outside, tmp_path), 0);
+	ck_assert_int_eq(journal_restore_all(), -EEXIST);
+	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");	/* values come first */
+	ck_assert_str_eq(read_text(outside), "not yours\n");
+}
+END_TEST
+
+/* A new journal left by a run killed while writing it is ours to remove. */
+START_TEST(test_stale_new_journal_removed)
+{
+	ck_assert_int_eq(mkdir(run_dir, 0700), 0);
+	write_text(tmp_path, "half a li");
+	ck_assert_int_eq(journal_set(KEY, CHANGED), 0);
+	ck_assert_int_eq(journal_restore_all(), 0);
+	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
+	ck_assert_str_eq(read_text(journal_path), "");
+	ck_assert_int_eq(access(tmp_path, F_OK), -1);
+}
+END_TEST
+
+/* Lines that name anything but a setting of ours, or hold anything but
+ * numbers, are never acted on. */
+START_TEST(test_recover_ignores_bad_lines)
+{
+	char journal[2048], report[4096], x_path[300], escape_path[300], path[300], want[128];
+	pid_t dead = dead_pid();
+	bool x_existed;
+	int i;
+
+	snprintf(x_path, sizeof(x_path), "%s/x", root);
+	/* "../../x" beneath the sysctl root: a file beside our temporary directory. */
+	snprintf(escape_path, sizeof(escape_path), "%s/../../x", sysctl_dir);
+	x_existed = access(escape_path, F_OK) == 0;
+	snprintf(path, sizeof(path), "%s/kernel", sysctl_dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	write_text(core_pattern, "core\n");
+	ck_assert_int_eq(mkdir(run_dir, 0700), 0);
+	write_text(value_path, CHANGED "\n");
+
+	snprintf(journal, sizeof(journal),
+		"../../x 1 123\n"				/* 1 */
+		"kernel.core_pattern |x 123\n"			/* 2 */
+		"../x 1 %d\n"					/* 3 */
+		KEY " abc %d\n"					/* 4 */
+		KEY " 5 abc\n"					/* 5 */
+		KEY " 5 -1\n"					/* 6 */
+		KEY " 5 0\n"					/* 7 */
+		KEY " 99999999999 %d\n"				/* 8 */
+		KEY " 5 %d extra\n"				/* 9 */
+		KEY " -5 %d\n"					/* 10 */
+		"\n"						/* 11 */
+		LOG_KEY " 7 %d\n"				/* 12 */
+		KEY " " ORIGINAL " %d\n"			/* 13: the one to restore */
+		KEY " 5 99999999999\n",				/* 14 */
+		(int)dead, (int)dead, (int)dead, (int)dead, (int)dead, (int)dead, (int)dead);
+	write_text(journal_path, journal);
+
+	ck_assert_int_eq(recover(report, sizeof(report)), 0);
+	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
+	ck_assert_msg(strstr(report, "restored " KEY "=" ORIGINAL), "report: %s", report);
+	ck_assert_msg(strstr(report, "ignoring journal line 1: not a setting ctlab changes (dropped)"),
+		      "report: %s", report);
+	ck_assert_msg(strstr(report, "ignoring journal line 4: the value is not a decimal number"),
+		      "report: %s", report);
+	ck_assert_msg(strstr(report, "ignoring journal line 5: the pid is not a positive decimal"),
+		      "report: %s", report);
+	ck_assert_msg(strstr(report, "ignoring journal line 9: not \"key value pid\""),
+		      "report: %s", report);
+	for (i = 1; i <= 14; i++) {
+		snprintf(want, sizeof(want), "ignoring journal line %d: ", i);
+		ck_assert_msg(!strstr(report, want) == (i == 13), "line %d; report: %s", i, report);
+	}
+	/* Nothing written outside: the files a trusted key would have named. */
+	ck_assert_str_eq(read_text(core_pattern), "core\n");
+	ck_assert_int_eq(access(x_path, F_OK), -1);
+	if (!x_existed)
+		ck_assert_int_eq(access(escape_path, F_OK), -1);
+	/* Dropped, so not reported again. */
+	ck_assert_str_eq(read_text(journal_path), "");
+	ck_assert_int_eq(recover(report, sizeof(report)), 0);
+	ck_assert_str_eq(report, "");
+}
+END_TEST
+
 static Suite *journal_suite(void)
 {
 	Suite *suite = suite_create("journal");
@@ -303,6 +601,8 @@ static Suite *journal_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_set_then_restore);
 	tcase_add_test(tc, test_set_rejects_bad_args);
+	tcase_add_test(tc, test_set_rejects_other_keys);
+	tcase_add_test(tc, test_set_rejects_bad_current_value);
 	tcase_add_test(tc, test_exit_restores);
 	tcase_add_test(tc, test_sigterm_restores);
 	tcase_add_test(tc, test_sigint_sighup_restore);
@@ -310,6 +610,15 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_recover_keeps_live_entries);
 	tcase_add_test(tc, test_recover_without_journal);
 	tcase_add_test(tc, test_two_processes_same_key);
+	tcase_add_test(tc, test_dir_symlink_refused);
+	tcase_add_test(tc, test_dir_not_directory_refused);
+	tcase_add_test(tc, test_dir_mode_refused);
+	tcase_add_test(tc, test_dir_owner_refused);
+	tcase_add_test(tc, test_journal_symlink_refused);
+	tcase_add_test(tc, test_lock_symlink_refused);
+	tcase_add_test(tc, test_new_journal_planted);
+	tcase_add_test(tc, test_stale_new_journal_removed);
+	tcase_add_test(tc, test_recover_ignores_bad_lines);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
