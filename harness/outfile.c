@@ -1,4 +1,4 @@
-/* outfile — write an output file whole, through a new file renamed over it. */
+/* outfile — output files written whole and renamed into place. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -1,4 +1,4 @@
-/* outfile — write an output file whole, through a new file renamed over it, so that nothing planted at its path is followed. */
+/* outfile — output files written whole and renamed into place: nothing planted at their path is followed. */
 #ifndef CTLAB_OUTFILE_H
 #define CTLAB_OUTFILE_H
 
@@ -33,7 +33,8 @@ FILE *outfile_stream(const struct outfile *file);
  */
 int outfile_commit(struct outfile *file);
 
-/* outfile_discard - close and remove the new file, the path left as it was; free @file. NULL is a no-op. */
+/* outfile_discard - close and remove the new file, the path left as it was; free
+ * @file. NULL is a no-op. */
 void outfile_discard(struct outfile *file);
 
 /*
