@@ -320,5 +320,63 @@ done
 [ "${spent:-0}" -ge 20 ] && reached=yes || reached=no
 killed_host_unchanged $pid $reached "killed mid-flood (${spent:-0} ticks in)"
 
+# 8. Output paths another user could have planted something at: a symlink at
+# --json, --junit or --pcap is refused before anything runs (exit 2, the path
+# named) and what it points to is never written; a file there, even a hard
+# link to one elsewhere, is replaced whole, and the one elsewhere left as it was.
+planted="$out/planted"
+mkdir -p "$planted/victim-dir"
+echo "not yours" >"$planted/victim"
+for opt in --json --junit --pcap; do
+	for to in victim victim-dir; do
+		link="$planted/link$opt-$to"
+		ln -s "$planted/$to" "$link"
+		"$ctlab" run $opt "$link" tests/fixtures/flag-check.ct >"$out/planted.out" 2>"$out/planted.err"
+		status=$?
+		if [ $status = 2 ] && [ ! -s "$out/planted.out" ] &&
+		   grep -qxF "ctlab: $opt $link: a symlink: refusing to write through it" "$out/planted.err" &&
+		   [ "$(cat "$planted/victim")" = "not yours" ] && [ -z "$(ls -A "$planted/victim-dir")" ]; then
+			ok "$opt at a symlink to the $to: refused (exit 2), nothing written through it"
+		else
+			not_ok "$opt at a symlink to the $to: exit $status, victim: $(head -c 40 "$planted/victim")"
+			sed 's/^/    /' "$out/planted.err" "$out/planted.out"
+			ls -lA "$planted/victim-dir" | sed 's/^/    /'
+		fi
+	done
+done
+"$ctlab" run --pcap "$planted/link--pcap-victim-dir/" tests/fixtures/flag-check.ct >/dev/null 2>"$out/planted.err"
+status=$?
+[ $status = 2 ] && [ -z "$(ls -A "$planted/victim-dir")" ] &&
+	ok "--pcap at a symlink with a trailing slash: refused (exit 2)" ||
+	not_ok "--pcap at a symlink with a trailing slash: exit $status"
+
+ln "$planted/victim" "$planted/r.json"
+ln "$planted/victim" "$planted/r.xml"
+mkdir "$planted/pcap"
+ln -s "$planted/victim" "$planted/pcap/fixture-flag-check-ipv4.pcapng"
+ln "$planted/victim" "$planted/pcap/fixture-flag-check-ipv6.pcapng"
+"$ctlab" run --json "$planted/r.json" --junit "$planted/r.xml" --pcap "$planted/pcap" \
+	tests/fixtures/flag-check.ct >"$out/planted.out" 2>"$out/planted.err"
+status=$?
+if [ $status = 0 ] && [ "$(cat "$planted/victim")" = "not yours" ] &&
+   [ -z "$(ls -A "$planted" "$planted/pcap" | grep '^\.')" ] &&
+   [ "$(head -c 4 "$planted/pcap/fixture-flag-check-ipv6.pcapng" | od -An -tx1 | tr -d ' ')" = 0a0d0d0a ] &&
+   [ -L "$planted/pcap/fixture-flag-check-ipv4.pcapng" ] &&
+   grep -qxF "ctlab: --pcap $planted/pcap/fixture-flag-check-ipv4.pcapng: a symlink: refusing to write through it" "$out/planted.err" &&
+   python3 - "$planted/r.json" "$planted/r.xml" <<'PY'
+import json, sys, xml.dom.minidom
+runs = json.load(open(sys.argv[1]))["runs"]
+assert [r["name"] for r in runs] == ["fixture-flag-check/ipv4", "fixture-flag-check/ipv6"], runs
+suite = xml.dom.minidom.parse(sys.argv[2]).getElementsByTagName("testsuite")[0]
+assert suite.getAttribute("tests") == "2" and suite.getAttribute("failures") == "0"
+PY
+then
+	ok "files (hard links) at --json, --junit and in --pcap replaced whole; a symlink in --pcap refused; the file elsewhere untouched"
+else
+	not_ok "outputs over planted files: exit $status, victim: $(head -c 40 "$planted/victim")"
+	sed 's/^/    /' "$out/planted.err"
+	ls -lA "$planted" "$planted/pcap" | sed 's/^/    /'
+fi
+
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
