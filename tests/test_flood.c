@@ -27,7 +27,8 @@
 #define FLOOD_DPORT		9	/* discard: the server drops it, never answers */
 #define FLOOD_COUNT_IPV6	65536
 #define FLOOD_OVERFILL		32768	/* SYNs beyond the max */
-#define FILL_TIMEOUT_S		5.0	/* bound on waiting for the count after the flood */
+#define FILL_STALL_S		2.0	/* the count stopped growing for this long: it is done */
+#define FILL_TIMEOUT_S		120.0	/* and however it grows, no longer than this */
 #define COUNT_TEXT_MAX		32
 #define SETTLE_TIMEOUT_S	30.0
 #define SETTLED_OBJECTS		16384
@@ -228,6 +229,14 @@ static long read_count(const struct fill *fill)
 	return strtol(text, NULL, 10);
 }
 
+/* How far short of its target a fill may end: SYNs lost before conntrack on a
+ * loaded machine (0.1 %), and, at the max, what one early drop can evict beyond
+ * the entry it makes room for (a whole hash chain of unreplied entries). */
+static long fill_slack(long target)
+{
+	return target / 1000 + 64;
+}
+
 static void fill_poll(struct fill *fill)
 {
 	fill->last_count = read_count(fill);
@@ -360,7 +369,7 @@ static void fill_run(int family, uint32_t count, uint32_t extra, enum flood_meth
 	struct flood_result result;
 	struct flood_spec spec;
 	struct fill fill;
-	double deadline;
+	double deadline, stalled;
 	int err;
 
 	fill_setup(&fill);
@@ -383,13 +392,34 @@ static void fill_run(int family, uint32_t count, uint32_t extra, enum flood_meth
 	err = flood_run(&spec, &result, fill_progress, &fill);
 	ck_assert_msg(err == 0, "flood_run: %s", strerror(-err));
 	ck_assert_uint_eq(result.sent, count);
-	/* The router works in the senders' softirqs: the count is normally there already. */
+	/* The router works in the senders' softirqs: the count is normally there
+	 * already; on a loaded machine ksoftirqd may still be at it, so wait while
+	 * it grows, not for a fixed time. */
 	deadline = now_seconds() + FILL_TIMEOUT_S;
-	while (fill.filled < 0 && now_seconds() < deadline) {
+	stalled = now_seconds() + FILL_STALL_S;
+	while (fill.filled < 0 && now_seconds() < deadline && now_seconds() < stalled) {
+		long before = fill.last_count;
+
 		fill_poll(&fill);
+		if (fill.last_count != before)
+			stalled = now_seconds() + FILL_STALL_S;
 		sched_yield();
 	}
 	early_drops = router_early_drops(&fill);
+	/* Past the max the count stands still while early drops go on: wait for
+	 * their sum to settle as well. */
+	stalled = now_seconds() + FILL_STALL_S;
+	while (fill.last_count + (long)early_drops < (long)count && now_seconds() < deadline &&
+	       now_seconds() < stalled) {
+		long before = fill.last_count + (long)early_drops;
+		struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+		nanosleep(&pause, NULL);	/* paces the polling, not a wait for the kernel */
+		fill_poll(&fill);
+		early_drops = router_early_drops(&fill);
+		if (fill.last_count + (long)early_drops != before)
+			stalled = now_seconds() + FILL_STALL_S;
+	}
 	if (threads)
 		snprintf(threads_text, sizeof(threads_text), "%u", threads);
 	else
@@ -399,7 +429,11 @@ static void fill_run(int family, uint32_t count, uint32_t extra, enum flood_meth
 	       family == AF_INET ? "IPv4" : "IPv6", flood_method_name(method), threads_text,
 	       result.sent, result.seconds, result.sent / result.seconds / 1e6, fill.last_count, fill.max,
 	       fill.filled, early_drops, peak_rss_kib());
-	ck_assert_msg(fill.filled >= 0, "count %ld never reached %ld", fill.last_count, fill.target);
+	/* A SYN may be lost before conntrack sees it (a full backlog under load):
+	 * the kernel promises an entry per SYN it handled, not per SYN sent. */
+	ck_assert_msg(fill.last_count >= fill.target - fill_slack(fill.target),
+		      "count %ld never came within %ld of %ld", fill.last_count,
+		      fill_slack(fill.target), fill.target);
 	if (figures) {
 		figures->max = fill.max;
 		figures->count = fill.last_count;
@@ -413,7 +447,8 @@ START_TEST(test_fill_ipv4)
 	struct fill_figures figures;
 
 	fill_run(AF_INET, 0, 0, FLOOD_METHOD_AUTO, 0, &figures);
-	ck_assert_int_eq(figures.count, figures.max);
+	ck_assert_int_le(figures.count, figures.max);
+	ck_assert_int_ge(figures.count, figures.max - fill_slack(figures.max));
 }
 END_TEST
 
@@ -422,7 +457,8 @@ START_TEST(test_fill_ipv6)
 	struct fill_figures figures;
 
 	fill_run(AF_INET6, FLOOD_COUNT_IPV6, 0, FLOOD_METHOD_AUTO, 0, &figures);
-	ck_assert_int_eq(figures.count, FLOOD_COUNT_IPV6);
+	ck_assert_int_le(figures.count, FLOOD_COUNT_IPV6);
+	ck_assert_int_ge(figures.count, FLOOD_COUNT_IPV6 - fill_slack(FLOOD_COUNT_IPV6));
 }
 END_TEST
 
@@ -433,11 +469,16 @@ END_TEST
 START_TEST(test_overfill_ipv4)
 {
 	struct fill_figures figures;
+	long sent;
 
 	fill_run(AF_INET, 0, FLOOD_OVERFILL, FLOOD_METHOD_AUTO, 0, &figures);
-	/* It may evict more than one at a time: each SYN made an entry, present or evicted. */
-	ck_assert_int_eq(figures.count + (long)figures.early_drops, figures.max + FLOOD_OVERFILL);
-	ck_assert_int_ge(figures.count, figures.max - (long)(figures.early_drops - FLOOD_OVERFILL));
+	/* Each SYN conntrack handled made an entry, present or evicted (several may
+	 * go at once); a few may have been lost before it under load. */
+	sent = figures.max + FLOOD_OVERFILL;
+	ck_assert_int_gt(figures.early_drops, 0);
+	ck_assert_int_le(figures.count + (long)figures.early_drops, sent);
+	ck_assert_int_ge(figures.count + (long)figures.early_drops, sent - fill_slack(sent));
+	ck_assert_int_ge(figures.count, figures.max - fill_slack(figures.max));
 }
 END_TEST
 

@@ -131,6 +131,8 @@ static Suite *kmsg_suite(const char *skip_reason)
 	suite_add_tcase(suite, unprivileged);
 	if (skip_reason)
 		return suite;
+	/* Each test waits up to a second or two for the kernel: room for a loaded machine. */
+	tcase_set_timeout(log, 30);
 	tcase_add_test(log, test_find_line_after_mark);
 	tcase_add_test(log, test_line_before_mark_not_found);
 	tcase_add_test(log, test_timeout_honoured);

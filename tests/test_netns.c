@@ -1051,6 +1051,8 @@ static Suite *netns_suite(const char *skip_reason)
 	if (skip_reason)
 		return suite;
 
+	/* Check's default 4 s is less than one bounded wait (5 s) inside. */
+	tcase_set_timeout(namespaces, 30);
 	tcase_add_test(namespaces, test_new_free);
 	tcase_add_test(namespaces, test_run_and_socket_inside);
 	tcase_add_test(namespaces, test_read_file_inside);
