@@ -327,9 +327,15 @@ START_TEST(test_fill_table_batched_vs_naive)
 		if (!logged)
 			logged = kmsg_find(&mark, "nf_conntrack: table full, dropping packet", 0,
 					   line, sizeof(line));
-		ck_assert_msg(logged == 1, "no \"%s\" in the kernel log: %d", text, logged);
-		printf("# table full at %u entries: next insert ENOMEM, kernel log \"%s\"\n", max,
-		       line);
+		/* The line goes through the kernel's global net_ratelimit (10 per 5 s for
+		 * the whole machine): another run's drops may have used it up. */
+		ck_assert_msg(logged >= 0, "reading the kernel log: %s", strerror(-logged));
+		if (logged)
+			printf("# table full at %u entries: next insert ENOMEM, kernel log \"%s\"\n",
+			       max, line);
+		else
+			printf("# table full at %u entries: next insert ENOMEM; no kernel log line "
+			       "(rate limited)\n", max);
 	}
 	/* Flushed here, not by the namespace's teardown, which would run during the next timing. */
 	start = now_us();

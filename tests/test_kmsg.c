@@ -100,7 +100,8 @@ START_TEST(test_timeout_honoured)
 	start = now_ms();
 	ck_assert_int_eq(kmsg_find(&mark, text, 300, line, sizeof(line)), 0);
 	took = now_ms() - start;
-	ck_assert_msg(took >= 300 && took < 1500, "waited %lld ms for a 300 ms timeout", took);
+	/* Not early; and it ends (a loaded machine may wake us late: no tight bound). */
+	ck_assert_msg(took >= 300 && took < 20000, "waited %lld ms for a 300 ms timeout", took);
 	ck_assert_str_eq(line, "untouched");
 }
 END_TEST
