@@ -17,10 +17,13 @@ trap '"$ctlab" clean >/dev/null 2>&1; rm -rf "$out"' EXIT
 ok() { passed=$((passed + 1)); echo "ok - $*"; }
 not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
 
-# What ctlab must never change: named namespaces, host links, global sysctls.
+# What ctlab must never leave or change, and only that (other programs may add
+# namespaces and links meanwhile): its named namespaces, veths with its link
+# names and addresses from its ranges in the host namespace, the sysctls.
 host_state() {
-	ip netns list 2>/dev/null | sort
-	ip -o link show | sed 's/^[0-9]*: //' | cut -d' ' -f1 | sort
+	ip netns list 2>/dev/null | grep '^ctlab-' | sort
+	ip -o link show type veth | sed 's/^[0-9]*: //; s/[@:].*//' | grep -x 'eth[0-9]*' | sort
+	ip -o addr show | grep -E ' (198\.1[89]\.|2001:db8:)' | sort
 	for key in nf_conntrack_max nf_log_all_netns nf_conntrack_tcp_be_liberal \
 		   nf_conntrack_tcp_loose nf_conntrack_log_invalid nf_log/2 nf_log/10; do
 		echo "$key=$(cat /proc/sys/net/netfilter/$key 2>/dev/null)"
