@@ -47,7 +47,7 @@ struct files {
 
 /* One line of the journal, pointing into the buffer it was read to. */
 struct line {
-	int number;			/* from 1; counted on by next_line */
+	int number;			/* from 1; counted on by next_any_line */
 	const char *start, *value;
 	size_t len, value_len;
 	const struct setting *setting;
