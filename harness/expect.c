@@ -78,9 +78,27 @@ static bool check_flag(const char *name, int want, bool have, char *msg, size_t 
 	return false;
 }
 
+/* state, or one of also (state A|B…); any when state is -1. */
+static bool state_accepted(int state, uint32_t also, int seen)
+{
+	return state < 0 || seen == state || (seen >= 0 && seen < 32 && (also & (1u << seen)));
+}
+
+/* "A" or "A|B|…" as the scenario wrote them. */
+static void states_text(int state, uint32_t also, const char *(*name)(int), char *buf, size_t size)
+{
+	size_t len = (size_t)snprintf(buf, size, "%s", name(state));
+
+	for (int s = 0; s < 32 && len < size; s++)
+		if (also & (1u << s))
+			len += (size_t)snprintf(buf + len, size - len, "|%s", name(s));
+}
+
 static bool check_ct(const struct expect_step *expect, const struct ct_entry *entry,
 		     char *msg, size_t msgsize)
 {
+	char states[160];
+
 	if (expect->gone) {
 		if (!entry->found)
 			return true;
@@ -89,15 +107,16 @@ static bool check_ct(const struct expect_step *expect, const struct ct_entry *en
 		return false;
 	}
 	if (!entry->found) {
+		states_text(expect->state, expect->also_states, tcp_state_name, states, sizeof(states));
 		if (expect->state >= 0)
-			snprintf(msg, msgsize, "expected an entry in state %s, saw no entry",
-				 tcp_state_name(expect->state));
+			snprintf(msg, msgsize, "expected an entry in state %s, saw no entry", states);
 		else
 			snprintf(msg, msgsize, "expected an entry, saw none");
 		return false;
 	}
-	if (expect->state >= 0 && entry->state != expect->state) {
-		snprintf(msg, msgsize, "expected state %s, saw %s", tcp_state_name(expect->state),
+	if (!state_accepted(expect->state, expect->also_states, entry->state)) {
+		states_text(expect->state, expect->also_states, tcp_state_name, states, sizeof(states));
+		snprintf(msg, msgsize, "expected state %s, saw %s", states,
 			 tcp_state_name(entry->state));
 		return false;
 	}
@@ -138,9 +157,12 @@ static bool check_socket(const struct expect_step *expect, const struct observat
 			 errno_text(seen->socket_errno));
 		return false;
 	}
-	if (expect->socket_state >= 0 && seen->socket_state != expect->socket_state) {
-		snprintf(msg, msgsize, "expected socket state %s, saw %s",
-			 socket_state_name(expect->socket_state),
+	if (!state_accepted(expect->socket_state, expect->socket_also_states, seen->socket_state)) {
+		char states[160];
+
+		states_text(expect->socket_state, expect->socket_also_states, socket_state_name,
+			    states, sizeof(states));
+		snprintf(msg, msgsize, "expected socket state %s, saw %s", states,
 			 seen->socket_state > 0 ? socket_state_name(seen->socket_state) : "unknown");
 		return false;
 	}

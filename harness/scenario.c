@@ -1511,6 +1511,40 @@ static int take_tcp_state(struct parser *p, int *state)
 	return 0;
 }
 
+/* STATE or STATE|STATE…, where the kernel may be in either for a reason the
+ * scenario gives (a timer that may fire first): the first in *state, each
+ * further one as a bit of *also. */
+static int take_states(struct parser *p, const char *what, int (*parse)(const char *name),
+		       int *state, uint32_t *also)
+{
+	struct word *w = next_plain(p, what);
+	const char *start;
+
+	if (!w)
+		return -1;
+	*state = -1;
+	*also = 0;
+	for (start = w->text;;) {
+		const char *bar = strchrnul(start, '|');
+		char name[32];
+		int s;
+
+		snprintf(name, sizeof(name), "%.*s", (int)(bar - start), start);
+		s = (size_t)(bar - start) < sizeof(name) ? parse(name) : -1;
+		if (s < 0 || s >= 32 || s == *state || (*also & (1u << s)))
+			return error_at(p, word_column(w, (size_t)(start - w->text)), start,
+					(int)(bar - start), "%s%s", what,
+					s >= 0 ? " not named before" : "");
+		if (*state < 0)
+			*state = s;
+		else
+			*also |= 1u << s;
+		if (!*bar)
+			return 0;
+		start = bar + 1;
+	}
+}
+
 static int take_socket_state(struct parser *p, int *state)
 {
 	struct word *w = next_plain(p, socket_states_what);
@@ -1972,7 +2006,8 @@ static int parse_expect_ct(struct parser *p)
 			if (conn_is_udp(p, expect->conn))
 				return error_word(p, w, "a clause other than state (%s is a udp "
 						  "connection)", p->scenario->conns[expect->conn]);
-			if (take_tcp_state(p, &expect->state))
+			if (take_states(p, tcp_states_what, tcp_state_parse, &expect->state,
+					&expect->also_states))
 				return -1;
 		}
 	}
@@ -2147,7 +2182,8 @@ static int parse_expect_socket(struct parser *p)
 		if (conn_is_udp(p, expect->endpoint.conn))
 			return error_word(p, w, "error (%s is a udp connection)",
 					  p->scenario->conns[expect->endpoint.conn]);
-		if (take_socket_state(p, &expect->socket_state))
+		if (take_states(p, socket_states_what, socket_state_parse, &expect->socket_state,
+				&expect->socket_also_states))
 			return -1;
 	} else {
 		return error_word(p, w, "error or state");

@@ -261,6 +261,7 @@ struct expect_step {
 	int conn;
 	bool gone;
 	int state;			/* tcp_state_parse value; -1 not checked */
+	uint32_t also_states;		/* state A|B…: bit s set for each further state accepted */
 	int assured;			/* -1 not checked, 0 must be clear, 1 must be set */
 	int seen_reply;			/* likewise */
 	char counter[SCENARIO_IDENT_MAX];	/* a column of stat/nf_conntrack */
@@ -273,6 +274,7 @@ struct expect_step {
 	struct endpoint endpoint;		/* socket … */
 	int socket_errno;			/* socket EP error E: 0 for none, -1 not checked */
 	int socket_state;			/* socket EP state S: -1 not checked */
+	uint32_t socket_also_states;		/* state A|B…: further states accepted */
 };
 
 /* Error names a socket expectation takes: ECONNRESET ECONNREFUSED ETIMEDOUT EPIPE

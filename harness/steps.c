@@ -489,6 +489,9 @@ static int delete_entry(struct run *run, const struct ct_step *ct, struct step_r
 	return 0;
 }
 
+/* wait ct … gone waits out an entry's timer only if it is this short. */
+#define CT_TIMER_WAIT_MAX_S	120
+
 int do_ct(struct run *run, const struct ct_step *ct, struct step_result *result)
 {
 	struct timespec start, tick = { 0, 200000 };
@@ -522,6 +525,11 @@ int do_ct(struct run *run, const struct ct_step *ct, struct step_result *result)
 			return -1;
 		if (entry_is(ct, &entry))
 			return 0;
+		/* Waiting for an entry to go is waiting for its own timer: as long as
+		 * the timeout it shows (a short one), and -t beyond that. */
+		if (ct->gone && entry.found && entry.timeout <= CT_TIMER_WAIT_MAX_S &&
+		    timeout < ms_since(&start) + entry.timeout * 1000L + run->options->timeout_ms)
+			timeout = ms_since(&start) + entry.timeout * 1000L + run->options->timeout_ms;
 		if (ms_since(&start) >= timeout)
 			break;
 		nanosleep(&tick, NULL);

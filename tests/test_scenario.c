@@ -1186,6 +1186,26 @@ START_TEST(test_error_expect)
 	assert_error(HEAD CONN "expect ct c state LISTEN\n",
 		     "t.ct:4:19: expected a TCP state (NONE, SYN_SENT, SYN_RECV, ESTABLISHED, "
 		     "FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2), found LISTEN");
+	assert_error(HEAD CONN "expect ct c state FIN_WAIT|LISTEN\n",
+		     "t.ct:4:28: expected a TCP state (NONE, SYN_SENT, SYN_RECV, ESTABLISHED, "
+		     "FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2), found LISTEN");
+	assert_error(HEAD CONN "expect ct c state FIN_WAIT|fin_wait\n",
+		     "t.ct:4:28: expected a TCP state (NONE, SYN_SENT, SYN_RECV, ESTABLISHED, "
+		     "FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2) not named "
+		     "before, found fin_wait");
+	assert_error(HEAD CONN "expect ct c state FIN_WAIT|\n",
+		     "t.ct:4:28: expected a TCP state (NONE, SYN_SENT, SYN_RECV, ESTABLISHED, "
+		     "FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2), found ");
+	{
+		struct scenario *s = parse_ok(HEAD CONN "expect ct c state FIN_WAIT|CLOSE_WAIT\n"
+					      "expect socket c.client state FIN_WAIT1|FIN_WAIT2\n");
+
+		ck_assert_int_eq(s->steps[1].expect.state, 4);
+		ck_assert_uint_eq(s->steps[1].expect.also_states, 1u << 5);
+		ck_assert_int_eq(s->steps[2].expect.socket_state, TCP_FIN_WAIT1);
+		ck_assert_uint_eq(s->steps[2].expect.socket_also_states, 1u << TCP_FIN_WAIT2);
+		scenario_free(s);
+	}
 	assert_error(HEAD CONN "expect ct c ESTABLISHED\n",
 		     "t.ct:4:13: expected state, gone, assured, !assured, seen_reply, !seen_reply "
 		     "or timeout, found ESTABLISHED");
