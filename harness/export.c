@@ -30,10 +30,10 @@ static const char *const outcome_names[] = {
 	[OUTCOME_SKIP] = "skip",
 };
 
-static const char *const step_kind_names[] = {
+static const char *const step_kind_names[STEP_KIND_COUNT] = {
 	[STEP_SYSCTL] = "sysctl", [STEP_NFT] = "nft", [STEP_LISTEN] = "listen",
 	[STEP_CONNECT] = "connect", [STEP_SEND] = "send", [STEP_EXPECT] = "expect",
-	[STEP_SOCKET] = "socket", [STEP_CT] = "ct",
+	[STEP_SOCKET] = "socket", [STEP_CT] = "ct", [STEP_FLOOD] = "flood", [STEP_FILL] = "fill",
 };
 
 struct export *export_open(const char *json_path, const char *junit_path, char *err,

@@ -304,6 +304,7 @@ enum step_kind {
 	STEP_SYSCTL, STEP_NFT, STEP_LISTEN, STEP_CONNECT, STEP_SEND, STEP_EXPECT,
 	STEP_SOCKET, STEP_CT, STEP_FLOOD, STEP_FILL,
 };
+#define STEP_KIND_COUNT		(STEP_FILL + 1)	/* not in the enum: switches stay exhaustive */
 
 /* Kernel versions as KERNEL_VERSION(major, minor, patch) would make them. */
 #define CTLAB_KERNEL_VERSION(a, b, c)	(((uint32_t)(a) << 16) + ((b) << 8) + (c))

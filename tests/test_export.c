@@ -191,6 +191,34 @@ START_TEST(test_outputs_replaced_at_close)
 }
 END_TEST
 
+/* Every step kind has its name in the JSON (flood and fill once read past the table). */
+START_TEST(test_json_step_kinds)
+{
+	struct fixture f;
+	struct step steps[2];
+	struct step_result results[2];
+	struct export *export;
+	char err[512];
+	const char *json;
+
+	fixture_fill(&f);
+	steps[0] = (struct step){ .kind = STEP_FLOOD, .pos = { 3, 1 }, .text = "flood x" };
+	steps[1] = (struct step){ .kind = STEP_FILL, .pos = { 4, 1 }, .text = "fill y" };
+	for (int i = 0; i < 2; i++)
+		results[i] = (struct step_result){ .step = &steps[i], .passed = true,
+						   .sent_packet = -1 };
+	f.result.steps = results;
+	f.result.n_steps = 2;
+	export = export_open(json_path, NULL, err, sizeof(err));
+	ck_assert_msg(export, "%s", err);
+	export_run(export, &f.result);
+	ck_assert_int_eq(export_close(export), 0);
+	json = read_text(json_path);
+	ck_assert_msg(strstr(json, "\"kind\": \"flood\"") && strstr(json, "\"kind\": \"fill\""),
+		      "%s", json);
+}
+END_TEST
+
 static Suite *export_suite(void)
 {
 	Suite *suite = suite_create("export");
@@ -200,6 +228,7 @@ static Suite *export_suite(void)
 	tcase_add_test(tc, test_junit_escapes_controls);
 	tcase_add_test(tc, test_symlinked_outputs_refused);
 	tcase_add_test(tc, test_outputs_replaced_at_close);
+	tcase_add_test(tc, test_json_step_kinds);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
