@@ -201,13 +201,13 @@ bool expect_check(const struct expect_step *expect, const struct observation *se
 				 seen->counter_delta);
 		return false;
 	case EXPECT_ENTRIES: {
-		int64_t bound = expect->versus_max ? (int64_t)seen->entries_max : expect->delta;
+		int64_t bound = table_size_value(&expect->entries, seen->entries_max);
 
 		if (compare((int64_t)seen->entries, expect->op, bound))
 			return true;
 		snprintf(msg, msgsize, "expected %s%" PRId64 " entries%s, saw %" PRIu64,
 			 compare_op_text(expect->op), bound,
-			 expect->versus_max ? " (nf_conntrack_max)" : "", seen->entries);
+			 expect->entries.of_max ? " (from nf_conntrack_max)" : "", seen->entries);
 		return false;
 	}
 	case EXPECT_KMSG:

@@ -22,6 +22,10 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* When the record was written, in µs on the kernel's clock (the one the
+ * last parse_record read); 0 if it had none. */
+static __thread uint64_t record_usec;
+
 /* "pri,seq,usec,flags[,...];message\n[ KEY=value\n]..." */
 static int parse_record(char *record, uint64_t *seq, char **message)
 {
@@ -35,6 +39,7 @@ static int parse_record(char *record, uint64_t *seq, char **message)
 	*seq = strtoull(comma + 1, &end, 10);
 	if (errno || end == comma + 1 || (*end != ',' && *end != ';'))
 		return -EINVAL;
+	record_usec = *end == ',' ? strtoull(end + 1, NULL, 10) : 0;
 	*message = semicolon + 1;
 	end = strchr(*message, '\n');
 	if (end)
@@ -138,6 +143,31 @@ int kmsg_find(const struct kmsg_mark *since, const char *text, int timeout_ms, c
 			break;
 		}
 	}
+	close(fd);
+	free(record);
+	return rc;
+}
+
+int kmsg_count_recent(const char *text, int seconds, unsigned *count)
+{
+	struct timespec now;
+	char *record, *message;
+	uint64_t seq, since;
+	int fd, rc;
+
+	if (!text || !*text || !count)
+		return -EINVAL;
+	*count = 0;
+	/* The records' clock is the kernel's local clock: monotonic, from boot. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	since = (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
+	since = since > (uint64_t)seconds * 1000000 ? since - (uint64_t)seconds * 1000000 : 0;
+	fd = kmsg_open(&record);
+	if (fd < 0)
+		return fd;
+	while ((rc = read_record(fd, record, &seq, &message)) > 0)
+		if (record_usec >= since && strstr(message, text))
+			(*count)++;
 	close(fd);
 	free(record);
 	return rc;

@@ -29,4 +29,11 @@ int kmsg_mark(struct kmsg_mark *mark);
 int kmsg_find(const struct kmsg_mark *since, const char *text, int timeout_ms, char *line,
 	      size_t size);
 
+/*
+ * kmsg_count_recent - how many records of the last @seconds hold @text, into
+ * *@count: to tell whether a rate limit may have silenced a line.  Returns 0
+ * or -errno.
+ */
+int kmsg_count_recent(const char *text, int seconds, unsigned *count);
+
 #endif /* CTLAB_KMSG_H */

@@ -598,7 +598,10 @@ static void print_step_text(const struct ladder *ladder, const struct step_resul
 
 	if (found && step->passed && !step->skipped && step->message[0])
 		len = text_append(text, sizeof(text), len, "  [%s]", step->message);
-	if (step->skipped)
+	/* A step skipped as it ran says why in its message. */
+	if (step->skipped && step->message[0])
+		text_append(text, sizeof(text), len, "  (%s)", step->message);
+	else if (step->skipped)
 		text_append(text, sizeof(text), len, "  %s", skip_note(ladder, step->step));
 	print_wrapped(ladder->out, text, indent);
 }

@@ -1437,6 +1437,51 @@ static int take_keyed_number(struct parser *p, const char *key, uint64_t min, ui
 			       word_column(w, key_len + 1), min, max, value);
 }
 
+int64_t table_size_value(const struct table_size *size, uint64_t max)
+{
+	int64_t value = size->of_max ? (int64_t)max + size->n : size->n;
+
+	return value < 0 ? 0 : value;
+}
+
+/* N, max, max+N or max-N in text (of w, from off), N up to limit. */
+static int parse_table_size(struct parser *p, const struct word *w, size_t off, uint64_t min,
+			    uint64_t limit, struct table_size *size)
+{
+	const char *text = w->text + off;
+	uint64_t value;
+
+	memset(size, 0, sizeof(*size));
+	if (strncmp(text, "max", 3) == 0) {
+		size->of_max = true;
+		if (text[3] == '\0')
+			return 0;
+		if (text[3] != '+' && text[3] != '-')
+			return error_at(p, word_column(w, off), text, -1, "max, max+N or max-N");
+		if (number_in_range(p, text + 4, strlen(text + 4), word_column(w, off + 4), 1, limit,
+				    &value))
+			return -1;
+		size->n = text[3] == '-' ? -(int64_t)value : (int64_t)value;
+		return 0;
+	}
+	if (number_in_range(p, text, strlen(text), word_column(w, off), min, limit, &value))
+		return -1;
+	size->n = (int64_t)value;
+	return 0;
+}
+
+/* count=N|max|max±N */
+static int take_count(struct parser *p, struct table_size *count)
+{
+	struct word *w = next_plain(p, "count=N (or max, max+N, max-N)");
+
+	if (!w)
+		return -1;
+	if (strncmp(w->text, "count=", 6) != 0)
+		return error_word(p, w, "count=N (or max, max+N, max-N)");
+	return parse_table_size(p, w, 6, 1, TABLE_COUNT_MAX, count);
+}
+
 /* flood SRC -> DST:PORT syn count=N [threads=T] */
 static int parse_flood(struct parser *p)
 {
@@ -1446,9 +1491,8 @@ static int parse_flood(struct parser *p)
 	if (take_host(p, flood->src) || expect_keyword(p, "->") ||
 	    take_host_port_as(p, flood->dst, &flood->port, true) || expect_keyword(p, "syn"))
 		return -1;
-	if (take_keyed_number(p, "count", 1, 16777216, &value))
+	if (take_count(p, &flood->count))
 		return -1;
-	flood->count = (uint32_t)value;
 	if (peek_word(p)) {
 		if (take_keyed_number(p, "threads", 1, 64, &value))
 			return -1;
@@ -1464,9 +1508,8 @@ static int parse_fill(struct parser *p)
 	struct fill_step *fill = &p->step->fill;
 	uint64_t value;
 
-	if (take_host(p, fill->host) || take_keyed_number(p, "count", 1, 16777216, &value))
+	if (take_host(p, fill->host) || take_count(p, &fill->count))
 		return -1;
-	fill->count = (uint32_t)value;
 	if (peek_word(p)) {
 		if (take_keyed_number(p, "timeout", 1, 432000, &value))
 			return -1;
@@ -2249,27 +2292,20 @@ static int parse_expect_stat(struct parser *p)
 	return expect_end(p);
 }
 
-/* entries OP N | entries OP max: the observing host's entry count. */
+/* entries OP N | entries OP max[±N]: the observing host's entry count. */
 static int parse_expect_entries(struct parser *p)
 {
 	struct expect_step *expect = &p->step->expect;
 	struct word *w;
-	const char *number;
-	uint64_t value;
+	size_t off;
 
 	expect->kind = EXPECT_ENTRIES;
-	w = next_plain(p, "a count (N, >N, >=N, <N, <=N, or max)");
+	w = next_plain(p, "a count (N, >N, >=N, <N, <=N; N may be max, max+N or max-N)");
 	if (!w)
 		return -1;
-	number = w->text + take_compare_op(w->text, &expect->op);
-	if (strcmp(number, "max") == 0) {
-		expect->versus_max = true;
-		return expect_end(p);
-	}
-	if (number_in_range(p, number, strlen(number), word_column(w, (size_t)(number - w->text)),
-			    0, UINT32_MAX, &value))
+	off = take_compare_op(w->text, &expect->op);
+	if (parse_table_size(p, w, off, 0, UINT32_MAX, &expect->entries))
 		return -1;
-	expect->delta = (int64_t)value;
 	return expect_end(p);
 }
 

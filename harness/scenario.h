@@ -16,12 +16,24 @@
 #define SCENARIO_FILE_MAX	(8u << 20)	/* bytes in one scenario file */
 #define SCENARIO_STEPS_MAX	100000		/* steps in one scenario */
 #define UDP_DATAGRAM_MAX	65507		/* payload of one IPv4 UDP datagram */
+#define TABLE_COUNT_MAX		16777216	/* flood and fill count=, the --ct-max limit */
 
 /* Where a statement or word stands in its file, 1-based, for error messages. */
 struct source_pos {
 	int line;
 	int column;
 };
+
+/* A number of entries written N, max, max+N or max-N: "max" is the global
+ * net.netfilter.nf_conntrack_max as the run finds it (it follows the machine's
+ * memory, and --ct-max), so that table-full stories hold on any machine. */
+struct table_size {
+	bool of_max;
+	int64_t n;			/* the number, or what is added to max */
+};
+
+/* Its value for a table of max entries, never below 0. */
+int64_t table_size_value(const struct table_size *size, uint64_t max);
 
 /* What conntrack made of a packet, as the observer's nft rules log it. */
 enum verdict {
@@ -267,7 +279,7 @@ struct expect_step {
 	char counter[SCENARIO_IDENT_MAX];	/* a column of stat/nf_conntrack */
 	int64_t delta;
 	enum compare_op op;		/* stat and entries: how the value compares */
-	bool versus_max;		/* entries … max: against net.netfilter.nf_conntrack_max */
+	struct table_size entries;	/* entries OP N|max|max±N */
 	bool absent;			/* no kmsg */
 	int64_t timeout_min, timeout_max;	/* ct … timeout MIN..MAX seconds; -1 not checked */
 	struct packet_match packet;
@@ -288,7 +300,7 @@ struct flood_step {
 	char src[SCENARIO_IDENT_MAX];
 	char dst[SCENARIO_IDENT_MAX];
 	uint16_t port;
-	uint32_t count;
+	struct table_size count;
 	unsigned threads;		/* 0: one per CPU */
 };
 
@@ -296,7 +308,7 @@ struct flood_step {
  * entries through ctnetlink, as conntrack -I makes them. */
 struct fill_step {
 	char host[SCENARIO_IDENT_MAX];
-	uint32_t count;
+	struct table_size count;
 	uint32_t timeout;		/* seconds; 0: 3600 */
 };
 

@@ -1,6 +1,7 @@
 /* The steps that act: sysctls, nft, sockets, crafted packets, ct entries, floods, fills. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
@@ -631,16 +632,35 @@ static long wait_flood_handled(struct run *run, uint32_t count_before, uint32_t 
 	}
 }
 
+/* count=N|max±N as a number: max is the global nf_conntrack_max now. */
+static int table_count(struct run *run, const struct table_size *size, uint32_t *count,
+		       struct step_result *result)
+{
+	uint64_t max = 0;
+	int64_t value;
+	int rc = size->of_max ? read_number(run->observing_host->ns,
+					    "net.netfilter.nf_conntrack_max", &max) : 0;
+
+	if (rc < 0)
+		return step_error(result, "reading nf_conntrack_max: %s", strerror(-rc));
+	value = table_size_value(size, max);
+	if (value < 1 || value > TABLE_COUNT_MAX)
+		return step_error(result, "count %" PRId64 " (from nf_conntrack_max %" PRIu64 ") is "
+				  "not 1..%u", value, max, TABLE_COUNT_MAX);
+	*count = (uint32_t)value;
+	return 0;
+}
+
 int do_flood(struct run *run, const struct flood_step *flood, struct step_result *result)
 {
 	const struct host *src = find_host(run, flood->src);
 	const struct host *gateway = strcmp(run->scenario->topology, "routed") == 0 ?
 				     find_host(run, "router") : find_host(run, "server");
-	struct progress progress = { .what = "flood", .total = flood->count };
+	struct progress progress = { .what = "flood" };
 	struct flood_spec spec = {
 		.family = run->family, .ns = src->ns, .ifname = src->ifname,
 		.gateway_ns = gateway->ns, .gateway_ifname = gateway->ifname,
-		.dport = flood->port, .count = flood->count, .first = run->flood_next,
+		.dport = flood->port, .first = run->flood_next,
 		.threads = flood->threads, .method = FLOOD_METHOD_AUTO,
 	};
 	struct flood_result sent = { 0 };
@@ -649,6 +669,9 @@ int do_flood(struct run *run, const struct flood_step *flood, struct step_result
 	long missing;
 	int rc;
 
+	if (table_count(run, &flood->count, &spec.count, result) < 0)
+		return -1;
+	progress.total = spec.count;
 	route_addrs(run, src, flood->dst, &src_addr, &spec.dst);
 	if (begin_sending(run, result) < 0)
 		return -1;
@@ -658,7 +681,7 @@ int do_flood(struct run *run, const struct flood_step *flood, struct step_result
 	clock_gettime(CLOCK_MONOTONIC, &progress.start);
 	rc = flood_run(&spec, &sent, show_progress, &progress);
 	end_progress(&progress);
-	run->flood_next += flood->count;
+	run->flood_next += spec.count;
 	if (rc < 0)
 		return step_error(result, "flood: %s after %u SYNs", strerror(-rc), sent.sent);
 	/* Under load the kernel hands softirq work to ksoftirqd, so the router may
@@ -687,12 +710,15 @@ int do_flood(struct run *run, const struct flood_step *flood, struct step_result
 int do_fill(struct run *run, const struct fill_step *fill, struct step_result *result)
 {
 	const struct host *host = find_host(run, fill->host);
-	struct progress progress = { .what = "fill", .total = fill->count };
+	struct progress progress = { .what = "fill" };
 	struct ctfill_spec spec;
-	uint32_t inserted = 0;
+	uint32_t inserted = 0, count;
 	int rc;
 
-	rc = ctfill_spec_flood(&spec, run->family, fill->count);
+	if (table_count(run, &fill->count, &count, result) < 0)
+		return -1;
+	progress.total = count;
+	rc = ctfill_spec_flood(&spec, run->family, count);
 	if (rc < 0)
 		return step_error(result, "fill: %s", strerror(-rc));
 	spec.timeout = fill->timeout ? fill->timeout : 3600;

@@ -122,6 +122,23 @@ static const char *missing_feature(void)
 	return NULL;
 }
 
+/* Lines of the last seconds are counted: what tells a rate limit may be at work. */
+START_TEST(test_count_recent)
+{
+	char text[64];
+	unsigned count = 99;
+
+	unique_text("recent", text, sizeof(text));
+	ck_assert_int_eq(kmsg_count_recent(text, 60, &count), 0);
+	ck_assert_uint_eq(count, 0);
+	write_kmsg(text);
+	write_kmsg(text);
+	ck_assert_int_eq(kmsg_count_recent(text, 60, &count), 0);
+	ck_assert_uint_eq(count, 2);
+	ck_assert_int_eq(kmsg_count_recent("", 60, &count), -EINVAL);
+}
+END_TEST
+
 static Suite *kmsg_suite(const char *skip_reason)
 {
 	Suite *suite = suite_create("kmsg");
@@ -137,6 +154,7 @@ static Suite *kmsg_suite(const char *skip_reason)
 	tcase_add_test(log, test_find_line_after_mark);
 	tcase_add_test(log, test_line_before_mark_not_found);
 	tcase_add_test(log, test_timeout_honoured);
+	tcase_add_test(log, test_count_recent);
 	suite_add_tcase(suite, log);
 	return suite;
 }

@@ -56,17 +56,20 @@ START_TEST(test_table_full)
 		"expect entries max\n"
 		"expect entries >=262000\n"
 		"expect kmsg \"table full in netns $NETNS\"\n"
-		"expect no kmsg \"table full\"\n");
+		"expect no kmsg \"table full\"\n"
+		"fill router count=max\n"
+		"flood client -> server:9 syn count=max+32768\n"
+		"expect entries >=max-64\n");
 	const struct step *steps = s->steps;
 
 	ck_assert_int_eq(steps[0].kind, STEP_FLOOD);
 	ck_assert_str_eq(steps[0].flood.src, "client");
 	ck_assert_str_eq(steps[0].flood.dst, "server");
 	ck_assert_uint_eq(steps[0].flood.port, 9);
-	ck_assert_uint_eq(steps[0].flood.count, 262144);
+	ck_assert(!steps[0].flood.count.of_max && steps[0].flood.count.n == 262144);
 	ck_assert_uint_eq(steps[0].flood.threads, 2);
 	ck_assert_int_eq(steps[1].kind, STEP_FILL);
-	ck_assert_uint_eq(steps[1].fill.count, 1000);
+	ck_assert(!steps[1].fill.count.of_max && steps[1].fill.count.n == 1000);
 	ck_assert_uint_eq(steps[1].fill.timeout, 60);
 	ck_assert(steps[2].kind == STEP_CT && steps[2].ct.flush);
 	ck_assert_str_eq(steps[2].ct.host, "router");
@@ -74,20 +77,34 @@ START_TEST(test_table_full)
 	ck_assert_int_eq(steps[4].expect.op, CMP_GT);
 	ck_assert_int_eq(steps[4].expect.delta, 0);
 	ck_assert_int_eq(steps[5].expect.op, CMP_EQ);
-	ck_assert(steps[6].expect.kind == EXPECT_ENTRIES && steps[6].expect.versus_max);
+	ck_assert(steps[6].expect.kind == EXPECT_ENTRIES && steps[6].expect.entries.of_max);
+	ck_assert_int_eq(steps[6].expect.entries.n, 0);
 	ck_assert_int_eq(steps[7].expect.op, CMP_GE);
-	ck_assert_int_eq(steps[7].expect.delta, 262000);
+	ck_assert(!steps[7].expect.entries.of_max && steps[7].expect.entries.n == 262000);
 	ck_assert(steps[8].expect.kind == EXPECT_KMSG && !steps[8].expect.absent);
 	ck_assert_str_eq(steps[8].expect.reason, "table full in netns $NETNS");
 	ck_assert(steps[9].expect.absent);
+	/* Sizes from the machine's table: max, max+N, max-N. */
+	ck_assert(steps[10].fill.count.of_max && steps[10].fill.count.n == 0);
+	ck_assert(steps[11].flood.count.of_max && steps[11].flood.count.n == 32768);
+	ck_assert(steps[12].expect.entries.of_max && steps[12].expect.entries.n == -64);
+	ck_assert_int_eq(table_size_value(&steps[12].expect.entries, 65536), 65472);
+	ck_assert_int_eq(table_size_value(&steps[11].flood.count, 8192), 40960);
+	ck_assert_int_eq(table_size_value(&steps[12].expect.entries, 10), 0);
 	scenario_free(s);
+	assert_error(HEAD "fill server count=max*2\n",
+		     "t.ct:3:19: expected max, max+N or max-N, found max*2");
+	assert_error(HEAD "fill server count=max-0\n",
+		     "t.ct:3:23: expected a number 1..16777216, found 0");
+	assert_error(HEAD "expect entries >=maxi\n",
+		     "t.ct:3:18: expected max, max+N or max-N, found maxi");
 
 	assert_error(HEAD "flood client -> server:9 syn count=0\n",
 		     "t.ct:3:36: expected a number 1..16777216, found 0");
 	assert_error(HEAD "flood client -> server:9 ack count=1\n",
 		     "t.ct:3:26: expected syn, found ack");
 	assert_error(HEAD "fill server size=10\n",
-		     "t.ct:3:13: expected count=N, found size=10");
+		     "t.ct:3:13: expected count=N (or max, max+N, max-N), found size=10");
 }
 END_TEST
 
