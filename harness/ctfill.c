@@ -2,6 +2,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -353,4 +354,20 @@ int ctfill_flush(struct netns *ns)
 	err = send_batch(&sock, nlh, nlh->nlmsg_len, 1, nlh, &ok);
 	sock_close(&sock);
 	return err;
+}
+
+long ctfill_host_entries(void)
+{
+	char line[512];
+	long active = -ENOENT;
+	FILE *file;
+
+	file = fopen("/proc/slabinfo", "re");
+	if (!file)
+		return -errno;
+	while (fgets(line, sizeof(line), file))
+		if (sscanf(line, "nf_conntrack %ld", &active) == 1)
+			break;
+	fclose(file);
+	return active;
 }

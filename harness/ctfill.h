@@ -58,6 +58,14 @@ int ctfill_insert(struct netns *ns, const struct ctfill_spec *spec, uint32_t *in
  */
 int ctfill_count(struct netns *ns, uint32_t *count);
 
+/*
+ * ctfill_host_entries - conntrack entries allocated on the whole machine, every
+ * namespace's, from the nf_conntrack slab (/proc/slabinfo, root only): dead
+ * namespaces' entries stay there until a kernel worker has freed them.
+ * Returns the count, or -errno.
+ */
+long ctfill_host_entries(void);
+
 /* ctfill_flush - delete every entry of @ns, as `conntrack -F`. Returns 0 or -errno. */
 int ctfill_flush(struct netns *ns);
 

@@ -490,6 +490,11 @@ static int delete_entry(struct run *run, const struct ct_step *ct, struct step_r
 	return 0;
 }
 
+/* How long a flood or fill waits for dead namespaces' entries to go: while
+ * their number falls, up to a bound. */
+#define SETTLE_STALL_MS		10000
+#define SETTLE_MAX_MS		600000
+
 /* wait ct … gone waits out an entry's timer only if it is this short. */
 #define CT_TIMER_WAIT_MAX_S	120
 
@@ -632,6 +637,53 @@ static long wait_flood_handled(struct run *run, uint32_t count_before, uint32_t 
 	}
 }
 
+/*
+ * Entries of namespaces freed by earlier runs (this process's or another's)
+ * stay in the kernel's one hash table until a worker has destroyed them, up to
+ * minutes after a full table: a fill then meets over-long chains (ENOSPC), a
+ * flood is slowed.  Before either, wait while that number falls, until it is
+ * below a quarter of max (what is left may be other runs' live entries).
+ * Returns the seconds waited, 0 if none.
+ */
+static double wait_table_settled(struct run *run)
+{
+	struct timespec start, falling, tick = { 0, 20 * 1000 * 1000 };
+	long entries, last = -1;
+	uint64_t max = 0;
+
+	if (read_number(run->observing_host->ns, "net.netfilter.nf_conntrack_max", &max) < 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	falling = start;
+	for (;;) {
+		uint32_t own = 0;
+
+		/* This run's own entries (a flood before this one) are not in the way. */
+		entries = ctfill_host_entries();
+		if (ctfill_count(run->observing_host->ns, &own) < 0)
+			break;
+		if (entries < 0 || (uint64_t)entries <= max / 4 + own ||
+		    ms_since(&falling) >= SETTLE_STALL_MS || ms_since(&start) >= SETTLE_MAX_MS)
+			break;
+		if (last < 0 || entries < last) {
+			last = entries;
+			clock_gettime(CLOCK_MONOTONIC, &falling);
+		}
+		nanosleep(&tick, NULL);
+	}
+	return ms_since(&start) > 100 ? ms_since(&start) / 1000.0 : 0;
+}
+
+/* Adds " (waited N s …)" to a step's message when wait_table_settled did. */
+static void note_settled(struct step_result *result, double waited)
+{
+	size_t len = strlen(result->message);
+
+	if (waited > 0 && len < sizeof(result->message))
+		snprintf(result->message + len, sizeof(result->message) - len,
+			 " (after waiting %.1f s for the kernel to free earlier runs' entries)", waited);
+}
+
 /* count=N|max±N as a number: max is the global nf_conntrack_max now. */
 static int table_count(struct run *run, const struct table_size *size, uint32_t *count,
 		       struct step_result *result)
@@ -666,11 +718,13 @@ int do_flood(struct run *run, const struct flood_step *flood, struct step_result
 	struct flood_result sent = { 0 };
 	union inet_addr src_addr;
 	uint32_t before;
+	double settled;
 	long missing;
 	int rc;
 
 	if (table_count(run, &flood->count, &spec.count, result) < 0)
 		return -1;
+	settled = wait_table_settled(run);
 	progress.total = spec.count;
 	route_addrs(run, src, flood->dst, &src_addr, &spec.dst);
 	if (begin_sending(run, result) < 0)
@@ -704,6 +758,7 @@ int do_flood(struct run *run, const struct flood_step *flood, struct step_result
 			 "%u SYNs sent in %.3f s (%.0f/s), all handled by the router after %.3f s",
 			 sent.sent, sent.seconds, sent.seconds > 0 ? sent.sent / sent.seconds : 0.0,
 			 seconds_since(&progress.start));
+	note_settled(result, settled);
 	return 0;
 }
 
@@ -713,10 +768,12 @@ int do_fill(struct run *run, const struct fill_step *fill, struct step_result *r
 	struct progress progress = { .what = "fill" };
 	struct ctfill_spec spec;
 	uint32_t inserted = 0, count;
+	double settled;
 	int rc;
 
 	if (table_count(run, &fill->count, &count, result) < 0)
 		return -1;
+	settled = wait_table_settled(run);
 	progress.total = count;
 	rc = ctfill_spec_flood(&spec, run->family, count);
 	if (rc < 0)
@@ -728,9 +785,15 @@ int do_fill(struct run *run, const struct fill_step *fill, struct step_result *r
 	rc = ctfill_insert(host->ns, &spec, &inserted, show_progress, &progress);
 	end_progress(&progress);
 	/* A table that is full before the count is reached is a story, not an error. */
+	if (rc == -ENOSPC)
+		return step_error(result, "fill: %s after %u entries: a hash chain of the kernel's "
+				  "table grew too long (chaintoolong); the hash is shared by every "
+				  "namespace, and dead namespaces' entries may still be in it",
+				  strerror(-rc), inserted);
 	if (rc < 0 && rc != -ENOMEM)
 		return step_error(result, "fill: %s after %u entries", strerror(-rc), inserted);
 	snprintf(result->message, sizeof(result->message), "%u ASSURED entries in %.3f s%s",
 		 inserted, seconds_since(&progress.start), rc == -ENOMEM ? " (table full)" : "");
+	note_settled(result, settled);
 	return 0;
 }

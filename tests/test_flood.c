@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "ctfill.h"
 #include "flood.h"
 #include "netns.h"
 #include "packet.h"
@@ -250,23 +251,6 @@ static void fill_progress(uint32_t sent, void *arg)
 	fill_poll(arg);
 }
 
-/* Conntrack entries allocated on the whole host, from /proc/slabinfo; -1 if unknown. */
-static long host_conntrack_objects(void)
-{
-	char line[512];
-	long active = -1;
-	FILE *file;
-
-	file = fopen("/proc/slabinfo", "re");
-	if (!file)
-		return -1;
-	while (fgets(line, sizeof(line), file))
-		if (sscanf(line, "nf_conntrack %ld", &active) == 1)
-			break;
-	fclose(file);
-	return active;
-}
-
 /*
  * A freed namespace's entries are destroyed by a kernel worker afterwards,
  * a CPU busy for a good part of a second after a full table: a run started
@@ -279,7 +263,7 @@ static void wait_conntrack_settled(void)
 	long objects;
 
 	do {
-		objects = host_conntrack_objects();
+		objects = ctfill_host_entries();
 		if (objects < SETTLED_OBJECTS)
 			return;
 		nanosleep(&tick, NULL);
