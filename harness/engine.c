@@ -685,6 +685,17 @@ static void engine_run_locked(const struct scenario *scenario, int variant, int 
 		*step_result = (struct step_result){ .step = step, .sent_packet = -1, .passed = true,
 						     .first_packet = observer_count(run.observer) };
 		result->n_steps = i + 1;
+		/* Each step's waits are bounded; this bounds their sum, so one slow
+		 * run cannot hold up the suite. */
+		if (options->run_limit_ms && seconds_since(&start) * 1000 > options->run_limit_ms) {
+			step_error(step_result, "not run: the run had taken %.1f s, over its limit "
+				   "(-T %d s)", seconds_since(&start), options->run_limit_ms / 1000);
+			snprintf(result->reason, sizeof(result->reason), "%s:%d:%d: %s: %s",
+				 scenario->path, step->pos.line, step->pos.column, step->text,
+				 step_result->message);
+			result->failures++;
+			break;
+		}
 		if (!condition_holds(&step->when, variant,
 				     family == AF_INET ? FAMILY_IPV4 : FAMILY_IPV6, kernel)) {
 			step_result->skipped = true;
