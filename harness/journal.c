@@ -54,7 +54,16 @@ struct line {
 	pid_t pid;
 };
 
-static const int handled_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+/*
+ * Every signal whose default action ends the process, but SIGKILL, which
+ * cannot be caught, and the real-time ones. The crashes (SIGSEGV and
+ * after) are best effort: memory may be what broke.
+ */
+static const int handled_signals[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGUSR1, SIGUSR2, SIGALRM,
+	SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGXCPU, SIGXFSZ,
+	SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
+};
 
 static char config_dir[PATH_LEN];
 static char config_sysctl_root[PATH_LEN];

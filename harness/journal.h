@@ -39,8 +39,10 @@ int journal_set_sysctl_root(const char *root);
  * keeps its first old value; a key another live process changed records
  * that process's old value, and whichever of them restores last writes it
  * back. The first call installs what restores on exit: atexit, and
- * handlers of SIGINT, SIGTERM, SIGHUP and SIGQUIT (those still at their
- * default action) that restore, then die of the signal as they would have.
+ * handlers of every signal that would end the process (SIGINT, SIGTERM,
+ * SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGALRM, SIGSEGV, SIGABRT, ...; those
+ * still at their default action) that restore, then die of the signal as
+ * they would have.
  * Call it before starting threads. Returns 0 or -errno (EINVAL: a key
  * ctlab does not change, a value, new or current, that is not a decimal in
  * the key's range; ENOSPC: too many keys; ENOENT: no such sysctl; ELOOP,

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -116,13 +117,35 @@ static void teardown(void)
 	ck_assert_int_eq(rmdir(root), 0);
 }
 
+/* Dies as told: 'S' raises SIGSEGV, 'P' writes into a pipe nobody reads (SIGPIPE). */
+static void crash(char how)
+{
+	struct rlimit no_core = { 0, 0 };
+	int broken[2];
+	ssize_t n;
+
+	setrlimit(RLIMIT_CORE, &no_core);
+	if (how == 'S')
+		raise(SIGSEGV);
+	if (how == 'P' && pipe(broken) == 0) {
+		close(broken[0]);
+		n = write(broken[1], "x", 1);
+		(void)n;
+	}
+	_exit(5);
+}
+
 /*
- * A child that sets @value and then waits for a signal, or with @wait_fd
- * -1 exits at once. Returns its pid once the value is set.
+ * A child that sets @value and then waits for a signal, for a byte on
+ * @wait_fd that tells it how to crash, or for its end of file; with
+ * @wait_fd -1 it exits at once. Returns its pid once the value is set.
  */
 static pid_t child_setting(const char *value, int wait_fd)
 {
+	static const int fatal[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1,
+				     SIGUSR2, SIGALRM, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
 	int ready[2];
+	ssize_t n;
 	pid_t pid;
 	char c;
 
@@ -130,12 +153,12 @@ static pid_t child_setting(const char *value, int wait_fd)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
+		size_t i;
 		int fd;
 
 		/* As ctlab starts: Check's own handlers would kill the whole test instead. */
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
+		for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+			signal(fatal[i], SIG_DFL);
 		/* Other children's pipes, so that closing them reaches their readers. */
 		for (fd = 3; fd < 64; fd++)
 			if (fd != ready[1] && fd != wait_fd)
@@ -146,9 +169,11 @@ static pid_t child_setting(const char *value, int wait_fd)
 			_exit(3);
 		if (wait_fd < 0)
 			exit(0);
-		/* Until the parent closes its end, or a signal ends us. */
-		while (read(wait_fd, &c, 1) < 0 && errno == EINTR)
+		/* Until the parent closes its end or says how to crash, or a signal ends us. */
+		while ((n = read(wait_fd, &c, 1)) < 0 && errno == EINTR)
 			;
+		if (n == 1)
+			crash(c);
 		exit(0);
 	}
 	close(ready[1]);
@@ -248,7 +273,12 @@ START_TEST(test_exit_restores)
 }
 END_TEST
 
-static void check_signal_restores(int sig)
+/*
+ * A child changes the value, then dies of @sig: sent to it, or with @how
+ * its own doing (see crash()). It restored first, then died of the signal
+ * all the same, and ended its guardian.
+ */
+static void check_signal_restores(int sig, char how)
 {
 	int hold[2], status;
 	pid_t pid;
@@ -258,25 +288,54 @@ static void check_signal_restores(int sig)
 	close(hold[0]);
 	ck_assert_str_eq(read_text(value_path), "1048576\n");
 	ck_assert_str_eq(read_text(journal_path), journal_line(pid, ORIGINAL));
-	kill(pid, sig);
+	if (how)
+		ck_assert_int_eq(write(hold[1], &how, 1), 1);
+	else
+		kill(pid, sig);
 	status = wait_status(pid);
 	close(hold[1]);
-	/* Restored, then died of the signal all the same. */
-	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == sig, "status %#x", status);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == sig, "signal %d: status %#x",
+		      sig, status);
 	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
 	ck_assert_str_eq(read_text(journal_path), "");
 }
 
 START_TEST(test_sigterm_restores)
 {
-	check_signal_restores(SIGTERM);
+	check_signal_restores(SIGTERM, 0);
 }
 END_TEST
 
 START_TEST(test_sigint_sighup_restore)
 {
-	check_signal_restores(SIGINT);
-	check_signal_restores(SIGHUP);
+	check_signal_restores(SIGINT, 0);
+	check_signal_restores(SIGHUP, 0);
+}
+END_TEST
+
+/* `ctlab run ... | head`: the next write after head has gone. */
+START_TEST(test_sigpipe_restores)
+{
+	check_signal_restores(SIGPIPE, 'P');
+	check_signal_restores(SIGPIPE, 0);
+}
+END_TEST
+
+START_TEST(test_sigusr_sigalrm_restore)
+{
+	check_signal_restores(SIGUSR1, 0);
+	check_signal_restores(SIGUSR2, 0);
+	check_signal_restores(SIGALRM, 0);
+}
+END_TEST
+
+START_TEST(test_crash_restores)
+{
+	check_signal_restores(SIGSEGV, 'S');
+	check_signal_restores(SIGBUS, 0);
+	check_signal_restores(SIGABRT, 0);
+	check_signal_restores(SIGFPE, 0);
+	check_signal_restores(SIGILL, 0);
 }
 END_TEST
 
@@ -606,6 +665,9 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_exit_restores);
 	tcase_add_test(tc, test_sigterm_restores);
 	tcase_add_test(tc, test_sigint_sighup_restore);
+	tcase_add_test(tc, test_sigpipe_restores);
+	tcase_add_test(tc, test_sigusr_sigalrm_restore);
+	tcase_add_test(tc, test_crash_restores);
 	tcase_add_test(tc, test_sigkill_recovered);
 	tcase_add_test(tc, test_recover_keeps_live_entries);
 	tcase_add_test(tc, test_recover_without_journal);
