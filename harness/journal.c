@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "journal.h"
 
@@ -56,8 +59,8 @@ struct line {
 
 /*
  * Every signal whose default action ends the process, but SIGKILL, which
- * cannot be caught, and the real-time ones. The crashes (SIGSEGV and
- * after) are best effort: memory may be what broke.
+ * cannot be caught, and the real-time ones: those are the guardian's. The
+ * crashes (SIGSEGV and after) are best effort: memory may be what broke.
  */
 static const int handled_signals[] = {
 	SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGUSR1, SIGUSR2, SIGALRM,
@@ -77,6 +80,9 @@ static pid_t owner;
 static struct owned owned[OWNED_MAX];
 static volatile sig_atomic_t n_owned;
 static bool exit_hooks;
+/* The guardian while this process has changes in force: its pid, our end of its socket. */
+static pid_t guardian;
+static int guardian_fd = -1;
 static char journal_in[JOURNAL_MAX], journal_out[JOURNAL_MAX];
 
 int journal_set_dir(const char *dir)
@@ -478,6 +484,25 @@ out_unlock:
 	return rc;
 }
 
+/*
+ * Ends the guardian, having told it first when this process has restored
+ * its entries (it then has nothing to do), and waits for it so that it is
+ * not left behind.
+ */
+static void stop_guardian(bool restored)
+{
+	if (!guardian)
+		return;
+	/* MSG_NOSIGNAL: no SIGPIPE if it is gone already. */
+	if (restored)
+		send(guardian_fd, "r", 1, MSG_NOSIGNAL);
+	close(guardian_fd);
+	guardian_fd = -1;
+	while (waitpid(guardian, NULL, 0) < 0 && errno == EINTR)
+		;
+	guardian = 0;
+}
+
 static void on_signal(int sig)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -485,8 +510,10 @@ static void on_signal(int sig)
 
 	/* A forked child inherits the handler, not the changes. */
 	if (getpid() == owner && n_owned) {
-		restore_own(true, NULL);
+		int rc = restore_own(true, NULL);
+
 		n_owned = 0;
+		stop_guardian(rc == 0);
 	}
 	/* Pending until the handler returns, then the default action as if we had never caught it. */
 	sigaction(sig, &dfl, NULL);
@@ -495,6 +522,150 @@ static void on_signal(int sig)
 }
 
 /* End of the async-signal-safe part. */
+
+/*
+ * Restores the entries of the processes that are gone and drops them from
+ * the journal, saying so on @report (may be NULL). With @gone, only the
+ * entries of that process, taken as gone even while its pid still shows
+ * (exiting, or a zombie not yet reaped); the others are left as they are.
+ * @in and @out hold JOURNAL_MAX bytes. The caller keeps this process's
+ * handlers out. Returns 0 or the first -errno; an entry that could not be
+ * restored stays.
+ */
+static int recover_entries(const struct files *files, pid_t gone, char *in, char *out,
+			   FILE *report)
+{
+	char old[VALUE_MAX + 1], path[PATH_LEN];
+	size_t in_len, out_len = 0, pos = 0;
+	int lock_fd, rc, first_err = 0;
+	struct line line = { 0 };
+	const char *why;
+
+	lock_fd = lock_journal(files);
+	if (lock_fd < 0)
+		return lock_fd;
+	rc = read_journal(files, in, JOURNAL_MAX, &in_len);
+	if (rc)
+		goto out_unlock;
+	out[0] = '\0';
+	while (next_any_line(in, in_len, &pos, &line, &why)) {
+		bool keep;
+
+		/* Only root can write there: a bad line is damage, never to be acted on. */
+		if (why) {
+			if (report)
+				fprintf(report, "ignoring journal line %d: %s (dropped)\n", line.number,
+					why);
+			continue;
+		}
+		keep = gone ? line.pid != gone : pid_alive(line.pid);
+		/* Restore a key of the dead only when no live process still counts on it. */
+		if (!keep && !held_by_other(in, in_len, line.setting, line.pid)) {
+			snprintf(old, sizeof(old), "%.*s\n", (int)line.value_len, line.value);
+			rc = sysctl_path(line.setting, path, sizeof(path));
+			if (!rc)
+				rc = write_file(path, old, strlen(old));
+			if (rc) {
+				keep = true;
+				if (!first_err)
+					first_err = rc;
+			}
+			if (report)
+				fprintf(report, "%s %s=%.*s (left by pid %d)%s%s\n",
+					rc ? "could not restore" : "restored", line.setting->key,
+					(int)line.value_len, line.value, (int)line.pid,
+					rc ? ": " : "", rc ? strerror(-rc) : "");
+		} else if (!keep && report) {
+			fprintf(report, "dropped %s=%.*s (left by pid %d; changed since by a live process)\n",
+				line.setting->key, (int)line.value_len, line.value, (int)line.pid);
+		}
+		if (keep) {
+			add_text(out, JOURNAL_MAX, &out_len, line.start, line.len + 1);
+			out[out_len - 1] = '\n';
+		}
+	}
+	rc = replace_journal(files, out, out_len);
+	if (!rc)
+		rc = first_err;
+out_unlock:
+	close(lock_fd);
+	return rc;
+}
+
+/*
+ * The guardian's life. It keeps nothing of ours but its end of the socket
+ * (the standard three on /dev/null), and sits in a session of its own, so
+ * that no terminal or job's pipe waits for it and a signal to our process
+ * group (Ctrl-C, a CI runner's kill of the job) reaches only us. When the
+ * socket ends without a word, every thread of ours has exited without
+ * restoring (SIGKILL, a crash inside the journal, a signal not handled):
+ * it restores our entries as recovery would, and exits.
+ */
+static void __attribute__((noreturn)) guard(int fd)
+{
+	sigset_t none;
+	long i, max;
+	ssize_t n;
+	char word;
+	int null;
+
+	/* Ours as fd 3, /dev/null as 0, 1 and 2, the rest closed (by a loop before Linux 5.9). */
+	if (dup2(fd, 3) < 0)
+		_exit(1);
+	null = open("/dev/null", O_RDWR);
+	for (i = 0; i < 3; i++) {
+		if (null >= 0)
+			dup2(null, (int)i);
+		else
+			close((int)i);
+	}
+	if (close_range(4, ~0U, 0) < 0)
+		for (i = 4, max = sysconf(_SC_OPEN_MAX); i < max; i++)
+			close((int)i);
+	fd = 3;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setsid();
+	prctl(PR_SET_NAME, "ctlab-guardian");
+	while ((n = read(fd, &word, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1)
+		recover_entries(&owner_files, owner, journal_in, journal_out, NULL);
+	_exit(0);
+}
+
+/*
+ * Starts the guardian: a child that restores this process's entries when
+ * it is gone without having done so. Why a socket's end rather than
+ * PR_SET_PDEATHSIG: the death signal comes when the thread that forked
+ * exits, not the process, and may come before the child has asked for it;
+ * the socket ends only when the last of our threads has gone (or exec'd:
+ * our end is close-on-exec), and carries the word that we restored, with
+ * no SIGPIPE for us if the guardian is gone. Forked before any thread
+ * starts (journal_set's rule), so the guardian may use what recovery uses.
+ * Returns 0 or -errno.
+ */
+static int start_guardian(void)
+{
+	int fds[2], err = 0;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0)
+		guard(fds[1]);
+	if (pid < 0)
+		err = -errno;
+	close(fds[1]);
+	if (err) {
+		close(fds[0]);
+		return err;
+	}
+	guardian = pid;
+	guardian_fd = fds[0];
+	return 0;
+}
 
 static void on_exit_restore(void)
 {
@@ -659,6 +830,12 @@ int journal_set(const char *key, const char *value)
 		n_owned++;
 		recorded = true;
 	}
+	/* Before the first change: from here on a SIGKILL leaves it to the guardian. */
+	if (!guardian) {
+		rc = start_guardian();
+		if (rc)
+			goto out_unlock;
+	}
 	install_exit_hooks();
 	snprintf(new_value, sizeof(new_value), "%s\n", value);
 	rc = write_file(path, new_value, strlen(new_value));
@@ -670,6 +847,8 @@ out_unlock:
 		restore_own(false, setting);
 		n_owned--;
 	}
+	if (rc && !n_owned)
+		stop_guardian(true);
 out_unblock:
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	return rc;
@@ -684,6 +863,7 @@ int journal_restore_all(void)
 	if (n_owned && getpid() == owner) {
 		rc = restore_own(true, NULL);
 		n_owned = 0;
+		stop_guardian(rc == 0);
 	}
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	return rc;
@@ -691,14 +871,11 @@ int journal_restore_all(void)
 
 int journal_recover(FILE *report)
 {
-	char *in, *out, old[VALUE_MAX + 1], path[PATH_LEN];
-	size_t in_len, out_len = 0, pos = 0;
-	int lock_fd, rc, first_err = 0;
-	struct line line = { 0 };
 	struct files files;
-	const char *why;
 	struct stat st;
 	sigset_t saved;
+	char *in, *out;
+	int rc;
 
 	files_of(&files);
 	rc = check_files(&files);
@@ -709,63 +886,12 @@ int journal_recover(FILE *report)
 	in = malloc(JOURNAL_MAX);
 	out = malloc(JOURNAL_MAX);
 	rc = -ENOMEM;
-	if (!in || !out)
-		goto out_free;
-	/* This process's own entries may be in the journal too: keep its handlers out. */
-	block_signals(&saved);
-	lock_fd = lock_journal(&files);
-	if (lock_fd < 0) {
-		rc = lock_fd;
-		goto out_unblock;
+	if (in && out) {
+		/* This process's own entries may be in the journal too: keep its handlers out. */
+		block_signals(&saved);
+		rc = recover_entries(&files, 0, in, out, report);
+		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	}
-	rc = read_journal(&files, in, JOURNAL_MAX, &in_len);
-	if (rc)
-		goto out_unlock;
-	out[0] = '\0';
-	while (next_any_line(in, in_len, &pos, &line, &why)) {
-		bool keep;
-
-		/* Only root can write there: a bad line is damage, never to be acted on. */
-		if (why) {
-			if (report)
-				fprintf(report, "ignoring journal line %d: %s (dropped)\n", line.number,
-					why);
-			continue;
-		}
-		keep = pid_alive(line.pid);
-		/* Restore a key of the dead only when no live process still counts on it. */
-		if (!keep && !held_by_other(in, in_len, line.setting, line.pid)) {
-			snprintf(old, sizeof(old), "%.*s\n", (int)line.value_len, line.value);
-			rc = sysctl_path(line.setting, path, sizeof(path));
-			if (!rc)
-				rc = write_file(path, old, strlen(old));
-			if (rc) {
-				keep = true;
-				if (!first_err)
-					first_err = rc;
-			}
-			if (report)
-				fprintf(report, "%s %s=%.*s (left by pid %d)%s%s\n",
-					rc ? "could not restore" : "restored", line.setting->key,
-					(int)line.value_len, line.value, (int)line.pid,
-					rc ? ": " : "", rc ? strerror(-rc) : "");
-		} else if (!keep && report) {
-			fprintf(report, "dropped %s=%.*s (left by pid %d; changed since by a live process)\n",
-				line.setting->key, (int)line.value_len, line.value, (int)line.pid);
-		}
-		if (keep) {
-			add_text(out, JOURNAL_MAX, &out_len, line.start, line.len + 1);
-			out[out_len - 1] = '\n';
-		}
-	}
-	rc = replace_journal(&files, out, out_len);
-	if (!rc)
-		rc = first_err;
-out_unlock:
-	close(lock_fd);
-out_unblock:
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-out_free:
 	free(out);
 	free(in);
 	return rc;

@@ -42,20 +42,24 @@ int journal_set_sysctl_root(const char *root);
  * handlers of every signal that would end the process (SIGINT, SIGTERM,
  * SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGALRM, SIGSEGV, SIGABRT, ...; those
  * still at their default action) that restore, then die of the signal as
- * they would have.
+ * they would have. Before the first change it also forks a guardian
+ * ("ctlab-guardian", in a session of its own, holding none of our files)
+ * that restores this process's entries as soon as it is gone without
+ * having restored them (SIGKILL), and exits; journal_restore_all ends it.
  * Call it before starting threads. Returns 0 or -errno (EINVAL: a key
  * ctlab does not change, a value, new or current, that is not a decimal in
- * the key's range; ENOSPC: too many keys; ENOENT: no such sysctl; ELOOP,
- * ENOTDIR, EPERM: the journal's directory or files refused, see above;
- * EEXIST: a journal.new that is not a regular file of ours; errors of the
- * journal).
+ * the key's range; ENOSPC: too many keys; ENOENT: no such sysctl; EACCES:
+ * not root; ELOOP, ENOTDIR, EPERM: the journal's directory or files
+ * refused, see above; EEXIST: a journal.new that is not a regular file of
+ * ours; errors of fork and of the journal).
  */
 int journal_set(const char *key, const char *value);
 
 /*
  * journal_restore_all - write back every value this process changed
- * (unless another live process changed the same key after it) and remove
- * its journal entries. Returns 0 or the first -errno.
+ * (unless another live process changed the same key after it), remove
+ * its journal entries, and end its guardian (which tries again if this
+ * failed). Returns 0 or the first -errno.
  */
 int journal_restore_all(void);
 

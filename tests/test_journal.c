@@ -8,12 +8,14 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -85,6 +87,8 @@ static void setup(void)
 	write_text(value_path, ORIGINAL "\n");
 	ck_assert_int_eq(journal_set_dir(run_dir), 0);
 	ck_assert_int_eq(journal_set_sysctl_root(sysctl_dir), 0);
+	/* A killed child's guardian becomes ours, to be waited for. */
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 }
 
 /* Removes what the tests made, and only that: root must then be empty. */
@@ -190,6 +194,26 @@ static int wait_status(pid_t pid)
 	return status;
 }
 
+/* No process was left to us (a subreaper): no guardian outlived its ctlab. */
+static void check_none_left(void)
+{
+	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+	ck_assert_int_eq(errno, ECHILD);
+}
+
+/*
+ * Waits for the guardian of a child killed with SIGKILL, ours since (the
+ * only other child is still running, or there is none): bounded by the
+ * test's timeout. It must have exited on its own, at once.
+ */
+static void wait_guardian(void)
+{
+	int status;
+
+	ck_assert_int_gt(waitpid(-1, &status, 0), 0);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+}
+
 START_TEST(test_set_then_restore)
 {
 	struct stat st;
@@ -208,6 +232,7 @@ START_TEST(test_set_then_restore)
 	ck_assert_int_eq(journal_restore_all(), 0);
 	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
 	ck_assert_str_eq(read_text(journal_path), "");
+	check_none_left();	/* the guardian ended with the changes */
 	ck_assert_int_eq(journal_restore_all(), 0);	/* nothing left to do */
 	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
 }
@@ -270,6 +295,7 @@ START_TEST(test_exit_restores)
 	ck_assert_int_eq(wait_status(pid), 0);
 	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
 	ck_assert_str_eq(read_text(journal_path), "");
+	check_none_left();
 }
 END_TEST
 
@@ -298,6 +324,7 @@ static void check_signal_restores(int sig, char how)
 		      sig, status);
 	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
 	ck_assert_str_eq(read_text(journal_path), "");
+	check_none_left();
 }
 
 START_TEST(test_sigterm_restores)
@@ -339,32 +366,85 @@ START_TEST(test_crash_restores)
 }
 END_TEST
 
-START_TEST(test_sigkill_recovered)
+/* What no handler sees: the guardian restores, then exits. */
+START_TEST(test_sigkill_guardian_restores)
 {
 	int hold[2], status;
-	char *report = NULL;
-	size_t report_len;
-	FILE *stream;
 	pid_t pid;
 
 	ck_assert_int_eq(pipe(hold), 0);
 	pid = child_setting("1048576", hold[0]);
 	close(hold[0]);
+	ck_assert_str_eq(read_text(value_path), "1048576\n");
 	kill(pid, SIGKILL);
 	status = wait_status(pid);
 	close(hold[1]);
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	ck_assert_str_eq(read_text(value_path), "1048576\n");
-	ck_assert_str_eq(read_text(journal_path), journal_line(pid, ORIGINAL));
-
-	stream = open_memstream(&report, &report_len);
-	ck_assert_int_eq(journal_recover(stream), 0);
-	fclose(stream);
+	wait_guardian();
 	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
 	ck_assert_str_eq(read_text(journal_path), "");
-	ck_assert_msg(strstr(report, "restored " KEY "=" ORIGINAL), "report: %s", report);
-	free(report);
-	ck_assert_int_eq(journal_recover(NULL), 0);	/* nothing left */
+	check_none_left();
+}
+END_TEST
+
+/* A killed run's guardian leaves a key another live run still counts on. */
+START_TEST(test_sigkill_while_other_holds)
+{
+	int hold_a[2], hold_b[2];
+	pid_t a, b;
+
+	ck_assert_int_eq(pipe(hold_a), 0);
+	ck_assert_int_eq(pipe(hold_b), 0);
+	a = child_setting("1000000", hold_a[0]);
+	b = child_setting("2000000", hold_b[0]);
+	close(hold_a[0]);
+	close(hold_b[0]);
+	kill(a, SIGKILL);
+	ck_assert_int_eq(WTERMSIG(wait_status(a)), SIGKILL);
+	close(hold_a[1]);
+	wait_guardian();
+	ck_assert_str_eq(read_text(value_path), "2000000\n");
+	ck_assert_str_eq(read_text(journal_path), journal_line(b, ORIGINAL));
+
+	close(hold_b[1]);
+	ck_assert_int_eq(wait_status(b), 0);
+	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
+	ck_assert_str_eq(read_text(journal_path), "");
+	check_none_left();
+}
+END_TEST
+
+/*
+ * The guardian keeps none of our files: not the standard ones (a terminal,
+ * a CI job's pipe), not the others. The pipe's end of file comes (bounded
+ * wait) once we have closed every end of ours.
+ */
+START_TEST(test_guardian_holds_no_fds)
+{
+	struct pollfd spy = { .events = POLLIN };
+	int pipe_fds[2], saved_out, saved_err;
+	char c;
+
+	ck_assert_int_eq(pipe(pipe_fds), 0);
+	spy.fd = pipe_fds[0];
+	saved_out = dup(STDOUT_FILENO);
+	saved_err = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved_out, 0);
+	ck_assert_int_ge(saved_err, 0);
+	dup2(pipe_fds[1], STDOUT_FILENO);
+	dup2(pipe_fds[1], STDERR_FILENO);
+	ck_assert_int_eq(journal_set(KEY, CHANGED), 0);
+	dup2(saved_out, STDOUT_FILENO);
+	dup2(saved_err, STDERR_FILENO);
+	close(saved_out);
+	close(saved_err);
+	close(pipe_fds[1]);
+	ck_assert_int_eq(poll(&spy, 1, 20000), 1);
+	ck_assert_int_eq(read(pipe_fds[0], &c, 1), 0);
+	close(pipe_fds[0]);
+	ck_assert_int_eq(journal_restore_all(), 0);
+	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
+	check_none_left();
 }
 END_TEST
 
@@ -463,6 +543,25 @@ static void check_refused(int err)
 	ck_assert_int_eq(journal_recover(NULL), err);
 	ck_assert_str_eq(read_text(value_path), CHANGED "\n");
 }
+
+/* A run killed with its guardian (or before it could act): journal_recover restores. */
+START_TEST(test_recover_restores_dead)
+{
+	char report[1024], want[256];
+	const char *line;
+
+	ck_assert_int_eq(mkdir(run_dir, 0700), 0);
+	line = left_by_killed_run(journal_path);
+	snprintf(want, sizeof(want), "restored " KEY "=" ORIGINAL " (left by pid %d)\n",
+		 atoi(strrchr(line, ' ') + 1));
+	ck_assert_int_eq(recover(report, sizeof(report)), 0);
+	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
+	ck_assert_str_eq(read_text(journal_path), "");
+	ck_assert_str_eq(report, want);
+	ck_assert_int_eq(recover(report, sizeof(report)), 0);
+	ck_assert_str_eq(report, "");	/* nothing left */
+}
+END_TEST
 
 START_TEST(test_dir_symlink_refused)
 {
@@ -655,20 +754,14 @@ END_TEST
 static Suite *journal_suite(void)
 {
 	Suite *suite = suite_create("journal");
-	TCase *tc = tcase_create("journal");
+	TCase *tc = tcase_create("journal"), *signals = tcase_create("signals");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_set_then_restore);
 	tcase_add_test(tc, test_set_rejects_bad_args);
 	tcase_add_test(tc, test_set_rejects_other_keys);
 	tcase_add_test(tc, test_set_rejects_bad_current_value);
-	tcase_add_test(tc, test_exit_restores);
-	tcase_add_test(tc, test_sigterm_restores);
-	tcase_add_test(tc, test_sigint_sighup_restore);
-	tcase_add_test(tc, test_sigpipe_restores);
-	tcase_add_test(tc, test_sigusr_sigalrm_restore);
-	tcase_add_test(tc, test_crash_restores);
-	tcase_add_test(tc, test_sigkill_recovered);
+	tcase_add_test(tc, test_recover_restores_dead);
 	tcase_add_test(tc, test_recover_keeps_live_entries);
 	tcase_add_test(tc, test_recover_without_journal);
 	tcase_add_test(tc, test_two_processes_same_key);
@@ -682,6 +775,20 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_stale_new_journal_removed);
 	tcase_add_test(tc, test_recover_ignores_bad_lines);
 	suite_add_tcase(suite, tc);
+
+	/* Children that die and guardians that act: above the waits inside, on a loaded machine. */
+	tcase_add_checked_fixture(signals, setup, teardown);
+	tcase_set_timeout(signals, 30);
+	tcase_add_test(signals, test_exit_restores);
+	tcase_add_test(signals, test_sigterm_restores);
+	tcase_add_test(signals, test_sigint_sighup_restore);
+	tcase_add_test(signals, test_sigpipe_restores);
+	tcase_add_test(signals, test_sigusr_sigalrm_restore);
+	tcase_add_test(signals, test_crash_restores);
+	tcase_add_test(signals, test_sigkill_guardian_restores);
+	tcase_add_test(signals, test_sigkill_while_other_holds);
+	tcase_add_test(signals, test_guardian_holds_no_fds);
+	suite_add_tcase(suite, signals);
 	return suite;
 }
 
