@@ -1,6 +1,7 @@
 /* ctlab — the command line: run, list and show conntrack scenarios. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -497,10 +499,18 @@ static int do_run(int argc, char **argv)
 	/* A crashed run may have left a global setting changed: put it back first. */
 	journal_recover(stderr);
 	/* The one global setting ctlab touches, and only when asked: journaled
-	 * first, restored on every exit (or by `ctlab clean` after a SIGKILL). */
+	 * first, restored on every exit and fatal signal, after a SIGKILL by the
+	 * journal's guardian (or `ctlab clean` if that was killed too). */
 	if (ct_max) {
-		int rc = journal_set("net.netfilter.nf_conntrack_max", ct_max);
+		int rc;
 
+		if (geteuid() != 0) {
+			fprintf(stderr, "ctlab: --ct-max needs root (it changes the host's global "
+				"net.netfilter.nf_conntrack_max)\n");
+			status = EXIT_SKIPPED;
+			goto out_free;
+		}
+		rc = journal_set("net.netfilter.nf_conntrack_max", ct_max);
 		if (rc < 0) {
 			fprintf(stderr, "ctlab: --ct-max: %s\n", strerror(-rc));
 			status = EXIT_FAILED;
@@ -584,28 +594,53 @@ out_free:
 	return status;
 }
 
-/* Remove namespaces kept by --keep whose ctlab process is gone. */
+/*
+ * Remove namespaces kept by --keep whose ctlab process is gone, and only
+ * the caller's: those of a live pid, or made by another user, are left.
+ */
 static int do_clean(int argc, char **argv)
 {
 	char path[PATH_MAX];
 	struct dirent *entry;
-	int pid, removed = 0, status = EXIT_PASS, rc;
+	int pid, removed = 0, status = EXIT_PASS, rc, below;
+	struct stat st;
 	DIR *dir;
 
 	if (argc > 1)
 		return usage_error("clean takes no arguments, found '%s'", argv[1]);
+	if (geteuid() != 0) {
+		fprintf(stderr, "ctlab: clean needs root (it unmounts namespaces kept under "
+			"/run/netns and restores global sysctls)\n");
+		return EXIT_SKIPPED;
+	}
 	if (journal_recover(stdout) < 0)
 		status = EXIT_FAILED;
 	dir = opendir("/run/netns");
 	if (!dir)
 		return errno == ENOENT ? status : EXIT_FAILED;
+	/* /run/netns without the namespaces mounted on its files: a copy of its own mount only. */
+	below = open_tree(AT_FDCWD, "/run/netns", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (below < 0) {
+		fprintf(stderr, "ctlab: /run/netns: cannot tell who kept what there: %s\n",
+			strerror(errno));
+		status = EXIT_FAILED;
+		goto out_close_dir;
+	}
 	while ((entry = readdir(dir))) {
 		if (sscanf(entry->d_name, "ctlab-%d-", &pid) != 1 || pid <= 0)
 			continue;
 		if (kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
 		snprintf(path, sizeof(path), "/run/netns/%s", entry->d_name);
-		rc = netns_unkeep(path);
+		/* The mount hides its file, whose owner made it: seen in the copy. */
+		if (fstatat(below, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = -errno;
+		} else if (st.st_uid != geteuid()) {
+			printf("left %s: kept by uid %u\n", path, (unsigned)st.st_uid);
+			continue;
+		} else {
+			rc = netns_unkeep(path);
+		}
 		if (rc < 0) {
 			fprintf(stderr, "ctlab: %s: %s\n", path, strerror(-rc));
 			status = EXIT_FAILED;
@@ -613,6 +648,8 @@ static int do_clean(int argc, char **argv)
 			removed++;
 		}
 	}
+	close(below);
+out_close_dir:
 	closedir(dir);
 	printf("removed %d kept namespace%s\n", removed, removed == 1 ? "" : "s");
 	return status;
