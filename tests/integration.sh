@@ -256,8 +256,18 @@ else
 fi
 
 # 5b. --ct-max: the global maximum is changed for the run only, restored on
-# exit; a SIGKILL leaves it changed and journaled, and `ctlab clean` restores it.
+# exit; a SIGKILL of the run and of its guardian (which alone would restore
+# it, section 9) leaves it changed and journaled, and `ctlab clean` restores it.
 max_file=/proc/sys/net/netfilter/nf_conntrack_max
+# children_of PID: the pids of PID's children, from /proc (no procps needed).
+children_of() {
+	local stat line fields
+	for stat in /proc/[0-9]*/stat; do
+		read -r line 2>/dev/null <"$stat" || continue
+		read -ra fields <<<"${line##*) }"
+		[ "${fields[1]}" = "$1" ] && { stat=${stat#/proc/}; echo "${stat%/stat}"; }
+	done
+}
 old_max=$(cat $max_file)
 "$ctlab" run --ct-max 8192 tests/fixtures/flag-check.ct >/dev/null 2>&1
 [ "$(cat $max_file)" = "$old_max" ] && ok "--ct-max restored on exit ($old_max)" ||
@@ -269,7 +279,7 @@ for _ in $(seq 1 5000); do
 	kill -0 $pid 2>/dev/null || break
 done
 changed=$(cat $max_file)
-kill -9 $pid 2>/dev/null
+kill -9 $(children_of $pid) $pid 2>/dev/null
 wait $pid 2>/dev/null
 left=$(cat $max_file)
 "$ctlab" clean >"$out/clean.txt" 2>&1
@@ -380,6 +390,122 @@ else
 	sed 's/^/    /' "$out/planted.err"
 	ls -lA "$planted" "$planted/pcap" | sed 's/^/    /'
 fi
+
+# 9. The global maximum comes back however a run ends, without `ctlab clean`:
+# a SIGPIPE (`| head`) or another fatal signal (restored, then died of it, its
+# guardian ended with it), a SIGKILL (the guardian restores it, then exits).
+# Every wait is for the event, bounded. Not root: clean and --ct-max say they
+# need root, exit 4. clean removes only the caller's kept namespaces.
+old_max=$(cat $max_file)
+ct=65536
+[ "$old_max" = $ct ] && ct=65537
+# poll_until SECONDS COMMAND...: until COMMAND succeeds (0) or the bound passes (1).
+poll_until() {
+	local end=$((SECONDS + $1 + 1))
+	shift
+	until "$@"; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.01
+	done
+}
+max_is() { [ "$(cat $max_file)" = "$1" ]; }
+changed_by() { max_is $ct && kill -0 "$1" 2>/dev/null; }
+gone() { [ -n "$1" ] && ! kill -0 "$1" 2>/dev/null; }
+no_entry_of() { ! grep -qs " $1\$" /run/ctlab/journal; }
+# A failed check must not leave the host changed either.
+repair() { "$ctlab" clean >/dev/null 2>&1; }
+
+"$ctlab" run --ct-max $ct tests/fixtures/flag-check.ct 2>"$out/pipe.err" | head -1 >"$out/pipe.out"
+status=${PIPESTATUS[0]}
+if max_is "$old_max" && grep -qx 'KTAP version 1' "$out/pipe.out"; then
+	ok "--ct-max | head -1: $old_max back (exit $status)"
+else
+	not_ok "--ct-max | head -1: exit $status, nf_conntrack_max $(cat $max_file)"
+	sed 's/^/    /' "$out/pipe.out" "$out/pipe.err"
+	repair
+fi
+
+# The same, certain to be a SIGPIPE mid-run: stdout a FIFO nobody reads any more.
+mkfifo "$out/fifo"
+exec {both}<>"$out/fifo" {unread}>"$out/fifo" {both}<&-
+"$ctlab" run --ct-max $ct tests/fixtures/flag-check.ct >&$unread 2>"$out/pipe.err"
+status=$?
+exec {unread}>&-
+if max_is "$old_max" && [ $status = $((128 + 13)) ]; then
+	ok "--ct-max, SIGPIPE at its first line: $old_max back, died of SIGPIPE"
+else
+	not_ok "--ct-max into a pipe nobody reads: exit $status, nf_conntrack_max $(cat $max_file)"
+	sed 's/^/    /' "$out/pipe.err"
+	repair
+fi
+
+# SIGUSR1 is handled: restored before it dies, its guardian reaped. SIGKILL
+# is not: the guardian restores, within the bound, and is gone.
+for sig in USR1 KILL; do
+	"$ctlab" run -j1 --ct-max $ct scenarios/table-full/recovery.ct >/dev/null 2>"$out/sig.err" &
+	pid=$!
+	poll_until 30 changed_by $pid && reached=yes || reached=no
+	guardian=$(children_of $pid)
+	kill -$sig $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	status=$?
+	took=""
+	if [ $sig = KILL ]; then
+		start=$(date +%s%N)
+		poll_until 5 max_is "$old_max"
+		took=" in $((($(date +%s%N) - start) / 1000000)) ms"
+		poll_until 5 gone "$guardian"
+	fi
+	if [ $reached = yes ] && max_is "$old_max" && gone "$guardian" && no_entry_of $pid &&
+	   [ $status = $((128 + $(kill -l $sig))) ]; then
+		ok "SIG$sig mid-run with --ct-max: $old_max back$took, no entry or guardian left"
+	else
+		not_ok "SIG$sig mid-run: reached $reached, exit $status, nf_conntrack_max $(cat $max_file), guardian '$guardian'"
+		sed 's/^/    /' "$out/sig.err" /run/ctlab/journal
+		repair
+	fi
+done
+
+setpriv --reuid=65534 --regid=65534 --clear-groups "$ctlab" clean >"$out/nonroot" 2>&1
+status=$?
+if [ $status = 4 ] && grep -q '^ctlab: clean needs root (' "$out/nonroot"; then
+	ok "not root: clean says it needs root, exit 4"
+else
+	not_ok "not root: clean exit $status"
+	sed 's/^/    /' "$out/nonroot"
+fi
+setpriv --reuid=65534 --regid=65534 --clear-groups "$ctlab" run --ct-max $ct \
+	tests/fixtures/flag-check.ct >"$out/nonroot" 2>&1
+status=$?
+if [ $status = 4 ] && grep -q '^ctlab: --ct-max needs root (' "$out/nonroot" && max_is "$old_max"; then
+	ok "not root: --ct-max says it needs root, exit 4, nothing changed"
+else
+	not_ok "not root: --ct-max exit $status, nf_conntrack_max $(cat $max_file)"
+	sed 's/^/    /' "$out/nonroot"
+fi
+
+# Namespaces kept by a dead pid, one root's, one another user's (the file
+# under the mount is theirs): clean removes root's only.
+true &
+dead=$!
+wait $dead
+mine=/run/netns/ctlab-$dead-fixture-mine
+theirs=/run/netns/ctlab-$dead-fixture-theirs
+mkdir -p /run/netns
+touch "$mine" "$theirs"
+chown 65534:65534 "$theirs"
+mount --bind /proc/$$/ns/net "$mine" && mount --bind /proc/$$/ns/net "$theirs"
+"$ctlab" clean >"$out/clean.txt" 2>&1
+status=$?
+if [ $status = 0 ] && [ ! -e "$mine" ] && [ -e "$theirs" ] &&
+   grep -qxF "left $theirs: kept by uid 65534" "$out/clean.txt"; then
+	ok "clean removes the caller's kept namespaces, leaves another user's"
+else
+	not_ok "clean and another user's kept namespace: exit $status"
+	sed 's/^/    /' "$out/clean.txt"
+fi
+umount "$mine" "$theirs" 2>/dev/null
+rm -f "$mine" "$theirs"
 
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
