@@ -9,7 +9,7 @@ PKGS     := libnl-3.0 libnl-route-3.0 libnetfilter_conntrack libmnl libpcap libn
 TEST_PKGS:= check
 DEB_PKGS := gcc make pkg-config iproute2 libnl-3-dev libnl-route-3-dev \
             libnetfilter-conntrack-dev libmnl-dev libpcap-dev libnftables-dev libjansson-dev check \
-            valgrind python3
+            valgrind python3 clang libclang-rt-14-dev
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wundef -Wvla \
@@ -29,6 +29,31 @@ TEST_SRC   := $(wildcard tests/test_*.c)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 HEADERS    := $(wildcard harness/*.h netns/*.h tests/*.h)
 
+# The fuzzer (tests/fuzz_scenario.c, libFuzzer): the parser and the reason
+# matcher, which need only these modules and no library.  Built with clang in
+# its own directory so no gcc object is ever linked into it.  clang 14 does not
+# know -Wformat-truncation; every other warning stays.  clang and its runtimes
+# (libclang-rt-14-dev: libFuzzer, ASan, UBSan) are installed with DEB_PKGS.
+FUZZ_CC       := clang
+FUZZ_BUILD    := $(BUILD)/fuzz
+# safetext.c: the parser's text checks, split out of scenario.c (a wildcard
+# while that move is under way).
+FUZZ_SRC      := harness/scenario.c harness/expect.c harness/packet.c $(wildcard harness/safetext.c)
+FUZZ_OBJ      := $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BIN      := $(FUZZ_BUILD)/fuzz_scenario
+# Undefined behaviour aborts, so libFuzzer keeps the input as it does for ASan.
+FUZZ_CFLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
+FUZZ_ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(filter-out -Wno-format-truncation,$(WARN)) \
+                  $(FUZZ_CFLAGS) -Iharness
+FUZZ_CORPUS   := $(FUZZ_BUILD)/corpus
+FUZZ_REGRESSIONS := $(wildcard tests/fuzz/regressions/*)
+FUZZ_SEEDS     = $(shell find scenarios tests -name '*.ct' -type f) $(FUZZ_REGRESSIONS)
+FUZZ_TIME       ?= 600
+FUZZ_CHECK_TIME ?= 30
+# Real scenario files fit in -max_len; the RSS limit turns a runaway allocation
+# into a finding rather than a swapping machine.
+FUZZ_OPTS     := -max_len=65536 -rss_limit_mb=2048 -dict=tests/fuzz/scenario.dict
+
 ifeq ($(V),1)
 Q :=
 msg = @true
@@ -37,7 +62,7 @@ Q := @
 msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all deps run check unit integration sanitize bench clean help install
+.PHONY: all deps run check unit integration sanitize fuzz fuzz-check bench clean help install
 .DEFAULT_GOAL := all
 
 all: ctlab
@@ -47,7 +72,8 @@ $(BUILD)/.deps: Makefile
 	$(Q)mkdir -p $(BUILD)
 	$(Q)if ! pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || ! command -v ip >/dev/null \
 	      || ! command -v valgrind >/dev/null || ! command -v python3 >/dev/null \
-	      || ! command -v $(CC) >/dev/null; then \
+	      || ! command -v $(CC) >/dev/null || ! command -v $(FUZZ_CC) >/dev/null \
+	      || [ ! -e "$$($(FUZZ_CC) -print-file-name=libclang_rt.fuzzer-$$(uname -m).a)" ]; then \
 	  echo "ctlab: installing build dependencies: $(DEB_PKGS)"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "ctlab: need root to apt-get install; run as root or install: $(DEB_PKGS)" >&2; exit 1; fi; \
 	  export DEBIAN_FRONTEND=noninteractive; \
@@ -88,8 +114,53 @@ sanitize:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" unit
 
-## check: every test: unit, integration, then the unit tests under sanitizers
-check: unit integration sanitize
+$(FUZZ_BUILD)/%.o: %.c $(HEADERS) | $(BUILD)/.deps
+	$(call msg,FUZZCC,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BIN): tests/fuzz_scenario.c $(FUZZ_OBJ) $(HEADERS) | $(BUILD)/.deps
+	$(call msg,FUZZCC,$<)
+	$(Q)$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -o $@ $< $(FUZZ_OBJ)
+
+# $(call fuzz_run,SECONDS,PER-INPUT-TIMEOUT,LOG): fuzz from the corpus, seeded
+# anew with every scenario file (flattened names: several share a basename).
+# libFuzzer's progress goes to LOG; a crash or timeout leaves its input in
+# $(FUZZ_BUILD)/artifacts/ and fails, with the end of the report shown.
+define fuzz_run
+	$(Q)mkdir -p $(FUZZ_CORPUS) $(FUZZ_BUILD)/artifacts
+	$(Q)for f in $(FUZZ_SEEDS); do cp "$$f" "$(FUZZ_CORPUS)/seed-$$(echo "$$f" | tr / _)"; done
+	$(call msg,FUZZ,"$(FUZZ_BIN) for $(1) s: $(3)")
+	$(Q)if ! $(FUZZ_BIN) $(FUZZ_OPTS) -timeout=$(2) -max_total_time=$(1) -print_final_stats=1 \
+	      -artifact_prefix=$(FUZZ_BUILD)/artifacts/ $(FUZZ_CORPUS) >$(3) 2>&1; then \
+	  tail -n 40 $(3); \
+	  echo "ctlab: the fuzzer found a crash or timeout (input above, in $(FUZZ_BUILD)/artifacts/):" \
+	       "keep it as tests/fuzz/regressions/WHAT-IT-SHOWS, see tests/fuzz/README.md" >&2; \
+	  exit 1; \
+	fi
+	$(Q)grep -a 'DONE ' $(3) | tail -n 1 || true
+endef
+
+## fuzz: fuzz the scenario parser and reason matcher for FUZZ_TIME seconds (600)
+fuzz: $(FUZZ_BIN)
+	$(call fuzz_run,$(FUZZ_TIME),10,$(FUZZ_BUILD)/fuzz.log)
+
+# Every kept input must pass, then a short run; its per-input timeout is
+# generous so that a busy shared CI machine does not make it flaky.
+## fuzz-check: replay tests/fuzz/regressions, then fuzz for FUZZ_CHECK_TIME seconds (30)
+fuzz-check: $(FUZZ_BIN)
+	$(Q)status=0; for f in $(FUZZ_REGRESSIONS); do \
+	  log=$(FUZZ_BUILD)/replay-$$(basename "$$f").log; \
+	  if $(FUZZ_BIN) -timeout=25 -rss_limit_mb=2048 "$$f" >"$$log" 2>&1; then \
+	    echo "ok $$f"; \
+	  else \
+	    tail -n 40 "$$log"; echo "not ok $$f" >&2; status=1; \
+	  fi; \
+	done; exit $$status
+	$(call fuzz_run,$(FUZZ_CHECK_TIME),25,$(FUZZ_BUILD)/fuzz-check.log)
+
+## check: every test: unit, fuzz-check, integration, then the unit tests under sanitizers
+check: unit fuzz-check integration sanitize
 
 ## bench: time the scenario suite, then the flood against hping3 and trafgen
 bench: ctlab
@@ -108,10 +179,12 @@ help:
 	@echo 'ctlab targets:'
 	@echo '  make            build ./ctlab (installs missing packages first)'
 	@echo '  make run        build and run the whole scenario suite (root)'
-	@echo '  make check      build and run every test (unit, then integration as root)'
+	@echo '  make check      build and run every test (unit, fuzz-check, then integration as root)'
 	@echo '  make unit       unit tests only (privileged parts skip without root)'
 	@echo '  make sanitize   unit tests built with AddressSanitizer and UBSan'
 	@echo '  make integration  scenario suite and negative controls (root)'
+	@echo '  make fuzz       fuzz the scenario parser and reason matcher (FUZZ_TIME=600 seconds)'
+	@echo '  make fuzz-check replay tests/fuzz/regressions, then fuzz for FUZZ_CHECK_TIME=30 seconds'
 	@echo '  make bench      time the scenario suite; the SYN flood side by side with hping3 and trafgen'
 	@echo '  make deps       install missing build dependencies (apt-get)'
 	@echo '  make clean      remove build outputs'
