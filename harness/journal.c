@@ -79,6 +79,7 @@ static struct files owner_files;
 static pid_t owner;
 static struct owned owned[OWNED_MAX];
 static volatile sig_atomic_t n_owned;
+static sig_atomic_t restoring;		/* a signal handler has begun to */
 static bool exit_hooks;
 /* The guardian while this process has changes in force: its pid, our end of its socket. */
 static pid_t guardian;
@@ -508,8 +509,11 @@ static void on_signal(int sig)
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	int saved_errno = errno;
 
-	/* A forked child inherits the handler, not the changes. */
-	if (getpid() == owner && n_owned) {
+	/*
+	 * A forked child inherits the handler, not the changes. A second fatal
+	 * signal, in another thread, dies at once: the guardian finishes.
+	 */
+	if (getpid() == owner && n_owned && !__atomic_exchange_n(&restoring, 1, __ATOMIC_SEQ_CST)) {
 		int rc = restore_own(true, NULL);
 
 		n_owned = 0;
