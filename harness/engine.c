@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "journal.h"
 #include "outfile.h"
 #include "run.h"
 
@@ -615,8 +616,11 @@ static void name_run(const struct scenario *scenario, int variant, int family,
 
 /*
  * A run that fills a table has the machine to itself: the kernel log it reads
- * is the host's, and it measures how fast the kernel fills a table.  Others
- * run side by side.
+ * is the host's, the conntrack hash and the freeing of dead namespaces'
+ * entries are shared by all, and it measures how fast the kernel fills a
+ * table.  Others run side by side.  Within the process a rwlock says so, across
+ * ctlab processes the machine lock under /run/ctlab (without it, as when not
+ * root, the process's own runs are still kept apart).
  */
 static pthread_rwlock_t machine_lock = PTHREAD_RWLOCK_INITIALIZER;
 
@@ -640,11 +644,18 @@ static void engine_run_locked(const struct scenario *scenario, int variant, int 
 void engine_run(const struct scenario *scenario, int variant, int family,
 		const struct engine_options *options, struct run_result *result)
 {
-	if (needs_machine(scenario))
+	bool alone = needs_machine(scenario);
+	int machine_fd = -1;
+
+	if (alone)
 		pthread_rwlock_wrlock(&machine_lock);
 	else
 		pthread_rwlock_rdlock(&machine_lock);
+	if (!options->machine_held)
+		machine_fd = journal_machine_lock(alone, true);
 	engine_run_locked(scenario, variant, family, options, result);
+	if (machine_fd >= 0)
+		close(machine_fd);
 	pthread_rwlock_unlock(&machine_lock);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -30,6 +31,7 @@ static const struct setting {
 	long long min, max;		/* the values it can hold */
 } settings[] = {
 	{ "net.netfilter.nf_conntrack_max", 0, INT_MAX },
+	{ "net.netfilter.nf_conntrack_buckets", 1, INT_MAX },	/* the hash, sized with --ct-max */
 	{ "net.netfilter.nf_log_all_netns", 0, 1 },
 };
 
@@ -783,6 +785,39 @@ static int record(struct owned *entry, const struct setting *setting)
 	entry->setting = setting;
 	entry->old_len = (size_t)snprintf(entry->old, sizeof(entry->old), "%s\n", old);
 	return 0;
+}
+
+int journal_machine_lock(bool exclusive, bool wait)
+{
+	struct files files;
+	char path[sizeof(files.dir) + 16];
+	struct stat st;
+	int fd, rc;
+
+	files_of(&files);
+	if (mkdir(files.dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	rc = check_files(&files);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "%s/machine.lock", files.dir);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == ELOOP ? refuse(path, "a symlink", -ELOOP) : -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !ours(&st)) {
+		close(fd);
+		return refuse(path, "not a regular file of root's", -EPERM);
+	}
+	/* flock, not fcntl: each open file is a holder of its own, so threads of
+	 * one process wait for each other as processes do. */
+	while (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)) < 0) {
+		if (errno != EINTR) {
+			rc = -errno;
+			close(fd);
+			return rc;
+		}
+	}
+	return fd;
 }
 
 int journal_set(const char *key, const char *value)

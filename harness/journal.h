@@ -2,6 +2,7 @@
 #ifndef CTLAB_JOURNAL_H
 #define CTLAB_JOURNAL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /*
@@ -73,5 +74,16 @@ int journal_restore_all(void);
  * journal); an entry that could not be restored stays in the journal.
  */
 int journal_recover(FILE *report);
+
+/*
+ * journal_machine_lock - take the lock every ctlab process on the machine
+ * shares, <dir>/machine.lock beside the journal (the directory made and
+ * checked as the journal's): @exclusive for what needs the machine to itself
+ * (a flood, a fill, the kernel log, a changed global setting), shared for the
+ * rest.  Waits for it, if @wait.  Each call is a holder of its own, threads
+ * included.  Returns the fd whose close() releases it, or -errno
+ * (EWOULDBLOCK: held by others and not @wait).
+ */
+int journal_machine_lock(bool exclusive, bool wait);
 
 #endif /* CTLAB_JOURNAL_H */

@@ -29,6 +29,10 @@
 /* kselftest exit codes */
 enum { EXIT_PASS = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_SKIPPED = 4 };
 
+/* -T: a run's whole time, generous (a fill of 262144 entries takes a second
+ * here, minutes under valgrind). */
+#define RUN_LIMIT_DEFAULT_S	600
+
 #ifndef CTLAB_DATADIR
 #define CTLAB_DATADIR "/usr/local/share/ctlab"
 #endif
@@ -46,20 +50,25 @@ static const char usage_text[] =
 	"checks conntrack's verdict, logged reason, entry state and counters.\n"
 	"\n"
 	"commands:\n"
-	"  run [-v] [-t MS] [-j N] [--keep] [--json FILE] [--junit FILE] [--pcap DIR]\n"
-	"      [--ct-max N] [NAME|FILE|DIR ...]\n"
+	"  run [-v] [-t MS] [-T S] [-j N] [--keep] [--json FILE] [--junit FILE]\n"
+	"      [--pcap DIR] [--ct-max N] [NAME|FILE|DIR ...]\n"
 	"                  run scenarios (all when none is named), each in every\n"
 	"                  variant and family; KTAP on stdout, readable text and\n"
 	"                  ladder diagrams with -v; -t bounds each wait for the\n"
-	"                  kernel (default 2000 ms); -j runs N at once (default: one\n"
-	"                  per CPU); --keep leaves the namespaces bind-mounted under\n"
+	"                  kernel (default 2000 ms); -T bounds a whole run in seconds\n"
+	"                  (default 600: it fails, the suite goes on); -j runs N at\n"
+	"                  once (default: one per CPU); runs that flood, fill or read\n"
+	"                  the kernel log have the machine to themselves, across ctlab\n"
+	"                  processes; --keep leaves the namespaces bind-mounted under\n"
 	"                  /run/netns for `ip netns exec`; --json FILE and\n"
 	"                  --junit FILE also write the results there; --pcap DIR\n"
 	"                  writes every packet on every link of each run as a\n"
 	"                  pcapng file (DIR/NAME-FAMILY.pcapng) for Wireshark;\n"
-	"                  --ct-max N lowers the global net.netfilter.nf_conntrack_max\n"
-	"                  for this run (journaled, restored on exit) for faster\n"
-	"                  table-full runs\n"
+	"                  --ct-max N sets the global net.netfilter.nf_conntrack_max\n"
+	"                  and _buckets to N for this run (root; journaled, restored\n"
+	"                  on exit, on any fatal signal, after a SIGKILL by a guardian)\n"
+	"                  for faster table-full runs; other ctlab runs on the machine\n"
+	"                  wait meanwhile\n"
 	"  list            list the scenarios with their files\n"
 	"  show NAME       print a scenario's explanation and steps\n"
 	"  clean           remove namespaces kept by --keep whose ctlab has exited, and\n"
@@ -411,6 +420,17 @@ static int run_all(struct job *jobs, size_t n_jobs, long workers,
 	return EXIT_PASS;
 }
 
+/* The machine lock, exclusively; says so when other ctlab runs hold it. */
+static int take_machine(void)
+{
+	int fd = journal_machine_lock(true, false);
+
+	if (fd != -EWOULDBLOCK)
+		return fd;
+	fprintf(stderr, "ctlab: waiting for the other ctlab runs on this machine to finish\n");
+	return journal_machine_lock(true, true);
+}
+
 static int do_run(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -422,10 +442,12 @@ static int do_run(int argc, char **argv)
 		{ "junit", required_argument, NULL, 'U' },
 		{ "pcap", required_argument, NULL, 'P' },
 		{ "ct-max", required_argument, NULL, 'M' },
+		{ "run-limit", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct engine_options engine_options = { .timeout_ms = 2000 };
+	struct engine_options engine_options = { .timeout_ms = 2000,
+						 .run_limit_ms = RUN_LIMIT_DEFAULT_S * 1000 };
 	const char *json_path = NULL, *junit_path = NULL, *ct_max = NULL;
 	struct export *export;
 	char err[1024];
@@ -435,10 +457,10 @@ static int do_run(int argc, char **argv)
 	struct job *jobs = NULL;
 	size_t n_jobs = 0;
 	char *end;
-	int opt, status = EXIT_USAGE;
+	int opt, status = EXIT_USAGE, machine_fd = -1;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+vt:j:kh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+vt:T:j:kh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'v':
 			format = REPORT_TEXT;
@@ -447,6 +469,12 @@ static int do_run(int argc, char **argv)
 			engine_options.timeout_ms = (int)strtol(optarg, &end, 10);
 			if (*end || engine_options.timeout_ms <= 0 || engine_options.timeout_ms > 600000)
 				return usage_error("-t expects milliseconds 1..600000, found '%s'", optarg);
+			break;
+		case 'T':
+			engine_options.run_limit_ms = (int)strtol(optarg, &end, 10) * 1000;
+			if (*end || engine_options.run_limit_ms <= 0 ||
+			    engine_options.run_limit_ms > 86400 * 1000)
+				return usage_error("-T expects seconds 1..86400, found '%s'", optarg);
 			break;
 		case 'j':
 			workers = strtol(optarg, &end, 10);
@@ -510,14 +538,27 @@ static int do_run(int argc, char **argv)
 			status = EXIT_SKIPPED;
 			goto out_free;
 		}
-		rc = journal_set("net.netfilter.nf_conntrack_max", ct_max);
+		/* A changed global is every ctlab run's world: this process has the
+		 * machine to itself until it is put back. */
+		machine_fd = take_machine();
+		if (machine_fd < 0) {
+			fprintf(stderr, "ctlab: --ct-max: the machine lock: %s\n", strerror(-machine_fd));
+			status = EXIT_FAILED;
+			goto out_free;
+		}
+		engine_options.machine_held = true;
+		/* Buckets as many as entries, as the kernel sizes its table (since
+		 * 5.15): a smaller table is as dense as a smaller machine's. */
+		rc = journal_set("net.netfilter.nf_conntrack_buckets", ct_max);
+		if (rc == 0)
+			rc = journal_set("net.netfilter.nf_conntrack_max", ct_max);
 		if (rc < 0) {
 			fprintf(stderr, "ctlab: --ct-max: %s\n", strerror(-rc));
 			status = EXIT_FAILED;
 			goto out_free;
 		}
-		fprintf(stderr, "ctlab: net.netfilter.nf_conntrack_max is %s for this run "
-			"(the old value is journaled in /run/ctlab)\n", ct_max);
+		fprintf(stderr, "ctlab: net.netfilter.nf_conntrack_max and _buckets are %s for this "
+			"run (the old values are journaled in /run/ctlab)\n", ct_max);
 	}
 	export = export_open(json_path, junit_path, err, sizeof(err));
 	if (!export) {
@@ -531,6 +572,8 @@ static int do_run(int argc, char **argv)
 out_free:
 	if (ct_max)
 		journal_restore_all();
+	if (machine_fd >= 0)
+		close(machine_fd);
 	free(jobs);
 	free(chosen.items);
 	free_scenarios(&all);
