@@ -101,6 +101,8 @@ static void teardown(void)
 	unlink(journal_path);
 	unlink(lock_path);
 	unlink(tmp_path);
+	snprintf(path, sizeof(path), "%s/machine.lock", run_dir);
+	unlink(path);
 	if (rmdir(run_dir) < 0)
 		unlink(run_dir);	/* a symlink or a file planted there */
 	for (i = 0; i < sizeof(other_files) / sizeof(other_files[0]); i++) {
@@ -120,6 +122,28 @@ static void teardown(void)
 	rmdir(sysctl_dir);
 	ck_assert_int_eq(rmdir(root), 0);
 }
+
+/* One holder alone or many sharing, threads and processes alike. */
+START_TEST(test_machine_lock)
+{
+	int alone, shared[2];
+
+	alone = journal_machine_lock(true, false);
+	ck_assert_int_ge(alone, 0);
+	ck_assert_int_eq(journal_machine_lock(true, false), -EWOULDBLOCK);
+	ck_assert_int_eq(journal_machine_lock(false, false), -EWOULDBLOCK);
+	close(alone);
+	shared[0] = journal_machine_lock(false, false);
+	shared[1] = journal_machine_lock(false, false);
+	ck_assert(shared[0] >= 0 && shared[1] >= 0);
+	ck_assert_int_eq(journal_machine_lock(true, false), -EWOULDBLOCK);
+	close(shared[0]);
+	close(shared[1]);
+	alone = journal_machine_lock(true, true);
+	ck_assert_int_ge(alone, 0);
+	close(alone);
+}
+END_TEST
 
 /* Dies as told: 'S' raises SIGSEGV, 'P' writes into a pipe nobody reads (SIGPIPE). */
 static void crash(char how)
@@ -758,6 +782,7 @@ static Suite *journal_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_set_then_restore);
+	tcase_add_test(tc, test_machine_lock);
 	tcase_add_test(tc, test_set_rejects_bad_args);
 	tcase_add_test(tc, test_set_rejects_other_keys);
 	tcase_add_test(tc, test_set_rejects_bad_current_value);
