@@ -1062,7 +1062,7 @@ static const struct command *select_command(struct parser *p, const struct comma
 	char list[512];
 	size_t n = 0;
 
-	for (; table[n].name && n < sizeof(names) / sizeof(names[0]) - 1; n++) {
+	for (; n < sizeof(names) / sizeof(names[0]) - 1 && table[n].name; n++) {
 		if (w && is_plain(w) && strcmp(w->text, table[n].name) == 0) {
 			p->next++;
 			return &table[n];
@@ -2498,6 +2498,7 @@ static int add_about(struct parser *p, const char *text, size_t len)
 
 		while (cap < need)
 			cap *= 2;
+		/* cppcheck-suppress memleakOnRealloc ; the old buffer is still p->scenario->about */
 		about = realloc(about, cap);
 		if (!about) {
 			snprintf(p->err, p->errsize, "%s: %s", p->filename, strerror(ENOMEM));
