@@ -165,6 +165,7 @@ static int make_socket(void *opaque)
 	int fd;
 
 	fd = socket(args->domain, args->type, args->protocol);
+	/* cppcheck-suppress resourceLeak ; the socket is returned, the caller's to close */
 	return fd < 0 ? -errno : fd;
 }
 
@@ -199,6 +200,7 @@ static int open_file(const struct file_args *args, int flags)
 
 	if (!args->sysctl) {
 		fd = open(args->path, flags | O_CLOEXEC);
+		/* cppcheck-suppress resourceLeak ; the file is returned, the caller's to close */
 		return fd < 0 ? -errno : fd;
 	}
 	dir = open("/proc/sys/net", O_PATH | O_DIRECTORY | O_CLOEXEC);
