@@ -19,6 +19,7 @@ command -v trafgen >/dev/null || missing="$missing netsniff-ng"
 [ -x /usr/bin/time ] || missing="$missing time"
 if [ -n "$missing" ]; then
 	echo "bench-flood: installing$missing"
+	# shellcheck disable=SC2086  # $missing is a list of package names, split on purpose
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null 2>&1 ||
 		{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null 2>&1; }
 fi
@@ -32,8 +33,7 @@ now() { date +%s.%N; }
 # settle: wait (bounded) until the entries of tables freed before — namespaces
 # die asynchronously — are gone, so that each tool starts on an idle kernel.
 settle() {
-	local i
-	for i in $(seq 1 600); do
+	for _ in $(seq 1 600); do
 		[ "$(awk '$1 == "nf_conntrack" { print $2 }' /proc/slabinfo)" -lt 20000 ] && return
 		sleep 0.05
 	done

@@ -4,6 +4,7 @@
 # (exit 2, file:line:column where there is a position), never a crash, a hang
 # or a change to the host; the host's sysctls outside net. are compared around
 # them all. (tests/scenarios-bad/ holds the ones that are plain text.)
+# shellcheck shell=bash disable=SC2154  # ctlab and out are set by the sourcing script
 
 hostile=$(mktemp -d)
 
@@ -37,15 +38,15 @@ hostile_rejects() {
 	fi
 }
 
-head='name h\ntopology pair\n'
-printf "${head}about a\0b\nsysctl server nf_conntrack_tcp_be_liberal=1\n" >"$hostile/nul.ct"
+head=$'name h\ntopology pair\n'
+printf '%sabout a\0b\nsysctl server nf_conntrack_tcp_be_liberal=1\n' "$head" >"$hostile/nul.ct"
 hostile_rejects "NUL byte" "$hostile/nul.ct" "nul.ct:3:8: expected text, found a NUL byte (U+0000)"
-printf "${head}about \033]0;owned\007\033[2J\r\n" >"$hostile/esc.ct"
+printf '%sabout \033]0;owned\007\033[2J\r\n' "$head" >"$hostile/esc.ct"
 hostile_rejects "terminal escapes in about" "$hostile/esc.ct" \
 	"esc.ct:3:7: expected text, found a control character (U+001B)"
-printf "${head}about \342\200\256gnp.exe\n" >"$hostile/bidi.ct"
+printf '%sabout \342\200\256gnp.exe\n' "$head" >"$hostile/bidi.ct"
 hostile_rejects "bidi override" "$hostile/bidi.ct" "bidi.ct:3:7: expected text, found a control character (U+202E)"
-printf "${head}about \377\376\n" >"$hostile/bytes.ct"
+printf '%sabout \377\376\n' "$head" >"$hostile/bytes.ct"
 hostile_rejects "bytes that are not UTF-8" "$hostile/bytes.ct" "bytes.ct:3:7: expected UTF-8 text, found the byte 0xFF"
 mkfifo "$hostile/fifo.ct"
 hostile_rejects "FIFO" "$hostile/fifo.ct" "fifo.ct: not a regular file (a FIFO)"

@@ -9,13 +9,18 @@ cd "$(dirname "$0")/.." || exit 1
 
 passed=0
 failed=0
-skipped=0
 out=$(mktemp -d)
 # Whatever happens, nothing ctlab changed may outlive the tests.
 trap '"$ctlab" clean >/dev/null 2>&1; rm -rf "$out"' EXIT
 
 ok() { passed=$((passed + 1)); echo "ok - $*"; }
 not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+# check WHAT COMMAND...: ok WHAT if COMMAND succeeds, else not ok.
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
 
 # What ctlab must never leave or change, and only that (other programs may add
 # namespaces and links meanwhile): its named namespaces, veths with its link
@@ -29,6 +34,9 @@ host_state() {
 		echo "$key=$(cat /proc/sys/net/netfilter/$key 2>/dev/null)"
 	done
 }
+
+# namespaces_held PID: how many network namespaces PID holds open.
+namespaces_held() { find "/proc/$1/fd" -lname 'net:\[*' 2>/dev/null | wc -l; }
 
 # killed_host_unchanged PID REACHED WHAT: SIGKILL the run; it must have got as
 # far as meant (REACHED yes) and left the host as it was before the tests.
@@ -106,11 +114,11 @@ done
 . tests/hostile.sh
 
 # 4. Exit codes of the command line itself.
-"$ctlab" run no-such-scenario >/dev/null 2>&1
-[ $? = 2 ] && ok "unknown scenario name exits 2" || not_ok "unknown scenario name exit code"
-"$ctlab" frobnicate >/dev/null 2>&1
-[ $? = 2 ] && ok "unknown command exits 2" || not_ok "unknown command exit code"
-"$ctlab" --help | grep -q '^usage: ctlab' && ok "--help prints usage" || not_ok "--help"
+exits() { local want=$1; shift; "$@" >/dev/null 2>&1; [ $? = "$want" ]; }
+check "unknown scenario name exits 2" exits 2 "$ctlab" run no-such-scenario
+check "unknown command exits 2" exits 2 "$ctlab" frobnicate
+usage_printed() { "$ctlab" --help | grep -q '^usage: ctlab'; }
+check "--help prints usage" usage_printed
 if command -v setpriv >/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$ctlab" run tests/fixtures/flag-check.ct >"$out/nonroot" 2>&1
 	status=$?
@@ -156,11 +164,11 @@ fi
 
 # 4c. Every catalogue scenario explains itself in 3 to 8 about lines.
 short=""
-for file in $(find scenarios -name '*.ct'); do
+while IFS= read -r file; do
 	n=$(grep -c '^about' "$file")
 	[ "$n" -ge 3 ] && [ "$n" -le 8 ] || short="$short $file($n)"
-done
-[ -z "$short" ] && ok "every scenario has 3-8 about lines" || not_ok "about lines:$short"
+done < <(find scenarios -name '*.ct')
+check "every scenario has 3-8 about lines${short:+:$short}" [ -z "$short" ]
 
 # 4b. JSON and JUnit outputs, and diff between two JSON results.
 "$ctlab" run --json "$out/r.json" --junit "$out/r.xml" tests/fixtures/flag-check.ct >/dev/null 2>&1
@@ -270,8 +278,7 @@ children_of() {
 }
 old_max=$(cat $max_file)
 "$ctlab" run --ct-max 8192 tests/fixtures/flag-check.ct >/dev/null 2>&1
-[ "$(cat $max_file)" = "$old_max" ] && ok "--ct-max restored on exit ($old_max)" ||
-	not_ok "--ct-max left nf_conntrack_max at $(cat $max_file)"
+check "--ct-max restored on exit ($old_max; now $(cat $max_file))" [ "$(cat $max_file)" = "$old_max" ]
 "$ctlab" run -j1 --ct-max 8192 scenarios/table-full/recovery.ct >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 5000); do
@@ -279,6 +286,7 @@ for _ in $(seq 1 5000); do
 	kill -0 $pid 2>/dev/null || break
 done
 changed=$(cat $max_file)
+# shellcheck disable=SC2046  # one pid a word, split on purpose
 kill -9 $(children_of $pid) $pid 2>/dev/null
 wait $pid 2>/dev/null
 left=$(cat $max_file)
@@ -297,12 +305,12 @@ fi
 pid=$!
 held=""
 for _ in $(seq 1 2000); do
-	held=$(ls -l /proc/$pid/fd 2>/dev/null | grep -c 'net:\[')
+	held=$(namespaces_held $pid)
 	[ "${held:-0}" -gt 0 ] && break
 	kill -0 $pid 2>/dev/null || break
 done
 [ "${held:-0}" -gt 0 ] && reached=yes || reached=no
-killed_host_unchanged $pid $reached "killed mid-run (holding ${held:-0} namespaces)"
+killed_host_unchanged $pid "$reached" "killed mid-run (holding ${held:-0} namespaces)"
 
 # 6b. Memory: a sample of runs under valgrind, no error and no leak of ctlab's
 # own (tests/valgrind.supp names what the libraries do).
@@ -325,13 +333,13 @@ fi
 pid=$!
 spent=0
 for _ in $(seq 1 20000); do
-	held=$(ls -l /proc/$pid/fd 2>/dev/null | grep -c 'net:\[')
+	held=$(namespaces_held $pid)
 	spent=$(awk '{ print $14 + $15 }' /proc/$pid/stat 2>/dev/null || echo 0)
 	[ "${held:-0}" -ge 3 ] && [ "${spent:-0}" -ge 20 ] && break
 	kill -0 $pid 2>/dev/null || break
 done
 [ "${spent:-0}" -ge 20 ] && reached=yes || reached=no
-killed_host_unchanged $pid $reached "killed mid-flood (${spent:-0} ticks in)"
+killed_host_unchanged $pid "$reached" "killed mid-flood (${spent:-0} ticks in)"
 
 # 8. Output paths another user could have planted something at: a symlink at
 # --json, --junit or --pcap is refused before anything runs (exit 2, the path
@@ -353,15 +361,18 @@ for opt in --json --junit --pcap; do
 		else
 			not_ok "$opt at a symlink to the $to: exit $status, victim: $(head -c 40 "$planted/victim")"
 			sed 's/^/    /' "$out/planted.err" "$out/planted.out"
+			# shellcheck disable=SC2012  # a listing for a person to read
 			ls -lA "$planted/victim-dir" | sed 's/^/    /'
 		fi
 	done
 done
 "$ctlab" run --pcap "$planted/link--pcap-victim-dir/" tests/fixtures/flag-check.ct >/dev/null 2>"$out/planted.err"
 status=$?
-[ $status = 2 ] && [ -z "$(ls -A "$planted/victim-dir")" ] &&
-	ok "--pcap at a symlink with a trailing slash: refused (exit 2)" ||
+if [ $status = 2 ] && [ -z "$(ls -A "$planted/victim-dir")" ]; then
+	ok "--pcap at a symlink with a trailing slash: refused (exit 2)"
+else
 	not_ok "--pcap at a symlink with a trailing slash: exit $status"
+fi
 
 ln "$planted/victim" "$planted/r.json"
 ln "$planted/victim" "$planted/r.xml"
@@ -372,7 +383,7 @@ ln "$planted/victim" "$planted/pcap/fixture-flag-check-ipv6.pcapng"
 	tests/fixtures/flag-check.ct >"$out/planted.out" 2>"$out/planted.err"
 status=$?
 if [ $status = 0 ] && [ "$(cat "$planted/victim")" = "not yours" ] &&
-   [ -z "$(ls -A "$planted" "$planted/pcap" | grep '^\.')" ] &&
+   [ -z "$(find "$planted" "$planted/pcap" -mindepth 1 -maxdepth 1 -name '.*')" ] &&
    [ "$(head -c 4 "$planted/pcap/fixture-flag-check-ipv6.pcapng" | od -An -tx1 | tr -d ' ')" = 0a0d0d0a ] &&
    [ -L "$planted/pcap/fixture-flag-check-ipv4.pcapng" ] &&
    grep -qxF "ctlab: --pcap $planted/pcap/fixture-flag-check-ipv4.pcapng: a symlink: refusing to write through it" "$out/planted.err" &&
@@ -388,6 +399,7 @@ then
 else
 	not_ok "outputs over planted files: exit $status, victim: $(head -c 40 "$planted/victim")"
 	sed 's/^/    /' "$out/planted.err"
+	# shellcheck disable=SC2012  # a listing for a person to read
 	ls -lA "$planted" "$planted/pcap" | sed 's/^/    /'
 fi
 
@@ -427,8 +439,10 @@ fi
 
 # The same, certain to be a SIGPIPE mid-run: stdout a FIFO nobody reads any more.
 mkfifo "$out/fifo"
+# Open for both to get past the FIFO's open, keep a write end, drop the reader.
+# shellcheck disable=SC2094  # the same FIFO opened twice on purpose
 exec {both}<>"$out/fifo" {unread}>"$out/fifo" {both}<&-
-"$ctlab" run --ct-max $ct tests/fixtures/flag-check.ct >&$unread 2>"$out/pipe.err"
+"$ctlab" run --ct-max $ct tests/fixtures/flag-check.ct 1>&"$unread" 2>"$out/pipe.err"
 status=$?
 exec {unread}>&-
 if max_is "$old_max" && [ $status = $((128 + 13)) ]; then
@@ -456,7 +470,7 @@ for sig in USR1 KILL; do
 		took=" in $((($(date +%s%N) - start) / 1000000)) ms"
 		poll_until 5 gone "$guardian"
 	fi
-	if [ $reached = yes ] && max_is "$old_max" && gone "$guardian" && no_entry_of $pid &&
+	if [ "$reached" = yes ] && max_is "$old_max" && gone "$guardian" && no_entry_of $pid &&
 	   [ $status = $((128 + $(kill -l $sig))) ]; then
 		ok "SIG$sig mid-run with --ct-max: $old_max back$took, no entry or guardian left"
 	else
