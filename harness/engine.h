@@ -113,6 +113,7 @@ struct run_result {
 struct engine_options {
 	int timeout_ms;			/* bound of each wait for the kernel */
 	int run_limit_ms;		/* bound of a whole run, checked between steps; 0 none */
+	bool machine_held;		/* the caller holds the machine lock exclusively */
 	bool keep;			/* bind-mount the namespaces under /run/netns */
 	const char *pcap_dir;		/* write each run's wire as a pcapng file there */
 };
