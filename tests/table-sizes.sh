@@ -3,6 +3,7 @@
 # entries >=max-N), so they hold with another nf_conntrack_max too: here a
 # quarter of this machine's, set by --ct-max (with the buckets, as the kernel
 # sizes its table), and put back afterwards.
+# shellcheck shell=bash disable=SC2154  # ctlab and out are set by the sourcing script
 
 sizes_before=$(cat /proc/sys/net/netfilter/nf_conntrack_max /proc/sys/net/netfilter/nf_conntrack_buckets)
 quarter=$(($(head -1 /proc/sys/net/netfilter/nf_conntrack_max) / 4))
