@@ -1,6 +1,7 @@
 /* outfile — output files written whole and renamed into place. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 struct outfile {
 	FILE *stream;
+	bool direct;			/* a stream (/dev/stdout, a pipe): written as it is */
 	int dir_fd;			/* both names are in it: resolved once */
 	char name[NAME_MAX + 1];	/* the file to replace */
 	char new_name[NAME_MAX + 1];	/* the file written, until renamed */
@@ -38,6 +40,29 @@ static int create_new(struct outfile *file)
 	}
 	errno = EAGAIN;
 	return -1;
+}
+
+/* Owned by root or by us: not planted by another user. */
+static bool trusted(const struct stat *st)
+{
+	return st->st_uid == 0 || st->st_uid == geteuid();
+}
+
+/*
+ * A character device or FIFO of root's or ours (/dev/null, a pipe given as
+ * >(jq .)), or a symlink of root's or ours to one (/dev/stdout): what a user
+ * points an output at to stream it, never what another user planted.
+ */
+static bool is_stream(const struct outfile *file, const struct stat *at)
+{
+	struct stat st;
+
+	if (!trusted(at))
+		return false;
+	if (S_ISCHR(at->st_mode) || S_ISFIFO(at->st_mode))
+		return true;
+	return S_ISLNK(at->st_mode) && fstatat(file->dir_fd, file->name, &st, 0) == 0 &&
+	       trusted(&st) && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode));
 }
 
 struct outfile *outfile_open(const char *path)
@@ -69,6 +94,19 @@ struct outfile *outfile_open(const char *path)
 	if (file->dir_fd < 0) {
 		err = errno;
 		goto out_free;
+	}
+	if (fstatat(file->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && is_stream(file, &st)) {
+		/* No name to rename onto: written as it is, opened without blocking
+		 * (a FIFO nobody reads is an error, not a hang). */
+		fd = openat(file->dir_fd, name, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 || fcntl(fd, F_SETFL, 0) < 0 || !(file->stream = fdopen(fd, "w"))) {
+			err = errno;
+			if (fd >= 0)
+				close(fd);
+			goto out_close_dir;
+		}
+		file->direct = true;
+		return file;
 	}
 	if (fstatat(file->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		err = S_ISLNK(st.st_mode) ? ELOOP : S_ISDIR(st.st_mode) ? EISDIR :
@@ -113,11 +151,14 @@ int outfile_commit(struct outfile *file)
 
 	if (fclose(file->stream) != 0 && !err)
 		err = errno;
+	if (file->direct)
+		goto out_free;
 	/* rename replaces whatever is at the name now, a symlink included, and follows nothing. */
 	if (!err && renameat(file->dir_fd, file->new_name, file->dir_fd, file->name) < 0)
 		err = errno;
 	if (err)
 		unlinkat(file->dir_fd, file->new_name, 0);
+out_free:
 	close(file->dir_fd);
 	free(file);
 	return -err;
@@ -128,7 +169,8 @@ void outfile_discard(struct outfile *file)
 	if (!file)
 		return;
 	fclose(file->stream);
-	unlinkat(file->dir_fd, file->new_name, 0);
+	if (!file->direct)
+		unlinkat(file->dir_fd, file->new_name, 0);
 	close(file->dir_fd);
 	free(file);
 }

@@ -13,8 +13,10 @@ struct outfile;
  * old file or the whole new one, and what is at @path is never opened. An
  * existing @path must be a regular file; it is replaced (a hard link to it
  * elsewhere keeps the old text). A symlink there is refused rather than
- * followed or replaced (it may be the user's, or /dev/stdout); one planted
- * after this check is replaced by the rename, never followed. Only the last
+ * followed or replaced (it may be the user's); one planted after this check
+ * is replaced by the rename, never followed. A stream is written as it is: a
+ * character device or FIFO owned by root or the caller, or such a symlink to
+ * one (/dev/stdout, /dev/null, >(jq .)); a FIFO nobody reads is ENXIO. Only the last
  * component is checked: the directories on the way are the caller's choice.
  * Returns the file, or NULL with errno set: ELOOP @path is a symlink, EISDIR
  * a directory, EEXIST something else that is not a regular file (a FIFO, a
