@@ -54,6 +54,34 @@ FUZZ_CHECK_TIME ?= 30
 # into a finding rather than a swapping machine.
 FUZZ_OPTS     := -max_len=65536 -rss_limit_mb=2048 -dict=tests/fuzz/scenario.dict
 
+# ctlab itself under AddressSanitizer, LeakSanitizer and UBSan: the objects of
+# `sanitize` (the same flags, the same directory), linked into $(ASAN_BUILD)/ctlab.
+ASAN_BUILD  := $(BUILD)/asan
+ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+# check SANITIZE=1 adds check-asan to check.
+SANITIZE    ?=
+
+# Lint: cppcheck over the C sources, shellcheck over every shell script.  Only
+# warning, performance and portability findings and errors (cppcheck's style
+# class is left to review); -D_GNU_SOURCE is the one
+# configuration built, so no other #ifdef combination is checked.  posix.cfg
+# knows the system calls (fd leaks, argument checks).  readdirCalled is
+# suppressed: it recommends readdir_r, which glibc deprecates, and every
+# directory stream here belongs to one thread, where readdir is safe.
+# --check-level appeared in cppcheck 2.11 (whose default, "normal", analyses
+# less than before); 2.10 has only the full analysis, so the option is passed
+# only where it exists.
+LINT_PKGS     := cppcheck shellcheck
+CPPCHECK_OPTS  = --std=c11 --library=posix -D_GNU_SOURCE -Iharness -Inetns -Itests \
+                 $(shell pkg-config --cflags-only-I $(PKGS) $(TEST_PKGS)) \
+                 --enable=warning,performance,portability --suppress=readdirCalled \
+                 --inline-suppr --error-exitcode=1 -q -j2 \
+                 $(shell cppcheck --check-level=exhaustive --version >/dev/null 2>&1 && echo --check-level=exhaustive)
+SHELL_SCRIPTS := $(wildcard tests/*.sh tests/fixtures/*.sh) .ci/run
+
+# Soak: make check SOAK_RUNS times under a CPU load, concurrent runs, kills.
+SOAK_RUNS ?= 10
+
 ifeq ($(V),1)
 Q :=
 msg = @true
@@ -62,7 +90,8 @@ Q := @
 msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all deps run check unit integration sanitize fuzz fuzz-check bench clean help install
+.PHONY: all deps run check unit integration sanitize check-asan valgrind lint lint-deps soak \
+        fuzz fuzz-check bench clean help install
 .DEFAULT_GOAL := all
 
 all: ctlab
@@ -92,6 +121,12 @@ ctlab: $(ENGINE_OBJ) $(BUILD)/harness/main.o
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ENGINE)
 
+# The same binary kept in its build directory (make BUILD=DIR DIR/ctlab), so
+# that a sanitized one never replaces ./ctlab.
+$(BUILD)/ctlab: $(ENGINE_OBJ) $(BUILD)/harness/main.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ENGINE)
+
 $(BUILD)/tests/%: tests/%.c $(ENGINE_OBJ) $(HEADERS) | $(BUILD)/.deps
 	$(call msg,CC,$<)
 	$(Q)mkdir -p $(dir $@)
@@ -111,8 +146,32 @@ integration: ctlab
 
 ## sanitize: the unit tests again, built with AddressSanitizer and UBSan
 sanitize:
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
-		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" unit
+	$(Q)$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_CFLAGS)" unit
+
+## check-asan: ctlab built with ASan and UBSan: the catalogue with every output, then the integration tests
+check-asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_CFLAGS)" $(ASAN_BUILD)/ctlab
+	$(Q)tests/sanitized.sh $(ASAN_BUILD)/ctlab
+
+## valgrind: the whole catalogue, -j1, under valgrind memcheck; any error or definite leak fails
+valgrind: ctlab
+	$(Q)tests/valgrind.sh ./ctlab
+
+# Installs cppcheck and shellcheck the first time lint needs them.
+lint-deps: $(BUILD)/.deps
+	$(Q)if ! command -v cppcheck >/dev/null || ! command -v shellcheck >/dev/null; then \
+	  echo "ctlab: installing lint tools: $(LINT_PKGS)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "ctlab: need root to apt-get install; run as root or install: $(LINT_PKGS)" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -q >/dev/null && apt-get install -y -q $(LINT_PKGS) >/dev/null || exit 1; \
+	fi
+
+## lint: cppcheck over harness/, netns/ and tests/*.c; shellcheck over every shell script
+lint: lint-deps
+	$(call msg,CPPCHK,"harness netns tests")
+	$(Q)cppcheck $(CPPCHECK_OPTS) harness netns $(wildcard tests/*.c)
+	$(call msg,SHCHK,"tests .ci/run")
+	$(Q)shellcheck -x $(SHELL_SCRIPTS)
 
 $(FUZZ_BUILD)/%.o: %.c $(HEADERS) | $(BUILD)/.deps
 	$(call msg,FUZZCC,$<)
@@ -159,8 +218,12 @@ fuzz-check: $(FUZZ_BIN)
 	done; exit $$status
 	$(call fuzz_run,$(FUZZ_CHECK_TIME),25,$(FUZZ_BUILD)/fuzz-check.log)
 
-## check: every test: unit, fuzz-check, integration, then the unit tests under sanitizers
-check: unit fuzz-check integration sanitize
+## check: every test: lint, unit, fuzz-check, integration, valgrind, then the unit tests under sanitizers (SANITIZE=1: and check-asan)
+check: lint unit fuzz-check integration valgrind sanitize $(if $(filter 1,$(SANITIZE)),check-asan)
+
+## soak: make check SOAK_RUNS (10) times under a CPU load on both cores, 3 concurrent suites, 70 kills
+soak: ctlab
+	$(Q)SOAK_RUNS=$(SOAK_RUNS) tests/soak.sh ./ctlab
 
 ## bench: time the scenario suite, then the flood against hping3 and trafgen
 bench: ctlab
@@ -179,9 +242,17 @@ help:
 	@echo 'ctlab targets:'
 	@echo '  make            build ./ctlab (installs missing packages first)'
 	@echo '  make run        build and run the whole scenario suite (root)'
-	@echo '  make check      build and run every test (unit, fuzz-check, then integration as root)'
+	@echo '  make check      build and run every test (lint, unit, fuzz-check, integration as root, valgrind)'
+	@echo '  make check SANITIZE=1  the same, then check-asan'
 	@echo '  make unit       unit tests only (privileged parts skip without root)'
 	@echo '  make sanitize   unit tests built with AddressSanitizer and UBSan'
+	@echo '  make check-asan ctlab built with ASan and UBSan (build/asan/ctlab): the catalogue with'
+	@echo '                  --json --junit --pcap, then the integration tests; any report fails'
+	@echo '  make valgrind   the whole catalogue under valgrind memcheck (-j1); any error or'
+	@echo '                  definite leak fails'
+	@echo '  make lint       cppcheck (C sources) and shellcheck (shell scripts); installs them first'
+	@echo '  make soak       make check SOAK_RUNS=10 times under stress-ng --cpu 2, 3 concurrent'
+	@echo '                  suites, then 50 SIGKILLs, 10 SIGINTs, 10 SIGTERMs mid-run (root)'
 	@echo '  make integration  scenario suite and negative controls (root)'
 	@echo '  make fuzz       fuzz the scenario parser and reason matcher (FUZZ_TIME=600 seconds)'
 	@echo '  make fuzz-check replay tests/fuzz/regressions, then fuzz for FUZZ_CHECK_TIME=30 seconds'
