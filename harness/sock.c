@@ -267,7 +267,9 @@ int sock_read(int fd, size_t len, int timeout_ms)
 		rc = wait_fd(fd, POLLIN, left > 0 ? (int)left : 0);
 		if (rc < 0)
 			return rc;
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		/* No more than asked: what is left unread is part of some stories
+		 * (close() with unread data sends a RST). */
+		n = recv(fd, buf, len - done < sizeof(buf) ? len - done : sizeof(buf), MSG_DONTWAIT);
 		if (n < 0 && errno != EAGAIN)
 			return -errno;
 		if (n == 0)

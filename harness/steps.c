@@ -391,9 +391,11 @@ int do_socket(struct run *run, const struct socket_step *socket_step,
 		}
 		rc = sock_close(*fd, socket_step->abort);
 		*fd = -1;
+		/* A close with data still unread is answered by the kernel with a RST
+		 * instead of a FIN: wait for either. */
 		if (rc == 0 && speaks)
-			wait_endpoint_packet(run, endpoint,
-					     socket_step->abort ? TCP_FLAG_RST : TCP_FLAG_FIN, false);
+			wait_endpoint_packet(run, endpoint, socket_step->abort ? TCP_FLAG_RST :
+					     TCP_FLAG_FIN | TCP_FLAG_RST, false);
 		break;
 	}
 	case SOCKET_WAIT:
