@@ -575,6 +575,10 @@ static void print_wrapped(FILE *out, const char *text, size_t indent)
 
 static const char *skip_note(const struct ladder *ladder, const struct step *step)
 {
+	unsigned family = ladder->result->family == AF_INET6 ? FAMILY_IPV6 : FAMILY_IPV4;
+
+	if (step->when.families && !(step->when.families & family))
+		return "(not in this family)";
 	if (step->when.variants && ladder->result->variant >= 0 &&
 	    !(step->when.variants & (1u << ladder->result->variant)))
 		return "(not in this variant)";

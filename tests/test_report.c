@@ -395,6 +395,15 @@ START_TEST(skipped_steps_are_marked)
 	ck_assert_ptr_nonnull(strstr(text, "  15 \033[2mskip  expect stat invalid +1"
 				     "  (not on this kernel)\033[0m\n"));
 	free(text);
+
+	/* @ipv6 in an IPv4 run: the family says why, not the kernel. */
+	f->steps[STEP_EXPECT_STAT].when = (struct condition){ .families = FAMILY_IPV6 };
+	f->result.family = AF_INET;
+	text = ladder_text(&f->result, false, false);
+	line = line_with(text, "expect stat");
+	ck_assert_str_eq(line, "  15 skip  expect stat invalid +1  (not in this family)");
+	free(line);
+	free(text);
 	free(f);
 }
 END_TEST
