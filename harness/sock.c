@@ -71,7 +71,7 @@ out_close:
 }
 
 int sock_connect(struct netns *ns, int family, const union inet_addr *src,
-		 const union inet_addr *dst, uint16_t port, int timeout_ms)
+		 const union inet_addr *dst, uint16_t port, int timeout_ms, uint16_t *local_port)
 {
 	struct sockaddr_storage storage;
 	socklen_t len;
@@ -84,6 +84,14 @@ int sock_connect(struct netns *ns, int family, const union inet_addr *src,
 	len = make_sockaddr(family, src, 0, &storage);
 	if (bind(fd, (struct sockaddr *)&storage, len) < 0)
 		goto out_errno;
+	/* The port is chosen by bind: known even if the handshake then fails. */
+	if (local_port) {
+		len = sizeof(storage);
+		if (getsockname(fd, (struct sockaddr *)&storage, &len) == 0)
+			*local_port = ntohs(family == AF_INET6 ?
+					    ((struct sockaddr_in6 *)&storage)->sin6_port :
+					    ((struct sockaddr_in *)&storage)->sin_port);
+	}
 	len = make_sockaddr(family, dst, port, &storage);
 	if (connect(fd, (struct sockaddr *)&storage, len) < 0 && errno != EINPROGRESS)
 		goto out_errno;

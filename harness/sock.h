@@ -24,12 +24,13 @@ struct tcp_live {
 int sock_listen(struct netns *ns, int family, const union inet_addr *addr, uint16_t port);
 
 /*
- * A TCP connection from ns (source address src, kernel-chosen port) to dst:port,
- * with the handshake completed within timeout_ms.  fd or -errno (-ETIMEDOUT,
+ * A TCP connection from ns (source address src, kernel-chosen port, put in
+ * *local_port unless NULL, also when the handshake fails) to dst:port, with
+ * the handshake completed within timeout_ms.  fd or -errno (-ETIMEDOUT,
  * -ECONNREFUSED…).
  */
 int sock_connect(struct netns *ns, int family, const union inet_addr *src,
-		 const union inet_addr *dst, uint16_t port, int timeout_ms);
+		 const union inet_addr *dst, uint16_t port, int timeout_ms, uint16_t *local_port);
 
 /* Accept the next connection within timeout_ms.  fd or -errno. */
 int sock_accept(int listen_fd, int timeout_ms);

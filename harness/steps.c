@@ -211,7 +211,7 @@ static int connect_tcp(struct run *run, struct conn *conn, uint16_t port,
 	if (!listener)
 		return -1;
 	fd = sock_connect(conn->client->ns, run->family, &conn->client_addr, &conn->dialed_addr,
-			  port, run->options->timeout_ms);
+			  port, run->options->timeout_ms, &conn->client_port);
 	if (fd < 0)
 		return step_error(result, "connect %s -> %s:%u: %s", conn->client->name,
 				  conn->server->name, port, strerror(-fd));
@@ -268,8 +268,12 @@ int do_connect(struct run *run, const struct connect_step *connect,
 	rc = conn->protocol == PROTO_UDP ? connect_udp(run, conn, connect->port, result)
 					 : connect_tcp(run, conn, connect->port, result);
 	if (rc < 0 && connect->may_fail) {
-		/* The story is that it fails: keep why for expect socket. */
-		conn->client_error = errno_of_connect(result);
+		/* The story is that it fails: keep why for expect socket, on the
+		 * side that met it (an accept that timed out is the server's). */
+		if (conn->client_fd >= 0)
+			conn->server_error = errno_of_connect(result);
+		else
+			conn->client_error = errno_of_connect(result);
 		result->passed = true;
 		return 0;
 	}
