@@ -22,12 +22,8 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* When the record was written, in µs on the kernel's clock (the one the
- * last parse_record read); 0 if it had none. */
-static __thread uint64_t record_usec;
-
 /* "pri,seq,usec,flags[,...];message\n[ KEY=value\n]..." */
-static int parse_record(char *record, uint64_t *seq, char **message)
+static int parse_record(char *record, uint64_t *seq, uint64_t *usec, char **message)
 {
 	char *comma, *semicolon, *end;
 
@@ -39,7 +35,7 @@ static int parse_record(char *record, uint64_t *seq, char **message)
 	*seq = strtoull(comma + 1, &end, 10);
 	if (errno || end == comma + 1 || (*end != ',' && *end != ';'))
 		return -EINVAL;
-	record_usec = *end == ',' ? strtoull(end + 1, NULL, 10) : 0;
+	*usec = *end == ',' ? strtoull(end + 1, NULL, 10) : 0;
 	*message = semicolon + 1;
 	end = strchr(*message, '\n');
 	if (end)
@@ -47,8 +43,9 @@ static int parse_record(char *record, uint64_t *seq, char **message)
 	return 0;
 }
 
-/* The next record: 1, 0 when none is waiting, or -errno. */
-static int read_record(int fd, char *record, uint64_t *seq, char **message)
+/* The next record: its number, when it was written (µs on the kernel's clock,
+ * 0 if it does not say) and its message.  1, 0 when none is waiting, or -errno. */
+static int read_record(int fd, char *record, uint64_t *seq, uint64_t *usec, char **message)
 {
 	ssize_t n;
 
@@ -61,7 +58,7 @@ static int read_record(int fd, char *record, uint64_t *seq, char **message)
 			return errno == EAGAIN ? 0 : -errno;
 		}
 		record[n] = '\0';
-		if (parse_record(record, seq, message) == 0)
+		if (parse_record(record, seq, usec, message) == 0)
 			return 1;
 	}
 }
@@ -87,7 +84,7 @@ static int kmsg_open(char **record)
 
 int kmsg_mark(struct kmsg_mark *mark)
 {
-	uint64_t seq, next = 0;
+	uint64_t seq, usec, next = 0;
 	char *record, *message;
 	int fd, rc;
 
@@ -98,7 +95,7 @@ int kmsg_mark(struct kmsg_mark *mark)
 	 * /dev/kmsg tells no sequence number at its end (SEEK_END only moves
 	 * there): read up to it, the last record's number + 1 is the mark.
 	 */
-	while ((rc = read_record(fd, record, &seq, &message)) > 0)
+	while ((rc = read_record(fd, record, &seq, &usec, &message)) > 0)
 		next = seq + 1;
 	if (rc == 0)
 		mark->seq = next;
@@ -113,7 +110,7 @@ int kmsg_find(const struct kmsg_mark *since, const char *text, int timeout_ms, c
 	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	char *record, *message;
 	long long left;
-	uint64_t seq;
+	uint64_t seq, usec;
 	int fd, rc;
 
 	if (!since || !text || !*text)
@@ -122,7 +119,7 @@ int kmsg_find(const struct kmsg_mark *since, const char *text, int timeout_ms, c
 	if (fd < 0)
 		return fd;
 	for (;;) {
-		rc = read_record(fd, record, &seq, &message);
+		rc = read_record(fd, record, &seq, &usec, &message);
 		if (rc < 0)
 			break;
 		if (rc > 0) {
@@ -152,7 +149,7 @@ int kmsg_count_recent(const char *text, int seconds, unsigned *count)
 {
 	struct timespec now;
 	char *record, *message;
-	uint64_t seq, since;
+	uint64_t seq, usec, since;
 	int fd, rc;
 
 	if (!text || !*text || !count)
@@ -165,8 +162,8 @@ int kmsg_count_recent(const char *text, int seconds, unsigned *count)
 	fd = kmsg_open(&record);
 	if (fd < 0)
 		return fd;
-	while ((rc = read_record(fd, record, &seq, &message)) > 0)
-		if (record_usec >= since && strstr(message, text))
+	while ((rc = read_record(fd, record, &seq, &usec, &message)) > 0)
+		if (usec >= since && strstr(message, text))
 			(*count)++;
 	close(fd);
 	free(record);
