@@ -16,18 +16,19 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wno-format-truncation  # messages are cut to their buffers on purpose
 # Lazy (=) so pkg-config runs after `deps` has installed what was missing.
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iharness -Inetns \
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iharness -I. \
              $(shell pkg-config --cflags $(PKGS))
 LDLIBS_ENGINE = $(shell pkg-config --libs $(PKGS)) -lpthread
 LDLIBS_TEST   = $(LDLIBS_ENGINE) $(shell pkg-config --libs $(TEST_PKGS))
 
 # The engine: every module source except the command line; it links into both
 # the binary and the unit tests.
-ENGINE_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c netns/*.c))
+ENGINE_SRC := $(filter-out harness/cli/%,$(wildcard harness/*/*.c netns/*.c))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard harness/cli/*.c))
 TEST_SRC   := $(wildcard tests/test_*.c)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-HEADERS    := $(wildcard harness/*.h netns/*.h tests/*.h)
+HEADERS    := $(wildcard harness/*/*.h netns/*.h tests/*.h)
 
 # The fuzzer (tests/fuzz_scenario.c, libFuzzer): the parser and the reason
 # matcher, which need only these modules and no library.  Built with clang in
@@ -36,15 +37,13 @@ HEADERS    := $(wildcard harness/*.h netns/*.h tests/*.h)
 # (libclang-rt-14-dev: libFuzzer, ASan, UBSan) are installed with DEB_PKGS.
 FUZZ_CC       := clang
 FUZZ_BUILD    := $(BUILD)/fuzz
-# safetext.c: the parser's text checks, split out of scenario.c (a wildcard
-# while that move is under way).
-FUZZ_SRC      := harness/scenario.c harness/expect.c harness/packet.c $(wildcard harness/safetext.c)
+FUZZ_SRC      := $(wildcard harness/lang/*.c) harness/packet/packet.c harness/base/vocab.c harness/base/safetext.c
 FUZZ_OBJ      := $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_BIN      := $(FUZZ_BUILD)/fuzz_scenario
 # Undefined behaviour aborts, so libFuzzer keeps the input as it does for ASan.
 FUZZ_CFLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
 FUZZ_ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(filter-out -Wno-format-truncation,$(WARN)) \
-                  $(FUZZ_CFLAGS) -Iharness
+                  $(FUZZ_CFLAGS) -Iharness -I.
 FUZZ_CORPUS   := $(FUZZ_BUILD)/corpus
 FUZZ_REGRESSIONS := $(wildcard tests/fuzz/regressions/*)
 FUZZ_SEEDS     = $(shell find scenarios tests -name '*.ct' -type f) $(FUZZ_REGRESSIONS)
@@ -72,7 +71,7 @@ SANITIZE    ?=
 # less than before); 2.10 has only the full analysis, so the option is passed
 # only where it exists.
 LINT_PKGS     := cppcheck shellcheck
-CPPCHECK_OPTS  = --std=c11 --library=posix -D_GNU_SOURCE -Iharness -Inetns -Itests \
+CPPCHECK_OPTS  = --std=c11 --library=posix -D_GNU_SOURCE -Iharness -I. -Itests \
                  $(shell pkg-config --cflags-only-I $(PKGS) $(TEST_PKGS)) \
                  --enable=warning,performance,portability --suppress=readdirCalled \
                  --inline-suppr --error-exitcode=1 -q -j2 \
@@ -117,13 +116,13 @@ $(BUILD)/%.o: %.c $(HEADERS) | $(BUILD)/.deps
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-ctlab: $(ENGINE_OBJ) $(BUILD)/harness/main.o
+ctlab: $(ENGINE_OBJ) $(CLI_OBJ)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ENGINE)
 
 # The same binary kept in its build directory (make BUILD=DIR DIR/ctlab), so
 # that a sanitized one never replaces ./ctlab.
-$(BUILD)/ctlab: $(ENGINE_OBJ) $(BUILD)/harness/main.o
+$(BUILD)/ctlab: $(ENGINE_OBJ) $(CLI_OBJ)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ENGINE)
 

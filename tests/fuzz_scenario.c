@@ -3,8 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "expect.h"
-#include "scenario.h"
+#include "lang/lang.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "netns.h"
+#include "netns/netns.h"
 
 #define REASON_MAX	256
 #define HOST_LINKS_MAX	4096

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain.h"
+#include "output/output.h"
 
 #define WIRE_MAX	64
 #define PACKETS_MAX	16
@@ -126,7 +126,7 @@ static struct packet_summary nat(const struct packet_summary *p, const char *src
 }
 
 /* One record, a millisecond after the one before. */
-static size_t wire_add(const char *host, const char *ifname, bool outgoing,
+static size_t on_wire(const char *host, const char *ifname, bool outgoing,
 		       const struct packet_summary *p)
 {
 	size_t i = f.result.n_wire++;
@@ -146,21 +146,21 @@ static size_t wire_add(const char *host, const char *ifname, bool outgoing,
  * the first record's index. */
 static size_t route_to_server(const struct packet_summary *p, const struct packet_summary *q)
 {
-	size_t first = wire_add("client", "eth0", true, p);
+	size_t first = on_wire("client", "eth0", true, p);
 
-	wire_add("router", "eth0", false, p);
-	wire_add("router", "eth1", true, q);
-	wire_add("server", "eth0", false, q);
+	on_wire("router", "eth0", false, p);
+	on_wire("router", "eth1", true, q);
+	on_wire("server", "eth0", false, q);
 	return first;
 }
 
 static size_t route_to_client(const struct packet_summary *p, const struct packet_summary *q)
 {
-	size_t first = wire_add("server", "eth0", true, p);
+	size_t first = on_wire("server", "eth0", true, p);
 
-	wire_add("router", "eth1", false, p);
-	wire_add("router", "eth0", true, q);
-	wire_add("client", "eth0", false, q);
+	on_wire("router", "eth1", false, p);
+	on_wire("router", "eth0", true, q);
+	on_wire("client", "eth0", false, q);
 	return first;
 }
 
@@ -363,14 +363,14 @@ START_TEST(snat_gateway_resets_the_server_itself)
 
 	seg = tcp(n->server, SERVICE_PORT, n->router1, SNAT_PORT, TCP_FLAG_PSH | TCP_FLAG_ACK,
 		  ISN_SERVER + 1 + OVER_WINDOW, ISN_CLIENT + 1, 100, sock_id(LABEL_SERVER));
-	wire_add("server", "eth0", true, &seg);
-	cause = wire_add("router", "eth1", false, &seg);
+	on_wire("server", "eth0", true, &seg);
+	cause = on_wire("router", "eth1", false, &seg);
 	observe(&seg, cause, VERDICT_INVALID, REASON);
 	rst = tcp(n->router1, SNAT_PORT, n->server, SERVICE_PORT, TCP_FLAG_RST, ISN_CLIENT + 1, 0,
 		  0, f.net->family == AF_INET ? 0 : LABEL_ROUTER);
-	sent = wire_add("router", "eth1", true, &rst);
+	sent = on_wire("router", "eth1", true, &rst);
 	observe(&rst, sent, VERDICT_INVALID, NULL)->output = true;
-	wire_add("server", "eth0", false, &rst);
+	on_wire("server", "eth0", false, &rst);
 
 	ck_assert_uint_eq(chain_locate(&f.result, f.chains, CHAINS_MAX), 1);
 	check_chain(&f.chains[0], &(struct want){
@@ -493,7 +493,7 @@ START_TEST(rst_to_an_address_of_no_host)
 	conn_dnat(0, 0);
 	rst = tcp(f.net->client, CLIENT_PORT, f.net->service, SERVICE_PORT, TCP_FLAG_RST, 12345, 0,
 		  0, rst_id());
-	wire_add("client", "eth0", true, &rst);
+	on_wire("client", "eth0", true, &rst);
 	ck_assert_uint_eq(chain_locate(&f.result, f.chains, CHAINS_MAX), 1);
 	snprintf(text, sizeof(text), "RST client->%s: no packet it answers was seen;"
 		 " it reset no socket", f.net->service);
@@ -517,8 +517,8 @@ START_TEST(rst_dropped_by_the_router_resets_no_socket)
 	cause = segment_over_window();
 	rst = tcp(f.net->client, CLIENT_PORT, f.net->server, SERVICE_PORT, TCP_FLAG_RST,
 		  ISN_CLIENT + 1, 0, 0, rst_id());
-	sent = wire_add("client", "eth0", true, &rst);
-	wire_add("router", "eth0", false, &rst);
+	sent = on_wire("client", "eth0", true, &rst);
+	on_wire("router", "eth0", false, &rst);
 	ck_assert_uint_eq(chain_locate(&f.result, f.chains, CHAINS_MAX), 1);
 	check_chain(&f.chains[0], &(struct want){
 		.rst = sent, .sender = "client", .receiver = "router",

@@ -20,8 +20,8 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
 
-#include "ctfill.h"
-#include "kmsg.h"
+#include "inject/inject.h"
+#include "observe/observe.h"
 #include "privileged.h"
 
 #define BENCH_ENTRIES	262144u

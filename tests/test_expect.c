@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "expect.h"
+#include "lang/lang.h"
 
 START_TEST(reason_exact_and_numbers)
 {

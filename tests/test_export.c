@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "export.h"
+#include "output/output.h"
 
 static char dir[] = "/tmp/ctlab-export-XXXXXX";
 static char junit_path[300], json_path[300], elsewhere[300];

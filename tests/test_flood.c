@@ -19,10 +19,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#include "ctfill.h"
-#include "flood.h"
-#include "netns.h"
-#include "packet.h"
+#include "inject/inject.h"
+#include "netns/netns.h"
+#include "packet/packet.h"
 #include "privileged.h"
 
 #define FLOOD_DPORT		9	/* discard: the server drops it, never answers */

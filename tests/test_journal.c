@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "journal.h"
+#include "journal/journal.h"
 
 #define KEY		"net.netfilter.nf_conntrack_max"
 #define LOG_KEY		"net.netfilter.nf_log_all_netns"

@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <sys/random.h>
 
-#include "kmsg.h"
+#include "observe/observe.h"
 #include "privileged.h"
 
 static long long now_ms(void)

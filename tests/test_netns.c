@@ -26,7 +26,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 
-#include "netns.h"
+#include "netns/netns.h"
 #include "privileged.h"
 
 #ifndef FD_NSFS_ROOT

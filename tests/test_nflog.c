@@ -9,7 +9,7 @@
 #include <linux/netfilter/nfnetlink_log.h>
 #include <pcap/pcap.h>
 
-#include "nflog.h"
+#include "observe/nflog.h"
 
 #define IFINDEX_SERVER_ETH0	2	/* eth0 in the capturing namespace */
 

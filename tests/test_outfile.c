@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "outfile.h"
+#include "base/base.h"
 
 static char dir[] = "/tmp/ctlab-outfile-XXXXXX";
 static char target[300], elsewhere[300];

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "packet.h"
+#include "packet/packet.h"
 
 #define PACKET_BUF_SIZE 70000
 

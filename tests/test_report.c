@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report.h"
+#include "output/output.h"
 
 #define ISN_CLIENT	3117299374u
 #define ISN_SERVER	2165054370u

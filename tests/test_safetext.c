@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "safetext.h"
+#include "base/base.h"
 
 static void assert_escaped(const char *in, size_t size, bool keep_newlines, const char *out,
 			   bool changed)

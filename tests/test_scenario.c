@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <netinet/tcp.h>
 
-#include "packet.h"
-#include "scenario.h"
+#include "packet/packet.h"
+#include "lang/lang.h"
 
 /* Every bad case starts from this header, so its errors are on line 3 or later. */
 #define HEAD	"name t\ntopology pair\n"

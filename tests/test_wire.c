@@ -21,10 +21,10 @@
 
 #include <pcap/pcap.h>
 
-#include "netns.h"
-#include "packet.h"
+#include "netns/netns.h"
+#include "packet/packet.h"
 #include "privileged.h"
-#include "wire.h"
+#include "observe/observe.h"
 
 #define WAIT_MS		3000
 #define TCP_PORT	8080

@@ -1,0 +1,732 @@
+/* The engine: a scenario's run from set-up to tear-down, and what its steps share. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "output/output.h"
+#include "journal/journal.h"
+#include "base/base.h"
+#include "run.h"
+
+/* Where conntrack runs in each topology, and so where the observer sits. */
+static const struct {
+	const char *topology;
+	const char *observing_host;
+} observing_hosts[] = {
+	{ "pair", "server" },
+	{ "routed", "router" },
+};
+
+uint32_t engine_kernel_version(void)
+{
+	static uint32_t version;
+	struct utsname uts;
+	unsigned major = 0, minor = 0, patch = 0;
+
+	if (version)
+		return version;
+	if (uname(&uts) == 0)
+		sscanf(uts.release, "%u.%u.%u", &major, &minor, &patch);
+	/* As the kernel's KERNEL_VERSION: the patch level saturates at 255. */
+	version = CTLAB_KERNEL_VERSION(major, minor, patch > 255 ? 255 : patch);
+	return version;
+}
+
+const union inet_addr *host_addr(const struct run *run, const struct host *host)
+{
+	return run->family == AF_INET ? (const union inet_addr *)&host->in4
+				      : (const union inet_addr *)&host->in6;
+}
+
+static const char *host_addr_text(const struct run *run, const struct host *host)
+{
+	return run->family == AF_INET ? host->addr4 : host->addr6;
+}
+
+int step_error(struct step_result *result, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(result->message, sizeof(result->message), fmt, args);
+	va_end(args);
+	result->passed = false;
+	return -1;
+}
+
+const struct host *find_host(struct run *run, const char *name)
+{
+	if (strcmp(name, SERVICE_HOST) == 0)
+		name = "server";	/* the service's sockets live on the server */
+	return topology_host(run->topology, name);
+}
+
+const union inet_addr *iface_addr(const struct run *run, const struct host_iface *iface)
+{
+	return run->family == AF_INET ? (const union inet_addr *)&iface->in4
+				      : (const union inet_addr *)&iface->in6;
+}
+
+/* Two addresses on one link: the same /24 (IPv4) or /64 (IPv6). */
+static bool same_link(int family, const union inet_addr *a, const union inet_addr *b)
+{
+	return memcmp(a, b, family == AF_INET ? 3 : 8) == 0;
+}
+
+void route_addrs(const struct run *run, const struct host *src, const char *dst,
+		 union inet_addr *src_addr, union inet_addr *dst_addr)
+{
+	const struct host *dst_host;
+	size_t i, j;
+
+	*src_addr = *host_addr(run, src);
+	if (strcmp(dst, SERVICE_HOST) == 0) {
+		*dst_addr = *iface_addr(run, topology_service(run->topology));
+		return;
+	}
+	dst_host = topology_host(run->topology, dst);
+	*dst_addr = *host_addr(run, dst_host);
+	/* A router speaks from, and is spoken to on, the interface that faces
+	 * the other host. */
+	for (i = 0; i < src->iface_count; i++)
+		for (j = 0; j < dst_host->iface_count; j++)
+			if (same_link(run->family, iface_addr(run, &src->ifaces[i]),
+				      iface_addr(run, &dst_host->ifaces[j]))) {
+				*src_addr = *iface_addr(run, &src->ifaces[i]);
+				*dst_addr = *iface_addr(run, &dst_host->ifaces[j]);
+				return;
+			}
+}
+
+void conn_view(const struct conn *conn, bool from_client, union inet_addr *src,
+	       uint16_t *sport, union inet_addr *dst, uint16_t *dport)
+{
+	if (from_client) {
+		*src = conn->client_addr;
+		*sport = conn->client_port;
+		*dst = conn->dialed_addr;
+		*dport = conn->dialed_port;
+	} else {
+		*src = conn->server_addr;
+		*sport = conn->server_port;
+		*dst = conn->peer_addr;
+		*dport = conn->peer_port;
+	}
+}
+
+/* ---- Connections and their ends ---- */
+
+int *endpoint_fd(struct run *run, const struct endpoint *endpoint)
+{
+	struct conn *conn = &run->conns[endpoint->conn];
+
+	return endpoint->side == SIDE_CLIENT ? &conn->client_fd : &conn->server_fd;
+}
+
+int *endpoint_error(struct run *run, const struct endpoint *endpoint)
+{
+	struct conn *conn = &run->conns[endpoint->conn];
+
+	return endpoint->side == SIDE_CLIENT ? &conn->client_error : &conn->server_error;
+}
+
+int conn_live(struct conn *conn, bool client, struct tcp_live *live)
+{
+	int fd = client ? conn->client_fd : conn->server_fd;
+	struct tcp_live *cache = client ? &conn->client_live : &conn->server_live;
+	bool *known = client ? &conn->client_live_known : &conn->server_live_known;
+	int rc = fd >= 0 ? sock_tcp_live(fd, live) : -ENOTCONN;
+
+	if (rc == 0) {
+		*cache = *live;
+		*known = true;
+		return 0;
+	}
+	if (!*known)
+		return rc;
+	*live = *cache;
+	return 0;
+}
+
+/* The live value a term names: c.client.nxt, c.server.win… */
+static int conn_value(struct run *run, const struct expr_term *term, uint64_t *value)
+{
+	struct tcp_live live;
+	int rc = conn_live(&run->conns[term->conn], term->side == SIDE_CLIENT, &live);
+
+	if (rc < 0)
+		return rc;
+	*value = term->value == CONN_NXT ? live.snd_nxt : live.rcv_wnd;
+	return 0;
+}
+
+int eval_expr(struct run *run, const struct expr *expr, uint64_t *value)
+{
+	uint64_t sum = 0, term_value;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < expr->n_terms; i++) {
+		const struct expr_term *term = &expr->terms[i];
+
+		term_value = term->number;
+		if (term->is_conn) {
+			rc = conn_value(run, term, &term_value);
+			if (rc < 0)
+				return rc;
+		}
+		sum += term->sign < 0 ? -term_value : term_value;
+	}
+	*value = sum;
+	return 0;
+}
+
+static int do_step(struct run *run, const struct step *step, struct step_result *result)
+{
+	switch (step->kind) {
+	case STEP_SYSCTL:
+		return do_sysctl(run, &step->sysctl, result);
+	case STEP_NFT:
+		return do_nft(run, &step->nft, result);
+	case STEP_LISTEN:
+		return do_listen(run, &step->listen, result);
+	case STEP_CONNECT:
+		return do_connect(run, &step->connect, result);
+	case STEP_SEND:
+		return do_send(run, &step->send, result);
+	case STEP_EXPECT:
+		return do_expect(run, &step->expect, result);
+	case STEP_SOCKET:
+		return do_socket(run, &step->socket, result);
+	case STEP_CT:
+		return do_ct(run, &step->ct, result);
+	case STEP_FLOOD:
+		return do_flood(run, &step->flood, result);
+	case STEP_FILL:
+		return do_fill(run, &step->fill, result);
+	}
+	return step_error(result, "unknown step");
+}
+
+/* ---- A whole run ---- */
+
+static void keep_namespaces(struct run *run)
+{
+	char path[256];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < topology_host_count(run->topology); i++) {
+		struct host *host = topology_host_at(run->topology, i);
+
+		snprintf(path, sizeof(path), "/run/netns/ctlab-%d-%s", (int)getpid(),
+			 run->result->name);
+		for (char *c = path + strlen("/run/netns/"); *c; c++)
+			if (*c == '/')
+				*c = '-';
+		snprintf(path + strlen(path), sizeof(path) - strlen(path), "-%s", host->name);
+		rc = netns_keep(host->ns, path);
+		if (rc < 0)
+			fprintf(stderr, "ctlab: cannot keep %s: %s\n", path, strerror(-rc));
+		else
+			fprintf(stderr, "ctlab: kept %s (ip netns exec %s ...)\n", path,
+				path + strlen("/run/netns/"));
+	}
+}
+
+static void describe_hosts(struct run *run)
+{
+	struct run_result *result = run->result;
+	size_t i;
+
+	for (i = 0; i < topology_host_count(run->topology) && i < RUN_HOSTS_MAX; i++) {
+		const struct host *host = topology_host_at(run->topology, i);
+
+		snprintf(result->hosts[i].name, sizeof(result->hosts[i].name), "%s", host->name);
+		snprintf(result->hosts[i].addr, sizeof(result->hosts[i].addr), "%s",
+			 host_addr_text(run, host));
+		result->hosts[i].observing = host == run->observing_host;
+	}
+	result->n_hosts = i;
+}
+
+static void version_text(uint32_t version, char *buf, size_t size)
+{
+	snprintf(buf, size, "%u.%u", version >> 16, (version >> 8) & 0xff);
+}
+
+/* Why this run cannot happen on this machine, or NULL. */
+static bool kernel_excluded(struct run *run)
+{
+	const struct scenario *scenario = run->scenario;
+	uint32_t kernel = engine_kernel_version();
+	char want[32], have[32];
+
+	version_text(kernel, have, sizeof(have));
+	if (scenario->kernel_min && kernel < scenario->kernel_min) {
+		version_text(scenario->kernel_min, want, sizeof(want));
+		snprintf(run->result->reason, sizeof(run->result->reason),
+			 "needs kernel >= %s, this is %s", want, have);
+		return true;
+	}
+	if (scenario->kernel_below && kernel >= scenario->kernel_below) {
+		version_text(scenario->kernel_below, want, sizeof(want));
+		snprintf(run->result->reason, sizeof(run->result->reason),
+			 "shows the behaviour of kernels before %s, this is %s", want, have);
+		return true;
+	}
+	return false;
+}
+
+/* The router's NAT rules for the scenario's `nat`, as kube-proxy or a NAT
+ * gateway would have them, in an inet table that covers both families. */
+static int load_nat(struct run *run, char *err, size_t errsize)
+{
+	const struct host *router = find_host(run, "router");
+	const struct host *server = find_host(run, "server");
+	const struct host_iface *service = topology_service(run->topology);
+	char ruleset[1024];
+
+	switch (run->scenario->nat) {
+	case NAT_NONE:
+		return 0;
+	case NAT_DNAT:
+		snprintf(ruleset, sizeof(ruleset),
+			 "table inet ctlab_nat {\n"
+			 "chain prerouting {\n"
+			 "type nat hook prerouting priority -100; policy accept;\n"
+			 "ip daddr %s dnat ip to %s\n"
+			 "ip6 daddr %s dnat ip6 to %s\n"
+			 "}\n}\n", service->addr4, server->addr4, service->addr6, server->addr6);
+		break;
+	case NAT_SNAT:
+		snprintf(ruleset, sizeof(ruleset),
+			 "table inet ctlab_nat {\n"
+			 "chain postrouting {\n"
+			 "type nat hook postrouting priority 100; policy accept;\n"
+			 "oifname \"%s\" meta nfproto ipv4 snat ip to %s\n"
+			 "oifname \"%s\" meta nfproto ipv6 snat ip6 to %s\n"
+			 "}\n}\n", router->ifaces[1].ifname, router->ifaces[1].addr4,
+			 router->ifaces[1].ifname, router->ifaces[1].addr6);
+		break;
+	case NAT_MASQUERADE:
+		snprintf(ruleset, sizeof(ruleset),
+			 "table inet ctlab_nat {\n"
+			 "chain postrouting {\n"
+			 "type nat hook postrouting priority 100; policy accept;\n"
+			 "oifname \"%s\" masquerade\n"
+			 "}\n}\n", router->ifaces[1].ifname);
+		break;
+	}
+	return netns_nft_load(router->ns, ruleset, err, errsize);
+}
+
+/* The wire is captured where packets cross more than one link (routed) or
+ * where the scenario asks about it: capture is cheap to open, not to close. */
+static bool needs_wire(const struct run *run)
+{
+	size_t i;
+
+	bool routed = strcmp(run->scenario->topology, "routed") == 0;
+
+	for (i = 0; i < run->scenario->n_steps; i++) {
+		const struct step *step = &run->scenario->steps[i];
+
+		if (step->kind == STEP_EXPECT && step->expect.kind == EXPECT_WIRE)
+			return true;
+		/* A flood would be a million copies to keep: not unless asked. */
+		if (step->kind == STEP_FLOOD)
+			routed = false;
+	}
+	return run->options->pcap_dir || routed;
+}
+
+static int open_wire(struct run *run, char *err, size_t errsize)
+{
+	struct netns *namespaces[RUN_HOSTS_MAX];
+	const char *names[RUN_HOSTS_MAX];
+	size_t i, n = topology_host_count(run->topology);
+
+	for (i = 0; i < n && i < RUN_HOSTS_MAX; i++) {
+		namespaces[i] = topology_host_at(run->topology, i)->ns;
+		names[i] = topology_host_at(run->topology, i)->name;
+	}
+	run->wire = wire_open(namespaces, names, i, err, errsize);
+	return run->wire ? 0 : -1;
+}
+
+/* Set up the topology and the observer; a failure here is a skip when the
+ * machine cannot do it at all (not root, no netfilter), else a failure. */
+static int set_up(struct run *run)
+{
+	struct run_result *result = run->result;
+	enum topology_kind kind;
+	char err[1024] = "";
+	size_t i;
+
+	if (kernel_excluded(run)) {
+		result->outcome = OUTCOME_SKIP;
+		return -1;
+	}
+	if (geteuid() != 0) {
+		result->outcome = OUTCOME_SKIP;
+		snprintf(result->reason, sizeof(result->reason),
+			 "not root: ctlab needs CAP_NET_ADMIN to make namespaces");
+		return -1;
+	}
+	if (topology_kind_parse(run->scenario->topology, &kind) < 0) {
+		result->outcome = OUTCOME_FAIL;
+		snprintf(result->reason, sizeof(result->reason), "unknown topology %s",
+			 run->scenario->topology);
+		return -1;
+	}
+	run->topology = topology_new(kind);
+	if (!run->topology) {
+		result->outcome = errno == EPERM || errno == EOPNOTSUPP ? OUTCOME_SKIP : OUTCOME_FAIL;
+		snprintf(result->reason, sizeof(result->reason), "cannot build topology %s: %s",
+			 run->scenario->topology, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < sizeof(observing_hosts) / sizeof(observing_hosts[0]); i++)
+		if (strcmp(observing_hosts[i].topology, run->scenario->topology) == 0)
+			run->observing_host = find_host(run, observing_hosts[i].observing_host);
+	describe_hosts(run);
+	run->observer = observer_new(run->observing_host->ns, err, sizeof(err));
+	if (!run->observer) {
+		/* Conntrack, nf_tables or NFLOG missing from this kernel. */
+		result->outcome = OUTCOME_SKIP;
+		snprintf(result->reason, sizeof(result->reason), "kernel lacks what is needed: %s",
+			 err);
+		return -1;
+	}
+	if (load_nat(run, err, sizeof(err)) < 0) {
+		result->outcome = OUTCOME_SKIP;
+		snprintf(result->reason, sizeof(result->reason), "cannot load NAT rules: %s", err);
+		return -1;
+	}
+	/* The kernel log is the host's: mark where this run begins in it. */
+	run->kmsg_marked = kmsg_mark(&run->kmsg_since) == 0;
+	if (needs_wire(run) && open_wire(run, err, sizeof(err)) < 0) {
+		result->outcome = OUTCOME_FAIL;
+		snprintf(result->reason, sizeof(result->reason), "wire capture: %s", err);
+		return -1;
+	}
+	if (run->options->keep)
+		keep_namespaces(run);
+	return 0;
+}
+
+static void tear_down(struct run *run)
+{
+	size_t i;
+
+	for (i = 0; i < run->n_raw; i++)
+		close(run->raw[i].fd);
+	for (i = 0; i < SCENARIO_CONNS_MAX; i++) {
+		if (run->conns[i].client_fd >= 0)
+			close(run->conns[i].client_fd);
+		if (run->conns[i].server_fd >= 0)
+			close(run->conns[i].server_fd);
+	}
+	for (i = 0; i < run->n_listeners; i++)
+		close(run->listeners[i].fd);
+	wire_free(run->wire);
+	observer_free(run->observer);
+	topology_free(run->topology);
+}
+
+static int compare_wire_time(const void *a, const void *b)
+{
+	const struct wire_record *x = a, *y = b;
+
+	if (x->when.tv_sec != y->when.tv_sec)
+		return x->when.tv_sec < y->when.tv_sec ? -1 : 1;
+	if (x->when.tv_nsec != y->when.tv_nsec)
+		return x->when.tv_nsec < y->when.tv_nsec ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The wire in time order over all links (each host's capture is in order on
+ * its own), and as a pcapng file when asked. */
+static void keep_wire(struct run *run)
+{
+	struct run_result *result = run->result;
+	size_t i, n;
+
+	if (!run->wire)
+		return;
+	wire_poll(run->wire, 0);
+	n = wire_count(run->wire);
+	result->wire = calloc(n ? n : 1, sizeof(*result->wire));
+	if (!result->wire)
+		return;
+	for (i = 0; i < n; i++) {
+		const struct wire_packet *packet = wire_at(run->wire, i);
+		struct wire_record *record = &result->wire[i];
+
+		record->index = i;
+		snprintf(record->host, sizeof(record->host), "%s", packet->host);
+		snprintf(record->ifname, sizeof(record->ifname), "%s", packet->ifname);
+		record->outgoing = packet->outgoing;
+		record->when = packet->when;
+		record->packet = packet->packet;
+	}
+	qsort(result->wire, n, sizeof(*result->wire), compare_wire_time);
+	for (i = 0; i < n; i++)
+		result->wire[i].index = i;
+	result->n_wire = n;
+	if (run->options->pcap_dir) {
+		char path[4096], *c;
+		int rc;
+
+		snprintf(path, sizeof(path), "%s/%s.pcapng", run->options->pcap_dir, result->name);
+		for (c = path + strlen(run->options->pcap_dir) + 1; *c; c++)
+			if (*c == '/')
+				*c = '-';
+		rc = wire_write_pcapng(run->wire, path);
+		if (rc < 0)
+			fprintf(stderr, "ctlab: --pcap %s: %s\n", path, outfile_strerror(-rc));
+	}
+}
+
+/* The conntrack settings that decide the verdicts, as the run left them. */
+static void keep_sysctls(struct run *run)
+{
+	static const char *const keys[] = {
+		"net.netfilter.nf_conntrack_tcp_be_liberal",
+		"net.netfilter.nf_conntrack_tcp_loose",
+		"net.netfilter.nf_conntrack_tcp_ignore_invalid_rst",
+		"net.netfilter.nf_conntrack_tcp_max_retrans",
+		"net.netfilter.nf_conntrack_checksum",
+		"net.netfilter.nf_conntrack_log_invalid",
+		"net.netfilter.nf_conntrack_max",
+		"net.netfilter.nf_conntrack_buckets",
+	};
+	struct run_result *result = run->result;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && result->n_sysctls < RUN_SYSCTLS_MAX; i++) {
+		struct run_sysctl *sysctl = &result->sysctls[result->n_sysctls];
+
+		if (netns_sysctl_read(run->observing_host->ns, keys[i], sysctl->value,
+				      sizeof(sysctl->value)) < 0)
+			continue;
+		sysctl->key = keys[i];
+		result->n_sysctls++;
+	}
+}
+
+/* The connections as the reports name them. */
+static void keep_conns(struct run *run)
+{
+	struct run_result *result = run->result;
+	size_t i;
+
+	for (i = 0; i < run->scenario->n_conns && i < SCENARIO_CONNS_MAX; i++) {
+		const struct conn *conn = &run->conns[i];
+		struct run_conn *out = &result->conns[i];
+
+		snprintf(out->name, sizeof(out->name), "%s", run->scenario->conns[i]);
+		out->protocol = conn->protocol;
+		if (conn->client)
+			snprintf(out->client, sizeof(out->client), "%s", conn->client->name);
+		if (conn->server)
+			snprintf(out->server, sizeof(out->server), "%s", conn->server->name);
+		out->client_addr = conn->client_addr;
+		out->client_port = conn->client_port;
+		out->dialed_addr = conn->dialed_addr;
+		out->dialed_port = conn->dialed_port;
+		out->server_addr = conn->server_addr;
+		out->server_port = conn->server_port;
+		out->peer_addr = conn->peer_addr;
+		out->peer_port = conn->peer_port;
+		out->client_error = conn->client_error ? conn->client_error :
+				    conn->client_fd >= 0 ? sock_pending_error(conn->client_fd) : 0;
+		out->server_error = conn->server_error ? conn->server_error :
+				    conn->server_fd >= 0 ? sock_pending_error(conn->server_fd) : 0;
+	}
+	result->n_conns = i;
+}
+
+/* Every RST on the wire with what caused it: the story's punch line. */
+static void locate_chains(struct run_result *result)
+{
+	size_t i, n_rst = 0;
+
+	for (i = 0; i < result->n_wire; i++)
+		n_rst += result->wire[i].packet.protocol == IPPROTO_TCP &&
+			 (result->wire[i].packet.flags & TCP_FLAG_RST);
+	if (!n_rst)
+		return;
+	result->chains = calloc(n_rst, sizeof(*result->chains));
+	if (result->chains)
+		result->n_chains = chain_locate(result, result->chains, n_rst);
+}
+
+static void keep_packets(struct run *run)
+{
+	struct run_result *result = run->result;
+	size_t i, n;
+
+	observer_poll(run->observer, 0);
+	n = observer_count(run->observer);
+	result->packets = calloc(n ? n : 1, sizeof(*result->packets));
+	if (!result->packets)
+		return;
+	for (i = 0; i < n; i++)
+		result->packets[i] = *observer_at(run->observer, i);
+	result->n_packets = n;
+}
+
+static void name_run(const struct scenario *scenario, int variant, int family,
+		     struct run_result *result)
+{
+	if (variant >= 0)
+		snprintf(result->name, sizeof(result->name), "%s/%s/%s", scenario->name,
+			 scenario->variants[variant], family_name(family));
+	else
+		snprintf(result->name, sizeof(result->name), "%s/%s", scenario->name,
+			 family_name(family));
+}
+
+/*
+ * A run that fills a table has the machine to itself: the kernel log it reads
+ * is the host's, the conntrack hash and the freeing of dead namespaces'
+ * entries are shared by all, and it measures how fast the kernel fills a
+ * table.  Others run side by side.  Within the process a rwlock says so, across
+ * ctlab processes the machine lock under /run/ctlab (without it, as when not
+ * root, the process's own runs are still kept apart).
+ */
+static pthread_rwlock_t machine_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static bool needs_machine(const struct scenario *scenario)
+{
+	size_t i;
+
+	for (i = 0; i < scenario->n_steps; i++) {
+		const struct step *step = &scenario->steps[i];
+
+		if (step->kind == STEP_FLOOD || step->kind == STEP_FILL ||
+		    (step->kind == STEP_EXPECT && step->expect.kind == EXPECT_KMSG))
+			return true;
+	}
+	return false;
+}
+
+static void engine_run_locked(const struct scenario *scenario, int variant, int family,
+			      const struct engine_options *options, struct run_result *result);
+
+void engine_run(const struct scenario *scenario, int variant, int family,
+		const struct engine_options *options, struct run_result *result)
+{
+	bool alone = needs_machine(scenario);
+	int machine_fd = -1;
+
+	if (alone)
+		pthread_rwlock_wrlock(&machine_lock);
+	else
+		pthread_rwlock_rdlock(&machine_lock);
+	if (!options->machine_held)
+		machine_fd = journal_machine_lock(alone, true);
+	engine_run_locked(scenario, variant, family, options, result);
+	if (machine_fd >= 0)
+		close(machine_fd);
+	pthread_rwlock_unlock(&machine_lock);
+}
+
+static void engine_run_locked(const struct scenario *scenario, int variant, int family,
+			      const struct engine_options *options, struct run_result *result)
+{
+	struct run run = {
+		.scenario = scenario, .options = options, .family = family, .variant = variant,
+		.result = result,
+	};
+	uint32_t kernel = engine_kernel_version();
+	struct timespec start;
+	size_t i;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (i = 0; i < SCENARIO_CONNS_MAX; i++)
+		run.conns[i].client_fd = run.conns[i].server_fd = -1;
+	memset(result, 0, sizeof(*result));
+	result->scenario = scenario;
+	result->family = family;
+	result->variant = variant;
+	name_run(scenario, variant, family, result);
+	result->steps = calloc(scenario->n_steps ? scenario->n_steps : 1, sizeof(*result->steps));
+	if (!result->steps) {
+		result->outcome = OUTCOME_FAIL;
+		snprintf(result->reason, sizeof(result->reason), "out of memory");
+		return;
+	}
+	if (set_up(&run) < 0)
+		goto out_tear_down;
+
+	for (i = 0; i < scenario->n_steps; i++) {
+		const struct step *step = &scenario->steps[i];
+		struct step_result *step_result = &result->steps[i];
+		int rc;
+
+		observer_poll(run.observer, 0);
+		*step_result = (struct step_result){ .step = step, .sent_packet = -1, .passed = true,
+						     .first_packet = observer_count(run.observer) };
+		result->n_steps = i + 1;
+		/* Each step's waits are bounded; this bounds their sum, so one slow
+		 * run cannot hold up the suite. */
+		if (options->run_limit_ms && seconds_since(&start) * 1000 > options->run_limit_ms) {
+			step_error(step_result, "not run: the run had taken %.1f s, over its limit "
+				   "(-T %d s)", seconds_since(&start), options->run_limit_ms / 1000);
+			snprintf(result->reason, sizeof(result->reason), "%s:%d:%d: %s: %s",
+				 scenario->path, step->pos.line, step->pos.column, step->text,
+				 step_result->message);
+			result->failures++;
+			break;
+		}
+		if (!condition_holds(&step->when, variant,
+				     family == AF_INET ? FAMILY_IPV4 : FAMILY_IPV6, kernel)) {
+			step_result->skipped = true;
+			step_result->end_packet = step_result->first_packet;
+			continue;
+		}
+		rc = do_step(&run, step, step_result);
+		observer_poll(run.observer, 0);
+		step_result->end_packet = observer_count(run.observer);
+		if (!step_result->passed && !result->reason[0])
+			snprintf(result->reason, sizeof(result->reason), "%s:%d:%d: %s: %s",
+				 scenario->path, step->pos.line, step->pos.column, step->text,
+				 step_result->message);
+		if (rc < 0) {
+			result->failures++;
+			break;
+		}
+	}
+	result->outcome = result->failures ? OUTCOME_FAIL : OUTCOME_PASS;
+	keep_packets(&run);
+	keep_wire(&run);
+	keep_conns(&run);
+	keep_sysctls(&run);
+	locate_chains(result);
+
+out_tear_down:
+	tear_down(&run);
+	result->seconds = seconds_since(&start);
+}
+
+void run_result_free(struct run_result *result)
+{
+	free(result->steps);
+	free(result->packets);
+	free(result->wire);
+	free(result->chains);
+	result->steps = NULL;
+	result->packets = NULL;
+	result->wire = NULL;
+	result->chains = NULL;
+}

@@ -1,0 +1,142 @@
+/* run — one run's private state, shared by engine.c, steps.c, checks.c and craft.c. */
+#ifndef CTLAB_RUN_H
+#define CTLAB_RUN_H
+
+#include <time.h>
+
+#include "engine/engine.h"
+#include "netns/netns.h"
+#include "observe/observe.h"
+#include "inject/inject.h"
+
+#define LISTENERS_MAX	16
+#define RAW_SOCKETS_MAX	8
+#define PACKET_MAX	65600
+
+struct listener {
+	const struct host *host;
+	uint16_t port;
+	int fd;
+};
+
+/* A connection made by `connect`: kernel sockets at both ends.  Each end has
+ * its own view of the addresses: NAT between them changes what the other sees. */
+struct conn {
+	enum protocol protocol;
+	const struct host *client, *server;
+	int client_fd, server_fd;	/* -1 once closed */
+	uint16_t client_port, server_port;	/* each end's own port */
+	union inet_addr client_addr, dialed_addr;	/* the client's view */
+	uint16_t dialed_port;
+	union inet_addr server_addr, peer_addr;	/* the server's view */
+	uint16_t peer_port;
+	int client_error, server_error;	/* errno a socket step met, 0 if none */
+	struct tcp_live client_live, server_live;	/* last read, for after a close */
+	bool client_live_known, server_live_known;
+};
+
+struct raw_socket {
+	const struct host *host;
+	int fd;
+};
+
+struct run {
+	const struct scenario *scenario;
+	const struct engine_options *options;
+	int family;
+	int variant;
+	struct run_result *result;
+	struct topology *topology;
+	const struct host *observing_host;
+	struct observer *observer;
+	struct wire *wire;		/* NULL unless the run looks at the wire */
+	bool kmsg_marked;		/* the kernel log position when the run began */
+	struct kmsg_mark kmsg_since;
+	size_t wire_from;		/* wire records from the last sending step on */
+	struct listener listeners[LISTENERS_MAX];
+	size_t n_listeners;
+	struct conn conns[SCENARIO_CONNS_MAX];
+	struct raw_socket raw[RAW_SOCKETS_MAX];
+	size_t n_raw;
+	uint32_t next_packet_id;
+	uint32_t flood_next;		/* the next flood tuple: floods never repeat one */
+	/* The last packet sent, what conntrack made of it, and the counters and
+	 * observed packets just before the step that sent it. */
+	const struct observed *last;
+	size_t last_from;
+	bool sent_any;
+	struct packet_summary last_sent;	/* the last crafted packet, for "ct last" */
+	struct ct_stats stats_before;
+};
+
+/* Record why a step could not be done; returns -1 so callers can return it. */
+int step_error(struct step_result *result, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+double seconds_since(const struct timespec *start);
+long ms_since(const struct timespec *start);
+
+const union inet_addr *host_addr(const struct run *run, const struct host *host);
+const union inet_addr *iface_addr(const struct run *run, const struct host_iface *iface);
+const struct host *find_host(struct run *run, const char *name);
+
+/*
+ * The addresses a packet from host src to the host or service named dst
+ * carries: on a router, the interface on dst's side; for "service", the DNAT
+ * address.
+ */
+void route_addrs(const struct run *run, const struct host *src, const char *dst,
+		 union inet_addr *src_addr, union inet_addr *dst_addr);
+
+/* The addresses and ports a connection's end puts on what it sends. */
+void conn_view(const struct conn *conn, bool from_client, union inet_addr *src,
+	       uint16_t *sport, union inet_addr *dst, uint16_t *dport);
+
+int *endpoint_fd(struct run *run, const struct endpoint *endpoint);
+int *endpoint_error(struct run *run, const struct endpoint *endpoint);
+
+/* An end's live TCP numbers, or the last ones read when its socket is closed.
+ * 0 or -errno (-ENOTCONN: never read and closed). */
+int conn_live(struct conn *conn, bool client, struct tcp_live *live);
+
+/* Evaluate a field expression with the connections' live values. 0 or -errno. */
+int eval_expr(struct run *run, const struct expr *expr, uint64_t *value);
+
+typedef bool (*packet_filter)(const struct run *run, const struct observed *observed,
+			      const void *arg);
+
+/* The first packet from index `from` on that filter accepts, waiting for it up
+ * to the run's timeout. */
+const struct observed *wait_packet(struct run *run, size_t from, packet_filter filter,
+				   const void *arg);
+
+int lookup_entry(struct run *run, int conn_index, struct ct_entry *entry,
+		 struct step_result *result);
+int read_number(struct netns *ns, const char *key, uint64_t *value);
+
+/* The steps, in steps.c and checks.c; engine.c dispatches them. */
+int do_sysctl(struct run *run, const struct sysctl_step *sysctl, struct step_result *result);
+int do_nft(struct run *run, const struct nft_step *nft, struct step_result *result);
+int do_listen(struct run *run, const struct listen_step *listen, struct step_result *result);
+int do_connect(struct run *run, const struct connect_step *connect,
+	       struct step_result *result);
+int do_send(struct run *run, const struct send_step *send, struct step_result *result);
+int do_socket(struct run *run, const struct socket_step *socket_step,
+	      struct step_result *result);
+int do_ct(struct run *run, const struct ct_step *ct, struct step_result *result);
+int do_flood(struct run *run, const struct flood_step *flood, struct step_result *result);
+int do_fill(struct run *run, const struct fill_step *fill, struct step_result *result);
+int do_expect(struct run *run, const struct expect_step *expect, struct step_result *result);
+
+/* The type and code a named ICMP message has in the run's family. */
+void icmp_message_code(int family, enum icmp_message message, uint8_t *type, uint8_t *code);
+
+/*
+ * Build the packet a send step describes (TCP, UDP or ICMP/ICMPv6, with a
+ * fresh IP ID / flow label) into buf.  Returns its length, or -1 with the
+ * reason in result.
+ */
+ssize_t craft_packet(struct run *run, const struct send_step *send, uint8_t *buf, size_t size,
+		     struct step_result *result);
+
+#endif

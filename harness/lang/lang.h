@@ -1,0 +1,424 @@
+/* lang — the scenario language: a scenario file (*.ct) parsed into the steps the
+ * engine runs, and the expectations judged against what was observed.  Pure: no
+ * namespaces, no sockets, no kernel. */
+#ifndef CTLAB_LANG_H
+#define CTLAB_LANG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+
+#define SCENARIO_NAME_MAX	64
+#define SCENARIO_IDENT_MAX	32	/* host, connection, counter names */
+#define SCENARIO_TEXT_MAX	1024	/* reason patterns, nft rulesets, sysctl values */
+#define SCENARIO_CONNS_MAX	16
+#define CONN_LAST		(-2)	/* "last" in ct steps: the entry of the last packet sent */
+#define EXPR_TERMS_MAX		8
+#define SCENARIO_VARIANTS_MAX	8
+#define SCENARIO_FILE_MAX	(8u << 20)	/* bytes in one scenario file */
+#define SCENARIO_STEPS_MAX	100000		/* steps in one scenario */
+#define UDP_DATAGRAM_MAX	65507		/* payload of one IPv4 UDP datagram */
+#define TABLE_COUNT_MAX		16777216	/* flood and fill count=, the --ct-max limit */
+
+/* Where a statement or word stands in its file, 1-based, for error messages. */
+struct source_pos {
+	int line;
+	int column;
+};
+
+/* A number of entries written N, max, max+N or max-N: "max" is the global
+ * net.netfilter.nf_conntrack_max as the run finds it (it follows the machine's
+ * memory, and --ct-max), so that table-full stories hold on any machine. */
+struct table_size {
+	bool of_max;
+	int64_t n;			/* the number, or what is added to max */
+};
+
+/* Its value for a table of max entries, never below 0. */
+int64_t table_size_value(const struct table_size *size, uint64_t max);
+
+
+/* NAT on the router of topology routed (nat statement). */
+enum nat_kind {
+	NAT_NONE,
+	NAT_DNAT,		/* the service address is translated to the server, as kube-proxy does */
+	NAT_SNAT,		/* the client's address is translated to the router's, towards the server */
+	NAT_MASQUERADE,		/* the same with masquerade */
+};
+
+const char *nat_kind_name(enum nat_kind nat);	/* "none", "dnat", "snat", "masquerade" */
+
+/* The name that stands for the DNAT service address in topology routed. */
+#define SERVICE_HOST	"service"
+
+enum families {
+	FAMILY_IPV4 = 1 << 0,
+	FAMILY_IPV6 = 1 << 1,
+	FAMILY_BOTH = FAMILY_IPV4 | FAMILY_IPV6,
+};
+
+/* A number, or a live value of a connection: c.client.nxt is the next sequence
+ * number the client of connection c will send, c.server.win the receive window
+ * (bytes, scaled) the server advertises. */
+enum conn_side { SIDE_CLIENT, SIDE_SERVER };
+enum conn_value { CONN_NXT, CONN_WIN };
+
+struct expr_term {
+	int sign;			/* +1 or -1 */
+	bool is_conn;
+	uint64_t number;		/* when !is_conn */
+	int conn;			/* index into scenario.conns, when is_conn */
+	enum conn_side side;
+	enum conn_value value;
+};
+
+/* term (('+'|'-') term)*, evaluated modulo 2^32 for sequence numbers.  The
+ * terms are kept with the scenario: most fields are unset and take no room. */
+struct expr {
+	bool present;
+	uint8_t n_terms;
+	const struct expr_term *terms;
+};
+
+/* The settable numeric fields of a crafted TCP packet (field=EXPR). */
+enum send_field {
+	SEND_SPORT, SEND_DPORT, SEND_SEQ, SEND_ACK, SEND_WIN, SEND_URG,
+	SEND_DOFF, SEND_LEN, SEND_MSS, SEND_WSCALE, SEND_TTL, SEND_TOS,
+	SEND_TSVAL, SEND_TSECR, SEND_TRUNCATE, SEND_CSUM,
+	SEND_ULEN,		/* UDP length field (default: the true length) */
+	SEND_TYPE, SEND_CODE,	/* ICMP/ICMPv6 type and code (type= also takes a name) */
+	SEND_MTU,		/* ICMP "fragmentation needed" / ICMPv6 "packet too big" */
+	SEND_ICMP_ID, SEND_ICMP_SEQ,	/* echo identifier and sequence ("icmpid", "icmpseq") */
+	SEND_FIELD_COUNT
+};
+
+/* Keyword of each field as written in a scenario ("sport", "seq", "win"…). */
+const char *send_field_name(enum send_field field);
+
+
+/*
+ * Named ICMP messages, mapped to the right type and code for each family
+ * (type=port-unreachable is 3/3 in ICMP and 1/4 in ICMPv6).
+ */
+enum icmp_message {
+	ICMP_MSG_NONE,		/* type= given as a number, or not at all */
+	ICMP_MSG_ECHO_REQUEST, ICMP_MSG_ECHO_REPLY, ICMP_MSG_PORT_UNREACHABLE,
+	ICMP_MSG_HOST_UNREACHABLE, ICMP_MSG_ADMIN_PROHIBITED, ICMP_MSG_TOO_BIG,
+	ICMP_MSG_TIME_EXCEEDED,
+	ICMP_MSG_COUNT
+};
+
+/* "echo-request", "echo-reply", "port-unreachable", "host-unreachable",
+ * "admin-prohibited", "too-big", "time-exceeded"; "?" for ICMP_MSG_NONE. */
+const char *icmp_message_name(enum icmp_message message);
+
+/* A host:side of a connection, written c.client or c.server. */
+struct endpoint {
+	int conn;
+	enum conn_side side;
+};
+
+struct send_step {
+	char src[SCENARIO_IDENT_MAX];	/* host names, checked against the topology */
+	char dst[SCENARIO_IDENT_MAX];
+	enum protocol protocol;		/* tcp, udp or icmp (ICMPv6 in IPv6 runs) */
+	enum icmp_message icmp_message;	/* type=NAME */
+	bool has_quote;			/* quote=c.client: an ICMP error about the packet */
+	struct endpoint quote;		/* that endpoint would send next on its connection */
+	int conn;			/* conn=NAME: ports, seq, ack default from it; -1 none */
+	bool has_flags;
+	uint8_t flags;			/* TCP_FLAG_* bits (flags=SA) */
+	bool sack_permitted;		/* sackok */
+	bool timestamp;			/* ts: set by tsval= or tsecr= too */
+	bool bad_checksum;		/* csum=bad; csum=NUMBER sets fields[SEND_CSUM] */
+	struct expr fields[SEND_FIELD_COUNT];
+};
+
+struct sysctl_step {
+	char host[SCENARIO_IDENT_MAX];
+	const char *key;		/* always full and dotted: net.netfilter.nf_… */
+	const char *value;
+};
+
+struct nft_step {
+	char host[SCENARIO_IDENT_MAX];
+	const char *ruleset;
+};
+
+struct listen_step {
+	char host[SCENARIO_IDENT_MAX];
+	uint16_t port;
+};
+
+/* connect c client -> server:80 [udp]: a kernel TCP connection (or a pair of
+ * connected UDP sockets) named c. */
+struct connect_step {
+	int conn;
+	char client[SCENARIO_IDENT_MAX];
+	char server[SCENARIO_IDENT_MAX];
+	uint16_t port;
+	enum protocol protocol;		/* PROTO_TCP or PROTO_UDP */
+	bool may_fail;			/* … may-fail: a failure is recorded for expect socket */
+};
+
+/* Socket states as the kernel's tcp_info reports them (TCP_ESTABLISHED = 1 …). */
+const char *socket_state_name(int state);
+/* ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT1 FIN_WAIT2 TIME_WAIT CLOSE CLOSE_WAIT
+ * LAST_ACK LISTEN CLOSING; -1 for an unknown name. */
+int socket_state_parse(const char *name);
+
+/* Kernel socket steps on one end of a connection. */
+enum socket_action {
+	SOCKET_WRITE,		/* write EP N: N bytes (one datagram for UDP) */
+	SOCKET_READ,		/* read EP N: wait (bounded) until N bytes were read */
+	SOCKET_SHUTDOWN,	/* shutdown EP: SHUT_WR, the socket sends its FIN */
+	SOCKET_CLOSE,		/* close EP [rst]: close(); with rst, SO_LINGER 0 sends a RST */
+	SOCKET_WAIT,		/* wait EP state S: until tcp_info says state S */
+};
+
+struct socket_step {
+	enum socket_action action;
+	struct endpoint endpoint;
+	uint32_t bytes;			/* write, read */
+	bool abort;			/* close ... rst */
+	int state;			/* wait: socket_state_parse value */
+	bool may_fail;			/* … may-fail: a failure is recorded for expect socket */
+};
+
+/* wait ct CONN state S | wait ct CONN gone | wait ct CONN assured: until
+ * conntrack's entry gets there (for assured, the client keeps writing: a UDP
+ * stream is assured only once it lives on after its first 2 seconds).
+ * delete ct CONN: remove the entry through ctnetlink (as conntrack -D does).
+ * CONN may be CONN_LAST. */
+struct ct_step {
+	bool delete;
+	bool flush;			/* flush ct HOST: every entry of that host, as conntrack -F */
+	char host[SCENARIO_IDENT_MAX];	/* flush only */
+	int conn;
+	bool gone;
+	bool assured;
+	int state;			/* tcp_state_parse value, -1 with gone */
+};
+
+enum expect_kind {
+	EXPECT_VERDICT,		/* verdict V [reason "TEXT" | reason none] */
+	EXPECT_REASON,		/* reason "TEXT" | reason none */
+	EXPECT_CT,		/* ct CONN [state S] [[!]assured] [[!]seen_reply] [timeout MIN..MAX]
+				 * (at least one, any order) | ct CONN gone */
+	EXPECT_STAT,		/* stat COUNTER +N | -N | N: delta since before the last send */
+	EXPECT_PACKET,		/* [no] packet SRC -> DST PROTO [flags=X] [seq=E] [ack=E] [type=T] [verdict V] [reason R] */
+	EXPECT_SOCKET,		/* socket EP error ERRNO|none | socket EP state S */
+	EXPECT_WIRE,		/* [no] wire HOST -> HOST PROTO [clauses] [src=NAME] [dst=NAME] */
+	EXPECT_ENTRIES,		/* entries OP N|max: the observing host's nf_conntrack_count */
+	EXPECT_KMSG,		/* [no] kmsg "TEXT": a kernel log line since the run began */
+};
+
+/* How a number is compared: stat deltas ("+1" is EQ 1, ">0"), entry counts. */
+enum compare_op { CMP_EQ, CMP_GT, CMP_GE, CMP_LT, CMP_LE };
+
+const char *compare_op_text(enum compare_op op);	/* "", ">", ">=", "<", "<=" */
+
+/* A packet the observer may have seen since the last send (a challenge ACK, a RST
+ * answer, an ICMP error).  Unset fields match anything. */
+struct packet_match {
+	char src[SCENARIO_IDENT_MAX];
+	char dst[SCENARIO_IDENT_MAX];
+	enum protocol protocol;
+	bool has_flags;
+	uint8_t flags;			/* exact TCP flags */
+	struct expr seq, ack;
+	bool has_type;
+	enum icmp_message icmp_message;	/* or raw type when ICMP_MSG_NONE */
+	uint8_t icmp_type;
+	enum verdict verdict;		/* VERDICT_UNSEEN: any */
+	bool has_reason;		/* reason "TEXT" | reason none, as for the last packet */
+	bool reason_none;
+	const char *reason;		/* "" unless has_reason */
+	bool absent;			/* expect no packet …: must not be seen */
+	/* expect wire only: src and dst are the hop (the host that sent it on the
+	 * link, the host that received it); these name the IP addresses the packet
+	 * carried there: a host's, or "service" (the DNAT address); "" any. */
+	char addr_src[SCENARIO_IDENT_MAX];
+	char addr_dst[SCENARIO_IDENT_MAX];
+};
+
+/* A reason pattern matches the logged reason exactly, except that '#' stands for
+ * any decimal number (kernels print window bounds that change from run to run). */
+struct expect_step {
+	enum expect_kind kind;
+	enum verdict verdict;
+	bool has_reason;		/* a reason clause was given */
+	bool reason_none;		/* reason none: nothing may be logged */
+	const char *reason;		/* the pattern ("" unless has_reason), or kmsg's text */
+	int conn;
+	bool gone;
+	int state;			/* tcp_state_parse value; -1 not checked */
+	uint32_t also_states;		/* state A|B…: bit s set for each further state accepted */
+	int assured;			/* -1 not checked, 0 must be clear, 1 must be set */
+	int seen_reply;			/* likewise */
+	char counter[SCENARIO_IDENT_MAX];	/* a column of stat/nf_conntrack */
+	int64_t delta;
+	enum compare_op op;		/* stat and entries: how the value compares */
+	struct table_size entries;	/* entries OP N|max|max±N */
+	bool absent;			/* no kmsg */
+	int64_t timeout_min, timeout_max;	/* ct … timeout MIN..MAX seconds; -1 not checked */
+	struct packet_match packet;
+	struct endpoint endpoint;		/* socket … */
+	int socket_errno;			/* socket EP error E: 0 for none, -1 not checked */
+	int socket_state;			/* socket EP state S: -1 not checked */
+	uint32_t socket_also_states;		/* state A|B…: further states accepted */
+};
+
+/* Error names a socket expectation takes: ECONNRESET ECONNREFUSED ETIMEDOUT EPIPE
+ * EHOSTUNREACH ENETUNREACH, or "none" for 0; -1 for an unknown name. */
+int socket_errno_parse(const char *name);
+
+/* flood SRC -> DST:PORT syn count=N [threads=T]: SYNs from count distinct
+ * source address/port pairs (198.18.128.0/17, 2001:db8:3::/48) as fast as the
+ * machine can. */
+struct flood_step {
+	char src[SCENARIO_IDENT_MAX];
+	char dst[SCENARIO_IDENT_MAX];
+	uint16_t port;
+	struct table_size count;
+	unsigned threads;		/* 0: one per CPU */
+};
+
+/* fill HOST count=N [timeout=S]: that host's table gets N ESTABLISHED, ASSURED
+ * entries through ctnetlink, as conntrack -I makes them. */
+struct fill_step {
+	char host[SCENARIO_IDENT_MAX];
+	struct table_size count;
+	uint32_t timeout;		/* seconds; 0: 3600 */
+};
+
+enum step_kind {
+	STEP_SYSCTL, STEP_NFT, STEP_LISTEN, STEP_CONNECT, STEP_SEND, STEP_EXPECT,
+	STEP_SOCKET, STEP_CT, STEP_FLOOD, STEP_FILL,
+};
+#define STEP_KIND_COUNT		(STEP_FILL + 1)	/* not in the enum: switches stay exhaustive */
+
+/* Kernel versions as KERNEL_VERSION(major, minor, patch) would make them. */
+#define CTLAB_KERNEL_VERSION(a, b, c)	(((uint32_t)(a) << 16) + ((b) << 8) + (c))
+
+/*
+ * When a step applies: written "@liberal", "@strict,loose", "@kernel>=6.0",
+ * "@liberal,kernel<6.1", "@ipv6" before the statement.  Variant names are ORed
+ * with one another; the family and kernel bounds are ANDed with them.
+ */
+struct condition {
+	unsigned variants;		/* bit i: scenario->variants[i]; 0: every variant */
+	unsigned families;		/* @ipv4 / @ipv6: enum families bits; 0: both */
+	uint32_t kernel_min;		/* kernel >= this; 0: no bound */
+	uint32_t kernel_below;		/* kernel < this; 0: no bound */
+};
+
+struct step {
+	enum step_kind kind;
+	struct source_pos pos;
+	const char *text;		/* the statement as written, for reports */
+	struct condition when;
+	union {
+		struct sysctl_step sysctl;
+		struct nft_step nft;
+		struct listen_step listen;
+		struct connect_step connect;
+		struct send_step send;
+		struct expect_step expect;
+		struct socket_step socket;
+		struct ct_step ct;
+		struct flood_step flood;
+		struct fill_step fill;
+	};
+};
+
+struct scenario {
+	char path[4096];
+	char name[SCENARIO_NAME_MAX];
+	char *about;			/* the about lines joined with '\n'; "" if none */
+	char topology[SCENARIO_IDENT_MAX];	/* "pair" */
+	unsigned families;		/* enum families bits */
+	enum nat_kind nat;		/* nat dnat|snat|masquerade|none (routed only) */
+	uint32_t kernel_min;		/* kernel >= V / kernel < V statements; 0: none */
+	uint32_t kernel_below;
+	size_t n_variants;		/* variant NAME statements; 0: one unnamed run */
+	char variants[SCENARIO_VARIANTS_MAX][SCENARIO_IDENT_MAX];
+	enum protocol conn_protocols[SCENARIO_CONNS_MAX];	/* tcp or udp, by connection */
+	size_t n_conns;
+	char conns[SCENARIO_CONNS_MAX][SCENARIO_IDENT_MAX];
+	size_t n_steps;
+	struct step *steps;
+	struct scenario_chunk *strings;	/* private: where texts and terms are kept */
+};
+
+/*
+ * Parse a scenario from text.  On error returns NULL and writes
+ * "FILE:LINE:COLUMN: expected …, found …" into err.  Columns count bytes from 1;
+ * a missing name or topology statement is reported at the line after the last,
+ * column 1, "found end of file".
+ */
+struct scenario *scenario_parse_string(const char *text, const char *filename,
+				       char *err, size_t errsize);
+/*
+ * The same for @len bytes that need not end in NUL: a scenario file's whole
+ * content.  Scenario files are untrusted: more than SCENARIO_FILE_MAX bytes, a
+ * NUL byte, a control character other than tab (and CR before LF), or bytes
+ * that are not UTF-8 are errors at their position.
+ */
+struct scenario *scenario_parse_buffer(const char *text, size_t len, const char *filename,
+				       char *err, size_t errsize);
+/* Read and parse a file; errors as scenario_parse_string (or "FILE: strerror"). */
+struct scenario *scenario_parse_file(const char *path, char *err, size_t errsize);
+void scenario_free(struct scenario *scenario);
+
+/* Parse "6.0", "5.12.3" into CTLAB_KERNEL_VERSION form; -1 if malformed (major and
+ * minor over 255, a suffix such as "-rc1").  A patch level over 255 counts as 255,
+ * as the kernel's KERNEL_VERSION() clamps it. */
+int kernel_version_parse(const char *text, uint32_t *version);
+
+/* True when a step's condition holds for variant index (or -1 when the scenario
+ * has no variants), in a run of family (FAMILY_IPV4 or FAMILY_IPV6), on kernel
+ * version `kernel`. */
+bool condition_holds(const struct condition *when, int variant, unsigned family,
+		     uint32_t kernel);
+
+/* Hosts of a topology, NULL-terminated, or NULL for an unknown topology. */
+const char *const *scenario_topology_hosts(const char *topology);
+
+/* ---- Judging expectations (expect.c) ---- */
+
+/* Everything an expectation may look at, gathered by the engine. */
+struct observation {
+	enum verdict verdict;		/* of the last packet sent */
+	const char *reason;		/* conntrack's reason for it, NULL if none */
+	struct ct_entry entry;		/* for EXPECT_CT */
+	bool counter_known;		/* for EXPECT_STAT */
+	int64_t counter_delta;
+	bool packet_seen;		/* for EXPECT_PACKET */
+	char packet_what[160];		/* "packet #7" or the wire's record, when seen */
+	uint64_t entries, entries_max;	/* for EXPECT_ENTRIES: nf_conntrack_count and _max */
+	bool kmsg_seen;			/* for EXPECT_KMSG */
+	char kmsg_line[256];
+	int socket_errno;		/* for EXPECT_SOCKET: pending or met error, 0 none */
+	int socket_state;		/* tcp_info state, TCP_CLOSE once closed */
+};
+
+/*
+ * True when reason matches pattern: the same text, except that each '#' in the
+ * pattern stands for one decimal number (one or more digits).
+ */
+bool reason_matches(const char *pattern, const char *reason);
+
+/* value OP bound, e.g. compare(5, CMP_GT, 0). */
+bool compare(int64_t value, enum compare_op op, int64_t bound);
+
+/*
+ * Check one expectation.  Returns true when met; otherwise writes what was
+ * expected and what was seen into msg ("expected verdict invalid, saw established").
+ */
+bool expect_check(const struct expect_step *expect, const struct observation *seen,
+		  char *msg, size_t msgsize);
+
+#endif

@@ -1,0 +1,507 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <pcap/pcap.h>
+
+#include "nflog.h"
+#include "observe/observe.h"
+#include "base/base.h"
+
+#define NFLOG_GROUP_REASON	0	/* conntrack's own invalid-packet log */
+#define NFLOG_GROUP_VERDICT	1	/* the ctlab table's per-packet ct state */
+#define PENDING_REASONS_MAX	64
+
+/*
+ * Neighbour discovery and MLD are left out: conntrack never tracks them and
+ * they would only crowd the ladder.  So is the flood (its source ranges): a
+ * quarter of a million records would cost more than the flood itself.
+ * Priority -150 runs right after conntrack (-200) and before NAT (-100), so the
+ * logged packet is byte for byte the one conntrack judged.  queue-threshold 1
+ * makes nfnetlink_log hand each record on at once instead of batching for 1 s.
+ */
+#define VERDICT_RULES(dir) \
+	"ip saddr 198.18.128.0/17 return\n" \
+	"ip daddr 198.18.128.0/17 return\n" \
+	"ip6 saddr 2001:db8:3::/48 return\n" \
+	"ip6 daddr 2001:db8:3::/48 return\n" \
+	"icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, " \
+	"nd-neighbor-advert, mld-listener-query, mld-listener-report, mld2-listener-report } return\n" \
+	"ct state new log group 1 prefix \"ctlab " dir " new\" queue-threshold 1\n" \
+	"ct state established log group 1 prefix \"ctlab " dir " established\" queue-threshold 1\n" \
+	"ct state related log group 1 prefix \"ctlab " dir " related\" queue-threshold 1\n" \
+	"ct state invalid log group 1 prefix \"ctlab " dir " invalid\" queue-threshold 1\n" \
+	"ct state untracked log group 1 prefix \"ctlab " dir " untracked\" queue-threshold 1\n"
+
+static const char observer_ruleset[] =
+	"table inet ctlab {\n"
+	"chain prerouting {\n"
+	"type filter hook prerouting priority -150; policy accept;\n"
+	VERDICT_RULES("in")
+	"}\n"
+	"chain output {\n"
+	"type filter hook output priority -150; policy accept;\n"
+	VERDICT_RULES("out")
+	"}\n"
+	"}\n";
+
+/* Per-namespace switches that route conntrack's reasons to NFLOG group 0. */
+static const char *const observer_sysctls[][2] = {
+	{ "net.netfilter.nf_conntrack_log_invalid", "255" },
+	{ "net.netfilter.nf_log.2", "nfnetlink_log" },
+	{ "net.netfilter.nf_log.10", "nfnetlink_log" },
+};
+
+struct pending_reason {
+	struct packet_summary packet;
+	char reason[OBSERVER_REASON_MAX];
+	struct timespec when;
+};
+
+struct observer {
+	struct netns *ns;
+	pcap_t *pcap;
+	int pcap_fd;
+	struct nfct_handle *ct;
+	struct observed *packets;
+	size_t n_packets, cap_packets;
+	struct pending_reason pending[PENDING_REASONS_MAX];
+	size_t n_pending;
+};
+
+/*
+ * libpcap configures NFLOG with a netlink sequence number kept in one static
+ * variable for every handle, so two threads activating nflog at once can each
+ * miss their acknowledgement and wait for ever: activations go one at a time.
+ */
+static pthread_mutex_t nflog_activate_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct open_in_ns {
+	struct observer *observer;
+	char *err;
+	size_t errsize;
+};
+
+/* Runs inside the namespace: the NFLOG and ctnetlink sockets are made there. */
+static int open_sockets(void *arg)
+{
+	struct open_in_ns *open = arg;
+	struct observer *observer = open->observer;
+	char pcap_err[PCAP_ERRBUF_SIZE] = "";
+	int rc;
+
+	observer->pcap = pcap_create("nflog:0,1", pcap_err);
+	if (!observer->pcap)
+		goto out_pcap_err;
+	if (pcap_set_snaplen(observer->pcap, 65535) || pcap_set_immediate_mode(observer->pcap, 1) ||
+	    pcap_set_buffer_size(observer->pcap, 4 << 20))
+		goto out_pcap_geterr;
+	pthread_mutex_lock(&nflog_activate_lock);
+	rc = pcap_activate(observer->pcap);
+	pthread_mutex_unlock(&nflog_activate_lock);
+	if (rc < 0)
+		goto out_pcap_geterr;
+	observer->pcap_fd = pcap_get_selectable_fd(observer->pcap);
+
+	observer->ct = nfct_open(CONNTRACK, 0);
+	if (!observer->ct) {
+		snprintf(open->err, open->errsize, "ctnetlink: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+
+out_pcap_geterr:
+	snprintf(pcap_err, sizeof(pcap_err), "%s", pcap_geterr(observer->pcap));
+out_pcap_err:
+	snprintf(open->err, open->errsize, "libpcap nflog: %s", pcap_err);
+	return -1;
+}
+
+struct observer *observer_new(struct netns *ns, char *err, size_t errsize)
+{
+	struct observer *observer;
+	struct open_in_ns open;
+	char nft_err[1024] = "";
+	size_t i;
+	int rc;
+
+	observer = calloc(1, sizeof(*observer));
+	if (!observer) {
+		snprintf(err, errsize, "%s", strerror(errno));
+		return NULL;
+	}
+	observer->ns = ns;
+	observer->pcap_fd = -1;
+
+	for (i = 0; i < sizeof(observer_sysctls) / sizeof(observer_sysctls[0]); i++) {
+		rc = netns_sysctl_write(ns, observer_sysctls[i][0], observer_sysctls[i][1]);
+		if (rc < 0) {
+			snprintf(err, errsize, "sysctl %s=%s: %s", observer_sysctls[i][0],
+				 observer_sysctls[i][1], strerror(-rc));
+			goto out_free;
+		}
+	}
+	if (netns_nft_load(ns, observer_ruleset, nft_err, sizeof(nft_err)) < 0) {
+		snprintf(err, errsize, "nft table ctlab: %s", nft_err);
+		goto out_free;
+	}
+	open = (struct open_in_ns){ .observer = observer, .err = err, .errsize = errsize };
+	if (netns_run(ns, open_sockets, &open) != 0)
+		goto out_free;
+	return observer;
+
+out_free:
+	observer_free(observer);
+	return NULL;
+}
+
+void observer_free(struct observer *observer)
+{
+	if (!observer)
+		return;
+	if (observer->ct)
+		nfct_close(observer->ct);
+	if (observer->pcap)
+		pcap_close(observer->pcap);
+	free(observer->packets);
+	free(observer);
+}
+
+bool packet_same(const struct packet_summary *a, const struct packet_summary *b)
+{
+	size_t addr_len = a->family == AF_INET ? sizeof(a->src.v4) : sizeof(a->src.v6);
+
+	if (a->family != b->family || a->protocol != b->protocol)
+		return false;
+	if (memcmp(&a->src, &b->src, addr_len) || memcmp(&a->dst, &b->dst, addr_len))
+		return false;
+	if (a->family == AF_INET ? a->ip_id != b->ip_id : a->flow_label != b->flow_label)
+		return false;
+	return a->sport == b->sport && a->dport == b->dport && a->seq == b->seq &&
+	       a->ack == b->ack && a->flags == b->flags && a->payload_len == b->payload_len;
+}
+
+static enum verdict verdict_from_prefix(const char *word)
+{
+	enum verdict verdict;
+
+	if (verdict_parse(word, &verdict) < 0)
+		return VERDICT_UNSEEN;
+	return verdict;
+}
+
+static void add_pending_reason(struct observer *observer, const struct packet_summary *packet,
+			       const char *reason, const struct timespec *when)
+{
+	struct pending_reason *pending;
+
+	/* Drop the oldest: a reason whose verdict never came is long stale. */
+	if (observer->n_pending == PENDING_REASONS_MAX) {
+		memmove(observer->pending, observer->pending + 1,
+			sizeof(observer->pending[0]) * (PENDING_REASONS_MAX - 1));
+		observer->n_pending--;
+	}
+	pending = &observer->pending[observer->n_pending++];
+	pending->packet = *packet;
+	pending->when = *when;
+	snprintf(pending->reason, sizeof(pending->reason), "%s", reason);
+	/* It reaches terminals and reports: show it, never let it act. */
+	safetext_escape(pending->reason, sizeof(pending->reason), false);
+}
+
+/* Hands the reason logged for this packet, if any, to the verdict record. */
+static void claim_reason(struct observer *observer, struct observed *observed)
+{
+	size_t i;
+
+	for (i = 0; i < observer->n_pending; i++) {
+		if (!packet_same(&observer->pending[i].packet, &observed->packet))
+			continue;
+		observed->has_reason = true;
+		memcpy(observed->reason, observer->pending[i].reason, sizeof(observed->reason));
+		memmove(&observer->pending[i], &observer->pending[i + 1],
+			sizeof(observer->pending[0]) * (observer->n_pending - i - 1));
+		observer->n_pending--;
+		return;
+	}
+}
+
+static struct observed *add_packet(struct observer *observer)
+{
+	struct observed *observed;
+
+	if (observer->n_packets == observer->cap_packets) {
+		size_t cap = observer->cap_packets ? observer->cap_packets * 2 : 64;
+		struct observed *grown = realloc(observer->packets, cap * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		observer->packets = grown;
+		observer->cap_packets = cap;
+	}
+	observed = &observer->packets[observer->n_packets];
+	memset(observed, 0, sizeof(*observed));
+	observed->index = observer->n_packets++;
+	return observed;
+}
+
+/* One NFLOG record: a reason (group 0) waits for its verdict (group 1). */
+static int take_record(struct observer *observer, const struct pcap_pkthdr *header,
+		       const uint8_t *data)
+{
+	struct nflog_record record;
+	struct packet_summary packet;
+	struct observed *observed;
+	struct timespec when = { header->ts.tv_sec, header->ts.tv_usec * 1000L };
+	char reason[OBSERVER_REASON_MAX];
+	char direction[8], verdict[16];
+
+	if (nflog_parse(data, header->caplen, &record) < 0 || !record.payload)
+		return 0;
+	if (packet_parse(record.payload, record.payload_len, &packet) < 0)
+		return 0;
+
+	if (record.group == NFLOG_GROUP_REASON) {
+		if (nflog_reason(&record, reason, sizeof(reason)) < 0)
+			return 0;
+		add_pending_reason(observer, &packet, reason, &when);
+		return 0;
+	}
+	if (record.group != NFLOG_GROUP_VERDICT ||
+	    sscanf(record.prefix, "ctlab %7s %15s", direction, verdict) != 2)
+		return 0;
+	observed = add_packet(observer);
+	if (!observed)
+		return -ENOMEM;
+	observed->packet = packet;
+	observed->verdict = verdict_from_prefix(verdict);
+	observed->output = strcmp(direction, "out") == 0;
+	observed->when = when;
+	claim_reason(observer, observed);
+	return 1;
+}
+
+struct dispatch {
+	struct observer *observer;
+	int added;
+	int error;
+};
+
+static void dispatch_record(u_char *arg, const struct pcap_pkthdr *header, const u_char *data)
+{
+	struct dispatch *dispatch = (struct dispatch *)arg;
+	int rc = take_record(dispatch->observer, header, data);
+
+	if (rc < 0)
+		dispatch->error = rc;
+	else
+		dispatch->added += rc;
+}
+
+int observer_poll(struct observer *observer, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = observer->pcap_fd, .events = POLLIN };
+	struct dispatch dispatch = { .observer = observer };
+	int rc;
+
+	/* libpcap's NFLOG reader treats EAGAIN as an error, so the socket stays
+	 * blocking and is read only when poll says a batch is there. */
+	for (;;) {
+		rc = poll(&pfd, 1, timeout_ms);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			return -errno;
+		if (rc == 0)
+			break;
+		if (pcap_dispatch(observer->pcap, -1, dispatch_record, (u_char *)&dispatch) < 0)
+			return -EIO;
+		if (dispatch.error)
+			return dispatch.error;
+		timeout_ms = 0;
+	}
+	return dispatch.added;
+}
+
+size_t observer_count(const struct observer *observer)
+{
+	return observer->n_packets;
+}
+
+const struct observed *observer_at(const struct observer *observer, size_t index)
+{
+	return index < observer->n_packets ? &observer->packets[index] : NULL;
+}
+
+const struct observed *observer_wait_for(struct observer *observer,
+					 const struct packet_summary *want, size_t from,
+					 int timeout_ms)
+{
+	struct timespec start;
+	struct observed *observed;
+	size_t i, next = from;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		for (i = next; i < observer->n_packets; i++)
+			if (packet_same(&observer->packets[i].packet, want))
+				return &observer->packets[i];
+		next = observer->n_packets;
+		left = timeout_ms - ms_since(&start);
+		if (left <= 0)
+			break;
+		if (observer_poll(observer, (int)left) < 0)
+			break;
+	}
+
+	/* No verdict: conntrack may still have logged why (the packet was dropped
+	 * before the ctlab chain saw it). */
+	for (i = 0; i < observer->n_pending; i++) {
+		if (!packet_same(&observer->pending[i].packet, want))
+			continue;
+		observed = add_packet(observer);
+		if (!observed)
+			return NULL;
+		observed->packet = *want;
+		observed->verdict = VERDICT_UNSEEN;
+		observed->when = observer->pending[i].when;
+		claim_reason(observer, observed);
+		return observed;
+	}
+	return NULL;
+}
+
+int observer_stats(struct observer *observer, struct ct_stats *stats)
+{
+	char text[16384], *line, *save_line, *word, *save_word;
+	size_t column;
+	int rc;
+
+	/* /proc/self/net would show the main thread's namespace, not this one. */
+	rc = netns_read_file(observer->ns, "/proc/thread-self/net/stat/nf_conntrack", text,
+			     sizeof(text));
+	if (rc < 0)
+		return rc;
+	memset(stats, 0, sizeof(*stats));
+	line = strtok_r(text, "\n", &save_line);
+	if (!line)
+		return -EINVAL;
+	for (word = strtok_r(line, " \t", &save_word); word && stats->n < CT_STATS_MAX;
+	     word = strtok_r(NULL, " \t", &save_word))
+		snprintf(stats->names[stats->n++], sizeof(stats->names[0]), "%s", word);
+
+	/* One line per CPU; "entries" is the namespace's count repeated on each. */
+	while ((line = strtok_r(NULL, "\n", &save_line))) {
+		column = 0;
+		for (word = strtok_r(line, " \t", &save_word); word && column < stats->n;
+		     word = strtok_r(NULL, " \t", &save_word), column++) {
+			uint64_t value = strtoull(word, NULL, 16);
+
+			if (strcmp(stats->names[column], "entries") == 0)
+				stats->values[column] = value;
+			else
+				stats->values[column] += value;
+		}
+	}
+	return 0;
+}
+
+bool ct_stats_get(const struct ct_stats *stats, const char *name, uint64_t *value)
+{
+	size_t i;
+
+	for (i = 0; i < stats->n; i++) {
+		if (strcmp(stats->names[i], name) == 0) {
+			*value = stats->values[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+static int take_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *arg)
+{
+	struct ct_entry *entry = arg;
+	uint32_t status = nfct_get_attr_u32(ct, ATTR_STATUS);
+
+	(void)type;
+	entry->found = true;
+	entry->state = nfct_attr_is_set(ct, ATTR_TCP_STATE) ? nfct_get_attr_u8(ct, ATTR_TCP_STATE) : -1;
+	entry->assured = status & IPS_ASSURED;
+	entry->seen_reply = status & IPS_SEEN_REPLY;
+	entry->timeout = nfct_get_attr_u32(ct, ATTR_TIMEOUT);
+	return NFCT_CB_CONTINUE;
+}
+
+static struct nf_conntrack *ct_from_tuple(const struct ct_tuple *tuple)
+{
+	struct nf_conntrack *ct = nfct_new();
+
+	if (!ct)
+		return NULL;
+	nfct_set_attr_u8(ct, ATTR_L3PROTO, tuple->family);
+	if (tuple->family == AF_INET) {
+		nfct_set_attr_u32(ct, ATTR_IPV4_SRC, tuple->src.v4.s_addr);
+		nfct_set_attr_u32(ct, ATTR_IPV4_DST, tuple->dst.v4.s_addr);
+	} else {
+		nfct_set_attr(ct, ATTR_IPV6_SRC, &tuple->src.v6);
+		nfct_set_attr(ct, ATTR_IPV6_DST, &tuple->dst.v6);
+	}
+	nfct_set_attr_u8(ct, ATTR_L4PROTO, tuple->protocol);
+	nfct_set_attr_u16(ct, ATTR_PORT_SRC, htons(tuple->sport));
+	nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(tuple->dport));
+	return ct;
+}
+
+int observer_ct_lookup(struct observer *observer, const struct ct_tuple *tuple,
+		       struct ct_entry *entry)
+{
+	struct nf_conntrack *ct;
+	int rc = 0;
+
+	memset(entry, 0, sizeof(*entry));
+	ct = ct_from_tuple(tuple);
+	if (!ct)
+		return -ENOMEM;
+	nfct_callback_register(observer->ct, NFCT_T_ALL, take_entry, entry);
+	if (nfct_query(observer->ct, NFCT_Q_GET, ct) < 0 && errno != ENOENT)
+		rc = -errno;
+	nfct_callback_unregister(observer->ct);
+	nfct_destroy(ct);
+	return rc;
+}
+
+int observer_ct_delete(struct observer *observer, const struct ct_tuple *tuple)
+{
+	struct nf_conntrack *ct = ct_from_tuple(tuple);
+	int rc = 0;
+
+	if (!ct)
+		return -ENOMEM;
+	if (nfct_query(observer->ct, NFCT_Q_DESTROY, ct) < 0)
+		rc = -errno;
+	nfct_destroy(ct);
+	return rc;
+}
+
+int observer_ct_flush(struct observer *observer)
+{
+	static const uint32_t families[] = { AF_INET, AF_INET6 };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		uint32_t family = families[i];
+
+		if (nfct_query(observer->ct, NFCT_Q_FLUSH, &family) < 0)
+			return -errno;
+	}
+	return 0;
+}

@@ -1,0 +1,400 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "output/output.h"
+#include "base/base.h"
+
+struct export {
+	const char *json_path, *junit_path;
+	struct outfile *json_file, *junit_file;	/* written whole at export_close */
+	json_t *runs;			/* JSON array of runs */
+	char *junit_cases;		/* <testcase> elements, written at the end */
+	size_t junit_len;
+	FILE *junit_cases_stream;
+	size_t n_runs, n_failed, n_skipped;
+	double seconds;
+};
+
+static const char *const outcome_names[] = {
+	[OUTCOME_PASS] = "pass",
+	[OUTCOME_FAIL] = "fail",
+	[OUTCOME_SKIP] = "skip",
+};
+
+static const char *const step_kind_names[STEP_KIND_COUNT] = {
+	[STEP_SYSCTL] = "sysctl", [STEP_NFT] = "nft", [STEP_LISTEN] = "listen",
+	[STEP_CONNECT] = "connect", [STEP_SEND] = "send", [STEP_EXPECT] = "expect",
+	[STEP_SOCKET] = "socket", [STEP_CT] = "ct", [STEP_FLOOD] = "flood", [STEP_FILL] = "fill",
+};
+
+struct export *export_open(const char *json_path, const char *junit_path, char *err,
+			   size_t errsize)
+{
+	struct export *export = calloc(1, sizeof(*export));
+
+	if (!export)
+		goto out_errno;
+	export->runs = json_array();
+	export->junit_cases_stream = open_memstream(&export->junit_cases, &export->junit_len);
+	if (!export->runs || !export->junit_cases_stream)
+		goto out_errno;
+	export->json_path = json_path;
+	export->junit_path = junit_path;
+	if (json_path) {
+		export->json_file = outfile_open(json_path);
+		if (!export->json_file) {
+			snprintf(err, errsize, "--json %s: %s", json_path, outfile_strerror(errno));
+			goto out_free;
+		}
+	}
+	if (junit_path) {
+		export->junit_file = outfile_open(junit_path);
+		if (!export->junit_file) {
+			snprintf(err, errsize, "--junit %s: %s", junit_path, outfile_strerror(errno));
+			goto out_free;
+		}
+	}
+	return export;
+
+out_errno:
+	snprintf(err, errsize, "%s", strerror(errno));
+out_free:
+	if (export) {
+		outfile_discard(export->json_file);
+		if (export->junit_cases_stream)
+			fclose(export->junit_cases_stream);
+		free(export->junit_cases);
+		json_decref(export->runs);
+		free(export);
+	}
+	return NULL;
+}
+
+static const char *protocol_text(uint8_t protocol)
+{
+	switch (protocol) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
+	}
+	return "other";
+}
+
+static json_t *packet_json(const struct observed *observed)
+{
+	const struct packet_summary *packet = &observed->packet;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], flags[TCP_FLAGS_STRLEN];
+	json_t *object;
+
+	inet_ntop(packet->family, &packet->src, src, sizeof(src));
+	inet_ntop(packet->family, &packet->dst, dst, sizeof(dst));
+	object = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "index", (json_int_t)observed->index + 1,
+			   "direction", observed->output ? "out" : "in", "src", src, "dst", dst,
+			   "protocol", protocol_text(packet->protocol),
+			   "length", (json_int_t)packet->payload_len);
+	if (!object)
+		return NULL;
+	if (packet->protocol == IPPROTO_TCP || packet->protocol == IPPROTO_UDP) {
+		json_object_set_new(object, "sport", json_integer(packet->sport));
+		json_object_set_new(object, "dport", json_integer(packet->dport));
+	}
+	if (packet->protocol == IPPROTO_TCP) {
+		json_object_set_new(object, "flags", json_string(tcp_flags_format(packet->flags, flags)));
+		json_object_set_new(object, "seq", json_integer(packet->seq));
+		json_object_set_new(object, "ack", json_integer(packet->ack));
+		json_object_set_new(object, "window", json_integer(packet->window));
+	}
+	if (packet->protocol == IPPROTO_ICMP || packet->protocol == IPPROTO_ICMPV6) {
+		json_object_set_new(object, "icmp_type", json_integer(packet->icmp_type));
+		json_object_set_new(object, "icmp_code", json_integer(packet->icmp_code));
+	}
+	json_object_set_new(object, "verdict", json_string(verdict_name(observed->verdict)));
+	json_object_set_new(object, "reason",
+			    observed->has_reason ? json_string(observed->reason) : json_null());
+	return object;
+}
+
+static json_t *step_json(const struct step_result *step)
+{
+	json_t *object = json_pack("{s:i, s:i, s:s, s:s, s:b, s:b, s:I, s:I}",
+				   "line", step->step->pos.line, "column", step->step->pos.column,
+				   "kind", step_kind_names[step->step->kind], "text", step->step->text,
+				   "skipped", step->skipped, "passed", step->passed,
+				   "first_packet", (json_int_t)step->first_packet + 1,
+				   "end_packet", (json_int_t)step->end_packet + 1);
+
+	if (object && step->message[0])
+		json_object_set_new(object, "message", json_string(step->message));
+	if (object && step->sent_packet >= 0)
+		json_object_set_new(object, "sent_packet", json_integer(step->sent_packet + 1));
+	return object;
+}
+
+/* Every RST with its cause: the sender, the packet it answered and its verdict
+ * there, the socket it reset. */
+static json_t *chains_json(const struct run_result *result)
+{
+	json_t *chains = json_array();
+	size_t i;
+
+	for (i = 0; i < result->n_chains; i++) {
+		const struct rst_chain *chain = &result->chains[i];
+		json_t *object = json_pack("{s:s, s:s, s:s}", "text", chain->text,
+					   "rst_sender", chain->rst_sender,
+					   "rst_receiver", chain->rst_receiver);
+
+		if (!object)
+			continue;
+		if (chain->has_cause) {
+			json_object_set_new(object, "cause_sender", json_string(chain->cause_sender));
+			json_object_set_new(object, "cause_packet", chain->cause_observed >= 0 ?
+					    json_integer(chain->cause_observed + 1) : json_null());
+			json_object_set_new(object, "cause_verdict",
+					    json_string(verdict_name(chain->cause_verdict)));
+			json_object_set_new(object, "cause_reason", chain->cause_reason[0] ?
+					    json_string(chain->cause_reason) : json_null());
+			json_object_set_new(object, "judged_at", json_string(chain->judged_at));
+		}
+		if (chain->resets_conn) {
+			char end[2 * SCENARIO_IDENT_MAX + 8];
+
+			snprintf(end, sizeof(end), "%s.%s", result->conns[chain->conn].name,
+				 chain->reset_side == SIDE_CLIENT ? "client" : "server");
+			json_object_set_new(object, "reset", json_string(end));
+			json_object_set_new(object, "reset_error", chain->reset_errno ?
+					    json_string(strerrorname_np(chain->reset_errno)) :
+					    json_null());
+		}
+		json_array_append_new(chains, object);
+	}
+	return chains;
+}
+
+static json_t *sysctls_json(const struct run_result *result)
+{
+	json_t *sysctls = json_object();
+	size_t i;
+
+	for (i = 0; i < result->n_sysctls; i++)
+		json_object_set_new(sysctls, result->sysctls[i].key,
+				    json_string(result->sysctls[i].value));
+	return sysctls;
+}
+
+static json_t *run_json(const struct run_result *result)
+{
+	const struct scenario *scenario = result->scenario;
+	json_t *object, *hosts, *steps, *packets;
+	size_t i;
+
+	object = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f}", "name", result->name,
+			   "scenario", scenario->name, "file", scenario->path,
+			   "family", family_name(result->family),
+			   "outcome", outcome_names[result->outcome], "seconds", result->seconds);
+	if (!object)
+		return NULL;
+	json_object_set_new(object, "variant", result->variant >= 0 ?
+			    json_string(scenario->variants[result->variant]) : json_null());
+	if (result->reason[0])
+		json_object_set_new(object, "reason", json_string(result->reason));
+	hosts = json_array();
+	for (i = 0; i < result->n_hosts; i++)
+		json_array_append_new(hosts, json_pack("{s:s, s:s, s:b}", "name",
+						       result->hosts[i].name, "addr",
+						       result->hosts[i].addr, "observing",
+						       result->hosts[i].observing));
+	json_object_set_new(object, "hosts", hosts);
+	steps = json_array();
+	for (i = 0; i < result->n_steps; i++)
+		json_array_append_new(steps, step_json(&result->steps[i]));
+	json_object_set_new(object, "steps", steps);
+	packets = json_array();
+	for (i = 0; i < result->n_packets; i++)
+		json_array_append_new(packets, packet_json(&result->packets[i]));
+	json_object_set_new(object, "packets", packets);
+	json_object_set_new(object, "chains", chains_json(result));
+	json_object_set_new(object, "sysctls", sysctls_json(result));
+	return object;
+}
+
+/* What XML 1.0 cannot carry (C0 controls but tab and newline, U+FFFE, U+FFFF),
+ * and what a reader would not see as it is (safetext_is_control). */
+static bool xml_escaped(uint32_t c)
+{
+	return (safetext_is_control(c) && c != '\n') || c == 0xfffe || c == 0xffff;
+}
+
+/* The entity of a character XML gives a meaning, and the doubled backslash. */
+static const char *xml_entity(uint32_t c)
+{
+	switch (c) {
+	case '<':
+		return "&lt;";
+	case '>':
+		return "&gt;";
+	case '&':
+		return "&amp;";
+	case '"':
+		return "&quot;";
+	case '\'':
+		return "&apos;";
+	case '\\':
+		return "\\\\";
+	}
+	return NULL;
+}
+
+/*
+ * XML text: the five characters that matter as entities; the characters above
+ * and bytes that are not UTF-8 written visibly as safetext does (\x1b, \xff,
+ * \u{202e}), so the file stays well-formed and shows what was there; a
+ * backslash doubled, so that no text reads as an escape.
+ */
+static void xml_text(FILE *out, const char *text)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t len = strlen(text), n;
+	const char *entity;
+	uint32_t c;
+
+	for (; len; s += n, len -= n) {
+		n = safetext_utf8(s, len, &c);
+		if (!n) {
+			c = *s;		/* a byte that is not UTF-8 */
+			n = 1;
+		} else if (!xml_escaped(c)) {
+			entity = xml_entity(c);
+			if (entity)
+				fputs(entity, out);
+			else
+				fwrite(s, 1, n, out);
+			continue;
+		}
+		fprintf(out, c <= 0xff ? "\\x%02x" : "\\u{%04x}", (unsigned)c);
+	}
+}
+
+static void junit_case(struct export *export, const struct run_result *result)
+{
+	FILE *out = export->junit_cases_stream;
+	size_t i;
+
+	fputs("    <testcase classname=\"ctlab.", out);
+	xml_text(out, result->scenario->name);
+	fputs("\" name=\"", out);
+	xml_text(out, result->name);
+	fprintf(out, "\" file=\"");
+	xml_text(out, result->scenario->path);
+	fprintf(out, "\" time=\"%.3f\">\n", result->seconds);
+	if (result->outcome == OUTCOME_SKIP) {
+		fputs("      <skipped message=\"", out);
+		xml_text(out, result->reason);
+		fputs("\"/>\n", out);
+	} else if (result->outcome == OUTCOME_FAIL) {
+		fputs("      <failure message=\"", out);
+		xml_text(out, result->reason);
+		fputs("\">", out);
+		for (i = 0; i < result->n_steps; i++) {
+			const struct step_result *step = &result->steps[i];
+
+			if (step->passed || step->skipped)
+				continue;
+			xml_text(out, result->scenario->path);
+			fprintf(out, ":%d:%d: ", step->step->pos.line, step->step->pos.column);
+			xml_text(out, step->step->text);
+			fputs(": ", out);
+			xml_text(out, step->message);
+			fputc('\n', out);
+		}
+		fputs("</failure>\n", out);
+	}
+	fputs("    </testcase>\n", out);
+}
+
+void export_run(struct export *export, const struct run_result *result)
+{
+	export->n_runs++;
+	export->n_failed += result->outcome == OUTCOME_FAIL;
+	export->n_skipped += result->outcome == OUTCOME_SKIP;
+	export->seconds += result->seconds;
+	if (export->json_file)
+		json_array_append_new(export->runs, run_json(result));
+	if (export->junit_file)
+		junit_case(export, result);
+}
+
+static int write_json(struct export *export, FILE *out)
+{
+	struct utsname uts;
+	json_t *document;
+	int rc;
+
+	uname(&uts);
+	document = json_pack("{s:s, s:s, s:s, s:O}", "tool", "ctlab", "kernel", uts.release,
+			     "machine", uts.machine, "runs", export->runs);
+	if (!document)
+		return -1;
+	rc = json_dumpf(document, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', out);
+	json_decref(document);
+	return rc;
+}
+
+/* Writes and renames one output into place, or leaves what was at its path: 0 or -1. */
+static int commit_output(struct outfile *file, const char *option, const char *path, int write_rc)
+{
+	int rc;
+
+	if (write_rc < 0) {
+		outfile_discard(file);
+		rc = -EIO;
+	} else {
+		rc = outfile_commit(file);
+	}
+	if (rc < 0)
+		fprintf(stderr, "ctlab: %s %s: %s\n", option, path, outfile_strerror(-rc));
+	return rc < 0 ? -1 : 0;
+}
+
+int export_close(struct export *export)
+{
+	FILE *out;
+	int rc = 0;
+
+	fclose(export->junit_cases_stream);
+	if (export->json_file) {
+		out = outfile_stream(export->json_file);
+		if (commit_output(export->json_file, "--json", export->json_path,
+				  write_json(export, out)) < 0)
+			rc = -1;
+	}
+	if (export->junit_file) {
+		out = outfile_stream(export->junit_file);
+		fprintf(out,
+			"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			"<testsuites>\n"
+			"  <testsuite name=\"ctlab\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" "
+			"time=\"%.3f\">\n%s  </testsuite>\n</testsuites>\n",
+			export->n_runs, export->n_failed, export->n_skipped, export->seconds,
+			export->junit_cases ? export->junit_cases : "");
+		if (commit_output(export->junit_file, "--junit", export->junit_path, 0) < 0)
+			rc = -1;
+	}
+	free(export->junit_cases);
+	json_decref(export->runs);
+	free(export);
+	return rc;
+}

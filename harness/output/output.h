@@ -1,0 +1,99 @@
+/* output — what a run means and how it is shown: RST chains, the ladder and
+ * summaries, JSON and JUnit, the diff of two results.  Reads results, never
+ * namespaces. */
+#ifndef CTLAB_OUTPUT_H
+#define CTLAB_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "engine/engine.h"
+
+/* ---- chain — the cause of every RST on the wire: the packet it answered, its verdict, the socket it reset. (chain.c) ---- */
+
+/*
+ * chain_locate - fill @chains (at most @max) for @result, one per RST as its
+ * sender emitted it, in wire order.  Returns how many were filled.  Pure: reads
+ * @result only.
+ *
+ * A RST is an outgoing TCP RST on the wire that its host did not forward (no
+ * copy of it came in there first).  Copies of one packet are told by what NAT
+ * leaves alone: the IPv4 ID or IPv6 flow label, seq, ack, flags, length and
+ * at least one port.  The cause is the latest TCP packet that came in at the
+ * RST's sender on the reversed 4-tuple and whose numbers the RST answers (its
+ * ack as the RST's seq, or its end as the RST's ack).  Seq and ack in the text
+ * are relative to the SYNs, as in the ladder, where those were seen.
+ */
+size_t chain_locate(const struct run_result *result, struct rst_chain *chains, size_t max);
+
+/* ---- report — write run results as KTAP (for machines) or readable text (for people). (report.c) ---- */
+
+enum report_format { REPORT_KTAP, REPORT_TEXT };
+
+struct report_totals {
+	size_t passed, failed, skipped;
+};
+
+/* How the text format draws: ANSI colours, UTF-8 box drawing (else plain ASCII). */
+struct report_style {
+	bool color;
+	bool unicode;
+};
+
+/*
+ * The style that suits out: colour only on a terminal (and without NO_COLOR),
+ * box drawing only on a terminal whose locale (LC_ALL, LC_CTYPE, LANG) is UTF-8.
+ */
+struct report_style report_style_detect(FILE *out);
+/* Use style for the text format from now on (report_begin sets the detected one). */
+void report_set_style(const struct report_style *style);
+
+/* Header: "KTAP version 1" and the plan "1..N"; picks the text style for out. */
+void report_begin(FILE *out, enum report_format format, size_t n_runs);
+/* One run, numbered from 1; counts it into totals. */
+void report_run(FILE *out, enum report_format format, size_t number,
+		const struct run_result *result, struct report_totals *totals);
+/* Closing line: "# totals: pass:P fail:F skip:S" or a text summary. */
+void report_end(FILE *out, enum report_format format, const struct report_totals *totals);
+
+/*
+ * The ladder diagram of one run, as the text format prints it: a lifeline per
+ * host, an arrow per observed packet with conntrack's verdict and reason beside
+ * it, the scenario's steps and expectation results in between.
+ */
+void report_ladder(FILE *out, const struct run_result *result, const struct report_style *style);
+
+/* One observed packet on one line: addresses, ports, flags, seq/ack, length,
+ * verdict and reason. */
+void report_packet(FILE *out, const struct observed *packet);
+
+/* ---- export — write run results as JSON (every packet, verdict and reason) and JUnit XML. (export.c) ---- */
+
+struct export;
+
+/* Open the outputs asked for; a NULL path means that format is not written.
+ * Each is written whole at export_close through outfile (a symlink at a path
+ * is refused, never followed). NULL with a message in err ("--json PATH: a
+ * symlink: refusing to write through it") when a file cannot be created. */
+struct export *export_open(const char *json_path, const char *junit_path, char *err,
+			   size_t errsize);
+
+/* Add one finished run. */
+void export_run(struct export *export, const struct run_result *result);
+
+/* Write the files, each renamed over its path when complete, and free
+ * everything.  0, or -1 with a message on stderr (the path left as it was). */
+int export_close(struct export *export);
+
+/* ---- diff — compare two `ctlab run --json` results, e.g. before and after a kernel upgrade. (diff.c) ---- */
+
+/*
+ * Compare the runs of two JSON result files: for every run in both, the outcome,
+ * and for every step that sent a packet, the verdict and reason conntrack gave
+ * it.  Writes one line per difference to out.  Returns the number of
+ * differences, or -1 with a message on stderr when a file cannot be read.
+ */
+int diff_results(const char *old_path, const char *new_path, FILE *out);
+
+#endif
