@@ -339,6 +339,7 @@ static void *run_jobs(void *arg)
 		if (!job)
 			return NULL;
 		engine_run(job->scenario, job->variant, job->family, queue->options, &job->result);
+		chain_locate_run(&job->result);
 		pthread_mutex_lock(&queue->lock);
 		job->done = true;
 		pthread_cond_broadcast(&queue->finished);

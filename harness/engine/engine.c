@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "output/output.h"
 #include "journal/journal.h"
 #include "base/base.h"
 #include "run.h"
@@ -555,21 +554,6 @@ static void keep_conns(struct run *run)
 	result->n_conns = i;
 }
 
-/* Every RST on the wire with what caused it: the story's punch line. */
-static void locate_chains(struct run_result *result)
-{
-	size_t i, n_rst = 0;
-
-	for (i = 0; i < result->n_wire; i++)
-		n_rst += result->wire[i].packet.protocol == IPPROTO_TCP &&
-			 (result->wire[i].packet.flags & TCP_FLAG_RST);
-	if (!n_rst)
-		return;
-	result->chains = calloc(n_rst, sizeof(*result->chains));
-	if (result->chains)
-		result->n_chains = chain_locate(result, result->chains, n_rst);
-}
-
 static void keep_packets(struct run *run)
 {
 	struct run_result *result = run->result;
@@ -712,7 +696,6 @@ static void engine_run_locked(const struct scenario *scenario, int variant, int 
 	keep_wire(&run);
 	keep_conns(&run);
 	keep_sysctls(&run);
-	locate_chains(result);
 
 out_tear_down:
 	tear_down(&run);

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -575,4 +576,18 @@ size_t chain_locate(const struct run_result *result, struct rst_chain *chains, s
 		if (emitted_rst(result, i))
 			locate_one(result, i, &chains[n++]);
 	return n;
+}
+
+void chain_locate_run(struct run_result *result)
+{
+	size_t i, n_rst = 0;
+
+	for (i = 0; i < result->n_wire; i++)
+		n_rst += result->wire[i].packet.protocol == IPPROTO_TCP &&
+			 (result->wire[i].packet.flags & TCP_FLAG_RST);
+	if (!n_rst)
+		return;
+	result->chains = calloc(n_rst, sizeof(*result->chains));
+	if (result->chains)
+		result->n_chains = chain_locate(result, result->chains, n_rst);
 }

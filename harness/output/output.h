@@ -27,6 +27,10 @@
  */
 size_t chain_locate(const struct run_result *result, struct rst_chain *chains, size_t max);
 
+/* chain_locate_run - every RST of @result's wire with its cause, into
+ * result->chains (run_result_free frees them); none when memory runs out. */
+void chain_locate_run(struct run_result *result);
+
 /* ---- report — write run results as KTAP (for machines) or readable text (for people). (report.c) ---- */
 
 enum report_format { REPORT_KTAP, REPORT_TEXT };
