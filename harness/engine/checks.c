@@ -258,17 +258,6 @@ static int find_kmsg(struct run *run, const struct expect_step *expect,
 	return 0;
 }
 
-int read_number(struct netns *ns, const char *key, uint64_t *value)
-{
-	char text[32];
-	int rc = netns_sysctl_read(ns, key, text, sizeof(text));
-
-	if (rc < 0)
-		return rc;
-	*value = strtoull(text, NULL, 10);
-	return 0;
-}
-
 /* The observing namespace's entry count, and the global maximum it counts against. */
 static int read_entries(struct run *run, uint64_t *entries, uint64_t *max,
 			struct step_result *result)

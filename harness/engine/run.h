@@ -1,4 +1,5 @@
-/* run — one run's private state, shared by engine.c, steps.c, checks.c and craft.c. */
+/* run — the engine's private parts: one run's state; its world (world.c), which the
+ * steps (steps.c, checks.c, craft.c) use; and the steps, which engine.c dispatches. */
 #ifndef CTLAB_RUN_H
 #define CTLAB_RUN_H
 
@@ -69,12 +70,11 @@ struct run {
 	struct ct_stats stats_before;
 };
 
+/* ---- The world (world.c) ---- */
+
 /* Record why a step could not be done; returns -1 so callers can return it. */
 int step_error(struct step_result *result, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-
-double seconds_since(const struct timespec *start);
-long ms_since(const struct timespec *start);
 
 const union inet_addr *host_addr(const struct run *run, const struct host *host);
 const union inet_addr *iface_addr(const struct run *run, const struct host_iface *iface);
@@ -110,11 +110,16 @@ typedef bool (*packet_filter)(const struct run *run, const struct observed *obse
 const struct observed *wait_packet(struct run *run, size_t from, packet_filter filter,
 				   const void *arg);
 
+/* The original tuple of connection conn_index's entry (CONN_LAST: of the last
+ * crafted packet).  0, or -1 with the reason in result. */
+int entry_tuple(struct run *run, int conn_index, struct ct_tuple *tuple,
+		struct step_result *result);
 int lookup_entry(struct run *run, int conn_index, struct ct_entry *entry,
 		 struct step_result *result);
 int read_number(struct netns *ns, const char *key, uint64_t *value);
 
-/* The steps, in steps.c and checks.c; engine.c dispatches them. */
+/* ---- The steps (steps.c, checks.c, craft.c); engine.c dispatches them ---- */
+
 int do_sysctl(struct run *run, const struct sysctl_step *sysctl, struct step_result *result);
 int do_nft(struct run *run, const struct nft_step *nft, struct step_result *result);
 int do_listen(struct run *run, const struct listen_step *listen, struct step_result *result);

@@ -32,28 +32,6 @@ static int begin_sending(struct run *run, struct step_result *result)
 	return 0;
 }
 
-const struct observed *wait_packet(struct run *run, size_t from, packet_filter filter,
-				   const void *arg)
-{
-	struct timespec start;
-	size_t i;
-	long left;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		for (i = from; i < observer_count(run->observer); i++) {
-			const struct observed *observed = observer_at(run->observer, i);
-
-			if (filter(run, observed, arg))
-				return observed;
-		}
-		from = observer_count(run->observer);
-		left = run->options->timeout_ms - ms_since(&start);
-		if (left <= 0 || observer_poll(run->observer, (int)left) < 0)
-			return NULL;
-	}
-}
-
 struct endpoint_packet {
 	const union inet_addr *addr;
 	uint16_t port;
@@ -422,54 +400,6 @@ int do_socket(struct run *run, const struct socket_step *socket_step,
 					  name, strerror(-rc));
 		snprintf(result->message, sizeof(result->message), "%s: %s", name, strerror(-rc));
 	}
-	return 0;
-}
-
-/* The entry's original tuple: what the client sent, before any NAT. */
-static struct ct_tuple conn_tuple(const struct run *run, const struct conn *conn)
-{
-	struct ct_tuple tuple = {
-		.family = run->family,
-		.protocol = conn->protocol == PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP,
-		.src = conn->client_addr,
-		.dst = conn->dialed_addr,
-		.sport = conn->client_port,
-		.dport = conn->dialed_port,
-	};
-	return tuple;
-}
-
-/* The original tuple of a connection's entry, or of the last crafted packet's. */
-static int entry_tuple(struct run *run, int conn_index, struct ct_tuple *tuple,
-		       struct step_result *result)
-{
-	const struct packet_summary *sent = &run->last_sent;
-
-	if (conn_index >= 0) {
-		*tuple = conn_tuple(run, &run->conns[conn_index]);
-		return 0;
-	}
-	if (!run->sent_any)
-		return step_error(result, "no packet was sent yet");
-	if (sent->protocol != IPPROTO_TCP && sent->protocol != IPPROTO_UDP)
-		return step_error(result, "ct last needs a TCP or UDP packet");
-	*tuple = (struct ct_tuple){ .family = sent->family, .protocol = sent->protocol,
-				    .src = sent->src, .dst = sent->dst,
-				    .sport = sent->sport, .dport = sent->dport };
-	return 0;
-}
-
-int lookup_entry(struct run *run, int conn_index, struct ct_entry *entry,
-		 struct step_result *result)
-{
-	struct ct_tuple tuple;
-	int rc;
-
-	if (entry_tuple(run, conn_index, &tuple, result) < 0)
-		return -1;
-	rc = observer_ct_lookup(run->observer, &tuple, entry);
-	if (rc < 0)
-		return step_error(result, "ctnetlink lookup: %s", strerror(-rc));
 	return 0;
 }
 

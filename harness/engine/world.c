@@ -1,0 +1,240 @@
+/* world — a run's world as its steps see it: hosts and their addresses, the
+ * connections and each end's view of them, expression values, and waiting for
+ * what the observer saw.  Below the steps and the checks; engine.c, the
+ * lifecycle, sits above them all. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <time.h>
+
+#include "base/base.h"
+#include "run.h"
+
+const union inet_addr *host_addr(const struct run *run, const struct host *host)
+{
+	return run->family == AF_INET ? (const union inet_addr *)&host->in4
+				      : (const union inet_addr *)&host->in6;
+}
+
+int step_error(struct step_result *result, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(result->message, sizeof(result->message), fmt, args);
+	va_end(args);
+	result->passed = false;
+	return -1;
+}
+
+const struct host *find_host(struct run *run, const char *name)
+{
+	if (strcmp(name, SERVICE_HOST) == 0)
+		name = "server";	/* the service's sockets live on the server */
+	return topology_host(run->topology, name);
+}
+
+const union inet_addr *iface_addr(const struct run *run, const struct host_iface *iface)
+{
+	return run->family == AF_INET ? (const union inet_addr *)&iface->in4
+				      : (const union inet_addr *)&iface->in6;
+}
+
+/* Two addresses on one link: the same /24 (IPv4) or /64 (IPv6). */
+static bool same_link(int family, const union inet_addr *a, const union inet_addr *b)
+{
+	return memcmp(a, b, family == AF_INET ? 3 : 8) == 0;
+}
+
+void route_addrs(const struct run *run, const struct host *src, const char *dst,
+		 union inet_addr *src_addr, union inet_addr *dst_addr)
+{
+	const struct host *dst_host;
+	size_t i, j;
+
+	*src_addr = *host_addr(run, src);
+	if (strcmp(dst, SERVICE_HOST) == 0) {
+		*dst_addr = *iface_addr(run, topology_service(run->topology));
+		return;
+	}
+	dst_host = topology_host(run->topology, dst);
+	*dst_addr = *host_addr(run, dst_host);
+	/* A router speaks from, and is spoken to on, the interface that faces
+	 * the other host. */
+	for (i = 0; i < src->iface_count; i++)
+		for (j = 0; j < dst_host->iface_count; j++)
+			if (same_link(run->family, iface_addr(run, &src->ifaces[i]),
+				      iface_addr(run, &dst_host->ifaces[j]))) {
+				*src_addr = *iface_addr(run, &src->ifaces[i]);
+				*dst_addr = *iface_addr(run, &dst_host->ifaces[j]);
+				return;
+			}
+}
+
+void conn_view(const struct conn *conn, bool from_client, union inet_addr *src,
+	       uint16_t *sport, union inet_addr *dst, uint16_t *dport)
+{
+	if (from_client) {
+		*src = conn->client_addr;
+		*sport = conn->client_port;
+		*dst = conn->dialed_addr;
+		*dport = conn->dialed_port;
+	} else {
+		*src = conn->server_addr;
+		*sport = conn->server_port;
+		*dst = conn->peer_addr;
+		*dport = conn->peer_port;
+	}
+}
+
+/* ---- Connections and their ends ---- */
+
+int *endpoint_fd(struct run *run, const struct endpoint *endpoint)
+{
+	struct conn *conn = &run->conns[endpoint->conn];
+
+	return endpoint->side == SIDE_CLIENT ? &conn->client_fd : &conn->server_fd;
+}
+
+int *endpoint_error(struct run *run, const struct endpoint *endpoint)
+{
+	struct conn *conn = &run->conns[endpoint->conn];
+
+	return endpoint->side == SIDE_CLIENT ? &conn->client_error : &conn->server_error;
+}
+
+int conn_live(struct conn *conn, bool client, struct tcp_live *live)
+{
+	int fd = client ? conn->client_fd : conn->server_fd;
+	struct tcp_live *cache = client ? &conn->client_live : &conn->server_live;
+	bool *known = client ? &conn->client_live_known : &conn->server_live_known;
+	int rc = fd >= 0 ? sock_tcp_live(fd, live) : -ENOTCONN;
+
+	if (rc == 0) {
+		*cache = *live;
+		*known = true;
+		return 0;
+	}
+	if (!*known)
+		return rc;
+	*live = *cache;
+	return 0;
+}
+
+/* The live value a term names: c.client.nxt, c.server.win… */
+static int conn_value(struct run *run, const struct expr_term *term, uint64_t *value)
+{
+	struct tcp_live live;
+	int rc = conn_live(&run->conns[term->conn], term->side == SIDE_CLIENT, &live);
+
+	if (rc < 0)
+		return rc;
+	*value = term->value == CONN_NXT ? live.snd_nxt : live.rcv_wnd;
+	return 0;
+}
+
+int eval_expr(struct run *run, const struct expr *expr, uint64_t *value)
+{
+	uint64_t sum = 0, term_value;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < expr->n_terms; i++) {
+		const struct expr_term *term = &expr->terms[i];
+
+		term_value = term->number;
+		if (term->is_conn) {
+			rc = conn_value(run, term, &term_value);
+			if (rc < 0)
+				return rc;
+		}
+		sum += term->sign < 0 ? -term_value : term_value;
+	}
+	*value = sum;
+	return 0;
+}
+
+const struct observed *wait_packet(struct run *run, size_t from, packet_filter filter,
+				   const void *arg)
+{
+	struct timespec start;
+	size_t i;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		for (i = from; i < observer_count(run->observer); i++) {
+			const struct observed *observed = observer_at(run->observer, i);
+
+			if (filter(run, observed, arg))
+				return observed;
+		}
+		from = observer_count(run->observer);
+		left = run->options->timeout_ms - ms_since(&start);
+		if (left <= 0 || observer_poll(run->observer, (int)left) < 0)
+			return NULL;
+	}
+}
+
+/* The entry's original tuple: what the client sent, before any NAT. */
+static struct ct_tuple conn_tuple(const struct run *run, const struct conn *conn)
+{
+	struct ct_tuple tuple = {
+		.family = run->family,
+		.protocol = conn->protocol == PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP,
+		.src = conn->client_addr,
+		.dst = conn->dialed_addr,
+		.sport = conn->client_port,
+		.dport = conn->dialed_port,
+	};
+	return tuple;
+}
+
+/* The original tuple of a connection's entry, or of the last crafted packet's. */
+int entry_tuple(struct run *run, int conn_index, struct ct_tuple *tuple,
+		struct step_result *result)
+{
+	const struct packet_summary *sent = &run->last_sent;
+
+	if (conn_index >= 0) {
+		*tuple = conn_tuple(run, &run->conns[conn_index]);
+		return 0;
+	}
+	if (!run->sent_any)
+		return step_error(result, "no packet was sent yet");
+	if (sent->protocol != IPPROTO_TCP && sent->protocol != IPPROTO_UDP)
+		return step_error(result, "ct last needs a TCP or UDP packet");
+	*tuple = (struct ct_tuple){ .family = sent->family, .protocol = sent->protocol,
+				    .src = sent->src, .dst = sent->dst,
+				    .sport = sent->sport, .dport = sent->dport };
+	return 0;
+}
+
+int lookup_entry(struct run *run, int conn_index, struct ct_entry *entry,
+		 struct step_result *result)
+{
+	struct ct_tuple tuple;
+	int rc;
+
+	if (entry_tuple(run, conn_index, &tuple, result) < 0)
+		return -1;
+	rc = observer_ct_lookup(run->observer, &tuple, entry);
+	if (rc < 0)
+		return step_error(result, "ctnetlink lookup: %s", strerror(-rc));
+	return 0;
+}
+
+int read_number(struct netns *ns, const char *key, uint64_t *value)
+{
+	char text[32];
+	int rc = netns_sysctl_read(ns, key, text, sizeof(text));
+
+	if (rc < 0)
+		return rc;
+	*value = strtoull(text, NULL, 10);
+	return 0;
+}
