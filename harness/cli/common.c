@@ -1,0 +1,238 @@
+/* common — what several commands share: the usage error, and finding, loading and choosing scenario files. */
+#include <errno.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lang/lang.h"
+#include "cli.h"
+
+int usage_error(const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	fprintf(stderr, "ctlab: ");
+	vfprintf(stderr, fmt, args);
+	va_end(args);
+	fprintf(stderr, "\nTry 'ctlab --help'.\n");
+	return EXIT_USAGE;
+}
+
+static const char *scenario_dir(void)
+{
+	static char path[PATH_MAX];
+	char exe[PATH_MAX];
+	struct stat st;
+	ssize_t len;
+
+	if (getenv("CTLAB_SCENARIOS"))
+		return getenv("CTLAB_SCENARIOS");
+	if (stat("scenarios", &st) == 0 && S_ISDIR(st.st_mode))
+		return "scenarios";
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len > 0) {
+		exe[len] = '\0';
+		snprintf(path, sizeof(path), "%s/scenarios", dirname(exe));
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			return path;
+	}
+	return CTLAB_DATADIR "/scenarios";
+}
+
+/* nftw has no user argument: the walk collects into this. */
+static struct {
+	char **paths;
+	size_t n, cap;
+} found_files;
+
+static int collect_ct_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	size_t len = strlen(path);
+	char **grown;
+
+	(void)st;
+	(void)ftw;
+	/* Symlinks too: scenario_parse_file reads only what is a regular file. */
+	if ((type != FTW_F && type != FTW_SL) || len < 3 || strcmp(path + len - 3, ".ct") != 0)
+		return 0;
+	if (found_files.n == found_files.cap) {
+		found_files.cap = found_files.cap ? found_files.cap * 2 : 32;
+		grown = realloc(found_files.paths, found_files.cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		found_files.paths = grown;
+	}
+	found_files.paths[found_files.n] = strdup(path);
+	return found_files.paths[found_files.n++] ? 0 : -1;
+}
+
+static int compare_paths(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_found_files(void)
+{
+	size_t i;
+
+	for (i = 0; i < found_files.n; i++)
+		free(found_files.paths[i]);
+	free(found_files.paths);
+	memset(&found_files, 0, sizeof(found_files));
+}
+
+static int add_scenario(struct scenario_list *list, struct scenario *scenario)
+{
+	struct scenario **grown;
+
+	if (list->n == list->cap) {
+		list->cap = list->cap ? list->cap * 2 : 32;
+		grown = realloc(list->items, list->cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		list->items = grown;
+	}
+	list->items[list->n++] = scenario;
+	return 0;
+}
+
+void free_scenarios(struct scenario_list *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		scenario_free(list->items[i]);
+	free(list->items);
+}
+
+/* Parse every scenario file under dir, in path order, each error on stderr.
+ * Returns how many files could not be parsed (the others are in list), or -1
+ * when the folder could not be walked. */
+static int load_dir(const char *dir, struct scenario_list *list)
+{
+	char err[2048];
+	size_t i;
+	int bad = 0;
+
+	if (nftw(dir, collect_ct_file, 16, FTW_PHYS) < 0) {
+		fprintf(stderr, "ctlab: %s: %s\n", dir, strerror(errno));
+		free_found_files();
+		return -1;
+	}
+	qsort(found_files.paths, found_files.n, sizeof(char *), compare_paths);
+	for (i = 0; i < found_files.n && bad >= 0; i++) {
+		struct scenario *scenario = scenario_parse_file(found_files.paths[i], err, sizeof(err));
+
+		if (!scenario) {
+			fprintf(stderr, "%s\n", err);
+			bad++;
+		} else if (add_scenario(list, scenario) < 0) {
+			scenario_free(scenario);
+			bad = -1;
+		}
+	}
+	free_found_files();
+	return bad;
+}
+
+int load_all(struct scenario_list *list)
+{
+	return load_dir(scenario_dir(), list);
+}
+
+/* A folder of scenarios; a name ending in .ct is a file, whatever it is. */
+static bool is_dir(const char *arg)
+{
+	size_t len = strlen(arg);
+	struct stat st;
+
+	while (len > 1 && arg[len - 1] == '/')
+		len--;
+	if (len > 3 && strncmp(arg + len - 3, ".ct", 3) == 0)
+		return false;
+	return stat(arg, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool is_path(const char *arg)
+{
+	size_t len = strlen(arg);
+
+	return strchr(arg, '/') || (len > 3 && strcmp(arg + len - 3, ".ct") == 0);
+}
+
+/* The scenarios named on the command line: a path is parsed as given, a name is
+ * looked up among all scenarios. */
+int select_scenarios(int argc, char **argv, struct scenario_list *all,
+		     struct scenario_list *chosen)
+{
+	char err[2048];
+	size_t j;
+	int i, bad;
+
+	/* The whole catalogue must parse before a namespace is made; looking up a
+	 * name, a broken file elsewhere is only reported (it may be a colleague's
+	 * draft, and cannot be the one asked for if it never parsed). */
+	bad = load_all(all);
+	if (bad < 0 || (bad && argc == 0))
+		return -1;
+	if (argc == 0) {
+		for (j = 0; j < all->n; j++)
+			if (add_scenario(chosen, all->items[j]) < 0)
+				return -1;
+		return 0;
+	}
+	if (bad)
+		fprintf(stderr, "ctlab: %d scenario file%s above could not be read; looking among "
+			"the others\n", bad, bad == 1 ? "" : "s");
+	for (i = 0; i < argc; i++) {
+		struct scenario *scenario = NULL;
+
+		if (is_dir(argv[i])) {
+			/* A folder: every scenario under it, owned by `all`. */
+			size_t first = all->n;
+
+			if (load_dir(argv[i], all) != 0)
+				return -1;
+			if (all->n == first) {
+				fprintf(stderr, "ctlab: %s: no scenario files (*.ct) there\n", argv[i]);
+				return -1;
+			}
+			for (j = first; j < all->n; j++)
+				if (add_scenario(chosen, all->items[j]) < 0)
+					return -1;
+			continue;
+		}
+		if (is_path(argv[i])) {
+			scenario = scenario_parse_file(argv[i], err, sizeof(err));
+			if (!scenario) {
+				fprintf(stderr, "%s\n", err);
+				return -1;
+			}
+			/* Owned by `all` so that one free releases everything. */
+			if (add_scenario(all, scenario) < 0) {
+				scenario_free(scenario);
+				return -1;
+			}
+		} else {
+			for (j = 0; j < all->n && !scenario; j++)
+				if (strcmp(all->items[j]->name, argv[i]) == 0)
+					scenario = all->items[j];
+			if (!scenario) {
+				fprintf(stderr, "ctlab: no scenario named %s (see 'ctlab list')\n",
+					argv[i]);
+				return -1;
+			}
+		}
+		if (add_scenario(chosen, scenario) < 0)
+			return -1;
+	}
+	return 0;
+}

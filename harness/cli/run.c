@@ -1,0 +1,293 @@
+/* run — the run command: its options, the job queue and worker threads, the KTAP/JSON/JUnit/pcap outputs, --ct-max with the journal and the machine lock. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "output/output.h"
+#include "engine/engine.h"
+#include "journal/journal.h"
+#include "base/base.h"
+#include "lang/lang.h"
+#include "cli.h"
+
+/* -T: a run's whole time, generous (a fill of 262144 entries takes a second
+ * here, minutes under valgrind). */
+#define RUN_LIMIT_DEFAULT_S	600
+
+/* One run to make: a scenario in one variant and one family. */
+struct job {
+	const struct scenario *scenario;
+	int variant;
+	int family;
+	struct run_result result;
+	bool done;
+};
+
+/* Runs go on in worker threads (each in namespaces of its own); the main
+ * thread reports them in order as they finish. */
+struct job_queue {
+	struct job *jobs;
+	size_t n_jobs;
+	size_t next;			/* next job to start */
+	const struct engine_options *options;
+	pthread_mutex_t lock;
+	pthread_cond_t finished;
+};
+
+static void *run_jobs(void *arg)
+{
+	struct job_queue *queue = arg;
+	struct job *job;
+
+	for (;;) {
+		pthread_mutex_lock(&queue->lock);
+		job = queue->next < queue->n_jobs ? &queue->jobs[queue->next++] : NULL;
+		pthread_mutex_unlock(&queue->lock);
+		if (!job)
+			return NULL;
+		engine_run(job->scenario, job->variant, job->family, queue->options, &job->result);
+		chain_locate_run(&job->result);
+		pthread_mutex_lock(&queue->lock);
+		job->done = true;
+		pthread_cond_broadcast(&queue->finished);
+		pthread_mutex_unlock(&queue->lock);
+	}
+}
+
+static struct job *make_jobs(const struct scenario_list *chosen, size_t *n_jobs)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct job *jobs;
+	size_t i, n = 0, f;
+	int v;
+
+	for (i = 0; i < chosen->n; i++)
+		n += (size_t)__builtin_popcount(chosen->items[i]->families) *
+		     (chosen->items[i]->n_variants ? chosen->items[i]->n_variants : 1);
+	jobs = calloc(n ? n : 1, sizeof(*jobs));
+	if (!jobs)
+		return NULL;
+	n = 0;
+	for (i = 0; i < chosen->n; i++) {
+		const struct scenario *scenario = chosen->items[i];
+		int n_variants = scenario->n_variants ? (int)scenario->n_variants : 1;
+
+		for (v = 0; v < n_variants; v++)
+			for (f = 0; f < 2; f++) {
+				if (!(scenario->families & (f == 0 ? FAMILY_IPV4 : FAMILY_IPV6)))
+					continue;
+				jobs[n++] = (struct job){ .scenario = scenario,
+							  .variant = scenario->n_variants ? v : -1,
+							  .family = families[f] };
+			}
+	}
+	*n_jobs = n;
+	return jobs;
+}
+
+static int run_all(struct job *jobs, size_t n_jobs, long workers,
+		   const struct engine_options *options, enum report_format format,
+		   struct export *export)
+{
+	struct job_queue queue = { .jobs = jobs, .n_jobs = n_jobs, .options = options };
+	struct report_totals totals = { 0 };
+	pthread_t threads[64];
+	size_t i;
+	long w, started = 0;
+
+	pthread_mutex_init(&queue.lock, NULL);
+	pthread_cond_init(&queue.finished, NULL);
+	for (w = 0; w < workers && w < 64; w++)
+		if (pthread_create(&threads[w], NULL, run_jobs, &queue) == 0)
+			started++;
+	if (!started)
+		run_jobs(&queue);
+
+	report_begin(stdout, format, n_jobs);
+	for (i = 0; i < n_jobs; i++) {
+		pthread_mutex_lock(&queue.lock);
+		while (!jobs[i].done)
+			pthread_cond_wait(&queue.finished, &queue.lock);
+		pthread_mutex_unlock(&queue.lock);
+		report_run(stdout, format, i + 1, &jobs[i].result, &totals);
+		export_run(export, &jobs[i].result);
+		run_result_free(&jobs[i].result);
+	}
+	report_end(stdout, format, &totals);
+	for (w = 0; w < started; w++)
+		pthread_join(threads[w], NULL);
+	pthread_cond_destroy(&queue.finished);
+	pthread_mutex_destroy(&queue.lock);
+
+	if (totals.failed)
+		return EXIT_FAILED;
+	if (totals.skipped && !totals.passed)
+		return EXIT_SKIPPED;
+	return EXIT_PASS;
+}
+
+/* The machine lock, exclusively; says so when other ctlab runs hold it. */
+static int take_machine(void)
+{
+	int fd = journal_machine_lock(true, false);
+
+	if (fd != -EWOULDBLOCK)
+		return fd;
+	fprintf(stderr, "ctlab: waiting for the other ctlab runs on this machine to finish\n");
+	return journal_machine_lock(true, true);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "json", required_argument, NULL, 'J' },
+		{ "junit", required_argument, NULL, 'U' },
+		{ "pcap", required_argument, NULL, 'P' },
+		{ "ct-max", required_argument, NULL, 'M' },
+		{ "run-limit", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct engine_options engine_options = { .timeout_ms = 2000,
+						 .run_limit_ms = RUN_LIMIT_DEFAULT_S * 1000 };
+	const char *json_path = NULL, *junit_path = NULL, *ct_max = NULL;
+	struct export *export;
+	char err[1024];
+	enum report_format format = REPORT_KTAP;
+	struct scenario_list all = { 0 }, chosen = { 0 };
+	long workers = sysconf(_SC_NPROCESSORS_ONLN);
+	struct job *jobs = NULL;
+	size_t n_jobs = 0;
+	char *end;
+	int opt, status = EXIT_USAGE, machine_fd = -1;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+vt:T:j:kh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'v':
+			format = REPORT_TEXT;
+			break;
+		case 't':
+			engine_options.timeout_ms = (int)strtol(optarg, &end, 10);
+			if (*end || engine_options.timeout_ms <= 0 || engine_options.timeout_ms > 600000)
+				return usage_error("-t expects milliseconds 1..600000, found '%s'", optarg);
+			break;
+		case 'T':
+			engine_options.run_limit_ms = (int)strtol(optarg, &end, 10) * 1000;
+			if (*end || engine_options.run_limit_ms <= 0 ||
+			    engine_options.run_limit_ms > 86400 * 1000)
+				return usage_error("-T expects seconds 1..86400, found '%s'", optarg);
+			break;
+		case 'j':
+			workers = strtol(optarg, &end, 10);
+			if (*end || workers < 1 || workers > 64)
+				return usage_error("-j expects 1..64 parallel runs, found '%s'", optarg);
+			break;
+		case 'k':
+			engine_options.keep = true;
+			break;
+		case 'J':
+			json_path = optarg;
+			break;
+		case 'U':
+			junit_path = optarg;
+			break;
+		case 'M':
+			if (strtol(optarg, &end, 10) < 1024 || *end || strtol(optarg, NULL, 10) > 16777216)
+				return usage_error("--ct-max expects 1024..16777216 entries, found '%s'",
+						   optarg);
+			ct_max = optarg;
+			break;
+		case 'P': {
+			/* Made here, checked before any run: a symlink there is refused. */
+			int made = outfile_mkdir(optarg);
+
+			if (made < 0) {
+				fprintf(stderr, "ctlab: --pcap %s: %s\n", optarg, outfile_strerror(-made));
+				return EXIT_USAGE;
+			}
+			engine_options.pcap_dir = optarg;
+			break;
+		}
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_PASS;
+		default:
+			return usage_error("%s", "run: unknown option");
+		}
+	}
+	if (workers < 1)
+		workers = 1;
+	if (select_scenarios(argc - optind, argv + optind, &all, &chosen) < 0)
+		goto out_free;
+	jobs = make_jobs(&chosen, &n_jobs);
+	if (!jobs) {
+		fprintf(stderr, "ctlab: out of memory\n");
+		status = EXIT_FAILED;
+		goto out_free;
+	}
+	/* A crashed run may have left a global setting changed: put it back first. */
+	journal_recover(stderr);
+	/* The one global setting ctlab touches, and only when asked: journaled
+	 * first, restored on every exit and fatal signal, after a SIGKILL by the
+	 * journal's guardian (or `ctlab clean` if that was killed too). */
+	if (ct_max) {
+		int rc;
+
+		if (geteuid() != 0) {
+			fprintf(stderr, "ctlab: --ct-max needs root (it changes the host's global "
+				"net.netfilter.nf_conntrack_max)\n");
+			status = EXIT_SKIPPED;
+			goto out_free;
+		}
+		/* A changed global is every ctlab run's world: this process has the
+		 * machine to itself until it is put back. */
+		machine_fd = take_machine();
+		if (machine_fd < 0) {
+			fprintf(stderr, "ctlab: --ct-max: the machine lock: %s\n", strerror(-machine_fd));
+			status = EXIT_FAILED;
+			goto out_free;
+		}
+		engine_options.machine_held = true;
+		/* Buckets as many as entries, as the kernel sizes its table (since
+		 * 5.15): a smaller table is as dense as a smaller machine's. */
+		rc = journal_set("net.netfilter.nf_conntrack_buckets", ct_max);
+		if (rc == 0)
+			rc = journal_set("net.netfilter.nf_conntrack_max", ct_max);
+		if (rc < 0) {
+			fprintf(stderr, "ctlab: --ct-max: %s\n", strerror(-rc));
+			status = EXIT_FAILED;
+			goto out_free;
+		}
+		fprintf(stderr, "ctlab: net.netfilter.nf_conntrack_max and _buckets are %s for this "
+			"run (the old values are journaled in /run/ctlab)\n", ct_max);
+	}
+	export = export_open(json_path, junit_path, err, sizeof(err));
+	if (!export) {
+		fprintf(stderr, "ctlab: %s\n", err);
+		goto out_free;
+	}
+	status = run_all(jobs, n_jobs, workers, &engine_options, format, export);
+	if (export_close(export) < 0 && status == EXIT_PASS)
+		status = EXIT_FAILED;
+
+out_free:
+	if (ct_max)
+		journal_restore_all();
+	if (machine_fd >= 0)
+		close(machine_fd);
+	free(jobs);
+	free(chosen.items);
+	free_scenarios(&all);
+	return status;
+}
