@@ -37,7 +37,7 @@ HEADERS    := $(wildcard harness/*/*.h netns/*.h tests/*.h)
 # (libclang-rt-14-dev: libFuzzer, ASan, UBSan) are installed with DEB_PKGS.
 FUZZ_CC       := clang
 FUZZ_BUILD    := $(BUILD)/fuzz
-FUZZ_SRC      := $(wildcard harness/lang/*.c) harness/packet/packet.c harness/base/vocab.c harness/base/safetext.c
+FUZZ_SRC      := $(wildcard harness/lang/*.c) $(wildcard harness/packet/*.c) harness/base/vocab.c harness/base/safetext.c
 FUZZ_OBJ      := $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_BIN      := $(FUZZ_BUILD)/fuzz_scenario
 # Undefined behaviour aborts, so libFuzzer keeps the input as it does for ASan.
@@ -89,7 +89,7 @@ Q := @
 msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all deps run check unit integration sanitize check-asan valgrind lint lint-deps soak \
+.PHONY: all deps run check layers unit integration sanitize check-asan valgrind lint lint-deps soak \
         fuzz fuzz-check bench clean help install
 .DEFAULT_GOAL := all
 
@@ -165,6 +165,11 @@ lint-deps: $(BUILD)/.deps
 	  apt-get update -q >/dev/null && apt-get install -y -q $(LINT_PKGS) >/dev/null || exit 1; \
 	fi
 
+## layers: every include and every call points down the layers (docs/architecture.md), with mutants
+layers: $(ENGINE_OBJ) $(CLI_OBJ)
+	$(call msg,LAYERS,"harness netns")
+	$(Q)tests/layers.sh . $(BUILD) && tests/layers.sh --mutants . $(BUILD) >/dev/null
+
 ## lint: cppcheck over harness/, netns/ and tests/*.c; shellcheck over every shell script
 lint: lint-deps
 	$(call msg,CPPCHK,"harness netns tests")
@@ -217,8 +222,8 @@ fuzz-check: $(FUZZ_BIN)
 	done; exit $$status
 	$(call fuzz_run,$(FUZZ_CHECK_TIME),25,$(FUZZ_BUILD)/fuzz-check.log)
 
-## check: every test: lint, unit, fuzz-check, integration, valgrind, then the unit tests under sanitizers (SANITIZE=1: and check-asan)
-check: lint unit fuzz-check integration valgrind sanitize $(if $(filter 1,$(SANITIZE)),check-asan)
+## check: every test: lint, layers, unit, fuzz-check, integration, valgrind, then the unit tests under sanitizers (SANITIZE=1: and check-asan)
+check: lint layers unit fuzz-check integration valgrind sanitize $(if $(filter 1,$(SANITIZE)),check-asan)
 
 ## soak: make check SOAK_RUNS (10) times under a CPU load on both cores, 3 concurrent suites, 70 kills
 soak: ctlab
@@ -249,6 +254,7 @@ help:
 	@echo '                  --json --junit --pcap, then the integration tests; any report fails'
 	@echo '  make valgrind   the whole catalogue under valgrind memcheck (-j1); any error or'
 	@echo '                  definite leak fails'
+	@echo '  make layers     includes and calls point down the layers (tests/layers.sh), with mutants'
 	@echo '  make lint       cppcheck (C sources) and shellcheck (shell scripts); installs them first'
 	@echo '  make soak       make check SOAK_RUNS=10 times under stress-ng --cpu 2, 3 concurrent'
 	@echo '                  suites, then 50 SIGKILLs, 10 SIGINTs, 10 SIGTERMs mid-run (root)'

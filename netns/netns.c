@@ -33,7 +33,7 @@
 #include <netlink/route/route.h>
 #include <nftables/libnftables.h>
 
-#include "netns.h"
+#include "netns/netns.h"
 
 struct netns {
 	char *name;

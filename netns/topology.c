@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "netns.h"
+#include "netns/netns.h"
 
 #define TOPOLOGY_MAX_HOSTS	4
 #define TOPOLOGY_MAX_VETHS	4
