@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "journal/journal.h"
 #include "netns/netns.h"
 
 #define REASON_MAX	256
@@ -116,6 +117,31 @@ static inline int suite_run(Suite *suite)
 	failed = srunner_ntests_failed(runner);
 	srunner_free(runner);
 	return failed;
+}
+
+/*
+ * privileged_take_machine - unless the tests skip (@skip_reason), hold the lock
+ * every ctlab process on the machine shares, exclusively, until the program
+ * exits: tests that fill conntrack's table need its hash to themselves, as
+ * ctlab's own floods and fills do (another job's run waits meanwhile, and
+ * this one waits for theirs).  Returns the lock's fd, -1 when skipping, or
+ * a negative errno when the lock cannot be taken.
+ */
+static inline int privileged_take_machine(const char *skip_reason)
+{
+	int fd;
+
+	if (skip_reason)
+		return -1;
+	fd = journal_machine_lock(true, false);
+	if (fd == -EWOULDBLOCK) {
+		printf("# waiting for other ctlab processes to leave the machine\n");
+		fflush(stdout);
+		fd = journal_machine_lock(true, true);
+	}
+	if (fd < 0)
+		fprintf(stderr, "machine lock: %s\n", strerror(-fd));
+	return fd;
 }
 
 #endif

@@ -406,5 +406,7 @@ int main(void)
 {
 	const char *skip_reason = privileged_skip(missing_feature, "# SKIP privileged ctfill tests");
 
+	if (privileged_take_machine(skip_reason) < -1)
+		return EXIT_FAILURE;
 	return suite_run(ctfill_suite(skip_reason)) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

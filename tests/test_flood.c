@@ -527,6 +527,8 @@ int main(void)
 	int failed;
 
 	skip_reason = privileged_skip(missing_feature, "# SKIP privileged flood tests");
+	if (privileged_take_machine(skip_reason) < -1)
+		return EXIT_FAILURE;
 	host_links(links_before, sizeof(links_before));
 
 	failed = suite_run(flood_suite(skip_reason));
