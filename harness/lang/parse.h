@@ -1,0 +1,90 @@
+/* parse — what the files of the scenario parser share; private to harness/lang. */
+#ifndef CTLAB_LANG_PARSE_H
+#define CTLAB_LANG_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lang/lang.h"
+
+/* ---- Words of a line ---- */
+
+struct word {
+	const char *raw;	/* as written, for "found …" */
+	int raw_len;
+	int column;
+	char *text;		/* strings decoded, NUL-terminated */
+	size_t plain_len;	/* text[0..plain_len) was written unquoted */
+	bool string;		/* the whole word is one "quoted string" */
+};
+
+struct parser {
+	const char *filename;
+	char *err;
+	size_t errsize;
+	int line;
+	int end_column;		/* column just after the statement */
+	struct word *words;
+	size_t n_words, words_cap;
+	size_t next;		/* the next word to take */
+	char *text_buf;
+	size_t text_cap;
+	struct scenario *scenario;
+	size_t steps_cap;
+	struct step *step;	/* being parsed, for step statements */
+	size_t keyword;		/* index of the statement's keyword, after any @condition */
+	bool seen_name, seen_topology, seen_family;
+	bool seen_kernel_min, seen_kernel_below;
+	bool seen_sender;	/* a step that makes packets: send, connect, socket steps */
+	int n_about;
+	size_t about_len, about_cap;
+	bool seen_statement;	/* a statement parsed: the file is a scenario */
+	const char *const *hosts;
+};
+
+/* ---- lexer.c: the file, the words of a line, errors, taking words ---- */
+
+/* "FILE:LINE:COLUMN: expected WHAT, found FOUND"; found_len -1 for all of found. */
+int error_at(struct parser *p, int column, const char *found, int found_len,
+	     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#define error_word(p, w, ...) \
+	error_at(p, (w)->column, (w)->raw, (w)->raw_len, __VA_ARGS__)
+
+int word_column(const struct word *w, size_t off);
+bool is_blank(char c);
+size_t comment_start(const char *line, size_t len);
+int split_words(struct parser *p, const char *line, size_t len);
+struct word *next_word(struct parser *p, const char *what);
+struct word *peek_word(struct parser *p);
+bool is_plain(const struct word *w);
+int expect_end(struct parser *p);
+struct word *next_plain(struct parser *p, const char *what);
+int expect_keyword(struct parser *p, const char *keyword);
+int take_string(struct parser *p, const char *what, bool multiline, const char **dst);
+void list_names(const char *const *names, char *buf, size_t size);
+int take_host(struct parser *p, char *dst);
+bool is_destination(struct parser *p, const char *name);
+int destination_error(struct parser *p, int column, const char *found, int found_len);
+int take_destination(struct parser *p, char *dst);
+int take_host_port(struct parser *p, char *host, uint16_t *port);
+int take_host_port_as(struct parser *p, char *host, uint16_t *port, bool destination);
+int find_conn(struct parser *p, const char *name, size_t len);
+int conn_error(struct parser *p, int column, const char *found, int found_len);
+bool conn_is_udp(const struct parser *p, int conn);
+int take_ct_conn(struct parser *p, int *conn);
+int parse_endpoint(struct parser *p, const struct word *w, size_t off,
+		   struct endpoint *endpoint);
+int take_endpoint(struct parser *p, struct endpoint *endpoint);
+int take_protocol(struct parser *p, enum protocol *protocol);
+int check_content(struct parser *p, const char *text, size_t len);
+
+/* ---- scenario.c: not yet split ---- */
+
+bool topology_has_service(const char *topology);
+const char *keep_text(struct parser *p, const char *text, size_t len);
+int number_in_range(struct parser *p, const char *text, size_t len, int column,
+		    uint64_t min, uint64_t max, uint64_t *value);
+
+#endif
