@@ -80,11 +80,22 @@ int take_endpoint(struct parser *p, struct endpoint *endpoint);
 int take_protocol(struct parser *p, enum protocol *protocol);
 int check_content(struct parser *p, const char *text, size_t len);
 
+/* ---- expr.c: numbers, expressions, table sizes ---- */
+
+int number_in_range(struct parser *p, const char *text, size_t len, int column,
+		    uint64_t min, uint64_t max, uint64_t *value);
+int parse_expr(struct parser *p, const struct word *w, size_t off, uint64_t max,
+	       struct expr *expr);
+int take_keyed_number(struct parser *p, const char *key, uint64_t min, uint64_t max,
+		      uint64_t *value);
+int parse_table_size(struct parser *p, const struct word *w, size_t off, uint64_t min,
+		     uint64_t limit, struct table_size *size);
+int take_count(struct parser *p, struct table_size *count);
+
 /* ---- scenario.c: not yet split ---- */
 
 bool topology_has_service(const char *topology);
+void *keep(struct parser *p, size_t size);
 const char *keep_text(struct parser *p, const char *text, size_t len);
-int number_in_range(struct parser *p, const char *text, size_t len, int column,
-		    uint64_t min, uint64_t max, uint64_t *value);
 
 #endif
