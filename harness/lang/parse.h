@@ -92,9 +92,21 @@ int parse_table_size(struct parser *p, const struct word *w, size_t off, uint64_
 		     uint64_t limit, struct table_size *size);
 int take_count(struct parser *p, struct table_size *count);
 
-/* ---- scenario.c: not yet split ---- */
+/* ---- header.c: header statements, about, @conditions ---- */
 
 bool topology_has_service(const char *topology);
+int parse_name(struct parser *p);
+int parse_topology(struct parser *p);
+int parse_family(struct parser *p);
+int parse_nat(struct parser *p);
+int parse_variant(struct parser *p);
+int parse_kernel(struct parser *p);
+int parse_about_words(struct parser *p);
+int parse_condition(struct parser *p, const struct word *w, struct condition *when);
+int add_about(struct parser *p, const char *text, size_t len);
+
+/* ---- scenario.c: not yet split ---- */
+
 void *keep(struct parser *p, size_t size);
 const char *keep_text(struct parser *p, const char *text, size_t len);
 
