@@ -105,6 +105,28 @@ int parse_about_words(struct parser *p);
 int parse_condition(struct parser *p, const struct word *w, struct condition *when);
 int add_about(struct parser *p, const char *text, size_t len);
 
+/* ---- steps.c: step statements ---- */
+
+enum icmp_message icmp_message_parse(const char *name);
+int parse_sysctl(struct parser *p);
+int parse_nft(struct parser *p);
+int parse_listen(struct parser *p);
+int parse_connect(struct parser *p);
+int parse_flood(struct parser *p);
+int parse_fill(struct parser *p);
+int parse_flush(struct parser *p);
+extern const char tcp_states_what[];
+extern const char socket_states_what[];
+int parse_write(struct parser *p);
+int parse_read(struct parser *p);
+int parse_shutdown(struct parser *p);
+int parse_close(struct parser *p);
+int parse_wait(struct parser *p);
+int parse_delete(struct parser *p);
+int parse_flags(struct parser *p, const struct word *w, size_t off, uint8_t *flags);
+extern const char icmp_type_what[];
+int parse_send(struct parser *p);
+
 /* ---- scenario.c: not yet split ---- */
 
 void *keep(struct parser *p, size_t size);

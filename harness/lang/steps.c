@@ -1,0 +1,727 @@
+/* steps — the step statements: sysctl, nft, listen, connect, send, socket, ct, flood, fill. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <netinet/tcp.h>
+
+#include "packet/packet.h"
+#include "base/base.h"
+#include "lang/lang.h"
+#include "lang/parse.h"
+
+/* ---- Tables ---- */
+
+static const char *const send_field_names[SEND_FIELD_COUNT] = {
+	[SEND_SPORT]	= "sport",
+	[SEND_DPORT]	= "dport",
+	[SEND_SEQ]	= "seq",
+	[SEND_ACK]	= "ack",
+	[SEND_WIN]	= "win",
+	[SEND_URG]	= "urg",
+	[SEND_DOFF]	= "doff",
+	[SEND_LEN]	= "len",
+	[SEND_MSS]	= "mss",
+	[SEND_WSCALE]	= "wscale",
+	[SEND_TTL]	= "ttl",
+	[SEND_TOS]	= "tos",
+	[SEND_TSVAL]	= "tsval",
+	[SEND_TSECR]	= "tsecr",
+	[SEND_TRUNCATE]	= "truncate",
+	[SEND_CSUM]	= "csum",
+	[SEND_ULEN]	= "ulen",
+	[SEND_TYPE]	= "type",
+	[SEND_CODE]	= "code",
+	[SEND_MTU]	= "mtu",
+	[SEND_ICMP_ID]	= "icmpid",
+	[SEND_ICMP_SEQ]	= "icmpseq",
+};
+
+/* Largest value a pure-number expression may take, per field. */
+static const uint64_t send_field_max[SEND_FIELD_COUNT] = {
+	[SEND_SPORT]	= 65535,
+	[SEND_DPORT]	= 65535,
+	[SEND_SEQ]	= UINT32_MAX,
+	[SEND_ACK]	= UINT32_MAX,
+	[SEND_WIN]	= 65535,
+	[SEND_URG]	= 65535,
+	[SEND_DOFF]	= 15,
+	[SEND_LEN]	= 65000,
+	[SEND_MSS]	= 65535,
+	[SEND_WSCALE]	= 14,
+	[SEND_TTL]	= 255,
+	[SEND_TOS]	= 255,
+	[SEND_TSVAL]	= UINT32_MAX,
+	[SEND_TSECR]	= UINT32_MAX,
+	[SEND_TRUNCATE]	= 65535,
+	[SEND_CSUM]	= 65535,
+	[SEND_ULEN]	= 65535,
+	[SEND_TYPE]	= 255,
+	[SEND_CODE]	= 255,
+	[SEND_MTU]	= 65535,
+	[SEND_ICMP_ID]	= 65535,
+	[SEND_ICMP_SEQ]	= 65535,
+};
+
+const char *send_field_name(enum send_field field)
+{
+	if ((unsigned)field >= SEND_FIELD_COUNT)
+		return "?";
+	return send_field_names[field];
+}
+
+/*
+ * What each protocol of send takes, in the order error messages list them.
+ * Each name is a send_field_names entry or one of conn, flags, sackok, ts, quote.
+ */
+static const char *const tcp_send_fields[] = {
+	"conn", "flags", "sackok", "ts", "sport", "dport", "seq", "ack", "win", "urg",
+	"doff", "len", "mss", "wscale", "ttl", "tos", "tsval", "tsecr", "truncate",
+	"csum", NULL,
+};
+
+static const char *const udp_send_fields[] = {
+	"conn", "sport", "dport", "len", "ulen", "ttl", "tos", "csum", "truncate", NULL,
+};
+
+static const char *const icmp_send_fields[] = {
+	"type", "code", "mtu", "icmpid", "icmpseq", "quote", "len", "ttl", "tos", "csum",
+	"truncate", NULL,
+};
+
+static const char *const *const send_fields[] = {
+	[PROTO_TCP]	= tcp_send_fields,
+	[PROTO_UDP]	= udp_send_fields,
+	[PROTO_ICMP]	= icmp_send_fields,
+};
+
+/* NONE has no name: type= was a number, which reports print as such. */
+static const char *const icmp_message_names[ICMP_MSG_COUNT] = {
+	[ICMP_MSG_NONE]			= NULL,
+	[ICMP_MSG_ECHO_REQUEST]		= "echo-request",
+	[ICMP_MSG_ECHO_REPLY]		= "echo-reply",
+	[ICMP_MSG_PORT_UNREACHABLE]	= "port-unreachable",
+	[ICMP_MSG_HOST_UNREACHABLE]	= "host-unreachable",
+	[ICMP_MSG_ADMIN_PROHIBITED]	= "admin-prohibited",
+	[ICMP_MSG_TOO_BIG]		= "too-big",
+	[ICMP_MSG_TIME_EXCEEDED]	= "time-exceeded",
+};
+
+const char *icmp_message_name(enum icmp_message message)
+{
+	if ((unsigned)message >= ICMP_MSG_COUNT || !icmp_message_names[message])
+		return "?";
+	return icmp_message_names[message];
+}
+
+enum icmp_message icmp_message_parse(const char *name)
+{
+	for (int message = ICMP_MSG_NONE + 1; message < ICMP_MSG_COUNT; message++)
+		if (strcmp(name, icmp_message_names[message]) == 0)
+			return message;
+	return ICMP_MSG_NONE;
+}
+
+/* The kernel's socket states, as tcp_info's tcpi_state gives them. */
+static const char *const socket_state_names[] = {
+	[TCP_ESTABLISHED]	= "ESTABLISHED",
+	[TCP_SYN_SENT]		= "SYN_SENT",
+	[TCP_SYN_RECV]		= "SYN_RECV",
+	[TCP_FIN_WAIT1]		= "FIN_WAIT1",
+	[TCP_FIN_WAIT2]		= "FIN_WAIT2",
+	[TCP_TIME_WAIT]		= "TIME_WAIT",
+	[TCP_CLOSE]		= "CLOSE",
+	[TCP_CLOSE_WAIT]	= "CLOSE_WAIT",
+	[TCP_LAST_ACK]		= "LAST_ACK",
+	[TCP_LISTEN]		= "LISTEN",
+	[TCP_CLOSING]		= "CLOSING",
+};
+
+#define SOCKET_STATE_COUNT \
+	(int)(sizeof(socket_state_names) / sizeof(socket_state_names[0]))
+
+const char *socket_state_name(int state)
+{
+	if (state < 0 || state >= SOCKET_STATE_COUNT || !socket_state_names[state])
+		return "?";
+	return socket_state_names[state];
+}
+
+int socket_state_parse(const char *name)
+{
+	for (int state = 0; state < SOCKET_STATE_COUNT; state++)
+		if (socket_state_names[state] && strcasecmp(name, socket_state_names[state]) == 0)
+			return state;
+	return -1;
+}
+
+/* ---- Setting up: sysctl, nft, listen, connect ---- */
+
+int parse_sysctl(struct parser *p)
+{
+	struct sysctl_step *sysctl = &p->step->sysctl;
+	static const char short_prefix[] = "net.netfilter.";
+	const char *what = "KEY=VALUE";
+	struct word *w;
+	bool short_key, valid_key;
+	char *eq;
+	size_t key_len;
+
+	if (take_host(p, sysctl->host))
+		return -1;
+	w = next_word(p, what);
+	if (!w)
+		return -1;
+	eq = strchr(w->text, '=');
+	/* The key is never quoted; the value may be. */
+	if (!eq || (size_t)(eq - w->text) >= w->plain_len)
+		return error_word(p, w, "%s", what);
+	key_len = (size_t)(eq - w->text);
+	short_key = strncmp(w->text, "nf_", 3) == 0;
+	/* Only net. keys are per namespace: kernel., vm., fs. … would change the
+	 * host.  Dotted names of plain components only, no paths. */
+	valid_key = key_len > 0 && (short_key || (key_len > 4 && strncmp(w->text, "net.", 4) == 0));
+	for (size_t i = 0; i < key_len; i++)
+		if ((!isalnum((unsigned char)w->text[i]) && !strchr("_.-", w->text[i])) ||
+		    (w->text[i] == '.' && (i + 1 == key_len || w->text[i + 1] == '.')))
+			valid_key = false;
+	if (!valid_key)
+		return error_at(p, w->column, key_len ? w->text : "nothing",
+				key_len ? (int)key_len : -1,
+				"a per-namespace sysctl (net.…, or nf_… for net.netfilter.nf_…)");
+	if (short_key) {
+		char key[SCENARIO_TEXT_MAX];
+
+		snprintf(key, sizeof(key), "%s%.*s", short_prefix, (int)key_len, w->text);
+		sysctl->key = keep_text(p, key, strlen(key));
+	} else {
+		sysctl->key = keep_text(p, w->text, key_len);
+	}
+	if (!sysctl->key)
+		return -1;
+	if (eq[1] == '\0')
+		return error_at(p, word_column(w, key_len + 1), "nothing", -1, "a value");
+	if (strlen(eq + 1) >= SCENARIO_TEXT_MAX)
+		return error_word(p, w, "a value of at most %d characters",
+				  SCENARIO_TEXT_MAX - 1);
+	for (const char *c = eq + 1; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			return error_word(p, w, "a value without control characters");
+	sysctl->value = keep_text(p, eq + 1, strlen(eq + 1));
+	if (!sysctl->value)
+		return -1;
+	return expect_end(p);
+}
+
+/*
+ * The first word of ruleset that would reach beyond the ruleset's text: include
+ * reads a file (any file: /etc/shadow would end up in the reports), monitor
+ * never returns.  Words inside "strings" and # comments do not count.  NULL if
+ * there is none.
+ */
+static const char *nft_forbidden_word(const char *ruleset, size_t *len)
+{
+	static const char *const forbidden[] = { "include", "monitor", "import", NULL };
+	const char *c = ruleset;
+
+	while (*c) {
+		const char *start = c;
+
+		if (*c == '"') {
+			c = strchrnul(c + 1, '"');
+			c += *c != '\0';
+			continue;
+		}
+		if (*c == '#') {
+			c = strchrnul(c, '\n');
+			continue;
+		}
+		if (!isalpha((unsigned char)*c)) {
+			c++;
+			continue;
+		}
+		while (isalnum((unsigned char)*c) || *c == '_' || *c == '-')
+			c++;
+		for (size_t i = 0; forbidden[i]; i++)
+			if ((size_t)(c - start) == strlen(forbidden[i]) &&
+			    strncmp(start, forbidden[i], (size_t)(c - start)) == 0) {
+				*len = (size_t)(c - start);
+				return start;
+			}
+	}
+	return NULL;
+}
+
+int parse_nft(struct parser *p)
+{
+	struct nft_step *nft = &p->step->nft;
+	const struct word *w;
+	const char *word;
+	size_t len;
+
+	if (take_host(p, nft->host))
+		return -1;
+	w = peek_word(p);
+	if (take_string(p, "a \"RULESET\"", true, &nft->ruleset))
+		return -1;
+	word = nft_forbidden_word(nft->ruleset, &len);
+	if (word)
+		return error_at(p, w->column, word, (int)len,
+				"a ruleset that reads no file and returns (no include, monitor "
+				"or import)");
+	return expect_end(p);
+}
+
+int parse_listen(struct parser *p)
+{
+	struct listen_step *listen = &p->step->listen;
+
+	if (take_host_port(p, listen->host, &listen->port))
+		return -1;
+	return expect_end(p);
+}
+
+int parse_connect(struct parser *p)
+{
+	struct connect_step *connect = &p->step->connect;
+	struct scenario *scenario = p->scenario;
+	struct word *w = next_plain(p, "a connection name");
+	struct word *server;
+	const char *c;
+
+	if (!w)
+		return -1;
+	for (c = w->text; *c; c++)
+		if (!(islower((unsigned char)*c) || (c > w->text &&
+		      (isdigit((unsigned char)*c) || *c == '_'))))
+			break;
+	if (c == w->text || *c || strlen(w->text) >= SCENARIO_IDENT_MAX)
+		return error_word(p, w, "a connection name of [a-z][a-z0-9_]*, at most %d characters",
+				  SCENARIO_IDENT_MAX - 1);
+	if (find_conn(p, w->text, strlen(w->text)) >= 0)
+		return error_word(p, w, "a connection name not used before");
+	if (strcmp(w->text, "last") == 0)
+		return error_word(p, w, "a connection name other than last (it means the last "
+				  "packet's entry)");
+	if (scenario->n_conns == SCENARIO_CONNS_MAX)
+		return error_word(p, w, "at most %d connections", SCENARIO_CONNS_MAX);
+	connect->conn = (int)scenario->n_conns;
+	strcpy(scenario->conns[scenario->n_conns++], w->text);
+
+	if (take_host(p, connect->client) || expect_keyword(p, "->"))
+		return -1;
+	server = peek_word(p);
+	if (take_host_port_as(p, connect->server, &connect->port, true))
+		return -1;
+	if (strcmp(connect->client, connect->server) == 0)
+		return error_at(p, server->column, server->raw,
+				(int)strlen(connect->server),
+				"a server other than the client");
+	p->seen_sender = true;
+	const char *what = "tcp, udp, may-fail or end of line";
+
+	w = peek_word(p);
+	if (w && is_plain(w) && (strcmp(w->text, "tcp") == 0 || strcmp(w->text, "udp") == 0)) {
+		connect->protocol = strcmp(w->text, "udp") ? PROTO_TCP : PROTO_UDP;
+		p->next++;
+		w = peek_word(p);
+		what = "may-fail or end of line";
+	}
+	if (w) {
+		if (!is_plain(w) || strcmp(w->text, "may-fail") != 0)
+			return error_word(p, w, "%s", what);
+		connect->may_fail = true;
+		p->next++;
+	}
+	scenario->conn_protocols[connect->conn] = connect->protocol;
+	return expect_end(p);
+}
+
+/* ---- Table exhaustion ---- */
+
+/* flood SRC -> DST:PORT syn count=N [threads=T] */
+int parse_flood(struct parser *p)
+{
+	struct flood_step *flood = &p->step->flood;
+	uint64_t value;
+
+	if (take_host(p, flood->src) || expect_keyword(p, "->") ||
+	    take_host_port_as(p, flood->dst, &flood->port, true) || expect_keyword(p, "syn"))
+		return -1;
+	if (take_count(p, &flood->count))
+		return -1;
+	if (peek_word(p)) {
+		if (take_keyed_number(p, "threads", 1, 64, &value))
+			return -1;
+		flood->threads = (unsigned)value;
+	}
+	p->seen_sender = true;
+	return expect_end(p);
+}
+
+/* fill HOST count=N [timeout=S] */
+int parse_fill(struct parser *p)
+{
+	struct fill_step *fill = &p->step->fill;
+	uint64_t value;
+
+	if (take_host(p, fill->host) || take_count(p, &fill->count))
+		return -1;
+	if (peek_word(p)) {
+		if (take_keyed_number(p, "timeout", 1, 432000, &value))
+			return -1;
+		fill->timeout = (uint32_t)value;
+	}
+	p->seen_sender = true;
+	return expect_end(p);
+}
+
+/* flush ct HOST */
+int parse_flush(struct parser *p)
+{
+	struct ct_step *ct = &p->step->ct;
+
+	ct->flush = true;
+	ct->conn = -1;
+	ct->state = -1;
+	if (expect_keyword(p, "ct") || take_host(p, ct->host))
+		return -1;
+	return expect_end(p);
+}
+
+/* ---- Socket and conntrack steps ---- */
+
+const char tcp_states_what[] =
+	"a TCP state (NONE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, "
+	"CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2)";
+
+const char socket_states_what[] =
+	"a socket state (ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, "
+	"TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING)";
+
+static int take_tcp_state(struct parser *p, int *state)
+{
+	struct word *w = next_plain(p, tcp_states_what);
+
+	if (!w)
+		return -1;
+	*state = tcp_state_parse(w->text);
+	if (*state < 0)
+		return error_word(p, w, "%s", tcp_states_what);
+	return 0;
+}
+
+static int take_socket_state(struct parser *p, int *state)
+{
+	struct word *w = next_plain(p, socket_states_what);
+
+	if (!w)
+		return -1;
+	*state = socket_state_parse(w->text);
+	if (*state < 0)
+		return error_word(p, w, "%s", socket_states_what);
+	return 0;
+}
+
+static int parse_socket_step(struct parser *p, enum socket_action action)
+{
+	struct socket_step *sock = &p->step->socket;
+	const struct word *keyword = &p->words[p->keyword];
+	const char *conn_name;
+	struct word *w;
+	uint64_t bytes;
+
+	sock->action = action;
+	sock->state = -1;
+	if (take_endpoint(p, &sock->endpoint))
+		return -1;
+	conn_name = p->scenario->conns[sock->endpoint.conn];
+	/* A UDP socket has no FIN to send and no TCP state to wait for. */
+	if (conn_is_udp(p, sock->endpoint.conn) &&
+	    (action == SOCKET_SHUTDOWN || action == SOCKET_WAIT))
+		return error_word(p, keyword, "write, read or close (%s is a udp connection)",
+				  conn_name);
+	p->seen_sender = true;
+	switch (action) {
+	case SOCKET_WRITE:
+	case SOCKET_READ: {
+		/* A UDP write is one datagram: at most what IPv4 can carry. */
+		uint64_t max = action == SOCKET_WRITE && conn_is_udp(p, sock->endpoint.conn) ?
+			       UDP_DATAGRAM_MAX : 1000000;
+		char what[64];
+
+		snprintf(what, sizeof(what), "a number 1..%" PRIu64 "%s", max,
+			 max == UDP_DATAGRAM_MAX ? " (one datagram)" : "");
+		w = next_plain(p, what);
+		if (!w)
+			return -1;
+		if (number_in_range(p, w->text, strlen(w->text), w->column, 1, max, &bytes)) {
+			if (max == UDP_DATAGRAM_MAX)
+				error_word(p, w, "%s", what);
+			return -1;
+		}
+		sock->bytes = (uint32_t)bytes;
+		break;
+	}
+	case SOCKET_CLOSE:
+		w = peek_word(p);
+		if (!w || (is_plain(w) && strcmp(w->text, "may-fail") == 0))
+			break;
+		if (conn_is_udp(p, sock->endpoint.conn))
+			return error_word(p, w, "may-fail or end of line (%s is a udp connection)",
+					  conn_name);
+		if (!is_plain(w) || strcmp(w->text, "rst") != 0)
+			return error_word(p, w, "rst, may-fail or end of line");
+		p->next++;
+		sock->abort = true;
+		break;
+	case SOCKET_WAIT:
+		if (expect_keyword(p, "state") || take_socket_state(p, &sock->state))
+			return -1;
+		break;
+	case SOCKET_SHUTDOWN:
+		break;
+	}
+	/* A failed operation fails the run, unless the story is about it. */
+	w = peek_word(p);
+	if (w && action != SOCKET_WAIT && is_plain(w) && strcmp(w->text, "may-fail") == 0) {
+		p->next++;
+		sock->may_fail = true;
+	}
+	return expect_end(p);
+}
+
+int parse_write(struct parser *p)
+{
+	return parse_socket_step(p, SOCKET_WRITE);
+}
+
+int parse_read(struct parser *p)
+{
+	return parse_socket_step(p, SOCKET_READ);
+}
+
+int parse_shutdown(struct parser *p)
+{
+	return parse_socket_step(p, SOCKET_SHUTDOWN);
+}
+
+int parse_close(struct parser *p)
+{
+	return parse_socket_step(p, SOCKET_CLOSE);
+}
+
+/* wait ct CONN state S | wait ct CONN gone */
+static int parse_wait_ct(struct parser *p)
+{
+	struct ct_step *ct = &p->step->ct;
+	struct word *w;
+
+	ct->state = -1;
+	if (take_ct_conn(p, &ct->conn))
+		return -1;
+	w = next_plain(p, "state, gone or assured");
+	if (!w)
+		return -1;
+	if (strcmp(w->text, "gone") == 0) {
+		ct->gone = true;
+		return expect_end(p);
+	}
+	if (strcmp(w->text, "assured") == 0) {
+		if (ct->conn < 0)
+			return error_word(p, w, "state or gone (assured needs a connection)");
+		ct->assured = true;
+		return expect_end(p);
+	}
+	if (strcmp(w->text, "state") != 0)
+		return error_word(p, w, "state, gone or assured");
+	if (conn_is_udp(p, ct->conn))
+		return error_word(p, w, "gone (%s is a udp connection)",
+				  p->scenario->conns[ct->conn]);
+	if (take_tcp_state(p, &ct->state))
+		return -1;
+	return expect_end(p);
+}
+
+/* wait EP state S, or wait ct …: the same keyword for a socket and for conntrack. */
+int parse_wait(struct parser *p)
+{
+	struct word *w = peek_word(p);
+
+	if (!w)
+		return error_at(p, p->end_column, "end of line", -1,
+				"ct, CONN.client or CONN.server");
+	if (is_plain(w) && strcmp(w->text, "ct") == 0) {
+		p->next++;
+		p->step->kind = STEP_CT;
+		return parse_wait_ct(p);
+	}
+	return parse_socket_step(p, SOCKET_WAIT);
+}
+
+int parse_delete(struct parser *p)
+{
+	struct ct_step *ct = &p->step->ct;
+
+	ct->delete = true;
+	ct->state = -1;
+	if (expect_keyword(p, "ct") || take_ct_conn(p, &ct->conn))
+		return -1;
+	return expect_end(p);
+}
+
+/* ---- Crafted packets: send ---- */
+
+int parse_flags(struct parser *p, const struct word *w, size_t off, uint8_t *flags)
+{
+	const char *letters = w->text + off;
+	const char *bad;
+
+	if (letters[0] == '\0')
+		return error_at(p, word_column(w, off), "nothing", -1,
+				"TCP flags (letters of FSRPAUEC, or none)");
+	if (tcp_flags_parse(letters, flags, &bad) == 0)
+		return 0;
+	return error_at(p, word_column(w, (size_t)(bad - w->text)), bad, 1,
+			strchr("FSRPAUEC", *bad) ? "each TCP flag once"
+						 : "a TCP flag letter (F S R P A U E C)");
+}
+
+static int field_error(struct parser *p, const struct word *w, enum protocol protocol)
+{
+	char list[256];
+
+	list_names(send_fields[protocol], list, sizeof(list));
+	return error_word(p, w, "%s %s field (%s)", protocol == PROTO_ICMP ? "an" : "a",
+			  protocol_name(protocol), list);
+}
+
+static bool is_send_field(enum protocol protocol, const char *key, size_t key_len)
+{
+	for (const char *const *name = send_fields[protocol]; *name; name++)
+		if (strlen(*name) == key_len && strncmp(*name, key, key_len) == 0)
+			return true;
+	return false;
+}
+
+const char icmp_type_what[] =
+	"an ICMP type (echo-request, echo-reply, port-unreachable, host-unreachable, "
+	"admin-prohibited, too-big, time-exceeded) or a number 0..255";
+
+/* type=NAME: the message; type=NUMBER: the raw type, in fields[SEND_TYPE]. */
+static int parse_icmp_type(struct parser *p, const struct word *w, size_t off,
+			   struct send_step *send)
+{
+	const char *text = w->text + off;
+
+	if (isdigit((unsigned char)*text))
+		return parse_expr(p, w, off, send_field_max[SEND_TYPE], &send->fields[SEND_TYPE]);
+	send->icmp_message = icmp_message_parse(text);
+	if (send->icmp_message == ICMP_MSG_NONE)
+		return error_at(p, word_column(w, off), *text ? text : "nothing", -1,
+				"%s", icmp_type_what);
+	return 0;
+}
+
+/* One field of send: conn=, flags=, sackok, ts, quote=, csum=bad or NAME=EXPR. */
+static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_given)
+{
+	struct word *w = next_word(p, "a field");
+	char *eq;
+	size_t key_len;
+	int field;
+
+	if (!w)
+		return -1;
+	if (!is_plain(w))
+		return error_word(p, w, "a field without quotes");
+	eq = strchr(w->text, '=');
+	key_len = eq ? (size_t)(eq - w->text) : strlen(w->text);
+	if (!is_send_field(send->protocol, w->text, key_len))
+		return field_error(p, w, send->protocol);
+
+#define KEY_IS(name)	(key_len == strlen(name) && strncmp(w->text, name, key_len) == 0)
+	if (KEY_IS("sackok") || KEY_IS("ts")) {
+		bool is_ts = KEY_IS("ts");
+		bool *given = is_ts ? ts_given : &send->sack_permitted;
+
+		if (eq)
+			return error_word(p, w, "%.*s without a value", (int)key_len, w->text);
+		if (*given)
+			return error_word(p, w, "each field at most once");
+		*given = true;
+		if (is_ts)
+			send->timestamp = true;
+		return 0;
+	}
+	if (!eq)
+		return error_word(p, w, "%s=VALUE", w->text);
+	if (KEY_IS("conn")) {
+		if (send->conn >= 0)
+			return error_word(p, w, "each field at most once");
+		send->conn = find_conn(p, eq + 1, strlen(eq + 1));
+		if (send->conn < 0)
+			return conn_error(p, word_column(w, key_len + 1),
+					  eq[1] ? eq + 1 : "nothing", -1);
+		/* seq, ack and window come from a TCP socket; ports alone from either. */
+		if (send->protocol == PROTO_TCP && conn_is_udp(p, send->conn))
+			return error_at(p, word_column(w, key_len + 1), eq + 1, -1,
+					"a tcp connection (%s is a udp connection)", eq + 1);
+		return 0;
+	}
+	if (KEY_IS("flags")) {
+		if (send->has_flags)
+			return error_word(p, w, "each field at most once");
+		send->has_flags = true;
+		return parse_flags(p, w, key_len + 1, &send->flags);
+	}
+	if (KEY_IS("quote")) {
+		if (send->has_quote)
+			return error_word(p, w, "each field at most once");
+		send->has_quote = true;
+		return parse_endpoint(p, w, key_len + 1, &send->quote);
+	}
+	for (field = 0; field < SEND_FIELD_COUNT; field++)
+		if (KEY_IS(send_field_names[field]))
+			break;
+#undef KEY_IS
+	if (field == SEND_FIELD_COUNT)
+		return field_error(p, w, send->protocol);
+	if (send->fields[field].present || (field == SEND_CSUM && send->bad_checksum) ||
+	    (field == SEND_TYPE && send->icmp_message != ICMP_MSG_NONE))
+		return error_word(p, w, "each field at most once");
+	if (field == SEND_CSUM && strcmp(eq + 1, "bad") == 0) {
+		send->bad_checksum = true;
+		return 0;
+	}
+	if (field == SEND_TYPE)
+		return parse_icmp_type(p, w, key_len + 1, send);
+	if (field == SEND_TSVAL || field == SEND_TSECR)
+		send->timestamp = true;
+	return parse_expr(p, w, key_len + 1, send_field_max[field], &send->fields[field]);
+}
+
+int parse_send(struct parser *p)
+{
+	struct send_step *send = &p->step->send;
+	struct word *dst;
+	bool ts_given = false;
+
+	send->conn = -1;
+	send->quote.conn = -1;
+	if (take_host(p, send->src) || expect_keyword(p, "->"))
+		return -1;
+	dst = peek_word(p);
+	if (take_destination(p, send->dst))
+		return -1;
+	if (strcmp(send->src, send->dst) == 0)
+		return error_word(p, dst, "a destination other than the source");
+	if (take_protocol(p, &send->protocol))
+		return -1;
+	while (peek_word(p))
+		if (parse_send_field(p, send, &ts_given))
+			return -1;
+	p->seen_sender = true;
+	return 0;
+}
