@@ -43,6 +43,16 @@ struct parser {
 	const char *const *hosts;
 };
 
+/* ---- Statements ---- */
+
+struct command {
+	const char *name;
+	const char *usage;	/* how lists show it, when not just the name */
+	int (*parse)(struct parser *p);
+	bool is_step;
+	enum step_kind step_kind;
+};
+
 /* ---- lexer.c: the file, the words of a line, errors, taking words ---- */
 
 /* "FILE:LINE:COLUMN: expected WHAT, found FOUND"; found_len -1 for all of found. */
@@ -127,9 +137,15 @@ int parse_flags(struct parser *p, const struct word *w, size_t off, uint8_t *fla
 extern const char icmp_type_what[];
 int parse_send(struct parser *p);
 
+/* ---- expectations.c: expect statements ---- */
+
+int parse_expect(struct parser *p);
+
 /* ---- scenario.c: not yet split ---- */
 
 void *keep(struct parser *p, size_t size);
 const char *keep_text(struct parser *p, const char *text, size_t len);
+const struct command *select_command(struct parser *p, const struct command *table,
+				     const char *what);
 
 #endif
