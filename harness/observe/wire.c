@@ -434,6 +434,14 @@ static int by_time(const void *a, const void *b)
 	return pa->index < pb->index ? -1 : pa->index > pb->index;
 }
 
+static int by_name(const void *a, const void *b)
+{
+	const struct pcapng_if *ia = a, *ib = b;
+	int host = strcmp(ia->host, ib->host);
+
+	return host ? host : strcmp(ia->ifname, ib->ifname);
+}
+
 static uint32_t if_id(const struct pcapng_if *ifs, size_t n_ifs, const struct wire_packet *packet)
 {
 	uint32_t id;
@@ -461,17 +469,22 @@ static int write_blocks(const struct wire_packet *const *sorted, size_t n, struc
 	put32(block, 0xffffffffu);
 	rc = block_end(block, file);
 
-	/* Interfaces in order of first appearance, all before the packets that name them. */
-	for (i = 0; i < n && !rc; i++) {
+	/* Interfaces by host and name, all before the packets that name them: in
+	 * order of first appearance, a host's own neighbour discovery could come
+	 * first in one run and not in the next. */
+	for (i = 0; i < n; i++) {
 		if (if_id(ifs, n_ifs, sorted[i]) < n_ifs)
 			continue;
 		ifs[n_ifs].host = sorted[i]->host;
 		ifs[n_ifs++].ifname = sorted[i]->ifname;
+	}
+	qsort(ifs, n_ifs, sizeof(*ifs), by_name);
+	for (i = 0; i < n_ifs && !rc; i++) {
 		block_begin(block, PCAPNG_IDB);
 		put16(block, LINKTYPE_LINUX_SLL2);
 		put16(block, 0);
 		put32(block, PCAPNG_SNAPLEN);
-		snprintf(name, sizeof(name), "%s/%s", sorted[i]->host, sorted[i]->ifname);
+		snprintf(name, sizeof(name), "%s/%s", ifs[i].host, ifs[i].ifname);
 		put_option(block, PCAPNG_IF_NAME, name, strlen(name));
 		put_option(block, PCAPNG_IF_TSRESOL, &nanoseconds, 1);
 		put_option(block, PCAPNG_OPT_END, NULL, 0);
