@@ -593,10 +593,11 @@ static void check_each_seen_twice(const struct wire *wire, const char *const add
 			/*
 			 * One clock for every namespace: received after sent, give
 			 * or take CLOCK_SKEW_NS.  The kernel does not promise exact
-			 * order: the received copy of a TCP segment can carry the
-			 * time TCP gave it for departure, taken before the sender's
-			 * own copy reached the capture (30 us earlier seen at a load
-			 * of 6 on 6.18.44; more if the sender is preempted between).
+			 * order: received copies of segments the server sent were
+			 * stamped 20-32 us before the sent copies at a load of 6 on
+			 * 6.18.44 (most likely the departure time TCP gives a segment,
+			 * kept across the veth, against the time the sender's copy
+			 * reached the capture; more if the sender is preempted between).
 			 */
 			ck_assert_int_ge(ns_between(&p->when, &q->when), -CLOCK_SKEW_NS);
 		}
