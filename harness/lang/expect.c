@@ -1,3 +1,4 @@
+/* expect — judging an expect step against what the run observed; expectations.c parses them. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>

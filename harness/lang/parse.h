@@ -141,7 +141,7 @@ int parse_send(struct parser *p);
 
 int parse_expect(struct parser *p);
 
-/* ---- scenario.c: not yet split ---- */
+/* ---- parse.c: the scenario's memory, statement tables ---- */
 
 void *keep(struct parser *p, size_t size);
 const char *keep_text(struct parser *p, const char *text, size_t len);

@@ -1,4 +1,4 @@
-/* scenario — parse a scenario file (*.ct) into the steps the engine runs.
+/* parse — parse a scenario file (*.ct) into the steps the engine runs.
  *
  * One statement per line.  Each line is cut into words that remember their
  * column; a table maps the first word to its parser, and the parsers take words
@@ -11,22 +11,17 @@
  * last character of the statement, with "found end of line".  A missing name or
  * topology statement is reported at the end of the file: the line after the
  * last one, column 1, "found end of file".
+ *
+ * This file is the top: the statement table, lines dispatched to their
+ * parsers, the scenario's memory.  lexer.c reads the file and takes words,
+ * expr.c numbers and expressions; the statements are parsed in header.c,
+ * steps.c and expectations.c.  parse.h is what they share.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
-#include <netinet/tcp.h>
-#include <sys/stat.h>
 
-#include "packet/packet.h"
 #include "base/base.h"
 #include "lang/lang.h"
 #include "lang/parse.h"
