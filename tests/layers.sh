@@ -8,8 +8,9 @@
 #             its layer may use;
 #   symbols   every symbol an object file uses from another object is defined
 #             in its own folder or in a folder its layer may use (so a call
-#             made without an include is caught too), and the objects'
-#             folders form no circle.
+#             made without an include is caught too), the objects' folders
+#             form no circle, and nothing calls up into a folder's top file
+#             (engine.c, the lifecycle; cli's main.c).
 #
 # usage: tests/layers.sh [ROOT [BUILD]]   (ROOT: the tree, BUILD: its objects;
 # without objects only the includes are checked).  Prints each breach with
@@ -51,7 +52,11 @@ if [ "${1-}" = --mutants ]; then
 		>"$tmp/t/harness/base/up.c"
 	${CC:-cc} -c -o "$tmp/t/build/harness/base/up.o" "$tmp/t/harness/base/up.c"
 	expect_breach "base calls the engine without an include" 'uses engine_run'
-	[ "$failed" = 0 ] && echo "layers: 4 mutants caught"
+	fresh; printf 'void engine_run(void);\nvoid call_top(void);\nvoid call_top(void) { engine_run(); }\n' \
+		>"$tmp/t/harness/engine/up.c"
+	${CC:-cc} -c -o "$tmp/t/build/harness/engine/up.o" "$tmp/t/harness/engine/up.c"
+	expect_breach "a step calls up into engine.c" 'the top of engine'
+	[ "$failed" = 0 ] && echo "layers: 5 mutants caught"
 	exit "$failed"
 fi
 
@@ -70,6 +75,13 @@ declare -A may_use=(
 	[engine]="base packet lang netns observe inject journal"
 	[output]="base packet lang engine"
 	[cli]="base packet lang netns observe inject journal engine output"
+)
+
+# Folders whose top file nothing else in the folder may call (the lifecycle,
+# which uses the rest): FOLDER=FILE without .c.
+declare -A top_of=(
+	[engine]=engine
+	[cli]=main
 )
 
 breaches=0
@@ -149,7 +161,12 @@ if [ ${#objects[@]} -gt 0 ]; then
 			def=${defined_in[$sym]-}
 			if [ -z "$def" ] || [ "$def" = "$obj" ]; then continue; fi
 			to=$(folder_of "$def")
-			[ "$to" = "$from" ] && continue
+			if [ "$to" = "$from" ]; then
+				top=${top_of[$from]-}
+				[ -n "$top" ] && [ "${def##*/}" = "$top.o" ] &&
+					breach "${obj#"$build"/}: uses $sym of ${def#"$build"/}, the top of $from, which only calls down"
+				continue
+			fi
 			echo "$to $from" >>"$edges"
 			allowed "$from" "$to" ||
 				breach "${obj#"$build"/}: uses $sym of ${def#"$build"/}: $from may use only: ${may_use[$from]:-nothing}"
