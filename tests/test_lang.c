@@ -1,4 +1,4 @@
-/* Unit tests of the scenario parser: good files into their exact AST, bad ones
+/* Unit tests of lang, the scenario language: good files into their exact AST, bad ones
  * into their exact "file:line:column: expected …, found …" message. */
 #include <check.h>
 #include <errno.h>
@@ -1914,7 +1914,7 @@ END_TEST
 
 static Suite *scenario_suite(void)
 {
-	Suite *suite = suite_create("scenario");
+	Suite *suite = suite_create("lang");
 	TCase *good = tcase_create("good");
 	TCase *bad = tcase_create("bad");
 	TCase *files = tcase_create("files");
