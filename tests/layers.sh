@@ -72,9 +72,10 @@ declare -A may_use=(
 	[observe]="base packet netns"
 	[inject]="base packet netns"
 	[journal]="base"
+	[vm]="base"
 	[engine]="base packet lang netns observe inject journal"
 	[output]="base packet lang engine"
-	[cli]="base packet lang netns observe inject journal engine output"
+	[cli]="base packet lang netns observe inject journal vm engine output"
 )
 
 # Folders whose top file nothing else in the folder may call (the lifecycle,

@@ -1,0 +1,245 @@
+/* vm — the vm command: ctlab run inside a QEMU guest booted on another Debian kernel, its results and exit status brought back. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vm/vm.h"
+#include "cli.h"
+
+/* The guest died (no status, an Oops or panic, a timeout) twice, or the
+ * kernel could not be made bootable: not a test result. */
+#define EXIT_VM_FAILED	3
+#define VM_TRIES	2
+
+/* The last @lines lines of @path on stderr, each indented. */
+static void show_tail(const char *path, int lines)
+{
+	char buf[65536], *start;
+	ssize_t n;
+	off_t size;
+	int fd, seen = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > (off_t)sizeof(buf) - 1)
+		lseek(fd, size - (off_t)sizeof(buf) + 1, SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	for (start = buf + n; start > buf; start--)
+		if (start[-1] == '\n' && ++seen == lines)
+			break;
+	for (; *start; start += strcspn(start, "\n") + (start[strcspn(start, "\n")] != '\0'))
+		fprintf(stderr, "    %.*s\n", (int)strcspn(start, "\r\n"), start);
+}
+
+/* A file of the share to one of our streams. */
+static void relay(const char *dir, const char *name, FILE *to)
+{
+	char path[PATH_MAX], buf[65536];
+	size_t n;
+	FILE *from;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	from = fopen(path, "re");
+	if (!from)
+		return;
+	while ((n = fread(buf, 1, sizeof(buf), from)) > 0)
+		fwrite(buf, 1, n, to);
+	fclose(from);
+	fflush(to);
+}
+
+static long host_sysctl(const char *path)
+{
+	char text[64] = "";
+	FILE *file = fopen(path, "re");
+	long value = 0;
+
+	if (file) {
+		if (fgets(text, sizeof(text), file))
+			value = strtol(text, NULL, 10);
+		fclose(file);
+	}
+	return value;
+}
+
+static int fetch_failed(const char *spec, const struct vm_kernel *kernel, int rc)
+{
+	switch (-rc) {
+	case ENOENT:
+		if (vm_series_meta(spec))
+			fprintf(stderr, "ctlab: vm: SKIP: apt knows no package for %s (%s); "
+				"is the registry reachable?\n", spec, vm_series_meta(spec));
+		else
+			fprintf(stderr, "ctlab: vm: SKIP: unknown kernel '%s': expected 6.1, 6.12, a "
+				"kernel .deb or an unpacked kernel tree\n", spec);
+		break;
+	case ENETUNREACH:
+		fprintf(stderr, "ctlab: vm: SKIP: cannot download %s (registry unreachable?)\n",
+			kernel->package[0] ? kernel->package : spec);
+		break;
+	case ENOEXEC:
+		fprintf(stderr, "ctlab: vm: SKIP: %s is not a kernel package or tree "
+			"(boot/vmlinuz-*, lib/modules/*)\n", spec);
+		break;
+	default:
+		fprintf(stderr, "ctlab: vm: SKIP: cannot fetch kernel %s: %s\n", spec, strerror(-rc));
+	}
+	if (kernel->log[0]) {
+		fprintf(stderr, "ctlab: vm: the end of %s:\n", kernel->log);
+		show_tail(kernel->log, 8);
+	}
+	return EXIT_SKIPPED;
+}
+
+int cmd_vm(int argc, char **argv)
+{
+	const char *guest_args[VM_GUEST_ARGS_MAX + 8];
+	char ctlab[PATH_MAX], cwd[PATH_MAX], console[PATH_MAX];
+	struct vm_request request;
+	struct vm_kernel kernel;
+	struct vm_outcome outcome;
+	struct vm_guest guest;
+	const char *cache, *missing;
+	size_t n = 0, i;
+	int rc, bad, tries;
+
+	rc = vm_request_parse(argc, argv, &request, &bad);
+	if (rc == -E2BIG)
+		return usage_error("vm: more than %d arguments for the guest", VM_GUEST_ARGS_MAX);
+	if (rc < 0 && bad)
+		return usage_error("vm: cannot use '%s' (a vm or run option, with its value; no "
+				   "newline in any)", argv[bad]);
+	if (rc < 0)
+		return usage_error("%s", "vm expects --kernel 6.1|6.12|PATH");
+	if (request.help) {
+		fputs(usage_text, stdout);
+		return EXIT_PASS;
+	}
+	missing = vm_tools_missing();
+	if (missing) {
+		fprintf(stderr, "ctlab: vm: SKIP: %s is missing; install what the vm needs with\n"
+			"    apt-get install -y --no-install-recommends " VM_TOOLS_PACKAGES
+			"\n(or make vm-deps)\n", missing);
+		return EXIT_SKIPPED;
+	}
+	/* The guest runs this very binary, from the host's root over 9p. */
+	if (request.ctlab) {
+		if (!realpath(request.ctlab, ctlab)) {
+			fprintf(stderr, "ctlab: vm: --ctlab %s: %s\n", request.ctlab, strerror(errno));
+			return EXIT_USAGE;
+		}
+	} else {
+		ssize_t len = readlink("/proc/self/exe", ctlab, sizeof(ctlab) - 1);
+
+		if (len < 0) {
+			fprintf(stderr, "ctlab: vm: /proc/self/exe: %s\n", strerror(errno));
+			return EXIT_USAGE;
+		}
+		ctlab[len] = '\0';
+	}
+	if (!getcwd(cwd, sizeof(cwd))) {
+		fprintf(stderr, "ctlab: vm: getcwd: %s\n", strerror(errno));
+		return EXIT_USAGE;
+	}
+	cache = request.cache ? request.cache
+			      : getenv("CTLAB_KERNEL_CACHE") ? getenv("CTLAB_KERNEL_CACHE")
+							     : VM_CACHE_DEFAULT;
+
+	rc = vm_kernel_fetch(request.kernel, cache, &kernel);
+	if (rc < 0)
+		return fetch_failed(request.kernel, &kernel, rc);
+	fprintf(stderr, "ctlab vm: %s %s (kernel %s): %s in %.1f s\n", kernel.package, kernel.version,
+		kernel.release, kernel.cached ? "in the cache" : "downloaded and unpacked",
+		kernel.fetch_s);
+	rc = vm_kernel_prepare(&kernel);
+	if (rc < 0) {
+		fprintf(stderr, "ctlab: vm: cannot prepare %s in %s: %s\n", kernel.package, kernel.dir,
+			rc == -ENOEXEC ? "no xz or zstd stream in its bzImage gives an ELF vmlinux"
+				       : strerror(-rc));
+		show_tail(kernel.log, 8);
+		return EXIT_VM_FAILED;
+	}
+	fprintf(stderr, "ctlab vm: prepared (modules, depmod, vmlinux) in %.1f s\n", kernel.prepare_s);
+
+	guest_args[n++] = "run";
+	guest_args[n++] = "--json";
+	guest_args[n++] = "/run/out/results.json";
+	if (request.junit) {
+		guest_args[n++] = "--junit";
+		guest_args[n++] = "/run/out/junit.xml";
+	}
+	if (request.pcap) {
+		guest_args[n++] = "--pcap";
+		guest_args[n++] = "/run/out/pcap";
+	}
+	for (i = 0; i < request.n_run_args; i++)
+		guest_args[n++] = request.run_args[i];
+	guest = (struct vm_guest){
+		.ctlab = ctlab, .cwd = cwd, .args = guest_args, .n_args = n,
+		.timeout_s = request.timeout_s, .memory_mb = request.memory_mb,
+		.cpus = request.cpus, .preload = request.preload,
+		/* The guest's default follows its RAM; the scenarios expect the host's. */
+		.ct_max = host_sysctl("/proc/sys/net/netfilter/nf_conntrack_max"),
+		.ct_buckets = host_sysctl("/proc/sys/net/netfilter/nf_conntrack_buckets"),
+	};
+	rc = vm_share_new(&outcome);
+	if (rc < 0) {
+		fprintf(stderr, "ctlab: vm: a folder for the results: %s\n", strerror(-rc));
+		return EXIT_VM_FAILED;
+	}
+	for (tries = 1; tries <= VM_TRIES; tries++) {
+		rc = vm_boot(&kernel, &guest, &outcome);
+		if (rc < 0) {
+			fprintf(stderr, "ctlab: vm: cannot boot %s: %s\n", kernel.package,
+				rc == -ENOEXEC ? "no static busybox (apt-get install busybox-static)"
+					       : strerror(-rc));
+			vm_share_remove(&outcome);
+			return EXIT_VM_FAILED;
+		}
+		if (outcome.finished)
+			break;
+		fprintf(stderr, "ctlab vm: the guest died (try %d of %d, %.1f s): %s\n", tries, VM_TRIES,
+			outcome.wall_s, outcome.failure);
+	}
+	snprintf(console, sizeof(console), "%s/console.log", outcome.dir);
+	if (!outcome.finished) {
+		fprintf(stderr, "ctlab: vm: VM FAILURE on %s %s: %s\nthe end of its console (%s):\n",
+			kernel.package, kernel.version, outcome.failure, console);
+		show_tail(console, 15);
+		return EXIT_VM_FAILED;
+	}
+	relay(outcome.dir, "stdout", stdout);
+	relay(outcome.dir, "stderr", stderr);
+	rc = vm_results_stamp(&kernel, &outcome, tries, request.preload, request.json);
+	if (rc < 0 && (rc != -ENOENT || request.json)) {
+		fprintf(stderr, "ctlab: vm: --json %s: %s\n", request.json ? request.json : "(the share)",
+			rc == -ENOENT ? "the guest wrote no results" : strerror(-rc));
+		if (outcome.status == EXIT_PASS)
+			outcome.status = EXIT_FAILED;
+	}
+	rc = vm_bring_back(&outcome, request.junit, request.pcap);
+	if (rc < 0) {
+		fprintf(stderr, "ctlab: vm: bringing back --junit/--pcap: %s\n", strerror(-rc));
+		if (outcome.status == EXIT_PASS)
+			outcome.status = EXIT_FAILED;
+	}
+	fprintf(stderr, "ctlab vm: %s %s: qemu %.1f s (ctlab started at %.1f s of guest uptime, ran "
+		"%.1f s), try %d, exit %d\n", kernel.package, kernel.version, outcome.wall_s,
+		outcome.boot_s, outcome.guest_s, tries, outcome.status);
+	vm_share_remove(&outcome);
+	return outcome.status;
+}

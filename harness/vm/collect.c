@@ -1,0 +1,141 @@
+/* collect — what comes back from a guest: its results.json, stamped with the kernel package it ran on and the VM's figures, written where the user asked. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "base/base.h"
+#include "internal.h"
+#include "vm/vm.h"
+
+int vm_results_stamp(const struct vm_kernel *kernel, const struct vm_outcome *outcome,
+		     int tries, bool preload, const char *json)
+{
+	char path[PATH_MAX];
+	json_error_t error;
+	struct outfile *file;
+	json_t *results;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/results.json", outcome->dir);
+	results = json_load_file(path, JSON_DECODE_ANY, &error);
+	if (!results)
+		return json_error_code(&error) == json_error_cannot_open_file ? -ENOENT : -EINVAL;
+	if (!json_is_object(results)) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+	json_object_set_new(results, "kernel_package",
+			    json_pack("{s:s, s:s, s:s}", "name", kernel->package, "version",
+				      kernel->version, "release", kernel->release));
+	json_object_set_new(results, "vm",
+			    json_pack("{s:s, s:b, s:i, s:f, s:f, s:f}", "accel", "tcg,thread=single",
+				      "preload", preload, "tries", tries, "qemu_seconds",
+				      outcome->wall_s, "boot_seconds", outcome->boot_s,
+				      "guest_seconds", outcome->guest_s));
+	file = outfile_open(json ? json : path);
+	if (!file) {
+		rc = -errno;
+		goto out_put;
+	}
+	if (json_dumpf(results, outfile_stream(file), JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
+	    fputc('\n', outfile_stream(file)) == EOF) {
+		outfile_discard(file);
+		rc = -EIO;
+		goto out_put;
+	}
+	rc = outfile_commit(file);
+out_put:
+	json_decref(results);
+	return rc;
+}
+
+int vm_share_new(struct vm_outcome *outcome)
+{
+	char dir[] = "/var/tmp/ctlab-vm.XXXXXX";
+
+	memset(outcome, 0, sizeof(*outcome));
+	if (!mkdtemp(dir))
+		return -errno;
+	/* The guest's root writes here through 9p as the host's QEMU user. */
+	chmod(dir, 0755);
+	snprintf(outcome->dir, sizeof(outcome->dir), "%s", dir);
+	return 0;
+}
+
+int vm_share_remove(const struct vm_outcome *outcome)
+{
+	return outcome->dir[0] ? vm_remove_tree(outcome->dir) : 0;
+}
+
+/* Copies @from to @to, written whole through an outfile. */
+static int copy_out(const char *from, const char *to)
+{
+	struct outfile *file;
+	char buf[65536];
+	ssize_t n;
+	int fd, rc = 0;
+
+	fd = open(from, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	file = outfile_open(to);
+	if (!file) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, (size_t)n, outfile_stream(file)) != (size_t)n) {
+			rc = -EIO;
+			break;
+		}
+	if (n < 0)
+		rc = -errno;
+	close(fd);
+	if (rc < 0) {
+		outfile_discard(file);
+		return rc;
+	}
+	return outfile_commit(file);
+}
+
+int vm_bring_back(const struct vm_outcome *outcome, const char *junit, const char *pcap)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	struct dirent *entry;
+	DIR *dir;
+	int rc = 0;
+
+	if (junit) {
+		snprintf(from, sizeof(from), "%s/junit.xml", outcome->dir);
+		rc = copy_out(from, junit);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+	}
+	if (!pcap)
+		return 0;
+	rc = outfile_mkdir(pcap);
+	if (rc < 0)
+		return rc;
+	snprintf(from, sizeof(from), "%s/pcap", outcome->dir);
+	dir = opendir(from);
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while ((entry = readdir(dir)) && rc == 0) {
+		if (entry->d_name[0] == '.')
+			continue;
+		snprintf(from, sizeof(from), "%s/pcap/%s", outcome->dir, entry->d_name);
+		snprintf(to, sizeof(to), "%s/%s", pcap, entry->d_name);
+		rc = copy_out(from, to);
+	}
+	closedir(dir);
+	return rc;
+}

@@ -1,0 +1,230 @@
+/* spawn — the tools the vm runs (apt-get, dpkg, xz, qemu), as processes with their descriptors set and a bound on their time. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "vm/vm.h"
+
+extern char **environ;
+
+/* How long a stopped process has between SIGTERM and SIGKILL. */
+#define SPAWN_KILL_GRACE_MS	5000
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int exit_code(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return 128;
+}
+
+/* Waits for @pid, polling its pidfd until @deadline (0: for ever).  1 and
+ * *wstatus when it ended, 0 at the deadline, -errno. */
+static int wait_until(pid_t pid, int pidfd, long long deadline, int *wstatus)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+		long long left = deadline ? deadline - now_ms() : -1;
+		pid_t got = waitpid(pid, wstatus, WNOHANG);
+
+		if (got == pid)
+			return 1;
+		if (got < 0 && errno != EINTR)
+			return -errno;
+		if (deadline && left <= 0)
+			return 0;
+		if (pidfd < 0) {
+			/* No pidfd (a kernel before 5.3): block, unbounded. */
+			if (waitpid(pid, wstatus, 0) == pid)
+				return 1;
+			if (errno != EINTR)
+				return -errno;
+			continue;
+		}
+		if (poll(&pfd, 1, left < 0 ? -1 : (int)(left > 60000 ? 60000 : left)) < 0 &&
+		    errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Starts @argv in @cwd (NULL: ours) with its standard descriptors on these
+ * (-1: /dev/null). */
+static int start(char *const argv[], const char *cwd, int in_fd, int out_fd, int err_fd,
+		 pid_t *pid)
+{
+	posix_spawn_file_actions_t actions;
+	int null_fd, err;
+
+	if (!argv || !argv[0])
+		return -EINVAL;
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null_fd < 0)
+		return -errno;
+	err = posix_spawn_file_actions_init(&actions);
+	if (err)
+		goto out_close_null;
+	if (!(err = posix_spawn_file_actions_adddup2(&actions, in_fd >= 0 ? in_fd : null_fd, 0)) &&
+	    !(err = posix_spawn_file_actions_adddup2(&actions, out_fd >= 0 ? out_fd : null_fd, 1)) &&
+	    !(err = posix_spawn_file_actions_adddup2(&actions, err_fd >= 0 ? err_fd : null_fd, 2)) &&
+	    !(err = cwd ? posix_spawn_file_actions_addchdir_np(&actions, cwd) : 0))
+		err = posix_spawnp(pid, argv[0], &actions, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&actions);
+out_close_null:
+	close(null_fd);
+	return -err;
+}
+
+int vm_spawn(char *const argv[], int in_fd, int out_fd, int err_fd, int timeout_s)
+{
+	return vm_spawn_at(argv, NULL, in_fd, out_fd, err_fd, timeout_s);
+}
+
+int vm_spawn_at(char *const argv[], const char *cwd, int in_fd, int out_fd, int err_fd,
+		int timeout_s)
+{
+	long long deadline = timeout_s > 0 ? now_ms() + (long long)timeout_s * 1000 : 0;
+	int pidfd, wstatus = 0, rc;
+	pid_t pid;
+
+	rc = start(argv, cwd, in_fd, out_fd, err_fd, &pid);
+	if (rc < 0)
+		return rc;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	rc = wait_until(pid, pidfd, deadline, &wstatus);
+	if (rc == 0) {
+		kill(pid, SIGTERM);
+		rc = wait_until(pid, pidfd, now_ms() + SPAWN_KILL_GRACE_MS, &wstatus);
+		if (rc == 0) {
+			kill(pid, SIGKILL);
+			wait_until(pid, pidfd, 0, &wstatus);
+		}
+		rc = -ETIMEDOUT;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return rc < 0 ? rc : exit_code(wstatus);
+}
+
+int vm_spawn_capture(char *const argv[], int err_fd, char *buf, size_t size)
+{
+	int pipe_fds[2], wstatus = 0, rc;
+	size_t used = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (size == 0)
+		return -EINVAL;
+	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+		return -errno;
+	rc = start(argv, NULL, -1, pipe_fds[1], err_fd, &pid);
+	close(pipe_fds[1]);
+	if (rc < 0)
+		goto out_close_pipe;
+	/* Read while it runs: a child whose pipe is full would never end. */
+	for (;;) {
+		char sink[4096];
+
+		if (used + 1 < size)
+			n = read(pipe_fds[0], buf + used, size - 1 - used);
+		else
+			n = read(pipe_fds[0], sink, sizeof(sink));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (used + 1 < size)
+			used += (size_t)n;
+	}
+	buf[used] = '\0';
+	while (waitpid(pid, &wstatus, 0) < 0) {
+		if (errno != EINTR) {
+			rc = -errno;
+			goto out_close_pipe;
+		}
+	}
+	rc = exit_code(wstatus);
+out_close_pipe:
+	close(pipe_fds[0]);
+	return rc;
+}
+
+int vm_spawn_all(char **const argvs[], size_t n, size_t parallel, int err_fd)
+{
+	pid_t running[64];
+	size_t next = 0, n_running = 0, i;
+	int wstatus, worst = 0, rc;
+
+	if (parallel < 1)
+		parallel = 1;
+	if (parallel > 64)
+		parallel = 64;
+	while (next < n || n_running) {
+		pid_t pid;
+
+		while (next < n && n_running < parallel) {
+			rc = start(argvs[next++], NULL, -1, -1, err_fd, &pid);
+			if (rc < 0) {
+				worst = rc;
+				next = n;	/* start no more; wait for the others */
+				break;
+			}
+			running[n_running++] = pid;
+		}
+		if (!n_running)
+			break;
+		pid = waitpid(-1, &wstatus, 0);
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (i = 0; i < n_running; i++) {
+			if (running[i] != pid)
+				continue;
+			running[i] = running[--n_running];
+			if (exit_code(wstatus) && worst == 0)
+				worst = exit_code(wstatus);
+			break;
+		}
+	}
+	return worst;
+}
+
+bool vm_have_tool(const char *name)
+{
+	const char *path = getenv("PATH");
+	char candidate[PATH_MAX];
+	const char *start, *end;
+
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+	for (start = path; *start; start = *end ? end + 1 : end) {
+		end = strchrnul(start, ':');
+		if (end == start)
+			continue;
+		if ((size_t)snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)(end - start), start,
+				     name) >= sizeof(candidate))
+			continue;
+		if (access(candidate, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
