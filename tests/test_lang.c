@@ -20,7 +20,7 @@
 #define HEAD	"name t\ntopology pair\n"
 #define CONN	"connect c client -> server:80\n"
 #define SEND	"send client -> server tcp\n"
-#define STATEMENTS "name, about, topology, family, variant, kernel, nat, sysctl, nft, listen, " \
+#define STATEMENTS "name, fact, about, topology, family, variant, kernel, nat, sysctl, nft, listen, " \
 	"connect, send, write, read, shutdown, close, wait, delete, flush, flood, fill, expect"
 
 static struct scenario *parse_ok(const char *text)
@@ -965,7 +965,7 @@ START_TEST(test_error_header)
 	assert_error("name a234567890123456789012345678901234567890123456789012345678901234\n",
 		     "t.ct:1:6: expected a name of [a-z0-9][a-z0-9_.-]*, at most 63 characters, "
 		     "found a234567890123456789012345678901234567890123456789012345678901234");
-	assert_error("name x\nname y\n", "t.ct:2:1: expected one name statement, found a second one");
+	assert_error("name x\nname y\n", "t.ct:2:1: expected one name or fact statement, found a second one");
 	assert_error("name x y\n", "t.ct:1:8: expected end of line, found y");
 	assert_error("name x\ntopology star\n",
 		     "t.ct:2:10: expected a topology (pair, routed), found star");
@@ -1303,6 +1303,73 @@ START_TEST(test_error_kernel)
 	assert_error(HEAD "kernel >= 6.1\nkernel < 5.4.2\n",
 		     "t.ct:4:10: expected a version above 6.1, found 5.4.2");
 	assert_error(HEAD "kernel >= 6.0 6.1\n", "t.ct:3:15: expected end of line, found 6.1");
+}
+END_TEST
+
+/* Kernel facts: fact files, @fact:NAME and @!fact:NAME, and how they are judged. */
+START_TEST(test_facts)
+{
+	struct scenario *fact = parse_ok("fact answers-ack-of-unsent\ntopology pair\n" CONN);
+	struct scenario *s = parse_ok(HEAD "variant a\n"
+		"@fact:logs-invalid listen server:80\n"
+		"@a,!fact:logs-invalid,fact:x.y_z,kernel>=6.1 listen server:81\n"
+		"@fact:x.y_z listen server:82\n");
+	struct fact_value probed[2] = { { .name = "logs-invalid", .value = 1 },
+					{ .name = "x.y_z", .value = 0 } };
+	const char *names[4], *name = NULL;
+
+	ck_assert(fact->is_fact);
+	ck_assert_str_eq(fact->name, "answers-ack-of-unsent");
+	ck_assert(!s->is_fact);
+	ck_assert_uint_eq(s->steps[0].when.n_facts, 1);
+	ck_assert_str_eq(s->steps[0].when.facts[0].name, "logs-invalid");
+	ck_assert(s->steps[0].when.facts[0].value);
+	ck_assert_uint_eq(s->steps[1].when.n_facts, 2);
+	ck_assert(!s->steps[1].when.facts[0].value);
+	ck_assert_str_eq(s->steps[1].when.facts[1].name, "x.y_z");
+	ck_assert(s->steps[1].when.facts[1].value && s->steps[1].when.variants == 1);
+
+	ck_assert_int_eq(condition_facts_hold(&s->steps[0].when, probed, 2, &name), 1);
+	ck_assert_int_eq(condition_facts_hold(&s->steps[1].when, probed, 2, &name), 0);
+	ck_assert_str_eq(name, "logs-invalid");
+	ck_assert_int_eq(condition_facts_hold(&s->steps[2].when, probed, 2, &name), 0);
+	probed[1].value = 1;
+	ck_assert_int_eq(condition_facts_hold(&s->steps[2].when, probed, 2, &name), 1);
+	probed[1].value = -1;
+	ck_assert_int_eq(condition_facts_hold(&s->steps[2].when, probed, 2, &name), -1);
+	ck_assert_str_eq(name, "x.y_z");
+	ck_assert_int_eq(condition_facts_hold(&s->steps[2].when, probed, 1, &name), -1);
+	ck_assert_int_eq(condition_facts_hold(&fact->steps[0].when, NULL, 0, &name), 1);
+
+	ck_assert_uint_eq(scenario_facts(s, names, 4), 2);
+	ck_assert_str_eq(names[0], "logs-invalid");
+	ck_assert_str_eq(names[1], "x.y_z");
+	ck_assert_uint_eq(scenario_facts(s, names, 1), 2);
+	ck_assert_uint_eq(scenario_facts(fact, names, 4), 0);
+	scenario_free(fact);
+	scenario_free(s);
+}
+END_TEST
+
+START_TEST(test_error_facts)
+{
+	assert_error(HEAD "@fact:Bad listen server:80\n",
+		     "t.ct:3:7: expected a fact's name of [a-z0-9][a-z0-9_.-]*, found Bad");
+	assert_error(HEAD "@fact: listen server:80\n",
+		     "t.ct:3:2: expected a variant declared by variant, found fact:");
+	assert_error(HEAD "@fact:a,fact:a listen server:80\n",
+		     "t.ct:3:9: expected each fact once, found fact:a");
+	assert_error(HEAD "@fact:a,!fact:b,fact:c,fact:d,fact:e listen server:80\n",
+		     "t.ct:3:31: expected at most 4 facts in a condition, found fact:e");
+	assert_error("fact f\ntopology pair\n@fact:g listen server:80\n",
+		     "t.ct:3:2: expected no fact conditions in a fact, found fact:g");
+	assert_error("topology pair\n@fact:g listen server:80\nfact f\n",
+		     "t.ct:3:1: expected no fact conditions in a fact (line 2 names one), found fact");
+	assert_error("fact f\ntopology pair\nvariant v\n",
+		     "t.ct:3:9: expected no variants in a fact, found v");
+	assert_error("topology pair\nvariant v\nfact f\n",
+		     "t.ct:3:1: expected no variants in a fact, found fact");
+	assert_error("fact f\nname g\n", "t.ct:2:1: expected one name or fact statement, found a second one");
 }
 END_TEST
 
@@ -1934,6 +2001,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(good, test_new_expects);
 	tcase_add_test(good, test_routed);
 	tcase_add_test(good, test_table_full);
+	tcase_add_test(good, test_facts);
 	tcase_add_test(good, test_tables);
 	suite_add_tcase(suite, good);
 
@@ -1952,6 +2020,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(bad, test_error_variants);
 	tcase_add_test(bad, test_error_kernel);
 	tcase_add_test(bad, test_error_conditions);
+	tcase_add_test(bad, test_error_facts);
 	tcase_add_test(bad, test_error_endpoints);
 	tcase_add_test(bad, test_error_socket_steps);
 	tcase_add_test(bad, test_error_udp_connections);

@@ -1,4 +1,4 @@
-/* header — name, about, topology, family, nat, variant and kernel statements; @conditions. */
+/* header — name, fact, about, topology, family, nat, variant and kernel statements; @conditions. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -120,15 +120,24 @@ static int check_kernel_range(struct parser *p, uint32_t min, uint32_t below, bo
 
 /* ---- Header statements ---- */
 
-int parse_name(struct parser *p)
+/* name NAME, or fact NAME for a probe of the kernel (is_fact). */
+static int parse_name_as(struct parser *p, bool is_fact)
 {
 	struct word *keyword = &p->words[p->keyword];
 	struct word *w;
 	const char *c;
 
 	if (p->seen_name)
-		return error_at(p, keyword->column, "a second one", -1, "one name statement");
-	w = next_word(p, "a name");
+		return error_at(p, keyword->column, "a second one", -1, "one name or fact statement");
+	/* A fact is probed once, in one run: no variants, and no facts of its own. */
+	if (is_fact && p->scenario->n_variants)
+		return error_at(p, keyword->column, "fact", -1, "no variants in a fact");
+	for (size_t i = 0; is_fact && i < p->scenario->n_steps; i++)
+		if (p->scenario->steps[i].when.n_facts)
+			return error_at(p, keyword->column, "fact", -1,
+					"no fact conditions in a fact (line %d names one)",
+					p->scenario->steps[i].pos.line);
+	w = next_word(p, is_fact ? "a fact's name" : "a name");
 	if (!w)
 		return -1;
 	c = w->text;
@@ -140,12 +149,23 @@ int parse_name(struct parser *p)
 		    !strchr("_.-", *c))
 			goto bad_name;
 	strcpy(p->scenario->name, w->text);
+	p->scenario->is_fact = is_fact;
 	p->seen_name = true;
 	return expect_end(p);
 
 bad_name:
 	return error_word(p, w, "a name of [a-z0-9][a-z0-9_.-]*, at most %d characters",
 			  SCENARIO_NAME_MAX - 1);
+}
+
+int parse_name(struct parser *p)
+{
+	return parse_name_as(p, false);
+}
+
+int parse_fact(struct parser *p)
+{
+	return parse_name_as(p, true);
 }
 
 int parse_topology(struct parser *p)
@@ -229,6 +249,8 @@ int parse_variant(struct parser *p)
 
 	if (!w)
 		return -1;
+	if (scenario->is_fact)
+		return error_word(p, w, "no variants in a fact");
 	for (c = w->text; *c; c++)
 		if (!(islower((unsigned char)*c) || (c > w->text &&
 		      (isdigit((unsigned char)*c) || *c == '_' || *c == '-'))))
@@ -336,6 +358,57 @@ bool condition_holds(const struct condition *when, int variant, unsigned family,
 	return when->variants & (1u << variant);
 }
 
+int condition_facts_hold(const struct condition *when, const struct fact_value *facts, size_t n,
+			 const char **name)
+{
+	for (size_t i = 0; i < when->n_facts; i++) {
+		const struct fact_need *need = &when->facts[i];
+		size_t j;
+
+		for (j = 0; j < n && strcmp(facts[j].name, need->name); j++)
+			;
+		*name = need->name;
+		if (j == n || facts[j].value < 0)
+			return -1;
+		if ((facts[j].value == 1) != need->value)
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether the fact at steps[step].when.facts[f] was named by an earlier step or item. */
+static bool fact_named_before(const struct scenario *scenario, size_t step, size_t f)
+{
+	const char *name = scenario->steps[step].when.facts[f].name;
+
+	for (size_t i = 0; i <= step; i++) {
+		const struct condition *when = &scenario->steps[i].when;
+
+		for (size_t g = 0; g < (i < step ? when->n_facts : f); g++)
+			if (!strcmp(when->facts[g].name, name))
+				return true;
+	}
+	return false;
+}
+
+size_t scenario_facts(const struct scenario *scenario, const char **names, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < scenario->n_steps; i++) {
+		const struct condition *when = &scenario->steps[i].when;
+
+		for (size_t f = 0; f < when->n_facts; f++) {
+			if (fact_named_before(scenario, i, f))
+				continue;
+			if (n < max)
+				names[n] = when->facts[f].name;
+			n++;
+		}
+	}
+	return n;
+}
+
 static int find_variant(const struct scenario *scenario, const char *name, size_t len)
 {
 	for (size_t i = 0; i < scenario->n_variants; i++)
@@ -345,7 +418,46 @@ static int find_variant(const struct scenario *scenario, const char *name, size_
 	return -1;
 }
 
-/* One item of a condition, text[0..len) of w at off: a variant or a kernel bound. */
+/* fact:NAME or !fact:NAME, text[0..len) at column: the step needs a probed kernel fact. */
+static int parse_condition_fact(struct parser *p, const char *text, size_t len, int column,
+				struct condition *when)
+{
+	bool value = text[0] != '!';
+	size_t skip = value ? 5 : 6;
+	const char *name = text + skip;
+	size_t name_len = len - skip;
+	struct fact_need *facts = (struct fact_need *)when->facts;
+
+	if (p->scenario->is_fact)
+		return error_at(p, column, text, (int)len, "no fact conditions in a fact");
+	for (size_t i = 0; i < name_len; i++)
+		if (!islower((unsigned char)name[i]) && !isdigit((unsigned char)name[i]) &&
+		    (i == 0 || !strchr("_.-", name[i])))
+			return error_at(p, column + (int)skip, name, (int)name_len,
+					"a fact's name of [a-z0-9][a-z0-9_.-]*");
+	if (name_len >= SCENARIO_NAME_MAX)
+		return error_at(p, column + (int)skip, name, (int)name_len,
+				"a fact's name of at most %d characters", SCENARIO_NAME_MAX - 1);
+	if (when->n_facts == CONDITION_FACTS_MAX)
+		return error_at(p, column, text, (int)len, "at most %d facts in a condition",
+				CONDITION_FACTS_MAX);
+	for (size_t i = 0; i < when->n_facts; i++)
+		if (strlen(facts[i].name) == name_len && !strncmp(facts[i].name, name, name_len))
+			return error_at(p, column, text, (int)len, "each fact once");
+	if (!facts) {
+		facts = keep(p, CONDITION_FACTS_MAX * sizeof(*facts));
+		if (!facts)
+			return -1;
+		when->facts = facts;
+	}
+	facts[when->n_facts].name = keep_text(p, name, name_len);
+	if (!facts[when->n_facts].name)
+		return -1;
+	facts[when->n_facts++].value = value;
+	return 0;
+}
+
+/* One item of a condition, text[0..len) of w at off: a variant, a kernel bound or a fact. */
 static int parse_condition_item(struct parser *p, const struct word *w, size_t off,
 				size_t len, struct condition *when)
 {
@@ -359,6 +471,9 @@ static int parse_condition_item(struct parser *p, const struct word *w, size_t o
 	if (len == 0)
 		return error_at(p, column, "nothing", -1,
 				"a variant or kernel>=VERSION or kernel<VERSION");
+	if ((len > 5 && strncmp(text, "fact:", 5) == 0) ||
+	    (len > 6 && strncmp(text, "!fact:", 6) == 0))
+		return parse_condition_fact(p, text, len, column, when);
 	/* "kernel" followed by an operator; a variant may well be named kernel. */
 	if (len > 6 && strncmp(text, "kernel", 6) == 0 &&
 	    !isalnum((unsigned char)text[6]) && text[6] != '_' && text[6] != '-') {

@@ -313,6 +313,23 @@ struct condition {
 	unsigned families;		/* @ipv4 / @ipv6: enum families bits; 0: both */
 	uint32_t kernel_min;		/* kernel >= this; 0: no bound */
 	uint32_t kernel_below;		/* kernel < this; 0: no bound */
+	uint8_t n_facts;		/* @fact:NAME / @!fact:NAME, ANDed with the rest */
+	const struct fact_need *facts;
+};
+
+#define CONDITION_FACTS_MAX	4
+
+/* A kernel fact a step's condition names, and the value it needs. */
+struct fact_need {
+	const char *name;		/* a scenario that says `fact NAME` */
+	bool value;			/* fact:NAME true, !fact:NAME false */
+};
+
+/* What a probe found a fact to be on the running kernel. */
+struct fact_value {
+	char name[SCENARIO_NAME_MAX];
+	int value;			/* 1 true, 0 false, -1 unknown (its probe could not tell) */
+	char why[256];			/* unknown: why; false: its first unmet expectation */
 };
 
 struct step {
@@ -337,6 +354,7 @@ struct step {
 struct scenario {
 	char path[4096];
 	char name[SCENARIO_NAME_MAX];
+	bool is_fact;			/* `fact NAME` instead of `name NAME`: a probe, not a test */
 	char *about;			/* the about lines joined with '\n'; "" if none */
 	char topology[SCENARIO_IDENT_MAX];	/* "pair" */
 	unsigned families;		/* enum families bits */
@@ -383,6 +401,19 @@ int kernel_version_parse(const char *text, uint32_t *version);
  * version `kernel`. */
 bool condition_holds(const struct condition *when, int variant, unsigned family,
 		     uint32_t kernel);
+
+/*
+ * Whether the facts a condition names have the values it needs, by the probed
+ * @facts (@n of them): 1 yes, 0 no (*@name: the first that differs), -1 a
+ * fact was not probed or its probe could not tell (*@name: that fact).
+ * A condition without facts holds: 1.
+ */
+int condition_facts_hold(const struct condition *when, const struct fact_value *facts, size_t n,
+			 const char **name);
+
+/* The distinct facts @scenario's conditions name, at most @max into @names
+ * (pointers into the scenario).  Returns how many there are, even beyond @max. */
+size_t scenario_facts(const struct scenario *scenario, const char **names, size_t max);
 
 /* Hosts of a topology, NULL-terminated, or NULL for an unknown topology. */
 const char *const *scenario_topology_hosts(const char *topology);

@@ -103,6 +103,7 @@ const struct command *select_command(struct parser *p, const struct command *tab
 
 static const struct command statements[] = {
 	{ .name = "name",		.parse = parse_name },
+	{ .name = "fact",		.parse = parse_fact },
 	{ .name = "about",	.parse = parse_about_words },	/* the raw line, see parse_line */
 	{ .name = "topology",	.parse = parse_topology },
 	{ .name = "family",	.parse = parse_family },

@@ -106,6 +106,7 @@ int take_count(struct parser *p, struct table_size *count);
 
 bool topology_has_service(const char *topology);
 int parse_name(struct parser *p);
+int parse_fact(struct parser *p);
 int parse_topology(struct parser *p);
 int parse_family(struct parser *p);
 int parse_nat(struct parser *p);
