@@ -437,6 +437,34 @@ static void name_run(const struct scenario *scenario, int variant, int family,
 }
 
 /*
+ * A step whose @fact: condition does not hold on this kernel is skipped, saying
+ * which fact; one whose fact could not be probed cannot run: -1, with the
+ * run's reason.
+ */
+static int skip_for_facts(const struct step *step, const struct engine_options *options,
+			  struct step_result *result)
+{
+	const struct fact_value *value = NULL;
+	const char *name = NULL;
+	int holds = condition_facts_hold(&step->when, options->facts, options->n_facts, &name);
+	size_t i;
+
+	if (holds == 1)
+		return 0;
+	for (i = 0; i < options->n_facts && !value; i++)
+		if (!strcmp(options->facts[i].name, name))
+			value = &options->facts[i];
+	if (holds < 0)
+		return step_error(result, "needs fact %s, which %s", name,
+				  value ? value->why : "was not probed");
+	result->skipped = true;
+	result->end_packet = result->first_packet;
+	snprintf(result->message, sizeof(result->message), "fact %s is %s on this kernel", name,
+		 value && value->value == 1 ? "true" : "false");
+	return 0;
+}
+
+/*
  * A run that fills a table has the machine to itself: the kernel log it reads
  * is the host's, the conntrack hash and the freeing of dead namespaces'
  * entries are shared by all, and it measures how fast the kernel fills a
@@ -535,6 +563,12 @@ static void engine_run_locked(const struct scenario *scenario, int variant, int 
 			step_result->end_packet = step_result->first_packet;
 			continue;
 		}
+		if (skip_for_facts(step, options, step_result) < 0) {
+			result->failures++;
+			break;
+		}
+		if (step_result->skipped)
+			continue;
 		rc = do_step(&run, step, step_result);
 		observer_poll(run.observer, 0);
 		step_result->end_packet = observer_count(run.observer);

@@ -116,6 +116,8 @@ struct engine_options {
 	bool machine_held;		/* the caller holds the machine lock exclusively */
 	bool keep;			/* bind-mount the namespaces under /run/netns */
 	const char *pcap_dir;		/* write each run's wire as a pcapng file there */
+	const struct fact_value *facts;	/* the kernel facts probed for @fact: conditions */
+	size_t n_facts;
 };
 
 /*
