@@ -28,6 +28,17 @@ int load_all(struct scenario_list *list);
 int select_scenarios(int argc, char **argv, struct scenario_list *all,
 		     struct scenario_list *chosen);
 
+struct engine_options;
+struct fact_value;
+
+/*
+ * The facts the @fact: conditions of @chosen name, each probed once (its fact
+ * scenario in @all run with @options): *@values (free it), *@n of them.
+ * 0, or -1 after saying on stderr which fact no file declares. (facts.c)
+ */
+int probe_facts(const struct scenario_list *all, const struct scenario_list *chosen,
+		const struct engine_options *options, struct fact_value **values, size_t *n);
+
 /* The commands: argv[0] is the command's name. */
 int cmd_run(int argc, char **argv);	/* run.c */
 int cmd_list(int argc, char **argv);	/* list.c */

@@ -238,9 +238,10 @@ int select_scenarios(int argc, char **argv, struct scenario_list *all,
 	bad = load_all(all);
 	if (bad < 0 || (bad && argc == 0))
 		return -1;
+	/* Facts are probes the runs need, not tests: only named one by one do they run. */
 	if (argc == 0) {
 		for (j = 0; j < all->n; j++)
-			if (add_scenario(chosen, all->items[j]) < 0)
+			if (!all->items[j]->is_fact && add_scenario(chosen, all->items[j]) < 0)
 				return -1;
 		return 0;
 	}
@@ -261,7 +262,7 @@ int select_scenarios(int argc, char **argv, struct scenario_list *all,
 				return -1;
 			}
 			for (j = first; j < all->n; j++)
-				if (add_scenario(chosen, all->items[j]) < 0)
+				if (!all->items[j]->is_fact && add_scenario(chosen, all->items[j]) < 0)
 					return -1;
 			continue;
 		}

@@ -16,7 +16,8 @@ int cmd_list(int argc, char **argv)
 	/* The files that parse are listed even when others do not. */
 	bad = load_all(&all);
 	for (i = 0; i < all.n; i++)
-		printf("%-28s %s\n", all.items[i]->name, all.items[i]->path);
+		printf("%-28s %s%s\n", all.items[i]->name, all.items[i]->path,
+		       all.items[i]->is_fact ? "  (a kernel fact)" : "");
 	free_scenarios(&all);
 	return bad ? EXIT_USAGE : EXIT_PASS;
 }

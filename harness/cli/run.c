@@ -167,7 +167,8 @@ int cmd_run(int argc, char **argv)
 	struct scenario_list all = { 0 }, chosen = { 0 };
 	long workers = sysconf(_SC_NPROCESSORS_ONLN);
 	struct job *jobs = NULL;
-	size_t n_jobs = 0;
+	size_t n_jobs = 0, n_facts = 0;
+	struct fact_value *facts = NULL;
 	char *end;
 	int opt, status = EXIT_USAGE, machine_fd = -1;
 
@@ -272,6 +273,13 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "ctlab: net.netfilter.nf_conntrack_max and _buckets are %s for this "
 			"run (the old values are journaled in /run/ctlab)\n", ct_max);
 	}
+	/* The facts the runs' conditions need, probed on this kernel once. */
+	if (probe_facts(&all, &chosen, &engine_options, &facts, &n_facts) < 0) {
+		status = EXIT_USAGE;
+		goto out_free;
+	}
+	engine_options.facts = facts;
+	engine_options.n_facts = n_facts;
 	export = export_open(json_path, junit_path, err, sizeof(err));
 	if (!export) {
 		fprintf(stderr, "ctlab: %s\n", err);
@@ -287,6 +295,7 @@ out_free:
 	if (machine_fd >= 0)
 		close(machine_fd);
 	free(jobs);
+	free(facts);
 	free(chosen.items);
 	free_scenarios(&all);
 	return status;
