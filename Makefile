@@ -234,6 +234,29 @@ bench: ctlab
 	$(Q)tests/bench.sh ./ctlab
 	$(Q)tests/bench-flood.sh ./ctlab
 
+# What ctlab vm needs on the host: QEMU without its recommends (no network
+# helpers, no GUI), a static busybox for the guest's initramfs, xz and zstd
+# for the kernels' modules and images.
+VM_DEB_PKGS := qemu-system-x86 busybox-static xz-utils zstd
+
+.PHONY: vm-deps matrix
+
+## vm-deps: install what ctlab vm needs (QEMU, busybox-static, xz, zstd)
+vm-deps:
+	$(Q)if ! command -v qemu-system-x86_64 >/dev/null || ! command -v xz >/dev/null \
+	      || ! command -v zstd >/dev/null || ! dpkg -s busybox-static >/dev/null 2>&1; then \
+	  echo "ctlab: installing what ctlab vm needs: $(VM_DEB_PKGS)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "ctlab: need root to apt-get install; run as root or install: $(VM_DEB_PKGS)" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y --no-install-recommends $(VM_DEB_PKGS) >/dev/null \
+	    || { apt-get update -q >/dev/null && apt-get install -y --no-install-recommends $(VM_DEB_PKGS) >/dev/null; } || exit 1; \
+	fi
+
+## matrix: the catalogue on the host, on Debian's 6.1 and 6.12 in QEMU, diffed, as one table; then tests/vm.sh (root)
+matrix: vm-deps $(BUILD)/ctlab
+	$(Q)tests/matrix.sh $(BUILD)/ctlab $(BUILD)/matrix
+	$(Q)tests/vm.sh $(BUILD)/ctlab
+
 install: ctlab
 	install -D -m 0755 ctlab $(DESTDIR)$(PREFIX)/bin/ctlab
 	install -d $(DESTDIR)$(PREFIX)/share/ctlab
@@ -262,6 +285,9 @@ help:
 	@echo '  make fuzz       fuzz the scenario parser and reason matcher (FUZZ_TIME=600 seconds)'
 	@echo '  make fuzz-check replay tests/fuzz/regressions, then fuzz for FUZZ_CHECK_TIME=30 seconds'
 	@echo '  make bench      time the scenario suite; the SYN flood side by side with hping3 and trafgen'
+	@echo '  make matrix     the catalogue on the host and under Debian 6.1 and 6.12 in QEMU, diffed and'
+	@echo '                  tabled, then tests/vm.sh (root; installs QEMU etc. with make vm-deps)'
+	@echo '  make vm-deps    install what ctlab vm needs: $(VM_DEB_PKGS)'
 	@echo '  make deps       install missing build dependencies (apt-get)'
 	@echo '  make clean      remove build outputs'
 	@echo '  V=1             show the commands being run'

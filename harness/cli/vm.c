@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,20 @@ static void relay(const char *dir, const char *name, FILE *to)
 		fwrite(buf, 1, n, to);
 	fclose(from);
 	fflush(to);
+}
+
+/* The guest sees the host's root, but its own empty tmpfs on these. */
+static bool hidden_in_guest(const char *path)
+{
+	static const char *const masked[] = { "/run", "/tmp", "/var/tmp", "/var/log", "/root" };
+	size_t i, len;
+
+	for (i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+		len = strlen(masked[i]);
+		if (strncmp(path, masked[i], len) == 0 && (path[len] == '/' || path[len] == '\0'))
+			return true;
+	}
+	return false;
 }
 
 static long host_sysctl(const char *path)
@@ -155,6 +170,10 @@ int cmd_vm(int argc, char **argv)
 		fprintf(stderr, "ctlab: vm: getcwd: %s\n", strerror(errno));
 		return EXIT_USAGE;
 	}
+	if (hidden_in_guest(ctlab) || hidden_in_guest(cwd))
+		return usage_error("vm: the guest has its own /run, /tmp, /var/tmp, /var/log and /root: "
+				   "%s is not there for it (put the binary and the working folder "
+				   "elsewhere)", hidden_in_guest(ctlab) ? ctlab : cwd);
 	cache = request.cache ? request.cache
 			      : getenv("CTLAB_KERNEL_CACHE") ? getenv("CTLAB_KERNEL_CACHE")
 							     : VM_CACHE_DEFAULT;
