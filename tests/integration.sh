@@ -116,6 +116,9 @@ done
 # 3c. The table-full stories with another table size.
 . tests/table-sizes.sh
 
+# 3d. Kernel facts: probed once, steps guarded by them.
+. tests/facts.sh
+
 # 4. Exit codes of the command line itself.
 exits() { local want=$1; shift; "$@" >/dev/null 2>&1; [ $? = "$want" ]; }
 check "unknown scenario name exits 2" exits 2 "$ctlab" run no-such-scenario
