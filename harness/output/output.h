@@ -90,14 +90,27 @@ void export_run(struct export *export, const struct run_result *result);
  * everything.  0, or -1 with a message on stderr (the path left as it was). */
 int export_close(struct export *export);
 
-/* ---- diff — compare two `ctlab run --json` results, e.g. before and after a kernel upgrade. (diff.c) ---- */
+/* ---- diff — compare two `ctlab run --json` results, e.g. before and after a kernel upgrade. (diff.c, diff_steps.c, diff_print.c) ---- */
+
+enum diff_format { DIFF_TEXT, DIFF_JSON };
 
 /*
- * Compare the runs of two JSON result files: for every run in both, the outcome,
- * and for every step that sent a packet, the verdict and reason conntrack gave
- * it.  Writes one line per difference to out.  Returns the number of
- * differences, or -1 with a message on stderr when a file cannot be read.
+ * diff_results - compare the runs of two results, each a results.json written
+ * by `ctlab run --json` or a folder holding one.  Runs are matched by name;
+ * for each run on both sides: its outcome, the conntrack settings, every step
+ * (matched by kind, text and ordinal, not by line) with its expectation's
+ * result and what it saw, every packet (matched by its step, direction and
+ * flags: verdict, reason with its numbers as '#', length; or on one side
+ * only), each connection's entry after each step (state, flags, and the
+ * remaining time within max(2 s, 10 %)), and the RST chains.  Writes a
+ * summary and the changes to out as text or JSON (docs/results.md).  Pure: it
+ * reads the two files and nothing else.
+ *
+ * Returns 0 when nothing changed, 1 when something did, -1 with a message on
+ * err when an input cannot be read, is not JSON (FILE:LINE:COLUMN: …) or is
+ * not a ctlab result.
  */
-int diff_results(const char *old_path, const char *new_path, FILE *out);
+int diff_results(const char *old_path, const char *new_path, enum diff_format format,
+		 FILE *out, FILE *err);
 
 #endif
