@@ -1,6 +1,7 @@
 /* The expectations: what the kernel did, gathered for an expect step and checked. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,68 @@ static int read_entries(struct run *run, uint64_t *entries, uint64_t *max,
 	return 0;
 }
 
+static const char *errno_text(int error)
+{
+	const char *name = error > 0 ? strerrorname_np(error) : NULL;
+
+	return error == 0 ? "no error" : name ? name : "an unknown error";
+}
+
+/*
+ * What an expectation looked at, in words, met or not: kept for the JSON, so
+ * that two runs can be compared on what they saw and not only on whether it
+ * passed (an entry's timeout, a reason the pattern's '#' matched).
+ */
+static void describe_seen(const struct expect_step *expect, const struct observation *seen,
+			  char *buf, size_t size)
+{
+	const struct ct_entry *entry = &seen->entry;
+
+	switch (expect->kind) {
+	case EXPECT_VERDICT:
+	case EXPECT_REASON:
+		if (seen->reason)
+			snprintf(buf, size, "verdict %s reason \"%s\"", verdict_name(seen->verdict),
+				 seen->reason);
+		else
+			snprintf(buf, size, "verdict %s, no reason", verdict_name(seen->verdict));
+		return;
+	case EXPECT_CT:
+		if (!entry->found)
+			snprintf(buf, size, "no entry");
+		else
+			snprintf(buf, size, "entry %s%s%s timeout %u s", tcp_state_name(entry->state),
+				 entry->assured ? " ASSURED" : "",
+				 entry->seen_reply ? " SEEN_REPLY" : "", entry->timeout);
+		return;
+	case EXPECT_STAT:
+		if (seen->counter_known)
+			snprintf(buf, size, "stat %s %+" PRId64, expect->counter, seen->counter_delta);
+		else
+			snprintf(buf, size, "stat %s not reported", expect->counter);
+		return;
+	case EXPECT_PACKET:
+	case EXPECT_WIRE:
+		snprintf(buf, size, "%s", seen->packet_seen ? seen->packet_what : "no such packet");
+		return;
+	case EXPECT_ENTRIES:
+		snprintf(buf, size, "%" PRIu64 " entries of max %" PRIu64, seen->entries,
+			 seen->entries_max);
+		return;
+	case EXPECT_KMSG:
+		if (seen->kmsg_seen)
+			snprintf(buf, size, "kernel log \"%s\"", seen->kmsg_line);
+		else
+			snprintf(buf, size, "no such kernel log line");
+		return;
+	case EXPECT_SOCKET:
+		snprintf(buf, size, "socket %s state %s", errno_text(seen->socket_errno),
+			 seen->socket_state > 0 ? socket_state_name(seen->socket_state) : "unknown");
+		return;
+	}
+	buf[0] = '\0';
+}
+
 int do_expect(struct run *run, const struct expect_step *expect, struct step_result *result)
 {
 	struct observation seen = { .verdict = VERDICT_UNSEEN, .socket_errno = -1,
@@ -320,6 +383,7 @@ int do_expect(struct run *run, const struct expect_step *expect, struct step_res
 		if (rc < 0)
 			return -1;
 		if (rc > 0) {
+			snprintf(result->observed, sizeof(result->observed), "not judged");
 			result->passed = true;	/* skipped, saying why */
 			return 0;
 		}
@@ -335,6 +399,7 @@ int do_expect(struct run *run, const struct expect_step *expect, struct step_res
 		break;
 	}
 	}
+	describe_seen(expect, &seen, result->observed, sizeof(result->observed));
 	result->passed = expect_check(expect, &seen, result->message, sizeof(result->message));
 	if (!result->passed)
 		run->result->failures++;

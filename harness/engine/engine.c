@@ -70,6 +70,31 @@ static int do_step(struct run *run, const struct step *step, struct step_result 
 	return step_error(result, "unknown step");
 }
 
+/*
+ * The entry of every TCP or UDP connection made so far, as the step left it,
+ * for comparing runs step by step.  A lookup that fails leaves that
+ * connection out; it never fails the run.
+ */
+static void keep_entries(struct run *run, struct step_result *result)
+{
+	struct step_result scratch;
+	size_t i;
+
+	result->n_entries = 0;
+	for (i = 0; i < run->scenario->n_conns && i < SCENARIO_CONNS_MAX; i++) {
+		const struct conn *conn = &run->conns[i];
+		struct step_entry *kept = &result->entries[result->n_entries];
+
+		if (!conn->client || !conn->client_port ||
+		    (conn->protocol != PROTO_TCP && conn->protocol != PROTO_UDP))
+			continue;
+		if (lookup_entry(run, (int)i, &kept->entry, &scratch) < 0)
+			continue;
+		kept->conn = (int)i;
+		result->n_entries++;
+	}
+}
+
 /* ---- A whole run ---- */
 
 static void keep_namespaces(struct run *run)
@@ -572,6 +597,7 @@ static void engine_run_locked(const struct scenario *scenario, int variant, int 
 		rc = do_step(&run, step, step_result);
 		observer_poll(run.observer, 0);
 		step_result->end_packet = observer_count(run.observer);
+		keep_entries(&run, step_result);
 		if (!step_result->passed && !result->reason[0])
 			snprintf(result->reason, sizeof(result->reason), "%s:%d:%d: %s: %s",
 				 scenario->path, step->pos.line, step->pos.column, step->text,

@@ -11,6 +11,12 @@
 
 enum outcome { OUTCOME_PASS, OUTCOME_FAIL, OUTCOME_SKIP };
 
+/* A connection's conntrack entry as a step left it. */
+struct step_entry {
+	int conn;			/* index into the scenario's connections */
+	struct ct_entry entry;		/* entry.found false: none */
+};
+
 /* What one step did.  Packets [first_packet, end_packet) arrived during it. */
 struct step_result {
 	const struct step *step;
@@ -19,6 +25,13 @@ struct step_result {
 	char message[1024];		/* why not, or what the action found */
 	long sent_packet;		/* SEND: index of its observed packet, -1 if none */
 	size_t first_packet, end_packet;
+	/* EXPECT: what was seen, met or not ("verdict invalid reason \"…\"",
+	 * "entry ESTABLISHED ASSURED timeout 299 s"); "" if nothing was looked at. */
+	char observed[512];
+	/* The entry of each TCP or UDP connection made so far, read after the
+	 * step (those the lookup failed for are left out). */
+	size_t n_entries;
+	struct step_entry entries[SCENARIO_CONNS_MAX];
 };
 
 #define RUN_HOSTS_MAX	4

@@ -127,7 +127,43 @@ static json_t *packet_json(const struct observed *observed)
 	return object;
 }
 
-static json_t *step_json(const struct step_result *step)
+/* The entries of the run's connections after a step: {"conn", "found", and when
+ * found "state" (TCP), "assured", "seen_reply", "timeout" (seconds left)}. */
+static json_t *entries_json(const struct run_result *result, const struct step_result *step)
+{
+	const struct scenario *scenario = result->scenario;
+	json_t *entries = json_array();
+	size_t i;
+
+	for (i = 0; entries && i < step->n_entries; i++) {
+		const struct step_entry *kept = &step->entries[i];
+		json_t *object;
+
+		if (kept->conn < 0 || (size_t)kept->conn >= scenario->n_conns)
+			continue;
+		object = json_pack("{s:s, s:b}", "conn", scenario->conns[kept->conn], "found",
+				   kept->entry.found);
+		if (!object)
+			continue;
+		if (kept->entry.found) {
+			if (scenario->conn_protocols[kept->conn] == PROTO_TCP)
+				json_object_set_new(object, "state",
+						    json_string(tcp_state_name(kept->entry.state)));
+			json_object_set_new(object, "assured", json_boolean(kept->entry.assured));
+			json_object_set_new(object, "seen_reply",
+					    json_boolean(kept->entry.seen_reply));
+			json_object_set_new(object, "timeout", json_integer(kept->entry.timeout));
+		}
+		json_array_append_new(entries, object);
+	}
+	return entries;
+}
+
+/* A step: line, column, kind, text, skipped, passed, first_packet, end_packet,
+ * and when there are: message, sent_packet, observed (what an expectation saw,
+ * met or not), entries (each connection's entry after the step).  Every field
+ * is described in docs/results.md. */
+static json_t *step_json(const struct run_result *result, const struct step_result *step)
 {
 	json_t *object = json_pack("{s:i, s:i, s:s, s:s, s:b, s:b, s:I, s:I}",
 				   "line", step->step->pos.line, "column", step->step->pos.column,
@@ -140,6 +176,10 @@ static json_t *step_json(const struct step_result *step)
 		json_object_set_new(object, "message", json_string(step->message));
 	if (object && step->sent_packet >= 0)
 		json_object_set_new(object, "sent_packet", json_integer(step->sent_packet + 1));
+	if (object && step->observed[0])
+		json_object_set_new(object, "observed", json_string(step->observed));
+	if (object && !step->skipped && result->scenario)
+		json_object_set_new(object, "entries", entries_json(result, step));
 	return object;
 }
 
@@ -219,7 +259,7 @@ static json_t *run_json(const struct run_result *result)
 	json_object_set_new(object, "hosts", hosts);
 	steps = json_array();
 	for (i = 0; i < result->n_steps; i++)
-		json_array_append_new(steps, step_json(&result->steps[i]));
+		json_array_append_new(steps, step_json(result, &result->steps[i]));
 	json_object_set_new(object, "steps", steps);
 	packets = json_array();
 	for (i = 0; i < result->n_packets; i++)
