@@ -60,8 +60,8 @@ fi
 
 host_state >"$out/before"
 
-# 1. The suite, KTAP on stdout.
-"$ctlab" run >"$out/suite.ktap" 2>"$out/suite.err"
+# 1. The suite, KTAP on stdout (and the JSON, for diff in 4e).
+"$ctlab" run --json "$out/suite.json" >"$out/suite.ktap" 2>"$out/suite.err"
 status=$?
 if [ $status = 0 ] && head -1 "$out/suite.ktap" | grep -qx 'KTAP version 1' &&
    ! grep -q '^not ok' "$out/suite.ktap"; then
@@ -206,6 +206,53 @@ else
 	not_ok "diff: same $same, changed $changed"
 	sed 's/^/    /' "$out/diff.txt"
 fi
+
+# 4e. diff of two real catalogue runs on this kernel: no change, exit 0 (the
+# random numbers, ports, ISNs and ticking timeouts aside); then copies of one
+# with a reason, a reply's verdict and an entry's timeout edited: each named,
+# exit 1.
+"$ctlab" run --json "$out/suite2.json" >/dev/null 2>&1
+"$ctlab" diff "$out/suite.json" "$out/suite2.json" >"$out/same.txt" 2>&1
+status=$?
+if [ $status = 0 ] && head -1 "$out/same.txt" | grep -q '^0 of [0-9]* runs changed: no behavioural change$'; then
+	ok "diff of two catalogue runs: $(head -1 "$out/same.txt"), exit 0"
+else
+	not_ok "diff of two catalogue runs: exit $status"
+	head -40 "$out/same.txt" | sed 's/^/    /'
+fi
+# edit KIND: a copy of suite.json with one thing changed in seq-over-window/strict/ipv4.
+edit() {
+	python3 - "$out/suite.json" "$out/edited.json" "$1" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+run = [r for r in doc["runs"] if r["name"] == "seq-over-window/strict/ipv4"][0]
+send = [s for s in run["steps"] if s["kind"] == "send"][0]
+if sys.argv[3] == "reason":
+    p = run["packets"][send["sent_packet"] - 1]
+    p["reason"] = p["reason"].replace("over upper bound", "over the upper bound")
+elif sys.argv[3] == "verdict":
+    reply = [p for p in run["packets"][send["first_packet"] - 1:send["end_packet"] - 1]
+             if p["index"] != send["sent_packet"]][0]
+    reply["verdict"] = "invalid"
+else:
+    send["entries"][0]["timeout"] = 10
+json.dump(doc, open(sys.argv[2], "w"), indent=1)
+PY
+}
+for change in "reason:reason  SEQ is over upper bound [0-9]* (over the window of the receiver) -> SEQ is over the upper bound" \
+	      "verdict:verdict established -> invalid" "timeout:timeout [0-9]* s -> 10 s"; do
+	edit "${change%%:*}"
+	"$ctlab" diff "$out/suite.json" "$out/edited.json" >"$out/edited.txt" 2>&1
+	status=$?
+	if [ $status = 1 ] && head -1 "$out/edited.txt" | grep -q '^1 of [0-9]* runs changed: 1 [a-z ]*$' &&
+	   grep -q "^seq-over-window/strict/ipv4: scenarios/tcp-window/seq-over-window.ct:[0-9]*: send " "$out/edited.txt" &&
+	   grep -q "^        ${change#*:}" "$out/edited.txt"; then
+		ok "diff names an edited ${change%%:*}: $(head -1 "$out/edited.txt"), exit 1"
+	else
+		not_ok "diff of an edited ${change%%:*}: exit $status"
+		head -20 "$out/edited.txt" | sed 's/^/    /'
+	fi
+done
 
 # 4d. The located RST chain: in the incidents' verbose and JSON output, in
 # none of the survivors'; and without its fix a survivor is an incident again.
