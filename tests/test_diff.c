@@ -33,6 +33,7 @@ struct doc {
 	const char *state;		/* the entry's after the send step */
 	int send_timeout;		/* the entry's after the send step and the next */
 	const char *loose;		/* nf_conntrack_tcp_loose */
+	const char *fact;	/* the run's facts member: {"answers-ack": fact}; NULL none */
 	bool expect_passed;
 	bool run_u;			/* a second run, of scenario u */
 	int line_shift;			/* lines added above the steps */
@@ -127,7 +128,10 @@ static void write_doc(const char *path, const struct doc *d)
 			" \"cause_reason\": \"SEQ %u\", \"judged_at\": \"server\", \"reset\": \"c.client\","
 			" \"reset_error\": \"ECONNRESET\"}", d->chain_verdict, d->bound);
 	fprintf(f, "],\n \"sysctls\": {\"net.netfilter.nf_conntrack_tcp_loose\": \"%s\","
-		" \"net.netfilter.nf_conntrack_max\": \"262144\"}}", d->loose);
+		" \"net.netfilter.nf_conntrack_max\": \"262144\"}", d->loose);
+	if (d->fact)
+		fprintf(f, ",\n \"facts\": {\"answers-ack\": \"%s\"}", d->fact);
+	fprintf(f, "}");
 	if (d->run_u)
 		fprintf(f, ",\n{\"name\": \"u/ipv4\", \"scenario\": \"u\", \"file\": \"u.ct\", \"family\": \"ipv4\","
 			" \"outcome\": \"pass\", \"variant\": null, \"hosts\": [], \"steps\": [], \"packets\": [],"
@@ -371,6 +375,25 @@ START_TEST(test_setting_changed)
 }
 END_TEST
 
+START_TEST(test_fact_changed)
+{
+	struct doc a = doc_default(), b = doc_default();
+	struct diff_outcome r;
+
+	a.fact = b.fact = "true";
+	run_diff(&a, &b, DIFF_TEXT, &r);
+	ck_assert_msg(r.rc == 0, "%s%s", r.out, r.err);
+	b.fact = "false";
+	run_diff(&a, &b, DIFF_TEXT, &r);
+	assert_only(&r, "1 of 1 run changed: 1 kernel fact");
+	assert_has(&r, "\nt/ipv4: answers-ack true -> false\n");
+	b.fact = NULL;
+	run_diff(&a, &b, DIFF_TEXT, &r);
+	assert_only(&r, "1 of 1 run changed: 1 kernel fact");
+	assert_has(&r, "answers-ack true -> (absent)");
+}
+END_TEST
+
 START_TEST(test_chain_changed)
 {
 	struct doc a = doc_default(), b = doc_default();
@@ -497,6 +520,7 @@ static Suite *diff_suite(void)
 	tcase_add_test(tc, test_entry_state);
 	tcase_add_test(tc, test_runs_added_removed);
 	tcase_add_test(tc, test_setting_changed);
+	tcase_add_test(tc, test_fact_changed);
 	tcase_add_test(tc, test_chain_changed);
 	tcase_add_test(tc, test_step_added);
 	tcase_add_test(tc, test_json_output);

@@ -550,6 +550,8 @@ static void engine_run_locked(const struct scenario *scenario, int variant, int 
 		run.conns[i].client_fd = run.conns[i].server_fd = -1;
 	memset(result, 0, sizeof(*result));
 	result->scenario = scenario;
+	result->facts = options->facts;
+	result->n_facts = options->n_facts;
 	result->family = family;
 	result->variant = variant;
 	name_run(scenario, variant, family, result);

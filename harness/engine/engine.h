@@ -121,6 +121,8 @@ struct run_result {
 	size_t n_sysctls;
 	struct run_sysctl sysctls[RUN_SYSCTLS_MAX];
 	double seconds;			/* setup + run + teardown */
+	const struct fact_value *facts;	/* the probed kernel facts (engine_options'), not owned */
+	size_t n_facts;
 };
 
 struct engine_options {

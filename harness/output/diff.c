@@ -31,6 +31,7 @@ static const struct {
 	[CHANGE_ENTRY_STATE] = { "entry_state", "entry state", "entry states" },
 	[CHANGE_ENTRY_TIMEOUT] = { "entry_timeout", "entry timeout", "entry timeouts" },
 	[CHANGE_CHAIN] = { "rst_chain", "RST chain", "RST chains" },
+	[CHANGE_FACT] = { "fact", "kernel fact", "kernel facts" },
 };
 
 const char *change_kind_key(enum change_kind kind)
@@ -207,33 +208,37 @@ static void one_side_run(struct diff *diff, json_t *run, json_t *other_runs, boo
 		 added ? "NEW" : "OLD", why);
 }
 
-/* A default that changed between kernels explains verdicts that did. */
-static void diff_settings(struct diff *diff, const char *name, json_t *old_run, json_t *new_run)
+/* The values of @member (an object of strings) in both runs, each key that
+ * differs or is on one side only a change of @kind: the run's settings (a
+ * default that changed between kernels explains verdicts that did) and its
+ * probed kernel facts. */
+static void diff_values(struct diff *diff, enum change_kind kind, const char *member,
+			const char *name, json_t *old_run, json_t *new_run)
 {
-	json_t *old_settings = json_object_get(old_run, "sysctls");
-	json_t *new_settings = json_object_get(new_run, "sysctls");
+	json_t *old_values = json_object_get(old_run, member);
+	json_t *new_values = json_object_get(new_run, member);
 	json_t *value;
 	const char *key;
 
-	json_object_foreach(new_settings, key, value) {
-		const char *before = json_string_value(json_object_get(old_settings, key));
+	json_object_foreach(new_values, key, value) {
+		const char *before = json_string_value(json_object_get(old_values, key));
 		const char *after = json_string_value(value);
 
 		struct change *change;
 
 		if (before && after && strcmp(before, after) == 0)
 			continue;
-		change = diff_add(diff, CHANGE_SETTING, name);
+		change = diff_add(diff, kind, name);
 		change_values(change, "", before ? before : "(absent)", after ? after : "?");
 		if (change)
 			snprintf(change->subject, sizeof(change->subject), "%s", key);
 	}
-	json_object_foreach(old_settings, key, value) {
+	json_object_foreach(old_values, key, value) {
 		struct change *change;
 
-		if (json_object_get(new_settings, key))
+		if (json_object_get(new_values, key))
 			continue;
-		change = diff_add(diff, CHANGE_SETTING, name);
+		change = diff_add(diff, kind, name);
 		change_values(change, "", json_string_value(value) ?: "?", "(absent)");
 		if (change)
 			snprintf(change->subject, sizeof(change->subject), "%s", key);
@@ -374,7 +379,8 @@ static void diff_run(struct diff *diff, const char *name, json_t *old_run, json_
 	}
 	if (strcmp(old_outcome, "skip") == 0 || strcmp(new_outcome, "skip") == 0)
 		return;
-	diff_settings(diff, name, old_run, new_run);
+	diff_values(diff, CHANGE_SETTING, "sysctls", name, old_run, new_run);
+	diff_values(diff, CHANGE_FACT, "facts", name, old_run, new_run);
 	diff_steps(diff, name, old_run, new_run);
 	diff_chains(diff, name, old_run, new_run);
 }

@@ -27,6 +27,7 @@ enum change_kind {
 	CHANGE_ENTRY_STATE,		/* a connection's entry after a step: found, state, flags */
 	CHANGE_ENTRY_TIMEOUT,		/* beyond the tolerance */
 	CHANGE_CHAIN,			/* a RST chain: its cause, who it reset; or one side only */
+	CHANGE_FACT,			/* a probed kernel fact a run's conditions name */
 	CHANGE_KIND_COUNT
 };
 

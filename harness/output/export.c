@@ -234,6 +234,25 @@ static json_t *sysctls_json(const struct run_result *result)
 	return sysctls;
 }
 
+/* The facts the run's conditions name, as probed: "true", "false" or "unknown". */
+static json_t *facts_json(const struct run_result *result)
+{
+	const char *names[CONDITION_FACTS_MAX * 16];
+	size_t n = scenario_facts(result->scenario, names, sizeof(names) / sizeof(names[0]));
+	json_t *facts = json_object();
+
+	for (size_t i = 0; i < n && i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *value = "unknown";
+
+		for (size_t j = 0; j < result->n_facts; j++)
+			if (!strcmp(result->facts[j].name, names[i]))
+				value = result->facts[j].value == 1 ? "true" :
+					result->facts[j].value == 0 ? "false" : "unknown";
+		json_object_set_new(facts, names[i], json_string(value));
+	}
+	return facts;
+}
+
 static json_t *run_json(const struct run_result *result)
 {
 	const struct scenario *scenario = result->scenario;
@@ -267,6 +286,8 @@ static json_t *run_json(const struct run_result *result)
 	json_object_set_new(object, "packets", packets);
 	json_object_set_new(object, "chains", chains_json(result));
 	json_object_set_new(object, "sysctls", sysctls_json(result));
+	if (scenario_facts(result->scenario, NULL, 0))
+		json_object_set_new(object, "facts", facts_json(result));
 	return object;
 }
 
