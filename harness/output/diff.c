@@ -325,12 +325,26 @@ static void one_side_chains(struct diff *diff, const char *name, json_t *chains,
 }
 
 /* Who reset whom and why: chains matched by sender, receiver and order. */
+/* A RST chain whose @what ("cause", "reset") reads @before in OLD and @after in NEW. */
+static void chain_change(struct diff *diff, const char *name, json_t *chain, const char *what,
+			 const char *before, const char *after)
+{
+	struct change *change;
+
+	if (strcmp(before, after) == 0)
+		return;
+	change = diff_add(diff, CHANGE_CHAIN, name);
+	change_values(change, what, before, after);
+	if (change)
+		snprintf(change->subject, sizeof(change->subject), "RST %s -> %s",
+			 json_text(chain, "rst_sender", "?"), json_text(chain, "rst_receiver", "?"));
+}
+
 static void diff_chains(struct diff *diff, const char *name, json_t *old_run, json_t *new_run)
 {
 	json_t *old_chains = json_object_get(old_run, "chains");
 	json_t *new_chains = json_object_get(new_run, "chains");
 	char before[DIFF_VALUE_MAX], after[DIFF_VALUE_MAX];
-	struct change *change;
 	size_t i;
 	json_t *chain;
 
@@ -341,24 +355,10 @@ static void diff_chains(struct diff *diff, const char *name, json_t *old_run, js
 			continue;
 		chain_cause(old_chain, before, sizeof(before));
 		chain_cause(chain, after, sizeof(after));
-		if (strcmp(before, after) != 0) {
-			change = diff_add(diff, CHANGE_CHAIN, name);
-			change_values(change, "cause", before, after);
-			if (change)
-				snprintf(change->subject, sizeof(change->subject), "RST %s -> %s",
-					 json_text(chain, "rst_sender", "?"),
-					 json_text(chain, "rst_receiver", "?"));
-		}
+		chain_change(diff, name, chain, "cause", before, after);
 		chain_reset(old_chain, before, sizeof(before));
 		chain_reset(chain, after, sizeof(after));
-		if (strcmp(before, after) != 0) {
-			change = diff_add(diff, CHANGE_CHAIN, name);
-			change_values(change, "reset", before, after);
-			if (change)
-				snprintf(change->subject, sizeof(change->subject), "RST %s -> %s",
-					 json_text(chain, "rst_sender", "?"),
-					 json_text(chain, "rst_receiver", "?"));
-		}
+		chain_change(diff, name, chain, "reset", before, after);
 	}
 	one_side_chains(diff, name, old_chains, new_chains, false);
 	one_side_chains(diff, name, new_chains, old_chains, true);
