@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "journal/journal.h"
+#include "suite.h"
 #include "netns/netns.h"
 
 #define REASON_MAX	256
@@ -104,19 +105,6 @@ static inline int host_links_changed(const char *links_before)
 		return 0;
 	printf("# host changed: links '%s' -> '%s'\n", links_before, links_after);
 	return 1;
-}
-
-/* suite_run - run @suite, each test forked unless CK_FORK=no; returns how many failed. */
-static inline int suite_run(Suite *suite)
-{
-	SRunner *runner = srunner_create(suite);
-	int failed;
-
-	srunner_set_fork_status(runner, CK_FORK_GETENV);
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed;
 }
 
 /*

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "output/output.h"
+#include "suite.h"
 
 #define WIRE_MAX	64
 #define PACKETS_MAX	16
@@ -684,11 +685,5 @@ static Suite *chain_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(chain_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_main(chain_suite());
 }

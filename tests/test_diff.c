@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "output/output.h"
+#include "suite.h"
 
 static char dir[] = "/tmp/ctlab-diff-XXXXXX";
 
@@ -531,14 +532,5 @@ static Suite *diff_suite(void)
 
 int main(void)
 {
-	SRunner *runner;
-	int failed;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	runner = srunner_create(diff_suite());
-	srunner_set_fork_status(runner, CK_FORK_GETENV);
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_main(diff_suite());
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lang/lang.h"
+#include "suite.h"
 
 START_TEST(reason_exact_and_numbers)
 {
@@ -143,11 +144,5 @@ static Suite *expect_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(expect_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_main(expect_suite());
 }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "output/output.h"
+#include "suite.h"
 
 static char dir[] = "/tmp/ctlab-export-XXXXXX";
 static char junit_path[300], json_path[300], elsewhere[300];
@@ -235,14 +236,5 @@ static Suite *export_suite(void)
 
 int main(void)
 {
-	SRunner *runner;
-	int failed;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	runner = srunner_create(export_suite());
-	srunner_set_fork_status(runner, CK_FORK_GETENV);
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_main(export_suite());
 }

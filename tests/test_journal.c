@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 
 #include "journal/journal.h"
+#include "suite.h"
 
 #define KEY		"net.netfilter.nf_conntrack_max"
 #define LOG_KEY		"net.netfilter.nf_log_all_netns"
@@ -819,14 +820,5 @@ static Suite *journal_suite(void)
 
 int main(void)
 {
-	SRunner *runner;
-	int failed;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	runner = srunner_create(journal_suite());
-	srunner_set_fork_status(runner, CK_FORK_GETENV);
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_main(journal_suite());
 }

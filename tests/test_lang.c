@@ -15,6 +15,7 @@
 
 #include "packet/packet.h"
 #include "lang/lang.h"
+#include "suite.h"
 
 /* Every bad case starts from this header, so its errors are on line 3 or later. */
 #define HEAD	"name t\ntopology pair\n"
@@ -2045,11 +2046,5 @@ static Suite *scenario_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(scenario_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_main(scenario_suite());
 }

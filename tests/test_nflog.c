@@ -10,6 +10,7 @@
 #include <pcap/pcap.h>
 
 #include "observe/nflog.h"
+#include "suite.h"
 
 #define IFINDEX_SERVER_ETH0	2	/* eth0 in the capturing namespace */
 
@@ -701,11 +702,5 @@ static Suite *nflog_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(nflog_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_main(nflog_suite());
 }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "base/base.h"
+#include "suite.h"
 
 static char dir[] = "/tmp/ctlab-outfile-XXXXXX";
 static char target[300], elsewhere[300];
@@ -267,14 +268,5 @@ static Suite *outfile_suite(void)
 
 int main(void)
 {
-	SRunner *runner;
-	int failed;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	runner = srunner_create(outfile_suite());
-	srunner_set_fork_status(runner, CK_FORK_GETENV);
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_main(outfile_suite());
 }

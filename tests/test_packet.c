@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "packet/packet.h"
+#include "suite.h"
 
 #define PACKET_BUF_SIZE 70000
 
@@ -1874,11 +1875,5 @@ static Suite *packet_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(packet_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_main(packet_suite());
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "output/output.h"
+#include "suite.h"
 
 #define ISN_CLIENT	3117299374u
 #define ISN_SERVER	2165054370u
@@ -678,11 +679,5 @@ static Suite *report_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(report_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_main(report_suite());
 }

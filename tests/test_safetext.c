@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "suite.h"
 
 static void assert_escaped(const char *in, size_t size, bool keep_newlines, const char *out,
 			   bool changed)
@@ -75,17 +76,11 @@ int main(void)
 {
 	Suite *suite = suite_create("safetext");
 	TCase *tc = tcase_create("safetext");
-	SRunner *runner;
-	int failed;
 
 	tcase_add_test(tc, plain_text_unchanged);
 	tcase_add_test(tc, controls_escaped);
 	tcase_add_test(tc, cut_at_a_boundary);
 	tcase_add_test(tc, utf8_sequences);
 	suite_add_tcase(suite, tc);
-	runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_main(suite);
 }
