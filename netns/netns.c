@@ -690,11 +690,14 @@ static int link_running(struct rtnl *rtnl, const void *what)
 	if (err < 0)
 		return err;
 	/*
-	 * Operstate UP alone is set a moment before the queue is attached;
-	 * until then the device has the "noop" qdisc, which drops everything.
+	 * Carrier (IFF_LOWER_UP, set at once by the driver) and a real queue:
+	 * until the queue is attached the device has the "noop" qdisc, which
+	 * drops everything.  Not operstate UP: linkwatch sets it later, and
+	 * before 6.7 RTM_GETLINK does not make linkwatch run first, so on 6.1
+	 * it came about a second after the carrier, in every run.
 	 */
 	qdisc = rtnl_link_get_qdisc(link);
-	err = rtnl_link_get_operstate(link) == IF_OPER_UP && qdisc && strcmp(qdisc, "noop") != 0;
+	err = (rtnl_link_get_flags(link) & IFF_LOWER_UP) && qdisc && strcmp(qdisc, "noop") != 0;
 	rtnl_link_put(link);
 	return err;
 }
