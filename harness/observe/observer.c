@@ -1,11 +1,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <linux/netfilter/nf_conntrack_common.h>
@@ -18,6 +22,8 @@
 #define NFLOG_GROUP_REASON	0	/* conntrack's own invalid-packet log */
 #define NFLOG_GROUP_VERDICT	1	/* the ctlab table's per-packet ct state */
 #define PENDING_REASONS_MAX	64
+
+extern char **environ;
 
 /*
  * Neighbour discovery and MLD are left out: conntrack never tracks them and
@@ -52,12 +58,61 @@ static const char observer_ruleset[] =
 	"}\n"
 	"}\n";
 
-/* Per-namespace switches that route conntrack's reasons to NFLOG group 0. */
-static const char *const observer_sysctls[][2] = {
-	{ "net.netfilter.nf_conntrack_log_invalid", "255" },
-	{ "net.netfilter.nf_log.2", "nfnetlink_log" },
-	{ "net.netfilter.nf_log.10", "nfnetlink_log" },
+/* Per-namespace switches that route conntrack's reasons to NFLOG group 0,
+ * and the module each needs: with netfilter built as modules the sysctl
+ * exists, or takes the logger's name, only once that module is loaded. */
+static const char *const observer_sysctls[][3] = {
+	{ "net.netfilter.nf_conntrack_log_invalid", "255", "nf_conntrack" },
+	{ "net.netfilter.nf_log.2", "nfnetlink_log", "nfnetlink_log" },
+	{ "net.netfilter.nf_log.10", "nfnetlink_log", "nfnetlink_log" },
 };
+
+/*
+ * Loads @module through the kernel's own module helper
+ * (/proc/sys/kernel/modprobe, what request_module runs), when there is one.
+ * Returns its exit status or -errno.
+ */
+static int load_module(const char *module)
+{
+	char helper[PATH_MAX] = "";
+	char *argv[] = { helper, "-q", "--", (char *)module, NULL };
+	FILE *file = fopen("/proc/sys/kernel/modprobe", "re");
+	int status, err;
+	pid_t pid;
+
+	if (file) {
+		if (!fgets(helper, sizeof(helper), file))
+			helper[0] = '\0';
+		fclose(file);
+	}
+	helper[strcspn(helper, "\n")] = '\0';
+	if (!helper[0] || access(helper, X_OK) < 0)
+		return -ENOENT;
+	err = posix_spawn(&pid, helper, NULL, NULL, argv, environ);
+	if (err)
+		return -err;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* Writes one of the observer's sysctls, loading its module once if the
+ * kernel lacks the sysctl or the logger. */
+static int write_observer_sysctl(struct netns *ns, const char *const sysctl[3], char *err,
+				 size_t errsize)
+{
+	int rc = netns_sysctl_write(ns, sysctl[0], sysctl[1]);
+
+	if (rc == -ENOENT && load_module(sysctl[2]) == 0)
+		rc = netns_sysctl_write(ns, sysctl[0], sysctl[1]);
+	if (rc == -ENOENT)
+		snprintf(err, errsize, "sysctl %s=%s: %s (load the module %s: modprobe %s)", sysctl[0],
+			 sysctl[1], strerror(-rc), sysctl[2], sysctl[2]);
+	else if (rc < 0)
+		snprintf(err, errsize, "sysctl %s=%s: %s", sysctl[0], sysctl[1], strerror(-rc));
+	return rc;
+}
 
 struct pending_reason {
 	struct packet_summary packet;
@@ -140,17 +195,21 @@ struct observer *observer_new(struct netns *ns, char *err, size_t errsize)
 	observer->ns = ns;
 	observer->pcap_fd = -1;
 
-	for (i = 0; i < sizeof(observer_sysctls) / sizeof(observer_sysctls[0]); i++) {
-		rc = netns_sysctl_write(ns, observer_sysctls[i][0], observer_sysctls[i][1]);
-		if (rc < 0) {
-			snprintf(err, errsize, "sysctl %s=%s: %s", observer_sysctls[i][0],
-				 observer_sysctls[i][1], strerror(-rc));
-			goto out_free;
-		}
-	}
+	/*
+	 * The table first: making it has the kernel load nf_tables, nft_ct
+	 * (and with it nf_conntrack) and nft_log, whose NFLOG group asks for
+	 * nfnetlink_log, on a kernel that has them as modules.  The sysctls
+	 * below exist only then.
+	 */
 	if (netns_nft_load(ns, observer_ruleset, nft_err, sizeof(nft_err)) < 0) {
-		snprintf(err, errsize, "nft table ctlab: %s", nft_err);
+		snprintf(err, errsize, "nft table ctlab: %s (needs nf_tables, nft_ct and nft_log: "
+			 "modprobe them)", nft_err);
 		goto out_free;
+	}
+	for (i = 0; i < sizeof(observer_sysctls) / sizeof(observer_sysctls[0]); i++) {
+		rc = write_observer_sysctl(ns, observer_sysctls[i], err, errsize);
+		if (rc < 0)
+			goto out_free;
 	}
 	open = (struct open_in_ns){ .observer = observer, .err = err, .errsize = errsize };
 	if (netns_run(ns, open_sockets, &open) != 0)
