@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "vm/vm.h"
+#include "suite.h"
 
 static int parse(struct vm_request *request, int *bad, char **words)
 {
@@ -228,8 +229,6 @@ int main(void)
 {
 	Suite *suite = suite_create("vm");
 	TCase *tc = tcase_create("vm");
-	SRunner *runner;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, request_splits_options);
@@ -242,9 +241,5 @@ int main(void)
 	tcase_add_test(tc, spawn_status_and_timeout);
 	tcase_add_test(tc, results_stamped);
 	suite_add_tcase(suite, tc);
-	runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_main(suite);
 }
