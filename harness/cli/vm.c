@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/base.h"
 #include "vm/vm.h"
 #include "cli.h"
 
@@ -42,8 +44,14 @@ static void show_tail(const char *path, int lines)
 	for (start = buf + n; start > buf; start--)
 		if (start[-1] == '\n' && ++seen == lines)
 			break;
-	for (; *start; start += strcspn(start, "\n") + (start[strcspn(start, "\n")] != '\0'))
-		fprintf(stderr, "    %.*s\n", (int)strcspn(start, "\r\n"), start);
+	for (; *start; start += strcspn(start, "\n") + (start[strcspn(start, "\n")] != '\0')) {
+		char line[1024];
+
+		/* A console has the firmware's escape sequences in it. */
+		snprintf(line, sizeof(line), "%.*s", (int)strcspn(start, "\r\n"), start);
+		safetext_escape(line, sizeof(line), false);
+		fprintf(stderr, "    %s\n", line);
+	}
 }
 
 /* A file of the share to one of our streams. */
@@ -93,6 +101,8 @@ static long host_sysctl(const char *path)
 
 static int fetch_failed(const char *spec, const struct vm_kernel *kernel, int rc)
 {
+	struct stat st;
+
 	switch (-rc) {
 	case ENOENT:
 		if (vm_series_meta(spec))
@@ -113,7 +123,7 @@ static int fetch_failed(const char *spec, const struct vm_kernel *kernel, int rc
 	default:
 		fprintf(stderr, "ctlab: vm: SKIP: cannot fetch kernel %s: %s\n", spec, strerror(-rc));
 	}
-	if (kernel->log[0]) {
+	if (kernel->log[0] && stat(kernel->log, &st) == 0 && st.st_size > 0) {
 		fprintf(stderr, "ctlab: vm: the end of %s:\n", kernel->log);
 		show_tail(kernel->log, 8);
 	}
@@ -222,6 +232,7 @@ int cmd_vm(int argc, char **argv)
 	}
 	for (tries = 1; tries <= VM_TRIES; tries++) {
 		rc = vm_boot(&kernel, &guest, &outcome);
+		safetext_escape(outcome.failure, sizeof(outcome.failure), false);
 		if (rc < 0) {
 			fprintf(stderr, "ctlab: vm: cannot boot %s: %s\n", kernel.package,
 				rc == -ENOEXEC ? "no static busybox (apt-get install busybox-static)"
