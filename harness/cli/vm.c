@@ -192,7 +192,9 @@ int cmd_vm(int argc, char **argv)
 	if (rc < 0)
 		return fetch_failed(request.kernel, &kernel, rc);
 	fprintf(stderr, "ctlab vm: %s %s (kernel %s): %s in %.1f s\n", kernel.package, kernel.version,
-		kernel.release, kernel.cached ? "in the cache" : "downloaded and unpacked",
+		kernel.release,
+		kernel.cached ? "in the cache"
+		: vm_series_meta(request.kernel) ? "downloaded and unpacked" : "unpacked into the cache",
 		kernel.fetch_s);
 	rc = vm_kernel_prepare(&kernel);
 	if (rc < 0) {

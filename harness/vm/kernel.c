@@ -248,6 +248,10 @@ static int unpack_deb(const char *deb, const char *dir, int log_fd)
 		rc = deb_field(deb, "Version", version, sizeof(version), log_fd);
 	if (rc < 0)
 		return rc;
+	/* No version on record while the tree is half there: an interrupted
+	 * unpack is never taken for a cached one. */
+	snprintf(path, sizeof(path), "%s/version", dir);
+	unlink(path);
 	snprintf(root, sizeof(root), "%s/root", dir);
 	rc = vm_remove_tree(root);
 	if (rc == 0)
@@ -364,6 +368,8 @@ static int fetch_tree(const char *tree, const char *cache, struct vm_kernel *ker
 		kernel->cached = true;
 		return 0;
 	}
+	snprintf(path, sizeof(path), "%s/source", kernel->dir);
+	unlink(path);
 	snprintf(root, sizeof(root), "%s/root", kernel->dir);
 	rc = vm_remove_tree(root);
 	if (rc == 0)
@@ -397,19 +403,19 @@ int vm_kernel_fetch(const char *spec, const char *cache, struct vm_kernel *kerne
 	rc = vm_mkdirs(cache, 0755);
 	if (rc < 0)
 		return rc;
-	snprintf(kernel->log, sizeof(kernel->log), "%s/fetch.log", cache);
-	log_fd = open(kernel->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (log_fd < 0)
-		return -errno;
 	/* Two ctlab vm at once unpack one package once. */
 	snprintf(path, sizeof(path), "%s/.lock", cache);
 	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lock_fd < 0) {
-		rc = -errno;
-		goto out_close_log;
-	}
+	if (lock_fd < 0)
+		return -errno;
 	while (flock(lock_fd, LOCK_EX) < 0 && errno == EINTR)
 		;
+	snprintf(kernel->log, sizeof(kernel->log), "%s/fetch.log", cache);
+	log_fd = open(kernel->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (log_fd < 0) {
+		rc = -errno;
+		goto out_close_lock;
+	}
 	if (meta)
 		rc = fetch_series(meta, cache, kernel, log_fd);
 	else if (stat(spec, &st) == 0 && S_ISDIR(st.st_mode))
@@ -419,7 +425,7 @@ int vm_kernel_fetch(const char *spec, const char *cache, struct vm_kernel *kerne
 	else
 		rc = -ENOENT;
 	if (rc < 0)
-		goto out_close_lock;
+		goto out_close_log;
 	snprintf(path, sizeof(path), "%s/version", kernel->dir);
 	if (vm_read_text(path, kernel->version, sizeof(kernel->version)) <= 0)
 		kernel->version[0] = '\0';
@@ -427,16 +433,16 @@ int vm_kernel_fetch(const char *spec, const char *cache, struct vm_kernel *kerne
 	rc = only_entry(kernel->modules, "", "", kernel->release, sizeof(kernel->release));
 	if (rc < 0) {
 		rc = -ENOEXEC;
-		goto out_close_lock;
+		goto out_close_log;
 	}
 	if (!kernel->version[0])
 		snprintf(kernel->version, sizeof(kernel->version), "%s", kernel->release);
 	snprintf(kernel->vmlinux, sizeof(kernel->vmlinux), "%s/vmlinux", kernel->dir);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	kernel->fetch_s = seconds_between(&t0, &t1);
-out_close_lock:
-	close(lock_fd);
 out_close_log:
 	close(log_fd);
+out_close_lock:
+	close(lock_fd);
 	return rc;
 }
