@@ -205,6 +205,10 @@ START_TEST(results_stamped)
 	snprintf(out, sizeof(out), "%s/out.json", outcome.dir);
 	ck_assert_int_eq(vm_results_stamp(&kernel, &outcome, 1, true, out), -ENOENT);
 	snprintf(path, sizeof(path), "%s/results.json", outcome.dir);
+	/* The guest writes the share: a symlink it left there is not followed. */
+	ck_assert_int_eq(symlink("/etc/hostname", path), 0);
+	ck_assert_int_eq(vm_results_stamp(&kernel, &outcome, 1, true, out), -ELOOP);
+	unlink(path);
 	file = fopen(path, "w");
 	ck_assert_ptr_nonnull(file);
 	fputs("{\"kernel\": \"6.1.0-57-amd64\", \"runs\": []}\n", file);

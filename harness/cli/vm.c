@@ -26,7 +26,7 @@ static void show_tail(const char *path, int lines)
 	off_t size;
 	int fd, seen = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return;
 	size = lseek(fd, 0, SEEK_END);
@@ -60,11 +60,17 @@ static void relay(const char *dir, const char *name, FILE *to)
 	char path[PATH_MAX], buf[65536];
 	size_t n;
 	FILE *from;
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	from = fopen(path, "re");
-	if (!from)
+	/* The guest wrote it: never through a symlink it left there. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	from = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!from) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	while ((n = fread(buf, 1, sizeof(buf), from)) > 0)
 		fwrite(buf, 1, n, to);
 	fclose(from);

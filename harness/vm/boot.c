@@ -228,9 +228,12 @@ static int build_initramfs(const struct vm_kernel *kernel, const char *path)
 		rc = n;
 		goto out_free_dep;
 	}
-	out = fopen(path, "we");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	out = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!out) {
 		rc = -errno;
+		if (fd >= 0)
+			close(fd);
 		goto out_free_order;
 	}
 	for (i = 0; i < (int)(sizeof(dirs) / sizeof(dirs[0])) && rc == 0; i++)
@@ -272,7 +275,7 @@ static int write_guest_files(const struct vm_guest *guest, const char *dir)
 	const char *scenarios = getenv("CTLAB_SCENARIOS");
 	FILE *args;
 	size_t i;
-	int rc;
+	int rc, fd;
 
 	snprintf(path, sizeof(path), "%s/ctlab", dir);
 	rc = vm_write_text(path, guest->ctlab);
@@ -286,20 +289,28 @@ static int write_guest_files(const struct vm_guest *guest, const char *dir)
 	if (rc < 0)
 		return rc;
 	snprintf(path, sizeof(path), "%s/args", dir);
-	args = fopen(path, "we");
-	if (!args)
-		return -errno;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	args = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!args) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
 	for (i = 0; i < guest->n_args; i++)
 		fprintf(args, "%s\n", guest->args[i]);
 	return fclose(args) == 0 ? 0 : -EIO;
 }
 
-/* What the last run left: status, console, timings.  Files of an earlier try go first. */
+/* What an earlier try left goes first: the guest wrote those files, and
+ * the host writes only files it made itself (never through a symlink). */
 static void clear_share(const char *dir)
 {
 	static const char *const files[] = { "status", "status.part", "stdout", "stderr",
 					     "uptime-start", "uptime-end", "dmesg.txt",
-					     "modules.txt", "results.json", "junit.xml" };
+					     "modules.txt", "results.json", "junit.xml",
+					     "ctlab", "cwd", "args", "scenarios-env",
+					     "initrd.img", "console.log" };
 	char path[PATH_MAX];
 	size_t i;
 
@@ -389,7 +400,7 @@ int vm_boot(const struct vm_kernel *kernel, const struct vm_guest *guest,
 	snprintf(out_share, sizeof(out_share), "local,path=%s,mount_tag=out,security_model=none",
 		 outcome->dir);
 	snprintf(console_path, sizeof(console_path), "%s/console.log", outcome->dir);
-	console_fd = open(console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	console_fd = open(console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (console_fd < 0)
 		return -errno;
 	{

@@ -22,12 +22,16 @@ int vm_results_stamp(const struct vm_kernel *kernel, const struct vm_outcome *ou
 	json_error_t error;
 	struct outfile *file;
 	json_t *results;
-	int rc;
+	int rc, fd;
 
 	snprintf(path, sizeof(path), "%s/results.json", outcome->dir);
-	results = json_load_file(path, JSON_DECODE_ANY, &error);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -errno;
+	results = json_loadfd(fd, JSON_DECODE_ANY, &error);
+	close(fd);
 	if (!results)
-		return json_error_code(&error) == json_error_cannot_open_file ? -ENOENT : -EINVAL;
+		return -EINVAL;
 	if (!json_is_object(results)) {
 		rc = -EINVAL;
 		goto out_put;
@@ -83,7 +87,7 @@ static int copy_out(const char *from, const char *to)
 	ssize_t n;
 	int fd, rc = 0;
 
-	fd = open(from, O_RDONLY | O_CLOEXEC);
+	fd = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	file = outfile_open(to);
@@ -111,6 +115,7 @@ int vm_bring_back(const struct vm_outcome *outcome, const char *junit, const cha
 {
 	char from[PATH_MAX], to[PATH_MAX];
 	struct dirent *entry;
+	struct stat st;
 	DIR *dir;
 	int rc = 0;
 
@@ -126,6 +131,11 @@ int vm_bring_back(const struct vm_outcome *outcome, const char *junit, const cha
 	if (rc < 0)
 		return rc;
 	snprintf(from, sizeof(from), "%s/pcap", outcome->dir);
+	/* QEMU has exited: nothing changes the share between this and opendir. */
+	if (lstat(from, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
 	dir = opendir(from);
 	if (!dir)
 		return errno == ENOENT ? 0 : -errno;

@@ -22,7 +22,8 @@ int vm_spawn_all(char **const argvs[], size_t n, size_t parallel, int err_fd);
 bool vm_have_tool(const char *name);
 
 /* A whole small file into @buf (terminated, trailing newline dropped):
- * its length or -errno. (kernel.c) */
+ * its length or -errno.  Neither it nor vm_write_text goes through a
+ * symlink (ELOOP): the guest's share is written by the guest. (kernel.c) */
 int vm_read_text(const char *path, char *buf, size_t size);
 /* @text as the whole of @path (created 0644 or truncated): 0 or -errno. (kernel.c) */
 int vm_write_text(const char *path, const char *text);
