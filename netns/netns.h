@@ -83,9 +83,10 @@ int netns_veth_add(struct netns *a, const char *a_ifname, struct netns *b, const
 int netns_link_up(struct netns *ns, const char *ifname);
 
 /*
- * netns_link_wait_running - wait until @ifname in @ns is operationally up
- * (carrier on and its queue attached, so the first packet is not dropped),
- * at most @timeout_ms. Returns 0 or -errno (ETIMEDOUT, ENODEV).
+ * netns_link_wait_running - wait until @ifname in @ns can send: carrier on
+ * (IFF_LOWER_UP) and a real queue attached, so the first packet is not
+ * dropped; not operstate UP, which comes later on kernels before 6.7. At most
+ * @timeout_ms. Returns 0 or -errno (ETIMEDOUT, ENODEV).
  */
 int netns_link_wait_running(struct netns *ns, const char *ifname, int timeout_ms);
 
