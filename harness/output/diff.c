@@ -153,14 +153,14 @@ out_free:
 	return NULL;
 }
 
-static json_t *find_run(json_t *runs, const char *name)
+json_t *json_find(json_t *array, const char *key, const char *value)
 {
 	size_t i;
-	json_t *run;
+	json_t *item;
 
-	json_array_foreach(runs, i, run)
-		if (strcmp(json_text(run, "name", ""), name) == 0)
-			return run;
+	json_array_foreach(array, i, item)
+		if (strcmp(json_text(item, key, ""), value) == 0)
+			return item;
 	return NULL;
 }
 
@@ -414,7 +414,7 @@ int diff_results(const char *old_path, const char *new_path, enum diff_format fo
 	/* In NEW's order, each run removed where it stood in OLD's. */
 	json_array_foreach(old_runs, i, run) {
 		const char *name = json_text(run, "name", "?");
-		json_t *new_run = find_run(new_runs, name);
+		json_t *new_run = json_find(new_runs, "name", name);
 
 		n_runs++;
 		if (new_run)
@@ -423,7 +423,7 @@ int diff_results(const char *old_path, const char *new_path, enum diff_format fo
 			one_side_run(&diff, run, new_runs, false);
 	}
 	json_array_foreach(new_runs, i, run)
-		if (!find_run(old_runs, json_text(run, "name", "?"))) {
+		if (!json_find(old_runs, "name", json_text(run, "name", "?"))) {
 			n_runs++;
 			one_side_run(&diff, run, old_runs, true);
 		}

@@ -68,6 +68,8 @@ void change_values(struct change *change, const char *label, const char *old_val
 
 /* A string member of a JSON object, or fallback. */
 const char *json_text(json_t *object, const char *key, const char *fallback);
+/* The first object of @array whose string @key is @value, or NULL. */
+json_t *json_find(json_t *array, const char *key, const char *value);
 
 /* text with each decimal number replaced by '#' (as reason patterns match). */
 void normalize_numbers(const char *text, char *out, size_t size);

@@ -281,17 +281,6 @@ static void diff_result(struct run_diff *rd, long old_step, long new_step)
 		rd->seen_step = new_step;
 }
 
-static json_t *find_entry(json_t *entries, const char *conn)
-{
-	size_t i;
-	json_t *entry;
-
-	json_array_foreach(entries, i, entry)
-		if (strcmp(json_text(entry, "conn", ""), conn) == 0)
-			return entry;
-	return NULL;
-}
-
 static void entry_state(json_t *entry, char *buf, size_t size)
 {
 	if (!entry)
@@ -363,12 +352,12 @@ static void diff_entries(struct run_diff *rd, long old_step, long new_step)
 	json_array_foreach(new_entries, i, entry) {
 		const char *conn = json_text(entry, "conn", "?");
 
-		diff_conn_entry(rd, old_step, new_step, conn, find_entry(old_entries, conn), entry);
+		diff_conn_entry(rd, old_step, new_step, conn, json_find(old_entries, "conn", conn), entry);
 	}
 	json_array_foreach(old_entries, i, entry) {
 		const char *conn = json_text(entry, "conn", "?");
 
-		if (!find_entry(new_entries, conn))
+		if (!json_find(new_entries, "conn", conn))
 			diff_conn_entry(rd, old_step, new_step, conn, entry, NULL);
 	}
 }
