@@ -120,6 +120,16 @@ static int check_kernel_range(struct parser *p, uint32_t min, uint32_t below, bo
 
 /* ---- Header statements ---- */
 
+/* A scenario's or fact's name, text[0..len): [a-z0-9][a-z0-9_.-]*. */
+static bool is_name(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!islower((unsigned char)text[i]) && !isdigit((unsigned char)text[i]) &&
+		    (i == 0 || !strchr("_.-", text[i])))
+			return false;
+	return len > 0;
+}
+
 /* name NAME, or fact NAME for a probe of the kernel (is_fact). */
 static int parse_name_as(struct parser *p, bool is_fact)
 {
@@ -141,13 +151,8 @@ static int parse_name_as(struct parser *p, bool is_fact)
 	if (!w)
 		return -1;
 	c = w->text;
-	if (!is_plain(w) || strlen(c) >= SCENARIO_NAME_MAX ||
-	    !(islower((unsigned char)*c) || isdigit((unsigned char)*c)))
+	if (!is_plain(w) || strlen(c) >= SCENARIO_NAME_MAX || !is_name(c, strlen(c)))
 		goto bad_name;
-	for (; *c; c++)
-		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) &&
-		    !strchr("_.-", *c))
-			goto bad_name;
 	strcpy(p->scenario->name, w->text);
 	p->scenario->is_fact = is_fact;
 	p->seen_name = true;
@@ -430,11 +435,9 @@ static int parse_condition_fact(struct parser *p, const char *text, size_t len, 
 
 	if (p->scenario->is_fact)
 		return error_at(p, column, text, (int)len, "no fact conditions in a fact");
-	for (size_t i = 0; i < name_len; i++)
-		if (!islower((unsigned char)name[i]) && !isdigit((unsigned char)name[i]) &&
-		    (i == 0 || !strchr("_.-", name[i])))
-			return error_at(p, column + (int)skip, name, (int)name_len,
-					"a fact's name of [a-z0-9][a-z0-9_.-]*");
+	if (!is_name(name, name_len))
+		return error_at(p, column + (int)skip, name, (int)name_len,
+				"a fact's name of [a-z0-9][a-z0-9_.-]*");
 	if (name_len >= SCENARIO_NAME_MAX)
 		return error_at(p, column + (int)skip, name, (int)name_len,
 				"a fact's name of at most %d characters", SCENARIO_NAME_MAX - 1);
