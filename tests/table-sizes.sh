@@ -5,12 +5,20 @@
 # sizes its table), and put back afterwards.
 # shellcheck shell=bash disable=SC2154  # ctlab and out are set by the sourcing script
 
-sizes_before=$(cat /proc/sys/net/netfilter/nf_conntrack_max /proc/sys/net/netfilter/nf_conntrack_buckets)
-quarter=$(($(head -1 /proc/sys/net/netfilter/nf_conntrack_max) / 4))
+table_sizes() {
+	local sizes=(/proc/sys/net/netfilter/nf_conntrack_max /proc/sys/net/netfilter/nf_conntrack_buckets)
+	if [ -e /run/ctlab/machine.lock ]; then
+		flock -s /run/ctlab/machine.lock cat "${sizes[@]}"
+	else
+		cat "${sizes[@]}"	# no ctlab process has run here yet
+	fi
+}
+sizes_before=$(table_sizes)
+quarter=$((${sizes_before%%[!0-9]*} / 4))
 [ "$quarter" -ge 1024 ] || quarter=1024
 "$ctlab" run --ct-max "$quarter" scenarios/table-full/ >"$out/sizes.ktap" 2>"$out/sizes.err"
 status=$?
-sizes_after=$(cat /proc/sys/net/netfilter/nf_conntrack_max /proc/sys/net/netfilter/nf_conntrack_buckets)
+sizes_after=$(table_sizes)
 if [ $status = 0 ] && ! grep -q '^not ok' "$out/sizes.ktap" && [ "$sizes_after" = "$sizes_before" ] &&
    grep -q "nf_conntrack_max and _buckets are $quarter for this run" "$out/sizes.err"; then
 	ok "table-full scenarios pass with --ct-max $quarter ($(grep -c '^ok' "$out/sizes.ktap") runs); max and buckets put back"

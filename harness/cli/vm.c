@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "journal/journal.h"
 #include "vm/vm.h"
 #include "cli.h"
 
@@ -103,6 +104,22 @@ static long host_sysctl(const char *path)
 		fclose(file);
 	}
 	return value;
+}
+
+/*
+ * read_host_table_size - the guest's default table follows its RAM; the
+ * scenarios expect the host's. Read under the shared machine lock, so a
+ * `run --ct-max` of another ctlab process (which holds it exclusively while
+ * the host's value is changed) is waited out, not copied into the guest.
+ */
+static void read_host_table_size(struct vm_guest *guest)
+{
+	int lock = journal_machine_lock(false, true);
+
+	guest->ct_max = host_sysctl("/proc/sys/net/netfilter/nf_conntrack_max");
+	guest->ct_buckets = host_sysctl("/proc/sys/net/netfilter/nf_conntrack_buckets");
+	if (lock >= 0)
+		close(lock);
 }
 
 static int fetch_failed(const char *spec, const struct vm_kernel *kernel, int rc)
@@ -229,10 +246,8 @@ int cmd_vm(int argc, char **argv)
 		.ctlab = ctlab, .cwd = cwd, .args = guest_args, .n_args = n,
 		.timeout_s = request.timeout_s, .memory_mb = request.memory_mb,
 		.cpus = request.cpus, .preload = request.preload,
-		/* The guest's default follows its RAM; the scenarios expect the host's. */
-		.ct_max = host_sysctl("/proc/sys/net/netfilter/nf_conntrack_max"),
-		.ct_buckets = host_sysctl("/proc/sys/net/netfilter/nf_conntrack_buckets"),
 	};
+	read_host_table_size(&guest);
 	rc = vm_share_new(&outcome);
 	if (rc < 0) {
 		fprintf(stderr, "ctlab: vm: a folder for the results: %s\n", strerror(-rc));
