@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -960,6 +961,65 @@ int netns_nft_load(struct netns *ns, const char *ruleset, char *err, size_t errs
 	if (!ruleset)
 		return -EINVAL;
 	return netns_run(ns, nft_load_here, &args);
+}
+
+/* A named counter in nft's listing: "counter NAME {" then "packets N bytes M". */
+static int nft_counter_find(const char *listing, const char *name, uint64_t *packets,
+			    uint64_t *bytes)
+{
+	size_t name_len = strlen(name);
+	const char *at = listing;
+
+	while ((at = strstr(at, "counter "))) {
+		const char *after = at + strlen("counter ");
+
+		at = after;
+		if (strncmp(after, name, name_len) != 0 || after[name_len] != ' ' ||
+		    after[name_len + 1] != '{')
+			continue;
+		after = strstr(after, "packets ");
+		if (!after)
+			return -EINVAL;
+		if (sscanf(after, "packets %" SCNu64 " bytes %" SCNu64, packets, bytes) != 2)
+			return -EINVAL;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+struct nft_counter_args {
+	const char *name;
+	uint64_t *packets, *bytes;
+};
+
+static int nft_counter_here(void *opaque)
+{
+	struct nft_counter_args *args = opaque;
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	int err;
+
+	if (!ctx)
+		return -ENOMEM;
+	if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
+		err = -ENOMEM;
+		goto out_free_ctx;
+	}
+	err = nft_run_cmd_from_buffer(ctx, "list counters") == 0 ? 0 : -EIO;
+	if (err == 0)
+		err = nft_counter_find(nft_ctx_get_output_buffer(ctx), args->name, args->packets,
+				       args->bytes);
+out_free_ctx:
+	nft_ctx_free(ctx);
+	return err;
+}
+
+int netns_nft_counter(struct netns *ns, const char *name, uint64_t *packets, uint64_t *bytes)
+{
+	struct nft_counter_args args = { name, packets, bytes };
+
+	if (!name || !*name)
+		return -EINVAL;
+	return netns_run(ns, nft_counter_here, &args);
 }
 
 /* Keeping a namespace for people to look at */

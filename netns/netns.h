@@ -3,6 +3,7 @@
 #define CTLAB_NETNS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -151,6 +152,13 @@ int netns_route_wait_gateway(struct netns *ns, const char *dst, const char *gate
  * the ruleset, or another -errno (ENOMEM, thread errors).
  */
 int netns_nft_load(struct netns *ns, const char *ruleset, char *err, size_t errsize);
+
+/*
+ * netns_nft_counter - the named counter @name (an nft `counter NAME { }`
+ * object of any table in @ns), as `nft list counters` shows it. Returns 0,
+ * -ENOENT if no table has one, or another -errno.
+ */
+int netns_nft_counter(struct netns *ns, const char *name, uint64_t *packets, uint64_t *bytes);
 
 /*
  * netns_keep - bind-mount @ns at @path (e.g. /run/netns/ctlab-<pid>-client)

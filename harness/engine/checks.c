@@ -34,7 +34,8 @@ static bool summary_matches(const struct run *run, const struct packet_summary *
 	if (packet->family != run->family ||
 	    packet->protocol != protocols[run->family == AF_INET6][match->protocol])
 		return false;
-	if (match->has_flags && packet->flags != match->flags)
+	if (match->has_flags && (match->flags_contain ? (packet->flags & match->flags) != match->flags
+						       : packet->flags != match->flags))
 		return false;
 	if (match->seq.present && packet->seq != (uint32_t)want->seq)
 		return false;
@@ -71,12 +72,33 @@ static int prepare_want(struct run *run, const struct packet_match *match,
 	want->match = match;
 	want->icmp_type = match->icmp_type;
 	if (match->seq.present && (rc = eval_expr(run, &match->seq, &want->seq)) < 0)
-		return step_error(result, "seq=: %s", strerror(-rc));
+		return step_error(result, "seq=: %s", eval_strerror(rc));
 	if (match->ack.present && (rc = eval_expr(run, &match->ack, &want->ack)) < 0)
-		return step_error(result, "ack=: %s", strerror(-rc));
+		return step_error(result, "ack=: %s", eval_strerror(rc));
 	if (match->has_type && match->icmp_message != ICMP_MSG_NONE)
 		icmp_message_code(run->family, match->icmp_message, &want->icmp_type, &code);
 	return 0;
+}
+
+/*
+ * How long an expectation of a packet waits: for one, up to `within` or the
+ * run's -t; for none, a quiet period (`within`, or QUIET_MS_DEFAULT: what the
+ * kernel sends later, a delayed ACK, comes within it).
+ */
+static int packet_wait_ms(const struct run *run, const struct packet_match *match)
+{
+	if (match->within_ms)
+		return (int)match->within_ms;
+	return match->absent ? QUIET_MS_DEFAULT : run->options->timeout_ms;
+}
+
+static void name_packet(struct run *run, const struct packet_match *match,
+			const struct packet_summary *packet)
+{
+	if (match->name >= 0) {
+		run->named[match->name].seen = true;
+		run->named[match->name].packet = *packet;
+	}
 }
 
 static int find_packet(struct run *run, const struct packet_match *match, bool *seen,
@@ -88,22 +110,13 @@ static int find_packet(struct run *run, const struct packet_match *match, bool *
 	if (prepare_want(run, match, &want, result) < 0)
 		return -1;
 	route_addrs(run, find_host(run, match->src), match->dst, &want.src, &want.dst);
-	if (match->absent) {
-		/* What the kernel answers to a packet it answers at once, in the same
-		 * softirq as the packet itself: by now it has been logged. */
-		size_t i;
-
-		observer_poll(run->observer, 0);
-		found = NULL;
-		for (i = run->last_from; i < observer_count(run->observer) && !found; i++)
-			if (is_wanted_packet(run, observer_at(run->observer, i), &want))
-				found = observer_at(run->observer, i);
-	} else {
-		found = wait_packet(run, run->last_from, is_wanted_packet, &want);
-	}
+	found = wait_packet_for(run, run->last_from, is_wanted_packet, &want,
+				packet_wait_ms(run, match));
 	*seen = found != NULL;
-	if (found)
+	if (found) {
 		snprintf(what, size, "packet #%zu", found->index + 1);
+		name_packet(run, match, &found->packet);
+	}
 	return 0;
 }
 
@@ -157,6 +170,7 @@ static int find_wire(struct run *run, const struct packet_match *match, bool *se
 	const struct wire_packet *found;
 	struct packet_want want;
 	struct timespec start;
+	int wait_ms = packet_wait_ms(run, match);
 	long left;
 
 	if (!run->wire)
@@ -167,10 +181,9 @@ static int find_wire(struct run *run, const struct packet_match *match, bool *se
 	for (;;) {
 		wire_poll(run->wire, 0);
 		found = wire_hop(run, &want, run->wire_from);
-		/* Absence: what the kernel sends in answer it sends at once. */
-		if (found || match->absent)
+		if (found)
 			break;
-		left = run->options->timeout_ms - ms_since(&start);
+		left = wait_ms - ms_since(&start);
 		if (left <= 0 || wire_poll(run->wire, (int)left) < 0)
 			break;
 	}
@@ -178,6 +191,7 @@ static int find_wire(struct run *run, const struct packet_match *match, bool *se
 	if (found) {
 		char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
+		name_packet(run, match, &found->packet);
 		inet_ntop(run->family, &found->packet.src, src, sizeof(src));
 		inet_ntop(run->family, &found->packet.dst, dst, sizeof(dst));
 		snprintf(what, size, "one %s -> %s on %s/%s", src, dst, found->host,
@@ -274,6 +288,54 @@ static int read_entries(struct run *run, uint64_t *entries, uint64_t *max,
 	return 0;
 }
 
+/* An nft named counter of a host, now. */
+static int read_counter(struct run *run, const struct expect_step *expect,
+			struct observation *seen, struct step_result *result)
+{
+	const struct host *host = find_host(run, expect->host);
+	int rc = netns_nft_counter(host->ns, expect->counter, &seen->nft_packets,
+				   &seen->nft_bytes);
+
+	if (rc == -ENOENT)
+		return step_error(result, "%s has no nft counter %s (declare it in a table: "
+				  "counter %s { })", host->name, expect->counter, expect->counter);
+	if (rc < 0)
+		return step_error(result, "reading nft counter %s on %s: %s", expect->counter,
+				  host->name, strerror(-rc));
+	return 0;
+}
+
+/* A MIB counter's change on a host since before the last step that sent. */
+static int read_netstat(struct run *run, const struct expect_step *expect,
+			struct observation *seen, struct step_result *result)
+{
+	const struct host *host = expect->host[0] ? find_host(run, expect->host)
+						  : run->observing_host;
+	struct mib *now;
+	uint64_t before = 0, after = 0;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < run->n_mib && topology_host_at(run->topology, i) != host; i++)
+		;
+	if (i == run->n_mib)
+		return step_error(result, "no netstat counters were kept before the last send");
+	now = malloc(sizeof(*now));
+	if (!now)
+		return step_error(result, "out of memory");
+	rc = mib_read(host->ns, now);
+	if (rc < 0) {
+		free(now);
+		return step_error(result, "reading %s's netstat counters: %s", host->name,
+				  strerror(-rc));
+	}
+	seen->counter_known = mib_get(&run->mib_before[i], expect->counter, &before) &&
+			      mib_get(now, expect->counter, &after);
+	seen->counter_delta = (int64_t)(after - before);
+	free(now);
+	return 0;
+}
+
 static const char *errno_text(int error)
 {
 	const char *name = error > 0 ? strerrorname_np(error) : NULL;
@@ -331,6 +393,17 @@ static void describe_seen(const struct expect_step *expect, const struct observa
 	case EXPECT_SOCKET:
 		snprintf(buf, size, "socket %s state %s", errno_text(seen->socket_errno),
 			 seen->socket_state > 0 ? socket_state_name(seen->socket_state) : "unknown");
+		return;
+	case EXPECT_COUNTER:
+		snprintf(buf, size, "counter %s packets %" PRIu64 " bytes %" PRIu64, expect->counter,
+			 seen->nft_packets, seen->nft_bytes);
+		return;
+	case EXPECT_NETSTAT:
+		if (seen->counter_known)
+			snprintf(buf, size, "netstat %s %+" PRId64, expect->counter,
+				 seen->counter_delta);
+		else
+			snprintf(buf, size, "netstat %s not reported", expect->counter);
 		return;
 	}
 	buf[0] = '\0';
@@ -398,6 +471,14 @@ int do_expect(struct run *run, const struct expect_step *expect, struct step_res
 		seen.socket_state = fd >= 0 ? sock_tcp_state(fd) : TCP_CLOSE;
 		break;
 	}
+	case EXPECT_COUNTER:
+		if (read_counter(run, expect, &seen, result) < 0)
+			return -1;
+		break;
+	case EXPECT_NETSTAT:
+		if (read_netstat(run, expect, &seen, result) < 0)
+			return -1;
+		break;
 	}
 	describe_seen(expect, &seen, result->observed, sizeof(result->observed));
 	result->passed = expect_check(expect, &seen, result->message, sizeof(result->message));

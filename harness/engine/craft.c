@@ -28,14 +28,16 @@ void icmp_message_code(int family, enum icmp_message message, uint8_t *type, uin
 
 /* What the sender's own socket would put in a segment right now: its addresses
  * and ports as it sees them (NAT may stand between the two ends) and numbers. */
-static int tcp_from_endpoint(struct conn *conn, bool from_client, struct tcp_spec *spec)
+static int tcp_from_endpoint(struct run *run, struct conn *conn, bool from_client,
+			     struct tcp_spec *spec)
 {
 	struct tcp_live sender;
-	int rc = conn_live(conn, from_client, &sender);
+	int rc;
 
+	conn_view(conn, from_client, &spec->src, &spec->sport, &spec->dst, &spec->dport);
+	rc = conn_live(run, conn, from_client, &sender);
 	if (rc < 0)
 		return rc;
-	conn_view(conn, from_client, &spec->src, &spec->sport, &spec->dst, &spec->dport);
 	spec->seq = sender.snd_nxt;
 	spec->ack = sender.rcv_nxt;
 	spec->window = (uint16_t)(sender.rcv_wnd >> sender.rcv_wscale);
@@ -54,7 +56,7 @@ static int eval_fields(struct run *run, const struct send_step *send, uint64_t *
 			continue;
 		rc = eval_expr(run, &send->fields[field], &value[field]);
 		if (rc < 0)
-			return step_error(result, "%s=: %s", send_field_name(field), strerror(-rc));
+			return step_error(result, "%s=: %s", send_field_name(field), eval_strerror(rc));
 	}
 	return 0;
 }
@@ -95,10 +97,12 @@ static ssize_t craft_tcp(struct run *run, const struct send_step *send, const st
 	if (send->conn >= 0) {
 		struct conn *conn = &run->conns[send->conn];
 
-		rc = tcp_from_endpoint(conn, src == conn->client, &spec);
-		if (rc < 0)
+		/* Numbers given in full need no socket to read (one in SYN_SENT
+		 * cannot be read). */
+		rc = tcp_from_endpoint(run, conn, src == conn->client, &spec);
+		if (rc < 0 && !(send->fields[SEND_SEQ].present && send->fields[SEND_ACK].present))
 			return step_error(result, "connection %s: %s",
-					  run->scenario->conns[send->conn], strerror(-rc));
+					  run->scenario->conns[send->conn], eval_strerror(rc));
 	}
 	SET(&spec, SEND_SPORT, sport);
 	SET(&spec, SEND_DPORT, dport);
@@ -167,10 +171,10 @@ static ssize_t quoted_packet(struct run *run, const struct endpoint *endpoint, u
 		return packet_build_udp(&udp, buf, size);
 	}
 	tcp_spec_init(&tcp, run->family);
-	rc = tcp_from_endpoint(conn, from_client, &tcp);
+	rc = tcp_from_endpoint(run, conn, from_client, &tcp);
 	if (rc < 0)
 		return step_error(result, "quote=%s: %s", run->scenario->conns[endpoint->conn],
-				  strerror(-rc));
+				  eval_strerror(rc));
 	tcp.flags = TCP_FLAG_ACK | TCP_FLAG_PSH;
 	tcp.payload_len = 100;
 	return packet_build_tcp(&tcp, buf, size);

@@ -66,6 +66,10 @@ static int do_step(struct run *run, const struct step *step, struct step_result 
 		return do_flood(run, &step->flood, result);
 	case STEP_FILL:
 		return do_fill(run, &step->fill, result);
+	case STEP_MUTE:
+		return do_mute(run, &step->mute, result);
+	case STEP_SLEEP:
+		return do_sleep(run, &step->sleep, result);
 	}
 	return step_error(result, "unknown step");
 }
@@ -317,6 +321,7 @@ static void tear_down(struct run *run)
 	}
 	for (i = 0; i < run->n_listeners; i++)
 		close(run->listeners[i].fd);
+	free(run->mib_before);
 	wire_free(run->wire);
 	observer_free(run->observer);
 	topology_free(run->topology);
@@ -547,7 +552,7 @@ static void engine_run_locked(const struct scenario *scenario, int variant, int 
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (i = 0; i < SCENARIO_CONNS_MAX; i++)
-		run.conns[i].client_fd = run.conns[i].server_fd = -1;
+		run.conns[i].client_fd = run.conns[i].server_fd = run.conns[i].accept_fd = -1;
 	memset(result, 0, sizeof(*result));
 	result->scenario = scenario;
 	result->facts = options->facts;

@@ -34,6 +34,16 @@ struct conn {
 	int client_error, server_error;	/* errno a socket step met, 0 if none */
 	struct tcp_live client_live, server_live;	/* last read, for after a close */
 	bool client_live_known, server_live_known;
+	int accept_fd;			/* connect … nowait: the listener whose next connection
+					 * is the server's, accepted when first needed; -1 */
+	bool scripted_server;		/* the server is muted: crafted packets speak for it,
+					 * with numbers mirrored from the client's socket */
+};
+
+/* A packet an expectation named (as NAME), for NAME.seq … */
+struct named_packet {
+	bool seen;
+	struct packet_summary packet;
 };
 
 struct raw_socket {
@@ -68,6 +78,11 @@ struct run {
 	bool sent_any;
 	struct packet_summary last_sent;	/* the last crafted packet, for "ct last" */
 	struct ct_stats stats_before;
+	const struct host *muted[SCENARIO_MUTED_MAX];
+	size_t n_muted;
+	struct named_packet named[SCENARIO_PACKETS_MAX];
+	struct mib *mib_before;		/* per host, before the last sending step (expect netstat) */
+	size_t n_mib;
 };
 
 /* ---- The world (world.c) ---- */
@@ -97,10 +112,22 @@ int *endpoint_error(struct run *run, const struct endpoint *endpoint);
 
 /* An end's live TCP numbers, or the last ones read when its socket is closed.
  * 0 or -errno (-ENOTCONN: never read and closed). */
-int conn_live(struct conn *conn, bool client, struct tcp_live *live);
+int conn_live(struct run *run, struct conn *conn, bool client, struct tcp_live *live);
 
-/* Evaluate a field expression with the connections' live values. 0 or -errno. */
+/* The server's own address and port and its peer's, from its socket.  0 or -errno. */
+int conn_server_view(struct conn *conn);
+
+/* The server's socket of a connect … nowait, accepted now (bounded by -t) if
+ * it was not yet.  0 or -errno. */
+int conn_accept(struct run *run, struct conn *conn);
+
+bool host_is_muted(const struct run *run, const struct host *host);
+
+/* Evaluate a field expression with the connections' live values and the named
+ * packets' fields.  0 or -errno (-ESRCH: a named packet not seen; see
+ * eval_strerror). */
 int eval_expr(struct run *run, const struct expr *expr, uint64_t *value);
+const char *eval_strerror(int rc);
 
 typedef bool (*packet_filter)(const struct run *run, const struct observed *observed,
 			      const void *arg);
@@ -109,6 +136,9 @@ typedef bool (*packet_filter)(const struct run *run, const struct observed *obse
  * to the run's timeout. */
 const struct observed *wait_packet(struct run *run, size_t from, packet_filter filter,
 				   const void *arg);
+/* The same, waiting up to timeout_ms. */
+const struct observed *wait_packet_for(struct run *run, size_t from, packet_filter filter,
+				       const void *arg, int timeout_ms);
 
 /* The original tuple of connection conn_index's entry (CONN_LAST: of the last
  * crafted packet).  0, or -1 with the reason in result. */
@@ -132,6 +162,8 @@ int do_ct(struct run *run, const struct ct_step *ct, struct step_result *result)
 int do_flood(struct run *run, const struct flood_step *flood, struct step_result *result);
 int do_fill(struct run *run, const struct fill_step *fill, struct step_result *result);
 int do_expect(struct run *run, const struct expect_step *expect, struct step_result *result);
+int do_mute(struct run *run, const struct mute_step *mute, struct step_result *result);
+int do_sleep(struct run *run, const struct sleep_step *sleep, struct step_result *result);
 
 /* The type and code a named ICMP message has in the run's family. */
 void icmp_message_code(int family, enum icmp_message message, uint8_t *type, uint8_t *code);

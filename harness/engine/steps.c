@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -16,12 +17,37 @@
 /* ---- Waiting for what the kernel did ---- */
 
 /* Before a step that sends: remember the counters and where its packets start. */
+/* Every host's MIB counters, for expect netstat after the step. */
+static int keep_mibs(struct run *run, struct step_result *result)
+{
+	size_t i, n = topology_host_count(run->topology);
+	int rc;
+
+	if (!run->mib_before) {
+		run->mib_before = calloc(n, sizeof(*run->mib_before));
+		if (!run->mib_before)
+			return step_error(result, "out of memory");
+		run->n_mib = n;
+	}
+	for (i = 0; i < run->n_mib; i++) {
+		const struct host *host = topology_host_at(run->topology, i);
+
+		rc = mib_read(host->ns, &run->mib_before[i]);
+		if (rc < 0)
+			return step_error(result, "reading %s's netstat counters: %s", host->name,
+					  strerror(-rc));
+	}
+	return 0;
+}
+
 static int begin_sending(struct run *run, struct step_result *result)
 {
 	int rc = observer_stats(run->observer, &run->stats_before);
 
 	if (rc < 0)
 		return step_error(result, "reading conntrack statistics: %s", strerror(-rc));
+	if (run->scenario->uses_netstat && keep_mibs(run, result) < 0)
+		return -1;
 	observer_poll(run->observer, 0);
 	run->last_from = observer_count(run->observer);
 	run->last = NULL;
@@ -109,7 +135,7 @@ int do_nft(struct run *run, const struct nft_step *nft, struct step_result *resu
 }
 
 static struct listener *ensure_listener(struct run *run, const struct host *host, uint16_t port,
-					struct step_result *result)
+					int backlog, struct step_result *result)
 {
 	struct listener *listener;
 	size_t i;
@@ -122,7 +148,7 @@ static struct listener *ensure_listener(struct run *run, const struct host *host
 		step_error(result, "more than %d listeners", LISTENERS_MAX);
 		return NULL;
 	}
-	fd = sock_listen(host->ns, run->family, host_addr(run, host), port);
+	fd = sock_listen(host->ns, run->family, host_addr(run, host), port, backlog);
 	if (fd < 0) {
 		step_error(result, "cannot listen on %s:%u: %s", host->name, port, strerror(-fd));
 		return NULL;
@@ -134,7 +160,49 @@ static struct listener *ensure_listener(struct run *run, const struct host *host
 
 int do_listen(struct run *run, const struct listen_step *listen, struct step_result *result)
 {
-	return ensure_listener(run, find_host(run, listen->host), listen->port, result) ? 0 : -1;
+	return ensure_listener(run, find_host(run, listen->host), listen->port, listen->backlog,
+			       result) ? 0 : -1;
+}
+
+/*
+ * What a muted host's kernel receives is dropped before its conntrack and its
+ * sockets see it: TCP, UDP and ICMP echo (ARP and neighbour discovery go on,
+ * so packets still reach it, and its wire capture still shows them).
+ */
+static const char mute_ruleset[] =
+	"table inet ctlab_mute {\n"
+	"\tchain prerouting {\n"
+	"\t\ttype filter hook prerouting priority -400; policy accept;\n"
+	"\t\tmeta l4proto { tcp, udp } drop\n"
+	"\t\ticmp type echo-request drop\n"
+	"\t\ticmpv6 type echo-request drop\n"
+	"\t}\n"
+	"}\n";
+
+int do_mute(struct run *run, const struct mute_step *mute, struct step_result *result)
+{
+	const struct host *host = find_host(run, mute->host);
+	char err[1024] = "";
+
+	if (host_is_muted(run, host))
+		return 0;
+	if (run->n_muted == SCENARIO_MUTED_MAX)
+		return step_error(result, "more than %d muted hosts", SCENARIO_MUTED_MAX);
+	if (netns_nft_load(host->ns, mute_ruleset, err, sizeof(err)) < 0)
+		return step_error(result, "muting %s: %s", host->name, err);
+	run->muted[run->n_muted++] = host;
+	return 0;
+}
+
+int do_sleep(struct run *run, const struct sleep_step *sleep, struct step_result *result)
+{
+	struct timespec left = { sleep->ms / 1000, (long)(sleep->ms % 1000) * 1000000 };
+
+	(void)run;
+	(void)result;
+	while (nanosleep(&left, &left) < 0 && errno == EINTR)
+		;
+	return 0;
 }
 
 static int connect_udp(struct run *run, struct conn *conn, uint16_t port,
@@ -159,58 +227,50 @@ static int connect_udp(struct run *run, struct conn *conn, uint16_t port,
 	return 0;
 }
 
-/* An end's address and port as a socket name says them. */
-static void sockaddr_split(const struct sockaddr_storage *name, union inet_addr *addr,
-			   uint16_t *port)
-{
-	if (name->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)name;
-
-		addr->v4 = sin->sin_addr;
-		*port = ntohs(sin->sin_port);
-	} else {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)name;
-
-		addr->v6 = sin6->sin6_addr;
-		*port = ntohs(sin6->sin6_port);
-	}
-}
-
-static int connect_tcp(struct run *run, struct conn *conn, uint16_t port,
+static int connect_tcp(struct run *run, struct conn *conn, const struct connect_step *connect,
 		       struct step_result *result)
 {
-	struct listener *listener = ensure_listener(run, conn->server, port, result);
-	struct sockaddr_storage name;
-	socklen_t len = sizeof(name);
+	struct listener *listener = NULL;
 	struct tcp_live live;
+	uint16_t port = connect->port;
 	int fd, rc;
 
-	if (!listener)
-		return -1;
-	fd = sock_connect(conn->client->ns, run->family, &conn->client_addr, &conn->dialed_addr,
-			  port, run->options->timeout_ms, &conn->client_port);
+	conn->scripted_server = host_is_muted(run, conn->server);
+	if (!conn->scripted_server) {
+		listener = ensure_listener(run, conn->server, port, 0, result);
+		if (!listener)
+			return -1;
+	}
+	fd = sock_connect(conn->client->ns, run->family, &conn->client_addr, connect->sport,
+			  &conn->dialed_addr, port, connect->nowait ? -1 : run->options->timeout_ms,
+			  &conn->client_port);
 	if (fd < 0)
 		return step_error(result, "connect %s -> %s:%u: %s", conn->client->name,
 				  conn->server->name, port, strerror(-fd));
 	conn->client_fd = fd;
+	if (connect->nowait) {
+		/* Accepted when the server's end is first needed; a scripted
+		 * server sees what the client dialed, through no NAT. */
+		conn->accept_fd = listener ? listener->fd : -1;
+		conn->server_addr = conn->dialed_addr;
+		conn->server_port = port;
+		conn->peer_addr = conn->client_addr;
+		conn->peer_port = conn->client_port;
+		return 0;
+	}
 	fd = sock_accept(listener->fd, run->options->timeout_ms);
 	if (fd < 0)
 		return step_error(result, "accept on %s:%u: %s", conn->server->name, port,
 				  strerror(-fd));
 	conn->server_fd = fd;
-	rc = conn_live(conn, true, &live);
+	rc = conn_live(run, conn, true, &live);
 	if (rc < 0)
 		return step_error(result, "reading the connection's sequence numbers: %s",
 				  strerror(-rc));
 	conn->client_port = live.local_port;
-	/* What the server sees: its own name, and a peer NAT may have changed. */
-	if (getsockname(conn->server_fd, (struct sockaddr *)&name, &len) < 0)
-		return step_error(result, "getsockname: %s", strerror(errno));
-	sockaddr_split(&name, &conn->server_addr, &conn->server_port);
-	len = sizeof(name);
-	if (getpeername(conn->server_fd, (struct sockaddr *)&name, &len) < 0)
-		return step_error(result, "getpeername: %s", strerror(errno));
-	sockaddr_split(&name, &conn->peer_addr, &conn->peer_port);
+	rc = conn_server_view(conn);
+	if (rc < 0)
+		return step_error(result, "the server's socket name: %s", strerror(-rc));
 	return 0;
 }
 
@@ -243,7 +303,7 @@ int do_connect(struct run *run, const struct connect_step *connect,
 	if (begin_sending(run, result) < 0)
 		return -1;
 	rc = conn->protocol == PROTO_UDP ? connect_udp(run, conn, connect->port, result)
-					 : connect_tcp(run, conn, connect->port, result);
+					 : connect_tcp(run, conn, connect, result);
 	if (rc < 0 && connect->may_fail) {
 		/* The story is that it fails: keep why for expect socket, on the
 		 * side that met it (an accept that timed out is the server's). */
@@ -269,11 +329,13 @@ int do_connect(struct run *run, const struct connect_step *connect,
 			 "%s:%u -> %s:%u, the server sees %s:%u -> %s:%u", client,
 			 conn->client_port, dialed, conn->dialed_port, peer, conn->peer_port,
 			 server, conn->server_port);
-	/* The handshake's last packet (the client's ACK) is "the last packet". */
+	/* The handshake's last packet (the client's ACK) is "the last packet";
+	 * with nowait, the SYN that starts it. */
 	if (conn->protocol == PROTO_TCP) {
 		struct endpoint client_end = { .conn = connect->conn, .side = SIDE_CLIENT };
 
-		wait_endpoint_packet(run, &client_end, TCP_FLAG_ACK, false);
+		wait_endpoint_packet(run, &client_end, connect->nowait ? TCP_FLAG_SYN : TCP_FLAG_ACK,
+				     false);
 	}
 	return 0;
 }
@@ -368,7 +430,7 @@ int do_socket(struct run *run, const struct socket_step *socket_step,
 			struct tcp_live live;
 
 			/* Keep its numbers: a crafted packet may still speak for it. */
-			conn_live(conn, endpoint->side == SIDE_CLIENT, &live);
+			conn_live(run, conn, endpoint->side == SIDE_CLIENT, &live);
 		}
 		rc = sock_close(*fd, socket_step->abort);
 		*fd = -1;

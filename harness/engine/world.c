@@ -2,6 +2,7 @@
  * connections and each end's view of them, expression values, and waiting for
  * what the observer saw.  Below the steps and the checks; engine.c, the
  * lifecycle, sits above them all. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -93,10 +94,67 @@ void conn_view(const struct conn *conn, bool from_client, union inet_addr *src,
 
 /* ---- Connections and their ends ---- */
 
+bool host_is_muted(const struct run *run, const struct host *host)
+{
+	for (size_t i = 0; i < run->n_muted; i++)
+		if (run->muted[i] == host)
+			return true;
+	return false;
+}
+
+/* An end's address and port as a socket name says them. */
+static void sockaddr_split(const struct sockaddr_storage *name, union inet_addr *addr,
+			   uint16_t *port)
+{
+	if (name->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)name;
+
+		addr->v4 = sin->sin_addr;
+		*port = ntohs(sin->sin_port);
+	} else {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)name;
+
+		addr->v6 = sin6->sin6_addr;
+		*port = ntohs(sin6->sin6_port);
+	}
+}
+
+int conn_server_view(struct conn *conn)
+{
+	struct sockaddr_storage name;
+	socklen_t len = sizeof(name);
+
+	/* What the server sees: its own name, and a peer NAT may have changed. */
+	if (getsockname(conn->server_fd, (struct sockaddr *)&name, &len) < 0)
+		return -errno;
+	sockaddr_split(&name, &conn->server_addr, &conn->server_port);
+	len = sizeof(name);
+	if (getpeername(conn->server_fd, (struct sockaddr *)&name, &len) < 0)
+		return -errno;
+	sockaddr_split(&name, &conn->peer_addr, &conn->peer_port);
+	return 0;
+}
+
+int conn_accept(struct run *run, struct conn *conn)
+{
+	int fd;
+
+	if (conn->server_fd >= 0 || conn->accept_fd < 0)
+		return 0;
+	fd = sock_accept(conn->accept_fd, run->options->timeout_ms);
+	if (fd < 0)
+		return fd;
+	conn->accept_fd = -1;
+	conn->server_fd = fd;
+	return conn_server_view(conn);
+}
+
 int *endpoint_fd(struct run *run, const struct endpoint *endpoint)
 {
 	struct conn *conn = &run->conns[endpoint->conn];
 
+	if (endpoint->side == SIDE_SERVER)
+		conn_accept(run, conn);	/* a failure leaves the fd at -1, which says it */
 	return endpoint->side == SIDE_CLIENT ? &conn->client_fd : &conn->server_fd;
 }
 
@@ -107,12 +165,36 @@ int *endpoint_error(struct run *run, const struct endpoint *endpoint)
 	return endpoint->side == SIDE_CLIENT ? &conn->client_error : &conn->server_error;
 }
 
-int conn_live(struct conn *conn, bool client, struct tcp_live *live)
+/* A scripted server's numbers are its peer's, mirrored: it sends what the
+ * client's socket expects next and acknowledges what the client sent. */
+static int mirrored_live(struct run *run, struct conn *conn, struct tcp_live *live)
 {
-	int fd = client ? conn->client_fd : conn->server_fd;
+	struct tcp_live client;
+	int rc = conn_live(run, conn, true, &client);
+
+	if (rc < 0)
+		return rc;
+	*live = (struct tcp_live){
+		.snd_nxt = client.rcv_nxt, .rcv_nxt = client.snd_nxt,
+		.rcv_wnd = client.snd_wnd < 65535 ? client.snd_wnd : 65535,
+		.snd_wnd = client.rcv_wnd, .local_port = client.remote_port,
+		.remote_port = client.local_port,
+	};
+	return 0;
+}
+
+int conn_live(struct run *run, struct conn *conn, bool client, struct tcp_live *live)
+{
 	struct tcp_live *cache = client ? &conn->client_live : &conn->server_live;
 	bool *known = client ? &conn->client_live_known : &conn->server_live_known;
-	int rc = fd >= 0 ? sock_tcp_live(fd, live) : -ENOTCONN;
+	int fd, rc;
+
+	if (!client && conn->scripted_server)
+		return mirrored_live(run, conn, live);
+	if (!client)
+		conn_accept(run, conn);
+	fd = client ? conn->client_fd : conn->server_fd;
+	rc = fd >= 0 ? sock_tcp_live(fd, live) : -ENOTCONN;
 
 	if (rc == 0) {
 		*cache = *live;
@@ -129,12 +211,44 @@ int conn_live(struct conn *conn, bool client, struct tcp_live *live)
 static int conn_value(struct run *run, const struct expr_term *term, uint64_t *value)
 {
 	struct tcp_live live;
-	int rc = conn_live(&run->conns[term->conn], term->side == SIDE_CLIENT, &live);
+	int rc = conn_live(run, &run->conns[term->conn], term->side == SIDE_CLIENT, &live);
 
 	if (rc < 0)
 		return rc;
 	*value = term->value == CONN_NXT ? live.snd_nxt : live.rcv_wnd;
 	return 0;
+}
+
+/* The field a term names of a packet an expectation named. */
+static int packet_value(const struct run *run, const struct expr_term *term, uint64_t *value)
+{
+	const struct named_packet *named = &run->named[term->packet];
+	const struct packet_summary *packet = &named->packet;
+
+	if (!named->seen)
+		return -ESRCH;
+	switch (term->field) {
+	case PACKET_SEQ: *value = packet->seq; return 0;
+	case PACKET_ACK: *value = packet->ack; return 0;
+	case PACKET_WIN: *value = packet->window; return 0;
+	case PACKET_SPORT: *value = packet->sport; return 0;
+	case PACKET_DPORT: *value = packet->dport; return 0;
+	case PACKET_TSVAL: *value = packet->ts_val; return 0;
+	case PACKET_TSECR: *value = packet->ts_ecr; return 0;
+	case PACKET_LEN: *value = packet->payload_len; return 0;
+	case PACKET_VALUE_COUNT: break;
+	}
+	return -EINVAL;
+}
+
+const char *eval_strerror(int rc)
+{
+	if (rc == -ESRCH)
+		return "a named packet that was not seen (its expectation failed or was skipped)";
+	if (rc == -EPERM)
+		return "the socket's numbers cannot be read in its state (SYN_SENT: name the SYN "
+		       "with expect packet … as NAME and use NAME.seq)";
+	return strerror(-rc);
 }
 
 int eval_expr(struct run *run, const struct expr *expr, uint64_t *value)
@@ -147,8 +261,9 @@ int eval_expr(struct run *run, const struct expr *expr, uint64_t *value)
 		const struct expr_term *term = &expr->terms[i];
 
 		term_value = term->number;
-		if (term->is_conn) {
-			rc = conn_value(run, term, &term_value);
+		if (term->is_conn || term->is_packet) {
+			rc = term->is_conn ? conn_value(run, term, &term_value)
+					   : packet_value(run, term, &term_value);
 			if (rc < 0)
 				return rc;
 		}
@@ -160,6 +275,12 @@ int eval_expr(struct run *run, const struct expr *expr, uint64_t *value)
 
 const struct observed *wait_packet(struct run *run, size_t from, packet_filter filter,
 				   const void *arg)
+{
+	return wait_packet_for(run, from, filter, arg, run->options->timeout_ms);
+}
+
+const struct observed *wait_packet_for(struct run *run, size_t from, packet_filter filter,
+				       const void *arg, int timeout_ms)
 {
 	struct timespec start;
 	size_t i;
@@ -174,7 +295,7 @@ const struct observed *wait_packet(struct run *run, size_t from, packet_filter f
 				return observed;
 		}
 		from = observer_count(run->observer);
-		left = run->options->timeout_ms - ms_since(&start);
+		left = timeout_ms - ms_since(&start);
 		if (left <= 0 || observer_poll(run->observer, (int)left) < 0)
 			return NULL;
 	}

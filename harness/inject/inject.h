@@ -23,16 +23,19 @@ struct tcp_live {
 	uint16_t remote_port;	/* 0 once the connection has ended */
 };
 
-/* A listening TCP socket bound to addr:port inside ns.  fd or -errno. */
-int sock_listen(struct netns *ns, int family, const union inet_addr *addr, uint16_t port);
+/* A listening TCP socket bound to addr:port inside ns, with room for backlog
+ * connections not yet accepted (0: 64).  fd or -errno. */
+int sock_listen(struct netns *ns, int family, const union inet_addr *addr, uint16_t port,
+		int backlog);
 
 /*
- * A TCP connection from ns (source address src, kernel-chosen port, put in
- * *local_port unless NULL, also when the handshake fails) to dst:port, with
- * the handshake completed within timeout_ms.  fd or -errno (-ETIMEDOUT,
- * -ECONNREFUSED…).
+ * A TCP connection from ns (source address src, port sport or the kernel's
+ * choice when 0, put in *local_port unless NULL, also when the handshake
+ * fails) to dst:port, with the handshake completed within timeout_ms; with a
+ * negative timeout_ms only started (the socket in SYN_SENT).  fd or -errno
+ * (-ETIMEDOUT, -ECONNREFUSED, -EADDRINUSE…).
  */
-int sock_connect(struct netns *ns, int family, const union inet_addr *src,
+int sock_connect(struct netns *ns, int family, const union inet_addr *src, uint16_t sport,
 		 const union inet_addr *dst, uint16_t port, int timeout_ms, uint16_t *local_port);
 
 /* Accept the next connection within timeout_ms.  fd or -errno. */

@@ -48,7 +48,8 @@ static int wait_fd(int fd, short events, int timeout_ms)
 	return rc == 0 ? -ETIMEDOUT : 0;
 }
 
-int sock_listen(struct netns *ns, int family, const union inet_addr *addr, uint16_t port)
+int sock_listen(struct netns *ns, int family, const union inet_addr *addr, uint16_t port,
+		int backlog)
 {
 	struct sockaddr_storage storage;
 	socklen_t len = make_sockaddr(family, addr, port, &storage);
@@ -60,7 +61,7 @@ int sock_listen(struct netns *ns, int family, const union inet_addr *addr, uint1
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&storage, len) < 0 || listen(fd, 64) < 0)
+	if (bind(fd, (struct sockaddr *)&storage, len) < 0 || listen(fd, backlog > 0 ? backlog : 64) < 0)
 		goto out_close;
 	return fd;
 
@@ -70,18 +71,21 @@ out_close:
 	return rc;
 }
 
-int sock_connect(struct netns *ns, int family, const union inet_addr *src,
+int sock_connect(struct netns *ns, int family, const union inet_addr *src, uint16_t sport,
 		 const union inet_addr *dst, uint16_t port, int timeout_ms, uint16_t *local_port)
 {
 	struct sockaddr_storage storage;
 	socklen_t len;
-	int fd, rc, error = 0;
+	int fd, rc, error = 0, on = 1;
 	socklen_t error_len = sizeof(error);
 
 	fd = netns_socket(ns, family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
 	if (fd < 0)
 		return fd;
-	len = make_sockaddr(family, src, 0, &storage);
+	/* A chosen port may still be in TIME_WAIT from an earlier connection. */
+	if (sport && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
+		goto out_errno;
+	len = make_sockaddr(family, src, sport, &storage);
 	if (bind(fd, (struct sockaddr *)&storage, len) < 0)
 		goto out_errno;
 	/* The port is chosen by bind: known even if the handshake then fails. */
@@ -95,6 +99,11 @@ int sock_connect(struct netns *ns, int family, const union inet_addr *src,
 	len = make_sockaddr(family, dst, port, &storage);
 	if (connect(fd, (struct sockaddr *)&storage, len) < 0 && errno != EINPROGRESS)
 		goto out_errno;
+	if (timeout_ms < 0) {
+		/* The handshake goes on in the kernel, whatever the fd's mode. */
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		return fd;
+	}
 	rc = wait_fd(fd, POLLOUT, timeout_ms);
 	if (rc < 0)
 		goto out_close;

@@ -170,6 +170,50 @@ static bool check_socket(const struct expect_step *expect, const struct observat
 	return true;
 }
 
+/* A counter's change since before the last send: stat (conntrack's) or netstat. */
+static bool check_delta(const struct expect_step *expect, const struct observation *seen,
+			char *msg, size_t msgsize)
+{
+	const char *what = expect->kind == EXPECT_STAT ? "stat" : "netstat";
+
+	if (!seen->counter_known) {
+		snprintf(msg, msgsize, "counter %s is not reported by this kernel",
+			 expect->counter);
+		return false;
+	}
+	if (compare(seen->counter_delta, expect->op, expect->delta))
+		return true;
+	if (expect->op == CMP_EQ)
+		snprintf(msg, msgsize, "expected %s %s %+" PRId64 ", saw %+" PRId64, what,
+			 expect->counter, expect->delta, seen->counter_delta);
+	else
+		snprintf(msg, msgsize, "expected %s %s %s%" PRId64 ", saw %+" PRId64, what,
+			 expect->counter, compare_op_text(expect->op), expect->delta,
+			 seen->counter_delta);
+	return false;
+}
+
+/* An nft named counter's value now. */
+static bool check_counter(const struct expect_step *expect, const struct observation *seen,
+			  char *msg, size_t msgsize)
+{
+	if (expect->has_packets &&
+	    !compare((int64_t)seen->nft_packets, expect->packets_op, (int64_t)expect->packets)) {
+		snprintf(msg, msgsize, "expected counter %s packets %s%" PRIu64 ", saw %" PRIu64,
+			 expect->counter, compare_op_text(expect->packets_op), expect->packets,
+			 seen->nft_packets);
+		return false;
+	}
+	if (expect->has_bytes &&
+	    !compare((int64_t)seen->nft_bytes, expect->bytes_op, (int64_t)expect->bytes)) {
+		snprintf(msg, msgsize, "expected counter %s bytes %s%" PRIu64 ", saw %" PRIu64,
+			 expect->counter, compare_op_text(expect->bytes_op), expect->bytes,
+			 seen->nft_bytes);
+		return false;
+	}
+	return true;
+}
+
 bool expect_check(const struct expect_step *expect, const struct observation *seen,
 		  char *msg, size_t msgsize)
 {
@@ -186,21 +230,10 @@ bool expect_check(const struct expect_step *expect, const struct observation *se
 	case EXPECT_CT:
 		return check_ct(expect, &seen->entry, msg, msgsize);
 	case EXPECT_STAT:
-		if (!seen->counter_known) {
-			snprintf(msg, msgsize, "counter %s is not reported by this kernel",
-				 expect->counter);
-			return false;
-		}
-		if (compare(seen->counter_delta, expect->op, expect->delta))
-			return true;
-		if (expect->op == CMP_EQ)
-			snprintf(msg, msgsize, "expected stat %s %+" PRId64 ", saw %+" PRId64,
-				 expect->counter, expect->delta, seen->counter_delta);
-		else
-			snprintf(msg, msgsize, "expected stat %s %s%" PRId64 ", saw %+" PRId64,
-				 expect->counter, compare_op_text(expect->op), expect->delta,
-				 seen->counter_delta);
-		return false;
+	case EXPECT_NETSTAT:
+		return check_delta(expect, seen, msg, msgsize);
+	case EXPECT_COUNTER:
+		return check_counter(expect, seen, msg, msgsize);
 	case EXPECT_ENTRIES: {
 		int64_t bound = table_size_value(&expect->entries, seen->entries_max);
 

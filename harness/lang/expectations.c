@@ -254,10 +254,35 @@ static int parse_packet_type(struct parser *p, const struct word *w, size_t off,
 
 /* The clauses of expect [no] packet, per protocol. */
 static const char *const packet_clauses_what[] = {
-	[PROTO_TCP]	= "flags=, seq=, ack=, verdict, reason or end of line",
-	[PROTO_UDP]	= "verdict, reason or end of line",
-	[PROTO_ICMP]	= "type=, verdict, reason or end of line",
+	[PROTO_TCP]	= "flags=, seq=, ack=, verdict, reason, within, as or end of line",
+	[PROTO_UDP]	= "verdict, reason, within, as or end of line",
+	[PROTO_ICMP]	= "type=, verdict, reason, within, as or end of line",
 };
+
+/* as NAME: the packet's fields become terms (NAME.seq …) for later steps. */
+static int take_packet_name(struct parser *p, struct packet_match *packet)
+{
+	struct scenario *scenario = p->scenario;
+	struct word *w = next_plain(p, "a packet name");
+
+	if (!w)
+		return -1;
+	if (packet->absent)
+		return error_word(p, w, "a packet that is seen (expect no … names none)");
+	if (packet->name >= 0)
+		return error_word(p, w, "each clause once");
+	if (!is_ident(w->text) || strlen(w->text) >= SCENARIO_IDENT_MAX)
+		return error_word(p, w, "a packet name of [a-z][a-z0-9_]*, at most %d characters",
+				  SCENARIO_IDENT_MAX - 1);
+	if (find_conn(p, w->text, strlen(w->text)) >= 0 ||
+	    find_packet(p, w->text, strlen(w->text)) >= 0 || strcmp(w->text, "last") == 0)
+		return error_word(p, w, "a name not used before (connections and packets share names)");
+	if (scenario->n_packets == SCENARIO_PACKETS_MAX)
+		return error_word(p, w, "at most %d named packets", SCENARIO_PACKETS_MAX);
+	packet->name = (int)scenario->n_packets;
+	strcpy(scenario->packets[scenario->n_packets++], w->text);
+	return 0;
+}
 
 static int parse_packet_clause(struct parser *p, struct packet_match *packet, bool wire)
 {
@@ -286,10 +311,24 @@ static int parse_packet_clause(struct parser *p, struct packet_match *packet, bo
 			return error_word(p, w, "each clause once");
 		return take_reason(p, &packet->has_reason, &packet->reason_none, &packet->reason);
 	}
+	if (!eq && KEY_IS("within")) {
+		if (packet->within_ms)
+			return error_word(p, w, "each clause once");
+		return take_duration(p, WITHIN_MS_MAX, &packet->within_ms);
+	}
+	if (!eq && KEY_IS("as"))
+		return take_packet_name(p, packet);
 	if (eq && tcp && KEY_IS("flags")) {
+		size_t len = strlen(w->text);
+
 		if (packet->has_flags)
 			return error_word(p, w, "each clause once");
 		packet->has_flags = true;
+		/* flags=R+: a RST with or without ACK (flags=R alone would not see an RA). */
+		if (len > key_len + 2 && w->text[len - 1] == '+') {
+			packet->flags_contain = true;
+			w->text[len - 1] = '\0';
+		}
 		return parse_flags(p, w, key_len + 1, &packet->flags);
 	}
 	if (eq && tcp && KEY_IS("seq"))
@@ -332,6 +371,7 @@ static int parse_packet_match(struct parser *p, bool absent, bool wire)
 
 	expect->kind = wire ? EXPECT_WIRE : EXPECT_PACKET;
 	packet->absent = absent;
+	packet->name = -1;
 	if (need_send(p) || take_host(p, packet->src) || expect_keyword(p, "->"))
 		return -1;
 	dst = peek_word(p);
@@ -432,14 +472,13 @@ static size_t take_compare_op(const char *text, enum compare_op *op)
 	return 0;
 }
 
+static int take_delta(struct parser *p, enum compare_op *op, int64_t *value);
+
 static int parse_expect_stat(struct parser *p)
 {
 	struct expect_step *expect = &p->step->expect;
 	char what[512] = "a counter of stat/nf_conntrack (";
 	struct word *w;
-	const char *delta;
-	uint64_t value;
-	int sign = 1;
 
 	expect->kind = EXPECT_STAT;
 	if (need_send(p))
@@ -454,16 +493,108 @@ static int parse_expect_stat(struct parser *p)
 			strcpy(expect->counter, w->text);
 	if (!expect->counter[0])
 		return error_word(p, w, "%s", what);
-	w = next_plain(p, "a delta (+N, -N, N, >N, >=N, <N or <=N)");
+	if (take_delta(p, &expect->op, &expect->delta))
+		return -1;
+	return expect_end(p);
+}
+
+/* A delta (+N, -N, N) or a comparison (>N, >=N, <N, <=N) into op and value. */
+static int take_delta(struct parser *p, enum compare_op *op, int64_t *value)
+{
+	struct word *w = next_plain(p, "a delta (+N, -N, N, >N, >=N, <N or <=N)");
+	const char *delta;
+	uint64_t number;
+	int sign = 1;
+
 	if (!w)
 		return -1;
-	delta = w->text + take_compare_op(w->text, &expect->op);
-	if (expect->op == CMP_EQ && (*delta == '+' || *delta == '-'))
+	delta = w->text + take_compare_op(w->text, op);
+	if (*op == CMP_EQ && (*delta == '+' || *delta == '-'))
 		sign = *delta++ == '-' ? -1 : 1;
 	if (number_in_range(p, delta, strlen(delta), word_column(w, (size_t)(delta - w->text)),
-			    0, UINT32_MAX, &value))
+			    0, UINT32_MAX, &number))
 		return -1;
-	expect->delta = sign * (int64_t)value;
+	*value = sign * (int64_t)number;
+	return 0;
+}
+
+/* packets OP N or bytes OP N of expect counter: the counter's value now. */
+static int take_counter_clause(struct parser *p, struct expect_step *expect)
+{
+	struct word *w = next_plain(p, "packets or bytes");
+	bool packets = w && strcmp(w->text, "packets") == 0;
+	bool *has = packets ? &expect->has_packets : &expect->has_bytes;
+	enum compare_op *op = packets ? &expect->packets_op : &expect->bytes_op;
+	uint64_t *value = packets ? &expect->packets : &expect->bytes;
+	struct word *n;
+	size_t off;
+
+	if (!w)
+		return -1;
+	if (!packets && strcmp(w->text, "bytes") != 0)
+		return error_word(p, w, "packets or bytes");
+	if (*has)
+		return error_word(p, w, "each clause once");
+	*has = true;
+	n = next_plain(p, "a number (N, >N, >=N, <N or <=N)");
+	if (!n)
+		return -1;
+	off = take_compare_op(n->text, op);
+	return number_in_range(p, n->text + off, strlen(n->text + off), word_column(n, off), 0,
+			       UINT32_MAX, value);
+}
+
+/* counter HOST NAME [packets OP N] [bytes OP N]: a named counter of the nft
+ * rulesets loaded in HOST (counter NAME { } in a table, `counter name NAME`
+ * in a rule), as `nft list counters` shows it. */
+static int parse_expect_counter(struct parser *p)
+{
+	struct expect_step *expect = &p->step->expect;
+	struct word *w;
+
+	expect->kind = EXPECT_COUNTER;
+	if (take_host(p, expect->host))
+		return -1;
+	w = next_plain(p, "a counter name");
+	if (!w)
+		return -1;
+	if (!is_counter_name(w->text) || strlen(w->text) >= SCENARIO_IDENT_MAX)
+		return error_word(p, w, "an nft counter name of [A-Za-z][A-Za-z0-9_]*, at most %d "
+				  "characters", SCENARIO_IDENT_MAX - 1);
+	strcpy(expect->counter, w->text);
+	do {
+		if (take_counter_clause(p, expect))
+			return -1;
+	} while (peek_word(p));
+	return expect_end(p);
+}
+
+/* netstat [HOST] NAME DELTA: a counter of HOST's /proc/net/netstat or
+ * /proc/net/snmp, named as nstat names them (TcpExtPAWSEstab, TcpOutRsts),
+ * changed by DELTA since before the last step that sent. */
+static int parse_expect_netstat(struct parser *p)
+{
+	struct expect_step *expect = &p->step->expect;
+	struct word *w;
+
+	expect->kind = EXPECT_NETSTAT;
+	p->scenario->uses_netstat = true;
+	if (need_send(p))
+		return -1;
+	w = peek_word(p);
+	if (w && is_plain(w) && is_destination(p, w->text) &&
+	    strcmp(w->text, SERVICE_HOST) != 0 && take_host(p, expect->host))
+		return -1;
+	w = next_plain(p, "a MIB counter as nstat names it (TcpExtPAWSEstab, TcpOutRsts …)");
+	if (!w)
+		return -1;
+	if (!is_counter_name(w->text) || !isupper((unsigned char)w->text[0]) ||
+	    strlen(w->text) >= SCENARIO_IDENT_MAX)
+		return error_word(p, w, "a MIB counter as nstat names it (TcpExtPAWSEstab, "
+				  "TcpOutRsts …)");
+	strcpy(expect->counter, w->text);
+	if (take_delta(p, &expect->op, &expect->delta))
+		return -1;
 	return expect_end(p);
 }
 
@@ -512,6 +643,8 @@ static const struct command expect_commands[] = {
 	{ .name = "socket",	.parse = parse_expect_socket },
 	{ .name = "entries",	.parse = parse_expect_entries },
 	{ .name = "kmsg",	.parse = parse_expect_kmsg },
+	{ .name = "counter",	.parse = parse_expect_counter },
+	{ .name = "netstat",	.parse = parse_expect_netstat },
 	{ .name = NULL },
 };
 

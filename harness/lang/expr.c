@@ -61,6 +61,36 @@ static const struct {
 	{ "server.win", SIDE_SERVER, CONN_WIN },
 };
 
+static const char *const packet_value_names[PACKET_VALUE_COUNT] = {
+	[PACKET_SEQ] = "seq", [PACKET_ACK] = "ack", [PACKET_WIN] = "win",
+	[PACKET_SPORT] = "sport", [PACKET_DPORT] = "dport", [PACKET_TSVAL] = "tsval",
+	[PACKET_TSECR] = "tsecr", [PACKET_LEN] = "len",
+};
+
+const char *packet_value_name(enum packet_value value)
+{
+	return (unsigned)value < PACKET_VALUE_COUNT ? packet_value_names[value] : "?";
+}
+
+/* NAME.FIELD of a packet named by as: NAME is text[0..name_len). */
+static int parse_packet_term(struct parser *p, const char *text, size_t len, size_t name_len,
+			     int column, struct expr_term *term)
+{
+	const char *field = text + name_len + 1;
+	size_t field_len = name_len < len ? len - name_len - 1 : 0;
+
+	for (size_t i = 0; name_len < len && i < PACKET_VALUE_COUNT; i++)
+		if (strlen(packet_value_names[i]) == field_len &&
+		    strncmp(packet_value_names[i], field, field_len) == 0) {
+			term->is_packet = true;
+			term->field = (enum packet_value)i;
+			return 0;
+		}
+	return error_at(p, column, text, (int)len,
+			"%.*s.seq, .ack, .win, .sport, .dport, .tsval, .tsecr or .len",
+			(int)name_len, text);
+}
+
 static int parse_term(struct parser *p, const struct word *w, size_t off, size_t len,
 		      struct expr_term *term)
 {
@@ -81,9 +111,13 @@ static int parse_term(struct parser *p, const struct word *w, size_t off, size_t
 	dot = memchr(text, '.', len);
 	name_len = dot ? (size_t)(dot - text) : len;
 	term->conn = find_conn(p, text, name_len);
+	term->packet = find_packet(p, text, name_len);
+	if (term->packet >= 0)
+		return parse_packet_term(p, text, len, name_len, column, term);
 	if (term->conn < 0)
 		return error_at(p, column, text, (int)name_len,
-				"a number or a connection declared by connect");
+				"a number, a connection declared by connect or a packet named "
+				"by as");
 	for (size_t i = 0; dot && i < sizeof(conn_values) / sizeof(conn_values[0]); i++) {
 		const char *value = conn_values[i].name;
 
@@ -128,7 +162,7 @@ int parse_expr(struct parser *p, const struct word *w, size_t off, uint64_t max,
 		term->sign = sign;
 		if (parse_term(p, w, off + start, end - start, term))
 			return -1;
-		if (term->is_conn)
+		if (term->is_conn || term->is_packet)
 			pure = false;
 		else
 			sum += sign * (int64_t)term->number;

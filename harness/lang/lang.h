@@ -14,6 +14,11 @@
 #define SCENARIO_IDENT_MAX	32	/* host, connection, counter names */
 #define SCENARIO_TEXT_MAX	1024	/* reason patterns, nft rulesets, sysctl values */
 #define SCENARIO_CONNS_MAX	16
+#define SCENARIO_PACKETS_MAX	32	/* packets named by `expect packet … as NAME` */
+#define SCENARIO_MUTED_MAX	4	/* hosts muted by `mute` */
+#define SLEEP_MS_MAX		10000	/* sleep MS */
+#define QUIET_MS_DEFAULT	200	/* expect no packet: the quiet period (the kernel's longest delayed ACK) */
+#define WITHIN_MS_MAX		60000	/* expect … within T */
 #define CONN_LAST		(-2)	/* "last" in ct steps: the entry of the last packet sent */
 #define EXPR_TERMS_MAX		8
 #define SCENARIO_VARIANTS_MAX	8
@@ -65,13 +70,26 @@ enum families {
 enum conn_side { SIDE_CLIENT, SIDE_SERVER };
 enum conn_value { CONN_NXT, CONN_WIN };
 
+/* A field of a packet named by `as NAME`: sa.seq, sa.ack, sa.win (the raw
+ * window field), sa.sport, sa.dport, sa.tsval, sa.tsecr, sa.len (payload). */
+enum packet_value {
+	PACKET_SEQ, PACKET_ACK, PACKET_WIN, PACKET_SPORT, PACKET_DPORT, PACKET_TSVAL,
+	PACKET_TSECR, PACKET_LEN,
+	PACKET_VALUE_COUNT
+};
+
+const char *packet_value_name(enum packet_value value);	/* "seq", "ack" … */
+
 struct expr_term {
 	int sign;			/* +1 or -1 */
 	bool is_conn;
-	uint64_t number;		/* when !is_conn */
+	bool is_packet;			/* a named packet's field */
+	uint64_t number;		/* when neither */
 	int conn;			/* index into scenario.conns, when is_conn */
 	enum conn_side side;
 	enum conn_value value;
+	int packet;			/* index into scenario.packets, when is_packet */
+	enum packet_value field;
 };
 
 /* term (('+'|'-') term)*, evaluated modulo 2^32 for sequence numbers.  The
@@ -150,6 +168,19 @@ struct nft_step {
 struct listen_step {
 	char host[SCENARIO_IDENT_MAX];
 	uint16_t port;
+	uint16_t backlog;		/* backlog=N; 0: the engine's default */
+};
+
+/* mute HOST: HOST's kernel answers nothing from then on (its TCP, UDP and
+ * ICMP echo input is dropped before conntrack and sockets); crafted packets
+ * speak for it: a scripted peer. */
+struct mute_step {
+	char host[SCENARIO_IDENT_MAX];
+};
+
+/* sleep MS: the one step that waits for time itself, 1..SLEEP_MS_MAX. */
+struct sleep_step {
+	uint32_t ms;
 };
 
 /* connect c client -> server:80 [udp]: a kernel TCP connection (or a pair of
@@ -161,6 +192,8 @@ struct connect_step {
 	uint16_t port;
 	enum protocol protocol;		/* PROTO_TCP or PROTO_UDP */
 	bool may_fail;			/* … may-fail: a failure is recorded for expect socket */
+	bool nowait;			/* … nowait: start the handshake and go on (tcp) */
+	uint16_t sport;			/* sport=N: the client's port; 0 the kernel's choice */
 };
 
 /* Socket states as the kernel's tcp_info reports them (TCP_ESTABLISHED = 1 …). */
@@ -213,6 +246,8 @@ enum expect_kind {
 	EXPECT_WIRE,		/* [no] wire HOST -> HOST PROTO [clauses] [src=NAME] [dst=NAME] */
 	EXPECT_ENTRIES,		/* entries OP N|max: the observing host's nf_conntrack_count */
 	EXPECT_KMSG,		/* [no] kmsg "TEXT": a kernel log line since the run began */
+	EXPECT_COUNTER,		/* counter HOST NAME [packets OP N] [bytes OP N]: an nft named counter */
+	EXPECT_NETSTAT,		/* netstat [HOST] NAME OP N: a TCP/IP MIB counter's change */
 };
 
 /* How a number is compared: stat deltas ("+1" is EQ 1, ">0"), entry counts. */
@@ -228,6 +263,7 @@ struct packet_match {
 	enum protocol protocol;
 	bool has_flags;
 	uint8_t flags;			/* exact TCP flags */
+	bool flags_contain;		/* flags=R+: these flags and maybe others */
 	struct expr seq, ack;
 	bool has_type;
 	enum icmp_message icmp_message;	/* or raw type when ICMP_MSG_NONE */
@@ -242,6 +278,9 @@ struct packet_match {
 	 * carried there: a host's, or "service" (the DNAT address); "" any. */
 	char addr_src[SCENARIO_IDENT_MAX];
 	char addr_dst[SCENARIO_IDENT_MAX];
+	uint32_t within_ms;		/* within T: how long to wait for it (absent: the quiet
+					 * period); 0: the run's -t (absent: QUIET_MS_DEFAULT) */
+	int name;			/* as NAME: index into scenario.packets; -1 none */
 };
 
 /* A reason pattern matches the logged reason exactly, except that '#' stands for
@@ -269,6 +308,10 @@ struct expect_step {
 	int socket_errno;			/* socket EP error E: 0 for none, -1 not checked */
 	int socket_state;			/* socket EP state S: -1 not checked */
 	uint32_t socket_also_states;		/* state A|B…: further states accepted */
+	char host[SCENARIO_IDENT_MAX];		/* counter, netstat: whose ("" netstat: the observing host) */
+	bool has_packets, has_bytes;		/* counter … packets OP N, bytes OP N */
+	enum compare_op packets_op, bytes_op;
+	uint64_t packets, bytes;
 };
 
 /* Error names a socket expectation takes: ECONNRESET ECONNREFUSED ETIMEDOUT EPIPE
@@ -296,9 +339,9 @@ struct fill_step {
 
 enum step_kind {
 	STEP_SYSCTL, STEP_NFT, STEP_LISTEN, STEP_CONNECT, STEP_SEND, STEP_EXPECT,
-	STEP_SOCKET, STEP_CT, STEP_FLOOD, STEP_FILL,
+	STEP_SOCKET, STEP_CT, STEP_FLOOD, STEP_FILL, STEP_MUTE, STEP_SLEEP,
 };
-#define STEP_KIND_COUNT		(STEP_FILL + 1)	/* not in the enum: switches stay exhaustive */
+#define STEP_KIND_COUNT		(STEP_SLEEP + 1)	/* not in the enum: switches stay exhaustive */
 
 /* Kernel versions as KERNEL_VERSION(major, minor, patch) would make them. */
 #define CTLAB_KERNEL_VERSION(a, b, c)	(((uint32_t)(a) << 16) + ((b) << 8) + (c))
@@ -348,6 +391,8 @@ struct step {
 		struct ct_step ct;
 		struct flood_step flood;
 		struct fill_step fill;
+		struct mute_step mute;
+		struct sleep_step sleep;
 	};
 };
 
@@ -366,6 +411,9 @@ struct scenario {
 	enum protocol conn_protocols[SCENARIO_CONNS_MAX];	/* tcp or udp, by connection */
 	size_t n_conns;
 	char conns[SCENARIO_CONNS_MAX][SCENARIO_IDENT_MAX];
+	size_t n_packets;		/* packets named by `as` */
+	char packets[SCENARIO_PACKETS_MAX][SCENARIO_IDENT_MAX];
+	bool uses_netstat;		/* an expect netstat: the engine keeps the MIBs before each send */
 	size_t n_steps;
 	struct step *steps;
 	struct scenario_chunk *strings;	/* private: where texts and terms are kept */
@@ -425,7 +473,7 @@ struct observation {
 	enum verdict verdict;		/* of the last packet sent */
 	const char *reason;		/* conntrack's reason for it, NULL if none */
 	struct ct_entry entry;		/* for EXPECT_CT */
-	bool counter_known;		/* for EXPECT_STAT */
+	bool counter_known;		/* for EXPECT_STAT and EXPECT_NETSTAT */
 	int64_t counter_delta;
 	bool packet_seen;		/* for EXPECT_PACKET */
 	char packet_what[160];		/* "packet #7" or the wire's record, when seen */
@@ -434,6 +482,7 @@ struct observation {
 	char kmsg_line[256];
 	int socket_errno;		/* for EXPECT_SOCKET: pending or met error, 0 none */
 	int socket_state;		/* tcp_info state, TCP_CLOSE once closed */
+	uint64_t nft_packets, nft_bytes;	/* for EXPECT_COUNTER */
 };
 
 /*

@@ -1,4 +1,5 @@
 /* lexer — reading a scenario file, cutting its lines into words, taking words, errors. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -442,6 +443,57 @@ int find_conn(struct parser *p, const char *name, size_t len)
 		    strncmp(p->scenario->conns[i], name, len) == 0)
 			return (int)i;
 	return -1;
+}
+
+int find_packet(struct parser *p, const char *name, size_t len)
+{
+	for (size_t i = 0; i < p->scenario->n_packets; i++)
+		if (strlen(p->scenario->packets[i]) == len &&
+		    strncmp(p->scenario->packets[i], name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A connection's or a packet's name: [a-z][a-z0-9_]*. */
+bool is_ident(const char *text)
+{
+	for (const char *c = text; *c; c++)
+		if (!islower((unsigned char)*c) &&
+		    (c == text || (!isdigit((unsigned char)*c) && *c != '_')))
+			return false;
+	return text[0] != '\0';
+}
+
+/* An nft object's or a MIB counter's name: [A-Za-z][A-Za-z0-9_]*. */
+bool is_counter_name(const char *text)
+{
+	for (const char *c = text; *c; c++)
+		if (!isalpha((unsigned char)*c) &&
+		    (c == text || (!isdigit((unsigned char)*c) && *c != '_')))
+			return false;
+	return text[0] != '\0';
+}
+
+/* A time: N or Nms (milliseconds), Ns (seconds), 1 ms up to max_ms. */
+int take_duration(struct parser *p, uint32_t max_ms, uint32_t *ms)
+{
+	struct word *w = next_plain(p, "a time (N ms: 50, 50ms, 2s)");
+	size_t len, unit = 1;
+	uint64_t value;
+
+	if (!w)
+		return -1;
+	len = strlen(w->text);
+	if (len > 2 && strcmp(w->text + len - 2, "ms") == 0) {
+		len -= 2;
+	} else if (len > 1 && w->text[len - 1] == 's') {
+		len -= 1;
+		unit = 1000;
+	}
+	if (number_in_range(p, w->text, len, w->column, 1, max_ms / unit, &value))
+		return -1;
+	*ms = (uint32_t)(value * unit);
+	return 0;
 }
 
 int conn_error(struct parser *p, int column, const char *found, int found_len)

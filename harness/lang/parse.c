@@ -125,6 +125,8 @@ static const struct command statements[] = {
 	{ .name = "flush",	.parse = parse_flush,	.is_step = true,	.step_kind = STEP_CT },
 	{ .name = "flood",	.parse = parse_flood,	.is_step = true,	.step_kind = STEP_FLOOD },
 	{ .name = "fill",	.parse = parse_fill,	.is_step = true,	.step_kind = STEP_FILL },
+	{ .name = "mute",	.parse = parse_mute,	.is_step = true,	.step_kind = STEP_MUTE },
+	{ .name = "sleep",	.parse = parse_sleep,	.is_step = true,	.step_kind = STEP_SLEEP },
 	{ .name = "expect",	.parse = parse_expect,	.is_step = true,	.step_kind = STEP_EXPECT },
 	{ .name = NULL },
 };

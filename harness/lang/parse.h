@@ -41,6 +41,7 @@ struct parser {
 	size_t about_len, about_cap;
 	bool seen_statement;	/* a statement parsed: the file is a scenario */
 	const char *const *hosts;
+	unsigned muted;		/* bit i: hosts[i] is muted by a mute step */
 };
 
 /* ---- Statements ---- */
@@ -81,6 +82,10 @@ int take_destination(struct parser *p, char *dst);
 int take_host_port(struct parser *p, char *host, uint16_t *port);
 int take_host_port_as(struct parser *p, char *host, uint16_t *port, bool destination);
 int find_conn(struct parser *p, const char *name, size_t len);
+int find_packet(struct parser *p, const char *name, size_t len);
+bool is_ident(const char *text);
+bool is_counter_name(const char *text);
+int take_duration(struct parser *p, uint32_t max_ms, uint32_t *ms);
 int conn_error(struct parser *p, int column, const char *found, int found_len);
 bool conn_is_udp(const struct parser *p, int conn);
 int take_ct_conn(struct parser *p, int *conn);
@@ -134,6 +139,8 @@ int parse_shutdown(struct parser *p);
 int parse_close(struct parser *p);
 int parse_wait(struct parser *p);
 int parse_delete(struct parser *p);
+int parse_mute(struct parser *p);
+int parse_sleep(struct parser *p);
 int parse_flags(struct parser *p, const struct word *w, size_t off, uint8_t *flags);
 extern const char icmp_type_what[];
 int parse_send(struct parser *p);

@@ -273,13 +273,89 @@ int parse_nft(struct parser *p)
 	return expect_end(p);
 }
 
+/* listen HOST:PORT [backlog=N]: nothing accepts but a connect step to it. */
 int parse_listen(struct parser *p)
 {
 	struct listen_step *listen = &p->step->listen;
+	uint64_t backlog;
 
 	if (take_host_port(p, listen->host, &listen->port))
 		return -1;
+	if (peek_word(p)) {
+		if (take_keyed_number(p, "backlog", 1, 4096, &backlog))
+			return -1;
+		listen->backlog = (uint16_t)backlog;
+	}
 	return expect_end(p);
+}
+
+static int host_index(const struct parser *p, const char *host)
+{
+	for (int i = 0; p->hosts[i]; i++)
+		if (strcmp(p->hosts[i], host) == 0)
+			return i;
+	return -1;
+}
+
+/* mute HOST: from here on HOST's kernel answers nothing; crafted packets speak
+ * for it (a scripted peer). */
+int parse_mute(struct parser *p)
+{
+	struct mute_step *mute = &p->step->mute;
+	int host;
+
+	if (take_host(p, mute->host))
+		return -1;
+	host = host_index(p, mute->host);
+	if (host >= 0)
+		p->muted |= 1u << host;
+	return expect_end(p);
+}
+
+/* sleep T: wait for time itself (a kernel timer the story is about). */
+int parse_sleep(struct parser *p)
+{
+	if (take_duration(p, SLEEP_MS_MAX, &p->step->sleep.ms))
+		return -1;
+	return expect_end(p);
+}
+
+/* The options after connect's server: [tcp|udp] [sport=N] [nowait] [may-fail]. */
+static int parse_connect_options(struct parser *p, struct connect_step *connect)
+{
+	const char *what = "tcp, udp, sport=, nowait, may-fail or end of line";
+	struct word *w = peek_word(p);
+	uint64_t port;
+
+	if (w && is_plain(w) && (strcmp(w->text, "tcp") == 0 || strcmp(w->text, "udp") == 0)) {
+		connect->protocol = strcmp(w->text, "udp") ? PROTO_TCP : PROTO_UDP;
+		p->next++;
+		what = "sport=, nowait, may-fail or end of line";
+	}
+	while ((w = peek_word(p))) {
+		if (!is_plain(w))
+			return error_word(p, w, "%s", what);
+		if (strncmp(w->text, "sport=", 6) == 0 && !connect->sport) {
+			if (take_keyed_number(p, "sport", 1, 65535, &port))
+				return -1;
+			connect->sport = (uint16_t)port;
+			continue;
+		}
+		if (strcmp(w->text, "nowait") == 0 && !connect->nowait && !connect->may_fail) {
+			if (connect->protocol == PROTO_UDP)
+				return error_word(p, w, "may-fail or end of line (a udp connection "
+						  "has no handshake to wait for)");
+			connect->nowait = true;
+		} else if (strcmp(w->text, "may-fail") == 0 && !connect->may_fail &&
+			   !connect->nowait) {
+			connect->may_fail = true;
+		} else {
+			return error_word(p, w, "%s, each once (nowait and may-fail exclude each "
+					  "other)", what);
+		}
+		p->next++;
+	}
+	return 0;
 }
 
 int parse_connect(struct parser *p)
@@ -288,18 +364,15 @@ int parse_connect(struct parser *p)
 	struct scenario *scenario = p->scenario;
 	struct word *w = next_plain(p, "a connection name");
 	struct word *server;
-	const char *c;
+	int host;
 
 	if (!w)
 		return -1;
-	for (c = w->text; *c; c++)
-		if (!(islower((unsigned char)*c) || (c > w->text &&
-		      (isdigit((unsigned char)*c) || *c == '_'))))
-			break;
-	if (c == w->text || *c || strlen(w->text) >= SCENARIO_IDENT_MAX)
+	if (!is_ident(w->text) || strlen(w->text) >= SCENARIO_IDENT_MAX)
 		return error_word(p, w, "a connection name of [a-z][a-z0-9_]*, at most %d characters",
 				  SCENARIO_IDENT_MAX - 1);
-	if (find_conn(p, w->text, strlen(w->text)) >= 0)
+	if (find_conn(p, w->text, strlen(w->text)) >= 0 ||
+	    find_packet(p, w->text, strlen(w->text)) >= 0)
 		return error_word(p, w, "a connection name not used before");
 	if (strcmp(w->text, "last") == 0)
 		return error_word(p, w, "a connection name other than last (it means the last "
@@ -319,21 +392,14 @@ int parse_connect(struct parser *p)
 				(int)strlen(connect->server),
 				"a server other than the client");
 	p->seen_sender = true;
-	const char *what = "tcp, udp, may-fail or end of line";
-
-	w = peek_word(p);
-	if (w && is_plain(w) && (strcmp(w->text, "tcp") == 0 || strcmp(w->text, "udp") == 0)) {
-		connect->protocol = strcmp(w->text, "udp") ? PROTO_TCP : PROTO_UDP;
-		p->next++;
-		w = peek_word(p);
-		what = "may-fail or end of line";
-	}
-	if (w) {
-		if (!is_plain(w) || strcmp(w->text, "may-fail") != 0)
-			return error_word(p, w, "%s", what);
-		connect->may_fail = true;
-		p->next++;
-	}
+	if (parse_connect_options(p, connect))
+		return -1;
+	host = host_index(p, connect->server);
+	if (host >= 0 && (p->muted & (1u << host)) &&
+	    (connect->protocol != PROTO_TCP || !connect->nowait))
+		return error_at(p, server->column, server->raw, (int)strlen(connect->server),
+				"a host that answers (%s is muted: connect … tcp nowait to it, "
+				"and crafted packets answer)", connect->server);
 	scenario->conn_protocols[connect->conn] = connect->protocol;
 	return expect_end(p);
 }

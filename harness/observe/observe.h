@@ -91,6 +91,31 @@ int observer_ct_flush(struct observer *observer);
 /* True when both summaries describe the same packet (see observer_wait_for). */
 bool packet_same(const struct packet_summary *a, const struct packet_summary *b);
 
+/* ---- mib — the TCP/IP MIB counters of a namespace, as nstat names them. (mib.c) ---- */
+
+#define MIB_COUNTERS_MAX	640
+
+struct mib {
+	size_t n;
+	char names[MIB_COUNTERS_MAX][48];	/* "TcpExtPAWSEstab", "TcpOutRsts", "Ip6InReceives" */
+	uint64_t values[MIB_COUNTERS_MAX];
+};
+
+/*
+ * mib_read - read @ns's /proc/net/netstat, snmp and snmp6 (from a thread
+ * inside it) into @mib, each counter named by its line's prefix and its
+ * column ("TcpExt:" + "PAWSEstab"). Returns 0 or -errno.
+ */
+int mib_read(struct netns *ns, struct mib *mib);
+
+/* mib_parse - add the counters of one such file's @text to @mib (pure, for
+ * tests). Returns 0, -EINVAL for a names line without its values line, or
+ * -ENOSPC. */
+int mib_parse(const char *text, struct mib *mib);
+
+/* mib_get - the counter called @name; false if this kernel has none. */
+bool mib_get(const struct mib *mib, const char *name, uint64_t *value);
+
 /* ---- wire — capture every packet on every link of a set of namespaces, and write them as pcapng. (wire.c) ---- */
 
 #define WIRE_HOST_MAX	32
