@@ -22,7 +22,7 @@
 #define CONN	"connect c client -> server:80\n"
 #define SEND	"send client -> server tcp\n"
 #define STATEMENTS "name, fact, about, topology, family, variant, kernel, nat, sysctl, nft, listen, " \
-	"connect, send, write, read, shutdown, close, wait, delete, flush, flood, fill, expect"
+	"connect, send, write, read, shutdown, close, wait, delete, flush, flood, fill, mute, sleep, expect"
 
 static struct scenario *parse_ok(const char *text)
 {
@@ -151,7 +151,7 @@ START_TEST(test_routed)
 		     "t.ct:4:38: expected a host of topology routed (client, router, server) or "
 		     "service, found nowhere");
 	assert_error(HEAD SEND "expect packet client -> server tcp src=client\n",
-		     "t.ct:4:36: expected flags=, seq=, ack=, verdict, reason or end of line, "
+		     "t.ct:4:36: expected flags=, seq=, ack=, verdict, reason, within, as or end of line, "
 		     "found src=client");
 }
 END_TEST
@@ -939,7 +939,7 @@ START_TEST(test_error_statement)
 		     "t.ct:3:3: expected a statement (" STATEMENTS "), found \"send\"");
 	assert_error(HEAD "expect\n",
 		     "t.ct:3:7: expected an expectation (verdict, reason, ct, stat, packet, wire, "
-		     "no packet, no wire, no kmsg, socket, entries, kmsg), found end of line");
+		     "no packet, no wire, no kmsg, socket, entries, kmsg, counter, netstat), found end of line");
 }
 END_TEST
 
@@ -1033,7 +1033,7 @@ START_TEST(test_error_listen)
 	assert_error(HEAD "listen server:80x\n",
 		     "t.ct:3:15: expected a number 1..65535, found 80x");
 	assert_error(HEAD "listen server:80 extra  # comment\n",
-		     "t.ct:3:18: expected end of line, found extra");
+		     "t.ct:3:18: expected backlog=N or end of line, found extra");
 }
 END_TEST
 
@@ -1100,7 +1100,7 @@ START_TEST(test_error_connections)
 		     "t.ct:4:11: expected a connection declared by connect, found d");
 	/* Declared later does not count. */
 	assert_error(HEAD "send client -> server tcp seq=c.client.nxt\n" CONN,
-		     "t.ct:3:31: expected a number or a connection declared by connect, found c");
+		     "t.ct:3:31: expected a number, a connection declared by connect or a packet named by as, found c");
 }
 END_TEST
 
@@ -1544,9 +1544,9 @@ START_TEST(test_error_udp_connections)
 	assert_error(HEAD UDP_CONN "send client -> server tcp conn=u\n",
 		     "t.ct:4:32: expected a tcp connection (u is a udp connection), found u");
 	assert_error(HEAD "connect v client -> server:53 sctp\n",
-		     "t.ct:3:31: expected tcp, udp, may-fail or end of line, found sctp");
+		     "t.ct:3:31: expected tcp, udp, sport=, nowait, may-fail or end of line, found sctp");
 	assert_error(HEAD "connect v client -> server:53 udp x\n",
-		     "t.ct:3:35: expected may-fail or end of line, found x");
+		     "t.ct:3:35: expected sport=, may-fail or end of line, found x");
 }
 END_TEST
 
@@ -1643,14 +1643,14 @@ START_TEST(test_error_new_expects)
 	assert_error(HEAD SEND "expect packet client -> server sctp\n",
 		     "t.ct:4:32: expected a protocol (tcp, udp, icmp), found sctp");
 	assert_error(HEAD SEND "expect packet server -> client udp flags=R\n",
-		     "t.ct:4:36: expected verdict, reason or end of line, found flags=R");
+		     "t.ct:4:36: expected verdict, reason, within, as or end of line, found flags=R");
 	assert_error(HEAD SEND "expect packet server -> client tcp type=3\n",
-		     "t.ct:4:36: expected flags=, seq=, ack=, verdict, reason or end of line, found type=3");
+		     "t.ct:4:36: expected flags=, seq=, ack=, verdict, reason, within, as or end of line, found type=3");
 	assert_error(HEAD SEND "expect packet server -> client tcp \"flags=R\"\n",
-		     "t.ct:4:36: expected flags=, seq=, ack=, verdict, reason or end of line, "
+		     "t.ct:4:36: expected flags=, seq=, ack=, verdict, reason, within, as or end of line, "
 		     "found \"flags=R\"");
 	assert_error(HEAD SEND "expect packet server -> client icmp seq=1\n",
-		     "t.ct:4:37: expected type=, verdict, reason or end of line, found seq=1");
+		     "t.ct:4:37: expected type=, verdict, reason, within, as or end of line, found seq=1");
 	assert_error(HEAD SEND "expect packet server -> client icmp type=bogus\n",
 		     "t.ct:4:42: expected " ICMP_TYPES ", found bogus");
 	assert_error(HEAD SEND "expect packet server -> client icmp type=256\n",
@@ -1662,7 +1662,7 @@ START_TEST(test_error_new_expects)
 	assert_error(HEAD SEND "expect packet server -> client tcp flags=Q\n",
 		     "t.ct:4:42: expected a TCP flag letter (F S R P A U E C), found Q");
 	assert_error(HEAD SEND "expect packet server -> client tcp seq=x\n",
-		     "t.ct:4:40: expected a number or a connection declared by connect, found x");
+		     "t.ct:4:40: expected a number, a connection declared by connect or a packet named by as, found x");
 	assert_error(HEAD SEND "expect packet server -> client tcp verdict\n",
 		     "t.ct:4:43: expected a verdict (new, established, related, invalid, "
 		     "untracked), found end of line");
@@ -1899,7 +1899,7 @@ START_TEST(test_parse_file)
 	s = scenario_parse_file(path, err, sizeof(err));
 	ck_assert_ptr_null(s);
 	ck_assert_int_eq(strncmp(err, path, strlen(path)), 0);
-	ck_assert_str_eq(err + strlen(path), ":3:18: expected end of line, found junk");
+	ck_assert_str_eq(err + strlen(path), ":3:18: expected backlog=N or end of line, found junk");
 	unlink(path);
 
 	s = scenario_parse_file("/nonexistent/x.ct", err, sizeof(err));
@@ -1980,6 +1980,103 @@ START_TEST(test_bad_scenario_files)
 }
 END_TEST
 
+/* Language v2: a scripted peer, a handshake not waited for, named packets. */
+START_TEST(test_v2_steps)
+{
+	struct scenario *s = parse_ok(HEAD
+		"mute client\n"
+		"listen server:81 backlog=2\n"
+		"connect c server -> client:8080 tcp sport=4242 nowait\n"
+		"expect packet server -> client tcp flags=S as syn within 50ms\n"
+		"send client -> server tcp conn=c flags=SA seq=1000 ack=syn.seq+1 tsecr=syn.tsval\n"
+		"expect no packet server -> client tcp flags=R+ within 2s\n"
+		"sleep 250ms\n"
+		"sleep 2\n"
+		"expect counter server invalid_in packets >=4 bytes 0\n"
+		"expect netstat TcpExtPAWSEstab +1\n"
+		"expect netstat client TcpOutRsts >0\n");
+	const struct step *steps = s->steps;
+	const struct packet_match *packet;
+
+	ck_assert_int_eq(steps[0].kind, STEP_MUTE);
+	ck_assert_str_eq(steps[0].mute.host, "client");
+	ck_assert_int_eq(steps[1].listen.backlog, 2);
+	ck_assert(steps[2].connect.nowait && !steps[2].connect.may_fail);
+	ck_assert_int_eq(steps[2].connect.sport, 4242);
+	packet = &steps[3].expect.packet;
+	ck_assert_int_eq(packet->name, 0);
+	ck_assert_str_eq(s->packets[0], "syn");
+	ck_assert_int_eq(packet->within_ms, 50);
+	ck_assert(steps[4].send.fields[SEND_ACK].terms[0].is_packet);
+	ck_assert_int_eq(steps[4].send.fields[SEND_ACK].terms[0].field, PACKET_SEQ);
+	ck_assert_int_eq(steps[4].send.fields[SEND_TSECR].terms[0].field, PACKET_TSVAL);
+	packet = &steps[5].expect.packet;
+	ck_assert(packet->absent && packet->flags_contain && packet->flags == TCP_FLAG_RST);
+	ck_assert_int_eq(packet->within_ms, 2000);
+	ck_assert_int_eq(packet->name, -1);
+	ck_assert_int_eq(steps[6].sleep.ms, 250);
+	ck_assert_int_eq(steps[7].sleep.ms, 2);
+	ck_assert_int_eq(steps[8].expect.kind, EXPECT_COUNTER);
+	ck_assert_str_eq(steps[8].expect.counter, "invalid_in");
+	ck_assert(steps[8].expect.has_packets && steps[8].expect.packets_op == CMP_GE);
+	ck_assert(steps[8].expect.has_bytes && steps[8].expect.bytes == 0);
+	ck_assert_int_eq(steps[9].expect.kind, EXPECT_NETSTAT);
+	ck_assert_str_eq(steps[9].expect.host, "");
+	ck_assert_int_eq(steps[9].expect.delta, 1);
+	ck_assert_str_eq(steps[10].expect.host, "client");
+	ck_assert_int_eq(steps[10].expect.op, CMP_GT);
+	ck_assert(s->uses_netstat);
+	scenario_free(s);
+}
+END_TEST
+
+START_TEST(test_error_v2)
+{
+	assert_error(HEAD "mute client\nconnect c server -> client:80\n",
+		     "t.ct:4:21: expected a host that answers (client is muted: connect … tcp "
+		     "nowait to it, and crafted packets answer), found client");
+	assert_error(HEAD "connect c client -> server:80 nowait may-fail\n",
+		     "t.ct:3:38: expected tcp, udp, sport=, nowait, may-fail or end of line, each once (nowait "
+		     "and may-fail exclude each other), found may-fail");
+	assert_error(HEAD "connect u client -> server:53 udp nowait\n",
+		     "t.ct:3:35: expected may-fail or end of line (a udp connection has no handshake "
+		     "to wait for), found nowait");
+	assert_error(HEAD "connect c client -> server:80 sport=0\n",
+		     "t.ct:3:37: expected a number 1..65535, found 0");
+	assert_error(HEAD "listen server:80 backlog=0\n",
+		     "t.ct:3:26: expected a number 1..4096, found 0");
+	assert_error(HEAD "sleep 20s\n", "t.ct:3:7: expected a number 1..10, found 20");
+	assert_error(HEAD "sleep\n", "t.ct:3:6: expected a time (N ms: 50, 50ms, 2s), found end of line");
+	assert_error(HEAD CONN "expect packet server -> client tcp as c\n",
+		     "t.ct:4:39: expected a name not used before (connections and packets share "
+		     "names), found c");
+	assert_error(HEAD CONN "expect no packet server -> client tcp as x\n",
+		     "t.ct:4:42: expected a packet that is seen (expect no … names none), found x");
+	assert_error(HEAD CONN "expect packet server -> client tcp as Syn\n",
+		     "t.ct:4:39: expected a packet name of [a-z][a-z0-9_]*, at most 31 characters, "
+		     "found Syn");
+	assert_error(HEAD CONN "expect packet server -> client tcp as p\n"
+		     "send client -> server tcp seq=p.nxt\n",
+		     "t.ct:5:31: expected p.seq, .ack, .win, .sport, .dport, .tsval, .tsecr or .len, "
+		     "found p.nxt");
+	assert_error(HEAD CONN "send client -> server tcp seq=q.seq\n",
+		     "t.ct:4:31: expected a number, a connection declared by connect or a packet named "
+		     "by as, found q");
+	assert_error(HEAD CONN "expect counter server 9x packets 1\n",
+		     "t.ct:4:23: expected an nft counter name of [A-Za-z][A-Za-z0-9_]*, at most 31 "
+		     "characters, found 9x");
+	assert_error(HEAD CONN "expect counter server n\n",
+		     "t.ct:4:24: expected packets or bytes, found end of line");
+	assert_error(HEAD CONN "expect counter server n packets 1 packets 2\n",
+		     "t.ct:4:35: expected each clause once, found packets");
+	assert_error(HEAD CONN "expect netstat tcpext +1\n",
+		     "t.ct:4:16: expected a MIB counter as nstat names it (TcpExtPAWSEstab, TcpOutRsts "
+		     "…), found tcpext");
+	assert_error(HEAD "expect netstat TcpOutRsts +1\n",
+		     "t.ct:3:8: expected a send before this expect, found netstat");
+}
+END_TEST
+
 static Suite *scenario_suite(void)
 {
 	Suite *suite = suite_create("lang");
@@ -2004,6 +2101,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(good, test_table_full);
 	tcase_add_test(good, test_facts);
 	tcase_add_test(good, test_tables);
+	tcase_add_test(good, test_v2_steps);
 	suite_add_tcase(suite, good);
 
 	tcase_add_test(bad, test_error_statement);
@@ -2027,6 +2125,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(bad, test_error_udp_connections);
 	tcase_add_test(bad, test_error_udp_icmp_send);
 	tcase_add_test(bad, test_error_new_expects);
+	tcase_add_test(bad, test_error_v2);
 	suite_add_tcase(suite, bad);
 
 	tcase_add_test(files, test_parse_file);

@@ -282,6 +282,10 @@ int parse_listen(struct parser *p)
 	if (take_host_port(p, listen->host, &listen->port))
 		return -1;
 	if (peek_word(p)) {
+		struct word *w = peek_word(p);
+
+		if (!is_plain(w) || strncmp(w->text, "backlog=", 8) != 0)
+			return error_word(p, w, "backlog=N or end of line");
 		if (take_keyed_number(p, "backlog", 1, 4096, &backlog))
 			return -1;
 		listen->backlog = (uint16_t)backlog;
@@ -330,7 +334,8 @@ static int parse_connect_options(struct parser *p, struct connect_step *connect)
 	if (w && is_plain(w) && (strcmp(w->text, "tcp") == 0 || strcmp(w->text, "udp") == 0)) {
 		connect->protocol = strcmp(w->text, "udp") ? PROTO_TCP : PROTO_UDP;
 		p->next++;
-		what = "sport=, nowait, may-fail or end of line";
+		what = connect->protocol == PROTO_UDP ? "sport=, may-fail or end of line"
+						      : "sport=, nowait, may-fail or end of line";
 	}
 	while ((w = peek_word(p))) {
 		if (!is_plain(w))
@@ -349,9 +354,12 @@ static int parse_connect_options(struct parser *p, struct connect_step *connect)
 		} else if (strcmp(w->text, "may-fail") == 0 && !connect->may_fail &&
 			   !connect->nowait) {
 			connect->may_fail = true;
-		} else {
+		} else if (strcmp(w->text, "nowait") == 0 || strcmp(w->text, "may-fail") == 0 ||
+			   strncmp(w->text, "sport=", 6) == 0) {
 			return error_word(p, w, "%s, each once (nowait and may-fail exclude each "
 					  "other)", what);
+		} else {
+			return error_word(p, w, "%s", what);
 		}
 		p->next++;
 	}
