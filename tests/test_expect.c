@@ -64,6 +64,30 @@ START_TEST(verdict_and_reason)
 }
 END_TEST
 
+/* The kernel may log two reasons for one packet: either may be expected. */
+START_TEST(second_reason)
+{
+	struct observation seen = {
+		.verdict = VERDICT_INVALID,
+		.reason = "SEQ is over upper bound 7 (over the window of the receiver)",
+		.n_also = 1,
+		.also = { "packet (index 4, dir 1) response for index 4 lower timeout to 75000" },
+	};
+	struct expect_step expect = { .kind = EXPECT_REASON, .has_reason = true,
+				      .reason = "packet (index 4, dir 1) response for index 4 lower timeout to #" };
+	char msg[512] = "";
+
+	ck_assert(expect_check(&expect, &seen, msg, sizeof(msg)));
+	expect.reason = "SEQ is over upper bound # (over the window of the receiver)";
+	ck_assert(expect_check(&expect, &seen, msg, sizeof(msg)));
+	expect.reason = "invalid rst";
+	ck_assert(!expect_check(&expect, &seen, msg, sizeof(msg)));
+	ck_assert_str_eq(msg, "expected reason \"invalid rst\", saw reason \"SEQ is over upper bound 7 "
+			      "(over the window of the receiver)\" and \"packet (index 4, dir 1) response "
+			      "for index 4 lower timeout to 75000\"");
+}
+END_TEST
+
 START_TEST(reason_none)
 {
 	struct observation seen = { .verdict = VERDICT_ESTABLISHED };
@@ -136,6 +160,7 @@ static Suite *expect_suite(void)
 	tcase_add_test(tc, reason_exact_and_numbers);
 	tcase_add_test(tc, verdict_and_reason);
 	tcase_add_test(tc, reason_none);
+	tcase_add_test(tc, second_reason);
 	tcase_add_test(tc, ct_entry);
 	tcase_add_test(tc, stat_delta);
 	suite_add_tcase(suite, tc);

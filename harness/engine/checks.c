@@ -44,6 +44,19 @@ static bool summary_matches(const struct run *run, const struct packet_summary *
 	return !match->has_type || packet->icmp_type == want->icmp_type;
 }
 
+/* Any of the reasons logged for the packet. */
+static bool observed_reason_matches(const struct observed *observed, const char *pattern)
+{
+	if (!observed->has_reason)
+		return false;
+	if (reason_matches(pattern, observed->reason))
+		return true;
+	for (size_t i = 0; i < observed->n_also; i++)
+		if (reason_matches(pattern, observed->also[i]))
+			return true;
+	return false;
+}
+
 static bool is_wanted_packet(const struct run *run, const struct observed *observed,
 			     const void *arg)
 {
@@ -55,9 +68,8 @@ static bool is_wanted_packet(const struct run *run, const struct observed *obser
 	if (!summary_matches(run, packet, want) || memcmp(&packet->src, &want->src, len) ||
 	    memcmp(&packet->dst, &want->dst, len))
 		return false;
-	if (match->has_reason &&
-	    (match->reason_none ? observed->has_reason
-				: !observed->has_reason || !reason_matches(match->reason, observed->reason)))
+	if (match->has_reason && (match->reason_none ? observed->has_reason
+						     : !observed_reason_matches(observed, match->reason)))
 		return false;
 	return match->verdict == VERDICT_UNSEEN || observed->verdict == match->verdict;
 }
@@ -420,6 +432,8 @@ int do_expect(struct run *run, const struct expect_step *expect, struct step_res
 	if (run->last) {
 		seen.verdict = run->last->verdict;
 		seen.reason = run->last->has_reason ? run->last->reason : NULL;
+		for (size_t i = 0; i < run->last->n_also && i < OBSERVATION_ALSO_MAX; i++)
+			seen.also[seen.n_also++] = run->last->also[i];
 	}
 	switch (expect->kind) {
 	case EXPECT_VERDICT:

@@ -44,12 +44,28 @@ bool compare(int64_t value, enum compare_op op, int64_t bound)
 	return false;
 }
 
-static void describe_reason(const char *reason, char *buf, size_t size)
+static void describe_reason(const struct observation *seen, char *buf, size_t size)
 {
-	if (reason)
-		snprintf(buf, size, "reason \"%s\"", reason);
-	else
+	size_t len;
+
+	if (!seen->reason) {
 		snprintf(buf, size, "no reason logged");
+		return;
+	}
+	snprintf(buf, size, "reason \"%s\"", seen->reason);
+	for (size_t i = 0; i < seen->n_also && (len = strlen(buf)) < size; i++)
+		snprintf(buf + len, size - len, " and \"%s\"", seen->also[i]);
+}
+
+/* A packet may have several reasons logged: the pattern may match any. */
+static bool any_reason_matches(const char *pattern, const struct observation *seen)
+{
+	if (reason_matches(pattern, seen->reason))
+		return true;
+	for (size_t i = 0; i < seen->n_also; i++)
+		if (reason_matches(pattern, seen->also[i]))
+			return true;
+	return false;
 }
 
 static bool check_reason(const struct expect_step *expect, const struct observation *seen,
@@ -57,14 +73,14 @@ static bool check_reason(const struct expect_step *expect, const struct observat
 {
 	char saw[SCENARIO_TEXT_MAX + 32];
 
-	describe_reason(seen->reason, saw, sizeof(saw));
+	describe_reason(seen, saw, sizeof(saw));
 	if (expect->reason_none) {
 		if (!seen->reason)
 			return true;
 		snprintf(msg, msgsize, "expected no reason logged, saw %s", saw);
 		return false;
 	}
-	if (reason_matches(expect->reason, seen->reason))
+	if (any_reason_matches(expect->reason, seen))
 		return true;
 	snprintf(msg, msgsize, "expected reason \"%s\", saw %s", expect->reason, saw);
 	return false;

@@ -468,10 +468,14 @@ const char *const *scenario_topology_hosts(const char *topology);
 
 /* ---- Judging expectations (expect.c) ---- */
 
+#define OBSERVATION_ALSO_MAX	3
+
 /* Everything an expectation may look at, gathered by the engine. */
 struct observation {
 	enum verdict verdict;		/* of the last packet sent */
 	const char *reason;		/* conntrack's reason for it, NULL if none */
+	size_t n_also;			/* further reasons logged for it */
+	const char *also[OBSERVATION_ALSO_MAX];
 	struct ct_entry entry;		/* for EXPECT_CT */
 	bool counter_known;		/* for EXPECT_STAT and EXPECT_NETSTAT */
 	int64_t counter_delta;

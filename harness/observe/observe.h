@@ -16,6 +16,7 @@
 /* ---- observer — see every verdict conntrack gives inside one namespace. (observer.c) ---- */
 
 #define OBSERVER_REASON_MAX	256
+#define OBSERVER_ALSO_MAX	3	/* reasons kept beyond the first, for one packet */
 #define CT_STATS_MAX		32
 
 /* One packet that passed the observing namespace's conntrack, with its verdict. */
@@ -26,6 +27,9 @@ struct observed {
 	bool output;			/* sent by the observing host itself */
 	bool has_reason;
 	char reason[OBSERVER_REASON_MAX];	/* conntrack's reason, "nf_ct_proto_N: " removed */
+	size_t n_also;			/* further reasons logged for the same packet: a window
+					 * reason, then the timeout it lowered */
+	char also[OBSERVER_ALSO_MAX][OBSERVER_REASON_MAX];
 	struct timespec when;
 };
 

@@ -275,20 +275,29 @@ static void add_pending_reason(struct observer *observer, const struct packet_su
 	safetext_escape(pending->reason, sizeof(pending->reason), false);
 }
 
-/* Hands the reason logged for this packet, if any, to the verdict record. */
+/* Hands the reasons logged for this packet, if any, to the verdict record, in
+ * the order conntrack logged them (all come before the verdict: conntrack runs
+ * at an earlier hook priority than the verdict's log rule). */
 static void claim_reason(struct observer *observer, struct observed *observed)
 {
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < observer->n_pending; i++) {
-		if (!packet_same(&observer->pending[i].packet, &observed->packet))
+	while (i < observer->n_pending) {
+		const char *reason = observer->pending[i].reason;
+
+		if (!packet_same(&observer->pending[i].packet, &observed->packet)) {
+			i++;
 			continue;
-		observed->has_reason = true;
-		memcpy(observed->reason, observer->pending[i].reason, sizeof(observed->reason));
+		}
+		if (!observed->has_reason) {
+			observed->has_reason = true;
+			memcpy(observed->reason, reason, sizeof(observed->reason));
+		} else if (observed->n_also < OBSERVER_ALSO_MAX) {
+			memcpy(observed->also[observed->n_also++], reason, sizeof(observed->also[0]));
+		}
 		memmove(&observer->pending[i], &observer->pending[i + 1],
 			sizeof(observer->pending[0]) * (observer->n_pending - i - 1));
 		observer->n_pending--;
-		return;
 	}
 }
 

@@ -125,6 +125,13 @@ static json_t *packet_json(const struct observed *observed)
 	json_object_set_new(object, "verdict", json_string(verdict_name(observed->verdict)));
 	json_object_set_new(object, "reason",
 			    observed->has_reason ? json_string(observed->reason) : json_null());
+	if (observed->n_also) {
+		json_t *also = json_array();
+
+		for (size_t i = 0; i < observed->n_also; i++)
+			json_array_append_new(also, json_string(observed->also[i]));
+		json_object_set_new(object, "also_reasons", also);
+	}
 	return object;
 }
 

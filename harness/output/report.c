@@ -499,12 +499,18 @@ static void print_verdict(const struct ladder *ladder, const struct canvas *canv
 		width = LADDER_WIDTH - reason_x;
 	n = wrap_at(reason, width, &rest);
 	fprintf(out, "  %.*s\n", (int)n, reason);
-	while (*rest) {
-		reason = rest;
-		n = wrap_at(reason, width, &rest);
-		canvas_lifelines(&blank, ladder);
-		canvas_print(out, &blank, reason_x);
-		fprintf(out, "%.*s\n", (int)n, reason);
+	/* Then the rest of it, and each further reason on lines of its own. */
+	for (size_t also = 0;; ) {
+		while (*rest) {
+			reason = rest;
+			n = wrap_at(reason, width, &rest);
+			canvas_lifelines(&blank, ladder);
+			canvas_print(out, &blank, reason_x);
+			fprintf(out, "%.*s\n", (int)n, reason);
+		}
+		if (also == observed->n_also)
+			break;
+		rest = observed->also[also++];
 	}
 }
 
