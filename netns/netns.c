@@ -478,7 +478,9 @@ out_close_rtnl:
 	return err;
 }
 
-int netns_link_up(struct netns *ns, const char *ifname)
+/* One change to a link: its flags (up) or its MTU. */
+static int change_link(struct netns *ns, const char *ifname,
+		       void (*set)(struct rtnl_link *, unsigned int), unsigned int value)
 {
 	struct rtnl_link *link, *change;
 	struct rtnl rtnl;
@@ -495,7 +497,7 @@ int netns_link_up(struct netns *ns, const char *ifname)
 		err = -ENOMEM;
 		goto out_put_link;
 	}
-	rtnl_link_set_flags(change, IFF_UP);
+	set(change, value);
 	err = rtnl_errno(&rtnl, rtnl_link_change(rtnl.sk, link, change, 0));
 	rtnl_link_put(change);
 out_put_link:
@@ -503,6 +505,16 @@ out_put_link:
 out_close_rtnl:
 	rtnl_close(&rtnl);
 	return err;
+}
+
+int netns_link_up(struct netns *ns, const char *ifname)
+{
+	return change_link(ns, ifname, rtnl_link_set_flags, IFF_UP);
+}
+
+int netns_link_set_mtu(struct netns *ns, const char *ifname, unsigned mtu)
+{
+	return change_link(ns, ifname, rtnl_link_set_mtu, mtu);
 }
 
 /* Parses @text as an address of @family (AF_UNSPEC: either IP family). */

@@ -83,6 +83,9 @@ int netns_veth_add(struct netns *a, const char *a_ifname, struct netns *b, const
 /* netns_link_up - set @ifname in @ns up. Returns 0 or -errno (ENODEV). */
 int netns_link_up(struct netns *ns, const char *ifname);
 
+/* netns_link_set_mtu - set @ifname's MTU in @ns. Returns 0 or -errno. */
+int netns_link_set_mtu(struct netns *ns, const char *ifname, unsigned mtu);
+
 /*
  * netns_link_wait_running - wait until @ifname in @ns can send: carrier on
  * (IFF_LOWER_UP) and a real queue attached, so the first packet is not

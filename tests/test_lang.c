@@ -22,7 +22,7 @@
 #define CONN	"connect c client -> server:80\n"
 #define SEND	"send client -> server tcp\n"
 #define STATEMENTS "name, fact, about, topology, family, variant, kernel, nat, sysctl, nft, listen, " \
-	"connect, send, write, read, shutdown, close, wait, delete, flush, flood, fill, mute, sleep, expect"
+	"connect, send, write, read, shutdown, close, wait, delete, flush, flood, fill, mute, sleep, link, expect"
 
 static struct scenario *parse_ok(const char *text)
 {
@@ -1033,7 +1033,7 @@ START_TEST(test_error_listen)
 	assert_error(HEAD "listen server:80x\n",
 		     "t.ct:3:15: expected a number 1..65535, found 80x");
 	assert_error(HEAD "listen server:80 extra  # comment\n",
-		     "t.ct:3:18: expected backlog=N or end of line, found extra");
+		     "t.ct:3:18: expected backlog=, maxseg=, rcvbuf=, nodelay (each once) or end of line, found extra");
 }
 END_TEST
 
@@ -1544,7 +1544,7 @@ START_TEST(test_error_udp_connections)
 	assert_error(HEAD UDP_CONN "send client -> server tcp conn=u\n",
 		     "t.ct:4:32: expected a tcp connection (u is a udp connection), found u");
 	assert_error(HEAD "connect v client -> server:53 sctp\n",
-		     "t.ct:3:31: expected tcp, udp, sport=, nowait, may-fail or end of line, found sctp");
+		     "t.ct:3:31: expected tcp, udp, sport=, maxseg=, rcvbuf=, nodelay, nowait, may-fail or end of line, found sctp");
 	assert_error(HEAD "connect v client -> server:53 udp x\n",
 		     "t.ct:3:35: expected sport=, may-fail or end of line, found x");
 }
@@ -1899,7 +1899,7 @@ START_TEST(test_parse_file)
 	s = scenario_parse_file(path, err, sizeof(err));
 	ck_assert_ptr_null(s);
 	ck_assert_int_eq(strncmp(err, path, strlen(path)), 0);
-	ck_assert_str_eq(err + strlen(path), ":3:18: expected backlog=N or end of line, found junk");
+	ck_assert_str_eq(err + strlen(path), ":3:18: expected backlog=, maxseg=, rcvbuf=, nodelay (each once) or end of line, found junk");
 	unlink(path);
 
 	s = scenario_parse_file("/nonexistent/x.ct", err, sizeof(err));
@@ -2027,6 +2027,23 @@ START_TEST(test_v2_steps)
 	ck_assert_int_eq(steps[10].expect.op, CMP_GT);
 	ck_assert(s->uses_netstat);
 	scenario_free(s);
+
+	s = parse_ok("name l\ntopology routed\n"
+		     "link router server mtu=1520\n"
+		     "listen server:80 rcvbuf=4096 backlog=8 maxseg=1000\n"
+		     "connect c client -> server:80 nodelay maxseg=536 rcvbuf=65536\n");
+	ck_assert_int_eq(s->steps[0].kind, STEP_LINK);
+	ck_assert_str_eq(s->steps[0].link.a, "router");
+	ck_assert_str_eq(s->steps[0].link.b, "server");
+	ck_assert_int_eq(s->steps[0].link.mtu, 1520);
+	ck_assert_int_eq(s->steps[1].listen.backlog, 8);
+	ck_assert_int_eq(s->steps[1].listen.options.maxseg, 1000);
+	ck_assert_int_eq(s->steps[1].listen.options.rcvbuf, 4096);
+	ck_assert(!s->steps[1].listen.options.nodelay);
+	ck_assert(s->steps[2].connect.options.nodelay);
+	ck_assert_int_eq(s->steps[2].connect.options.maxseg, 536);
+	ck_assert_int_eq(s->steps[2].connect.options.rcvbuf, 65536);
+	scenario_free(s);
 }
 END_TEST
 
@@ -2036,7 +2053,7 @@ START_TEST(test_error_v2)
 		     "t.ct:4:21: expected a host that answers (client is muted: connect … tcp "
 		     "nowait to it, and crafted packets answer), found client");
 	assert_error(HEAD "connect c client -> server:80 nowait may-fail\n",
-		     "t.ct:3:38: expected tcp, udp, sport=, nowait, may-fail or end of line, each once (nowait "
+		     "t.ct:3:38: expected tcp, udp, sport=, maxseg=, rcvbuf=, nodelay, nowait, may-fail or end of line, each once (nowait "
 		     "and may-fail exclude each other), found may-fail");
 	assert_error(HEAD "connect u client -> server:53 udp nowait\n",
 		     "t.ct:3:35: expected may-fail or end of line (a udp connection has no handshake "
@@ -2072,6 +2089,19 @@ START_TEST(test_error_v2)
 	assert_error(HEAD CONN "expect netstat tcpext +1\n",
 		     "t.ct:4:16: expected a MIB counter as nstat names it (TcpExtPAWSEstab, TcpOutRsts "
 		     "…), found tcpext");
+	assert_error("name l\ntopology routed\nlink client server mtu=1500\n",
+		     "t.ct:3:13: expected a neighbour of client (hosts with a link between them), "
+		     "found server");
+	assert_error(HEAD "link client server mtu=1000\n",
+		     "t.ct:3:24: expected a number 1280..65535, found 1000");
+	assert_error(HEAD "link client server\n", "t.ct:3:19: expected mtu=N, found end of line");
+	assert_error(HEAD "connect c client -> server:80 maxseg=1 \n",
+		     "t.ct:3:38: expected a number 88..65495, found 1");
+	assert_error(HEAD "connect c client -> server:80 nodelay nodelay\n",
+		     "t.ct:3:39: expected tcp, udp, sport=, maxseg=, rcvbuf=, nodelay, nowait, "
+		     "may-fail or end of line, found nodelay");
+	assert_error(HEAD "connect u client -> server:53 udp nodelay\n",
+		     "t.ct:3:35: expected sport=, may-fail or end of line, found nodelay");
 	assert_error(HEAD "expect netstat TcpOutRsts +1\n",
 		     "t.ct:3:8: expected a send before this expect, found netstat");
 }

@@ -70,6 +70,8 @@ static int do_step(struct run *run, const struct step *step, struct step_result 
 		return do_mute(run, &step->mute, result);
 	case STEP_SLEEP:
 		return do_sleep(run, &step->sleep, result);
+	case STEP_LINK:
+		return do_link(run, &step->link, result);
 	}
 	return step_error(result, "unknown step");
 }

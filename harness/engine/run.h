@@ -123,6 +123,9 @@ int conn_accept(struct run *run, struct conn *conn);
 
 bool host_is_muted(const struct run *run, const struct host *host);
 
+/* The name of host's interface on its link to peer, NULL if they share none. */
+const char *iface_facing(const struct run *run, const struct host *host, const struct host *peer);
+
 /* Evaluate a field expression with the connections' live values and the named
  * packets' fields.  0 or -errno (-ESRCH: a named packet not seen; see
  * eval_strerror). */
@@ -164,6 +167,7 @@ int do_fill(struct run *run, const struct fill_step *fill, struct step_result *r
 int do_expect(struct run *run, const struct expect_step *expect, struct step_result *result);
 int do_mute(struct run *run, const struct mute_step *mute, struct step_result *result);
 int do_sleep(struct run *run, const struct sleep_step *sleep, struct step_result *result);
+int do_link(struct run *run, const struct link_step *link, struct step_result *result);
 
 /* The type and code a named ICMP message has in the run's family. */
 void icmp_message_code(int family, enum icmp_message message, uint8_t *type, uint8_t *code);

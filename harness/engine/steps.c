@@ -134,9 +134,17 @@ int do_nft(struct run *run, const struct nft_step *nft, struct step_result *resu
 	return 0;
 }
 
-static struct listener *ensure_listener(struct run *run, const struct host *host, uint16_t port,
-					int backlog, struct step_result *result)
+static struct sock_options sock_options_of(const struct sockopt_set *set)
 {
+	return (struct sock_options){ .maxseg = set->maxseg, .rcvbuf = (int)set->rcvbuf,
+				      .nodelay = set->nodelay };
+}
+
+static struct listener *ensure_listener(struct run *run, const struct host *host, uint16_t port,
+					int backlog, const struct sockopt_set *set,
+					struct step_result *result)
+{
+	struct sock_options options = sock_options_of(set);
 	struct listener *listener;
 	size_t i;
 	int fd;
@@ -148,7 +156,7 @@ static struct listener *ensure_listener(struct run *run, const struct host *host
 		step_error(result, "more than %d listeners", LISTENERS_MAX);
 		return NULL;
 	}
-	fd = sock_listen(host->ns, run->family, host_addr(run, host), port, backlog);
+	fd = sock_listen(host->ns, run->family, host_addr(run, host), port, backlog, &options);
 	if (fd < 0) {
 		step_error(result, "cannot listen on %s:%u: %s", host->name, port, strerror(-fd));
 		return NULL;
@@ -161,7 +169,26 @@ static struct listener *ensure_listener(struct run *run, const struct host *host
 int do_listen(struct run *run, const struct listen_step *listen, struct step_result *result)
 {
 	return ensure_listener(run, find_host(run, listen->host), listen->port, listen->backlog,
-			       result) ? 0 : -1;
+			       &listen->options, result) ? 0 : -1;
+}
+
+int do_link(struct run *run, const struct link_step *link, struct step_result *result)
+{
+	const struct host *ends[2] = { find_host(run, link->a), find_host(run, link->b) };
+
+	for (int i = 0; i < 2; i++) {
+		const char *ifname = iface_facing(run, ends[i], ends[!i]);
+		int rc;
+
+		if (!ifname)
+			return step_error(result, "%s has no link to %s", ends[i]->name,
+					  ends[!i]->name);
+		rc = netns_link_set_mtu(ends[i]->ns, ifname, link->mtu);
+		if (rc < 0)
+			return step_error(result, "mtu %u on %s/%s: %s", link->mtu, ends[i]->name,
+					  ifname, strerror(-rc));
+	}
+	return 0;
 }
 
 /*
@@ -230,6 +257,8 @@ static int connect_udp(struct run *run, struct conn *conn, uint16_t port,
 static int connect_tcp(struct run *run, struct conn *conn, const struct connect_step *connect,
 		       struct step_result *result)
 {
+	struct sock_options options = sock_options_of(&connect->options);
+	struct sockopt_set none = { 0 };
 	struct listener *listener = NULL;
 	struct tcp_live live;
 	uint16_t port = connect->port;
@@ -237,13 +266,13 @@ static int connect_tcp(struct run *run, struct conn *conn, const struct connect_
 
 	conn->scripted_server = host_is_muted(run, conn->server);
 	if (!conn->scripted_server) {
-		listener = ensure_listener(run, conn->server, port, 0, result);
+		listener = ensure_listener(run, conn->server, port, 0, &none, result);
 		if (!listener)
 			return -1;
 	}
 	fd = sock_connect(conn->client->ns, run->family, &conn->client_addr, connect->sport,
 			  &conn->dialed_addr, port, connect->nowait ? -1 : run->options->timeout_ms,
-			  &conn->client_port);
+			  &options, &conn->client_port);
 	if (fd < 0)
 		return step_error(result, "connect %s -> %s:%u: %s", conn->client->name,
 				  conn->server->name, port, strerror(-fd));

@@ -94,6 +94,17 @@ void conn_view(const struct conn *conn, bool from_client, union inet_addr *src,
 
 /* ---- Connections and their ends ---- */
 
+const char *iface_facing(const struct run *run, const struct host *host, const struct host *peer)
+{
+	for (size_t i = 0; i < host->iface_count; i++)
+		for (size_t j = 0; j < peer->iface_count; j++)
+			if (host->ifaces[i].ifname &&
+			    same_link(run->family, iface_addr(run, &host->ifaces[i]),
+				      iface_addr(run, &peer->ifaces[j])))
+				return host->ifaces[i].ifname;
+	return NULL;
+}
+
 bool host_is_muted(const struct run *run, const struct host *host)
 {
 	for (size_t i = 0; i < run->n_muted; i++)

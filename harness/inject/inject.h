@@ -23,20 +23,31 @@ struct tcp_live {
 	uint16_t remote_port;	/* 0 once the connection has ended */
 };
 
+/* Options a TCP socket gets before its handshake; 0 and false leave the
+ * kernel's default. */
+struct sock_options {
+	int maxseg;		/* TCP_MAXSEG: the MSS it announces and sends at most */
+	int rcvbuf;		/* SO_RCVBUF (the kernel doubles it), which bounds its window */
+	bool nodelay;		/* TCP_NODELAY: no Nagle */
+};
+
 /* A listening TCP socket bound to addr:port inside ns, with room for backlog
- * connections not yet accepted (0: 64).  fd or -errno. */
+ * connections not yet accepted (0: 64); accepted sockets inherit @options
+ * (may be NULL).  fd or -errno. */
 int sock_listen(struct netns *ns, int family, const union inet_addr *addr, uint16_t port,
-		int backlog);
+		int backlog, const struct sock_options *options);
 
 /*
  * A TCP connection from ns (source address src, port sport or the kernel's
  * choice when 0, put in *local_port unless NULL, also when the handshake
- * fails) to dst:port, with the handshake completed within timeout_ms; with a
- * negative timeout_ms only started (the socket in SYN_SENT).  fd or -errno
+ * fails) to dst:port, with @options (may be NULL) set first and the handshake
+ * completed within timeout_ms; with a negative timeout_ms only started (the
+ * socket in SYN_SENT).  fd or -errno
  * (-ETIMEDOUT, -ECONNREFUSED, -EADDRINUSE…).
  */
 int sock_connect(struct netns *ns, int family, const union inet_addr *src, uint16_t sport,
-		 const union inet_addr *dst, uint16_t port, int timeout_ms, uint16_t *local_port);
+		 const union inet_addr *dst, uint16_t port, int timeout_ms,
+		 const struct sock_options *options, uint16_t *local_port);
 
 /* Accept the next connection within timeout_ms.  fd or -errno. */
 int sock_accept(int listen_fd, int timeout_ms);

@@ -48,8 +48,26 @@ static int wait_fd(int fd, short events, int timeout_ms)
 	return rc == 0 ? -ETIMEDOUT : 0;
 }
 
+/* Before bind and listen or connect: what the handshake announces depends on them. */
+static int set_options(int fd, const struct sock_options *options)
+{
+	int on = 1;
+
+	if (!options)
+		return 0;
+	if (options->maxseg &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &options->maxseg, sizeof(options->maxseg)) < 0)
+		return -errno;
+	if (options->rcvbuf &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &options->rcvbuf, sizeof(options->rcvbuf)) < 0)
+		return -errno;
+	if (options->nodelay && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0)
+		return -errno;
+	return 0;
+}
+
 int sock_listen(struct netns *ns, int family, const union inet_addr *addr, uint16_t port,
-		int backlog)
+		int backlog, const struct sock_options *options)
 {
 	struct sockaddr_storage storage;
 	socklen_t len = make_sockaddr(family, addr, port, &storage);
@@ -61,6 +79,11 @@ int sock_listen(struct netns *ns, int family, const union inet_addr *addr, uint1
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	rc = set_options(fd, options);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
 	if (bind(fd, (struct sockaddr *)&storage, len) < 0 || listen(fd, backlog > 0 ? backlog : 64) < 0)
 		goto out_close;
 	return fd;
@@ -72,7 +95,8 @@ out_close:
 }
 
 int sock_connect(struct netns *ns, int family, const union inet_addr *src, uint16_t sport,
-		 const union inet_addr *dst, uint16_t port, int timeout_ms, uint16_t *local_port)
+		 const union inet_addr *dst, uint16_t port, int timeout_ms,
+		 const struct sock_options *options, uint16_t *local_port)
 {
 	struct sockaddr_storage storage;
 	socklen_t len;
@@ -85,6 +109,9 @@ int sock_connect(struct netns *ns, int family, const union inet_addr *src, uint1
 	/* A chosen port may still be in TIME_WAIT from an earlier connection. */
 	if (sport && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
 		goto out_errno;
+	rc = set_options(fd, options);
+	if (rc < 0)
+		goto out_close;
 	len = make_sockaddr(family, src, sport, &storage);
 	if (bind(fd, (struct sockaddr *)&storage, len) < 0)
 		goto out_errno;

@@ -165,10 +165,26 @@ struct nft_step {
 	const char *ruleset;
 };
 
+/* Options set on a TCP socket before its handshake (listen, connect):
+ * maxseg=N (TCP_MAXSEG), rcvbuf=N (SO_RCVBUF), nodelay (TCP_NODELAY). */
+struct sockopt_set {
+	uint16_t maxseg;		/* 0: not set */
+	uint32_t rcvbuf;		/* 0: not set */
+	bool nodelay;
+};
+
 struct listen_step {
 	char host[SCENARIO_IDENT_MAX];
 	uint16_t port;
 	uint16_t backlog;		/* backlog=N; 0: the engine's default */
+	struct sockopt_set options;	/* accepted sockets inherit them */
+};
+
+/* link A B mtu=N: the MTU of both ends of the link between two neighbours. */
+struct link_step {
+	char a[SCENARIO_IDENT_MAX];
+	char b[SCENARIO_IDENT_MAX];
+	uint32_t mtu;
 };
 
 /* mute HOST: HOST's kernel answers nothing from then on (its TCP, UDP and
@@ -194,6 +210,7 @@ struct connect_step {
 	bool may_fail;			/* … may-fail: a failure is recorded for expect socket */
 	bool nowait;			/* … nowait: start the handshake and go on (tcp) */
 	uint16_t sport;			/* sport=N: the client's port; 0 the kernel's choice */
+	struct sockopt_set options;	/* the client socket's (tcp) */
 };
 
 /* Socket states as the kernel's tcp_info reports them (TCP_ESTABLISHED = 1 …). */
@@ -339,9 +356,9 @@ struct fill_step {
 
 enum step_kind {
 	STEP_SYSCTL, STEP_NFT, STEP_LISTEN, STEP_CONNECT, STEP_SEND, STEP_EXPECT,
-	STEP_SOCKET, STEP_CT, STEP_FLOOD, STEP_FILL, STEP_MUTE, STEP_SLEEP,
+	STEP_SOCKET, STEP_CT, STEP_FLOOD, STEP_FILL, STEP_MUTE, STEP_SLEEP, STEP_LINK,
 };
-#define STEP_KIND_COUNT		(STEP_SLEEP + 1)	/* not in the enum: switches stay exhaustive */
+#define STEP_KIND_COUNT		(STEP_LINK + 1)	/* not in the enum: switches stay exhaustive */
 
 /* Kernel versions as KERNEL_VERSION(major, minor, patch) would make them. */
 #define CTLAB_KERNEL_VERSION(a, b, c)	(((uint32_t)(a) << 16) + ((b) << 8) + (c))
@@ -393,6 +410,7 @@ struct step {
 		struct fill_step fill;
 		struct mute_step mute;
 		struct sleep_step sleep;
+		struct link_step link;
 	};
 };
 

@@ -127,6 +127,7 @@ static const struct command statements[] = {
 	{ .name = "fill",	.parse = parse_fill,	.is_step = true,	.step_kind = STEP_FILL },
 	{ .name = "mute",	.parse = parse_mute,	.is_step = true,	.step_kind = STEP_MUTE },
 	{ .name = "sleep",	.parse = parse_sleep,	.is_step = true,	.step_kind = STEP_SLEEP },
+	{ .name = "link",	.parse = parse_link,	.is_step = true,	.step_kind = STEP_LINK },
 	{ .name = "expect",	.parse = parse_expect,	.is_step = true,	.step_kind = STEP_EXPECT },
 	{ .name = NULL },
 };

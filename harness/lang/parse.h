@@ -141,6 +141,7 @@ int parse_wait(struct parser *p);
 int parse_delete(struct parser *p);
 int parse_mute(struct parser *p);
 int parse_sleep(struct parser *p);
+int parse_link(struct parser *p);
 int parse_flags(struct parser *p, const struct word *w, size_t off, uint8_t *flags);
 extern const char icmp_type_what[];
 int parse_send(struct parser *p);

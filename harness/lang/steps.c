@@ -158,6 +158,15 @@ int socket_state_parse(const char *name)
 
 /* ---- Setting up: sysctl, nft, listen, connect ---- */
 
+/* A host's place in its topology's list; neighbours in it share a link. */
+static int host_index(const struct parser *p, const char *host)
+{
+	for (int i = 0; p->hosts[i]; i++)
+		if (strcmp(p->hosts[i], host) == 0)
+			return i;
+	return -1;
+}
+
 int parse_sysctl(struct parser *p)
 {
 	struct sysctl_step *sysctl = &p->step->sysctl;
@@ -274,31 +283,84 @@ int parse_nft(struct parser *p)
 }
 
 /* listen HOST:PORT [backlog=N]: nothing accepts but a connect step to it. */
+/* maxseg=N, rcvbuf=N or nodelay, each once: 1 taken, 0 not one of them, -1 error. */
+static int take_sockopt(struct parser *p, struct sockopt_set *options)
+{
+	struct word *w = peek_word(p);
+	uint64_t value;
+
+	if (!w || !is_plain(w))
+		return 0;
+	if (strncmp(w->text, "maxseg=", 7) == 0 && !options->maxseg) {
+		/* The kernel takes 88 (TCP_MIN_MSS) up to 65535 - 40 on a socket. */
+		if (take_keyed_number(p, "maxseg", 88, 65495, &value))
+			return -1;
+		options->maxseg = (uint16_t)value;
+		return 1;
+	}
+	if (strncmp(w->text, "rcvbuf=", 7) == 0 && !options->rcvbuf) {
+		if (take_keyed_number(p, "rcvbuf", 256, 16777216, &value))
+			return -1;
+		options->rcvbuf = (uint32_t)value;
+		return 1;
+	}
+	if (strcmp(w->text, "nodelay") == 0 && !options->nodelay) {
+		options->nodelay = true;
+		p->next++;
+		return 1;
+	}
+	return 0;
+}
+
+/* listen HOST:PORT [backlog=N] [maxseg=N] [rcvbuf=N] [nodelay]: nothing accepts
+ * but a connect step to it. */
 int parse_listen(struct parser *p)
 {
 	struct listen_step *listen = &p->step->listen;
+	struct word *w;
 	uint64_t backlog;
+	int rc;
 
 	if (take_host_port(p, listen->host, &listen->port))
 		return -1;
-	if (peek_word(p)) {
-		struct word *w = peek_word(p);
-
-		if (!is_plain(w) || strncmp(w->text, "backlog=", 8) != 0)
-			return error_word(p, w, "backlog=N or end of line");
+	while ((w = peek_word(p))) {
+		if ((rc = take_sockopt(p, &listen->options)) != 0) {
+			if (rc < 0)
+				return -1;
+			continue;
+		}
+		if (!is_plain(w) || strncmp(w->text, "backlog=", 8) != 0 || listen->backlog)
+			return error_word(p, w, "backlog=, maxseg=, rcvbuf=, nodelay (each once) or "
+					  "end of line");
 		if (take_keyed_number(p, "backlog", 1, 4096, &backlog))
 			return -1;
 		listen->backlog = (uint16_t)backlog;
 	}
-	return expect_end(p);
+	return 0;
 }
 
-static int host_index(const struct parser *p, const char *host)
+/* link A B mtu=N: A and B neighbours in the topology (a veth between them). */
+int parse_link(struct parser *p)
 {
-	for (int i = 0; p->hosts[i]; i++)
-		if (strcmp(p->hosts[i], host) == 0)
-			return i;
-	return -1;
+	struct link_step *link = &p->step->link;
+	struct word *b;
+	uint64_t mtu;
+	int ia, ib;
+
+	if (take_host(p, link->a))
+		return -1;
+	b = peek_word(p);
+	if (take_host(p, link->b))
+		return -1;
+	ia = host_index(p, link->a);
+	ib = host_index(p, link->b);
+	if (ia < 0 || ib < 0 || (ia - ib != 1 && ib - ia != 1))
+		return error_word(p, b, "a neighbour of %s (hosts with a link between them)",
+				  link->a);
+	if (take_keyed_number(p, "mtu", 1280, 65535, &mtu))
+		return -1;
+	link->mtu = (uint32_t)mtu;
+	return expect_end(p);
 }
 
 /* mute HOST: from here on HOST's kernel answers nothing; crafted packets speak
@@ -327,7 +389,8 @@ int parse_sleep(struct parser *p)
 /* The options after connect's server: [tcp|udp] [sport=N] [nowait] [may-fail]. */
 static int parse_connect_options(struct parser *p, struct connect_step *connect)
 {
-	const char *what = "tcp, udp, sport=, nowait, may-fail or end of line";
+	const char *what = "tcp, udp, sport=, maxseg=, rcvbuf=, nodelay, nowait, may-fail or end "
+			   "of line";
 	struct word *w = peek_word(p);
 	uint64_t port;
 
@@ -335,11 +398,19 @@ static int parse_connect_options(struct parser *p, struct connect_step *connect)
 		connect->protocol = strcmp(w->text, "udp") ? PROTO_TCP : PROTO_UDP;
 		p->next++;
 		what = connect->protocol == PROTO_UDP ? "sport=, may-fail or end of line"
-						      : "sport=, nowait, may-fail or end of line";
+						      : "sport=, maxseg=, rcvbuf=, nodelay, nowait, "
+							"may-fail or end of line";
 	}
 	while ((w = peek_word(p))) {
+		int rc;
+
 		if (!is_plain(w))
 			return error_word(p, w, "%s", what);
+		if (connect->protocol == PROTO_TCP && (rc = take_sockopt(p, &connect->options)) != 0) {
+			if (rc < 0)
+				return -1;
+			continue;
+		}
 		if (strncmp(w->text, "sport=", 6) == 0 && !connect->sport) {
 			if (take_keyed_number(p, "sport", 1, 65535, &port))
 				return -1;

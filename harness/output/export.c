@@ -33,7 +33,7 @@ static const char *const step_kind_names[STEP_KIND_COUNT] = {
 	[STEP_SYSCTL] = "sysctl", [STEP_NFT] = "nft", [STEP_LISTEN] = "listen",
 	[STEP_CONNECT] = "connect", [STEP_SEND] = "send", [STEP_EXPECT] = "expect",
 	[STEP_SOCKET] = "socket", [STEP_CT] = "ct", [STEP_FLOOD] = "flood", [STEP_FILL] = "fill",
-	[STEP_MUTE] = "mute", [STEP_SLEEP] = "sleep",
+	[STEP_MUTE] = "mute", [STEP_SLEEP] = "sleep", [STEP_LINK] = "link",
 };
 
 struct export *export_open(const char *json_path, const char *junit_path, char *err,
