@@ -371,6 +371,57 @@ START_TEST(test_send_fields)
 }
 END_TEST
 
+START_TEST(test_send_sack_and_raw_options)
+{
+	struct scenario *s = parse_ok(HEAD CONN
+		"send client -> server tcp conn=c sack=c.server.nxt+100:c.server.nxt+200,5:6 "
+		"opt=1E0401020304\n"
+		"send client -> server tcp ts sack=1:2,3:4,5:6\n");
+	const struct send_step *send = &s->steps[1].send;
+
+	ck_assert_uint_eq(send->n_sack, 2);
+	ck_assert_uint_eq(send->sack[0].n_terms, 2);
+	ck_assert(send->sack[0].terms[0].is_conn);
+	ck_assert_uint_eq(send->sack[1].terms[1].number, 200);
+	ck_assert_uint_eq(send->sack[2].terms[0].number, 5);
+	ck_assert_uint_eq(send->sack[3].terms[0].number, 6);
+	ck_assert_uint_eq(send->raw_len, 6);
+	ck_assert_uint_eq(send->raw_options[0], 0x1e);
+	ck_assert_uint_eq(send->raw_options[5], 0x04);
+	ck_assert_uint_eq(s->steps[2].send.n_sack, 3);
+	scenario_free(s);
+
+	assert_error(HEAD "send client -> server tcp sack=1\n",
+		     "t.ct:3:33: expected ':' and the right edge (sack=LEFT:RIGHT), found nothing");
+	assert_error(HEAD "send client -> server tcp sack=1:2:3\n",
+		     "t.ct:3:35: expected ',' or the end of the blocks, found :");
+	assert_error(HEAD "send client -> server tcp sack=1,2\n",
+		     "t.ct:3:33: expected ':' and the right edge (sack=LEFT:RIGHT), found ,");
+	assert_error(HEAD "send client -> server tcp sack=1:\n",
+		     "t.ct:3:34: expected a number or CONN.client.nxt, found nothing");
+	assert_error(HEAD "send client -> server tcp sack=1:2,3:4,5:6,7:8,9:10\n",
+		     "t.ct:3:47: expected at most 4 SACK blocks, found ,9:10");
+	assert_error(HEAD "send client -> server tcp sack=1:4294967296\n",
+		     "t.ct:3:34: expected a number 0..4294967295, found 4294967296");
+	assert_error(HEAD "send client -> server tcp sack=1:2 sack=3:4\n",
+		     "t.ct:3:36: expected each field at most once, found sack=3:4");
+	assert_error(HEAD "send client -> server tcp opt=123\n",
+		     "t.ct:3:31: expected 1..40 option bytes as pairs of hex digits, found 123");
+	assert_error(HEAD "send client -> server tcp opt=\n",
+		     "t.ct:3:31: expected 1..40 option bytes as pairs of hex digits, found nothing");
+	assert_error(HEAD "send client -> server tcp opt=01zz\n",
+		     "t.ct:3:33: expected two hex digits, found zz");
+	/* 12 (timestamp) + 4 + 4 (MSS, window scale) + 28 (three blocks) = 48 */
+	assert_error(HEAD "send client -> server tcp ts mss=1 wscale=1 sack=1:2,3:4,5:6\n",
+		     "t.ct:3:45: expected TCP options of at most 40 bytes (these take 48), "
+		     "found sack=1:2,3:4,5:6");
+	assert_error(HEAD "send client -> server tcp sackok opt=" 
+		     "0101010101010101010101010101010101010101010101010101010101010101010101010101\n",
+		     "t.ct:3:34: expected TCP options of at most 40 bytes (these take 44), found "
+		     "opt=0101010101010101010101010101010101010101010101010101010101010101010101010101");
+}
+END_TEST
+
 START_TEST(test_expects)
 {
 	struct scenario *s = parse_ok(HEAD CONN
@@ -1128,12 +1179,12 @@ START_TEST(test_error_send)
 		     "t.ct:3:33: expected TCP flags (letters of FSRPAUEC, or none), found nothing");
 	assert_error(HEAD "send client -> server tcp color=red\n",
 		     "t.ct:3:27: expected a tcp field (conn, flags, sackok, ts, sport, dport, seq, "
-		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, truncate, "
-		     "csum), found color=red");
+		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, sack, opt, "
+		     "truncate, csum), found color=red");
 	assert_error(HEAD "send client -> server tcp syn\n",
 		     "t.ct:3:27: expected a tcp field (conn, flags, sackok, ts, sport, dport, seq, "
-		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, truncate, "
-		     "csum), found syn");
+		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, sack, opt, "
+		     "truncate, csum), found syn");
 	assert_error(HEAD "send client -> server tcp seq\n",
 		     "t.ct:3:27: expected seq=VALUE, found seq");
 	assert_error(HEAD "send client -> server tcp sackok=1\n",
@@ -1563,12 +1614,12 @@ START_TEST(test_error_udp_icmp_send)
 		     "csum, truncate), found sackok");
 	assert_error(HEAD "send client -> server tcp ulen=8\n",
 		     "t.ct:3:27: expected a tcp field (conn, flags, sackok, ts, sport, dport, seq, "
-		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, truncate, "
-		     "csum), found ulen=8");
+		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, sack, opt, "
+		     "truncate, csum), found ulen=8");
 	assert_error(HEAD "send client -> server tcp type=echo-request\n",
 		     "t.ct:3:27: expected a tcp field (conn, flags, sackok, ts, sport, dport, seq, "
-		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, truncate, "
-		     "csum), found type=echo-request");
+		     "ack, win, urg, doff, len, mss, wscale, ttl, tos, tsval, tsecr, sack, opt, "
+		     "truncate, csum), found type=echo-request");
 	assert_error(HEAD "send client -> server icmp sport=1\n",
 		     "t.ct:3:28: expected an icmp field (type, code, mtu, icmpid, icmpseq, quote, "
 		     "len, ttl, tos, csum, truncate), found sport=1");
@@ -2119,6 +2170,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(good, test_defaults);
 	tcase_add_test(good, test_expressions);
 	tcase_add_test(good, test_send_fields);
+	tcase_add_test(good, test_send_sack_and_raw_options);
 	tcase_add_test(good, test_expects);
 	tcase_add_test(good, test_many_steps);
 	tcase_add_test(good, test_variants_and_conditions);

@@ -370,6 +370,45 @@ START_TEST(test_option_layout)
 }
 END_TEST
 
+/* SACK blocks after the other options, raw options last and padded; both read back. */
+START_TEST(test_sack_and_raw_options)
+{
+	static const uint8_t want[] = {
+		0x01, 0x01, 0x08, 0x0a, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x09,
+		0x01, 0x01, 0x05, 0x12, 0x00, 0x00, 0x03, 0xe8, 0x00, 0x00, 0x07, 0xd0,
+		0x00, 0x00, 0x0b, 0xb8, 0x00, 0x00, 0x0f, 0xa0,
+		0xfd, 0x04, 0xca, 0xfe, 0x1e, 0x01, 0x01, 0x01,
+	};
+	struct packet_summary summary;
+	struct tcp_spec spec;
+	size_t len;
+
+	spec_v4(&spec);
+	spec.timestamp = true;
+	spec.ts_val = 7;
+	spec.ts_ecr = 9;
+	spec.n_sack = 2;
+	spec.sack[0][0] = 1000;
+	spec.sack[0][1] = 2000;
+	spec.sack[1][0] = 3000;
+	spec.sack[1][1] = 4000;
+	memcpy(spec.raw_options, "\xfd\x04\xca\xfe\x1e", 5);
+	spec.raw_len = 5;
+	len = build(&spec);
+	ck_assert_uint_eq(len, 40 + sizeof(want));
+	ck_assert_mem_eq(packet_buf + 40, want, sizeof(want));
+	ck_assert_int_eq(packet_parse(packet_buf, len, &summary), 0);
+	ck_assert(summary.timestamp && summary.ts_val == 7 && summary.ts_ecr == 9);
+	ck_assert_uint_eq(summary.n_sack, 2);
+	ck_assert_uint_eq(summary.sack[1][0], 3000);
+	ck_assert_uint_eq(summary.sack[1][1], 4000);
+
+	/* More than 40 bytes of options cannot be written. */
+	spec.n_sack = 4;
+	ck_assert_int_eq(packet_build_tcp(&spec, packet_buf, sizeof(packet_buf)), -EINVAL);
+}
+END_TEST
+
 /* Round-trip cases, one per loop index. */
 static void round_trip_case(int index, struct tcp_spec *spec)
 {
@@ -1834,6 +1873,7 @@ static Suite *packet_suite(void)
 	tcase_add_test(vectors, test_parse_captured_psh_ack);
 	tcase_add_test(vectors, test_build_matches_ipv6_vector);
 	tcase_add_test(vectors, test_option_layout);
+	tcase_add_test(vectors, test_sack_and_raw_options);
 	tcase_add_test(vectors, test_udp_vectors);
 	tcase_add_loop_test(vectors, test_udp_zero_sum_is_all_ones, 0, 2);
 	tcase_add_test(vectors, test_icmp_vectors);

@@ -252,6 +252,30 @@ START_TEST(relative_sequence_numbers_from_the_syn)
 }
 END_TEST
 
+START_TEST(sack_blocks_count_from_the_acknowledged_syn)
+{
+	struct fixture *f = fixture_new();
+	struct packet_summary *packet;
+	char *text, *line;
+
+	packet = &add_packet(f, "198.18.0.1", 43483, "198.18.0.2", 80, TCP_FLAG_ACK,
+			     ISN_CLIENT + 1, ISN_SERVER + 1001, 63, VERDICT_INVALID)->packet;
+	packet->n_sack = 2;
+	packet->sack[0][0] = ISN_SERVER + 2001;
+	packet->sack[0][1] = ISN_SERVER + 3001;
+	packet->sack[1][0] = ISN_SERVER + 501;
+	packet->sack[1][1] = ISN_SERVER + 901;
+	f->results[STEP_EXPECT_STAT].end_packet = 5;
+	text = ladder_text(&f->result, false, false);
+	/* too long for its arrow: above it */
+	line = line_with(text, " sack ");
+	ck_assert_str_eq(line, "     | A seq 1 ack 1001 win 63 sack 2001:3001,501:901");
+	free(line);
+	free(text);
+	free(f);
+}
+END_TEST
+
 START_TEST(new_connection_on_the_same_tuple_restarts_sequence)
 {
 	struct fixture *f = fixture_new();
@@ -657,6 +681,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, arrows_point_from_source_to_destination);
 	tcase_add_test(tc, arrows_in_three_columns);
 	tcase_add_test(tc, relative_sequence_numbers_from_the_syn);
+	tcase_add_test(tc, sack_blocks_count_from_the_acknowledged_syn);
 	tcase_add_test(tc, new_connection_on_the_same_tuple_restarts_sequence);
 	tcase_add_test(tc, verdict_and_reason_beside_the_packet);
 	tcase_add_test(tc, truncated_segments_say_so);

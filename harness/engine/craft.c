@@ -124,6 +124,17 @@ static ssize_t craft_tcp(struct run *run, const struct send_step *send, const st
 		spec.flags = send->flags;
 	spec.sack_permitted = send->sack_permitted;
 	spec.timestamp = send->timestamp;
+	for (size_t i = 0; i < 2u * send->n_sack; i++) {
+		uint64_t edge;
+
+		rc = eval_expr(run, &send->sack[i], &edge);
+		if (rc < 0)
+			return step_error(result, "sack=: %s", eval_strerror(rc));
+		spec.sack[i / 2][i % 2] = (uint32_t)edge;
+	}
+	spec.n_sack = send->n_sack;
+	memcpy(spec.raw_options, send->raw_options, send->raw_len);
+	spec.raw_len = send->raw_len;
 	return packet_build_tcp(&spec, buf, size);
 }
 

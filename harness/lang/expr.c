@@ -138,8 +138,14 @@ static int parse_term(struct parser *p, const struct word *w, size_t off, size_t
 int parse_expr(struct parser *p, const struct word *w, size_t off, uint64_t max,
 	       struct expr *expr)
 {
+	return parse_expr_len(p, w, off, strlen(w->text + off), max, expr);
+}
+
+/* The expression in len bytes of w->text from off. */
+int parse_expr_len(struct parser *p, const struct word *w, size_t off, size_t len, uint64_t max,
+		   struct expr *expr)
+{
 	const char *text = w->text + off;
-	size_t len = strlen(text);
 	size_t start = 0;
 	int64_t sum = 0;
 	bool pure = true;

@@ -152,6 +152,10 @@ struct send_step {
 	bool timestamp;			/* ts: set by tsval= or tsecr= too */
 	bool bad_checksum;		/* csum=bad; csum=NUMBER sets fields[SEND_CSUM] */
 	struct expr fields[SEND_FIELD_COUNT];
+	uint8_t n_sack;			/* sack=L:R[,L:R…]: SACK blocks, up to 4 */
+	const struct expr *sack;	/* 2 * n_sack edges: left, right, left, … */
+	uint8_t raw_len;		/* opt=HEX: option bytes written after the others */
+	const uint8_t *raw_options;
 };
 
 struct sysctl_step {

@@ -101,6 +101,8 @@ int number_in_range(struct parser *p, const char *text, size_t len, int column,
 		    uint64_t min, uint64_t max, uint64_t *value);
 int parse_expr(struct parser *p, const struct word *w, size_t off, uint64_t max,
 	       struct expr *expr);
+int parse_expr_len(struct parser *p, const struct word *w, size_t off, size_t len, uint64_t max,
+		   struct expr *expr);
 int take_keyed_number(struct parser *p, const char *key, uint64_t min, uint64_t max,
 		      uint64_t *value);
 int parse_table_size(struct parser *p, const struct word *w, size_t off, uint64_t min,

@@ -73,12 +73,13 @@ const char *send_field_name(enum send_field field)
 
 /*
  * What each protocol of send takes, in the order error messages list them.
- * Each name is a send_field_names entry or one of conn, flags, sackok, ts, quote.
+ * Each name is a send_field_names entry or one of conn, flags, sackok, ts, sack,
+ * opt, quote.
  */
 static const char *const tcp_send_fields[] = {
 	"conn", "flags", "sackok", "ts", "sport", "dport", "seq", "ack", "win", "urg",
-	"doff", "len", "mss", "wscale", "ttl", "tos", "tsval", "tsecr", "truncate",
-	"csum", NULL,
+	"doff", "len", "mss", "wscale", "ttl", "tos", "tsval", "tsecr", "sack", "opt",
+	"truncate", "csum", NULL,
 };
 
 static const char *const udp_send_fields[] = {
@@ -769,7 +770,90 @@ static int parse_icmp_type(struct parser *p, const struct word *w, size_t off,
 	return 0;
 }
 
-/* One field of send: conn=, flags=, sackok, ts, quote=, csum=bad or NAME=EXPR. */
+/* sack=L:R[,L:R…]: each edge an expression (c.client.nxt+1000, sa.ack+10 …). */
+static int parse_sack(struct parser *p, const struct word *w, size_t off, struct send_step *send)
+{
+	struct expr edges[2 * TCP_SACK_BLOCKS_MAX], *kept;
+	const char *text = w->text;
+	size_t n = 0;
+
+	for (size_t start = off;; start++) {
+		size_t end = start;
+		char want = n % 2 ? ',' : ':';
+
+		while (text[end] && text[end] != ':' && text[end] != ',')
+			end++;
+		if (n == 2 * TCP_SACK_BLOCKS_MAX)
+			return error_at(p, word_column(w, start - 1), text + start - 1, -1,
+					"at most %d SACK blocks", TCP_SACK_BLOCKS_MAX);
+		if ((text[end] && text[end] != want) || (!text[end] && n % 2 == 0))
+			return error_at(p, word_column(w, end), text[end] ? text + end : "nothing",
+					text[end] ? 1 : -1,
+					"%s", n % 2 ? "',' or the end of the blocks"
+						    : "':' and the right edge (sack=LEFT:RIGHT)");
+		if (parse_expr_len(p, w, start, end - start, UINT32_MAX, &edges[n++]))
+			return -1;
+		if (!text[end])
+			break;
+		start = end;
+	}
+	kept = keep(p, n * sizeof(*kept));
+	if (!kept)
+		return -1;
+	memcpy(kept, edges, n * sizeof(*kept));
+	send->sack = kept;
+	send->n_sack = (uint8_t)(n / 2);
+	return 0;
+}
+
+/* opt=HEX: raw option bytes, two hex digits each (opt=1e0401020304). */
+static int parse_raw_options(struct parser *p, const struct word *w, size_t off,
+			     struct send_step *send)
+{
+	const char *hex = w->text + off;
+	size_t len = strlen(hex);
+	uint8_t *bytes;
+
+	if (len == 0 || len % 2 || len / 2 > TCP_OPTIONS_MAX)
+		return error_at(p, word_column(w, off), len ? hex : "nothing", -1,
+				"1..%d option bytes as pairs of hex digits", TCP_OPTIONS_MAX);
+	bytes = keep(p, len / 2);
+	if (!bytes)
+		return -1;
+	for (size_t i = 0; i < len; i += 2) {
+		unsigned byte;
+
+		if (!isxdigit((unsigned char)hex[i]) || !isxdigit((unsigned char)hex[i + 1]) ||
+		    sscanf(hex + i, "%2x", &byte) != 1)
+			return error_at(p, word_column(w, off + i), hex + i, 2, "two hex digits");
+		bytes[i / 2] = (uint8_t)byte;
+	}
+	send->raw_options = bytes;
+	send->raw_len = (uint8_t)(len / 2);
+	return 0;
+}
+
+/* The options a send step asks for must fit in a TCP header. */
+static int check_options_fit(struct parser *p, const struct word *last, const struct send_step *send)
+{
+	struct tcp_spec spec;
+	size_t len;
+
+	tcp_spec_init(&spec, AF_INET);
+	spec.mss = send->fields[SEND_MSS].present ? 0 : -1;
+	spec.wscale = send->fields[SEND_WSCALE].present ? 0 : -1;
+	spec.sack_permitted = send->sack_permitted;
+	spec.timestamp = send->timestamp;
+	spec.n_sack = send->n_sack;
+	spec.raw_len = send->raw_len;
+	len = packet_tcp_options_len(&spec);
+	if (len <= TCP_OPTIONS_MAX)
+		return 0;
+	return error_word(p, last, "TCP options of at most %d bytes (these take %zu)",
+			  TCP_OPTIONS_MAX, len);
+}
+
+/* One field of send: conn=, flags=, sackok, ts, quote=, sack=, opt=, csum=bad or NAME=EXPR. */
 static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_given)
 {
 	struct word *w = next_word(p, "a field");
@@ -827,6 +911,14 @@ static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_g
 		send->has_quote = true;
 		return parse_endpoint(p, w, key_len + 1, &send->quote);
 	}
+	if (KEY_IS("sack") || KEY_IS("opt")) {
+		bool is_sack = KEY_IS("sack");
+
+		if (is_sack ? send->n_sack != 0 : send->raw_len != 0)
+			return error_word(p, w, "each field at most once");
+		return is_sack ? parse_sack(p, w, key_len + 1, send)
+			       : parse_raw_options(p, w, key_len + 1, send);
+	}
 	for (field = 0; field < SEND_FIELD_COUNT; field++)
 		if (KEY_IS(send_field_names[field]))
 			break;
@@ -850,7 +942,7 @@ static int parse_send_field(struct parser *p, struct send_step *send, bool *ts_g
 int parse_send(struct parser *p)
 {
 	struct send_step *send = &p->step->send;
-	struct word *dst;
+	struct word *dst, *field, *last = NULL;
 	bool ts_given = false;
 
 	send->conn = -1;
@@ -864,9 +956,13 @@ int parse_send(struct parser *p)
 		return error_word(p, dst, "a destination other than the source");
 	if (take_protocol(p, &send->protocol))
 		return -1;
-	while (peek_word(p))
+	while ((field = peek_word(p))) {
 		if (parse_send_field(p, send, &ts_given))
 			return -1;
+		last = field;
+	}
+	if (last && send->protocol == PROTO_TCP && check_options_fit(p, last, send))
+		return -1;
 	p->seen_sender = true;
 	return 0;
 }

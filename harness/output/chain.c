@@ -416,9 +416,9 @@ static void cause_isn(const struct run_result *result, const struct rst_chain *c
 static size_t append_numbers(char *buf, size_t size, size_t len,
 			     const struct packet_summary *packet, const struct isn *isn)
 {
-	len = text_append_seq(buf, size, len, "seq", packet->seq, isn, 0);
+	len = text_append_seq(buf, size, len, "seq ", packet->seq, isn, 0);
 	if ((packet->flags & TCP_FLAG_ACK) || packet->ack)
-		len = text_append_seq(buf, size, len, " ack", packet->ack, isn, 1);
+		len = text_append_seq(buf, size, len, " ack ", packet->ack, isn, 1);
 	if (packet->payload_len)
 		len = text_append(buf, size, len, " len %zu", packet->payload_len);
 	return len;

@@ -310,13 +310,21 @@ static size_t tcp_label(const struct observed *observed, const struct flow *flow
 	len = text_append(buf, size, len, "%s", tcp_flags_format(packet->flags, flags));
 	if (packet->truncated)
 		len = text_append(buf, size, len, " (truncated)");
-	len = text_append_seq(buf, size, len, " seq", packet->seq, flow ? &flow->isn : NULL, dir);
+	len = text_append_seq(buf, size, len, " seq ", packet->seq, flow ? &flow->isn : NULL, dir);
 	if (old_seq)
 		len = text_append(buf, size, len, " (old seq %" PRId32 ")", *old_seq);
 	if ((packet->flags & TCP_FLAG_ACK) || packet->ack)
-		len = text_append_seq(buf, size, len, " ack", packet->ack, flow ? &flow->isn : NULL,
+		len = text_append_seq(buf, size, len, " ack ", packet->ack, flow ? &flow->isn : NULL,
 				      !dir);
-	return text_append(buf, size, len, " win %u", packet->window);
+	len = text_append(buf, size, len, " win %u", packet->window);
+	/* SACK edges count in the acknowledging direction, like the ACK. */
+	for (size_t i = 0; i < packet->n_sack; i++) {
+		len = text_append_seq(buf, size, len, i ? "," : " sack ", packet->sack[i][0],
+				      flow ? &flow->isn : NULL, !dir);
+		len = text_append_seq(buf, size, len, ":", packet->sack[i][1],
+				      flow ? &flow->isn : NULL, !dir);
+	}
+	return len;
 }
 
 static size_t icmp_label(const struct packet_summary *packet, char *buf, size_t size, size_t len)

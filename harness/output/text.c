@@ -42,6 +42,6 @@ size_t text_append_seq(char *buf, size_t size, size_t len, const char *name, uin
 		       const struct isn *isn, int dir)
 {
 	if (isn && isn->known[dir])
-		return text_append(buf, size, len, "%s %" PRId32, name, (int32_t)(value - isn->value[dir]));
-	return text_append(buf, size, len, "%s %" PRIu32, name, value);
+		return text_append(buf, size, len, "%s%" PRId32, name, (int32_t)(value - isn->value[dir]));
+	return text_append(buf, size, len, "%s%" PRIu32, name, value);
 }

@@ -34,9 +34,9 @@ bool isn_note(struct isn *isn, const struct packet_summary *packet, int dir, boo
 	      int32_t *old_seq);
 
 /*
- * text_append_seq - text_append() "@name N": @value relative to the ISN of way
- * @dir when @isn (which may be NULL) knows it, signed as TCP compares them;
- * else as it is.
+ * text_append_seq - text_append() "@nameN" (a blank, if wanted, ends @name):
+ * @value relative to the ISN of way @dir when @isn (which may be NULL) knows
+ * it, signed as TCP compares them; else as it is.
  */
 size_t text_append_seq(char *buf, size_t size, size_t len, const char *name, uint32_t value,
 		       const struct isn *isn, int dir);

@@ -27,7 +27,7 @@ uint8_t packet_payload_byte(size_t i)
 	return (uint8_t)('a' + i % 26);
 }
 
-static size_t tcp_options_len(const struct tcp_spec *spec)
+size_t packet_tcp_options_len(const struct tcp_spec *spec)
 {
 	size_t len = 0;
 
@@ -39,7 +39,9 @@ static size_t tcp_options_len(const struct tcp_spec *spec)
 		len += 4;
 	if (spec->wscale >= 0)
 		len += 4;
-	return len;
+	if (spec->n_sack)
+		len += 4 + 8 * spec->n_sack;
+	return len + (spec->raw_len + 3) / 4 * 4;
 }
 
 /* Same layout as the kernel's tcp_options_write(), always a multiple of 4. */
@@ -78,6 +80,20 @@ static size_t tcp_options_write(const struct tcp_spec *spec, uint8_t *opt)
 		*p++ = 3;
 		*p++ = (uint8_t)spec->wscale;
 	}
+	if (spec->n_sack) {
+		*p++ = TCPOPT_KIND_NOP;
+		*p++ = TCPOPT_KIND_NOP;
+		*p++ = TCPOPT_KIND_SACK;
+		*p++ = (uint8_t)(2 + 8 * spec->n_sack);
+		for (size_t i = 0; i < spec->n_sack; i++, p += 8) {
+			put_be32(p, spec->sack[i][0]);
+			put_be32(p + 4, spec->sack[i][1]);
+		}
+	}
+	memcpy(p, spec->raw_options, spec->raw_len);
+	p += spec->raw_len;
+	while ((p - opt) % 4)
+		*p++ = TCPOPT_KIND_NOP;
 	return (size_t)(p - opt);
 }
 
@@ -132,6 +148,9 @@ static bool tcp_spec_valid(const struct tcp_spec *spec)
 	if (spec->wscale < -1 || spec->wscale > 0xff)
 		return false;
 	if (spec->data_offset < 0 || spec->data_offset > 15)
+		return false;
+	if (spec->n_sack > TCP_SACK_BLOCKS_MAX || spec->raw_len > TCP_OPTIONS_MAX ||
+	    packet_tcp_options_len(spec) > TCP_OPTIONS_MAX)
 		return false;
 	return checksum_mode_valid(spec->checksum);
 }
@@ -213,7 +232,7 @@ ssize_t packet_build_tcp(const struct tcp_spec *spec, uint8_t *buf, size_t size)
 		return -EINVAL;
 
 	ip_hdr_len = ip_header_len(spec->family);
-	tcp_len = TCP_HEADER_MIN + tcp_options_len(spec);
+	tcp_len = TCP_HEADER_MIN + packet_tcp_options_len(spec);
 	if (!ip_payload_fits(spec->family, tcp_len, spec->payload_len))
 		return -EINVAL;
 	full_len = ip_hdr_len + tcp_len + spec->payload_len;

@@ -40,6 +40,9 @@ enum checksum_mode {
 #define ICMP_QUOTE_MAX	548		/* IPv4: the error fits in 576 bytes (RFC 1812 4.3.2.3) */
 #define ICMPV6_PACKET_MAX 1280		/* IPv6: the error fits in the minimum MTU (RFC 4443 2.4) */
 
+#define TCP_SACK_BLOCKS_MAX	4
+#define TCP_OPTIONS_MAX		40	/* bytes of options a TCP header can hold */
+
 struct tcp_spec {
 	int family;			/* AF_INET or AF_INET6 */
 	union inet_addr src, dst;
@@ -58,6 +61,10 @@ struct tcp_spec {
 	bool sack_permitted;
 	bool timestamp;
 	uint32_t ts_val, ts_ecr;
+	size_t n_sack;			/* SACK blocks, 0..4 (3 beside a timestamp) */
+	uint32_t sack[TCP_SACK_BLOCKS_MAX][2];	/* left and right edge of each */
+	size_t raw_len;			/* raw_options: bytes written after all the others, */
+	uint8_t raw_options[TCP_OPTIONS_MAX];	/* padded with NOPs to a multiple of 4 */
 	size_t payload_len;		/* bytes of packet_payload_byte() pattern */
 	enum checksum_mode checksum;
 	uint16_t checksum_value;	/* for CHECKSUM_VALUE */
@@ -78,7 +85,9 @@ uint8_t packet_payload_byte(size_t i);
  *
  * IPv4: IHL 5, DF, correct header checksum.  IPv6: no extension headers.
  * Options are laid out as Linux writes them: MSS, then SACK_PERM+TS (or NOP NOP
- * TS, or NOP NOP SACK_PERM), then NOP WSCALE.  With spec->truncate the IP
+ * TS, or NOP NOP SACK_PERM), then NOP WSCALE, then NOP NOP SACK blocks; then
+ * the raw options, padded with NOPs.  More than TCP_OPTIONS_MAX bytes of
+ * options (packet_tcp_options_len) is -EINVAL.  With spec->truncate the IP
  * length says the cut length, and a correct TCP checksum covers the bytes kept
  * (if the checksum field itself survives the cut).
  *
@@ -88,6 +97,9 @@ uint8_t packet_payload_byte(size_t i);
  * longer than the packet) or -ENOSPC if @size is too small.
  */
 ssize_t packet_build_tcp(const struct tcp_spec *spec, uint8_t *buf, size_t size);
+
+/* Bytes of TCP options packet_build_tcp() writes for spec, padding included. */
+size_t packet_tcp_options_len(const struct tcp_spec *spec);
 
 struct udp_spec {
 	int family;			/* AF_INET or AF_INET6 */
@@ -220,6 +232,8 @@ struct packet_summary {
 	bool sack_permitted;
 	bool timestamp;
 	uint32_t ts_val, ts_ecr;
+	size_t n_sack;			/* SACK blocks found (well-formed options only) */
+	uint32_t sack[TCP_SACK_BLOCKS_MAX][2];
 
 	size_t payload_len;		/* transport payload by the IP length: after the TCP header as
 					 * the data offset puts it, the 8 UDP or ICMP header bytes */

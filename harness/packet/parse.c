@@ -63,6 +63,13 @@ static void tcp_options_parse(const uint8_t *opt, size_t len, struct packet_summ
 				out->ts_ecr = get_be32(opt + i + 6);
 			}
 			break;
+		case TCPOPT_KIND_SACK:
+			for (size_t b = 0; (opt_len - 2) % 8 == 0 && b < (size_t)(opt_len - 2) / 8 &&
+			     out->n_sack < TCP_SACK_BLOCKS_MAX; b++) {
+				out->sack[out->n_sack][0] = get_be32(opt + i + 2 + 8 * b);
+				out->sack[out->n_sack++][1] = get_be32(opt + i + 6 + 8 * b);
+			}
+			break;
 		}
 		i += opt_len;
 	}
