@@ -3,7 +3,8 @@
 # and runs one scenario there, which must pass with the kernel package in its
 # JSON; a negative control that must fail in the guest makes the command exit
 # 1; without the init's preload, ctlab must get conntrack and nfnetlink_log
-# loaded itself; an unknown kernel is a SKIP (4) without a boot.
+# loaded itself; an unknown kernel is a SKIP (4) without a boot; SIGTERM,
+# SIGINT and SIGKILL while the guest runs leave no QEMU and no share.
 #
 # usage: tests/vm.sh CTLAB    (root; exit 0 passed, 1 failed, 4 skipped)
 set -u
@@ -63,5 +64,57 @@ skips=$(jq '[.runs[] | select(.outcome == "skip")] | length' "$tmp/no-preload.js
 [ "${skips:-1}" = 0 ] || { echo "not ok vm: --no-preload skipped $skips runs"; failed=1; }
 
 check "vm: an unknown kernel is a skip" 4 "$ctlab" vm --kernel 5.99 syn-rst
+
+# Stopped while the guest runs: SIGTERM and SIGINT stop QEMU and remove the
+# share at once; after SIGKILL, QEMU dies with it (PDEATHSIG) and the next
+# ctlab vm removes the share it left.
+# qemu_of PID: the QEMU that ctlab vm PID started, waited for (bounded).
+qemu_of() {
+	local i q
+	for i in $(seq 600); do
+		q=$(pgrep -P "$1" -x qemu-system-x86 || pgrep -P "$1" qemu-system)
+		[ -n "$q" ] && { echo "$q"; return 0; }
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+# gone PID: true once PID has ended (a zombie counts), bounded.
+gone() {
+	local i
+	for i in $(seq 100); do
+		[ -e "/proc/$1" ] || return 0
+		[ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+for sig in TERM INT KILL; do
+	"$ctlab" vm --kernel "$kernel" tcp-window >"$tmp/out" 2>"$tmp/err" &
+	vm=$!
+	qemu=$(qemu_of "$vm")
+	if [ -z "$qemu" ]; then
+		wait "$vm"
+		echo "not ok vm: SIG$sig: no QEMU seen (exit $?)"; failed=1; continue
+	fi
+	share=$(tr '\0' '\n' <"/proc/$qemu/cmdline" | grep -o '/var/tmp/ctlab-vm\.[A-Za-z0-9]*' | head -n 1)
+	kill -"$sig" "$vm"
+	wait "$vm"
+	rc=$?
+	problems=""
+	gone "$qemu" || problems+=" QEMU $qemu still runs;"
+	[ "$sig" = KILL ] || [ "$rc" = $((128 + $(kill -l "$sig"))) ] || problems+=" exit $rc;"
+	[ "$sig" = KILL ] || grep -q "stopped by SIG$sig" "$tmp/err" || problems+=" no 'stopped by' line;"
+	if [ "$sig" = KILL ]; then
+		# The next ctlab vm sweeps what a killed one left when it makes its share.
+		"$ctlab" vm --kernel "$kernel" syn-rst >/dev/null 2>&1
+	fi
+	[ -n "$share" ] && [ -e "$share" ] && problems+=" $share left;"
+	if [ -z "$problems" ]; then
+		echo "ok vm: SIG$sig while the guest runs: QEMU and its share gone"
+	else
+		echo "not ok vm: SIG$sig while the guest runs:$problems"; failed=1
+	fi
+done
 
 exit "$failed"

@@ -153,6 +153,18 @@ static int fetch_failed(const char *spec, const struct vm_kernel *kernel, int rc
 	return EXIT_SKIPPED;
 }
 
+/* A stop asked for by a signal: nothing of the guest is left; 128 + the signal. */
+static int stopped_by_signal(const struct vm_outcome *outcome)
+{
+	int sig = vm_stopped();
+
+	if (outcome)
+		vm_share_remove(outcome);
+	fprintf(stderr, "ctlab vm: stopped by SIG%s: the guest and the tools it ran are gone, "
+		"and so are its files\n", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+	return 128 + sig;
+}
+
 int cmd_vm(int argc, char **argv)
 {
 	const char *guest_args[VM_GUEST_ARGS_MAX + 8];
@@ -211,7 +223,10 @@ int cmd_vm(int argc, char **argv)
 			      : getenv("CTLAB_KERNEL_CACHE") ? getenv("CTLAB_KERNEL_CACHE")
 							     : VM_CACHE_DEFAULT;
 
+	vm_stop_on_signals();
 	rc = vm_kernel_fetch(request.kernel, cache, &kernel);
+	if (vm_stopped())
+		return stopped_by_signal(NULL);
 	if (rc < 0)
 		return fetch_failed(request.kernel, &kernel, rc);
 	fprintf(stderr, "ctlab vm: %s %s (kernel %s): %s in %.1f s\n", kernel.package, kernel.version,
@@ -220,6 +235,8 @@ int cmd_vm(int argc, char **argv)
 		: vm_series_meta(request.kernel) ? "downloaded and unpacked" : "unpacked into the cache",
 		kernel.fetch_s);
 	rc = vm_kernel_prepare(&kernel);
+	if (vm_stopped())
+		return stopped_by_signal(NULL);
 	if (rc < 0) {
 		fprintf(stderr, "ctlab: vm: cannot prepare %s in %s: %s\n", kernel.package, kernel.dir,
 			rc == -ENOEXEC ? "no xz or zstd stream in its bzImage gives an ELF vmlinux"
@@ -255,6 +272,8 @@ int cmd_vm(int argc, char **argv)
 	}
 	for (tries = 1; tries <= VM_TRIES; tries++) {
 		rc = vm_boot(&kernel, &guest, &outcome);
+		if (vm_stopped())
+			return stopped_by_signal(&outcome);
 		safetext_escape(outcome.failure, sizeof(outcome.failure), false);
 		if (rc < 0) {
 			fprintf(stderr, "ctlab: vm: cannot boot %s: %s\n", kernel.package,
@@ -273,6 +292,7 @@ int cmd_vm(int argc, char **argv)
 		fprintf(stderr, "ctlab: vm: VM FAILURE on %s %s: %s\nthe end of its console (%s):\n",
 			kernel.package, kernel.version, outcome.failure, console);
 		show_tail(console, 15);
+		vm_share_keep(&outcome);
 		return EXIT_VM_FAILED;
 	}
 	relay(outcome.dir, "stdout", stdout);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,22 +62,90 @@ out_put:
 	return rc;
 }
 
+#define SHARE_PARENT	"/var/tmp"
+#define SHARE_PREFIX	"ctlab-vm."
+/* Held (flock) by the ctlab vm that made the share, for as long as it lives. */
+#define SHARE_LOCK	"owner.lock"
+
+/* Shares of a ctlab vm that was killed (SIGKILL) before it could remove
+ * them: their lock is free.  Those of other users and of older ctlabs
+ * (no lock) are left alone. */
+static void sweep_orphan_shares(void)
+{
+	DIR *dir = opendir(SHARE_PARENT);
+	struct dirent *entry;
+
+	if (!dir)
+		return;
+	while ((entry = readdir(dir))) {
+		char path[PATH_MAX], lock[PATH_MAX];
+		struct stat st;
+		int fd;
+
+		if (strncmp(entry->d_name, SHARE_PREFIX, strlen(SHARE_PREFIX)) != 0)
+			continue;
+		snprintf(path, sizeof(path), SHARE_PARENT "/%s", entry->d_name);
+		snprintf(lock, sizeof(lock), "%s/" SHARE_LOCK, path);
+		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+			continue;
+		fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			vm_remove_tree(path);
+		close(fd);
+	}
+	closedir(dir);
+}
+
 int vm_share_new(struct vm_outcome *outcome)
 {
-	char dir[] = "/var/tmp/ctlab-vm.XXXXXX";
+	char dir[] = SHARE_PARENT "/" SHARE_PREFIX "XXXXXX";
+	char part[PATH_MAX], lock[PATH_MAX];
+	int fd, rc;
 
 	memset(outcome, 0, sizeof(*outcome));
+	outcome->lock_fd = -1;
+	sweep_orphan_shares();
 	if (!mkdtemp(dir))
 		return -errno;
 	/* The guest's root writes here through 9p as the host's QEMU user. */
 	chmod(dir, 0755);
 	snprintf(outcome->dir, sizeof(outcome->dir), "%s", dir);
+	/* Locked before it has its name, so no sweep sees it free. */
+	snprintf(part, sizeof(part), "%s/" SHARE_LOCK ".part", dir);
+	snprintf(lock, sizeof(lock), "%s/" SHARE_LOCK, dir);
+	fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0 || rename(part, lock) < 0) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		vm_remove_tree(dir);
+		outcome->dir[0] = '\0';
+		return rc;
+	}
+	outcome->lock_fd = fd;
 	return 0;
+}
+
+void vm_share_keep(struct vm_outcome *outcome)
+{
+	char lock[PATH_MAX];
+
+	snprintf(lock, sizeof(lock), "%s/" SHARE_LOCK, outcome->dir);
+	unlink(lock);
+	if (outcome->lock_fd >= 0)
+		close(outcome->lock_fd);
+	outcome->lock_fd = -1;
 }
 
 int vm_share_remove(const struct vm_outcome *outcome)
 {
-	return outcome->dir[0] ? vm_remove_tree(outcome->dir) : 0;
+	int rc = outcome->dir[0] ? vm_remove_tree(outcome->dir) : 0;
+
+	if (outcome->lock_fd >= 0)
+		close(outcome->lock_fd);
+	return rc;
 }
 
 /* Copies @from to @to, written whole through an outfile. */

@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -14,10 +14,34 @@
 #include "internal.h"
 #include "vm/vm.h"
 
-extern char **environ;
-
 /* How long a stopped process has between SIGTERM and SIGKILL. */
 #define SPAWN_KILL_GRACE_MS	5000
+/* The longest a wait sleeps before it looks at stop_signal again. */
+#define SPAWN_POLL_MS		200
+
+/* The signal that asked ctlab vm to stop (SIGINT, SIGTERM, SIGHUP), or 0. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+void vm_stop_on_signals(void)
+{
+	/* No SA_RESTART: a blocked read or waitpid returns EINTR and looks. */
+	struct sigaction action = { .sa_handler = on_stop_signal };
+	static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+	sigemptyset(&action.sa_mask);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		sigaction(signals[i], &action, NULL);
+}
+
+int vm_stopped(void)
+{
+	return stop_signal;
+}
 
 static long long now_ms(void)
 {
@@ -49,6 +73,8 @@ static int wait_until(pid_t pid, int pidfd, long long deadline, int *wstatus)
 			return 1;
 		if (got < 0 && errno != EINTR)
 			return -errno;
+		if (stop_signal)
+			return -EINTR;
 		if (deadline && left <= 0)
 			return 0;
 		if (pidfd < 0) {
@@ -59,10 +85,25 @@ static int wait_until(pid_t pid, int pidfd, long long deadline, int *wstatus)
 				return -errno;
 			continue;
 		}
-		if (poll(&pfd, 1, left < 0 ? -1 : (int)(left > 60000 ? 60000 : left)) < 0 &&
+		if (poll(&pfd, 1, left < 0 || left > SPAWN_POLL_MS ? SPAWN_POLL_MS : (int)left) < 0 &&
 		    errno != EINTR)
 			return -errno;
 	}
+}
+
+/* In the child, between fork and exec: only async-signal-safe calls. */
+static void exec_child(char *const argv[], const char *cwd, const int fds[3], pid_t parent)
+{
+	/* A ctlab vm that dies, even by SIGKILL, takes QEMU and the tools with it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);
+	for (int i = 0; i < 3; i++)
+		if (dup2(fds[i], i) < 0)
+			_exit(127);
+	if (cwd && chdir(cwd) < 0)
+		_exit(127);
+	execvp(argv[0], argv);
+	_exit(127);
 }
 
 /* Starts @argv in @cwd (NULL: ours) with its standard descriptors on these
@@ -70,26 +111,48 @@ static int wait_until(pid_t pid, int pidfd, long long deadline, int *wstatus)
 static int start(char *const argv[], const char *cwd, int in_fd, int out_fd, int err_fd,
 		 pid_t *pid)
 {
-	posix_spawn_file_actions_t actions;
-	int null_fd, err;
+	pid_t parent = getpid();
+	int null_fd, fds[3], err = 0;
 
 	if (!argv || !argv[0])
 		return -EINVAL;
+	if (strchr(argv[0], '/') ? access(argv[0], X_OK) < 0 : !vm_have_tool(argv[0]))
+		return -ENOENT;
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd < 0)
 		return -errno;
-	err = posix_spawn_file_actions_init(&actions);
-	if (err)
-		goto out_close_null;
-	if (!(err = posix_spawn_file_actions_adddup2(&actions, in_fd >= 0 ? in_fd : null_fd, 0)) &&
-	    !(err = posix_spawn_file_actions_adddup2(&actions, out_fd >= 0 ? out_fd : null_fd, 1)) &&
-	    !(err = posix_spawn_file_actions_adddup2(&actions, err_fd >= 0 ? err_fd : null_fd, 2)) &&
-	    !(err = cwd ? posix_spawn_file_actions_addchdir_np(&actions, cwd) : 0))
-		err = posix_spawnp(pid, argv[0], &actions, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&actions);
-out_close_null:
+	fds[0] = in_fd >= 0 ? in_fd : null_fd;
+	fds[1] = out_fd >= 0 ? out_fd : null_fd;
+	fds[2] = err_fd >= 0 ? err_fd : null_fd;
+	*pid = fork();
+	if (*pid == 0)
+		exec_child(argv, cwd, fds, parent);
+	if (*pid < 0)
+		err = errno;
 	close(null_fd);
 	return -err;
+}
+
+/* Stops @pid: SIGTERM, then SIGKILL after the grace period; reaps it. */
+static void terminate(pid_t pid, int pidfd, int *wstatus)
+{
+	sig_atomic_t stopping = stop_signal;
+	int fd = pidfd >= 0 ? pidfd : (int)syscall(SYS_pidfd_open, pid, 0);
+	int rc;
+
+	kill(pid, SIGTERM);
+	/* The wait must not end at once because a stop was asked for. */
+	stop_signal = 0;
+	rc = fd >= 0 ? wait_until(pid, fd, now_ms() + SPAWN_KILL_GRACE_MS, wstatus) : 0;
+	if (rc != 1) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, wstatus, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (fd >= 0 && fd != pidfd)
+		close(fd);
+	if (stopping)
+		stop_signal = stopping;
 }
 
 int vm_spawn(char *const argv[], int in_fd, int out_fd, int err_fd, int timeout_s)
@@ -109,14 +172,10 @@ int vm_spawn_at(char *const argv[], const char *cwd, int in_fd, int out_fd, int 
 		return rc;
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	rc = wait_until(pid, pidfd, deadline, &wstatus);
-	if (rc == 0) {
-		kill(pid, SIGTERM);
-		rc = wait_until(pid, pidfd, now_ms() + SPAWN_KILL_GRACE_MS, &wstatus);
-		if (rc == 0) {
-			kill(pid, SIGKILL);
-			wait_until(pid, pidfd, 0, &wstatus);
-		}
-		rc = -ETIMEDOUT;
+	if (rc == 0 || rc == -EINTR) {
+		terminate(pid, pidfd, &wstatus);
+		if (rc == 0)
+			rc = -ETIMEDOUT;
 	}
 	if (pidfd >= 0)
 		close(pidfd);
@@ -146,7 +205,7 @@ int vm_spawn_capture(char *const argv[], int err_fd, char *buf, size_t size)
 			n = read(pipe_fds[0], buf + used, size - 1 - used);
 		else
 			n = read(pipe_fds[0], sink, sizeof(sink));
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && !stop_signal)
 			continue;
 		if (n <= 0)
 			break;
@@ -154,6 +213,11 @@ int vm_spawn_capture(char *const argv[], int err_fd, char *buf, size_t size)
 			used += (size_t)n;
 	}
 	buf[used] = '\0';
+	if (stop_signal) {
+		terminate(pid, -1, &wstatus);
+		rc = -EINTR;
+		goto out_close_pipe;
+	}
 	while (waitpid(pid, &wstatus, 0) < 0) {
 		if (errno != EINTR) {
 			rc = -errno;
@@ -190,7 +254,12 @@ int vm_spawn_all(char **const argvs[], size_t n, size_t parallel, int err_fd)
 		}
 		if (!n_running)
 			break;
-		pid = waitpid(-1, &wstatus, 0);
+		pid = stop_signal ? -1 : waitpid(-1, &wstatus, 0);
+		if (pid < 0 && stop_signal) {
+			for (i = 0; i < n_running; i++)
+				terminate(running[i], -1, &wstatus);
+			return -EINTR;
+		}
 		if (pid < 0) {
 			if (errno == EINTR)
 				continue;

@@ -162,6 +162,7 @@ struct vm_outcome {
 	char failure[1024];		/* why the guest died, from its console */
 	double wall_s;			/* QEMU, start to exit */
 	double boot_s, guest_s;		/* guest uptime when ctlab started; ctlab's run */
+	int lock_fd;			/* holds the share's owner.lock: it is in use */
 };
 
 /*
@@ -185,9 +186,14 @@ int vm_results_stamp(const struct vm_kernel *kernel, const struct vm_outcome *ou
 		     int tries, bool preload, const char *json);
 
 /* vm_share_new - a fresh folder for the guest's results (/var/tmp/ctlab-vm.*),
- * in @outcome->dir; vm_share_remove removes it.  0 or -errno. */
+ * in @outcome->dir, locked while this process lives; first it removes the
+ * shares of this user's killed ctlab vm runs (their lock is free).
+ * vm_share_remove removes it (call it once).  0 or -errno. */
 int vm_share_new(struct vm_outcome *outcome);
 int vm_share_remove(const struct vm_outcome *outcome);
+/* vm_share_keep - leave the share for the user to read (a dead guest's
+ * console): no sweep removes it. */
+void vm_share_keep(struct vm_outcome *outcome);
 
 /* vm_bring_back - the JUnit file and the pcapng files the guest wrote, to
  * @junit and into @pcap (either NULL: not asked for).  0 or -errno. */
@@ -199,5 +205,14 @@ int vm_bring_back(const struct vm_outcome *outcome, const char *junit, const cha
  * Returns its exit status, 128 + the signal that ended it, or -errno
  * (-ETIMEDOUT when it was stopped). */
 int vm_spawn(char *const argv[], int in_fd, int out_fd, int err_fd, int timeout_s);
+
+/*
+ * vm_stop_on_signals - from now on SIGINT, SIGTERM and SIGHUP ask the vm to
+ * stop: the tool or guest running is stopped (SIGTERM, then SIGKILL), and
+ * the call running it returns -EINTR; vm_stopped() then names the signal
+ * (else 0).  Every tool dies with ctlab vm, SIGKILL included (PDEATHSIG).
+ */
+void vm_stop_on_signals(void);
+int vm_stopped(void);
 
 #endif
