@@ -56,28 +56,6 @@ static void show_tail(const char *path, int lines)
 }
 
 /* A file of the share to one of our streams. */
-static void relay(const char *dir, const char *name, FILE *to)
-{
-	char path[PATH_MAX], buf[65536];
-	size_t n;
-	FILE *from;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	/* The guest wrote it: never through a symlink it left there. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	from = fd >= 0 ? fdopen(fd, "r") : NULL;
-	if (!from) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), from)) > 0)
-		fwrite(buf, 1, n, to);
-	fclose(from);
-	fflush(to);
-}
-
 /* The guest sees the host's root, but its own empty tmpfs on these. */
 static bool hidden_in_guest(const char *path)
 {
@@ -262,7 +240,7 @@ int cmd_vm(int argc, char **argv)
 	guest = (struct vm_guest){
 		.ctlab = ctlab, .cwd = cwd, .args = guest_args, .n_args = n,
 		.timeout_s = request.timeout_s, .memory_mb = request.memory_mb,
-		.cpus = request.cpus, .preload = request.preload,
+		.cpus = request.cpus, .preload = request.preload, .live_stdout = stdout,
 	};
 	read_host_table_size(&guest);
 	rc = vm_share_new(&outcome);
@@ -286,6 +264,10 @@ int cmd_vm(int argc, char **argv)
 			break;
 		fprintf(stderr, "ctlab vm: the guest died (try %d of %d, %.1f s): %s\n", tries, VM_TRIES,
 			outcome.wall_s, outcome.failure);
+		/* Its KTAP came out as it ran: say where the next try's begins. */
+		printf("# ctlab vm: the guest died (try %d of %d); the runs start again below\n",
+		       tries, VM_TRIES);
+		fflush(stdout);
 	}
 	snprintf(console, sizeof(console), "%s/console.log", outcome.dir);
 	if (!outcome.finished) {
@@ -295,8 +277,8 @@ int cmd_vm(int argc, char **argv)
 		vm_share_keep(&outcome);
 		return EXIT_VM_FAILED;
 	}
-	relay(outcome.dir, "stdout", stdout);
-	relay(outcome.dir, "stderr", stderr);
+	/* stdout came out while the guest ran. */
+	vm_relay(outcome.dir, "stderr", 0, stderr);
 	rc = vm_results_stamp(&kernel, &outcome, tries, request.preload, request.json);
 	if (rc < 0 && (rc != -ENOENT || request.json)) {
 		fprintf(stderr, "ctlab: vm: --json %s: %s\n", request.json ? request.json : "(the share)",

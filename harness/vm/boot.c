@@ -358,9 +358,24 @@ static void explain_death(const char *console, struct vm_outcome *outcome)
 	}
 }
 
+/* The guest's stdout, relayed while it runs. */
+struct live_relay {
+	const char *dir;
+	FILE *to;
+	long offset;
+};
+
+static void relay_tick(void *arg)
+{
+	struct live_relay *live = arg;
+
+	live->offset = vm_relay(live->dir, "stdout", live->offset, live->to);
+}
+
 int vm_boot(const struct vm_kernel *kernel, const struct vm_guest *guest,
 	    struct vm_outcome *outcome)
 {
+	struct live_relay live = { .dir = outcome->dir, .to = guest->live_stdout };
 	char initrd[PATH_MAX], console_path[PATH_MAX], append[512], memory[16], cpus[16];
 	char root_share[128], mods_share[PATH_MAX + 96], out_share[PATH_MAX + 96];
 	char path[PATH_MAX], status[32], *console = NULL;
@@ -415,8 +430,11 @@ int vm_boot(const struct vm_kernel *kernel, const struct vm_guest *guest,
 		};
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		rc = vm_spawn(argv, -1, console_fd, console_fd, guest->timeout_s);
+		rc = vm_spawn_watch(argv, -1, console_fd, console_fd, guest->timeout_s,
+				    live.to ? relay_tick : NULL, &live);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (live.to)
+			relay_tick(&live);
 	}
 	close(console_fd);
 	outcome->wall_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -14,6 +14,10 @@ int vm_spawn_capture(char *const argv[], int err_fd, char *buf, size_t size);
 int vm_spawn_at(char *const argv[], const char *cwd, int in_fd, int out_fd, int err_fd,
 		int timeout_s);
 
+/* vm_spawn, calling @tick(@arg) at least every 200 ms while it runs. (spawn.c) */
+int vm_spawn_watch(char *const argv[], int in_fd, int out_fd, int err_fd, int timeout_s,
+		   void (*tick)(void *arg), void *arg);
+
 /* Runs the @n commands @argvs, @parallel at a time, stderr to @err_fd.
  * Returns 0, the first non-zero exit status, or -errno. (spawn.c) */
 int vm_spawn_all(char **const argvs[], size_t n, size_t parallel, int err_fd);

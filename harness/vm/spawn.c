@@ -60,9 +60,17 @@ static int exit_code(int wstatus)
 	return 128;
 }
 
-/* Waits for @pid, polling its pidfd until @deadline (0: for ever).  1 and
- * *wstatus when it ended, 0 at the deadline, -errno. */
-static int wait_until(pid_t pid, int pidfd, long long deadline, int *wstatus)
+/* What a wait does between looks at its process (vm_spawn_watch). */
+struct watch {
+	void (*tick)(void *arg);
+	void *arg;
+};
+
+/* Waits for @pid, polling its pidfd until @deadline (0: for ever), calling
+ * @watch's tick (if any) at least every SPAWN_POLL_MS.  1 and *wstatus when
+ * it ended, 0 at the deadline, -errno. */
+static int wait_watching(pid_t pid, int pidfd, long long deadline, const struct watch *watch,
+			 int *wstatus)
 {
 	for (;;) {
 		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
@@ -88,7 +96,14 @@ static int wait_until(pid_t pid, int pidfd, long long deadline, int *wstatus)
 		if (poll(&pfd, 1, left < 0 || left > SPAWN_POLL_MS ? SPAWN_POLL_MS : (int)left) < 0 &&
 		    errno != EINTR)
 			return -errno;
+		if (watch && watch->tick)
+			watch->tick(watch->arg);
 	}
+}
+
+static int wait_until(pid_t pid, int pidfd, long long deadline, int *wstatus)
+{
+	return wait_watching(pid, pidfd, deadline, NULL, wstatus);
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
@@ -160,8 +175,8 @@ int vm_spawn(char *const argv[], int in_fd, int out_fd, int err_fd, int timeout_
 	return vm_spawn_at(argv, NULL, in_fd, out_fd, err_fd, timeout_s);
 }
 
-int vm_spawn_at(char *const argv[], const char *cwd, int in_fd, int out_fd, int err_fd,
-		int timeout_s)
+static int spawn_and_wait(char *const argv[], const char *cwd, int in_fd, int out_fd, int err_fd,
+			  int timeout_s, const struct watch *watch)
 {
 	long long deadline = timeout_s > 0 ? now_ms() + (long long)timeout_s * 1000 : 0;
 	int pidfd, wstatus = 0, rc;
@@ -171,7 +186,7 @@ int vm_spawn_at(char *const argv[], const char *cwd, int in_fd, int out_fd, int 
 	if (rc < 0)
 		return rc;
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	rc = wait_until(pid, pidfd, deadline, &wstatus);
+	rc = wait_watching(pid, pidfd, deadline, watch, &wstatus);
 	if (rc == 0 || rc == -EINTR) {
 		terminate(pid, pidfd, &wstatus);
 		if (rc == 0)
@@ -180,6 +195,20 @@ int vm_spawn_at(char *const argv[], const char *cwd, int in_fd, int out_fd, int 
 	if (pidfd >= 0)
 		close(pidfd);
 	return rc < 0 ? rc : exit_code(wstatus);
+}
+
+int vm_spawn_at(char *const argv[], const char *cwd, int in_fd, int out_fd, int err_fd,
+		int timeout_s)
+{
+	return spawn_and_wait(argv, cwd, in_fd, out_fd, err_fd, timeout_s, NULL);
+}
+
+int vm_spawn_watch(char *const argv[], int in_fd, int out_fd, int err_fd, int timeout_s,
+		   void (*tick)(void *arg), void *arg)
+{
+	const struct watch watch = { .tick = tick, .arg = arg };
+
+	return spawn_and_wait(argv, NULL, in_fd, out_fd, err_fd, timeout_s, &watch);
 }
 
 int vm_spawn_capture(char *const argv[], int err_fd, char *buf, size_t size)

@@ -152,6 +152,7 @@ struct vm_guest {
 	int timeout_s, memory_mb, cpus;
 	bool preload;			/* the init loads netfilter's modules first */
 	long ct_max, ct_buckets;	/* the host's; 0: the guest's own default */
+	FILE *live_stdout;		/* the guest's stdout as it comes, or NULL */
 };
 
 struct vm_outcome {
@@ -184,6 +185,10 @@ int vm_boot(const struct vm_kernel *kernel, const struct vm_guest *guest,
  */
 int vm_results_stamp(const struct vm_kernel *kernel, const struct vm_outcome *outcome,
 		     int tries, bool preload, const char *json);
+
+/* vm_relay - what the guest wrote to @dir/@name from byte @from on, copied
+ * to @to; returns where it ended (the next @from). */
+long vm_relay(const char *dir, const char *name, long from, FILE *to);
 
 /* vm_share_new - a fresh folder for the guest's results (/var/tmp/ctlab-vm.*),
  * in @outcome->dir, locked while this process lives; first it removes the
