@@ -86,7 +86,7 @@ settle
 ctlab_time=$(python3 -c '
 import json, re, sys
 for step in json.load(open(sys.argv[1]))["runs"][0]["steps"]:
-    m = re.search(r"handled by the router after ([0-9.]+) s", step.get("message", ""))
+    m = re.search(r"came to the router.s conntrack after ([0-9.]+) s", step.get("message", ""))
     if m:
         print(m.group(1))' "$tmp/ctlab.json")
 ctlab_rss=$(tail -1 "$tmp/rss")

@@ -68,6 +68,11 @@ const struct observed *observer_wait_for(struct observer *observer,
 					 const struct packet_summary *want, size_t from,
 					 int timeout_ms);
 
+/* How many flood packets (from the flood's source ranges) came to the
+ * namespace's prerouting and output hooks, counted just before conntrack
+ * judges each.  0 or -errno. */
+int observer_flood_seen(struct observer *observer, uint64_t *packets);
+
 /* Read the namespace's conntrack statistics.  0 or -errno. */
 int observer_stats(struct observer *observer, struct ct_stats *stats);
 /* A counter's value; false if this kernel has no such column. */

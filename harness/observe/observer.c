@@ -46,8 +46,24 @@ extern char **environ;
 	"ct state invalid log group 1 prefix \"ctlab " dir " invalid\" queue-threshold 1\n" \
 	"ct state untracked log group 1 prefix \"ctlab " dir " untracked\" queue-threshold 1\n"
 
+/* Flood packets counted as they come to the hooks, before conntrack (-200):
+ * every one counted here is judged by conntrack right after. */
+#define FLOOD_SEEN_COUNTER	"ctlab_flood_seen"
+#define FLOOD_SEEN_RULES \
+	"ip saddr 198.18.128.0/17 counter name " FLOOD_SEEN_COUNTER "\n" \
+	"ip6 saddr 2001:db8:3::/48 counter name " FLOOD_SEEN_COUNTER "\n"
+
 static const char observer_ruleset[] =
 	"table inet ctlab {\n"
+	"counter " FLOOD_SEEN_COUNTER " { }\n"
+	"chain flood_in {\n"
+	"type filter hook prerouting priority -300; policy accept;\n"
+	FLOOD_SEEN_RULES
+	"}\n"
+	"chain flood_out {\n"
+	"type filter hook output priority -300; policy accept;\n"
+	FLOOD_SEEN_RULES
+	"}\n"
 	"chain prerouting {\n"
 	"type filter hook prerouting priority -150; policy accept;\n"
 	VERDICT_RULES("in")
@@ -445,6 +461,13 @@ const struct observed *observer_wait_for(struct observer *observer,
 		return observed;
 	}
 	return NULL;
+}
+
+int observer_flood_seen(struct observer *observer, uint64_t *packets)
+{
+	uint64_t bytes;
+
+	return netns_nft_counter(observer->ns, FLOOD_SEEN_COUNTER, packets, &bytes);
 }
 
 int observer_stats(struct observer *observer, struct ct_stats *stats)
