@@ -1,5 +1,6 @@
 /* test_expect.c — the expectation matcher: reason patterns and each kind of check. */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,26 @@ START_TEST(reason_exact_and_numbers)
 	ck_assert(!reason_matches("#", ""));
 	ck_assert(!reason_matches("anything", NULL));
 	ck_assert(reason_matches("", ""));
+}
+END_TEST
+
+START_TEST(reason_values_resolved)
+{
+	const uint64_t values[] = { 1046127731, 0x100000005ull };
+	char buf[128];
+
+	ck_assert_int_eq(reason_resolve("ACK is over upper bound #{c.server.nxt+1} (ACKed)", values,
+					1, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "ACK is over upper bound 1046127731 (ACKed)");
+	ck_assert(reason_matches(buf, "ACK is over upper bound 1046127731 (ACKed)"));
+	ck_assert(!reason_matches(buf, "ACK is over upper bound 1046127730 (ACKed)"));
+	/* In order, modulo 2^32 as the kernel prints sequence numbers; # stays a wildcard. */
+	ck_assert_int_eq(reason_resolve("#{a} # #{b}", values, 2, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "1046127731 # 5");
+	ck_assert(reason_matches(buf, "1046127731 77 5"));
+	ck_assert_int_eq(reason_resolve("no values", values, 0, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "no values");
+	ck_assert_int_eq(reason_resolve("#{a} is long", values, 1, buf, 8), -ENOSPC);
 }
 END_TEST
 
@@ -158,6 +179,7 @@ static Suite *expect_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, reason_exact_and_numbers);
+	tcase_add_test(tc, reason_values_resolved);
 	tcase_add_test(tc, verdict_and_reason);
 	tcase_add_test(tc, reason_none);
 	tcase_add_test(tc, second_reason);

@@ -371,6 +371,36 @@ START_TEST(test_send_fields)
 }
 END_TEST
 
+START_TEST(test_reason_values)
+{
+	struct scenario *s = parse_ok(HEAD CONN SEND
+		"expect verdict invalid reason \"over #{c.server.nxt+1} and # and #{c.client.win}\"\n"
+		"expect packet server -> client tcp reason \"bound #{c.client.nxt}\"\n");
+	const struct expect_step *expect = &s->steps[2].expect;
+
+	ck_assert_uint_eq(expect->values.n, 2);
+	ck_assert_uint_eq(expect->values.exprs[0].n_terms, 2);
+	ck_assert(expect->values.exprs[0].terms[0].is_conn);
+	ck_assert_uint_eq(expect->values.exprs[0].terms[1].number, 1);
+	ck_assert(expect->values.exprs[1].terms[0].is_conn);
+	ck_assert_str_eq(expect->reason, "over #{c.server.nxt+1} and # and #{c.client.win}");
+	ck_assert_uint_eq(s->steps[3].expect.packet.values.n, 1);
+	scenario_free(s);
+
+	assert_error(HEAD CONN SEND "expect reason \"bound #{c.server.nxt\"\n",
+		     "t.ct:5:15: expected a reason pattern whose #{ is closed by }, found "
+		     "\"bound #{c.server.nxt\"");
+	assert_error(HEAD CONN SEND "expect reason \"bound #{d.server.nxt}\"\n",
+		     "t.ct:5:15: expected a number, a connection declared by connect or a packet "
+		     "named by as, found d");
+	assert_error(HEAD CONN SEND "expect reason \"#{1} #{2} #{3} #{4} #{5}\"\n",
+		     "t.ct:5:15: expected at most 4 #{…} in a reason pattern, found "
+		     "\"#{1} #{2} #{3} #{4} #{5}\"");
+	assert_error(HEAD CONN SEND "expect reason \"bound #{}\"\n",
+		     "t.ct:5:15: expected a number or CONN.client.nxt, found nothing");
+}
+END_TEST
+
 START_TEST(test_send_sack_and_raw_options)
 {
 	struct scenario *s = parse_ok(HEAD CONN
@@ -2171,6 +2201,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(good, test_expressions);
 	tcase_add_test(good, test_send_fields);
 	tcase_add_test(good, test_send_sack_and_raw_options);
+	tcase_add_test(good, test_reason_values);
 	tcase_add_test(good, test_expects);
 	tcase_add_test(good, test_many_steps);
 	tcase_add_test(good, test_variants_and_conditions);

@@ -19,7 +19,23 @@ struct packet_want {
 	union inet_addr src, dst;	/* expect packet: the addresses it carries */
 	uint64_t seq, ack;
 	uint8_t icmp_type;
+	char reason[SCENARIO_TEXT_MAX + 64];	/* the pattern, #{EXPR} resolved */
 };
+
+/* A reason pattern with each #{EXPR} replaced by its value now, into buf. */
+static int resolve_reason(struct run *run, const char *pattern, const struct reason_values *values,
+			  char *buf, size_t size, struct step_result *result)
+{
+	uint64_t numbers[REASON_VALUES_MAX];
+	int rc;
+
+	for (size_t i = 0; i < values->n; i++)
+		if ((rc = eval_expr(run, &values->exprs[i], &numbers[i])) < 0)
+			return step_error(result, "reason #{…}: %s", eval_strerror(rc));
+	if (reason_resolve(pattern, numbers, values->n, buf, size) < 0)
+		return step_error(result, "reason pattern: too long with its values");
+	return 0;
+}
 
 /* Protocol, flags, numbers and ICMP type, as the match asks. */
 static bool summary_matches(const struct run *run, const struct packet_summary *packet,
@@ -69,7 +85,7 @@ static bool is_wanted_packet(const struct run *run, const struct observed *obser
 	    memcmp(&packet->dst, &want->dst, len))
 		return false;
 	if (match->has_reason && (match->reason_none ? observed->has_reason
-						     : !observed_reason_matches(observed, match->reason)))
+						     : !observed_reason_matches(observed, want->reason)))
 		return false;
 	return match->verdict == VERDICT_UNSEEN || observed->verdict == match->verdict;
 }
@@ -83,6 +99,9 @@ static int prepare_want(struct run *run, const struct packet_match *match,
 
 	want->match = match;
 	want->icmp_type = match->icmp_type;
+	if (resolve_reason(run, match->reason, &match->values, want->reason, sizeof(want->reason),
+			   result) < 0)
+		return -1;
 	if (match->seq.present && (rc = eval_expr(run, &match->seq, &want->seq)) < 0)
 		return step_error(result, "seq=: %s", eval_strerror(rc));
 	if (match->ack.present && (rc = eval_expr(run, &match->ack, &want->ack)) < 0)
@@ -495,7 +514,21 @@ int do_expect(struct run *run, const struct expect_step *expect, struct step_res
 		break;
 	}
 	describe_seen(expect, &seen, result->observed, sizeof(result->observed));
-	result->passed = expect_check(expect, &seen, result->message, sizeof(result->message));
+	if (expect->values.n) {
+		/* The same expectation, its pattern's #{EXPR} as numbers. */
+		struct expect_step resolved = *expect;
+		char pattern[SCENARIO_TEXT_MAX + 64];
+
+		if (resolve_reason(run, expect->reason, &expect->values, pattern, sizeof(pattern),
+				   result) < 0)
+			return -1;
+		resolved.reason = pattern;
+		result->passed = expect_check(&resolved, &seen, result->message,
+					      sizeof(result->message));
+	} else {
+		result->passed = expect_check(expect, &seen, result->message,
+					      sizeof(result->message));
+	}
 	if (!result->passed)
 		run->result->failures++;
 	return 0;

@@ -1,5 +1,6 @@
 /* expect — judging an expect step against what the run observed; expectations.c parses them. */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,28 @@ bool reason_matches(const char *pattern, const char *reason)
 		reason++;
 	}
 	return *reason == '\0';
+}
+
+int reason_resolve(const char *pattern, const uint64_t *values, size_t n, char *buf,
+		   size_t size)
+{
+	size_t used = 0, k = 0;
+
+	while (*pattern) {
+		const char *close = strncmp(pattern, "#{", 2) == 0 ? strchr(pattern, '}') : NULL;
+		int len;
+
+		if (close && k < n) {
+			len = snprintf(buf + used, size - used, "%" PRIu32, (uint32_t)values[k++]);
+			pattern = close + 1;
+		} else {
+			len = snprintf(buf + used, size - used, "%c", *pattern++);
+		}
+		if (len < 0 || (size_t)len >= size - used)
+			return -ENOSPC;
+		used += (size_t)len;
+	}
+	return 0;
 }
 
 bool compare(int64_t value, enum compare_op op, int64_t bound)

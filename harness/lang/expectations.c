@@ -75,8 +75,40 @@ static int take_states(struct parser *p, const char *what, int (*parse)(const ch
 	}
 }
 
+/* Each #{EXPR} of a reason pattern (the string word w), parsed. */
+static int parse_reason_values(struct parser *p, const struct word *w, struct reason_values *values)
+{
+	struct expr exprs[REASON_VALUES_MAX], *kept;
+	const char *text = w->text, *open = text;
+	size_t n = 0;
+
+	while ((open = strstr(open, "#{"))) {
+		const char *close = strchr(open, '}');
+		size_t off = (size_t)(open - text) + 2;
+
+		if (!close)
+			return error_word(p, w, "a reason pattern whose #{ is closed by }");
+		if (n == REASON_VALUES_MAX)
+			return error_word(p, w, "at most %d #{…} in a reason pattern",
+					  REASON_VALUES_MAX);
+		if (parse_expr_len(p, w, off, (size_t)(close - text) - off, UINT32_MAX, &exprs[n++]))
+			return -1;
+		open = close + 1;
+	}
+	if (!n)
+		return 0;
+	kept = keep(p, n * sizeof(*kept));
+	if (!kept)
+		return -1;
+	memcpy(kept, exprs, n * sizeof(*kept));
+	values->exprs = kept;
+	values->n = (uint8_t)n;
+	return 0;
+}
+
 /* The pattern after "reason": "TEXT" or none. */
-static int take_reason(struct parser *p, bool *has_reason, bool *reason_none, const char **reason)
+static int take_reason(struct parser *p, bool *has_reason, bool *reason_none, const char **reason,
+		       struct reason_values *values)
 {
 	struct word *w = peek_word(p);
 
@@ -88,13 +120,16 @@ static int take_reason(struct parser *p, bool *has_reason, bool *reason_none, co
 		*reason_none = true;
 		return 0;
 	}
-	return take_string(p, "\"TEXT\" or none", false, reason);
+	if (take_string(p, "\"TEXT\" or none", false, reason))
+		return -1;
+	return parse_reason_values(p, w, values);
 }
 
 /* Optional "reason "TEXT"" or "reason none" after a verdict; required alone. */
 static int parse_reason_clause(struct parser *p, struct expect_step *expect)
 {
-	return take_reason(p, &expect->has_reason, &expect->reason_none, &expect->reason);
+	return take_reason(p, &expect->has_reason, &expect->reason_none, &expect->reason,
+			   &expect->values);
 }
 
 /* Expectations on the last packet need a packet: a send, or a connect or socket
@@ -309,7 +344,8 @@ static int parse_packet_clause(struct parser *p, struct packet_match *packet, bo
 	if (!eq && KEY_IS("reason")) {
 		if (packet->has_reason)
 			return error_word(p, w, "each clause once");
-		return take_reason(p, &packet->has_reason, &packet->reason_none, &packet->reason);
+		return take_reason(p, &packet->has_reason, &packet->reason_none, &packet->reason,
+				   &packet->values);
 	}
 	if (!eq && KEY_IS("within")) {
 		if (packet->within_ms)

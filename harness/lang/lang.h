@@ -276,6 +276,14 @@ enum compare_op { CMP_EQ, CMP_GT, CMP_GE, CMP_LT, CMP_LE };
 
 const char *compare_op_text(enum compare_op op);	/* "", ">", ">=", "<", "<=" */
 
+/* #{EXPR} in a reason pattern: a number that must equal EXPR's value when the
+ * expectation is checked ("SEQ is over upper bound #{c.server.nxt+65535} …"). */
+#define REASON_VALUES_MAX	4
+struct reason_values {
+	uint8_t n;
+	const struct expr *exprs;	/* n of them, in the pattern's order */
+};
+
 /* A packet the observer may have seen since the last send (a challenge ACK, a RST
  * answer, an ICMP error).  Unset fields match anything. */
 struct packet_match {
@@ -293,6 +301,7 @@ struct packet_match {
 	bool has_reason;		/* reason "TEXT" | reason none, as for the last packet */
 	bool reason_none;
 	const char *reason;		/* "" unless has_reason */
+	struct reason_values values;	/* its #{EXPR} */
 	bool absent;			/* expect no packet …: must not be seen */
 	/* expect wire only: src and dst are the hop (the host that sent it on the
 	 * link, the host that received it); these name the IP addresses the packet
@@ -312,6 +321,7 @@ struct expect_step {
 	bool has_reason;		/* a reason clause was given */
 	bool reason_none;		/* reason none: nothing may be logged */
 	const char *reason;		/* the pattern ("" unless has_reason), or kmsg's text */
+	struct reason_values values;	/* the pattern's #{EXPR} */
 	int conn;
 	bool gone;
 	int state;			/* tcp_state_parse value; -1 not checked */
@@ -513,9 +523,18 @@ struct observation {
 
 /*
  * True when reason matches pattern: the same text, except that each '#' in the
- * pattern stands for one decimal number (one or more digits).
+ * pattern stands for one decimal number (one or more digits).  A #{EXPR} must
+ * be resolved first (reason_resolve).
  */
 bool reason_matches(const char *pattern, const char *reason);
+
+/*
+ * reason_resolve - @pattern with its #{EXPR} replaced, in order, by @values
+ * (each as the kernel prints a 32-bit sequence number: modulo 2^32) into
+ * @buf.  Returns 0, or -ENOSPC when it does not fit in @size.
+ */
+int reason_resolve(const char *pattern, const uint64_t *values, size_t n, char *buf,
+		   size_t size);
 
 /* value OP bound, e.g. compare(5, CMP_GT, 0). */
 bool compare(int64_t value, enum compare_op op, int64_t bound);
