@@ -1253,10 +1253,12 @@ START_TEST(test_error_numbers)
 	assert_error(HEAD "send client -> server tcp seq=-1\n",
 		     "t.ct:3:31: expected a number or CONN.client.nxt, found nothing");
 	assert_error(HEAD CONN "send client -> server tcp seq=c.client.foo+1\n",
-		     "t.ct:4:31: expected c.client.nxt, .client.win, .server.nxt or .server.win, "
+		     "t.ct:4:31: expected c.client.nxt, .client.win, .client.tsval, .client.tsecr or "
+		     "the same of .server, "
 		     "found c.client.foo");
 	assert_error(HEAD CONN "send client -> server tcp seq=c\n",
-		     "t.ct:4:31: expected c.client.nxt, .client.win, .server.nxt or .server.win, "
+		     "t.ct:4:31: expected c.client.nxt, .client.win, .client.tsval, .client.tsecr or "
+		     "the same of .server, "
 		     "found c");
 	assert_error(HEAD "send client -> server tcp seq=1+2+3+4+5+6+7+8+9\n",
 		     "t.ct:3:46: expected at most 8 terms, found +9");

@@ -218,15 +218,59 @@ int conn_live(struct run *run, struct conn *conn, bool client, struct tcp_live *
 	return 0;
 }
 
-/* The live value a term names: c.client.nxt, c.server.win… */
+/* The last TSval an end of a connection received: that of the newest packet
+ * with a timestamp the observer saw from its peer, -ENODATA if none. */
+static int last_tsval_received(struct run *run, const struct conn *conn, bool client,
+			       uint32_t *tsval)
+{
+	union inet_addr src, dst;
+	uint16_t sport, dport;
+	size_t len = run->family == AF_INET ? sizeof(src.v4) : sizeof(src.v6);
+
+	/* The peer's packets, addressed as the peer sends them. */
+	conn_view(conn, !client, &src, &sport, &dst, &dport);
+	for (size_t i = observer_count(run->observer); i-- > 0;) {
+		const struct packet_summary *packet = &observer_at(run->observer, i)->packet;
+
+		if (packet->protocol == IPPROTO_TCP && packet->timestamp && packet->sport == sport &&
+		    packet->dport == dport && memcmp(&packet->src, &src, len) == 0 &&
+		    memcmp(&packet->dst, &dst, len) == 0) {
+			*tsval = packet->ts_val;
+			return 0;
+		}
+	}
+	return -ENODATA;
+}
+
+/* The live value a term names: c.client.nxt, c.server.win, c.client.tsval… */
 static int conn_value(struct run *run, const struct expr_term *term, uint64_t *value)
 {
+	struct conn *conn = &run->conns[term->conn];
+	bool client = term->side == SIDE_CLIENT;
 	struct tcp_live live;
-	int rc = conn_live(run, &run->conns[term->conn], term->side == SIDE_CLIENT, &live);
+	uint32_t tsval;
+	int rc, fd;
 
+	switch (term->value) {
+	case CONN_TSVAL:
+		if (!client && conn->scripted_server)
+			return -ENOTSOCK;
+		if (!client)
+			conn_accept(run, conn);
+		fd = client ? conn->client_fd : conn->server_fd;
+		rc = fd >= 0 ? sock_tcp_tsval(fd, &tsval) : -ENOTCONN;
+		break;
+	case CONN_TSECR:
+		rc = last_tsval_received(run, conn, client, &tsval);
+		break;
+	default:
+		rc = conn_live(run, conn, client, &live);
+		tsval = term->value == CONN_NXT ? live.snd_nxt : live.rcv_wnd;
+		break;
+	}
 	if (rc < 0)
 		return rc;
-	*value = term->value == CONN_NXT ? live.snd_nxt : live.rcv_wnd;
+	*value = tsval;
 	return 0;
 }
 
@@ -256,6 +300,11 @@ const char *eval_strerror(int rc)
 {
 	if (rc == -ESRCH)
 		return "a named packet that was not seen (its expectation failed or was skipped)";
+	if (rc == -ENOTSOCK)
+		return "a scripted end has no socket clock (name its packets with as NAME and use "
+		       "NAME.tsval)";
+	if (rc == -ENODATA)
+		return "no packet with a timestamp came from the other end yet";
 	if (rc == -EPERM)
 		return "the socket's numbers cannot be read in its state (SYN_SENT: name the SYN "
 		       "with expect packet … as NAME and use NAME.seq)";

@@ -60,6 +60,10 @@ int sock_accept(int listen_fd, int timeout_ms);
  */
 int sock_tcp_live(int fd, struct tcp_live *live);
 
+/* The TSval the socket would put in a segment now (TCP_TIMESTAMP: its clock
+ * plus its connection's offset).  0 or -errno. */
+int sock_tcp_tsval(int fd, uint32_t *tsval);
+
 /*
  * A connected pair of UDP sockets: the client's in client_ns bound to client_addr
  * and connected to server_addr:port, the server's in server_ns bound to

@@ -172,6 +172,15 @@ static int queue_seq(int fd, int queue, uint32_t *seq)
 	return 0;
 }
 
+int sock_tcp_tsval(int fd, uint32_t *tsval)
+{
+	socklen_t len = sizeof(*tsval);
+
+	if (getsockopt(fd, SOL_TCP, TCP_TIMESTAMP, tsval, &len) < 0)
+		return -errno;
+	return 0;
+}
+
 int sock_tcp_live(int fd, struct tcp_live *live)
 {
 	struct tcp_repair_window window;

@@ -57,8 +57,12 @@ static const struct {
 } conn_values[] = {
 	{ "client.nxt", SIDE_CLIENT, CONN_NXT },
 	{ "client.win", SIDE_CLIENT, CONN_WIN },
+	{ "client.tsval", SIDE_CLIENT, CONN_TSVAL },
+	{ "client.tsecr", SIDE_CLIENT, CONN_TSECR },
 	{ "server.nxt", SIDE_SERVER, CONN_NXT },
 	{ "server.win", SIDE_SERVER, CONN_WIN },
+	{ "server.tsval", SIDE_SERVER, CONN_TSVAL },
+	{ "server.tsecr", SIDE_SERVER, CONN_TSECR },
 };
 
 static const char *const packet_value_names[PACKET_VALUE_COUNT] = {
@@ -130,8 +134,8 @@ static int parse_term(struct parser *p, const struct word *w, size_t off, size_t
 		}
 	}
 	return error_at(p, column, text, (int)len,
-			"%.*s.client.nxt, .client.win, .server.nxt or .server.win",
-			(int)name_len, text);
+			"%.*s.client.nxt, .client.win, .client.tsval, .client.tsecr or the same "
+			"of .server", (int)name_len, text);
 }
 
 /* The expression in w->text from off to the end; pure numbers checked against max. */

@@ -68,7 +68,9 @@ enum families {
  * number the client of connection c will send, c.server.win the receive window
  * (bytes, scaled) the server advertises. */
 enum conn_side { SIDE_CLIENT, SIDE_SERVER };
-enum conn_value { CONN_NXT, CONN_WIN };
+/* What a connection term names of one end: its next sequence number, its
+ * receive window, the TSval it would send now, the last TSval it received. */
+enum conn_value { CONN_NXT, CONN_WIN, CONN_TSVAL, CONN_TSECR };
 
 /* A field of a packet named by `as NAME`: sa.seq, sa.ack, sa.win (the raw
  * window field), sa.sport, sa.dport, sa.tsval, sa.tsecr, sa.len (payload). */
