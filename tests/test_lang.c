@@ -421,6 +421,16 @@ START_TEST(test_send_sack_and_raw_options)
 	ck_assert_uint_eq(s->steps[2].send.n_sack, 3);
 	scenario_free(s);
 
+	s = parse_ok(HEAD CONN "send client -> server tcp tsval=c.client.tsval-5 tsecr=c.server.tsecr\n");
+	send = &s->steps[1].send;
+	ck_assert(send->timestamp);
+	ck_assert(send->fields[SEND_TSVAL].terms[0].is_conn);
+	ck_assert_int_eq(send->fields[SEND_TSVAL].terms[0].value, CONN_TSVAL);
+	ck_assert_int_eq(send->fields[SEND_TSVAL].terms[0].side, SIDE_CLIENT);
+	ck_assert_int_eq(send->fields[SEND_TSECR].terms[0].value, CONN_TSECR);
+	ck_assert_int_eq(send->fields[SEND_TSECR].terms[0].side, SIDE_SERVER);
+	scenario_free(s);
+
 	assert_error(HEAD "send client -> server tcp sack=1\n",
 		     "t.ct:3:33: expected ':' and the right edge (sack=LEFT:RIGHT), found nothing");
 	assert_error(HEAD "send client -> server tcp sack=1:2:3\n",
