@@ -167,6 +167,9 @@ START_TEST(stat_delta)
 	expect.delta = 0;
 	ck_assert(!expect_check(&expect, &seen, msg, sizeof(msg)));
 	ck_assert_str_eq(msg, "expected stat invalid +0, saw +1");
+	expect.since_start = true;
+	ck_assert(!expect_check(&expect, &seen, msg, sizeof(msg)));
+	ck_assert_str_eq(msg, "expected stat invalid +0 since start, saw +1");
 	seen.counter_known = false;
 	ck_assert(!expect_check(&expect, &seen, msg, sizeof(msg)));
 	ck_assert_str_eq(msg, "counter invalid is not reported by this kernel");

@@ -371,6 +371,29 @@ START_TEST(test_send_fields)
 }
 END_TEST
 
+START_TEST(test_since_start)
+{
+	struct scenario *s = parse_ok(HEAD CONN SEND
+		"expect stat invalid +4 since start\n"
+		"expect netstat server TcpExtPAWSEstab >=1 since start\n"
+		"expect stat invalid +1\n");
+
+	ck_assert(s->steps[2].expect.since_start);
+	ck_assert_int_eq(s->steps[2].expect.delta, 4);
+	ck_assert(s->steps[3].expect.since_start);
+	ck_assert(!s->steps[4].expect.since_start);
+	scenario_free(s);
+	assert_error(HEAD CONN SEND "expect stat invalid +4 since\n",
+		     "t.ct:5:29: expected start (since start: since before the run's first step "
+		     "that sent), found end of line");
+	assert_error(HEAD CONN SEND "expect stat invalid +4 since send\n",
+		     "t.ct:5:30: expected start (since start: since before the run's first step "
+		     "that sent), found send");
+	assert_error(HEAD CONN SEND "expect netstat TcpOutRsts +1 after\n",
+		     "t.ct:5:30: expected since start or end of line, found after");
+}
+END_TEST
+
 START_TEST(test_reason_values)
 {
 	struct scenario *s = parse_ok(HEAD CONN SEND
@@ -2214,6 +2237,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(good, test_send_fields);
 	tcase_add_test(good, test_send_sack_and_raw_options);
 	tcase_add_test(good, test_reason_values);
+	tcase_add_test(good, test_since_start);
 	tcase_add_test(good, test_expects);
 	tcase_add_test(good, test_many_steps);
 	tcase_add_test(good, test_variants_and_conditions);

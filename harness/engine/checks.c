@@ -360,7 +360,8 @@ static int read_netstat(struct run *run, const struct expect_step *expect,
 		return step_error(result, "reading %s's netstat counters: %s", host->name,
 				  strerror(-rc));
 	}
-	seen->counter_known = mib_get(&run->mib_before[i], expect->counter, &before) &&
+	seen->counter_known = mib_get(expect->since_start ? &run->mib_start[i] : &run->mib_before[i],
+				      expect->counter, &before) &&
 			      mib_get(now, expect->counter, &after);
 	seen->counter_delta = (int64_t)(after - before);
 	free(now);
@@ -466,7 +467,9 @@ int do_expect(struct run *run, const struct expect_step *expect, struct step_res
 		rc = observer_stats(run->observer, &now);
 		if (rc < 0)
 			return step_error(result, "reading conntrack statistics: %s", strerror(-rc));
-		seen.counter_known = ct_stats_get(&run->stats_before, expect->counter, &before) &&
+		seen.counter_known = ct_stats_get(expect->since_start ? &run->stats_start
+								      : &run->stats_before,
+						  expect->counter, &before) &&
 				     ct_stats_get(&now, expect->counter, &after);
 		seen.counter_delta = (int64_t)(after - before);
 		break;

@@ -324,6 +324,7 @@ static void tear_down(struct run *run)
 	for (i = 0; i < run->n_listeners; i++)
 		close(run->listeners[i].fd);
 	free(run->mib_before);
+	free(run->mib_start);
 	wire_free(run->wire);
 	observer_free(run->observer);
 	topology_free(run->topology);

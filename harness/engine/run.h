@@ -83,6 +83,10 @@ struct run {
 	struct named_packet named[SCENARIO_PACKETS_MAX];
 	struct mib *mib_before;		/* per host, before the last sending step (expect netstat) */
 	size_t n_mib;
+	/* The same before the first sending step, for stat and netstat since start. */
+	bool counters_started;
+	struct ct_stats stats_start;
+	struct mib *mib_start;
 };
 
 /* ---- The world (world.c) ---- */

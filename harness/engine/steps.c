@@ -48,6 +48,16 @@ static int begin_sending(struct run *run, struct step_result *result)
 		return step_error(result, "reading conntrack statistics: %s", strerror(-rc));
 	if (run->scenario->uses_netstat && keep_mibs(run, result) < 0)
 		return -1;
+	if (!run->counters_started) {
+		run->stats_start = run->stats_before;
+		if (run->mib_before) {
+			run->mib_start = malloc(run->n_mib * sizeof(*run->mib_start));
+			if (!run->mib_start)
+				return step_error(result, "out of memory");
+			memcpy(run->mib_start, run->mib_before, run->n_mib * sizeof(*run->mib_start));
+		}
+		run->counters_started = true;
+	}
 	observer_poll(run->observer, 0);
 	run->last_from = observer_count(run->observer);
 	run->last = NULL;

@@ -214,6 +214,7 @@ static bool check_delta(const struct expect_step *expect, const struct observati
 			char *msg, size_t msgsize)
 {
 	const char *what = expect->kind == EXPECT_STAT ? "stat" : "netstat";
+	const char *since = expect->since_start ? " since start" : "";
 
 	if (!seen->counter_known) {
 		snprintf(msg, msgsize, "counter %s is not reported by this kernel",
@@ -223,11 +224,11 @@ static bool check_delta(const struct expect_step *expect, const struct observati
 	if (compare(seen->counter_delta, expect->op, expect->delta))
 		return true;
 	if (expect->op == CMP_EQ)
-		snprintf(msg, msgsize, "expected %s %s %+" PRId64 ", saw %+" PRId64, what,
-			 expect->counter, expect->delta, seen->counter_delta);
+		snprintf(msg, msgsize, "expected %s %s %+" PRId64 "%s, saw %+" PRId64, what,
+			 expect->counter, expect->delta, since, seen->counter_delta);
 	else
-		snprintf(msg, msgsize, "expected %s %s %s%" PRId64 ", saw %+" PRId64, what,
-			 expect->counter, compare_op_text(expect->op), expect->delta,
+		snprintf(msg, msgsize, "expected %s %s %s%" PRId64 "%s, saw %+" PRId64, what,
+			 expect->counter, compare_op_text(expect->op), expect->delta, since,
 			 seen->counter_delta);
 	return false;
 }

@@ -509,6 +509,7 @@ static size_t take_compare_op(const char *text, enum compare_op *op)
 }
 
 static int take_delta(struct parser *p, enum compare_op *op, int64_t *value);
+static int take_since(struct parser *p, struct expect_step *expect);
 
 static int parse_expect_stat(struct parser *p)
 {
@@ -531,6 +532,26 @@ static int parse_expect_stat(struct parser *p)
 		return error_word(p, w, "%s", what);
 	if (take_delta(p, &expect->op, &expect->delta))
 		return -1;
+	return take_since(p, expect);
+}
+
+/* The end of stat and netstat: [since start], then the end of the line. */
+static int take_since(struct parser *p, struct expect_step *expect)
+{
+	struct word *w = peek_word(p);
+
+	if (w && is_plain(w) && strcmp(w->text, "since") == 0) {
+		p->next++;
+		w = next_plain(p, "start (since start: since before the run's first step that sent)");
+		if (!w)
+			return -1;
+		if (strcmp(w->text, "start") != 0)
+			return error_word(p, w, "start (since start: since before the run's first "
+					  "step that sent)");
+		expect->since_start = true;
+	} else if (w) {
+		return error_word(p, w, "since start or end of line");
+	}
 	return expect_end(p);
 }
 
@@ -631,7 +652,7 @@ static int parse_expect_netstat(struct parser *p)
 	strcpy(expect->counter, w->text);
 	if (take_delta(p, &expect->op, &expect->delta))
 		return -1;
-	return expect_end(p);
+	return take_since(p, expect);
 }
 
 /* entries OP N | entries OP max[±N]: the observing host's entry count. */

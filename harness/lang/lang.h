@@ -332,6 +332,7 @@ struct expect_step {
 	int seen_reply;			/* likewise */
 	char counter[SCENARIO_IDENT_MAX];	/* a column of stat/nf_conntrack */
 	int64_t delta;
+	bool since_start;		/* stat, netstat: since the run's first sending step */
 	enum compare_op op;		/* stat and entries: how the value compares */
 	struct table_size entries;	/* entries OP N|max|max±N */
 	bool absent;			/* no kmsg */
