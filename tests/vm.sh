@@ -70,8 +70,8 @@ check "vm: an unknown kernel is a skip" 4 "$ctlab" vm --kernel 5.99 syn-rst
 # ctlab vm removes the share it left.
 # qemu_of PID: the QEMU that ctlab vm PID started, waited for (bounded).
 qemu_of() {
-	local i q
-	for i in $(seq 600); do
+	local q
+	for _ in $(seq 600); do
 		q=$(pgrep -P "$1" -x qemu-system-x86 || pgrep -P "$1" qemu-system)
 		[ -n "$q" ] && { echo "$q"; return 0; }
 		kill -0 "$1" 2>/dev/null || return 1
@@ -81,8 +81,7 @@ qemu_of() {
 }
 # gone PID: true once PID has ended (a zombie counts), bounded.
 gone() {
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -e "/proc/$1" ] || return 0
 		[ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ] && return 0
 		sleep 0.1
