@@ -31,6 +31,8 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/qdisc/netem.h>
 #include <netlink/route/route.h>
 #include <nftables/libnftables.h>
 
@@ -515,6 +517,76 @@ int netns_link_up(struct netns *ns, const char *ifname)
 int netns_link_set_mtu(struct netns *ns, const char *ifname, unsigned mtu)
 {
 	return change_link(ns, ifname, rtnl_link_set_mtu, mtu);
+}
+
+int netns_link_set_netem(struct netns *ns, const char *ifname, uint32_t delay_us, uint32_t loss)
+{
+	struct rtnl_link *link;
+	struct rtnl_qdisc *qdisc;
+	struct rtnl rtnl;
+	int err;
+
+	err = rtnl_open(ns, &rtnl);
+	if (err < 0)
+		return err;
+	err = rtnl_get_link(&rtnl, ifname, &link);
+	if (err < 0)
+		goto out_close_rtnl;
+	qdisc = rtnl_qdisc_alloc();
+	if (!qdisc) {
+		err = -ENOMEM;
+		goto out_put_link;
+	}
+	rtnl_tc_set_link(TC_CAST(qdisc), link);
+	rtnl_tc_set_parent(TC_CAST(qdisc), TC_H_ROOT);
+	rtnl_tc_set_handle(TC_CAST(qdisc), TC_HANDLE(1, 0));
+	err = rtnl_tc_set_kind(TC_CAST(qdisc), "netem");
+	if (err < 0) {
+		err = -ENOMEM;
+		goto out_put_qdisc;
+	}
+	rtnl_netem_set_delay(qdisc, (int)delay_us);
+	/* The kernel's fixed point: UINT32_MAX is every packet. */
+	rtnl_netem_set_loss(qdisc, (int)loss);
+	/* A big queue: a delayed link must not drop what it holds. */
+	rtnl_netem_set_limit(qdisc, 100000);
+	err = rtnl_errno(&rtnl, rtnl_qdisc_add(rtnl.sk, qdisc, NLM_F_CREATE | NLM_F_REPLACE));
+out_put_qdisc:
+	rtnl_qdisc_put(qdisc);
+out_put_link:
+	rtnl_link_put(link);
+out_close_rtnl:
+	rtnl_close(&rtnl);
+	return err;
+}
+
+int netns_link_clear_qdisc(struct netns *ns, const char *ifname)
+{
+	struct rtnl_link *link;
+	struct rtnl_qdisc *qdisc;
+	struct rtnl rtnl;
+	int err;
+
+	err = rtnl_open(ns, &rtnl);
+	if (err < 0)
+		return err;
+	err = rtnl_get_link(&rtnl, ifname, &link);
+	if (err < 0)
+		goto out_close_rtnl;
+	qdisc = rtnl_qdisc_alloc();
+	if (!qdisc) {
+		err = -ENOMEM;
+		goto out_put_link;
+	}
+	rtnl_tc_set_link(TC_CAST(qdisc), link);
+	rtnl_tc_set_parent(TC_CAST(qdisc), TC_H_ROOT);
+	err = rtnl_errno(&rtnl, rtnl_qdisc_delete(rtnl.sk, qdisc));
+	rtnl_qdisc_put(qdisc);
+out_put_link:
+	rtnl_link_put(link);
+out_close_rtnl:
+	rtnl_close(&rtnl);
+	return err;
 }
 
 /* Parses @text as an address of @family (AF_UNSPEC: either IP family). */

@@ -87,6 +87,18 @@ int netns_link_up(struct netns *ns, const char *ifname);
 int netns_link_set_mtu(struct netns *ns, const char *ifname, unsigned mtu);
 
 /*
+ * netns_link_set_netem - make @ifname's root qdisc in @ns a netem that
+ * delays every packet it sends by @delay_us and drops the fraction
+ * @loss / UINT32_MAX of them.  Returns 0, -ENOENT when the kernel has no
+ * netem (sch_netem not built or loadable), or another -errno.
+ */
+int netns_link_set_netem(struct netns *ns, const char *ifname, uint32_t delay_us, uint32_t loss);
+
+/* netns_link_clear_qdisc - give @ifname in @ns its default root qdisc back.
+ * Returns 0 or -errno. */
+int netns_link_clear_qdisc(struct netns *ns, const char *ifname);
+
+/*
  * netns_link_wait_running - wait until @ifname in @ns can send: carrier on
  * (IFF_LOWER_UP) and a real queue attached, so the first packet is not
  * dropped; not operstate UP, which comes later on kernels before 6.7. At most

@@ -2152,6 +2152,7 @@ START_TEST(test_v2_steps)
 	ck_assert_str_eq(s->steps[0].link.a, "router");
 	ck_assert_str_eq(s->steps[0].link.b, "server");
 	ck_assert_int_eq(s->steps[0].link.mtu, 1520);
+	ck_assert(!s->steps[0].link.netem && !s->uses_netem);
 	ck_assert_int_eq(s->steps[1].listen.backlog, 8);
 	ck_assert_int_eq(s->steps[1].listen.options.maxseg, 1000);
 	ck_assert_int_eq(s->steps[1].listen.options.rcvbuf, 4096);
@@ -2205,12 +2206,47 @@ START_TEST(test_error_v2)
 	assert_error(HEAD CONN "expect netstat tcpext +1\n",
 		     "t.ct:4:16: expected a MIB counter as nstat names it (TcpExtPAWSEstab, TcpOutRsts "
 		     "…), found tcpext");
+	s = parse_ok(HEAD "link client server loss=0.5% delay=2s\nlink server client loss=100%\n"
+		     "link client server loss=0%\nlink client server loss=12.25% mtu=9000\n");
+	ck_assert(s->uses_netem && s->steps[0].link.netem);
+	ck_assert_int_eq(s->steps[0].link.delay_ms, 2000);
+	ck_assert_int_eq(s->steps[0].link.loss_hundredths, 50);
+	ck_assert_uint_eq(s->steps[0].link.loss, UINT32_MAX / 200);
+	ck_assert_int_eq(s->steps[0].link.mtu, 0);
+	ck_assert_uint_eq(s->steps[1].link.loss, UINT32_MAX);
+	ck_assert_uint_eq(s->steps[2].link.loss, 0);
+	ck_assert(s->steps[2].link.netem);
+	ck_assert_int_eq(s->steps[3].link.loss_hundredths, 1225);
+	ck_assert_int_eq(s->steps[3].link.mtu, 9000);
+	scenario_free(s);
 	assert_error("name l\ntopology routed\nlink client server mtu=1500\n",
 		     "t.ct:3:13: expected a neighbour of client (hosts with a link between them), "
 		     "found server");
 	assert_error(HEAD "link client server mtu=1000\n",
 		     "t.ct:3:24: expected a number 1280..65535, found 1000");
-	assert_error(HEAD "link client server\n", "t.ct:3:19: expected mtu=N, found end of line");
+	assert_error(HEAD "link client server\n",
+		     "t.ct:3:19: expected mtu=N, delay=T or loss=P% (each once), found end of line");
+	assert_error(HEAD "link client server delay=50ms delay=10ms\n",
+		     "t.ct:3:31: expected mtu=N, delay=T or loss=P% (each once), found delay=10ms");
+	assert_error(HEAD "link client server speed=10\n",
+		     "t.ct:3:19: expected mtu=N, delay=T or loss=P% (each once), found speed=10");
+	assert_error(HEAD "link client server delay=20s\n",
+		     "t.ct:3:25: expected a number 1..10, found 20");
+	assert_error(HEAD "link client server loss=10\n",
+		     "t.ct:3:24: expected a loss of 0..100% with up to two decimals (loss=10%, "
+		     "loss=0.5%), found 10");
+	assert_error(HEAD "link client server loss=100.5%\n",
+		     "t.ct:3:24: expected a loss of 0..100% with up to two decimals (loss=10%, "
+		     "loss=0.5%), found 100.5%");
+	assert_error(HEAD "link client server loss=0.125%\n",
+		     "t.ct:3:24: expected a loss of 0..100% with up to two decimals (loss=10%, "
+		     "loss=0.5%), found 0.125%");
+	assert_error(HEAD "link client server loss=.5%\n",
+		     "t.ct:3:24: expected a loss of 0..100% with up to two decimals (loss=10%, "
+		     "loss=0.5%), found .5%");
+	assert_error(HEAD "link client server loss=5.%\n",
+		     "t.ct:3:24: expected a loss of 0..100% with up to two decimals (loss=10%, "
+		     "loss=0.5%), found 5.%");
 	assert_error(HEAD "connect c client -> server:80 maxseg=1 \n",
 		     "t.ct:3:38: expected a number 88..65495, found 1");
 	assert_error(HEAD "connect c client -> server:80 nodelay nodelay\n",

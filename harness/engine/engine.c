@@ -250,6 +250,17 @@ static int open_wire(struct run *run, char *err, size_t errsize)
 
 /* Set up the topology and the observer; a failure here is a skip when the
  * machine cannot do it at all (not root, no netfilter), else a failure. */
+/* Whether this kernel has netem (sch_netem built in or loadable): tried on the
+ * observing host's loopback, which no scenario's packets cross, then undone. */
+static bool have_netem(struct run *run)
+{
+	int rc = netns_link_set_netem(run->observing_host->ns, "lo", 0, 0);
+
+	if (rc == 0)
+		netns_link_clear_qdisc(run->observing_host->ns, "lo");
+	return rc == 0;
+}
+
 static int set_up(struct run *run)
 {
 	struct run_result *result = run->result;
@@ -295,6 +306,13 @@ static int set_up(struct run *run)
 	if (load_nat(run, err, sizeof(err)) < 0) {
 		result->outcome = OUTCOME_SKIP;
 		snprintf(result->reason, sizeof(result->reason), "cannot load NAT rules: %s", err);
+		return -1;
+	}
+	if (run->scenario->uses_netem && !have_netem(run)) {
+		result->outcome = OUTCOME_SKIP;
+		snprintf(result->reason, sizeof(result->reason),
+			 "kernel lacks netem for link delay=/loss= (CONFIG_NET_SCH_NETEM, module "
+			 "sch_netem)");
 		return -1;
 	}
 	/* The kernel log is the host's: mark where this run begins in it. */

@@ -193,10 +193,15 @@ int do_link(struct run *run, const struct link_step *link, struct step_result *r
 		if (!ifname)
 			return step_error(result, "%s has no link to %s", ends[i]->name,
 					  ends[!i]->name);
-		rc = netns_link_set_mtu(ends[i]->ns, ifname, link->mtu);
+		rc = link->mtu ? netns_link_set_mtu(ends[i]->ns, ifname, link->mtu) : 0;
 		if (rc < 0)
 			return step_error(result, "mtu %u on %s/%s: %s", link->mtu, ends[i]->name,
 					  ifname, strerror(-rc));
+		rc = link->netem ? netns_link_set_netem(ends[i]->ns, ifname, link->delay_ms * 1000,
+							link->loss) : 0;
+		if (rc < 0)
+			return step_error(result, "netem on %s/%s: %s", ends[i]->name, ifname,
+					  strerror(-rc));
 	}
 	return 0;
 }

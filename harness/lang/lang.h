@@ -186,11 +186,18 @@ struct listen_step {
 	struct sockopt_set options;	/* accepted sockets inherit them */
 };
 
-/* link A B mtu=N: the MTU of both ends of the link between two neighbours. */
+/* link A B [mtu=N] [delay=T] [loss=P%]: both ends of the link between two
+ * neighbours: their MTU, and a netem qdisc that delays and drops what each
+ * end sends. */
+#define LINK_DELAY_MS_MAX	10000
 struct link_step {
 	char a[SCENARIO_IDENT_MAX];
 	char b[SCENARIO_IDENT_MAX];
-	uint32_t mtu;
+	uint32_t mtu;			/* 0: unchanged */
+	bool netem;			/* delay= or loss= given */
+	uint32_t delay_ms;
+	uint32_t loss;			/* the fraction loss / UINT32_MAX of packets dropped */
+	uint32_t loss_hundredths;	/* the same in hundredths of a percent, for reports */
 };
 
 /* mute HOST: HOST's kernel answers nothing from then on (its TCP, UDP and
@@ -449,6 +456,7 @@ struct scenario {
 	size_t n_packets;		/* packets named by `as` */
 	char packets[SCENARIO_PACKETS_MAX][SCENARIO_IDENT_MAX];
 	bool uses_netstat;		/* an expect netstat: the engine keeps the MIBs before each send */
+	bool uses_netem;		/* a link with delay= or loss=: needs the kernel's sch_netem */
 	size_t n_steps;
 	struct step *steps;
 	struct scenario_chunk *strings;	/* private: where texts and terms are kept */

@@ -474,26 +474,32 @@ bool is_counter_name(const char *text)
 	return text[0] != '\0';
 }
 
-/* A time: N or Nms (milliseconds), Ns (seconds), 1 ms up to max_ms. */
-int take_duration(struct parser *p, uint32_t max_ms, uint32_t *ms)
+/* A time in w->text from off: N or Nms (milliseconds), Ns (seconds), 1 ms up
+ * to max_ms. */
+int parse_duration(struct parser *p, const struct word *w, size_t off, uint32_t max_ms,
+		   uint32_t *ms)
 {
-	struct word *w = next_plain(p, "a time (N ms: 50, 50ms, 2s)");
-	size_t len, unit = 1;
+	const char *text = w->text + off;
+	size_t len = strlen(text), unit = 1;
 	uint64_t value;
 
-	if (!w)
-		return -1;
-	len = strlen(w->text);
-	if (len > 2 && strcmp(w->text + len - 2, "ms") == 0) {
+	if (len > 2 && strcmp(text + len - 2, "ms") == 0) {
 		len -= 2;
-	} else if (len > 1 && w->text[len - 1] == 's') {
+	} else if (len > 1 && text[len - 1] == 's') {
 		len -= 1;
 		unit = 1000;
 	}
-	if (number_in_range(p, w->text, len, w->column, 1, max_ms / unit, &value))
+	if (number_in_range(p, text, len, word_column(w, off), 1, max_ms / unit, &value))
 		return -1;
 	*ms = (uint32_t)(value * unit);
 	return 0;
+}
+
+int take_duration(struct parser *p, uint32_t max_ms, uint32_t *ms)
+{
+	struct word *w = next_plain(p, "a time (N ms: 50, 50ms, 2s)");
+
+	return w ? parse_duration(p, w, 0, max_ms, ms) : -1;
 }
 
 int conn_error(struct parser *p, int column, const char *found, int found_len)

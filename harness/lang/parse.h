@@ -85,6 +85,8 @@ int find_conn(struct parser *p, const char *name, size_t len);
 int find_packet(struct parser *p, const char *name, size_t len);
 bool is_ident(const char *text);
 bool is_counter_name(const char *text);
+int parse_duration(struct parser *p, const struct word *w, size_t off, uint32_t max_ms,
+		   uint32_t *ms);
 int take_duration(struct parser *p, uint32_t max_ms, uint32_t *ms);
 int conn_error(struct parser *p, int column, const char *found, int found_len);
 bool conn_is_udp(const struct parser *p, int conn);

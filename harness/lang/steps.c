@@ -341,10 +341,41 @@ int parse_listen(struct parser *p)
 }
 
 /* link A B mtu=N: A and B neighbours in the topology (a veth between them). */
+/* loss=P%: P a percentage 0..100 with up to two decimals (loss=0.5%). */
+static int parse_loss(struct parser *p, const struct word *w, size_t off, struct link_step *link)
+{
+	static const char what[] = "a loss of 0..100% with up to two decimals (loss=10%, loss=0.5%)";
+	const char *text = w->text + off, *c = text;
+	uint64_t hundredths = 0;
+	int decimals = -1;
+
+	/* Digits, at most one point, two digits after it, then "%" and nothing else. */
+	for (; isdigit((unsigned char)*c) || (*c == '.' && decimals < 0 && c > text); c++) {
+		if (*c == '.') {
+			decimals = 0;
+			continue;
+		}
+		if (decimals >= 2 || hundredths > 100)
+			break;
+		hundredths = hundredths * 10 + (uint64_t)(*c - '0');
+		if (decimals >= 0)
+			decimals++;
+	}
+	for (int i = decimals < 0 ? 0 : decimals; i < 2; i++)
+		hundredths *= 10;
+	if (c == text || decimals == 0 || strcmp(c, "%") != 0 || hundredths > 10000)
+		return error_at(p, word_column(w, off), *text ? text : "nothing", -1, "%s", what);
+	link->loss_hundredths = (uint32_t)hundredths;
+	link->loss = (uint32_t)(hundredths * UINT32_MAX / 10000);
+	return 0;
+}
+
 int parse_link(struct parser *p)
 {
+	static const char what[] = "mtu=N, delay=T or loss=P% (each once)";
 	struct link_step *link = &p->step->link;
-	struct word *b;
+	struct word *b, *w;
+	bool has_loss = false;
 	uint64_t mtu;
 	int ia, ib;
 
@@ -358,10 +389,35 @@ int parse_link(struct parser *p)
 	if (ia < 0 || ib < 0 || (ia - ib != 1 && ib - ia != 1))
 		return error_word(p, b, "a neighbour of %s (hosts with a link between them)",
 				  link->a);
-	if (take_keyed_number(p, "mtu", 1280, 65535, &mtu))
-		return -1;
-	link->mtu = (uint32_t)mtu;
-	return expect_end(p);
+	while ((w = peek_word(p))) {
+		const char *eq = strchr(w->text, '=');
+		size_t key_len = eq ? (size_t)(eq - w->text) : 0;
+		size_t off = key_len + 1;
+
+		if (!is_plain(w) || !eq)
+			return error_word(p, w, "%s", what);
+		p->next++;
+		if (key_len == 3 && strncmp(w->text, "mtu", 3) == 0 && !link->mtu) {
+			if (number_in_range(p, eq + 1, strlen(eq + 1), word_column(w, off), 1280,
+					    65535, &mtu))
+				return -1;
+			link->mtu = (uint32_t)mtu;
+		} else if (key_len == 5 && strncmp(w->text, "delay", 5) == 0 && !link->delay_ms) {
+			if (parse_duration(p, w, off, LINK_DELAY_MS_MAX, &link->delay_ms))
+				return -1;
+			link->netem = true;
+		} else if (key_len == 4 && strncmp(w->text, "loss", 4) == 0 && !has_loss) {
+			if (parse_loss(p, w, off, link))
+				return -1;
+			has_loss = link->netem = true;
+		} else {
+			return error_word(p, w, "%s", what);
+		}
+	}
+	if (!link->mtu && !link->netem)
+		return error_at(p, p->end_column, "end of line", -1, "%s", what);
+	p->scenario->uses_netem |= link->netem;
+	return 0;
 }
 
 /* mute HOST: from here on HOST's kernel answers nothing; crafted packets speak
