@@ -519,7 +519,7 @@ int netns_link_set_mtu(struct netns *ns, const char *ifname, unsigned mtu)
 	return change_link(ns, ifname, rtnl_link_set_mtu, mtu);
 }
 
-int netns_link_set_netem(struct netns *ns, const char *ifname, uint32_t delay_us, uint32_t loss)
+int netns_link_set_netem(struct netns *ns, const char *ifname, const struct netem_spec *spec)
 {
 	struct rtnl_link *link;
 	struct rtnl_qdisc *qdisc;
@@ -545,9 +545,14 @@ int netns_link_set_netem(struct netns *ns, const char *ifname, uint32_t delay_us
 		err = -ENOMEM;
 		goto out_put_qdisc;
 	}
-	rtnl_netem_set_delay(qdisc, (int)delay_us);
-	/* The kernel's fixed point: UINT32_MAX is every packet. */
-	rtnl_netem_set_loss(qdisc, (int)loss);
+	rtnl_netem_set_delay(qdisc, (int)spec->delay_us);
+	/* libnl passes the fractions on as they are: the kernel's fixed point. */
+	rtnl_netem_set_loss(qdisc, (int)spec->loss);
+	if (spec->reorder) {
+		rtnl_netem_set_reorder_probability(qdisc, (int)spec->reorder);
+		/* Gap 0 would delay every packet: no reordering at all (tc sets 1). */
+		rtnl_netem_set_gap(qdisc, 1);
+	}
 	/* A big queue: a delayed link must not drop what it holds. */
 	rtnl_netem_set_limit(qdisc, 100000);
 	err = rtnl_errno(&rtnl, rtnl_qdisc_add(rtnl.sk, qdisc, NLM_F_CREATE | NLM_F_REPLACE));

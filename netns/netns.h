@@ -86,13 +86,20 @@ int netns_link_up(struct netns *ns, const char *ifname);
 /* netns_link_set_mtu - set @ifname's MTU in @ns. Returns 0 or -errno. */
 int netns_link_set_mtu(struct netns *ns, const char *ifname, unsigned mtu);
 
+/* What a netem qdisc does to the packets a device sends.  Fractions are the
+ * kernel's fixed point: UINT32_MAX is every packet. */
+struct netem_spec {
+	uint32_t delay_us;
+	uint32_t loss;			/* dropped */
+	uint32_t reorder;		/* sent at once, ahead of the delayed ones */
+};
+
 /*
- * netns_link_set_netem - make @ifname's root qdisc in @ns a netem that
- * delays every packet it sends by @delay_us and drops the fraction
- * @loss / UINT32_MAX of them.  Returns 0, -ENOENT when the kernel has no
- * netem (sch_netem not built or loadable), or another -errno.
+ * netns_link_set_netem - make @ifname's root qdisc in @ns a netem doing
+ * @spec.  Returns 0, -ENOENT when the kernel has no netem (sch_netem not
+ * built or loadable), or another -errno.
  */
-int netns_link_set_netem(struct netns *ns, const char *ifname, uint32_t delay_us, uint32_t loss);
+int netns_link_set_netem(struct netns *ns, const char *ifname, const struct netem_spec *spec);
 
 /* netns_link_clear_qdisc - give @ifname in @ns its default root qdisc back.
  * Returns 0 or -errno. */

@@ -2219,34 +2219,41 @@ START_TEST(test_error_v2)
 	ck_assert_int_eq(s->steps[3].link.loss_hundredths, 1225);
 	ck_assert_int_eq(s->steps[3].link.mtu, 9000);
 	scenario_free(s);
+	s = parse_ok(HEAD "link client server delay=10ms reorder=25%\n");
+	ck_assert_int_eq(s->steps[0].link.reorder_hundredths, 2500);
+	ck_assert_uint_eq(s->steps[0].link.reorder, UINT32_MAX / 4);
+	scenario_free(s);
+	assert_error(HEAD "link client server reorder=25%\n",
+		     "t.ct:3:19: expected delay=T beside reorder= (it sends some packets ahead of "
+		     "the delayed ones), found reorder=25%");
 	assert_error("name l\ntopology routed\nlink client server mtu=1500\n",
 		     "t.ct:3:13: expected a neighbour of client (hosts with a link between them), "
 		     "found server");
 	assert_error(HEAD "link client server mtu=1000\n",
 		     "t.ct:3:24: expected a number 1280..65535, found 1000");
 	assert_error(HEAD "link client server\n",
-		     "t.ct:3:19: expected mtu=N, delay=T or loss=P% (each once), found end of line");
+		     "t.ct:3:19: expected mtu=N, delay=T, loss=P% or reorder=P% (each once), found end of line");
 	assert_error(HEAD "link client server delay=50ms delay=10ms\n",
-		     "t.ct:3:31: expected mtu=N, delay=T or loss=P% (each once), found delay=10ms");
+		     "t.ct:3:31: expected mtu=N, delay=T, loss=P% or reorder=P% (each once), found delay=10ms");
 	assert_error(HEAD "link client server speed=10\n",
-		     "t.ct:3:19: expected mtu=N, delay=T or loss=P% (each once), found speed=10");
+		     "t.ct:3:19: expected mtu=N, delay=T, loss=P% or reorder=P% (each once), found speed=10");
 	assert_error(HEAD "link client server delay=20s\n",
 		     "t.ct:3:25: expected a number 1..10, found 20");
 	assert_error(HEAD "link client server loss=10\n",
-		     "t.ct:3:24: expected a loss of 0..100% with up to two decimals (loss=10%, "
-		     "loss=0.5%), found 10");
+		     "t.ct:3:24: expected a percentage 0..100% with up to two decimals (10%, "
+		     "0.5%), found 10");
 	assert_error(HEAD "link client server loss=100.5%\n",
-		     "t.ct:3:24: expected a loss of 0..100% with up to two decimals (loss=10%, "
-		     "loss=0.5%), found 100.5%");
+		     "t.ct:3:24: expected a percentage 0..100% with up to two decimals (10%, "
+		     "0.5%), found 100.5%");
 	assert_error(HEAD "link client server loss=0.125%\n",
-		     "t.ct:3:24: expected a loss of 0..100% with up to two decimals (loss=10%, "
-		     "loss=0.5%), found 0.125%");
+		     "t.ct:3:24: expected a percentage 0..100% with up to two decimals (10%, "
+		     "0.5%), found 0.125%");
 	assert_error(HEAD "link client server loss=.5%\n",
-		     "t.ct:3:24: expected a loss of 0..100% with up to two decimals (loss=10%, "
-		     "loss=0.5%), found .5%");
+		     "t.ct:3:24: expected a percentage 0..100% with up to two decimals (10%, "
+		     "0.5%), found .5%");
 	assert_error(HEAD "link client server loss=5.%\n",
-		     "t.ct:3:24: expected a loss of 0..100% with up to two decimals (loss=10%, "
-		     "loss=0.5%), found 5.%");
+		     "t.ct:3:24: expected a percentage 0..100% with up to two decimals (10%, "
+		     "0.5%), found 5.%");
 	assert_error(HEAD "connect c client -> server:80 maxseg=1 \n",
 		     "t.ct:3:38: expected a number 88..65495, found 1");
 	assert_error(HEAD "connect c client -> server:80 nodelay nodelay\n",

@@ -254,7 +254,8 @@ static int open_wire(struct run *run, char *err, size_t errsize)
  * observing host's loopback, which no scenario's packets cross, then undone. */
 static bool have_netem(struct run *run)
 {
-	int rc = netns_link_set_netem(run->observing_host->ns, "lo", 0, 0);
+	const struct netem_spec none = { 0 };
+	int rc = netns_link_set_netem(run->observing_host->ns, "lo", &none);
 
 	if (rc == 0)
 		netns_link_clear_qdisc(run->observing_host->ns, "lo");

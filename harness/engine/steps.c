@@ -185,6 +185,9 @@ int do_listen(struct run *run, const struct listen_step *listen, struct step_res
 int do_link(struct run *run, const struct link_step *link, struct step_result *result)
 {
 	const struct host *ends[2] = { find_host(run, link->a), find_host(run, link->b) };
+	const struct netem_spec netem = {
+		.delay_us = link->delay_ms * 1000, .loss = link->loss, .reorder = link->reorder,
+	};
 
 	for (int i = 0; i < 2; i++) {
 		const char *ifname = iface_facing(run, ends[i], ends[!i]);
@@ -197,8 +200,7 @@ int do_link(struct run *run, const struct link_step *link, struct step_result *r
 		if (rc < 0)
 			return step_error(result, "mtu %u on %s/%s: %s", link->mtu, ends[i]->name,
 					  ifname, strerror(-rc));
-		rc = link->netem ? netns_link_set_netem(ends[i]->ns, ifname, link->delay_ms * 1000,
-							link->loss) : 0;
+		rc = link->netem ? netns_link_set_netem(ends[i]->ns, ifname, &netem) : 0;
 		if (rc < 0)
 			return step_error(result, "netem on %s/%s: %s", ends[i]->name, ifname,
 					  strerror(-rc));

@@ -186,9 +186,9 @@ struct listen_step {
 	struct sockopt_set options;	/* accepted sockets inherit them */
 };
 
-/* link A B [mtu=N] [delay=T] [loss=P%]: both ends of the link between two
- * neighbours: their MTU, and a netem qdisc that delays and drops what each
- * end sends. */
+/* link A B [mtu=N] [delay=T] [loss=P%] [reorder=P%]: both ends of the link
+ * between two neighbours: their MTU, and a netem qdisc that delays, drops
+ * and reorders (sends some at once, ahead of the delayed) what each end sends. */
 #define LINK_DELAY_MS_MAX	10000
 struct link_step {
 	char a[SCENARIO_IDENT_MAX];
@@ -198,6 +198,8 @@ struct link_step {
 	uint32_t delay_ms;
 	uint32_t loss;			/* the fraction loss / UINT32_MAX of packets dropped */
 	uint32_t loss_hundredths;	/* the same in hundredths of a percent, for reports */
+	uint32_t reorder;		/* the fraction reorder / UINT32_MAX sent undelayed */
+	uint32_t reorder_hundredths;
 };
 
 /* mute HOST: HOST's kernel answers nothing from then on (its TCP, UDP and

@@ -341,10 +341,12 @@ int parse_listen(struct parser *p)
 }
 
 /* link A B mtu=N: A and B neighbours in the topology (a veth between them). */
-/* loss=P%: P a percentage 0..100 with up to two decimals (loss=0.5%). */
-static int parse_loss(struct parser *p, const struct word *w, size_t off, struct link_step *link)
+/* loss=P% or reorder=P%: P a percentage 0..100 with up to two decimals (loss=0.5%),
+ * into *fraction (of UINT32_MAX) and *in_hundredths. */
+static int parse_percent(struct parser *p, const struct word *w, size_t off, uint32_t *fraction,
+			 uint32_t *in_hundredths)
 {
-	static const char what[] = "a loss of 0..100% with up to two decimals (loss=10%, loss=0.5%)";
+	static const char what[] = "a percentage 0..100% with up to two decimals (10%, 0.5%)";
 	const char *text = w->text + off, *c = text;
 	uint64_t hundredths = 0;
 	int decimals = -1;
@@ -365,17 +367,17 @@ static int parse_loss(struct parser *p, const struct word *w, size_t off, struct
 		hundredths *= 10;
 	if (c == text || decimals == 0 || strcmp(c, "%") != 0 || hundredths > 10000)
 		return error_at(p, word_column(w, off), *text ? text : "nothing", -1, "%s", what);
-	link->loss_hundredths = (uint32_t)hundredths;
-	link->loss = (uint32_t)(hundredths * UINT32_MAX / 10000);
+	*in_hundredths = (uint32_t)hundredths;
+	*fraction = (uint32_t)(hundredths * UINT32_MAX / 10000);
 	return 0;
 }
 
 int parse_link(struct parser *p)
 {
-	static const char what[] = "mtu=N, delay=T or loss=P% (each once)";
+	static const char what[] = "mtu=N, delay=T, loss=P% or reorder=P% (each once)";
 	struct link_step *link = &p->step->link;
-	struct word *b, *w;
-	bool has_loss = false;
+	struct word *b, *w, *reorder = NULL;
+	bool has_loss = false, has_reorder = false;
 	uint64_t mtu;
 	int ia, ib;
 
@@ -407,15 +409,24 @@ int parse_link(struct parser *p)
 				return -1;
 			link->netem = true;
 		} else if (key_len == 4 && strncmp(w->text, "loss", 4) == 0 && !has_loss) {
-			if (parse_loss(p, w, off, link))
+			if (parse_percent(p, w, off, &link->loss, &link->loss_hundredths))
 				return -1;
 			has_loss = link->netem = true;
+		} else if (key_len == 7 && strncmp(w->text, "reorder", 7) == 0 && !has_reorder) {
+			if (parse_percent(p, w, off, &link->reorder, &link->reorder_hundredths))
+				return -1;
+			has_reorder = link->netem = true;
+			reorder = w;
 		} else {
 			return error_word(p, w, "%s", what);
 		}
 	}
 	if (!link->mtu && !link->netem)
 		return error_at(p, p->end_column, "end of line", -1, "%s", what);
+	/* Reordering sends some packets ahead of the delayed others: no delay, no order to change. */
+	if (reorder && !link->delay_ms)
+		return error_word(p, reorder, "delay=T beside reorder= (it sends some packets ahead "
+				  "of the delayed ones)");
 	p->scenario->uses_netem |= link->netem;
 	return 0;
 }
