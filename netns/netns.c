@@ -480,11 +480,12 @@ out_close_rtnl:
 	return err;
 }
 
-/* One change to a link: its flags (up) or its MTU. */
-static int change_link(struct netns *ns, const char *ifname,
-		       void (*set)(struct rtnl_link *, unsigned int), unsigned int value)
+/* Runs @op on @ifname of @ns, with an rtnetlink socket there. */
+static int with_link(struct netns *ns, const char *ifname,
+		     int (*op)(struct rtnl *rtnl, struct rtnl_link *link, const void *arg),
+		     const void *arg)
 {
-	struct rtnl_link *link, *change;
+	struct rtnl_link *link;
 	struct rtnl rtnl;
 	int err;
 
@@ -492,21 +493,40 @@ static int change_link(struct netns *ns, const char *ifname,
 	if (err < 0)
 		return err;
 	err = rtnl_get_link(&rtnl, ifname, &link);
-	if (err < 0)
-		goto out_close_rtnl;
-	change = rtnl_link_alloc();
-	if (!change) {
-		err = -ENOMEM;
-		goto out_put_link;
+	if (err == 0) {
+		err = op(&rtnl, link, arg);
+		rtnl_link_put(link);
 	}
-	set(change, value);
-	err = rtnl_errno(&rtnl, rtnl_link_change(rtnl.sk, link, change, 0));
-	rtnl_link_put(change);
-out_put_link:
-	rtnl_link_put(link);
-out_close_rtnl:
 	rtnl_close(&rtnl);
 	return err;
+}
+
+/* One change to a link: its flags (up) or its MTU. */
+struct link_change {
+	void (*set)(struct rtnl_link *, unsigned int);
+	unsigned int value;
+};
+
+static int apply_link_change(struct rtnl *rtnl, struct rtnl_link *link, const void *arg)
+{
+	const struct link_change *change = arg;
+	struct rtnl_link *delta = rtnl_link_alloc();
+	int err;
+
+	if (!delta)
+		return -ENOMEM;
+	change->set(delta, change->value);
+	err = rtnl_errno(rtnl, rtnl_link_change(rtnl->sk, link, delta, 0));
+	rtnl_link_put(delta);
+	return err;
+}
+
+static int change_link(struct netns *ns, const char *ifname,
+		       void (*set)(struct rtnl_link *, unsigned int), unsigned int value)
+{
+	const struct link_change change = { .set = set, .value = value };
+
+	return with_link(ns, ifname, apply_link_change, &change);
 }
 
 int netns_link_up(struct netns *ns, const char *ifname)
@@ -519,29 +539,24 @@ int netns_link_set_mtu(struct netns *ns, const char *ifname, unsigned mtu)
 	return change_link(ns, ifname, rtnl_link_set_mtu, mtu);
 }
 
-int netns_link_set_netem(struct netns *ns, const char *ifname, const struct netem_spec *spec)
+/* @link's root qdisc: a netem doing @arg (a netem_spec), or with @arg NULL
+ * the default one back. */
+static int set_root_qdisc(struct rtnl *rtnl, struct rtnl_link *link, const void *arg)
 {
-	struct rtnl_link *link;
-	struct rtnl_qdisc *qdisc;
-	struct rtnl rtnl;
+	const struct netem_spec *spec = arg;
+	struct rtnl_qdisc *qdisc = rtnl_qdisc_alloc();
 	int err;
 
-	err = rtnl_open(ns, &rtnl);
-	if (err < 0)
-		return err;
-	err = rtnl_get_link(&rtnl, ifname, &link);
-	if (err < 0)
-		goto out_close_rtnl;
-	qdisc = rtnl_qdisc_alloc();
-	if (!qdisc) {
-		err = -ENOMEM;
-		goto out_put_link;
-	}
+	if (!qdisc)
+		return -ENOMEM;
 	rtnl_tc_set_link(TC_CAST(qdisc), link);
 	rtnl_tc_set_parent(TC_CAST(qdisc), TC_H_ROOT);
+	if (!spec) {
+		err = rtnl_errno(rtnl, rtnl_qdisc_delete(rtnl->sk, qdisc));
+		goto out_put_qdisc;
+	}
 	rtnl_tc_set_handle(TC_CAST(qdisc), TC_HANDLE(1, 0));
-	err = rtnl_tc_set_kind(TC_CAST(qdisc), "netem");
-	if (err < 0) {
+	if (rtnl_tc_set_kind(TC_CAST(qdisc), "netem") < 0) {
 		err = -ENOMEM;
 		goto out_put_qdisc;
 	}
@@ -555,43 +570,20 @@ int netns_link_set_netem(struct netns *ns, const char *ifname, const struct nete
 	}
 	/* A big queue: a delayed link must not drop what it holds. */
 	rtnl_netem_set_limit(qdisc, 100000);
-	err = rtnl_errno(&rtnl, rtnl_qdisc_add(rtnl.sk, qdisc, NLM_F_CREATE | NLM_F_REPLACE));
+	err = rtnl_errno(rtnl, rtnl_qdisc_add(rtnl->sk, qdisc, NLM_F_CREATE | NLM_F_REPLACE));
 out_put_qdisc:
 	rtnl_qdisc_put(qdisc);
-out_put_link:
-	rtnl_link_put(link);
-out_close_rtnl:
-	rtnl_close(&rtnl);
 	return err;
+}
+
+int netns_link_set_netem(struct netns *ns, const char *ifname, const struct netem_spec *spec)
+{
+	return spec ? with_link(ns, ifname, set_root_qdisc, spec) : -EINVAL;
 }
 
 int netns_link_clear_qdisc(struct netns *ns, const char *ifname)
 {
-	struct rtnl_link *link;
-	struct rtnl_qdisc *qdisc;
-	struct rtnl rtnl;
-	int err;
-
-	err = rtnl_open(ns, &rtnl);
-	if (err < 0)
-		return err;
-	err = rtnl_get_link(&rtnl, ifname, &link);
-	if (err < 0)
-		goto out_close_rtnl;
-	qdisc = rtnl_qdisc_alloc();
-	if (!qdisc) {
-		err = -ENOMEM;
-		goto out_put_link;
-	}
-	rtnl_tc_set_link(TC_CAST(qdisc), link);
-	rtnl_tc_set_parent(TC_CAST(qdisc), TC_H_ROOT);
-	err = rtnl_errno(&rtnl, rtnl_qdisc_delete(rtnl.sk, qdisc));
-	rtnl_qdisc_put(qdisc);
-out_put_link:
-	rtnl_link_put(link);
-out_close_rtnl:
-	rtnl_close(&rtnl);
-	return err;
+	return with_link(ns, ifname, set_root_qdisc, NULL);
 }
 
 /* Parses @text as an address of @family (AF_UNSPEC: either IP family). */
