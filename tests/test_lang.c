@@ -2166,6 +2166,8 @@ END_TEST
 
 START_TEST(test_error_v2)
 {
+	struct scenario *s;
+
 	assert_error(HEAD "mute client\nconnect c server -> client:80\n",
 		     "t.ct:4:21: expected a host that answers (client is muted: connect … tcp "
 		     "nowait to it, and crafted packets answer), found client");
@@ -2224,7 +2226,7 @@ START_TEST(test_error_v2)
 	ck_assert_uint_eq(s->steps[0].link.reorder, UINT32_MAX / 4);
 	scenario_free(s);
 	assert_error(HEAD "link client server reorder=25%\n",
-		     "t.ct:3:19: expected delay=T beside reorder= (it sends some packets ahead of "
+		     "t.ct:3:20: expected delay=T beside reorder= (it sends some packets ahead of "
 		     "the delayed ones), found reorder=25%");
 	assert_error("name l\ntopology routed\nlink client server mtu=1500\n",
 		     "t.ct:3:13: expected a neighbour of client (hosts with a link between them), "
@@ -2236,23 +2238,23 @@ START_TEST(test_error_v2)
 	assert_error(HEAD "link client server delay=50ms delay=10ms\n",
 		     "t.ct:3:31: expected mtu=N, delay=T, loss=P% or reorder=P% (each once), found delay=10ms");
 	assert_error(HEAD "link client server speed=10\n",
-		     "t.ct:3:19: expected mtu=N, delay=T, loss=P% or reorder=P% (each once), found speed=10");
+		     "t.ct:3:20: expected mtu=N, delay=T, loss=P% or reorder=P% (each once), found speed=10");
 	assert_error(HEAD "link client server delay=20s\n",
-		     "t.ct:3:25: expected a number 1..10, found 20");
+		     "t.ct:3:26: expected a number 1..10, found 20");
 	assert_error(HEAD "link client server loss=10\n",
-		     "t.ct:3:24: expected a percentage 0..100% with up to two decimals (10%, "
+		     "t.ct:3:25: expected a percentage 0..100% with up to two decimals (10%, "
 		     "0.5%), found 10");
 	assert_error(HEAD "link client server loss=100.5%\n",
-		     "t.ct:3:24: expected a percentage 0..100% with up to two decimals (10%, "
+		     "t.ct:3:25: expected a percentage 0..100% with up to two decimals (10%, "
 		     "0.5%), found 100.5%");
 	assert_error(HEAD "link client server loss=0.125%\n",
-		     "t.ct:3:24: expected a percentage 0..100% with up to two decimals (10%, "
+		     "t.ct:3:25: expected a percentage 0..100% with up to two decimals (10%, "
 		     "0.5%), found 0.125%");
 	assert_error(HEAD "link client server loss=.5%\n",
-		     "t.ct:3:24: expected a percentage 0..100% with up to two decimals (10%, "
+		     "t.ct:3:25: expected a percentage 0..100% with up to two decimals (10%, "
 		     "0.5%), found .5%");
 	assert_error(HEAD "link client server loss=5.%\n",
-		     "t.ct:3:24: expected a percentage 0..100% with up to two decimals (10%, "
+		     "t.ct:3:25: expected a percentage 0..100% with up to two decimals (10%, "
 		     "0.5%), found 5.%");
 	assert_error(HEAD "connect c client -> server:80 maxseg=1 \n",
 		     "t.ct:3:38: expected a number 88..65495, found 1");

@@ -357,7 +357,8 @@ static int parse_percent(struct parser *p, const struct word *w, size_t off, uin
 			decimals = 0;
 			continue;
 		}
-		if (decimals >= 2 || hundredths > 100)
+		/* A third decimal, or more digits than 100 has: not a percentage. */
+		if (decimals >= 2 || hundredths > 1000)
 			break;
 		hundredths = hundredths * 10 + (uint64_t)(*c - '0');
 		if (decimals >= 0)
