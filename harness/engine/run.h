@@ -38,6 +38,8 @@ struct conn {
 					 * is the server's, accepted when first needed; -1 */
 	bool scripted_server;		/* the server is muted: crafted packets speak for it,
 					 * with numbers mirrored from the client's socket */
+	bool udp_server_connected;	/* UDP: the server's end knows its peer (its first
+					 * datagram's source, after any NAT) */
 };
 
 /* A packet an expectation named (as NAME), for NAME.seq … */

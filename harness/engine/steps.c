@@ -265,10 +265,30 @@ static int connect_udp(struct run *run, struct conn *conn, uint16_t port,
 	/* The port sits at the same offset in sockaddr_in and sockaddr_in6. */
 	conn->client_port = ntohs(((struct sockaddr_in *)&name)->sin_port);
 	conn->server_port = port;
+	/* Until the server's end hears from the client: the view without NAT. */
 	conn->server_addr = conn->dialed_addr;
 	conn->peer_addr = conn->client_addr;
 	conn->peer_port = conn->client_port;
+	conn->udp_server_connected = false;
 	return 0;
+}
+
+/* The UDP server's end answers its peer: the one its first datagram came from
+ * (sock_read connected it), or, if it speaks first, the client as it is
+ * without NAT.  Its view of the connection follows. */
+static int udp_server_peer(struct run *run, struct conn *conn, int fd, bool read_done)
+{
+	int rc = 0;
+
+	if (conn->udp_server_connected)
+		return 0;
+	if (!read_done)
+		rc = sock_udp_connect(fd, run->family, &conn->peer_addr, conn->peer_port);
+	if (rc == 0) {
+		conn->udp_server_connected = true;
+		rc = conn_server_view(conn);
+	}
+	return rc;
 }
 
 static int connect_tcp(struct run *run, struct conn *conn, const struct connect_step *connect,
@@ -452,12 +472,17 @@ int do_socket(struct run *run, const struct socket_step *socket_step,
 
 	switch (socket_step->action) {
 	case SOCKET_WRITE:
-		rc = sock_write(*fd, socket_step->bytes, run->options->timeout_ms);
+		if (!tcp && endpoint->side == SIDE_SERVER)
+			rc = udp_server_peer(run, conn, *fd, false);
+		if (rc == 0)
+			rc = sock_write(*fd, socket_step->bytes, run->options->timeout_ms);
 		if (rc == 0)
 			wait_endpoint_packet(run, endpoint, 0, true);
 		break;
 	case SOCKET_READ:
 		rc = sock_read(*fd, socket_step->bytes, run->options->timeout_ms);
+		if (rc == 0 && !tcp && endpoint->side == SIDE_SERVER)
+			rc = udp_server_peer(run, conn, *fd, true);
 		break;
 	case SOCKET_SHUTDOWN:
 		rc = shutdown(*fd, SHUT_WR) < 0 ? -errno : 0;

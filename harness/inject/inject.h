@@ -65,10 +65,12 @@ int sock_tcp_live(int fd, struct tcp_live *live);
 int sock_tcp_tsval(int fd, uint32_t *tsval);
 
 /*
- * A connected pair of UDP sockets: the client's in client_ns bound to client_addr
- * and connected to server_addr:port, the server's in server_ns bound to
- * server_addr:port and connected back to the client's address and port.
- * 0 or -errno; on error nothing is left open.
+ * A pair of UDP sockets: the client's in client_ns connected to
+ * server_addr:port (what it dials: behind DNAT the service), the server's in
+ * server_ns bound to the port on every address and connected to nobody yet:
+ * its first sock_read() connects it to the datagram's source, the client as
+ * NAT made it look (sock_udp_connect() before, for a server that speaks
+ * first).  0 or -errno; on error nothing is left open.
  */
 int sock_udp_pair(struct netns *client_ns, struct netns *server_ns, int family,
 		  const union inet_addr *client_addr, const union inet_addr *server_addr,
@@ -79,7 +81,11 @@ int sock_udp_pair(struct netns *client_ns, struct netns *server_ns, int family,
  * the peer does not read and the buffers are full, -EMSGSIZE …). */
 int sock_write(int fd, size_t len, int timeout_ms);
 
-/* Read until len bytes came, waiting at most timeout_ms in all.  0, or -errno
+/* Connect a UDP socket to addr:port.  0 or -errno. */
+int sock_udp_connect(int fd, int family, const union inet_addr *addr, uint16_t port);
+
+/* Read until len bytes came, waiting at most timeout_ms in all; a UDP socket
+ * not yet connected connects to its first datagram's source.  0, or -errno
  * (-ECONNRESET, -ETIMEDOUT, -EPIPE for end of stream before len bytes). */
 int sock_read(int fd, size_t len, int timeout_ms);
 

@@ -228,8 +228,9 @@ int sock_udp_pair(struct netns *client_ns, struct netns *server_ns, int family,
 		  const union inet_addr *client_addr, const union inet_addr *server_addr,
 		  uint16_t port, int *client_fd, int *server_fd)
 {
-	struct sockaddr_storage storage, client_name;
-	socklen_t len, name_len = sizeof(client_name);
+	struct sockaddr_storage storage;
+	union inet_addr any;
+	socklen_t len;
 	int client, server, rc;
 
 	server = netns_socket(server_ns, family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
@@ -240,13 +241,14 @@ int sock_udp_pair(struct netns *client_ns, struct netns *server_ns, int family,
 		rc = client;
 		goto out_close_server;
 	}
-	len = make_sockaddr(family, server_addr, port, &storage);
-	if (bind(server, (struct sockaddr *)&storage, len) < 0 ||
-	    connect(client, (struct sockaddr *)&storage, len) < 0)
+	/* The server's end listens on the port, on every address: behind DNAT
+	 * the client dialed an address the server does not have. */
+	memset(&any, 0, sizeof(any));
+	len = make_sockaddr(family, &any, port, &storage);
+	if (bind(server, (struct sockaddr *)&storage, len) < 0)
 		goto out_errno;
-	/* connect() picked the client's port; the server answers that one only. */
-	if (getsockname(client, (struct sockaddr *)&client_name, &name_len) < 0 ||
-	    connect(server, (struct sockaddr *)&client_name, name_len) < 0)
+	len = make_sockaddr(family, server_addr, port, &storage);
+	if (connect(client, (struct sockaddr *)&storage, len) < 0)
 		goto out_errno;
 	(void)client_addr;
 	*client_fd = client;
@@ -259,6 +261,26 @@ out_errno:
 out_close_server:
 	close(server);
 	return rc;
+}
+
+int sock_udp_connect(int fd, int family, const union inet_addr *addr, uint16_t port)
+{
+	struct sockaddr_storage storage;
+	socklen_t len = make_sockaddr(family, addr, port, &storage);
+
+	return connect(fd, (struct sockaddr *)&storage, len) < 0 ? -errno : 0;
+}
+
+/* A UDP socket bound but not connected: a server's end before its first datagram. */
+static bool udp_unconnected(int fd)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	int type = 0;
+	socklen_t type_len = sizeof(type);
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 && type == SOCK_DGRAM &&
+	       getpeername(fd, (struct sockaddr *)&peer, &len) < 0 && errno == ENOTCONN;
 }
 
 static long elapsed_ms(const struct timespec *start)
@@ -312,6 +334,7 @@ int sock_read(int fd, size_t len, int timeout_ms)
 	size_t done = 0;
 	ssize_t n;
 	long left;
+	bool learn_peer = udp_unconnected(fd);
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -322,7 +345,23 @@ int sock_read(int fd, size_t len, int timeout_ms)
 			return rc;
 		/* No more than asked: what is left unread is part of some stories
 		 * (close() with unread data sends a RST). */
-		n = recv(fd, buf, len - done < sizeof(buf) ? len - done : sizeof(buf), MSG_DONTWAIT);
+		if (learn_peer) {
+			struct sockaddr_storage from;
+			socklen_t from_len = sizeof(from);
+
+			/* The first datagram names the peer (after any NAT): the
+			 * socket answers it, and takes only it from now on. */
+			n = recvfrom(fd, buf, len - done < sizeof(buf) ? len - done : sizeof(buf),
+				     MSG_DONTWAIT, (struct sockaddr *)&from, &from_len);
+			if (n >= 0) {
+				if (connect(fd, (struct sockaddr *)&from, from_len) < 0)
+					return -errno;
+				learn_peer = false;
+			}
+		} else {
+			n = recv(fd, buf, len - done < sizeof(buf) ? len - done : sizeof(buf),
+				 MSG_DONTWAIT);
+		}
 		if (n < 0 && errno != EAGAIN)
 			return -errno;
 		if (n == 0)
