@@ -150,6 +150,13 @@ START_TEST(test_routed)
 		     "expect wire client -> router tcp src=nowhere\n",
 		     "t.ct:4:38: expected a host of topology routed (client, router, server) or "
 		     "service, found nowhere");
+	/* A packet may go to the service (before DNAT); a wire hop ends at a host. */
+	scenario_free(parse_ok("name r\ntopology routed\nnat dnat\nconnect c client -> service:80\n"
+			       "expect packet client -> service tcp flags=A\n"));
+	assert_error("name r\ntopology routed\nsend client -> server tcp\n"
+		     "expect wire client -> service tcp\n",
+		     "t.ct:4:23: expected a host of topology routed (client, router, server), "
+		     "found service");
 	assert_error(HEAD SEND "expect packet client -> server tcp src=client\n",
 		     "t.ct:4:36: expected flags=, seq=, ack=, verdict, reason, within, as or end of line, "
 		     "found src=client");

@@ -411,7 +411,9 @@ static int parse_packet_match(struct parser *p, bool absent, bool wire)
 	if (need_send(p) || take_host(p, packet->src) || expect_keyword(p, "->"))
 		return -1;
 	dst = peek_word(p);
-	if (take_host(p, packet->dst))
+	/* A packet names where it goes, the service too (its address before DNAT,
+	 * as the observer sees it); a wire hop names the host that received it. */
+	if (wire ? take_host(p, packet->dst) : take_destination(p, packet->dst))
 		return -1;
 	if (strcmp(packet->src, packet->dst) == 0)
 		return error_word(p, dst, "a destination other than the source");
