@@ -54,6 +54,9 @@ struct diff {
 	/* Not counted as changes: a kernel socket's lone ACK on one side only
 	 * (a delayed ACK comes or not with timing) and the entry states after it. */
 	size_t timing_acks, timing_entries;
+	/* Nor how a kernel socket cut the same bytes into segments (GSO, cwnd,
+	 * autocorking): data packets of a step whose totals agree. */
+	size_t timing_segments;
 	bool out_of_memory;
 };
 

@@ -156,18 +156,81 @@ static void unmatched_packet(struct run_diff *rd, const struct side *side,
 	one_side_packet(rd, side, p, old_step, new_step, added);
 }
 
+/* Data a kernel socket sent (not crafted): how it is cut into packets is timing. */
+static bool kernel_data(const struct side_packet *p)
+{
+	return strcmp(p->role, "crafted") != 0 && json_number(p->json, "length", -1) > 0 &&
+	       strcmp(json_text(p->json, "protocol", ""), "tcp") == 0 &&
+	       !json_is_string(json_object_get(p->json, "reason"));
+}
+
+/* One direction's data of a step, by flags: its bytes on each side and its verdict. */
+#define SEGMENT_GROUPS_MAX 16
+struct segment_group {
+	const char *from_to, *flags, *verdict;
+	long long bytes[2];		/* old, new */
+	bool mixed;			/* verdicts differ among its packets */
+};
+
+static void add_to_group(struct segment_group *groups, size_t *n, const struct side_packet *p,
+			 int side)
+{
+	const char *verdict = json_text(p->json, "verdict", "?");
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(groups[i].from_to, p->from_to) == 0 && strcmp(groups[i].flags, p->flags) == 0)
+			break;
+	if (i == *n) {
+		if (*n == SEGMENT_GROUPS_MAX)
+			return;
+		groups[(*n)++] = (struct segment_group){ .from_to = p->from_to, .flags = p->flags,
+							 .verdict = verdict };
+	}
+	groups[i].bytes[side] += json_number(p->json, "length", 0);
+	if (strcmp(groups[i].verdict, verdict) != 0)
+		groups[i].mixed = true;
+}
+
+/* Whether p belongs to a group of the step whose bytes agree on both sides:
+ * the same data, cut differently. */
+static bool same_data(const struct segment_group *groups, size_t n, const struct side_packet *p)
+{
+	if (!kernel_data(p))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(groups[i].from_to, p->from_to) == 0 && strcmp(groups[i].flags, p->flags) == 0)
+			return !groups[i].mixed && groups[i].bytes[0] == groups[i].bytes[1];
+	return false;
+}
+
 /* The packets of new step new_step (n_steps: after the last) and of the old
  * steps it matches. */
 static void diff_step_packets(struct run_diff *rd, long old_step, long new_step)
 {
 	struct side *o = &rd->old_side, *n = &rd->new_side;
-	size_t i;
+	struct segment_group groups[SEGMENT_GROUPS_MAX];
+	size_t i, n_groups = 0;
+	bool cut_differently = false;
 
+	for (i = 0; i < n->n_packets; i++)
+		if (n->packets[i].step == new_step && kernel_data(&n->packets[i]))
+			add_to_group(groups, &n_groups, &n->packets[i], 1);
+	for (i = 0; i < o->n_packets; i++)
+		if (new_step_of(o, n, o->packets[i].step) == new_step && kernel_data(&o->packets[i]))
+			add_to_group(groups, &n_groups, &o->packets[i], 0);
 	for (i = 0; i < n->n_packets; i++) {
 		const struct side_packet *q = &n->packets[i];
 
 		if (q->step != new_step)
 			continue;
+		if (same_data(groups, n_groups, q)) {
+			/* Compared as a whole: only its segments may differ. */
+			cut_differently |= q->match < 0 ||
+					   json_number(o->packets[q->match].json, "length", -1) !=
+					   json_number(q->json, "length", -1);
+			continue;
+		}
 		if (q->match >= 0)
 			compare_packet(rd, &o->packets[q->match], q, old_step, new_step);
 		else
@@ -176,9 +239,15 @@ static void diff_step_packets(struct run_diff *rd, long old_step, long new_step)
 	for (i = 0; i < o->n_packets; i++) {
 		const struct side_packet *p = &o->packets[i];
 
-		if (p->match < 0 && new_step_of(o, n, p->step) == new_step)
+		if (p->match >= 0 || new_step_of(o, n, p->step) != new_step)
+			continue;
+		if (same_data(groups, n_groups, p))
+			cut_differently = true;
+		else
 			unmatched_packet(rd, o, p, old_step, new_step, false);
 	}
+	if (cut_differently)
+		rd->diff->timing_segments++;
 }
 
 /* ---- Expectations and entries ---- */
