@@ -325,7 +325,7 @@ START_TEST(invalid_segment_not_un_nated_resets_the_server)
 		/* Relative through the DNAT: the reply's ports and the client's address tell the flow. */
 		.text = "RST client->server caused by packet #4 (server->client, seq 1065161"
 			" ack 1 len 100, INVALID at router: " REASON
-			"); it reset c.server (ECONNRESET)",
+			")" "; conntrack at router marked the RST itself INVALID (not NATed by its entry)" "; it reset c.server (ECONNRESET)",
 	});
 }
 END_TEST
@@ -384,7 +384,7 @@ START_TEST(snat_gateway_resets_the_server_itself)
 		 * reply to the client's SYN any more. */
 		.text = "RST router->server caused by packet #3 (server->router, seq 1065161"
 			" ack 1000001 len 100, INVALID at router: " REASON
-			"); it reset c.server (ECONNRESET)",
+			")" "; conntrack at router marked the RST itself INVALID (not NATed by its entry)" "; it reset c.server (ECONNRESET)",
 	});
 }
 END_TEST
@@ -478,8 +478,8 @@ START_TEST(rst_without_cause_on_the_wire)
 		.rst = rst, .sender = "client", .receiver = "server", .has_cause = false,
 		.observed = -1, .verdict = VERDICT_UNSEEN, .reason = "", .judged_at = "",
 		.resets_conn = true, .conn = 0, .side = SIDE_SERVER, .error = ECONNRESET,
-		.text = "RST client->server: no packet it answers was seen;"
-			" it reset c.server (ECONNRESET)",
+		.text = "RST client->server: no packet it answers was seen" "; conntrack at router marked the RST itself INVALID (not NATed by its entry)"
+			"; it reset c.server (ECONNRESET)",
 	});
 }
 END_TEST
@@ -546,7 +546,70 @@ START_TEST(rst_to_no_connection_resets_no_socket)
 	ck_assert_str_eq(f.chains[0].text,
 			 "RST client->server caused by packet #4 (server->client, seq 1065161"
 			 " ack 1 len 100, INVALID at router: " REASON
-			 "); it reset no socket");
+			 ")" "; conntrack at router marked the RST itself INVALID (not NATed by its entry)" "; it reset no socket");
+}
+END_TEST
+
+/* A RST the scenario's own step made (close … rst) answers nothing: the step is named,
+ * not the packet before it. */
+START_TEST(rst_made_by_an_abort_names_its_step)
+{
+	static struct step close_rst = {
+		.kind = STEP_SOCKET, .pos = { .line = 14, .column = 1 },
+		.text = "close    c.client rst",
+		.socket = { .action = SOCKET_CLOSE, .endpoint = { .conn = 0, .side = SIDE_CLIENT },
+			    .abort = true },
+	};
+	static struct step send_rst = {
+		.kind = STEP_SEND, .pos = { .line = 9, .column = 1 },
+		.text = "send     client -> server tcp conn=c flags=R",
+	};
+	struct step_result steps[1] = { { .step = &close_rst } };
+
+	fixture_init(_i);
+	handshake_dnat();
+	conn_dnat(0, ECONNRESET);
+	segment_over_window();
+	client_rst();
+	/* The RST's own verdict is the last observed packet. */
+	steps[0].first_packet = f.result.n_packets - 1;
+	steps[0].end_packet = f.result.n_packets;
+	f.result.steps = steps;
+	f.result.n_steps = 1;
+	ck_assert_uint_eq(chain_locate(&f.result, f.chains, CHAINS_MAX), 1);
+	ck_assert_int_eq(f.chains[0].origin_step, 0);
+	ck_assert(!f.chains[0].has_cause);
+	ck_assert_str_eq(f.chains[0].text,
+			 "RST client->server made by the step `close    c.client rst` (line 14): an "
+			 "abort, SO_LINGER 0; conntrack at router marked the RST itself INVALID (not "
+			 "NATed by its entry); it reset c.server (ECONNRESET)");
+	/* A crafted RST: its send step, when the step sent that very packet. */
+	steps[0].step = &send_rst;
+	steps[0].sent_packet = (long)f.result.n_packets - 1;
+	ck_assert_uint_eq(chain_locate(&f.result, f.chains, CHAINS_MAX), 1);
+	ck_assert_str_eq(f.chains[0].text,
+			 "RST client->server made by the step `send     client -> server tcp conn=c "
+			 "flags=R` (line 9), crafted; conntrack at router marked the RST itself INVALID "
+			 "(not NATed by its entry); it reset c.server (ECONNRESET)");
+	/* Control: a send step that sent another packet did not make the RST. */
+	steps[0].sent_packet = 0;
+	ck_assert_uint_eq(chain_locate(&f.result, f.chains, CHAINS_MAX), 1);
+	ck_assert_int_eq(f.chains[0].origin_step, -1);
+	ck_assert(f.chains[0].has_cause);
+	/* Nor does an abort by the other end. */
+	steps[0].step = &close_rst;
+	close_rst.socket.endpoint.side = SIDE_SERVER;
+	ck_assert_uint_eq(chain_locate(&f.result, f.chains, CHAINS_MAX), 1);
+	ck_assert_int_eq(f.chains[0].origin_step, -1);
+	close_rst.socket.endpoint.side = SIDE_CLIENT;
+	/* Without the step, a cause conntrack never tracked is not called a legitimate reset. */
+	f.result.n_steps = 0;
+	f.packets[f.chains[0].cause_observed].verdict = VERDICT_UNTRACKED;
+	ck_assert_uint_eq(chain_locate(&f.result, f.chains, CHAINS_MAX), 1);
+	ck_assert_ptr_nonnull(strstr(f.chains[0].text, "RST client->server answers packet #4 ("));
+	ck_assert_ptr_nonnull(strstr(f.chains[0].text, "): conntrack never judged that packet (it "
+					"bypassed tracking);"));
+	ck_assert_ptr_null(strstr(f.chains[0].text, "legitimate"));
 }
 END_TEST
 
@@ -572,8 +635,8 @@ START_TEST(unjudged_cause_is_numbered_on_the_wire)
 	ck_assert_str_eq(f.chains[0].judged_at, "router");
 	ck_assert_str_eq(f.chains[0].text,
 			 "RST client->server answers wire #16 (server->client, seq 1065161"
-			 " ack 1 len 100, no verdict seen at router);"
-			 " it reset c.server (ECONNRESET)");
+			 " ack 1 len 100, no verdict seen at router)" "; conntrack at router marked the RST itself INVALID (not NATed by its entry)"
+			 "; it reset c.server (ECONNRESET)");
 }
 END_TEST
 
@@ -591,7 +654,7 @@ START_TEST(reason_without_verdict_is_blamed)
 	ck_assert_str_eq(f.chains[0].text,
 			 "RST client->server caused by packet #4 (server->client, seq 1065161"
 			 " ack 1 len 100, reason logged at router: " REASON
-			 "); it reset c.server (ECONNRESET)");
+			 ")" "; conntrack at router marked the RST itself INVALID (not NATed by its entry)" "; it reset c.server (ECONNRESET)");
 }
 END_TEST
 
@@ -627,7 +690,7 @@ START_TEST(each_rst_answers_its_own_copy)
 	ck_assert_str_eq(f.chains[1].text,
 			 "RST client->server caused by packet #6 (server->client, seq 1065161"
 			 " ack 1 len 100, INVALID at router: " REASON
-			 "); it reset c.server (ECONNRESET)");
+			 ")" "; conntrack at router marked the RST itself INVALID (not NATed by its entry)" "; it reset c.server (ECONNRESET)");
 }
 END_TEST
 
@@ -675,6 +738,7 @@ static Suite *chain_suite(void)
 	tcase_add_loop_test(tc, rst_to_an_address_of_no_host, 0, n_nets);
 	tcase_add_loop_test(tc, rst_dropped_by_the_router_resets_no_socket, 0, n_nets);
 	tcase_add_loop_test(tc, rst_to_no_connection_resets_no_socket, 0, n_nets);
+	tcase_add_loop_test(tc, rst_made_by_an_abort_names_its_step, 0, n_nets);
 	tcase_add_loop_test(tc, unjudged_cause_is_numbered_on_the_wire, 0, n_nets);
 	tcase_add_loop_test(tc, reason_without_verdict_is_blamed, 0, n_nets);
 	tcase_add_loop_test(tc, max_bounds_the_chains, 0, n_nets);

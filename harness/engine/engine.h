@@ -75,6 +75,9 @@ struct rst_chain {
 	size_t rst;			/* index into wire[]: the RST as its sender sent it */
 	char rst_sender[SCENARIO_IDENT_MAX];
 	char rst_receiver[SCENARIO_IDENT_MAX];
+	long origin_step;		/* index into steps[]: the step that made the RST itself
+					 * (a crafted RST, close … rst), -1 if none */
+	long rst_observed;		/* index into packets[] of the RST's own verdict, -1 */
 	bool has_cause;			/* the packet the RST answers was found */
 	size_t cause;			/* index into wire[]: that packet arriving at the RST's sender */
 	char cause_sender[SCENARIO_IDENT_MAX];

@@ -474,9 +474,31 @@ static size_t append_cause(char *buf, size_t size, size_t len, const struct run_
 	len = append_numbers(buf, size, len, &cause->packet, &isn);
 	len = append_verdict(buf, size, len, chain);
 	len = text_append(buf, size, len, ")");
-	if (chain->cause_observed >= 0 && !cause_blamed(chain))
+	if (chain->cause_observed >= 0 && chain->cause_verdict == VERDICT_UNTRACKED)
+		len = text_append(buf, size, len, ": conntrack never judged that packet"
+				  " (it bypassed tracking)");
+	else if (chain->cause_observed >= 0 && !cause_blamed(chain))
 		len = text_append(buf, size, len, ": a legitimate reset,"
 				  " conntrack found nothing wrong with that packet");
+	return len;
+}
+
+/* What conntrack made of the RST itself, when it was not a plain established one. */
+static size_t append_rst_verdict(char *buf, size_t size, size_t len,
+				 const struct run_result *result, const struct rst_chain *chain)
+{
+	const struct observed *rst;
+
+	if (chain->rst_observed < 0)
+		return len;
+	rst = &result->packets[chain->rst_observed];
+	if (rst->verdict == VERDICT_INVALID)
+		len = text_append(buf, size, len, "; conntrack at %s marked the RST itself INVALID%s%s"
+				  " (not NATed by its entry)", observing_host(result) ?: "the observer",
+				  rst->has_reason ? ": " : "", rst->has_reason ? rst->reason : "");
+	else if (rst->verdict == VERDICT_UNTRACKED)
+		len = text_append(buf, size, len, "; conntrack at %s did not track the RST",
+				  observing_host(result) ?: "the observer");
 	return len;
 }
 
@@ -486,10 +508,19 @@ static void format_text(const struct run_result *result, struct rst_chain *chain
 	size_t size = sizeof(chain->text), len;
 
 	len = text_append(buf, size, 0, "RST %s->%s", chain->rst_sender, chain->rst_receiver);
-	if (chain->has_cause)
+	if (chain->origin_step >= 0) {
+		const struct step_result *step = &result->steps[chain->origin_step];
+
+		len = text_append(buf, size, len, " made by the step `%s` (line %d)%s",
+				  step->step->text, step->step->pos.line,
+				  step->step->kind == STEP_SEND ? ", crafted"
+								: ": an abort, SO_LINGER 0");
+	} else if (chain->has_cause) {
 		len = append_cause(buf, size, len, result, chain);
-	else
+	} else {
 		len = text_append(buf, size, len, ": no packet it answers was seen");
+	}
+	len = append_rst_verdict(buf, size, len, result, chain);
 	if (!chain->resets_conn) {
 		text_append(buf, size, len, "; it reset no socket");
 		return;
@@ -542,6 +573,36 @@ static void locate_cause(const struct run_result *result, size_t i, struct rst_c
 	}
 }
 
+/* The step whose own action made the RST: a crafted RST (its sent packet) or
+ * `close EP rst` by the RST's sender during it; -1 if none. */
+static long origin_step(const struct run_result *result, const struct rst_chain *chain)
+{
+	size_t k;
+
+	if (chain->rst_observed < 0)
+		return -1;
+	k = (size_t)chain->rst_observed;
+	for (size_t s = 0; s < result->n_steps; s++) {
+		const struct step_result *step = &result->steps[s];
+
+		if (step->skipped || k < step->first_packet || k >= step->end_packet)
+			continue;
+		if (step->step->kind == STEP_SEND)
+			return step->sent_packet == (long)k ? (long)s : -1;
+		if (step->step->kind == STEP_SOCKET && step->step->socket.action == SOCKET_CLOSE &&
+		    step->step->socket.abort) {
+			const struct run_conn *conn =
+				&result->conns[step->step->socket.endpoint.conn];
+			bool client = step->step->socket.endpoint.side == SIDE_CLIENT;
+
+			return strcmp(client ? conn->client : conn->server, chain->rst_sender) == 0
+			       ? (long)s : -1;
+		}
+		return -1;
+	}
+	return -1;
+}
+
 static void locate_one(const struct run_result *result, size_t i, struct rst_chain *chain)
 {
 	const struct wire_record *rst = &result->wire[i];
@@ -551,6 +612,7 @@ static void locate_one(const struct run_result *result, size_t i, struct rst_cha
 	memset(chain, 0, sizeof(*chain));
 	chain->rst = i;
 	chain->cause_observed = -1;
+	chain->origin_step = -1;
 	chain->cause_verdict = VERDICT_UNSEEN;
 	chain->conn = -1;
 	snprintf(chain->rst_sender, sizeof(chain->rst_sender), "%s", rst->host);
@@ -563,7 +625,10 @@ static void locate_one(const struct run_result *result, size_t i, struct rst_cha
 		name_addr(result, rst->packet.family, &rst->packet.dst, chain->rst_receiver,
 			  sizeof(chain->rst_receiver));
 	}
-	locate_cause(result, i, chain);
+	chain->rst_observed = find_observed(result, rst, rst);
+	chain->origin_step = origin_step(result, chain);
+	if (chain->origin_step < 0)
+		locate_cause(result, i, chain);
 	find_conn(result, arrived, chain);
 	format_text(result, chain);
 }
