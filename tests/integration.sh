@@ -367,9 +367,13 @@ old_max=$(cat $max_file)
 check "--ct-max restored on exit ($old_max; now $(cat $max_file))" [ "$(cat $max_file)" = "$old_max" ]
 "$ctlab" run -j1 --ct-max 8192 scenarios/table-full/recovery.ct >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 5000); do
+# Bounded by time, not by a count of looks: another ctlab on the machine (a
+# second make check, a CI job) may hold the machine lock for minutes first.
+deadline=$((SECONDS + 300))
+while [ $SECONDS -lt $deadline ]; do
 	[ "$(cat $max_file)" = 8192 ] && break
 	kill -0 $pid 2>/dev/null || break
+	sleep 0.02
 done
 changed=$(cat $max_file)
 # shellcheck disable=SC2046  # one pid a word, split on purpose
@@ -390,10 +394,12 @@ fi
 "$ctlab" run >/dev/null 2>&1 &
 pid=$!
 held=""
-for _ in $(seq 1 2000); do
+deadline=$((SECONDS + 300))
+while [ $SECONDS -lt $deadline ]; do
 	held=$(namespaces_held $pid)
 	[ "${held:-0}" -gt 0 ] && break
 	kill -0 $pid 2>/dev/null || break
+	sleep 0.01
 done
 [ "${held:-0}" -gt 0 ] && reached=yes || reached=no
 killed_host_unchanged $pid "$reached" "killed mid-run (holding ${held:-0} namespaces)"
@@ -419,7 +425,9 @@ fi
 "$ctlab" run -j1 scenarios/table-full/syn-flood-early-drop.ct >/dev/null 2>&1 &
 pid=$!
 spent=0
-for _ in $(seq 1 20000); do
+# A flood waits for the machine lock while another ctlab has it: bounded by time.
+deadline=$((SECONDS + 300))
+while [ $SECONDS -lt $deadline ]; do
 	held=$(namespaces_held $pid)
 	spent=$(awk '{ print $14 + $15 }' /proc/$pid/stat 2>/dev/null || echo 0)
 	[ "${held:-0}" -ge 3 ] && [ "${spent:-0}" -ge 20 ] && break

@@ -15,7 +15,10 @@
 # SERIES (default "6.1 6.12") picks the kernels; SKIP_HOST=1 reuses OUTDIR/host.json.
 # Exit 0 when every kernel ran (whatever the scenarios did: this is a report),
 # 4 when a kernel could not be fetched, 3 when a guest died; with STRICT=1, 1
-# when a run failed on some kernel or differs from its baseline.
+# when a run failed on some kernel; with STRICT_BASELINES=1 also when a run
+# differs from its baseline.  (The differences are always printed; under TCG on
+# a busy machine a retransmission timer can fire in another step than in the
+# baseline's run, so CI fails on failed runs, not on every difference.)
 set -u
 ctlab=$(realpath "$1")
 out=${2:-build/matrix}
@@ -151,7 +154,8 @@ sys.exit(1 if failed else 0)
 EOF
 failing=$?
 echo "matrix: all in $(elapsed "$start_all") s"
-if [ "${STRICT:-0}" = 1 ] && [ "$status" = 0 ] && { [ $failing != 0 ] || [ $changed != 0 ]; }; then
+if [ "$status" = 0 ] && { { [ "${STRICT:-0}" = 1 ] && [ $failing != 0 ]; } ||
+			  { [ "${STRICT_BASELINES:-0}" = 1 ] && [ $changed != 0 ]; }; }; then
 	status=1
 fi
 exit "$status"
