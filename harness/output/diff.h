@@ -57,6 +57,9 @@ struct diff {
 	/* Nor how a kernel socket cut the same bytes into segments (GSO, cwnd,
 	 * autocorking): data packets of a step whose totals agree. */
 	size_t timing_segments;
+	/* Nor the packets a wait step sent as long as it waited (a UDP flow kept
+	 * busy until its entry is ASSURED): how many is timing. */
+	size_t timing_waits;
 	bool out_of_memory;
 };
 

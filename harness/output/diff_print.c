@@ -83,6 +83,9 @@ static void print_header(size_t n_runs, size_t changed_runs, const struct diff *
 			 "%zu entry state%s after them or a step apart (delayed-ACK timing)",
 			 diff->timing_acks, diff->timing_acks == 1 ? "" : "s", diff->timing_entries,
 			 diff->timing_entries == 1 ? "" : "s");
+	if (diff->timing_waits)
+		put_line(out, "# not counted: %zu packet%s sent while a wait step waited, on one side "
+			 "only", diff->timing_waits, diff->timing_waits == 1 ? "" : "s");
 	if (diff->timing_segments)
 		put_line(out, "# not counted: %zu step%s whose data the kernel cut into other segments "
 			 "(the same bytes each way, the same verdicts)", diff->timing_segments,
@@ -162,9 +165,12 @@ int diff_print_json(const struct diff *diff, size_t n_runs, size_t changed_runs,
 			     "changed_runs", (json_int_t)changed_runs, "counts", counts,
 			     "not_counted", "lone_acks", (json_int_t)diff->timing_acks,
 			     "entry_states", (json_int_t)diff->timing_entries, "changes", changes);
-	if (document)
+	if (document) {
 		json_object_set_new(json_object_get(document, "not_counted"), "segmentation",
 				    json_integer((json_int_t)diff->timing_segments));
+		json_object_set_new(json_object_get(document, "not_counted"), "wait_packets",
+				    json_integer((json_int_t)diff->timing_waits));
+	}
 	if (!document)
 		return -1;
 	for (i = 0; i < diff->n; i++) {

@@ -145,9 +145,20 @@ static bool timing_ack(const struct side *side, const struct side_packet *p)
 	       (p->step >= (long)side->n_steps || strcmp(side->steps[p->step].kind, "send") != 0);
 }
 
+/* A packet a kernel socket sent during a wait step: it waited as long as it took. */
+static bool timing_wait(const struct side *side, const struct side_packet *p)
+{
+	return strcmp(p->role, "crafted") != 0 && p->step < (long)side->n_steps &&
+	       strncmp(side->steps[p->step].text, "wait", 4) == 0;
+}
+
 static void unmatched_packet(struct run_diff *rd, const struct side *side,
 			     const struct side_packet *p, long old_step, long new_step, bool added)
 {
+	if (timing_wait(side, p)) {
+		rd->diff->timing_waits++;
+		return;
+	}
 	if (timing_ack(side, p)) {
 		rd->diff->timing_acks++;
 		rd->timing_step = new_step;
