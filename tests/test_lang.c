@@ -22,7 +22,7 @@
 #define CONN	"connect c client -> server:80\n"
 #define SEND	"send client -> server tcp\n"
 #define STATEMENTS "name, fact, about, topology, family, variant, kernel, nat, sysctl, nft, listen, " \
-	"connect, send, write, read, shutdown, close, wait, delete, flush, flood, fill, mute, sleep, link, expect"
+	"connect, send, write, read, shutdown, close, wait, delete, flush, flood, fill, mute, sleep, link, bypass, expect"
 
 static struct scenario *parse_ok(const char *text)
 {
@@ -2103,6 +2103,42 @@ START_TEST(test_bad_scenario_files)
 }
 END_TEST
 
+/* bypass SRC -> DST [PROTO [flags=X]]: hosts, the service, a protocol, TCP flags. */
+START_TEST(test_bypass)
+{
+	struct scenario *s = parse_ok("name t\ntopology routed\n"
+		"bypass server -> client tcp flags=SA\n"
+		"bypass client -> service\n"
+		"bypass client -> server udp\n");
+	const struct bypass_step *b = &s->steps[0].bypass;
+
+	ck_assert_int_eq(s->steps[0].kind, STEP_BYPASS);
+	ck_assert_str_eq(b->src, "server");
+	ck_assert_str_eq(b->dst, "client");
+	ck_assert(b->has_protocol && b->protocol == PROTO_TCP);
+	ck_assert(b->has_flags && b->flags == (TCP_FLAG_SYN | TCP_FLAG_ACK));
+	b = &s->steps[1].bypass;
+	ck_assert_str_eq(b->dst, "service");
+	ck_assert(!b->has_protocol && !b->has_flags);
+	b = &s->steps[2].bypass;
+	ck_assert(b->has_protocol && b->protocol == PROTO_UDP && !b->has_flags);
+	scenario_free(s);
+	assert_error(HEAD "bypass client -> client\n",
+		     "t.ct:3:18: expected a destination other than the source, found client");
+	assert_error(HEAD "bypass client server\n", "t.ct:3:15: expected ->, found server");
+	assert_error(HEAD "bypass client -> service\n",
+		     "t.ct:3:18: expected a host of topology pair (client, server), found service");
+	assert_error(HEAD "bypass client -> server udp flags=S\n",
+		     "t.ct:3:29: expected end of line, found flags=S");
+	assert_error(HEAD "bypass client -> server tcp seq=1\n",
+		     "t.ct:3:29: expected flags=X or end of line, found seq=1");
+	assert_error(HEAD "bypass client -> server tcp flags=Q\n",
+		     "t.ct:3:35: expected a TCP flag letter (F S R P A U E C), found Q");
+	assert_error(HEAD "bypass client -> server sctp\n",
+		     "t.ct:3:25: expected a protocol (tcp, udp, icmp), found sctp");
+}
+END_TEST
+
 /* Language v2: a scripted peer, a handshake not waited for, named packets. */
 START_TEST(test_v2_steps)
 {
@@ -2303,6 +2339,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(good, test_facts);
 	tcase_add_test(good, test_tables);
 	tcase_add_test(good, test_v2_steps);
+	tcase_add_test(good, test_bypass);
 	suite_add_tcase(suite, good);
 
 	tcase_add_test(bad, test_error_statement);

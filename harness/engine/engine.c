@@ -72,6 +72,8 @@ static int do_step(struct run *run, const struct step *step, struct step_result 
 		return do_sleep(run, &step->sleep, result);
 	case STEP_LINK:
 		return do_link(run, &step->link, result);
+	case STEP_BYPASS:
+		return do_bypass(run, &step->bypass, result);
 	}
 	return step_error(result, "unknown step");
 }
@@ -171,6 +173,24 @@ static bool kernel_excluded(struct run *run)
 	return false;
 }
 
+/* The router's own packets to the service go towards the server, as a node's
+ * to a ClusterIP: routed first, then rewritten by the output DNAT. */
+static int route_service(const struct host *router, const struct host *server,
+			 const struct host_iface *service, char *err, size_t errsize)
+{
+	char cidr4[64], cidr6[80];
+	int rc;
+
+	snprintf(cidr4, sizeof(cidr4), "%s/32", service->addr4);
+	snprintf(cidr6, sizeof(cidr6), "%s/128", service->addr6);
+	rc = netns_route_add(router->ns, cidr4, server->addr4);
+	if (rc == 0)
+		rc = netns_route_add(router->ns, cidr6, server->addr6);
+	if (rc < 0)
+		snprintf(err, errsize, "route to the service on the router: %s", strerror(-rc));
+	return rc < 0 ? -1 : 0;
+}
+
 /* The router's NAT rules for the scenario's `nat`, as kube-proxy or a NAT
  * gateway would have them, in an inet table that covers both families. */
 static int load_nat(struct run *run, char *err, size_t errsize)
@@ -190,7 +210,14 @@ static int load_nat(struct run *run, char *err, size_t errsize)
 			 "type nat hook prerouting priority -100; policy accept;\n"
 			 "ip daddr %s dnat ip to %s\n"
 			 "ip6 daddr %s dnat ip6 to %s\n"
-			 "}\n}\n", service->addr4, server->addr4, service->addr6, server->addr6);
+			 "}\n"
+			 /* the router's own connections to the service, as a node's */
+			 "chain output {\n"
+			 "type nat hook output priority -100; policy accept;\n"
+			 "ip daddr %s dnat ip to %s\n"
+			 "ip6 daddr %s dnat ip6 to %s\n"
+			 "}\n}\n", service->addr4, server->addr4, service->addr6, server->addr6,
+			 service->addr4, server->addr4, service->addr6, server->addr6);
 		break;
 	case NAT_SNAT:
 		snprintf(ruleset, sizeof(ruleset),
@@ -211,7 +238,10 @@ static int load_nat(struct run *run, char *err, size_t errsize)
 			 "}\n}\n", router->ifaces[1].ifname);
 		break;
 	}
-	return netns_nft_load(router->ns, ruleset, err, errsize);
+	if (netns_nft_load(router->ns, ruleset, err, errsize) < 0)
+		return -1;
+	return run->scenario->nat == NAT_DNAT ? route_service(router, server, service, err, errsize)
+					      : 0;
 }
 
 /* The wire is captured where packets cross more than one link (routed) or

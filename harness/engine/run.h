@@ -173,6 +173,7 @@ int do_fill(struct run *run, const struct fill_step *fill, struct step_result *r
 int do_expect(struct run *run, const struct expect_step *expect, struct step_result *result);
 int do_mute(struct run *run, const struct mute_step *mute, struct step_result *result);
 int do_sleep(struct run *run, const struct sleep_step *sleep, struct step_result *result);
+int do_bypass(struct run *run, const struct bypass_step *bypass, struct step_result *result);
 int do_link(struct run *run, const struct link_step *link, struct step_result *result);
 
 /* The type and code a named ICMP message has in the run's family. */

@@ -238,6 +238,56 @@ int do_mute(struct run *run, const struct mute_step *mute, struct step_result *r
 	return 0;
 }
 
+/* "{ 198.19.0.254, 198.18.0.254 }": NAME's addresses in the run's family. */
+static size_t bypass_addrs(struct run *run, const char *name, char *buf, size_t size)
+{
+	const struct host *host;
+	size_t i, len;
+
+	if (strcmp(name, SERVICE_HOST) == 0) {
+		const struct host_iface *service = topology_service(run->topology);
+
+		return (size_t)snprintf(buf, size, "%s", run->family == AF_INET ? service->addr4
+										 : service->addr6);
+	}
+	host = topology_host(run->topology, name);
+	len = (size_t)snprintf(buf, size, "{ ");
+	for (i = 0; i < host->iface_count && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
+					run->family == AF_INET ? host->ifaces[i].addr4
+							       : host->ifaces[i].addr6);
+	if (len < size)
+		len += (size_t)snprintf(buf + len, size - len, " }");
+	return len;
+}
+
+/*
+ * A notrack rule on the observing host, in the raw hooks before conntrack:
+ * the packets it matches are forwarded or delivered untracked, never NATed,
+ * as if they had taken another path past this conntrack.
+ */
+int do_bypass(struct run *run, const struct bypass_step *bypass, struct step_result *result)
+{
+	const char *ip = run->family == AF_INET ? "ip" : "ip6";
+	char src[256], dst[256], match[64] = "", rule[700], ruleset[1600], err[1024] = "";
+
+	bypass_addrs(run, bypass->src, src, sizeof(src));
+	bypass_addrs(run, bypass->dst, dst, sizeof(dst));
+	if (bypass->has_flags)
+		snprintf(match, sizeof(match), "tcp flags == 0x%02x ", bypass->flags);
+	else if (bypass->has_protocol)
+		snprintf(match, sizeof(match), "meta l4proto %s ", protocol_name(bypass->protocol));
+	snprintf(rule, sizeof(rule), "%s saddr %s %s daddr %s %snotrack\n", ip, src, ip, dst, match);
+	snprintf(ruleset, sizeof(ruleset),
+		 "table inet ctlab_bypass {\n"
+		 "chain prerouting {\ntype filter hook prerouting priority raw; policy accept;\n%s}\n"
+		 "chain output {\ntype filter hook output priority raw; policy accept;\n%s}\n"
+		 "}\n", rule, rule);
+	if (netns_nft_load(run->observing_host->ns, ruleset, err, sizeof(err)) < 0)
+		return step_error(result, "bypass at %s: %s", run->observing_host->name, err);
+	return 0;
+}
+
 int do_sleep(struct run *run, const struct sleep_step *sleep, struct step_result *result)
 {
 	struct timespec left = { sleep->ms / 1000, (long)(sleep->ms % 1000) * 1000000 };

@@ -209,6 +209,17 @@ struct mute_step {
 	char host[SCENARIO_IDENT_MAX];
 };
 
+/* bypass SRC -> DST [PROTO [flags=X]]: from here on such packets pass the
+ * observing host untracked, as if they took another path past its conntrack. */
+struct bypass_step {
+	char src[SCENARIO_IDENT_MAX];
+	char dst[SCENARIO_IDENT_MAX];	/* a host or "service" */
+	bool has_protocol;
+	enum protocol protocol;
+	bool has_flags;			/* tcp: exactly these flags */
+	uint8_t flags;
+};
+
 /* sleep MS: the one step that waits for time itself, 1..SLEEP_MS_MAX. */
 struct sleep_step {
 	uint32_t ms;
@@ -383,8 +394,9 @@ struct fill_step {
 enum step_kind {
 	STEP_SYSCTL, STEP_NFT, STEP_LISTEN, STEP_CONNECT, STEP_SEND, STEP_EXPECT,
 	STEP_SOCKET, STEP_CT, STEP_FLOOD, STEP_FILL, STEP_MUTE, STEP_SLEEP, STEP_LINK,
+	STEP_BYPASS,
 };
-#define STEP_KIND_COUNT		(STEP_LINK + 1)	/* not in the enum: switches stay exhaustive */
+#define STEP_KIND_COUNT		(STEP_BYPASS + 1)	/* not in the enum: switches stay exhaustive */
 
 /* Kernel versions as KERNEL_VERSION(major, minor, patch) would make them. */
 #define CTLAB_KERNEL_VERSION(a, b, c)	(((uint32_t)(a) << 16) + ((b) << 8) + (c))
@@ -437,6 +449,7 @@ struct step {
 		struct mute_step mute;
 		struct sleep_step sleep;
 		struct link_step link;
+		struct bypass_step bypass;
 	};
 };
 

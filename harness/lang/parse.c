@@ -128,6 +128,7 @@ static const struct command statements[] = {
 	{ .name = "mute",	.parse = parse_mute,	.is_step = true,	.step_kind = STEP_MUTE },
 	{ .name = "sleep",	.parse = parse_sleep,	.is_step = true,	.step_kind = STEP_SLEEP },
 	{ .name = "link",	.parse = parse_link,	.is_step = true,	.step_kind = STEP_LINK },
+	{ .name = "bypass",	.parse = parse_bypass,	.is_step = true,	.step_kind = STEP_BYPASS },
 	{ .name = "expect",	.parse = parse_expect,	.is_step = true,	.step_kind = STEP_EXPECT },
 	{ .name = NULL },
 };

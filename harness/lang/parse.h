@@ -144,6 +144,7 @@ int parse_close(struct parser *p);
 int parse_wait(struct parser *p);
 int parse_delete(struct parser *p);
 int parse_mute(struct parser *p);
+int parse_bypass(struct parser *p);
 int parse_sleep(struct parser *p);
 int parse_link(struct parser *p);
 int parse_flags(struct parser *p, const struct word *w, size_t off, uint8_t *flags);

@@ -447,6 +447,40 @@ int parse_mute(struct parser *p)
 	return expect_end(p);
 }
 
+/* bypass SRC -> DST [tcp [flags=X]|udp|icmp]: such packets pass the observing
+ * host's conntrack untracked from here on (asymmetric routing, a bridge
+ * without br_netfilter, a notrack rule). */
+int parse_bypass(struct parser *p)
+{
+	struct bypass_step *bypass = &p->step->bypass;
+	struct word *dst, *w;
+
+	if (take_host(p, bypass->src) || expect_keyword(p, "->"))
+		return -1;
+	dst = peek_word(p);
+	if (take_destination(p, bypass->dst))
+		return -1;
+	if (strcmp(bypass->src, bypass->dst) == 0)
+		return error_word(p, dst, "a destination other than the source");
+	if (!peek_word(p))
+		return 0;
+	if (take_protocol(p, &bypass->protocol))
+		return -1;
+	bypass->has_protocol = true;
+	w = peek_word(p);
+	if (!w)
+		return 0;
+	if (bypass->protocol != PROTO_TCP)
+		return expect_end(p);
+	if (strncmp(w->text, "flags=", 6) != 0)
+		return error_word(p, w, "flags=X or end of line");
+	p->next++;
+	bypass->has_flags = true;
+	if (parse_flags(p, w, 6, &bypass->flags))
+		return -1;
+	return expect_end(p);
+}
+
 /* sleep T: wait for time itself (a kernel timer the story is about). */
 int parse_sleep(struct parser *p)
 {
