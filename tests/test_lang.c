@@ -2109,7 +2109,8 @@ START_TEST(test_bypass)
 	struct scenario *s = parse_ok("name t\ntopology routed\n"
 		"bypass server -> client tcp flags=SA\n"
 		"bypass client -> service\n"
-		"bypass client -> server udp\n");
+		"bypass client -> server udp\n"
+		"bypass client -> server tcp flags=R+\n");
 	const struct bypass_step *b = &s->steps[0].bypass;
 
 	ck_assert_int_eq(s->steps[0].kind, STEP_BYPASS);
@@ -2122,6 +2123,9 @@ START_TEST(test_bypass)
 	ck_assert(!b->has_protocol && !b->has_flags);
 	b = &s->steps[2].bypass;
 	ck_assert(b->has_protocol && b->protocol == PROTO_UDP && !b->has_flags);
+	b = &s->steps[3].bypass;
+	ck_assert(b->has_flags && b->flags_contain && b->flags == TCP_FLAG_RST);
+	ck_assert(!s->steps[0].bypass.flags_contain);
 	scenario_free(s);
 	assert_error(HEAD "bypass client -> client\n",
 		     "t.ct:3:18: expected a destination other than the source, found client");

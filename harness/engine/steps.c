@@ -273,7 +273,10 @@ int do_bypass(struct run *run, const struct bypass_step *bypass, struct step_res
 
 	bypass_addrs(run, bypass->src, src, sizeof(src));
 	bypass_addrs(run, bypass->dst, dst, sizeof(dst));
-	if (bypass->has_flags)
+	if (bypass->has_flags && bypass->flags_contain)
+		snprintf(match, sizeof(match), "tcp flags & 0x%02x == 0x%02x ", bypass->flags,
+			 bypass->flags);
+	else if (bypass->has_flags)
 		snprintf(match, sizeof(match), "tcp flags == 0x%02x ", bypass->flags);
 	else if (bypass->has_protocol)
 		snprintf(match, sizeof(match), "meta l4proto %s ", protocol_name(bypass->protocol));

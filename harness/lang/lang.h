@@ -217,6 +217,7 @@ struct bypass_step {
 	bool has_protocol;
 	enum protocol protocol;
 	bool has_flags;			/* tcp: exactly these flags */
+	bool flags_contain;		/* flags=R+: these flags and maybe others */
 	uint8_t flags;
 };
 

@@ -454,6 +454,7 @@ int parse_bypass(struct parser *p)
 {
 	struct bypass_step *bypass = &p->step->bypass;
 	struct word *dst, *w;
+	size_t len;
 
 	if (take_host(p, bypass->src) || expect_keyword(p, "->"))
 		return -1;
@@ -476,6 +477,11 @@ int parse_bypass(struct parser *p)
 		return error_word(p, w, "flags=X or end of line");
 	p->next++;
 	bypass->has_flags = true;
+	len = strlen(w->text);
+	if (len > 7 && w->text[len - 1] == '+') {
+		bypass->flags_contain = true;
+		w->text[len - 1] = '\0';
+	}
 	if (parse_flags(p, w, 6, &bypass->flags))
 		return -1;
 	return expect_end(p);
