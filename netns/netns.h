@@ -176,6 +176,15 @@ int netns_route_wait_gateway(struct netns *ns, const char *dst, const char *gate
 int netns_nft_load(struct netns *ns, const char *ruleset, char *err, size_t errsize);
 
 /*
+ * netns_nft_queue_compat - append to @chain of the ip (@family AF_INET) or ip6
+ * table @table in @ns a rule that queues every packet to NFQUEUE @queue,
+ * through nft_compat and xtables' NFQUEUE target: for kernels whose nft has
+ * no queue expression. Returns 0 or -errno (ENOENT: no such target either).
+ */
+int netns_nft_queue_compat(struct netns *ns, int family, const char *table, const char *chain,
+			   uint16_t queue);
+
+/*
  * netns_nft_counter - the named counter @name (an nft `counter NAME { }`
  * object of any table in @ns), as `nft list counters` shows it. Returns 0,
  * -ENOENT if no table has one, or another -errno.

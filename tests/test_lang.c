@@ -22,7 +22,7 @@
 #define CONN	"connect c client -> server:80\n"
 #define SEND	"send client -> server tcp\n"
 #define STATEMENTS "name, fact, about, topology, family, variant, kernel, nat, sysctl, nft, listen, " \
-	"connect, send, write, read, shutdown, close, wait, delete, flush, flood, fill, mute, sleep, link, bypass, expect"
+	"connect, send, write, read, shutdown, close, wait, delete, flush, flood, fill, mute, sleep, link, bypass, hold, release, expect"
 
 static struct scenario *parse_ok(const char *text)
 {
@@ -2111,7 +2111,7 @@ START_TEST(test_bypass)
 		"bypass client -> service\n"
 		"bypass client -> server udp\n"
 		"bypass client -> server tcp flags=R+\n");
-	const struct bypass_step *b = &s->steps[0].bypass;
+	const struct packet_path *b = &s->steps[0].bypass;
 
 	ck_assert_int_eq(s->steps[0].kind, STEP_BYPASS);
 	ck_assert_str_eq(b->src, "server");
@@ -2140,6 +2140,20 @@ START_TEST(test_bypass)
 		     "t.ct:3:35: expected a TCP flag letter (F S R P A U E C), found Q");
 	assert_error(HEAD "bypass client -> server sctp\n",
 		     "t.ct:3:25: expected a protocol (tcp, udp, icmp), found sctp");
+	/* hold takes the same packets; release how many to wait for. */
+	s = parse_ok(HEAD "hold client -> server udp\nrelease\nhold server -> client tcp flags=A+\n"
+		     "release 64\n");
+	ck_assert_int_eq(s->steps[0].kind, STEP_HOLD);
+	ck_assert(s->steps[0].hold.has_protocol && s->steps[0].hold.protocol == PROTO_UDP);
+	ck_assert_int_eq(s->steps[1].kind, STEP_RELEASE);
+	ck_assert_uint_eq(s->steps[1].release.count, 1);
+	ck_assert(s->steps[2].hold.flags_contain && s->steps[2].hold.flags == TCP_FLAG_ACK);
+	ck_assert_uint_eq(s->steps[3].release.count, 64);
+	scenario_free(s);
+	assert_error(HEAD "release 0\n", "t.ct:3:9: expected a number 1..64, found 0");
+	assert_error(HEAD "release 65\n", "t.ct:3:9: expected a number 1..64, found 65");
+	assert_error(HEAD "release 2 3\n", "t.ct:3:11: expected end of line, found 3");
+	assert_error(HEAD "hold client\n", "t.ct:3:12: expected ->, found end of line");
 }
 END_TEST
 

@@ -74,6 +74,10 @@ static int do_step(struct run *run, const struct step *step, struct step_result 
 		return do_link(run, &step->link, result);
 	case STEP_BYPASS:
 		return do_bypass(run, &step->bypass, result);
+	case STEP_HOLD:
+		return do_hold(run, &step->hold, result);
+	case STEP_RELEASE:
+		return do_release(run, &step->release, result);
 	}
 	return step_error(result, "unknown step");
 }
@@ -374,6 +378,7 @@ static void tear_down(struct run *run)
 		close(run->listeners[i].fd);
 	free(run->mib_before);
 	free(run->mib_start);
+	hold_close(run->hold);
 	wire_free(run->wire);
 	observer_free(run->observer);
 	topology_free(run->topology);

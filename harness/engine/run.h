@@ -63,6 +63,7 @@ struct run {
 	const struct host *observing_host;
 	struct observer *observer;
 	struct wire *wire;		/* NULL unless the run looks at the wire */
+	struct hold *hold;		/* NFQUEUE listener of hold steps; NULL: none yet */
 	bool kmsg_marked;		/* the kernel log position when the run began */
 	struct kmsg_mark kmsg_since;
 	size_t wire_from;		/* wire records from the last sending step on */
@@ -173,7 +174,9 @@ int do_fill(struct run *run, const struct fill_step *fill, struct step_result *r
 int do_expect(struct run *run, const struct expect_step *expect, struct step_result *result);
 int do_mute(struct run *run, const struct mute_step *mute, struct step_result *result);
 int do_sleep(struct run *run, const struct sleep_step *sleep, struct step_result *result);
-int do_bypass(struct run *run, const struct bypass_step *bypass, struct step_result *result);
+int do_hold(struct run *run, const struct packet_path *hold, struct step_result *result);
+int do_release(struct run *run, const struct release_step *release, struct step_result *result);
+int do_bypass(struct run *run, const struct packet_path *bypass, struct step_result *result);
 int do_link(struct run *run, const struct link_step *link, struct step_result *result);
 
 /* The type and code a named ICMP message has in the run's family. */

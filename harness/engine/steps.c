@@ -261,26 +261,39 @@ static size_t bypass_addrs(struct run *run, const char *name, char *buf, size_t 
 	return len;
 }
 
+/* "ip saddr { … } ip daddr { … } tcp flags == 0x12 ACTION": @path's packets.
+ * @after_dnat: the rule sits after the DNAT, so a packet to the service is
+ * known by its entry's original destination. */
+static void path_rule(struct run *run, const struct packet_path *path, bool after_dnat,
+		      const char *action, char *rule, size_t size)
+{
+	const char *daddr = after_dnat && strcmp(path->dst, SERVICE_HOST) == 0 ? "ct original " : "";
+	const char *ip = run->family == AF_INET ? "ip" : "ip6";
+	char src[256], dst[256], match[64] = "";
+
+	bypass_addrs(run, path->src, src, sizeof(src));
+	bypass_addrs(run, path->dst, dst, sizeof(dst));
+	if (path->has_flags && path->flags_contain)
+		snprintf(match, sizeof(match), "tcp flags & 0x%02x == 0x%02x ", path->flags,
+			 path->flags);
+	else if (path->has_flags)
+		snprintf(match, sizeof(match), "tcp flags == 0x%02x ", path->flags);
+	else if (path->has_protocol)
+		snprintf(match, sizeof(match), "meta l4proto %s ", protocol_name(path->protocol));
+	snprintf(rule, size, "%s saddr %s %s%s daddr %s %s%s\n", ip, src, daddr, ip, dst, match,
+		 action);
+}
+
 /*
  * A notrack rule on the observing host, in the raw hooks before conntrack:
  * the packets it matches are forwarded or delivered untracked, never NATed,
  * as if they had taken another path past this conntrack.
  */
-int do_bypass(struct run *run, const struct bypass_step *bypass, struct step_result *result)
+int do_bypass(struct run *run, const struct packet_path *bypass, struct step_result *result)
 {
-	const char *ip = run->family == AF_INET ? "ip" : "ip6";
-	char src[256], dst[256], match[64] = "", rule[700], ruleset[1600], err[1024] = "";
+	char rule[700], ruleset[1600], err[1024] = "";
 
-	bypass_addrs(run, bypass->src, src, sizeof(src));
-	bypass_addrs(run, bypass->dst, dst, sizeof(dst));
-	if (bypass->has_flags && bypass->flags_contain)
-		snprintf(match, sizeof(match), "tcp flags & 0x%02x == 0x%02x ", bypass->flags,
-			 bypass->flags);
-	else if (bypass->has_flags)
-		snprintf(match, sizeof(match), "tcp flags == 0x%02x ", bypass->flags);
-	else if (bypass->has_protocol)
-		snprintf(match, sizeof(match), "meta l4proto %s ", protocol_name(bypass->protocol));
-	snprintf(rule, sizeof(rule), "%s saddr %s %s daddr %s %snotrack\n", ip, src, ip, dst, match);
+	path_rule(run, bypass, false, "notrack", rule, sizeof(rule));
 	snprintf(ruleset, sizeof(ruleset),
 		 "table inet ctlab_bypass {\n"
 		 "chain prerouting {\ntype filter hook prerouting priority raw; policy accept;\n%s}\n"
@@ -288,6 +301,96 @@ int do_bypass(struct run *run, const struct bypass_step *bypass, struct step_res
 		 "}\n", rule, rule);
 	if (netns_nft_load(run->observing_host->ns, ruleset, err, sizeof(err)) < 0)
 		return step_error(result, "bypass at %s: %s", run->observing_host->name, err);
+	return 0;
+}
+
+/* The NFQUEUE queue ctlab's hold steps use in the observing namespace. */
+#define HOLD_QUEUE	7
+#define HOLD_TABLE	"ctlab_hold"
+#define HOLD_CHAIN	"queue_held"
+
+static const char *hold_table_family(const struct run *run)
+{
+	return run->family == AF_INET ? "ip" : "ip6";
+}
+
+/*
+ * Queue the packets at the observing host's forward, input and output hooks
+ * (filter priority, after conntrack and DNAT, before the entry is confirmed)
+ * to a queue ctlab listens to: they wait there, their entry unconfirmed, and
+ * a second packet of the same flow makes an entry of its own. The queueing
+ * rule is nft's own, or xtables' NFQUEUE through nft_compat where nft has no
+ * queue expression (CONFIG_NFT_QUEUE unset).
+ */
+int do_hold(struct run *run, const struct packet_path *hold, struct step_result *result)
+{
+	char rule[700], ruleset[2400], err[1024] = "";
+	struct netns *ns = run->observing_host->ns;
+	int rc;
+
+	if (!run->hold) {
+		run->hold = hold_open(ns, HOLD_QUEUE, &rc);
+		if (!run->hold)
+			return step_error(result, "NFQUEUE at %s: %s", run->observing_host->name,
+					  strerror(-rc));
+		snprintf(ruleset, sizeof(ruleset), "table %s " HOLD_TABLE " {\n"
+			 "chain " HOLD_CHAIN " {\nqueue num %d\n}\n}\n",
+			 hold_table_family(run), HOLD_QUEUE);
+		if (netns_nft_load(ns, ruleset, NULL, 0) < 0) {
+			snprintf(ruleset, sizeof(ruleset), "table %s " HOLD_TABLE " {\n"
+				 "chain " HOLD_CHAIN " {\n}\n}\n", hold_table_family(run));
+			if (netns_nft_load(ns, ruleset, err, sizeof(err)) < 0)
+				return step_error(result, "hold at %s: %s", run->observing_host->name,
+						  err);
+			rc = netns_nft_queue_compat(ns, run->family, HOLD_TABLE, HOLD_CHAIN,
+						    HOLD_QUEUE);
+			if (rc < 0)
+				return step_error(result, "hold at %s: the kernel queues nothing "
+						  "(neither nft's queue nor xtables' NFQUEUE): %s",
+						  run->observing_host->name, strerror(-rc));
+		}
+	}
+	path_rule(run, hold, true, "jump " HOLD_CHAIN, rule, sizeof(rule));
+	snprintf(ruleset, sizeof(ruleset),
+		 "table %s " HOLD_TABLE " {\n"
+		 "chain forward {\ntype filter hook forward priority filter; policy accept;\n%s}\n"
+		 "chain input {\ntype filter hook input priority filter; policy accept;\n%s}\n"
+		 "chain output {\ntype filter hook output priority filter; policy accept;\n%s}\n"
+		 "}\n", hold_table_family(run), rule, rule, rule);
+	if (netns_nft_load(ns, ruleset, err, sizeof(err)) < 0)
+		return step_error(result, "hold at %s: %s", run->observing_host->name, err);
+	return 0;
+}
+
+/* Wait for the held packets, stop holding, then let them go in their order. */
+int do_release(struct run *run, const struct release_step *release, struct step_result *result)
+{
+	char err[1024] = "", ruleset[64];
+	size_t held;
+	int rc;
+
+	if (!run->hold)
+		return step_error(result, "nothing is held (no hold step ran)");
+	rc = hold_wait(run->hold, release->count, run->options->timeout_ms);
+	held = hold_count(run->hold);
+	if (rc == 0 || rc == -ETIMEDOUT) {
+		int released = hold_release(run->hold);
+
+		if (rc == 0)
+			rc = released;
+	}
+	/* Only now: taking the hooks away drops what they still hold. */
+	snprintf(ruleset, sizeof(ruleset), "delete table %s " HOLD_TABLE "\n", hold_table_family(run));
+	if (netns_nft_load(run->observing_host->ns, ruleset, err, sizeof(err)) < 0)
+		return step_error(result, "release at %s: %s", run->observing_host->name, err);
+	if (rc == -ETIMEDOUT)
+		return step_error(result, "%zu of %" PRIu32 " packets held after %d ms", held,
+				  release->count, run->options->timeout_ms);
+	if (rc < 0)
+		return step_error(result, "release at %s: %s", run->observing_host->name,
+				  strerror(-rc));
+	snprintf(result->message, sizeof(result->message), "released %zu held packet%s", held,
+		 held == 1 ? "" : "s");
 	return 0;
 }
 

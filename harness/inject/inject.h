@@ -268,4 +268,21 @@ long ctfill_host_entries(void);
 /* ctfill_flush - delete every entry of @ns, as `conntrack -F`. Returns 0 or -errno. */
 int ctfill_flush(struct netns *ns);
 
+/* ---- hold — real packets kept back in a namespace's NFQUEUE queue and let go later. (hold.c) ---- */
+
+struct hold;
+
+/* Listen to NFQUEUE @queue inside @ns (the rule that queues is the caller's).
+ * NULL with *error set to -errno on failure. */
+struct hold *hold_open(struct netns *ns, uint16_t queue, int *error);
+/* Wait until at least @count packets are held, up to @timeout_ms: 0 or -errno
+ * (ETIMEDOUT). */
+int hold_wait(struct hold *hold, size_t count, int timeout_ms);
+/* How many packets are held now (as far as read). */
+size_t hold_count(const struct hold *hold);
+/* Accept every held packet, in the order they were queued: 0 or -errno. */
+int hold_release(struct hold *hold);
+/* Stop listening; packets still held are dropped by the kernel. */
+void hold_close(struct hold *hold);
+
 #endif

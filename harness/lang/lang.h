@@ -209,9 +209,11 @@ struct mute_step {
 	char host[SCENARIO_IDENT_MAX];
 };
 
-/* bypass SRC -> DST [PROTO [flags=X]]: from here on such packets pass the
- * observing host untracked, as if they took another path past its conntrack. */
-struct bypass_step {
+/* SRC -> DST [PROTO [flags=X[+]]]: the packets a bypass or hold step takes.
+ * bypass: from here on they pass the observing host untracked, as if they took
+ * another path past its conntrack; hold: the observing host keeps them back,
+ * after its conntrack saw them, until a release. */
+struct packet_path {
 	char src[SCENARIO_IDENT_MAX];
 	char dst[SCENARIO_IDENT_MAX];	/* a host or "service" */
 	bool has_protocol;
@@ -219,6 +221,13 @@ struct bypass_step {
 	bool has_flags;			/* tcp: exactly these flags */
 	bool flags_contain;		/* flags=R+: these flags and maybe others */
 	uint8_t flags;
+};
+
+/* release [N]: wait (bounded) until N packets (1..64, default 1) are held, then
+ * let every held packet go on, in the order they came, and hold no more. */
+#define HOLD_PACKETS_MAX	64
+struct release_step {
+	uint32_t count;
 };
 
 /* sleep MS: the one step that waits for time itself, 1..SLEEP_MS_MAX. */
@@ -395,9 +404,9 @@ struct fill_step {
 enum step_kind {
 	STEP_SYSCTL, STEP_NFT, STEP_LISTEN, STEP_CONNECT, STEP_SEND, STEP_EXPECT,
 	STEP_SOCKET, STEP_CT, STEP_FLOOD, STEP_FILL, STEP_MUTE, STEP_SLEEP, STEP_LINK,
-	STEP_BYPASS,
+	STEP_BYPASS, STEP_HOLD, STEP_RELEASE,
 };
-#define STEP_KIND_COUNT		(STEP_BYPASS + 1)	/* not in the enum: switches stay exhaustive */
+#define STEP_KIND_COUNT		(STEP_RELEASE + 1)	/* not in the enum: switches stay exhaustive */
 
 /* Kernel versions as KERNEL_VERSION(major, minor, patch) would make them. */
 #define CTLAB_KERNEL_VERSION(a, b, c)	(((uint32_t)(a) << 16) + ((b) << 8) + (c))
@@ -450,7 +459,9 @@ struct step {
 		struct mute_step mute;
 		struct sleep_step sleep;
 		struct link_step link;
-		struct bypass_step bypass;
+		struct packet_path bypass;
+		struct packet_path hold;
+		struct release_step release;
 	};
 };
 

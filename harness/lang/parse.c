@@ -129,6 +129,8 @@ static const struct command statements[] = {
 	{ .name = "sleep",	.parse = parse_sleep,	.is_step = true,	.step_kind = STEP_SLEEP },
 	{ .name = "link",	.parse = parse_link,	.is_step = true,	.step_kind = STEP_LINK },
 	{ .name = "bypass",	.parse = parse_bypass,	.is_step = true,	.step_kind = STEP_BYPASS },
+	{ .name = "hold",	.parse = parse_hold,	.is_step = true,	.step_kind = STEP_HOLD },
+	{ .name = "release",	.parse = parse_release,	.is_step = true,	.step_kind = STEP_RELEASE },
 	{ .name = "expect",	.parse = parse_expect,	.is_step = true,	.step_kind = STEP_EXPECT },
 	{ .name = NULL },
 };

@@ -145,6 +145,8 @@ int parse_wait(struct parser *p);
 int parse_delete(struct parser *p);
 int parse_mute(struct parser *p);
 int parse_bypass(struct parser *p);
+int parse_hold(struct parser *p);
+int parse_release(struct parser *p);
 int parse_sleep(struct parser *p);
 int parse_link(struct parser *p);
 int parse_flags(struct parser *p, const struct word *w, size_t off, uint8_t *flags);

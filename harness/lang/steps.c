@@ -450,9 +450,8 @@ int parse_mute(struct parser *p)
 /* bypass SRC -> DST [tcp [flags=X]|udp|icmp]: such packets pass the observing
  * host's conntrack untracked from here on (asymmetric routing, a bridge
  * without br_netfilter, a notrack rule). */
-int parse_bypass(struct parser *p)
+static int take_packet_path(struct parser *p, struct packet_path *bypass)
 {
-	struct bypass_step *bypass = &p->step->bypass;
 	struct word *dst, *w;
 	size_t len;
 
@@ -484,6 +483,34 @@ int parse_bypass(struct parser *p)
 	}
 	if (parse_flags(p, w, 6, &bypass->flags))
 		return -1;
+	return expect_end(p);
+}
+
+int parse_bypass(struct parser *p)
+{
+	return take_packet_path(p, &p->step->bypass);
+}
+
+/* hold SRC -> DST [PROTO [flags=X[+]]]: the observing host keeps such packets
+ * back, once its conntrack has seen them, until a release. */
+int parse_hold(struct parser *p)
+{
+	return take_packet_path(p, &p->step->hold);
+}
+
+/* release [N] */
+int parse_release(struct parser *p)
+{
+	uint64_t count = 1;
+	struct word *w = peek_word(p);
+
+	if (w) {
+		p->next++;
+		if (number_in_range(p, w->text, strlen(w->text), w->column, 1, HOLD_PACKETS_MAX,
+				    &count))
+			return -1;
+	}
+	p->step->release.count = (uint32_t)count;
 	return expect_end(p);
 }
 

@@ -34,7 +34,7 @@ static const char *const step_kind_names[STEP_KIND_COUNT] = {
 	[STEP_CONNECT] = "connect", [STEP_SEND] = "send", [STEP_EXPECT] = "expect",
 	[STEP_SOCKET] = "socket", [STEP_CT] = "ct", [STEP_FLOOD] = "flood", [STEP_FILL] = "fill",
 	[STEP_MUTE] = "mute", [STEP_SLEEP] = "sleep", [STEP_LINK] = "link",
-	[STEP_BYPASS] = "bypass",
+	[STEP_BYPASS] = "bypass", [STEP_HOLD] = "hold", [STEP_RELEASE] = "release",
 };
 
 struct export *export_open(const char *json_path, const char *junit_path, char *err,
