@@ -425,6 +425,41 @@ START_TEST(abort_after_valid_data_is_legitimate)
 }
 END_TEST
 
+/* The entry was deleted: the server's next segment is picked up as a new flow
+ * and leaves un-DNATed; the client's RST answers it.  Not "legitimate", and the
+ * lost NAT is named only where the scenario has NAT. */
+START_TEST(pickup_after_lost_entry_is_named)
+{
+	static struct scenario dnat = { .nat = NAT_DNAT };
+	const struct net *n;
+	struct packet_summary p, rst;
+	size_t i;
+
+	fixture_init(_i);
+	n = f.net;
+	conn_dnat(0, ECONNRESET);
+	handshake_dnat();
+	p = tcp(n->server, SERVICE_PORT, n->client, CLIENT_PORT, TCP_FLAG_PSH | TCP_FLAG_ACK,
+		ISN_SERVER + 1, ISN_CLIENT + 1, 100, sock_id(LABEL_SERVER));
+	i = route_to_client(&p, &p);
+	observe(&p, i + 1, VERDICT_NEW, NULL);
+	rst = tcp(n->client, CLIENT_PORT, n->server, SERVICE_PORT, TCP_FLAG_RST,
+		  ISN_CLIENT + 1, 0, 0, 0);
+	route_to_server(&rst, &rst);
+	f.result.scenario = &dnat;
+	ck_assert_uint_eq(chain_locate(&f.result, f.chains, CHAINS_MAX), 1);
+	ck_assert_ptr_nonnull(strstr(f.chains[0].text, "NEW at router): conntrack had no entry for"
+				     " it and picked the flow up mid-stream as new, so the NAT of"
+				     " the lost entry did not apply to it"));
+	ck_assert_ptr_null(strstr(f.chains[0].text, "legitimate"));
+	/* Control: without NAT nothing was lost but the entry. */
+	f.result.scenario = NULL;
+	ck_assert_uint_eq(chain_locate(&f.result, f.chains, CHAINS_MAX), 1);
+	ck_assert_ptr_nonnull(strstr(f.chains[0].text, "picked the flow up mid-stream as new;"));
+	ck_assert_ptr_null(strstr(f.chains[0].text, "NAT"));
+}
+END_TEST
+
 /* A SYN to a closed port: the RST acks the SYN, and the client was refused. */
 START_TEST(refused_syn_is_legitimate)
 {
@@ -732,6 +767,7 @@ static Suite *chain_suite(void)
 	tc = tcase_create("legitimate");
 	tcase_add_loop_test(tc, abort_after_valid_data_is_legitimate, 0, n_nets);
 	tcase_add_loop_test(tc, refused_syn_is_legitimate, 0, n_nets);
+	tcase_add_loop_test(tc, pickup_after_lost_entry_is_named, 0, n_nets);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("partial");
 	tcase_add_loop_test(tc, rst_without_cause_on_the_wire, 0, n_nets);

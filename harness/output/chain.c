@@ -481,7 +481,7 @@ static size_t append_cause(char *buf, size_t size, size_t len, const struct run_
 		 cause->packet.protocol == IPPROTO_TCP && !(cause->packet.flags & TCP_FLAG_SYN))
 		len = text_append(buf, size, len, ": conntrack had no entry for it and picked the"
 				  " flow up mid-stream as new%s",
-				  result->scenario->nat != NAT_NONE
+				  result->scenario && result->scenario->nat != NAT_NONE
 					  ? ", so the NAT of the lost entry did not apply to it" : "");
 	else if (chain->cause_observed >= 0 && !cause_blamed(chain))
 		len = text_append(buf, size, len, ": a legitimate reset,"
