@@ -2154,6 +2154,18 @@ START_TEST(test_bypass)
 	assert_error(HEAD "release 65\n", "t.ct:3:9: expected a number 1..64, found 65");
 	assert_error(HEAD "release 2 3\n", "t.ct:3:11: expected end of line, found 3");
 	assert_error(HEAD "hold client\n", "t.ct:3:12: expected ->, found end of line");
+	s = parse_ok(HEAD "hold client -> server before conntrack\n"
+		     "hold client -> server tcp flags=R+ before conntrack\nhold client -> server udp\n");
+	ck_assert(s->steps[0].hold.before_conntrack && !s->steps[0].hold.has_protocol);
+	ck_assert(s->steps[1].hold.before_conntrack && s->steps[1].hold.flags_contain);
+	ck_assert(!s->steps[2].hold.before_conntrack);
+	scenario_free(s);
+	assert_error(HEAD "hold client -> server tcp seq=1\n",
+		     "t.ct:3:27: expected flags=X, before conntrack or end of line, found seq=1");
+	assert_error(HEAD "hold client -> server before\n",
+		     "t.ct:3:29: expected conntrack, found end of line");
+	assert_error(HEAD "bypass client -> server before conntrack\n",
+		     "t.ct:3:25: expected a protocol (tcp, udp, icmp), found before");
 }
 END_TEST
 

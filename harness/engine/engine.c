@@ -658,7 +658,9 @@ static void engine_run_locked(const struct scenario *scenario, int variant, int 
 		}
 		if (step_result->skipped)
 			continue;
+		clock_gettime(CLOCK_REALTIME, &step_result->began);
 		rc = do_step(&run, step, step_result);
+		clock_gettime(CLOCK_REALTIME, &step_result->ended);
 		observer_poll(run.observer, 0);
 		step_result->end_packet = observer_count(run.observer);
 		keep_entries(&run, step_result);

@@ -25,6 +25,7 @@ struct step_result {
 	char message[1024];		/* why not, or what the action found */
 	long sent_packet;		/* SEND: index of its observed packet, -1 if none */
 	size_t first_packet, end_packet;
+	struct timespec began, ended;	/* CLOCK_REALTIME, as the wire's timestamps */
 	/* EXPECT: what was seen, met or not ("verdict invalid reason \"…\"",
 	 * "entry ESTABLISHED ASSURED timeout 299 s"); "" if nothing was looked at. */
 	char observed[512];

@@ -350,13 +350,23 @@ int do_hold(struct run *run, const struct packet_path *hold, struct step_result 
 						  run->observing_host->name, strerror(-rc));
 		}
 	}
-	path_rule(run, hold, true, "jump " HOLD_CHAIN, rule, sizeof(rule));
-	snprintf(ruleset, sizeof(ruleset),
-		 "table %s " HOLD_TABLE " {\n"
-		 "chain forward {\ntype filter hook forward priority filter; policy accept;\n%s}\n"
-		 "chain input {\ntype filter hook input priority filter; policy accept;\n%s}\n"
-		 "chain output {\ntype filter hook output priority filter; policy accept;\n%s}\n"
-		 "}\n", hold_table_family(run), rule, rule, rule);
+	path_rule(run, hold, !hold->before_conntrack, "jump " HOLD_CHAIN, rule, sizeof(rule));
+	if (hold->before_conntrack)
+		/* Before raw's notrack and conntrack's own hook: not tracked yet. */
+		snprintf(ruleset, sizeof(ruleset),
+			 "table %s " HOLD_TABLE " {\n"
+			 "chain early_prerouting {\ntype filter hook prerouting priority -350; "
+			 "policy accept;\n%s}\n"
+			 "chain early_output {\ntype filter hook output priority -350; "
+			 "policy accept;\n%s}\n"
+			 "}\n", hold_table_family(run), rule, rule);
+	else
+		snprintf(ruleset, sizeof(ruleset),
+			 "table %s " HOLD_TABLE " {\n"
+			 "chain forward {\ntype filter hook forward priority filter; policy accept;\n%s}\n"
+			 "chain input {\ntype filter hook input priority filter; policy accept;\n%s}\n"
+			 "chain output {\ntype filter hook output priority filter; policy accept;\n%s}\n"
+			 "}\n", hold_table_family(run), rule, rule, rule);
 	if (netns_nft_load(ns, ruleset, err, sizeof(err)) < 0)
 		return step_error(result, "hold at %s: %s", run->observing_host->name, err);
 	return 0;

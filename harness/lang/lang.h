@@ -221,6 +221,7 @@ struct packet_path {
 	bool has_flags;			/* tcp: exactly these flags */
 	bool flags_contain;		/* flags=R+: these flags and maybe others */
 	uint8_t flags;
+	bool before_conntrack;		/* hold … before conntrack: queued in prerouting/output first */
 };
 
 /* release [N]: wait (bounded) until N packets (1..64, default 1) are held, then

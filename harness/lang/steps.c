@@ -450,52 +450,70 @@ int parse_mute(struct parser *p)
 /* bypass SRC -> DST [tcp [flags=X]|udp|icmp]: such packets pass the observing
  * host's conntrack untracked from here on (asymmetric routing, a bridge
  * without br_netfilter, a notrack rule). */
-static int take_packet_path(struct parser *p, struct packet_path *bypass)
+/* "before conntrack" (hold only) ends the statement. */
+static int take_path_end(struct parser *p, struct packet_path *path, bool hold)
+{
+	struct word *w = peek_word(p);
+
+	if (!w)
+		return 0;
+	if (!hold || strcmp(w->text, "before") != 0)
+		return expect_end(p);
+	p->next++;
+	if (expect_keyword(p, "conntrack"))
+		return -1;
+	path->before_conntrack = true;
+	return expect_end(p);
+}
+
+static int take_packet_path(struct parser *p, struct packet_path *path, bool hold)
 {
 	struct word *dst, *w;
 	size_t len;
 
-	if (take_host(p, bypass->src) || expect_keyword(p, "->"))
+	if (take_host(p, path->src) || expect_keyword(p, "->"))
 		return -1;
 	dst = peek_word(p);
-	if (take_destination(p, bypass->dst))
+	if (take_destination(p, path->dst))
 		return -1;
-	if (strcmp(bypass->src, bypass->dst) == 0)
+	if (strcmp(path->src, path->dst) == 0)
 		return error_word(p, dst, "a destination other than the source");
-	if (!peek_word(p))
-		return 0;
-	if (take_protocol(p, &bypass->protocol))
-		return -1;
-	bypass->has_protocol = true;
 	w = peek_word(p);
-	if (!w)
-		return 0;
-	if (bypass->protocol != PROTO_TCP)
-		return expect_end(p);
-	if (strncmp(w->text, "flags=", 6) != 0)
-		return error_word(p, w, "flags=X or end of line");
+	if (!w || (hold && strcmp(w->text, "before") == 0))
+		return take_path_end(p, path, hold);
+	if (take_protocol(p, &path->protocol))
+		return -1;
+	path->has_protocol = true;
+	w = peek_word(p);
+	if (!w || path->protocol != PROTO_TCP || strncmp(w->text, "flags=", 6) != 0) {
+		if (w && path->protocol == PROTO_TCP && !(hold && strcmp(w->text, "before") == 0))
+			return error_word(p, w, hold ? "flags=X, before conntrack or end of line"
+						     : "flags=X or end of line");
+		return take_path_end(p, path, hold);
+	}
 	p->next++;
-	bypass->has_flags = true;
+	path->has_flags = true;
 	len = strlen(w->text);
 	if (len > 7 && w->text[len - 1] == '+') {
-		bypass->flags_contain = true;
+		path->flags_contain = true;
 		w->text[len - 1] = '\0';
 	}
-	if (parse_flags(p, w, 6, &bypass->flags))
+	if (parse_flags(p, w, 6, &path->flags))
 		return -1;
-	return expect_end(p);
+	return take_path_end(p, path, hold);
 }
 
 int parse_bypass(struct parser *p)
 {
-	return take_packet_path(p, &p->step->bypass);
+	return take_packet_path(p, &p->step->bypass, false);
 }
 
-/* hold SRC -> DST [PROTO [flags=X[+]]]: the observing host keeps such packets
- * back, once its conntrack has seen them, until a release. */
+/* hold SRC -> DST [PROTO [flags=X[+]]] [before conntrack]: the observing host
+ * keeps such packets back until a release: once its conntrack has seen them,
+ * or before it does. */
 int parse_hold(struct parser *p)
 {
-	return take_packet_path(p, &p->step->hold);
+	return take_packet_path(p, &p->step->hold, true);
 }
 
 /* release [N] */

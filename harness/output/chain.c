@@ -579,32 +579,57 @@ static void locate_cause(const struct run_result *result, size_t i, struct rst_c
 	}
 }
 
+/* Whether @step's own action made the RST: @k is its observed packet (crafted
+ * RSTs), or the step is `close EP rst` by the RST's sender. */
+static bool step_made_rst(const struct run_result *result, const struct step_result *step,
+			  const struct rst_chain *chain, long k)
+{
+	if (step->step->kind == STEP_SEND)
+		return k >= 0 && step->sent_packet == k;
+	if (step->step->kind == STEP_SOCKET && step->step->socket.action == SOCKET_CLOSE &&
+	    step->step->socket.abort) {
+		const struct run_conn *conn = &result->conns[step->step->socket.endpoint.conn];
+		bool client = step->step->socket.endpoint.side == SIDE_CLIENT;
+
+		return strcmp(client ? conn->client : conn->server, chain->rst_sender) == 0;
+	}
+	return false;
+}
+
+static bool time_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 /* The step whose own action made the RST: a crafted RST (its sent packet) or
- * `close EP rst` by the RST's sender during it; -1 if none. */
+ * `close EP rst` by the RST's sender, known by when conntrack saw the RST or,
+ * for a RST held back on its way, by when it left its sender; -1 if none. */
 static long origin_step(const struct run_result *result, const struct rst_chain *chain)
 {
-	size_t k;
+	const struct wire_record *left = &result->wire[chain->rst];
+	size_t s;
 
-	if (chain->rst_observed < 0)
-		return -1;
-	k = (size_t)chain->rst_observed;
-	for (size_t s = 0; s < result->n_steps; s++) {
+	if (chain->rst_observed >= 0) {
+		size_t k = (size_t)chain->rst_observed;
+
+		for (s = 0; s < result->n_steps; s++) {
+			const struct step_result *step = &result->steps[s];
+
+			if (step->skipped || k < step->first_packet || k >= step->end_packet)
+				continue;
+			if (step_made_rst(result, step, chain, (long)k))
+				return (long)s;
+			break;
+		}
+	}
+	for (s = 0; s < result->n_steps; s++) {
 		const struct step_result *step = &result->steps[s];
 
-		if (step->skipped || k < step->first_packet || k >= step->end_packet)
+		if (step->skipped || time_before(&left->when, &step->began) ||
+		    !time_before(&left->when, &step->ended))
 			continue;
-		if (step->step->kind == STEP_SEND)
-			return step->sent_packet == (long)k ? (long)s : -1;
-		if (step->step->kind == STEP_SOCKET && step->step->socket.action == SOCKET_CLOSE &&
-		    step->step->socket.abort) {
-			const struct run_conn *conn =
-				&result->conns[step->step->socket.endpoint.conn];
-			bool client = step->step->socket.endpoint.side == SIDE_CLIENT;
-
-			return strcmp(client ? conn->client : conn->server, chain->rst_sender) == 0
-			       ? (long)s : -1;
-		}
-		return -1;
+		return step->step->kind == STEP_SOCKET && step_made_rst(result, step, chain, -1)
+		       ? (long)s : -1;
 	}
 	return -1;
 }
