@@ -133,7 +133,8 @@ static ssize_t craft_tcp(struct run *run, const struct send_step *send, const st
 		spec.sack[i / 2][i % 2] = (uint32_t)edge;
 	}
 	spec.n_sack = send->n_sack;
-	memcpy(spec.raw_options, send->raw_options, send->raw_len);
+	if (send->raw_len)	/* raw_options is NULL without opt= */
+		memcpy(spec.raw_options, send->raw_options, send->raw_len);
 	spec.raw_len = send->raw_len;
 	return packet_build_tcp(&spec, buf, size);
 }
