@@ -69,8 +69,8 @@ static void set_entry(struct nf_conntrack *ct, const struct ctfill_spec *spec, u
 
 	nfct_set_attr_u8(ct, ATTR_L3PROTO, (uint8_t)spec->family);
 	nfct_set_attr_u8(ct, ATTR_REPL_L3PROTO, (uint8_t)spec->family);
-	nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_TCP);
-	nfct_set_attr_u8(ct, ATTR_REPL_L4PROTO, IPPROTO_TCP);
+	nfct_set_attr_u8(ct, ATTR_L4PROTO, spec->protocol);
+	nfct_set_attr_u8(ct, ATTR_REPL_L4PROTO, spec->protocol);
 	if (spec->family == AF_INET) {
 		uint32_t src = htonl(ntohl(spec->src_base.v4.s_addr) + i);
 
@@ -190,7 +190,7 @@ START_TEST(test_insert_rejects_bad_spec)
 
 	/* Checked before the namespace is used: none is needed. */
 	ctfill_spec_flood(&spec, AF_INET, 10);
-	spec.protocol = IPPROTO_UDP;
+	spec.protocol = IPPROTO_ICMP;	/* no ports to number entries by */
 	ck_assert_int_eq(ctfill_insert(NULL, &spec, &inserted, NULL, NULL), -EINVAL);
 	ck_assert_uint_eq(inserted, 0);
 	ctfill_spec_flood(&spec, AF_INET, 10);
@@ -265,6 +265,34 @@ END_TEST
 START_TEST(test_insert_count_flush_ipv6)
 {
 	check_insert_count_flush(AF_INET6, 2000);
+}
+END_TEST
+
+/* UDP entries (fill … udp): numbered by source port as TCP's, ASSURED, no TCP state. */
+START_TEST(test_insert_udp)
+{
+	struct ctfill_spec spec;
+	struct ct_request req;
+	uint32_t inserted = 0;
+	struct netns *ns;
+
+	ns = netns_new("ctfill");
+	ck_assert_ptr_nonnull(ns);
+	ctfill_spec_flood(&spec, AF_INET, 500);
+	spec.protocol = IPPROTO_UDP;
+	spec.dport = CTFILL_UDP_DPORT;
+	ck_assert_int_eq(ctfill_insert(ns, &spec, &inserted, NULL, NULL), 0);
+	ck_assert_uint_eq(inserted, 500);
+	ck_assert_uint_eq(count_of(ns), 500);
+	req = (struct ct_request){ .spec = &spec, .n = 499 };
+	ck_assert_int_eq(netns_run(ns, get_entry, &req), 0);
+	ck_assert_uint_eq(req.status & (IPS_ASSURED | IPS_SEEN_REPLY | IPS_CONFIRMED),
+			  IPS_ASSURED | IPS_SEEN_REPLY | IPS_CONFIRMED);
+	/* The same tuples as TCP are other entries. */
+	spec.protocol = IPPROTO_TCP;
+	ck_assert_int_eq(netns_run(ns, get_entry, &req), -ENOENT);
+	ck_assert_int_eq(ctfill_flush(ns), 0);
+	netns_free(ns);
 }
 END_TEST
 
@@ -394,6 +422,7 @@ static Suite *ctfill_suite(const char *skip_reason)
 	tcase_add_test(table, test_insert_count_flush_ipv4);
 	tcase_add_test(table, test_insert_count_flush_ipv6);
 	tcase_add_test(table, test_flush_both_families);
+	tcase_add_test(table, test_insert_udp);
 	suite_add_tcase(suite, table);
 
 	tcase_set_timeout(full, 120);

@@ -106,6 +106,19 @@ START_TEST(test_table_full)
 		     "t.ct:3:26: expected syn, found ack");
 	assert_error(HEAD "fill server size=10\n",
 		     "t.ct:3:13: expected count=N (or max, max+N, max-N), found size=10");
+	/* UDP entries: after the timeout, or alone. */
+	s = parse_ok(HEAD "fill server count=max udp\nfill server count=10 timeout=60 udp\n"
+		     "fill server count=10\n");
+	ck_assert(s->steps[0].fill.udp && s->steps[0].fill.timeout == 0);
+	ck_assert(s->steps[1].fill.udp && s->steps[1].fill.timeout == 60);
+	ck_assert(!s->steps[2].fill.udp);
+	scenario_free(s);
+	assert_error(HEAD "fill server count=10 tcp\n",
+		     "t.ct:3:22: expected timeout=S, udp or end of line, found tcp");
+	assert_error(HEAD "fill server count=10 timeout=5 tcp\n",
+		     "t.ct:3:32: expected udp or end of line, found tcp");
+	assert_error(HEAD "fill server count=10 udp udp\n",
+		     "t.ct:3:26: expected end of line, found udp");
 }
 END_TEST
 

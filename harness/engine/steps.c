@@ -1002,6 +1002,10 @@ int do_fill(struct run *run, const struct fill_step *fill, struct step_result *r
 	if (rc < 0)
 		return step_error(result, "fill: %s", strerror(-rc));
 	spec.timeout = fill->timeout ? fill->timeout : 3600;
+	if (fill->udp) {
+		spec.protocol = IPPROTO_UDP;
+		spec.dport = CTFILL_UDP_DPORT;
+	}
 	if (begin_sending(run, result) < 0)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &progress.start);

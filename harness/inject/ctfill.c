@@ -82,8 +82,8 @@ static int spec_check(const struct ctfill_spec *spec)
 
 	if (spec->family != AF_INET && spec->family != AF_INET6)
 		return -EAFNOSUPPORT;
-	/* Source ports carry the entry number: only TCP is built for now. */
-	if (spec->protocol != IPPROTO_TCP || !spec->timeout)
+	/* Source ports carry the entry number: TCP and UDP have them. */
+	if ((spec->protocol != IPPROTO_TCP && spec->protocol != IPPROTO_UDP) || !spec->timeout)
 		return -EINVAL;
 	if (spec->count && !src_addr(spec, (spec->count - 1) / CTFILL_PORTS_PER_SRC, &last))
 		return -EINVAL;
@@ -110,7 +110,8 @@ static struct nf_conntrack *entry_template(const struct ctfill_spec *spec)
 	}
 	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(spec->dport));
 	nfct_set_attr_u16(ct, ATTR_REPL_PORT_SRC, htons(spec->dport));
-	nfct_set_attr_u8(ct, ATTR_TCP_STATE, TCP_CONNTRACK_ESTABLISHED);
+	if (spec->protocol == IPPROTO_TCP)
+		nfct_set_attr_u8(ct, ATTR_TCP_STATE, TCP_CONNTRACK_ESTABLISHED);
 	/* CONFIRMED is the kernel's to set, when the entry goes into the table. */
 	nfct_set_attr_u32(ct, ATTR_STATUS, IPS_ASSURED | IPS_SEEN_REPLY);
 	nfct_set_attr_u32(ct, ATTR_TIMEOUT, spec->timeout);

@@ -212,6 +212,7 @@ const char *flood_method_name(enum flood_method method);
 #define CTFILL_DST4	"198.19.0.2"
 #define CTFILL_DST6	"2001:db8:2::2"
 #define CTFILL_DPORT	80
+#define CTFILL_UDP_DPORT	53	/* a fill of UDP entries: a DNS server's */
 
 /* Source ports 1024..65535: the ports of one source address. */
 #define CTFILL_PORTS_PER_SRC	64512u
@@ -224,7 +225,7 @@ const char *flood_method_name(enum flood_method method);
  */
 struct ctfill_spec {
 	int family;			/* AF_INET or AF_INET6 */
-	uint8_t protocol;		/* IPPROTO_TCP */
+	uint8_t protocol;		/* IPPROTO_TCP or IPPROTO_UDP (then no TCP state) */
 	union inet_addr src_base, dst;
 	uint16_t dport;			/* host order */
 	uint32_t count;

@@ -400,6 +400,7 @@ struct fill_step {
 	char host[SCENARIO_IDENT_MAX];
 	struct table_size count;
 	uint32_t timeout;		/* seconds; 0: 3600 */
+	bool udp;			/* UDP entries (to port 53) instead of TCP (to 80) */
 };
 
 enum step_kind {

@@ -665,12 +665,23 @@ int parse_fill(struct parser *p)
 	struct fill_step *fill = &p->step->fill;
 	uint64_t value;
 
+	struct word *w;
+
 	if (take_host(p, fill->host) || take_count(p, &fill->count))
 		return -1;
-	if (peek_word(p)) {
+	w = peek_word(p);
+	if (w && strncmp(w->text, "timeout=", 8) == 0) {
 		if (take_keyed_number(p, "timeout", 1, 432000, &value))
 			return -1;
 		fill->timeout = (uint32_t)value;
+		w = peek_word(p);
+	}
+	if (w && strcmp(w->text, "udp") == 0) {
+		p->next++;
+		fill->udp = true;
+	} else if (w) {
+		return error_word(p, w, "%s", fill->timeout ? "udp or end of line"
+							    : "timeout=S, udp or end of line");
 	}
 	p->seen_sender = true;
 	return expect_end(p);
