@@ -100,6 +100,46 @@ static void check_frames(int family, uint32_t first, uint32_t count, uint32_t st
 	}
 }
 
+/* The UDP flood's datagrams: right checksums (never 0), the tuple's source. */
+static void check_udp_frames(int family, uint32_t first, uint32_t count, uint32_t step)
+{
+	size_t addr_len = family == AF_INET ? 4 : 16;
+	struct flood_template tpl;
+	struct packet_summary sum;
+	uint8_t frame[FLOOD_FRAME_MAX];
+	union inet_addr dst, src;
+	uint16_t sport;
+	uint64_t i;
+
+	server_addr(family, &dst);
+	ck_assert_int_eq(flood_template_init_udp(&tpl, family, router_mac, client_mac, &dst, 53), 0);
+	ck_assert_uint_eq(tpl.len, FLOOD_ETH_LEN + (family == AF_INET ? 20 : 40) + 8 + 12);
+	for (i = first; i < (uint64_t)first + count; i += step) {
+		flood_template_write(&tpl, (uint32_t)i, frame);
+		CHECK_FIELD(packet_parse(frame + FLOOD_ETH_LEN, tpl.len - FLOOD_ETH_LEN, &sum) == 0, i);
+		CHECK_FIELD(sum.protocol == IPPROTO_UDP, i);
+		CHECK_FIELD(sum.udp_checksum_ok, i);
+		CHECK_FIELD((frame[tpl.len - 12 - 2] | frame[tpl.len - 12 - 1]) != 0, i);
+		CHECK_FIELD(family != AF_INET || sum.ip_checksum_ok, i);
+		CHECK_FIELD(sum.dport == 53, i);
+		CHECK_FIELD(memcmp(&sum.dst, &dst, addr_len) == 0, i);
+		flood_tuple(family, (uint32_t)i, &src, &sport);
+		CHECK_FIELD(memcmp(&sum.src, &src, addr_len) == 0, i);
+		CHECK_FIELD(sum.sport == sport, i);
+	}
+}
+
+START_TEST(test_udp_frames_verify)
+{
+	check_udp_frames(AF_INET, 0, 200000, 1);
+	check_udp_frames(AF_INET, 0, (uint32_t)flood_tuple_max(AF_INET), 7919);
+	check_udp_frames(AF_INET6, 0, 200000, 1);
+	check_udp_frames(AF_INET6, 0xffff0000u, 65535, 1);
+	ck_assert_int_eq(flood_template_init_udp(&(struct flood_template){ 0 }, AF_UNIX, router_mac,
+						 client_mac, &(union inet_addr){ 0 }, 9), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_frames_verify_ipv4)
 {
 	check_frames(AF_INET, 0, 300000, 1);
@@ -504,6 +544,7 @@ static Suite *flood_suite(const char *skip_reason)
 	tcase_set_timeout(unprivileged, 60);
 	tcase_add_test(unprivileged, test_frames_verify_ipv4);
 	tcase_add_test(unprivileged, test_frames_verify_ipv6);
+	tcase_add_test(unprivileged, test_udp_frames_verify);
 	tcase_add_test(unprivileged, test_tuples_distinct);
 	tcase_add_test(unprivileged, test_bad_specs);
 	suite_add_tcase(suite, unprivileged);

@@ -60,7 +60,8 @@ START_TEST(test_table_full)
 		"expect no kmsg \"table full\"\n"
 		"fill router count=max\n"
 		"flood client -> server:9 syn count=max+32768\n"
-		"expect entries >=max-64\n");
+		"expect entries >=max-64\n"
+		"flood client -> server:53 udp count=max\n");
 	const struct step *steps = s->steps;
 
 	ck_assert_int_eq(steps[0].kind, STEP_FLOOD);
@@ -92,6 +93,7 @@ START_TEST(test_table_full)
 	ck_assert_int_eq(table_size_value(&steps[12].expect.entries, 65536), 65472);
 	ck_assert_int_eq(table_size_value(&steps[11].flood.count, 8192), 40960);
 	ck_assert_int_eq(table_size_value(&steps[12].expect.entries, 10), 0);
+	ck_assert(!steps[0].flood.udp && steps[13].flood.udp && steps[13].flood.port == 53);
 	scenario_free(s);
 	assert_error(HEAD "fill server count=max*2\n",
 		     "t.ct:3:19: expected max, max+N or max-N, found max*2");
@@ -103,7 +105,7 @@ START_TEST(test_table_full)
 	assert_error(HEAD "flood client -> server:9 syn count=0\n",
 		     "t.ct:3:36: expected a number 1..16777216, found 0");
 	assert_error(HEAD "flood client -> server:9 ack count=1\n",
-		     "t.ct:3:26: expected syn, found ack");
+		     "t.ct:3:26: expected syn or udp, found ack");
 	assert_error(HEAD "fill server size=10\n",
 		     "t.ct:3:13: expected count=N (or max, max+N, max-N), found size=10");
 	/* UDP entries: after the timeout, or alone. */

@@ -944,7 +944,9 @@ int do_flood(struct run *run, const struct flood_step *flood, struct step_result
 		.gateway_ns = gateway->ns, .gateway_ifname = gateway->ifname,
 		.dport = flood->port, .first = run->flood_next,
 		.threads = flood->threads, .method = FLOOD_METHOD_AUTO,
+		.protocol = flood->udp ? IPPROTO_UDP : IPPROTO_TCP,
 	};
+	const char *what = flood->udp ? "datagrams" : "SYNs";
 	struct flood_result sent = { 0 };
 	union inet_addr src_addr;
 	uint64_t seen_before;
@@ -967,19 +969,19 @@ int do_flood(struct run *run, const struct flood_step *flood, struct step_result
 	end_progress(&progress);
 	run->flood_next += spec.count;
 	if (rc < 0)
-		return step_error(result, "flood: %s after %u SYNs", strerror(-rc), sent.sent);
+		return step_error(result, "flood: %s after %u %s", strerror(-rc), sent.sent, what);
 	/* Under load the kernel hands softirq work to ksoftirqd, so the router may
 	 * still be at it: wait until every SYN came to conntrack, or nearly. */
 	missing = wait_flood_seen(run, seen_before, sent.sent);
 	if (missing < 0)
 		return step_error(result, "reading the observer's flood counter: %s", strerror(errno));
 	if (missing > flood_slack(sent.sent))
-		return step_error(result, "only %ld of %u SYNs came to the router's conntrack (no "
-				  "progress for %d ms)", (long)sent.sent - missing, sent.sent,
+		return step_error(result, "only %ld of %u %s came to the router's conntrack (no "
+				  "progress for %d ms)", (long)sent.sent - missing, sent.sent, what,
 				  run->options->timeout_ms);
 	snprintf(result->message, sizeof(result->message),
-		 "%u SYNs sent in %.3f s (%.0f/s), %ld came to the router's conntrack after %.3f s",
-		 sent.sent, sent.seconds, sent.seconds > 0 ? sent.sent / sent.seconds : 0.0,
+		 "%u %s sent in %.3f s (%.0f/s), %ld came to the router's conntrack after %.3f s",
+		 sent.sent, what, sent.seconds, sent.seconds > 0 ? sent.sent / sent.seconds : 0.0,
 		 (long)sent.sent - missing, seconds_since(&progress.start));
 	note_settled(result, settled);
 	return 0;

@@ -197,27 +197,83 @@ int flood_template_init(struct flood_template *tpl, int family, const uint8_t ds
 	return 0;
 }
 
+/* The datagram of a UDP flood: a payload as small as a DNS query's header. */
+#define FLOOD_UDP_PAYLOAD	12
+
+int flood_template_init_udp(struct flood_template *tpl, int family, const uint8_t dst_mac[6],
+			    const uint8_t src_mac[6], const union inet_addr *dst, uint16_t dport)
+{
+	size_t ip_len, src_off, addrs_len;
+	struct udp_spec spec;
+	uint8_t proto_len[4];
+	uint8_t *ip, *udp;
+	ssize_t len;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	memset(tpl, 0, sizeof(*tpl));
+	tpl->family = family;
+	tpl->protocol = IPPROTO_UDP;
+	udp_spec_init(&spec, family);
+	if (family == AF_INET6)
+		src6_prefix(&spec.src.v6);
+	spec.dst = *dst;
+	spec.dport = dport;
+	spec.payload_len = FLOOD_UDP_PAYLOAD;
+	len = packet_build_udp(&spec, tpl->frame + FLOOD_ETH_LEN, sizeof(tpl->frame) - FLOOD_ETH_LEN);
+	if (len < 0)
+		return (int)len;
+	memcpy(tpl->frame, dst_mac, ETH_ALEN);
+	memcpy(tpl->frame + ETH_ALEN, src_mac, ETH_ALEN);
+	put_be16(tpl->frame + 2 * ETH_ALEN, family == AF_INET ? ETH_P_IP : ETH_P_IPV6);
+	tpl->len = FLOOD_ETH_LEN + (size_t)len;
+
+	ip = tpl->frame + FLOOD_ETH_LEN;
+	ip_len = family == AF_INET ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
+	src_off = family == AF_INET ? 12 : 8;
+	addrs_len = family == AF_INET ? 8 : 32;
+	udp = ip + ip_len;
+	/* As for the SYN: the sums cover what stays; source and port vary. */
+	put_be16(udp + 6, 0);
+	if (family == AF_INET) {
+		put_be16(ip + 10, 0);
+		tpl->ip_sum = inet_sum(ip, ip_len, 0);
+	}
+	put_be16(proto_len, IPPROTO_UDP);
+	put_be16(proto_len + 2, (uint16_t)((size_t)len - ip_len));
+	tpl->tcp_sum = inet_sum(ip + src_off, addrs_len, 0);
+	tpl->tcp_sum = inet_sum(proto_len, sizeof(proto_len), tpl->tcp_sum);
+	tpl->tcp_sum = inet_sum(udp, (size_t)len - ip_len, tpl->tcp_sum);
+	return 0;
+}
+
 void flood_template_write(const struct flood_template *tpl, uint32_t index, uint8_t *frame)
 {
 	uint32_t src = tuple_src_low(tpl->family, index);
 	uint16_t sport = tuple_sport(tpl->family, index);
 	uint32_t seq = index * FLOOD_SEQ_MULT ^ FLOOD_SEQ_SALT;
-	uint32_t varying = (src >> 16) + (src & 0xffff) + sport + (seq >> 16) + (seq & 0xffff);
+	uint32_t varying = (src >> 16) + (src & 0xffff) + sport;
 	uint8_t *ip = frame + FLOOD_ETH_LEN;
-	uint8_t *tcp;
+	uint8_t *l4;
 
 	memcpy(frame, tpl->frame, tpl->len);
 	if (tpl->family == AF_INET) {
 		put_be32(ip + 12, src);
 		put_be16(ip + 10, fold_complement(tpl->ip_sum + (src >> 16) + (src & 0xffff)));
-		tcp = ip + IPV4_HEADER_LEN;
+		l4 = ip + IPV4_HEADER_LEN;
 	} else {
 		put_be32(ip + 8 + 12, src);
-		tcp = ip + IPV6_HEADER_LEN;
+		l4 = ip + IPV6_HEADER_LEN;
 	}
-	put_be16(tcp, sport);
-	put_be32(tcp + 4, seq);
-	put_be16(tcp + 16, fold_complement(tpl->tcp_sum + varying));
+	put_be16(l4, sport);
+	if (tpl->protocol == IPPROTO_UDP) {
+		uint16_t sum = fold_complement(tpl->tcp_sum + varying);
+
+		put_be16(l4 + 6, sum ? sum : 0xffff);	/* 0 would mean "no checksum" */
+		return;
+	}
+	put_be32(l4 + 4, seq);
+	put_be16(l4 + 16, fold_complement(tpl->tcp_sum + varying + (seq >> 16) + (seq & 0xffff)));
 }
 
 /* Sockets */
@@ -531,7 +587,11 @@ int flood_run(const struct flood_spec *spec, struct flood_result *result,
 	err = link_query_in(spec->ns, &local);
 	if (err < 0)
 		return err;
-	err = flood_template_init(&tpl, spec->family, gateway.mac, local.mac, &spec->dst, spec->dport);
+	err = spec->protocol == IPPROTO_UDP
+		      ? flood_template_init_udp(&tpl, spec->family, gateway.mac, local.mac, &spec->dst,
+						spec->dport)
+		      : flood_template_init(&tpl, spec->family, gateway.mac, local.mac, &spec->dst,
+					    spec->dport);
 	if (err < 0)
 		return err;
 

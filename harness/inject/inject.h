@@ -136,6 +136,7 @@ struct flood_spec {
 	const char *gateway_ifname;	/* ... and its interface on that link: the frames' destination MAC */
 	union inet_addr dst;		/* the target (the server) */
 	uint16_t dport;
+	uint8_t protocol;		/* IPPROTO_TCP (SYNs; also 0) or IPPROTO_UDP (datagrams) */
 	uint32_t count;			/* SYNs to send, each from a distinct (source address, source port) */
 	uint32_t first;			/* index of the first tuple: a later flood can go on with new ones */
 	unsigned int threads;		/* 0: one per online CPU */
@@ -180,10 +181,12 @@ void flood_tuple(int family, uint32_t index, union inet_addr *src, uint16_t *spo
 
 struct flood_template {
 	int family;
+	uint8_t protocol;		/* 0 (TCP SYN) or IPPROTO_UDP */
 	size_t len;			/* Ethernet frame length */
 	uint8_t frame[FLOOD_FRAME_MAX];
 	uint32_t ip_sum;		/* IPv4 header without source and checksum */
-	uint32_t tcp_sum;		/* pseudo header and TCP header without source, port, seq, checksum */
+	uint32_t tcp_sum;		/* pseudo header and TCP (UDP) header and payload without
+					 * source, port, seq, checksum */
 };
 
 /*
@@ -193,6 +196,10 @@ struct flood_template {
  */
 int flood_template_init(struct flood_template *tpl, int family, const uint8_t dst_mac[6],
 			const uint8_t src_mac[6], const union inet_addr *dst, uint16_t dport);
+
+/* flood_template_init_udp - the same for a UDP datagram with a 12-byte payload. */
+int flood_template_init_udp(struct flood_template *tpl, int family, const uint8_t dst_mac[6],
+			    const uint8_t src_mac[6], const union inet_addr *dst, uint16_t dport);
 
 /*
  * flood_template_write - write the frame of tuple @index into @frame

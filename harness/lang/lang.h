@@ -392,6 +392,7 @@ struct flood_step {
 	uint16_t port;
 	struct table_size count;
 	unsigned threads;		/* 0: one per CPU */
+	bool udp;			/* flood … udp: one datagram per tuple instead of a SYN */
 };
 
 /* fill HOST count=N [timeout=S]: that host's table gets N ESTABLISHED, ASSURED

@@ -645,9 +645,18 @@ int parse_flood(struct parser *p)
 	struct flood_step *flood = &p->step->flood;
 	uint64_t value;
 
+	struct word *w;
+
 	if (take_host(p, flood->src) || expect_keyword(p, "->") ||
-	    take_host_port_as(p, flood->dst, &flood->port, true) || expect_keyword(p, "syn"))
+	    take_host_port_as(p, flood->dst, &flood->port, true))
 		return -1;
+	w = next_plain(p, "syn or udp");
+	if (!w)
+		return -1;
+	if (strcmp(w->text, "udp") == 0)
+		flood->udp = true;
+	else if (strcmp(w->text, "syn") != 0)
+		return error_word(p, w, "syn or udp");
 	if (take_count(p, &flood->count))
 		return -1;
 	if (peek_word(p)) {
