@@ -6,6 +6,7 @@
 set -u
 ctlab=${1:-./ctlab}
 cd "$(dirname "$0")/.." || exit 1
+. tests/machine-lock.sh
 
 passed=0
 failed=0
@@ -29,6 +30,11 @@ host_state() {
 	ip netns list 2>/dev/null | grep '^ctlab-' | sort
 	ip -o link show type veth | sed 's/^[0-9]*: //; s/[@:].*//' | grep -x 'eth[0-9]*' | sort
 	ip -o addr show | grep -E ' (198\.1[89]\.|2001:db8:)' | sort
+	# The global ones as no other ctlab (a --ct-max run beside) is changing them.
+	shared_lock host_sysctls
+}
+
+host_sysctls() {
 	for key in nf_conntrack_max nf_log_all_netns nf_conntrack_tcp_be_liberal \
 		   nf_conntrack_tcp_loose nf_conntrack_log_invalid nf_log/2 nf_log/10; do
 		echo "$key=$(cat /proc/sys/net/netfilter/$key 2>/dev/null)"

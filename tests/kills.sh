@@ -8,6 +8,7 @@
 # shellcheck shell=bash disable=SC2154  # ctlab, out, ok and not_ok come from the sourcing script
 
 sysctl_dir=/proc/sys/net/netfilter
+. tests/machine-lock.sh
 
 # host_owned_state PID: what a run could leave on the host: its namespaces
 # kept under /run/netns (named after its pid), veths with ctlab's link names
@@ -16,6 +17,10 @@ host_owned_state() {
 	find /run/netns -maxdepth 1 -name "ctlab-$1-*" 2>/dev/null | sort
 	ip -o link show type veth | sed 's/^[0-9]*: //; s/[@:].*//' | grep -x 'eth[0-9]*' | sort
 	ip -o addr show | grep -E ' (198\.1[89]\.|2001:db8:)' | sort
+	shared_lock global_sysctls
+}
+
+global_sysctls() {
 	for key in nf_conntrack_max nf_conntrack_buckets nf_log_all_netns; do
 		echo "$key=$(cat $sysctl_dir/$key 2>/dev/null)"
 	done

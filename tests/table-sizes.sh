@@ -5,13 +5,11 @@
 # sizes its table), and put back afterwards.
 # shellcheck shell=bash disable=SC2154  # ctlab and out are set by the sourcing script
 
+. tests/machine-lock.sh
+
 table_sizes() {
 	local sizes=(/proc/sys/net/netfilter/nf_conntrack_max /proc/sys/net/netfilter/nf_conntrack_buckets)
-	if [ -e /run/ctlab/machine.lock ]; then
-		flock -s /run/ctlab/machine.lock cat "${sizes[@]}"
-	else
-		cat "${sizes[@]}"	# no ctlab process has run here yet
-	fi
+	shared_lock cat "${sizes[@]}"
 }
 sizes_before=$(table_sizes)
 quarter=$((${sizes_before%%[!0-9]*} / 4))
