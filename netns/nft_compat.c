@@ -72,7 +72,7 @@ static void put_queue_rule(struct mnl_nlmsg_batch *batch, int family, const char
 int netns_nft_queue_compat(struct netns *ns, int family, const char *table, const char *chain,
 			   uint16_t queue)
 {
-	char buf[COMPAT_BUF], reply[COMPAT_BUF];
+	char buf[COMPAT_BUF] = { 0 }, reply[COMPAT_BUF];	/* attribute padding is sent as is */
 	uint32_t seq = (uint32_t)time(NULL);
 	struct mnl_nlmsg_batch *batch;
 	struct mnl_socket *nl;

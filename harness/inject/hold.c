@@ -110,7 +110,7 @@ static int hold_parse(struct hold *hold, const char *buf, ssize_t len, uint32_t 
 
 struct hold *hold_open(struct netns *ns, uint16_t queue, int *error)
 {
-	char buf[HOLD_BUF];
+	char buf[HOLD_BUF] = { 0 };	/* attribute padding is sent as the buffer held it */
 	struct nfqnl_msg_config_cmd cmd = { .command = NFQNL_CFG_CMD_BIND };
 	struct nfqnl_msg_config_params params = { .copy_range = htonl(0),
 						  .copy_mode = NFQNL_COPY_META };
@@ -195,7 +195,7 @@ size_t hold_count(const struct hold *hold)
 
 int hold_release(struct hold *hold)
 {
-	char buf[HOLD_BUF];
+	char buf[HOLD_BUF] = { 0 };
 	size_t i;
 
 	for (i = 0; i < hold->n_held; i++) {
