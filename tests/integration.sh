@@ -359,6 +359,10 @@ fi
 # exit; a SIGKILL of the run and of its guardian (which alone would restore
 # it, section 9) leaves it changed and journaled, and `ctlab clean` restores it.
 max_file=/proc/sys/net/netfilter/nf_conntrack_max
+# settled_max: the maximum as no ctlab is changing it (another make check's
+# --ct-max run holds the machine lock until it has restored its own change);
+# what this section's own run set is read directly, while that run holds it.
+settled_max() { shared_lock cat $max_file; }
 # children_of PID: the pids of PID's children, from /proc (no procps needed).
 children_of() {
 	local stat line fields
@@ -368,9 +372,10 @@ children_of() {
 		[ "${fields[1]}" = "$1" ] && { stat=${stat#/proc/}; echo "${stat%/stat}"; }
 	done
 }
-old_max=$(cat $max_file)
+old_max=$(settled_max)
 "$ctlab" run --ct-max 8192 tests/fixtures/flag-check.ct >/dev/null 2>&1
-check "--ct-max restored on exit ($old_max; now $(cat $max_file))" [ "$(cat $max_file)" = "$old_max" ]
+now=$(settled_max)
+check "--ct-max restored on exit ($old_max; now $now)" [ "$now" = "$old_max" ]
 "$ctlab" run -j1 --ct-max 8192 scenarios/table-full/recovery.ct >/dev/null 2>&1 &
 pid=$!
 # Bounded by time, not by a count of looks: another ctlab on the machine (a
@@ -387,7 +392,7 @@ kill -9 $(children_of $pid) $pid 2>/dev/null
 wait $pid 2>/dev/null
 left=$(cat $max_file)
 "$ctlab" clean >"$out/clean.txt" 2>&1
-if [ "$changed" = 8192 ] && [ "$left" = 8192 ] && [ "$(cat $max_file)" = "$old_max" ] &&
+if [ "$changed" = 8192 ] && [ "$left" = 8192 ] && [ "$(settled_max)" = "$old_max" ] &&
    grep -q 'nf_conntrack_max' "$out/clean.txt"; then
 	ok "killed with --ct-max: journaled, and ctlab clean restored $old_max"
 else
@@ -509,7 +514,7 @@ fi
 # guardian ended with it), a SIGKILL (the guardian restores it, then exits).
 # Every wait is for the event, bounded. Not root: clean and --ct-max say they
 # need root, exit 4. clean removes only the caller's kept namespaces.
-old_max=$(cat $max_file)
+old_max=$(settled_max)
 ct=65536
 [ "$old_max" = $ct ] && ct=65537
 # poll_until SECONDS COMMAND...: until COMMAND succeeds (0) or the bound passes (1).
@@ -521,8 +526,8 @@ poll_until() {
 		sleep 0.01
 	done
 }
-max_is() { [ "$(cat $max_file)" = "$1" ]; }
-changed_by() { max_is $ct && kill -0 "$1" 2>/dev/null; }
+restored() { [ "$(settled_max)" = "$old_max" ]; }
+changed_by() { [ "$(cat $max_file)" = $ct ] && kill -0 "$1" 2>/dev/null; }
 gone() { [ -n "$1" ] && ! kill -0 "$1" 2>/dev/null; }
 no_entry_of() { ! grep -qs " $1\$" /run/ctlab/journal; }
 # A failed check must not leave the host changed either.
@@ -530,7 +535,7 @@ repair() { "$ctlab" clean >/dev/null 2>&1; }
 
 "$ctlab" run --ct-max $ct tests/fixtures/flag-check.ct 2>"$out/pipe.err" | head -1 >"$out/pipe.out"
 status=${PIPESTATUS[0]}
-if max_is "$old_max" && grep -qx 'KTAP version 1' "$out/pipe.out"; then
+if restored && grep -qx 'KTAP version 1' "$out/pipe.out"; then
 	ok "--ct-max | head -1: $old_max back (exit $status)"
 else
 	not_ok "--ct-max | head -1: exit $status, nf_conntrack_max $(cat $max_file)"
@@ -546,7 +551,7 @@ exec {both}<>"$out/fifo" {unread}>"$out/fifo" {both}<&-
 "$ctlab" run --ct-max $ct tests/fixtures/flag-check.ct 1>&"$unread" 2>"$out/pipe.err"
 status=$?
 exec {unread}>&-
-if max_is "$old_max" && [ $status = $((128 + 13)) ]; then
+if restored && [ $status = $((128 + 13)) ]; then
 	ok "--ct-max, SIGPIPE at its first line: $old_max back, died of SIGPIPE"
 else
 	not_ok "--ct-max into a pipe nobody reads: exit $status, nf_conntrack_max $(cat $max_file)"
@@ -567,11 +572,11 @@ for sig in USR1 KILL; do
 	took=""
 	if [ $sig = KILL ]; then
 		start=$(date +%s%N)
-		poll_until 5 max_is "$old_max"
+		poll_until 5 restored
 		took=" in $((($(date +%s%N) - start) / 1000000)) ms"
 		poll_until 5 gone "$guardian"
 	fi
-	if [ "$reached" = yes ] && max_is "$old_max" && gone "$guardian" && no_entry_of $pid &&
+	if [ "$reached" = yes ] && restored && gone "$guardian" && no_entry_of $pid &&
 	   [ $status = $((128 + $(kill -l $sig))) ]; then
 		ok "SIG$sig mid-run with --ct-max: $old_max back$took, no entry or guardian left"
 	else
@@ -592,7 +597,7 @@ fi
 setpriv --reuid=65534 --regid=65534 --clear-groups "$ctlab" run --ct-max $ct \
 	tests/fixtures/flag-check.ct >"$out/nonroot" 2>&1
 status=$?
-if [ $status = 4 ] && grep -q '^ctlab: --ct-max needs root (' "$out/nonroot" && max_is "$old_max"; then
+if [ $status = 4 ] && grep -q '^ctlab: --ct-max needs root (' "$out/nonroot" && restored; then
 	ok "not root: --ct-max says it needs root, exit 4, nothing changed"
 else
 	not_ok "not root: --ct-max exit $status, nf_conntrack_max $(cat $max_file)"
