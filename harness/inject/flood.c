@@ -149,14 +149,43 @@ static uint16_t fold_complement(uint32_t sum)
 	return (uint16_t)~sum;
 }
 
+/*
+ * The frame around the IP packet of @len bytes already in tpl->frame, and the
+ * sums of what stays: what varies (source, port, sequence, the checksum at
+ * @csum_off in the @protocol header) is zero in the template.
+ */
+static int template_finish(struct flood_template *tpl, const uint8_t dst_mac[6],
+			   const uint8_t src_mac[6], ssize_t len, uint8_t protocol, size_t csum_off)
+{
+	int family = tpl->family;
+	size_t ip_len = family == AF_INET ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
+	size_t src_off = family == AF_INET ? 12 : 8, addrs_len = family == AF_INET ? 8 : 32;
+	uint8_t *ip = tpl->frame + FLOOD_ETH_LEN, *l4 = ip + ip_len;
+	uint8_t proto_len[4];
+
+	if (len < 0)
+		return (int)len;
+	memcpy(tpl->frame, dst_mac, ETH_ALEN);
+	memcpy(tpl->frame + ETH_ALEN, src_mac, ETH_ALEN);
+	put_be16(tpl->frame + 2 * ETH_ALEN, family == AF_INET ? ETH_P_IP : ETH_P_IPV6);
+	tpl->len = FLOOD_ETH_LEN + (size_t)len;
+	put_be16(l4 + csum_off, 0);
+	if (family == AF_INET) {
+		put_be16(ip + 10, 0);
+		tpl->ip_sum = inet_sum(ip, ip_len, 0);
+	}
+	put_be16(proto_len, protocol);
+	put_be16(proto_len + 2, (uint16_t)((size_t)len - ip_len));
+	tpl->tcp_sum = inet_sum(ip + src_off, addrs_len, 0);
+	tpl->tcp_sum = inet_sum(proto_len, sizeof(proto_len), tpl->tcp_sum);
+	tpl->tcp_sum = inet_sum(l4, (size_t)len - ip_len, tpl->tcp_sum);
+	return 0;
+}
+
 int flood_template_init(struct flood_template *tpl, int family, const uint8_t dst_mac[6],
 			const uint8_t src_mac[6], const union inet_addr *dst, uint16_t dport)
 {
-	size_t ip_len, src_off, addrs_len;
 	struct tcp_spec spec;
-	uint8_t proto_len[4];
-	uint8_t *ip, *tcp;
-	ssize_t len;
 
 	if (family != AF_INET && family != AF_INET6)
 		return -EINVAL;
@@ -170,31 +199,10 @@ int flood_template_init(struct flood_template *tpl, int family, const uint8_t ds
 	spec.flags = TCP_FLAG_SYN;
 	spec.window = FLOOD_TCP_WINDOW;
 	spec.mss = FLOOD_TCP_MSS;
-	len = packet_build_tcp(&spec, tpl->frame + FLOOD_ETH_LEN, sizeof(tpl->frame) - FLOOD_ETH_LEN);
-	if (len < 0)
-		return (int)len;
-	memcpy(tpl->frame, dst_mac, ETH_ALEN);
-	memcpy(tpl->frame + ETH_ALEN, src_mac, ETH_ALEN);
-	put_be16(tpl->frame + 2 * ETH_ALEN, family == AF_INET ? ETH_P_IP : ETH_P_IPV6);
-	tpl->len = FLOOD_ETH_LEN + (size_t)len;
-
-	ip = tpl->frame + FLOOD_ETH_LEN;
-	ip_len = family == AF_INET ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
-	src_off = family == AF_INET ? 12 : 8;
-	addrs_len = family == AF_INET ? 8 : 32;
-	tcp = ip + ip_len;
-	/* What varies is zero in the template, so the sums cover only what stays. */
-	put_be16(tcp + 16, 0);
-	if (family == AF_INET) {
-		put_be16(ip + 10, 0);
-		tpl->ip_sum = inet_sum(ip, ip_len, 0);
-	}
-	put_be16(proto_len, IPPROTO_TCP);
-	put_be16(proto_len + 2, (uint16_t)((size_t)len - ip_len));
-	tpl->tcp_sum = inet_sum(ip + src_off, addrs_len, 0);
-	tpl->tcp_sum = inet_sum(proto_len, sizeof(proto_len), tpl->tcp_sum);
-	tpl->tcp_sum = inet_sum(tcp, (size_t)len - ip_len, tpl->tcp_sum);
-	return 0;
+	return template_finish(tpl, dst_mac, src_mac,
+			       packet_build_tcp(&spec, tpl->frame + FLOOD_ETH_LEN,
+						sizeof(tpl->frame) - FLOOD_ETH_LEN),
+			       IPPROTO_TCP, 16);
 }
 
 /* The datagram of a UDP flood: a payload as small as a DNS query's header. */
@@ -203,11 +211,7 @@ int flood_template_init(struct flood_template *tpl, int family, const uint8_t ds
 int flood_template_init_udp(struct flood_template *tpl, int family, const uint8_t dst_mac[6],
 			    const uint8_t src_mac[6], const union inet_addr *dst, uint16_t dport)
 {
-	size_t ip_len, src_off, addrs_len;
 	struct udp_spec spec;
-	uint8_t proto_len[4];
-	uint8_t *ip, *udp;
-	ssize_t len;
 
 	if (family != AF_INET && family != AF_INET6)
 		return -EINVAL;
@@ -220,31 +224,10 @@ int flood_template_init_udp(struct flood_template *tpl, int family, const uint8_
 	spec.dst = *dst;
 	spec.dport = dport;
 	spec.payload_len = FLOOD_UDP_PAYLOAD;
-	len = packet_build_udp(&spec, tpl->frame + FLOOD_ETH_LEN, sizeof(tpl->frame) - FLOOD_ETH_LEN);
-	if (len < 0)
-		return (int)len;
-	memcpy(tpl->frame, dst_mac, ETH_ALEN);
-	memcpy(tpl->frame + ETH_ALEN, src_mac, ETH_ALEN);
-	put_be16(tpl->frame + 2 * ETH_ALEN, family == AF_INET ? ETH_P_IP : ETH_P_IPV6);
-	tpl->len = FLOOD_ETH_LEN + (size_t)len;
-
-	ip = tpl->frame + FLOOD_ETH_LEN;
-	ip_len = family == AF_INET ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
-	src_off = family == AF_INET ? 12 : 8;
-	addrs_len = family == AF_INET ? 8 : 32;
-	udp = ip + ip_len;
-	/* As for the SYN: the sums cover what stays; source and port vary. */
-	put_be16(udp + 6, 0);
-	if (family == AF_INET) {
-		put_be16(ip + 10, 0);
-		tpl->ip_sum = inet_sum(ip, ip_len, 0);
-	}
-	put_be16(proto_len, IPPROTO_UDP);
-	put_be16(proto_len + 2, (uint16_t)((size_t)len - ip_len));
-	tpl->tcp_sum = inet_sum(ip + src_off, addrs_len, 0);
-	tpl->tcp_sum = inet_sum(proto_len, sizeof(proto_len), tpl->tcp_sum);
-	tpl->tcp_sum = inet_sum(udp, (size_t)len - ip_len, tpl->tcp_sum);
-	return 0;
+	return template_finish(tpl, dst_mac, src_mac,
+			       packet_build_udp(&spec, tpl->frame + FLOOD_ETH_LEN,
+						sizeof(tpl->frame) - FLOOD_ETH_LEN),
+			       IPPROTO_UDP, 6);
 }
 
 void flood_template_write(const struct flood_template *tpl, uint32_t index, uint8_t *frame)
