@@ -64,6 +64,7 @@ struct run {
 	struct observer *observer;
 	struct wire *wire;		/* NULL unless the run looks at the wire */
 	struct hold *hold;		/* NFQUEUE listener of hold steps; NULL: none yet */
+	bool hold_table;		/* their nft table is loaded (a release deletes it) */
 	bool kmsg_marked;		/* the kernel log position when the run began */
 	struct kmsg_mark kmsg_since;
 	size_t wire_from;		/* wire records from the last sending step on */

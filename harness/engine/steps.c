@@ -333,6 +333,9 @@ int do_hold(struct run *run, const struct packet_path *hold, struct step_result 
 		if (!run->hold)
 			return step_error(result, "NFQUEUE at %s: %s", run->observing_host->name,
 					  strerror(-rc));
+	}
+	/* A release took the table away: a later hold makes it again. */
+	if (!run->hold_table) {
 		snprintf(ruleset, sizeof(ruleset), "table %s " HOLD_TABLE " {\n"
 			 "chain " HOLD_CHAIN " {\nqueue num %d\n}\n}\n",
 			 hold_table_family(run), HOLD_QUEUE);
@@ -349,6 +352,7 @@ int do_hold(struct run *run, const struct packet_path *hold, struct step_result 
 						  "(neither nft's queue nor xtables' NFQUEUE): %s",
 						  run->observing_host->name, strerror(-rc));
 		}
+		run->hold_table = true;
 	}
 	path_rule(run, hold, !hold->before_conntrack, "jump " HOLD_CHAIN, rule, sizeof(rule));
 	if (hold->before_conntrack)
@@ -393,6 +397,7 @@ int do_release(struct run *run, const struct release_step *release, struct step_
 	snprintf(ruleset, sizeof(ruleset), "delete table %s " HOLD_TABLE "\n", hold_table_family(run));
 	if (netns_nft_load(run->observing_host->ns, ruleset, err, sizeof(err)) < 0)
 		return step_error(result, "release at %s: %s", run->observing_host->name, err);
+	run->hold_table = false;
 	if (rc == -ETIMEDOUT)
 		return step_error(result, "%zu of %" PRIu32 " packets held after %d ms", held,
 				  release->count, run->options->timeout_ms);
