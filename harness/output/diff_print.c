@@ -80,7 +80,7 @@ static void print_header(size_t n_runs, size_t changed_runs, const struct diff *
 	put_line(out, "# new: kernel %s (%s)", json_text(new_root, "kernel", "?"), new_path);
 	if (diff->timing_acks || diff->timing_entries)
 		put_line(out, "# not counted: %zu lone ACK%s of kernel sockets on one side only, and "
-			 "%zu entry state%s after them or a step apart (delayed-ACK timing)",
+			 "%zu entry state%s after them or a few steps apart (delayed-ACK timing)",
 			 diff->timing_acks, diff->timing_acks == 1 ? "" : "s", diff->timing_entries,
 			 diff->timing_entries == 1 ? "" : "s");
 	if (diff->timing_waits)

@@ -373,30 +373,49 @@ static void entry_state(json_t *entry, char *buf, size_t size)
 			 json_is_true(json_object_get(entry, "seen_reply")) ? " SEEN_REPLY" : "");
 }
 
+/* How many steps on a lagging side may catch up: a delayed ACK can outlast a
+ * `wait` for the peer socket's state and show only after the next `wait ct`. */
+#define ENTRY_LAG_STEPS 3
+
+/* The entry @conn's state after step @step of @side; false if it has none. */
+static bool state_after(const struct side *side, long step, const char *conn, char *buf, size_t size)
+{
+	json_t *entry;
+
+	if (step >= (long)side->n_steps)
+		return false;
+	entry = json_find(json_object_get(side->steps[step].json, "entries"), "conn", conn);
+	if (!entry)
+		return false;
+	entry_state(entry, buf, size);
+	return true;
+}
+
 /*
  * Whether an entry state that differs after a step (@before on the old side,
- * @after on the new) is one side a step ahead of the other, the two agreeing
- * after the next step: the other side's kernel answered (a delayed ACK) after
- * the snapshot instead of before it.  Timing, not behaviour.
+ * @after on the new) is one side a few steps behind the other: within
+ * ENTRY_LAG_STEPS the two agree on one of those two states, neither side
+ * meanwhile in a third.  The other side's kernel answered (a delayed ACK)
+ * after a snapshot instead of before it.  Timing, not behaviour.
  */
-static bool one_step_apart(const struct run_diff *rd, long old_step, long new_step, const char *conn,
-			   const char *before, const char *after)
+static bool steps_apart(const struct run_diff *rd, long old_step, long new_step, const char *conn,
+			const char *before, const char *after)
 {
 	char old_next[DIFF_VALUE_MAX], new_next[DIFF_VALUE_MAX];
-	json_t *old_entry, *new_entry;
+	long k;
 
-	if (old_step + 1 >= (long)rd->old_side.n_steps || new_step + 1 >= (long)rd->new_side.n_steps)
-		return false;
-	old_entry = json_find(json_object_get(rd->old_side.steps[old_step + 1].json, "entries"),
-			      "conn", conn);
-	new_entry = json_find(json_object_get(rd->new_side.steps[new_step + 1].json, "entries"),
-			      "conn", conn);
-	if (!old_entry || !new_entry)
-		return false;
-	entry_state(old_entry, old_next, sizeof(old_next));
-	entry_state(new_entry, new_next, sizeof(new_next));
-	return strcmp(old_next, new_next) == 0 &&
-	       (strcmp(before, new_next) == 0 || strcmp(after, old_next) == 0);
+	for (k = 1; k <= ENTRY_LAG_STEPS; k++) {
+		if (!state_after(&rd->old_side, old_step + k, conn, old_next, sizeof(old_next)) ||
+		    !state_after(&rd->new_side, new_step + k, conn, new_next, sizeof(new_next)))
+			return false;
+		/* Each side where it was or where the other was, nowhere else. */
+		if ((strcmp(old_next, before) != 0 && strcmp(old_next, after) != 0) ||
+		    (strcmp(new_next, before) != 0 && strcmp(new_next, after) != 0))
+			return false;
+		if (strcmp(old_next, new_next) == 0)
+			return true;
+	}
+	return false;
 }
 
 static void diff_conn_entry(struct run_diff *rd, long old_step, long new_step, const char *conn,
@@ -427,7 +446,7 @@ static void diff_conn_entry(struct run_diff *rd, long old_step, long new_step, c
 		return;
 	}
 	if (state_differs && !rd->conns[i].state_differed &&
-	    one_step_apart(rd, old_step, new_step, conn, before, after)) {
+	    steps_apart(rd, old_step, new_step, conn, before, after)) {
 		rd->diff->timing_entries++;
 		return;
 	}
