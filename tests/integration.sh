@@ -155,6 +155,17 @@ else
 	sed 's/^/    /' "$out/show.txt"
 fi
 
+# 3e. Two hold/release cycles in one run: the second hold makes the hold table
+# the first release deleted (before 7300209: "No such file or directory").
+"$ctlab" run tests/fixtures/hold-twice.ct >"$out/hold.txt" 2>&1
+status=$?
+if [ $status = 0 ]; then
+	ok "hold and release twice in one run"
+else
+	not_ok "hold and release twice in one run: exit $status"
+	sed 's/^/    /' "$out/hold.txt"
+fi
+
 # 4a. Kernel-version guards: a scenario for a future kernel is a SKIP with the
 # reason (exit 4); an expectation guarded out is not checked.
 "$ctlab" run tests/fixtures/kernel-future.ct >"$out/guard.txt" 2>&1
