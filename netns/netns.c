@@ -34,6 +34,7 @@
 #include <netlink/route/qdisc.h>
 #include <netlink/route/qdisc/netem.h>
 #include <netlink/route/route.h>
+#include <libmnl/libmnl.h>
 #include <nftables/libnftables.h>
 
 #include "netns/netns.h"
@@ -177,6 +178,28 @@ int netns_socket(struct netns *ns, int domain, int type, int protocol)
 	struct socket_args args = { domain, type, protocol };
 
 	return netns_run(ns, make_socket, &args);
+}
+
+int netns_nfnl_open(struct netns *ns, struct mnl_socket **nl)
+{
+	int fd, err;
+
+	fd = netns_socket(ns, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (fd < 0)
+		return fd;
+	*nl = mnl_socket_fdopen(fd);
+	if (!*nl) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (mnl_socket_bind(*nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		mnl_socket_close(*nl);
+		*nl = NULL;
+		return err;
+	}
+	return 0;
 }
 
 struct file_args {

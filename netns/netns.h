@@ -48,6 +48,15 @@ int netns_run(struct netns *ns, int (*fn)(void *arg), void *arg);
  */
 int netns_socket(struct netns *ns, int domain, int type, int protocol);
 
+struct mnl_socket;
+
+/*
+ * netns_nfnl_open - a netfilter netlink socket (NETLINK_NETFILTER) made
+ * inside @ns and bound with an automatic port id, in *@nl; close it with
+ * mnl_socket_close(). Returns 0 or -errno.
+ */
+int netns_nfnl_open(struct netns *ns, struct mnl_socket **nl);
+
 /*
  * netns_sysctl_write - write @value to sysctl @key inside @ns. @key is
  * dotted ("net.netfilter.nf_conntrack_tcp_be_liberal") or, when a

@@ -76,24 +76,14 @@ int netns_nft_queue_compat(struct netns *ns, int family, const char *table, cons
 	uint32_t seq = (uint32_t)time(NULL);
 	struct mnl_nlmsg_batch *batch;
 	struct mnl_socket *nl;
-	int fd, err = 0;
+	int err = 0;
 	ssize_t n;
 
 	if (strlen(table) >= NFT_TABLE_MAXNAMELEN || strlen(chain) >= NFT_CHAIN_MAXNAMELEN)
 		return -EINVAL;
-	fd = netns_socket(ns, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-	if (fd < 0)
-		return fd;
-	nl = mnl_socket_fdopen(fd);
-	if (!nl) {
-		err = -errno;
-		close(fd);
+	err = netns_nfnl_open(ns, &nl);
+	if (err < 0)
 		return err;
-	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		goto out;
-	}
 	batch = mnl_nlmsg_batch_start(buf, sizeof(buf));
 	put_batch_marker(batch, NFNL_MSG_BATCH_BEGIN, seq);
 	put_queue_rule(batch, family, table, chain, queue, seq + 1);

@@ -164,15 +164,10 @@ static int ctsock_open(struct netns *ns, struct ctfill_sock *sock)
 	int fd, err;
 
 	memset(sock, 0, sizeof(*sock));
-	fd = netns_socket(ns, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-	if (fd < 0)
-		return fd;
-	sock->nl = mnl_socket_fdopen(fd);
-	if (!sock->nl) {
-		err = -errno;
-		close(fd);
+	err = netns_nfnl_open(ns, &sock->nl);
+	if (err < 0)
 		return err;
-	}
+	fd = mnl_socket_get_fd(sock->nl);
 	sock->rbuf = malloc(MNL_SOCKET_BUFFER_SIZE);
 	if (!sock->rbuf) {
 		err = -ENOMEM;
@@ -185,10 +180,6 @@ static int ctsock_open(struct netns *ns, struct ctfill_sock *sock)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	/* A failed request's ack then carries only its header, not the request. */
 	mnl_socket_setsockopt(sock->nl, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (mnl_socket_bind(sock->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		goto out_close;
-	}
 	return 0;
 
 out_close:

@@ -116,7 +116,7 @@ struct hold *hold_open(struct netns *ns, uint16_t queue, int *error)
 						  .copy_mode = NFQNL_COPY_META };
 	struct nlmsghdr *nlh;
 	struct hold *hold;
-	int fd, err;
+	int err;
 
 	hold = calloc(1, sizeof(*hold));
 	if (!hold) {
@@ -124,21 +124,9 @@ struct hold *hold_open(struct netns *ns, uint16_t queue, int *error)
 		return NULL;
 	}
 	hold->queue = queue;
-	fd = netns_socket(ns, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-	if (fd < 0) {
-		err = fd;
+	err = netns_nfnl_open(ns, &hold->nl);
+	if (err < 0)
 		goto fail;
-	}
-	hold->nl = mnl_socket_fdopen(fd);
-	if (!hold->nl) {
-		err = -errno;
-		close(fd);
-		goto fail;
-	}
-	if (mnl_socket_bind(hold->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		goto fail;
-	}
 	nlh = put_queue_header(buf, NFQNL_MSG_CONFIG, queue);
 	mnl_attr_put(nlh, NFQA_CFG_CMD, sizeof(cmd), &cmd);
 	err = request(hold, nlh);
