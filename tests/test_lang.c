@@ -173,7 +173,7 @@ START_TEST(test_routed)
 		     "t.ct:4:23: expected a host of topology routed (client, router, server), "
 		     "found service");
 	assert_error(HEAD SEND "expect packet client -> server tcp src=client\n",
-		     "t.ct:4:36: expected flags=, seq=, ack=, verdict, reason, within, as or end of line, "
+		     "t.ct:4:36: expected flags=, seq=, ack=, sport=, dport=, verdict, reason, within, as or end of line, "
 		     "found src=client");
 }
 END_TEST
@@ -880,9 +880,13 @@ START_TEST(test_new_expects)
 		"expect socket c.server state close_wait\n"
 		"expect socket u.client error ECONNREFUSED\n"
 		"expect packet client -> server tcp reason \"invalid rst\" verdict invalid\n"
-		"expect no packet server -> client tcp reason none\n");
+		"expect no packet server -> client tcp reason none\n"
+		"expect packet client -> server udp dport=53 sport=40000+1\n");
 	const struct step *steps = s->steps;
 	const struct packet_match *packet;
+
+	packet = &steps[18].expect.packet;
+	ck_assert(packet->dport.present && packet->sport.present && !packet->seq.present);
 
 	packet = &steps[16].expect.packet;
 	ck_assert(packet->has_reason && !packet->reason_none);
@@ -1781,12 +1785,18 @@ START_TEST(test_error_new_expects)
 	assert_error(HEAD SEND "expect packet client -> server sctp\n",
 		     "t.ct:4:32: expected a protocol (tcp, udp, icmp), found sctp");
 	assert_error(HEAD SEND "expect packet server -> client udp flags=R\n",
-		     "t.ct:4:36: expected verdict, reason, within, as or end of line, found flags=R");
+		     "t.ct:4:36: expected sport=, dport=, verdict, reason, within, as or end of line, found flags=R");
 	assert_error(HEAD SEND "expect packet server -> client tcp type=3\n",
-		     "t.ct:4:36: expected flags=, seq=, ack=, verdict, reason, within, as or end of line, found type=3");
+		     "t.ct:4:36: expected flags=, seq=, ack=, sport=, dport=, verdict, reason, within, as or end of line, found type=3");
 	assert_error(HEAD SEND "expect packet server -> client tcp \"flags=R\"\n",
-		     "t.ct:4:36: expected flags=, seq=, ack=, verdict, reason, within, as or end of line, "
+		     "t.ct:4:36: expected flags=, seq=, ack=, sport=, dport=, verdict, reason, within, as or end of line, "
 		     "found \"flags=R\"");
+	assert_error(HEAD SEND "expect packet server -> client udp dport=65536\n",
+		     "t.ct:4:42: expected a number 0..65535, found 65536");
+	assert_error(HEAD SEND "expect packet server -> client tcp sport=80 sport=80\n",
+		     "t.ct:4:45: expected each clause once, found sport=80");
+	assert_error(HEAD SEND "expect packet server -> client icmp dport=1\n",
+		     "t.ct:4:37: expected type=, verdict, reason, within, as or end of line, found dport=1");
 	assert_error(HEAD SEND "expect packet server -> client icmp seq=1\n",
 		     "t.ct:4:37: expected type=, verdict, reason, within, as or end of line, found seq=1");
 	assert_error(HEAD SEND "expect packet server -> client icmp type=bogus\n",

@@ -17,7 +17,7 @@
 struct packet_want {
 	const struct packet_match *match;
 	union inet_addr src, dst;	/* expect packet: the addresses it carries */
-	uint64_t seq, ack;
+	uint64_t seq, ack, sport, dport;
 	uint8_t icmp_type;
 	char reason[SCENARIO_TEXT_MAX + 64];	/* the pattern, #{EXPR} resolved */
 };
@@ -56,6 +56,9 @@ static bool summary_matches(const struct run *run, const struct packet_summary *
 	if (match->seq.present && packet->seq != (uint32_t)want->seq)
 		return false;
 	if (match->ack.present && packet->ack != (uint32_t)want->ack)
+		return false;
+	if ((match->sport.present && packet->sport != want->sport) ||
+	    (match->dport.present && packet->dport != want->dport))
 		return false;
 	return !match->has_type || packet->icmp_type == want->icmp_type;
 }
@@ -106,6 +109,10 @@ static int prepare_want(struct run *run, const struct packet_match *match,
 		return step_error(result, "seq=: %s", eval_strerror(rc));
 	if (match->ack.present && (rc = eval_expr(run, &match->ack, &want->ack)) < 0)
 		return step_error(result, "ack=: %s", eval_strerror(rc));
+	if (match->sport.present && (rc = eval_expr(run, &match->sport, &want->sport)) < 0)
+		return step_error(result, "sport=: %s", eval_strerror(rc));
+	if (match->dport.present && (rc = eval_expr(run, &match->dport, &want->dport)) < 0)
+		return step_error(result, "dport=: %s", eval_strerror(rc));
 	if (match->has_type && match->icmp_message != ICMP_MSG_NONE)
 		icmp_message_code(run->family, match->icmp_message, &want->icmp_type, &code);
 	return 0;

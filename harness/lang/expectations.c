@@ -289,8 +289,8 @@ static int parse_packet_type(struct parser *p, const struct word *w, size_t off,
 
 /* The clauses of expect [no] packet, per protocol. */
 static const char *const packet_clauses_what[] = {
-	[PROTO_TCP]	= "flags=, seq=, ack=, verdict, reason, within, as or end of line",
-	[PROTO_UDP]	= "verdict, reason, within, as or end of line",
+	[PROTO_TCP]	= "flags=, seq=, ack=, sport=, dport=, verdict, reason, within, as or end of line",
+	[PROTO_UDP]	= "sport=, dport=, verdict, reason, within, as or end of line",
 	[PROTO_ICMP]	= "type=, verdict, reason, within, as or end of line",
 };
 
@@ -375,6 +375,15 @@ static int parse_packet_clause(struct parser *p, struct packet_match *packet, bo
 		if (expr->present)
 			return error_word(p, w, "each clause once");
 		return parse_expr(p, w, key_len + 1, UINT32_MAX, expr);
+	}
+	if (eq && packet->protocol != PROTO_ICMP && KEY_IS("sport"))
+		expr = &packet->sport;
+	else if (eq && packet->protocol != PROTO_ICMP && KEY_IS("dport"))
+		expr = &packet->dport;
+	if (expr) {
+		if (expr->present)
+			return error_word(p, w, "each clause once");
+		return parse_expr(p, w, key_len + 1, UINT16_MAX, expr);
 	}
 	if (eq && packet->protocol == PROTO_ICMP && KEY_IS("type")) {
 		if (packet->has_type)

@@ -327,6 +327,7 @@ struct packet_match {
 	uint8_t flags;			/* exact TCP flags */
 	bool flags_contain;		/* flags=R+: these flags and maybe others */
 	struct expr seq, ack;
+	struct expr sport, dport;	/* tcp and udp */
 	bool has_type;
 	enum icmp_message icmp_message;	/* or raw type when ICMP_MSG_NONE */
 	uint8_t icmp_type;
