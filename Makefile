@@ -3,6 +3,8 @@
 CC      ?= cc
 BUILD   := build
 PREFIX  ?= /usr/local
+# ctlab's version; --version adds the commit a git checkout was built from.
+VERSION := 0.13.0
 
 # Libraries (pkg-config names) and the Debian packages that provide them.
 PKGS     := libnl-3.0 libnl-route-3.0 libnetfilter_conntrack libmnl libpcap libnftables jansson
@@ -89,7 +91,7 @@ Q := @
 msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all deps run check layers unit integration sanitize check-asan valgrind lint lint-deps soak \
+.PHONY: FORCE all deps run check layers unit integration sanitize check-asan valgrind lint lint-deps soak \
         fuzz fuzz-check bench clean help install
 .DEFAULT_GOAL := all
 
@@ -110,6 +112,17 @@ $(BUILD)/.deps: Makefile
 	$(Q)touch $@
 
 deps: $(BUILD)/.deps
+
+# The version and commit, rewritten only when they change (so a commit
+# rebuilds one object, and nothing when it is the same).
+$(BUILD)/version.h: FORCE | $(BUILD)/.deps
+	$(Q)c=$$(git rev-parse --short=12 HEAD 2>/dev/null); \
+	  [ -z "$$c" ] || git diff --quiet HEAD 2>/dev/null || c="$$c-dirty"; \
+	  printf '#define CTLAB_VERSION "%s"\n#define CTLAB_COMMIT "%s"\n' '$(VERSION)' "$$c" >$@.tmp; \
+	  if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/harness/base/version.o: $(BUILD)/version.h
+$(BUILD)/harness/base/version.o: ALL_CFLAGS += -include $(BUILD)/version.h
+FORCE:
 
 $(BUILD)/%.o: %.c $(HEADERS) | $(BUILD)/.deps
 	$(call msg,CC,$<)

@@ -16,6 +16,12 @@
 #include <stdio.h>
 #include <time.h>
 
+/* ---- Version (version.c) ---- */
+
+/* "0.13.0", and "0.13.0 (abc123def456)" with the commit built from, if known. */
+const char *ctlab_version(void);
+const char *ctlab_version_long(void);
+
 /* ---- Vocabulary (vocab.c) ---- */
 
 /* What conntrack made of a packet, as the observer's nft rules log it. */

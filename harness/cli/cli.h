@@ -11,9 +11,16 @@ enum { EXIT_PASS = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_SKIPPED = 4 };
 #define CTLAB_DATADIR "/usr/local/share/ctlab"
 #endif
 
+/* Which runs of a chosen scenario: a KTAP name (NAME/VARIANT/FAMILY) picks one. */
+struct run_pick {
+	unsigned variants;		/* bit i: scenario->variants[i]; 0: every variant */
+	unsigned families;		/* FAMILY_IPV4 | FAMILY_IPV6; 0: every family */
+};
+
 struct scenario_list {
 	size_t n, cap;
 	struct scenario **items;
+	struct run_pick *picks;		/* beside items, in a chosen list */
 };
 
 /* The top-level usage: ctlab help, ctlab --help, ctlab run --help. (main.c) */
@@ -22,8 +29,21 @@ extern const char usage_text[];
 /* "ctlab: " and the message on stderr, with a pointer to --help; returns EXIT_USAGE. (common.c) */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+struct option;
+
+/*
+ * getopt_long for @command ("run", "diff"): options anywhere on the line,
+ * among the names. Returns the option as getopt_long does, -1 at the end, or
+ * -2 after printing the one usage error of a mistake (an unknown option, a
+ * missing value): return EXIT_USAGE then. (common.c)
+ */
+int cli_getopt(const char *command, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts);
+
 /* Scenarios and their files. (common.c) */
 void free_scenarios(struct scenario_list *list);
+/* The chosen list's own arrays (its scenarios belong to the list of all). */
+void free_chosen(struct scenario_list *chosen);
 int load_all(struct scenario_list *list);
 int select_scenarios(int argc, char **argv, struct scenario_list *all,
 		     struct scenario_list *chosen);

@@ -1,6 +1,7 @@
 /* common — what several commands share: the usage error, and finding, loading and choosing scenario files. */
 #include <errno.h>
 #include <ftw.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -16,7 +17,7 @@
 
 /* The usage that `ctlab --help` and `ctlab run --help` print. */
 const char usage_text[] =
-	"usage: ctlab [--help] COMMAND [ARGS]\n"
+	"usage: ctlab [--help] [--version] COMMAND [ARGS]\n"
 	"\n"
 	"ctlab reproduces and tests Linux conntrack behaviour: it builds network\n"
 	"namespaces, drives real TCP sockets and crafted packets through them and\n"
@@ -24,9 +25,13 @@ const char usage_text[] =
 	"\n"
 	"commands:\n"
 	"  run [-v] [-t MS] [-T S] [-j N] [--keep] [--json FILE] [--junit FILE]\n"
-	"      [--pcap DIR] [--ct-max N] [NAME|FILE|DIR ...]\n"
+	"      [--pcap DIR] [--ct-max N] [--family ipv4|ipv6] [--variant NAME]\n"
+	"      [--color auto|always|never] [NAME|RUN|FILE|DIR ...]\n"
 	"                  run scenarios (all when none is named), each in every\n"
-	"                  variant and family; KTAP on stdout, readable text and\n"
+	"                  variant and family, or one run by its KTAP name\n"
+	"                  (NAME/VARIANT/FAMILY, as `ok 3 syn-rst/nofilter/ipv4`\n"
+	"                  printed it); --family and --variant keep only those\n"
+	"                  runs; options go anywhere; KTAP on stdout, readable text and\n"
 	"                  ladder diagrams with -v; -t bounds each wait for the\n"
 	"                  kernel (default 2000 ms); -T bounds a whole run in seconds\n"
 	"                  (default 600: it fails, the suite goes on); -j runs N at\n"
@@ -41,7 +46,8 @@ const char usage_text[] =
 	"                  and _buckets to N for this run (root; journaled, restored\n"
 	"                  on exit, on any fatal signal, after a SIGKILL by a guardian)\n"
 	"                  for faster table-full runs; other ctlab runs on the machine\n"
-	"                  wait meanwhile\n"
+	"                  wait meanwhile; --color: colours in -v (auto: on a\n"
+	"                  terminal, unless NO_COLOR is set)\n"
 	"  list            list the scenarios with their files\n"
 	"  show NAME       print a scenario's explanation and steps\n"
 	"  clean           remove namespaces kept by --keep whose ctlab has exited, and\n"
@@ -65,12 +71,36 @@ const char usage_text[] =
 	"                  the guest died twice (oops, panic, timeout: default\n"
 	"                  3600 s), 4 when the kernel or a tool is missing\n"
 	"  help            this text\n"
+	"  version         ctlab's version and the commit it was built from\n"
 	"\n"
 	"Scenarios are read from $CTLAB_SCENARIOS, ./scenarios, the scenarios folder\n"
 	"beside the binary, or " CTLAB_DATADIR "/scenarios.\n"
 	"\n"
 	"exit status: 0 all passed, 1 something failed, 2 usage or scenario syntax\n"
 	"error, 4 everything skipped (not root, kernel feature missing).\n";
+
+int cli_getopt(const char *command, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts)
+{
+	char spec[64];
+	int opt;
+
+	/* ':' first: a missing value is told apart from an unknown option, and
+	 * getopt prints nothing, so each mistake is one message, ours. */
+	snprintf(spec, sizeof(spec), ":%s", shortopts);
+	opterr = 0;
+	opt = getopt_long(argc, argv, spec, longopts, NULL);
+	if (opt != '?' && opt != ':')
+		return opt;
+	/* The word that was wrong is the last one getopt took. */
+	if (opt == ':')
+		usage_error("%s: option '%s' expects a value", command, argv[optind - 1]);
+	else if (optopt)	/* a short option, maybe inside a cluster (-vx) */
+		usage_error("%s: unknown option '-%c'", command, optopt);
+	else
+		usage_error("%s: unknown option '%s'", command, argv[optind - 1]);
+	return -2;
+}
 
 int usage_error(const char *fmt, ...)
 {
@@ -147,19 +177,38 @@ static void free_found_files(void)
 	memset(&found_files, 0, sizeof(found_files));
 }
 
-static int add_scenario(struct scenario_list *list, struct scenario *scenario)
+/* Append scenario, with its pick (NULL: every run) when the list has picks. */
+static int add_picked(struct scenario_list *list, struct scenario *scenario,
+		      const struct run_pick *pick)
 {
-	struct scenario **grown;
-
 	if (list->n == list->cap) {
-		list->cap = list->cap ? list->cap * 2 : 32;
-		grown = realloc(list->items, list->cap * sizeof(*grown));
-		if (!grown)
+		size_t cap = list->cap ? list->cap * 2 : 32;
+		struct scenario **items = realloc(list->items, cap * sizeof(*items));
+		struct run_pick *picks;
+
+		if (!items)
 			return -1;
-		list->items = grown;
+		list->items = items;
+		picks = realloc(list->picks, cap * sizeof(*picks));
+		if (!picks)
+			return -1;
+		list->picks = picks;
+		list->cap = cap;
 	}
+	list->picks[list->n] = pick ? *pick : (struct run_pick){ 0 };
 	list->items[list->n++] = scenario;
 	return 0;
+}
+
+static int add_scenario(struct scenario_list *list, struct scenario *scenario)
+{
+	return add_picked(list, scenario, NULL);
+}
+
+void free_chosen(struct scenario_list *chosen)
+{
+	free(chosen->items);
+	free(chosen->picks);
 }
 
 void free_scenarios(struct scenario_list *list)
@@ -168,7 +217,7 @@ void free_scenarios(struct scenario_list *list)
 
 	for (i = 0; i < list->n; i++)
 		scenario_free(list->items[i]);
-	free(list->items);
+	free_chosen(list);
 }
 
 /* Parse every scenario file under dir, in path order, each error on stderr.
@@ -226,8 +275,81 @@ static bool is_path(const char *arg)
 	return strchr(arg, '/') || (len > 3 && strcmp(arg + len - 3, ".ct") == 0);
 }
 
+static struct scenario *find_named(const struct scenario_list *all, const char *name, size_t len)
+{
+	for (size_t j = 0; j < all->n; j++)
+		if (strlen(all->items[j]->name) == len && strncmp(all->items[j]->name, name, len) == 0)
+			return all->items[j];
+	return NULL;
+}
+
+static int family_bit(const char *name, size_t len)
+{
+	if (len == 4 && strncmp(name, "ipv4", 4) == 0)
+		return FAMILY_IPV4;
+	if (len == 4 && strncmp(name, "ipv6", 4) == 0)
+		return FAMILY_IPV6;
+	return 0;
+}
+
+/* The variant NAME (@len bytes) of scenario as a pick bit; 0 if it has none. */
+static unsigned variant_bit(const struct scenario *scenario, const char *name, size_t len)
+{
+	for (size_t v = 0; v < scenario->n_variants; v++)
+		if (strlen(scenario->variants[v]) == len && strncmp(scenario->variants[v], name, len) == 0)
+			return 1u << v;
+	return 0;
+}
+
+/*
+ * A run's KTAP name, NAME[/VARIANT][/FAMILY], as a failing run printed it
+ * ("syn-rst/nofilter/ipv4"): its scenario in *@found and which runs in *@pick.
+ * 0; 1 when @arg is no such name (no scenario by its first part); -1 after
+ * saying what does not fit.
+ */
+static int lookup_run_name(const struct scenario_list *all, const char *arg,
+			   struct scenario **found, struct run_pick *pick)
+{
+	const char *part[3], *slash;
+	size_t len[3], n = 0;
+	struct scenario *scenario;
+
+	for (const char *at = arg;; at = slash + 1) {
+		slash = strchr(at, '/');
+		if (n == 3)
+			return 1;
+		part[n] = at;
+		len[n++] = slash ? (size_t)(slash - at) : strlen(at);
+		if (!slash)
+			break;
+	}
+	scenario = find_named(all, part[0], len[0]);
+	if (!scenario)
+		return 1;
+	*pick = (struct run_pick){ 0 };
+	if (n > 1 && family_bit(part[n - 1], len[n - 1])) {
+		pick->families = (unsigned)family_bit(part[n - 1], len[n - 1]);
+		n--;
+		if (!(scenario->families & pick->families)) {
+			fprintf(stderr, "ctlab: %s: scenario %s has no %.*s run\n", arg, scenario->name,
+				(int)len[n], part[n]);
+			return -1;
+		}
+	}
+	if (n == 3 || (n == 2 && !(pick->variants = variant_bit(scenario, part[1], len[1])))) {
+		fprintf(stderr, "ctlab: %s: expected NAME[/VARIANT][/ipv4|ipv6], and %s has ",
+			arg, scenario->name);
+		for (size_t v = 0; v < scenario->n_variants; v++)
+			fprintf(stderr, "%s%s", v ? ", " : "the variants ", scenario->variants[v]);
+		fprintf(stderr, "%s\n", scenario->n_variants ? "" : "no variants");
+		return -1;
+	}
+	*found = scenario;
+	return 0;
+}
+
 /* The scenarios named on the command line: a path is parsed as given, a name is
- * looked up among all scenarios. */
+ * looked up among all scenarios, a run's KTAP name picks that run. */
 int select_scenarios(int argc, char **argv, struct scenario_list *all,
 		     struct scenario_list *chosen)
 {
@@ -269,6 +391,26 @@ int select_scenarios(int argc, char **argv, struct scenario_list *all,
 					return -1;
 			continue;
 		}
+		struct run_pick pick = { 0 };
+		struct stat st;
+		int named = 1;
+
+		/* A KTAP name has slashes too: a file of that name comes first. */
+		if (!is_path(argv[i]) || (stat(argv[i], &st) < 0 && errno == ENOENT))
+			named = lookup_run_name(all, argv[i], &scenario, &pick);
+		if (named < 0)
+			return -1;
+		if (named == 0) {
+			if (add_picked(chosen, scenario, &pick) < 0)
+				return -1;
+			continue;
+		}
+		if (is_path(argv[i]) && strchr(argv[i], '/') && !is_dir(argv[i]) &&
+		    stat(argv[i], &st) < 0 && errno == ENOENT && !strstr(argv[i], ".ct")) {
+			fprintf(stderr, "ctlab: %s: no such file, nor a run of that name "
+				"(NAME[/VARIANT][/ipv4|ipv6], see 'ctlab list')\n", argv[i]);
+			return -1;
+		}
 		if (is_path(argv[i])) {
 			scenario = scenario_parse_file(argv[i], err, sizeof(err));
 			if (!scenario) {
@@ -281,14 +423,8 @@ int select_scenarios(int argc, char **argv, struct scenario_list *all,
 				return -1;
 			}
 		} else {
-			for (j = 0; j < all->n && !scenario; j++)
-				if (strcmp(all->items[j]->name, argv[i]) == 0)
-					scenario = all->items[j];
-			if (!scenario) {
-				fprintf(stderr, "ctlab: no scenario named %s (see 'ctlab list')\n",
-					argv[i]);
-				return -1;
-			}
+			fprintf(stderr, "ctlab: no scenario named %s (see 'ctlab list')\n", argv[i]);
+			return -1;
 		}
 		if (add_scenario(chosen, scenario) < 0)
 			return -1;

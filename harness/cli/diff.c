@@ -40,7 +40,7 @@ int cmd_diff(int argc, char **argv)
 	int opt, rc;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+	while ((opt = cli_getopt("diff", argc, argv, "h", options)) != -1) {
 		switch (opt) {
 		case 'j':
 			format = DIFF_JSON;
@@ -49,7 +49,7 @@ int cmd_diff(int argc, char **argv)
 			fputs(diff_usage, stdout);
 			return EXIT_PASS;
 		default:
-			return usage_error("%s", "diff takes --json and two results: OLD NEW");
+			return EXIT_USAGE;	/* cli_getopt said what */
 		}
 	}
 	if (argc - optind != 2)

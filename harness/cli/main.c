@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "cli.h"
 
 static int cmd_help(int argc, char **argv)
@@ -9,6 +10,14 @@ static int cmd_help(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	fputs(usage_text, stdout);
+	return EXIT_PASS;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("ctlab %s\n", ctlab_version_long());
 	return EXIT_PASS;
 }
 
@@ -22,6 +31,9 @@ static const struct command {
 	{ "clean", cmd_clean },
 	{ "diff", cmd_diff },
 	{ "vm", cmd_vm },
+	{ "version", cmd_version },
+	{ "--version", cmd_version },
+	{ "-V", cmd_version },
 	{ "help", cmd_help },
 	{ "--help", cmd_help },
 	{ "-h", cmd_help },

@@ -60,7 +60,27 @@ static void *run_jobs(void *arg)
 	}
 }
 
-static struct job *make_jobs(const struct scenario_list *chosen, size_t *n_jobs)
+/* --family and --variant: which runs of every chosen scenario. */
+struct run_filter {
+	unsigned families;		/* 0: both */
+	const char *variant;		/* NULL: every variant */
+};
+
+/* Whether run (scenario, variant v, family bit) is picked and passes @filter. */
+static bool wanted(const struct scenario *scenario, const struct run_pick *pick,
+		   const struct run_filter *filter, int v, unsigned family)
+{
+	if (!(scenario->families & family) || (pick->families && !(pick->families & family)) ||
+	    (filter->families && !(filter->families & family)))
+		return false;
+	if (v < 0)
+		return !filter->variant;
+	return (!pick->variants || (pick->variants & (1u << v))) &&
+	       (!filter->variant || strcmp(filter->variant, scenario->variants[v]) == 0);
+}
+
+static struct job *make_jobs(const struct scenario_list *chosen, const struct run_filter *filter,
+			     size_t *n_jobs)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct job *jobs;
@@ -80,10 +100,12 @@ static struct job *make_jobs(const struct scenario_list *chosen, size_t *n_jobs)
 
 		for (v = 0; v < n_variants; v++)
 			for (f = 0; f < 2; f++) {
-				if (!(scenario->families & (f == 0 ? FAMILY_IPV4 : FAMILY_IPV6)))
+				int variant = scenario->n_variants ? v : -1;
+
+				if (!wanted(scenario, &chosen->picks[i], filter, variant,
+					    f == 0 ? FAMILY_IPV4 : FAMILY_IPV6))
 					continue;
-				jobs[n++] = (struct job){ .scenario = scenario,
-							  .variant = scenario->n_variants ? v : -1,
+				jobs[n++] = (struct job){ .scenario = scenario, .variant = variant,
 							  .family = families[f] };
 			}
 	}
@@ -155,6 +177,10 @@ int cmd_run(int argc, char **argv)
 		{ "pcap", required_argument, NULL, 'P' },
 		{ "ct-max", required_argument, NULL, 'M' },
 		{ "run-limit", required_argument, NULL, 'T' },
+		{ "family", required_argument, NULL, 'F' },
+		{ "variant", required_argument, NULL, 'R' },
+		{ "color", required_argument, NULL, 'C' },
+		{ "colour", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -169,12 +195,35 @@ int cmd_run(int argc, char **argv)
 	struct job *jobs = NULL;
 	size_t n_jobs = 0, n_facts = 0;
 	struct fact_value *facts = NULL;
+	struct run_filter filter = { 0 };
 	char *end;
 	int opt, status = EXIT_USAGE, machine_fd = -1;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+vt:T:j:kh", options, NULL)) != -1) {
+	while ((opt = cli_getopt("run", argc, argv, "vt:T:j:kh", options)) != -1) {
 		switch (opt) {
+		case 'F':
+			if (strcmp(optarg, "ipv4") == 0)
+				filter.families = FAMILY_IPV4;
+			else if (strcmp(optarg, "ipv6") == 0)
+				filter.families = FAMILY_IPV6;
+			else
+				return usage_error("--family expects ipv4 or ipv6, found '%s'", optarg);
+			break;
+		case 'R':
+			filter.variant = optarg;
+			break;
+		case 'C':
+			if (strcmp(optarg, "auto") == 0)
+				report_color_choose(COLOR_AUTO);
+			else if (strcmp(optarg, "always") == 0)
+				report_color_choose(COLOR_ALWAYS);
+			else if (strcmp(optarg, "never") == 0)
+				report_color_choose(COLOR_NEVER);
+			else
+				return usage_error("--color expects auto, always or never, found '%s'",
+						   optarg);
+			break;
 		case 'v':
 			format = REPORT_TEXT;
 			break;
@@ -224,17 +273,23 @@ int cmd_run(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return EXIT_PASS;
 		default:
-			return usage_error("%s", "run: unknown option");
+			return EXIT_USAGE;	/* cli_getopt said what */
 		}
 	}
 	if (workers < 1)
 		workers = 1;
 	if (select_scenarios(argc - optind, argv + optind, &all, &chosen) < 0)
 		goto out_free;
-	jobs = make_jobs(&chosen, &n_jobs);
+	jobs = make_jobs(&chosen, &filter, &n_jobs);
 	if (!jobs) {
 		fprintf(stderr, "ctlab: out of memory\n");
 		status = EXIT_FAILED;
+		goto out_free;
+	}
+	if (!n_jobs && (filter.families || filter.variant)) {
+		usage_error("no run of the chosen scenarios is %s%s%s", filter.variant ? "variant " : "",
+			    filter.variant ? filter.variant : "",
+			    filter.families ? (filter.families == FAMILY_IPV4 ? " in ipv4" : " in ipv6") : "");
 		goto out_free;
 	}
 	/* A crashed run may have left a global setting changed: put it back first. */
@@ -296,7 +351,7 @@ out_free:
 		close(machine_fd);
 	free(jobs);
 	free(facts);
-	free(chosen.items);
+	free_chosen(&chosen);
 	free_scenarios(&all);
 	return status;
 }

@@ -40,7 +40,7 @@ int cmd_show(int argc, char **argv)
 	}
 	status = EXIT_PASS;
 out_free:
-	free(chosen.items);
+	free_chosen(&chosen);
 	free_scenarios(&all);
 	return status;
 }

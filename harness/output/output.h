@@ -50,6 +50,10 @@ struct report_style {
  * box drawing only on a terminal whose locale (LC_ALL, LC_CTYPE, LANG) is UTF-8.
  */
 struct report_style report_style_detect(FILE *out);
+
+/* --color: auto (the rule above), always, never; for every style detected later. */
+enum report_color { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+void report_color_choose(enum report_color mode);
 /* Use style for the text format from now on (report_begin sets the detected one). */
 void report_set_style(const struct report_style *style);
 

@@ -82,6 +82,13 @@ static bool locale_is_utf8(void)
 	return false;
 }
 
+static enum report_color color_mode = COLOR_AUTO;
+
+void report_color_choose(enum report_color mode)
+{
+	color_mode = mode;
+}
+
 struct report_style report_style_detect(FILE *out)
 {
 	int fd = fileno(out);
@@ -89,7 +96,8 @@ struct report_style report_style_detect(FILE *out)
 	const char *no_color = getenv("NO_COLOR");
 
 	return (struct report_style){
-		.color = tty && !(no_color && *no_color),
+		.color = color_mode == COLOR_ALWAYS ||
+			 (color_mode == COLOR_AUTO && tty && !(no_color && *no_color)),
 		.unicode = tty && locale_is_utf8(),
 	};
 }
