@@ -11,7 +11,8 @@ PKGS     := libnl-3.0 libnl-route-3.0 libnetfilter_conntrack libmnl libpcap libn
 TEST_PKGS:= check
 DEB_PKGS := gcc make pkg-config iproute2 libnl-3-dev libnl-route-3-dev \
             libnetfilter-conntrack-dev libmnl-dev libpcap-dev libnftables-dev libjansson-dev check \
-            valgrind python3 clang libclang-rt-14-dev
+            valgrind python3 clang libclang-rt-14-dev \
+            tshark python3-junitparser python3-jsonschema linux-source
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wundef -Wvla \
@@ -103,6 +104,8 @@ $(BUILD)/.deps: Makefile
 	$(Q)if ! pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || ! command -v ip >/dev/null \
 	      || ! command -v valgrind >/dev/null || ! command -v python3 >/dev/null \
 	      || ! command -v $(CC) >/dev/null || ! command -v $(FUZZ_CC) >/dev/null \
+	      || ! command -v tshark >/dev/null || ! /usr/bin/python3 -c 'import junitparser, jsonschema' 2>/dev/null \
+	      || ! ls /usr/src/linux-source-*.tar.xz >/dev/null 2>&1 \
 	      || [ ! -e "$$($(FUZZ_CC) -print-file-name=libclang_rt.fuzzer-$$(uname -m).a)" ]; then \
 	  echo "ctlab: installing build dependencies: $(DEB_PKGS)"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "ctlab: need root to apt-get install; run as root or install: $(DEB_PKGS)" >&2; exit 1; fi; \

@@ -34,7 +34,7 @@ start_all=$(date +%s)
 if [ "${SKIP_HOST:-0}" != 1 ]; then
 	t=$(date +%s)
 	"$ctlab" run --json "$out/host.json" >"$out/host.ktap" 2>"$out/host.err"
-	echo "matrix: host $(uname -r): exit $?, $(grep '^# totals' "$out/host.ktap") in $(elapsed "$t") s" |
+	echo "matrix: host $(uname -r): exit $?, $(grep '^# Totals' "$out/host.ktap") in $(elapsed "$t") s" |
 		tee "$out/host.wall"
 fi
 kernels+=(host)
@@ -42,7 +42,7 @@ for k in $series; do
 	t=$(date +%s)
 	"$ctlab" vm --kernel "$k" --json "$out/$k.json" >"$out/$k.ktap" 2>"$out/$k.err"
 	rc=$?
-	echo "matrix: $k: exit $rc, $(grep '^# totals' "$out/$k.ktap" || echo 'no totals') in $(elapsed "$t") s" |
+	echo "matrix: $k: exit $rc, $(grep '^# Totals' "$out/$k.ktap" || echo 'no totals') in $(elapsed "$t") s" |
 		tee "$out/$k.wall"
 	grep '^ctlab vm: ' "$out/$k.err" | sed 's/^/    /'
 	case $rc in

@@ -188,7 +188,8 @@ START_TEST(test_outputs_replaced_at_close)
 	ck_assert_int_eq(export_close(export), 0);
 	ck_assert_msg(strstr(read_text(json_path), "\"tool\": \"ctlab\""), "%s",
 		      read_text(json_path));
-	ck_assert_msg(strstr(read_text(junit_path), "<testsuites>"), "%s", read_text(junit_path));
+	ck_assert_msg(strstr(read_text(junit_path), "<testsuites name=\"ctlab\" tests=\"1\""), "%s",
+		      read_text(junit_path));
 }
 END_TEST
 

@@ -624,7 +624,7 @@ START_TEST(ktap_unchanged)
 		"# scenarios/tcp-flags/syn-rst.ct:15:1: expect   stat invalid +1: expected +1, saw +0\n"
 		"not ok 2 syn-rst/ipv6\n"
 		"ok 3 other/ipv4 # SKIP not root\n"
-		"# totals: pass:1 fail:1 skip:1\n");
+		"# Totals: pass:1 fail:1 xfail:0 xpass:0 skip:1 error:0\n");
 	free(text);
 	free(f);
 }

@@ -10,17 +10,14 @@
 #include <jansson.h>
 
 #include "output/output.h"
+#include "output/junit.h"
 #include "base/base.h"
 
 struct export {
 	const char *json_path, *junit_path;
 	struct outfile *json_file, *junit_file;	/* written whole at export_close */
 	json_t *runs;			/* JSON array of runs */
-	char *junit_cases;		/* <testcase> elements, written at the end */
-	size_t junit_len;
-	FILE *junit_cases_stream;
-	size_t n_runs, n_failed, n_skipped;
-	double seconds;
+	struct junit *junit;		/* written at the end */
 };
 
 static const char *const outcome_names[] = {
@@ -45,8 +42,8 @@ struct export *export_open(const char *json_path, const char *junit_path, char *
 	if (!export)
 		goto out_errno;
 	export->runs = json_array();
-	export->junit_cases_stream = open_memstream(&export->junit_cases, &export->junit_len);
-	if (!export->runs || !export->junit_cases_stream)
+	export->junit = junit_new();
+	if (!export->runs || !export->junit)
 		goto out_errno;
 	export->json_path = json_path;
 	export->junit_path = junit_path;
@@ -71,9 +68,7 @@ out_errno:
 out_free:
 	if (export) {
 		outfile_discard(export->json_file);
-		if (export->junit_cases_stream)
-			fclose(export->junit_cases_stream);
-		free(export->junit_cases);
+		junit_free(export->junit);
 		json_decref(export->runs);
 		free(export);
 	}
@@ -300,110 +295,12 @@ static json_t *run_json(const struct run_result *result)
 	return object;
 }
 
-/* What XML 1.0 cannot carry (C0 controls but tab and newline, U+FFFE, U+FFFF),
- * and what a reader would not see as it is (safetext_is_control). */
-static bool xml_escaped(uint32_t c)
-{
-	return (safetext_is_control(c) && c != '\n') || c == 0xfffe || c == 0xffff;
-}
-
-/* The entity of a character XML gives a meaning, and the doubled backslash. */
-static const char *xml_entity(uint32_t c)
-{
-	switch (c) {
-	case '<':
-		return "&lt;";
-	case '>':
-		return "&gt;";
-	case '&':
-		return "&amp;";
-	case '"':
-		return "&quot;";
-	case '\'':
-		return "&apos;";
-	case '\\':
-		return "\\\\";
-	}
-	return NULL;
-}
-
-/*
- * XML text: the five characters that matter as entities; the characters above
- * and bytes that are not UTF-8 written visibly as safetext does (\x1b, \xff,
- * \u{202e}), so the file stays well-formed and shows what was there; a
- * backslash doubled, so that no text reads as an escape.
- */
-static void xml_text(FILE *out, const char *text)
-{
-	const unsigned char *s = (const unsigned char *)text;
-	size_t len = strlen(text), n;
-	const char *entity;
-	uint32_t c;
-
-	for (; len; s += n, len -= n) {
-		n = safetext_utf8(s, len, &c);
-		if (!n) {
-			c = *s;		/* a byte that is not UTF-8 */
-			n = 1;
-		} else if (!xml_escaped(c)) {
-			entity = xml_entity(c);
-			if (entity)
-				fputs(entity, out);
-			else
-				fwrite(s, 1, n, out);
-			continue;
-		}
-		fprintf(out, c <= 0xff ? "\\x%02x" : "\\u{%04x}", (unsigned)c);
-	}
-}
-
-static void junit_case(struct export *export, const struct run_result *result)
-{
-	FILE *out = export->junit_cases_stream;
-	size_t i;
-
-	fputs("    <testcase classname=\"ctlab.", out);
-	xml_text(out, result->scenario->name);
-	fputs("\" name=\"", out);
-	xml_text(out, result->name);
-	fprintf(out, "\" file=\"");
-	xml_text(out, result->scenario->path);
-	fprintf(out, "\" time=\"%.3f\">\n", result->seconds);
-	if (result->outcome == OUTCOME_SKIP) {
-		fputs("      <skipped message=\"", out);
-		xml_text(out, result->reason);
-		fputs("\"/>\n", out);
-	} else if (result->outcome == OUTCOME_FAIL) {
-		fputs("      <failure message=\"", out);
-		xml_text(out, result->reason);
-		fputs("\">", out);
-		for (i = 0; i < result->n_steps; i++) {
-			const struct step_result *step = &result->steps[i];
-
-			if (step->passed || step->skipped)
-				continue;
-			xml_text(out, result->scenario->path);
-			fprintf(out, ":%d:%d: ", step->step->pos.line, step->step->pos.column);
-			xml_text(out, step->step->text);
-			fputs(": ", out);
-			xml_text(out, step->message);
-			fputc('\n', out);
-		}
-		fputs("</failure>\n", out);
-	}
-	fputs("    </testcase>\n", out);
-}
-
 void export_run(struct export *export, const struct run_result *result)
 {
-	export->n_runs++;
-	export->n_failed += result->outcome == OUTCOME_FAIL;
-	export->n_skipped += result->outcome == OUTCOME_SKIP;
-	export->seconds += result->seconds;
 	if (export->json_file)
 		json_array_append_new(export->runs, run_json(result));
 	if (export->junit_file)
-		junit_case(export, result);
+		junit_add(export->junit, result);
 }
 
 static int write_json(struct export *export, FILE *out)
@@ -444,7 +341,6 @@ int export_close(struct export *export)
 	FILE *out;
 	int rc = 0;
 
-	fclose(export->junit_cases_stream);
 	if (export->json_file) {
 		out = outfile_stream(export->json_file);
 		if (commit_output(export->json_file, "--json", export->json_path,
@@ -452,18 +348,15 @@ int export_close(struct export *export)
 			rc = -1;
 	}
 	if (export->junit_file) {
+		int written;
+
 		out = outfile_stream(export->junit_file);
-		fprintf(out,
-			"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-			"<testsuites>\n"
-			"  <testsuite name=\"ctlab\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" "
-			"time=\"%.3f\">\n%s  </testsuite>\n</testsuites>\n",
-			export->n_runs, export->n_failed, export->n_skipped, export->seconds,
-			export->junit_cases ? export->junit_cases : "");
-		if (commit_output(export->junit_file, "--junit", export->junit_path, 0) < 0)
+		written = junit_finish(export->junit, out);
+		export->junit = NULL;
+		if (commit_output(export->junit_file, "--junit", export->junit_path, written) < 0)
 			rc = -1;
 	}
-	free(export->junit_cases);
+	junit_free(export->junit);
 	json_decref(export->runs);
 	free(export);
 	return rc;

@@ -62,7 +62,8 @@ void report_begin(FILE *out, enum report_format format, size_t n_runs);
 /* One run, numbered from 1; counts it into totals. */
 void report_run(FILE *out, enum report_format format, size_t number,
 		const struct run_result *result, struct report_totals *totals);
-/* Closing line: "# totals: pass:P fail:F skip:S" or a text summary. */
+/* Closing line: "# Totals: pass:P fail:F xfail:0 xpass:0 skip:S error:0", as
+ * kselftest prints it, or a text summary. */
 void report_end(FILE *out, enum report_format format, const struct report_totals *totals);
 
 /*
@@ -71,6 +72,8 @@ void report_end(FILE *out, enum report_format format, const struct report_totals
  * it, the scenario's steps and expectation results in between.
  */
 void report_ladder(FILE *out, const struct run_result *result, const struct report_style *style);
+/* The ladder and, under it, each RST with its cause (what -v prints of a run). */
+void report_story(FILE *out, const struct run_result *result, const struct report_style *style);
 
 /* One observed packet on one line: addresses, ports, flags, seq/ack, length,
  * verdict and reason. */

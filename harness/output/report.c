@@ -808,6 +808,12 @@ static void report_chains(FILE *out, const struct run_result *result)
 		fprintf(out, "  %s\n", result->chains[i].text);
 }
 
+void report_story(FILE *out, const struct run_result *result, const struct report_style *style)
+{
+	report_ladder(out, result, style);
+	report_chains(out, result);
+}
+
 static void report_text_run(FILE *out, const struct run_result *result)
 {
 	fprintf(out, "%s  (%s)\n", result->name, result->scenario->path);
@@ -895,8 +901,9 @@ void report_run(FILE *out, enum report_format format, size_t number,
 void report_end(FILE *out, enum report_format format, const struct report_totals *totals)
 {
 	if (format == REPORT_KTAP)
-		fprintf(out, "# totals: pass:%zu fail:%zu skip:%zu\n", totals->passed,
-			totals->failed, totals->skipped);
+		/* kselftest's own totals line (ksft_print_cnts), word for word. */
+		fprintf(out, "# Totals: pass:%zu fail:%zu xfail:0 xpass:0 skip:%zu error:0\n",
+			totals->passed, totals->failed, totals->skipped);
 	else
 		fprintf(out, "%zu passed, %zu failed, %zu skipped\n", totals->passed,
 			totals->failed, totals->skipped);
