@@ -10,7 +10,7 @@ debian_python=/usr/bin/python3	# Debian's, with python3-junitparser and -jsonsch
 # deps installs it), unpacked once into the cache.
 kunit_dir() {
 	local cache=/var/cache/ctlab/kunit tarball
-	tarball=$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -1)
+	tarball=$(find /usr/src -maxdepth 1 -name 'linux-source-*.tar.xz' 2>/dev/null | sort -V | tail -1)
 	[ -n "$tarball" ] || return 1
 	local top
 	top=$(basename "$tarball" .tar.xz)
