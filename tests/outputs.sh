@@ -1,6 +1,7 @@
 # Sourced by tests/integration.sh (uses $ctlab, $out, ok, not_ok): the outputs
 # as their real consumers read them — KTAP by the kernel's own kunit_parser,
-# JUnit by the rules of Jenkins xunit's junit-10.xsd and by junitparser.
+# JUnit by the rules of Jenkins xunit's junit-10.xsd and by junitparser,
+# results.json by its JSON Schema.
 # shellcheck shell=bash disable=SC2154  # ctlab and out are set by the sourcing script
 
 outputs=$(mktemp -d)
@@ -22,9 +23,10 @@ kunit_dir() {
 }
 
 # A sample with every outcome: passes, failures (with diagnostics), skips.
-"$ctlab" run --junit "$outputs/sample.xml" tests/fixtures/variant-fails.ct \
+"$ctlab" run --junit "$outputs/sample.xml" --json "$outputs/sample.json" tests/fixtures/variant-fails.ct \
 	tests/fixtures/kernel-future.ct tests/fixtures/flag-check.ct \
-	scenarios/nat-reset/invalid-not-unnated.ct >"$outputs/sample.ktap" 2>"$outputs/sample.err"
+	scenarios/nat-reset/invalid-not-unnated.ct scenarios/tcp-rst/rst-after-entry-gone.ct \
+	>"$outputs/sample.ktap" 2>"$outputs/sample.err"
 sample_status=$?
 
 # KTAP: kselftest's totals line, and kunit_parser reads it without a warning
@@ -61,6 +63,17 @@ if ! "$debian_python" tests/junit_check.py "$outputs/bad.xml" >"$outputs/bad.txt
 	ok "JUnit check refuses what the schema does not allow (a testcase's file=)"
 else
 	not_ok "JUnit check took a testcase with file=: $(cat "$outputs/bad.txt")"
+fi
+
+# results.json: valid against its schema, crafted packets and the service
+# named; the check fails when a required field is taken out.
+if "$debian_python" tests/results_check.py docs/results.schema.json "$outputs/sample.json" \
+	>"$outputs/results.txt" 2>&1 &&
+   ! "$debian_python" tests/results_check.py docs/results.schema.json "$outputs/sample.json" --mutate \
+	>"$outputs/mutated.txt" 2>&1 && grep -q "'crafted' is a required property" "$outputs/mutated.txt"; then
+	ok "results.json validates against docs/results.schema.json ($(cat "$outputs/results.txt")); a field taken out fails it"
+else
+	not_ok "results.json: $(cat "$outputs/results.txt" "$outputs/mutated.txt")"
 fi
 
 rm -rf "$outputs"

@@ -147,6 +147,10 @@ static void describe_hosts(struct run *run)
 		result->hosts[i].observing = host == run->observing_host;
 	}
 	result->n_hosts = i;
+	if (topology_service(run->topology))
+		snprintf(result->service_addr, sizeof(result->service_addr), "%s",
+			 run->family == AF_INET ? topology_service(run->topology)->addr4
+						: topology_service(run->topology)->addr6);
 }
 
 static void version_text(uint32_t version, char *buf, size_t size)

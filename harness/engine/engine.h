@@ -109,6 +109,7 @@ struct run_result {
 	char name[SCENARIO_NAME_MAX + SCENARIO_IDENT_MAX + 8];	/* "syn-rst/liberal/ipv4" */
 	size_t n_hosts;			/* in topology order: client, (router,) server */
 	struct run_host hosts[RUN_HOSTS_MAX];
+	char service_addr[48];		/* the DNAT service's address in this family; "" none */
 	enum outcome outcome;
 	char reason[1200];		/* skip reason, or the first failure with file:line:column */
 	size_t failures;

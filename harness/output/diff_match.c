@@ -36,7 +36,8 @@ long long json_number(json_t *object, const char *key, long long fallback)
 	return json_is_integer(value) ? (long long)json_integer_value(value) : fallback;
 }
 
-/* The host an address belongs to in this run, or the address itself. */
+/* The host an address belongs to in this run, or the address itself (the
+ * service's too: results before schema 2 do not name it, and must still match). */
 static const char *host_name(json_t *run, const char *addr)
 {
 	size_t i, len;
@@ -45,6 +46,8 @@ static const char *host_name(json_t *run, const char *addr)
 	json_array_foreach(json_object_get(run, "hosts"), i, host) {
 		const char *host_addr = json_text(host, "addr", "");
 
+		if (json_is_true(json_object_get(host, "service")))
+			continue;
 		len = strcspn(host_addr, "/");
 		if (strlen(addr) == len && strncmp(host_addr, addr, len) == 0)
 			return json_text(host, "name", addr);

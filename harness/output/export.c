@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -19,6 +20,10 @@ struct export {
 	json_t *runs;			/* JSON array of runs */
 	struct junit *junit;		/* written at the end */
 };
+
+/* docs/results.schema.json describes this version; a change a reader would
+ * trip over (a field gone or retyped) raises it. */
+#define EXPORT_SCHEMA_VERSION	2
 
 static const char *const outcome_names[] = {
 	[OUTCOME_PASS] = "pass",
@@ -90,16 +95,36 @@ static const char *protocol_text(uint8_t protocol)
 	return "other";
 }
 
-static json_t *packet_json(const struct observed *observed)
+/* The host name whose address @addr is in this run ("service" for the DNAT
+ * address), or NULL for an address of none (a flood's, a crafted stranger's). */
+static const char *host_of(const struct run_result *result, int family, const union inet_addr *addr)
 {
-	const struct packet_summary *packet = &observed->packet;
+	char text[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, addr, text, sizeof(text));
+	for (size_t i = 0; i < result->n_hosts; i++)
+		if (strcmp(result->hosts[i].addr, text) == 0)
+			return result->hosts[i].name;
+	return result->service_addr[0] && strcmp(result->service_addr, text) == 0 ? "service" : NULL;
+}
+
+static json_t *name_or_null(const char *name)
+{
+	return name ? json_string(name) : json_null();
+}
+
+/* A packet's headers as the JSON names them: src, dst, from, to (the hosts of
+ * those addresses), protocol, length, ports, TCP flags, seq, ack, window, ICMP type. */
+static json_t *summary_json(const struct run_result *result, const struct packet_summary *packet)
+{
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], flags[TCP_FLAGS_STRLEN];
 	json_t *object;
 
 	inet_ntop(packet->family, &packet->src, src, sizeof(src));
 	inet_ntop(packet->family, &packet->dst, dst, sizeof(dst));
-	object = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "index", (json_int_t)observed->index + 1,
-			   "direction", observed->output ? "out" : "in", "src", src, "dst", dst,
+	object = json_pack("{s:s, s:s, s:o, s:o, s:s, s:I}", "src", src, "dst", dst,
+			   "from", name_or_null(host_of(result, packet->family, &packet->src)),
+			   "to", name_or_null(host_of(result, packet->family, &packet->dst)),
 			   "protocol", protocol_text(packet->protocol),
 			   "length", (json_int_t)packet->payload_len);
 	if (!object)
@@ -118,6 +143,56 @@ static json_t *packet_json(const struct observed *observed)
 		json_object_set_new(object, "icmp_type", json_integer(packet->icmp_type));
 		json_object_set_new(object, "icmp_code", json_integer(packet->icmp_code));
 	}
+	return object;
+}
+
+/* The step (1-based) during which observed packet @index arrived, 0 if none. */
+static size_t step_of_packet(const struct run_result *result, size_t index)
+{
+	for (size_t i = 0; i < result->n_steps; i++)
+		if (index >= result->steps[i].first_packet && index < result->steps[i].end_packet)
+			return i + 1;
+	return 0;
+}
+
+/* Whether observed packet @index is one a send step crafted. */
+static bool is_crafted(const struct run_result *result, size_t index)
+{
+	for (size_t i = 0; i < result->n_steps; i++)
+		if (result->steps[i].sent_packet >= 0 && (size_t)result->steps[i].sent_packet == index)
+			return true;
+	return false;
+}
+
+static json_t *step_number(size_t step)
+{
+	return step ? json_integer((json_int_t)step) : json_null();
+}
+
+/* {"index": N} followed by the packet's headers. */
+static json_t *indexed_summary(const struct run_result *result, size_t index,
+			       const struct packet_summary *packet)
+{
+	json_t *object = json_pack("{s:I}", "index", (json_int_t)index + 1);
+	json_t *summary = summary_json(result, packet);
+
+	if (!object || !summary || json_object_update(object, summary) < 0) {
+		json_decref(object);
+		object = NULL;
+	}
+	json_decref(summary);
+	return object;
+}
+
+static json_t *packet_json(const struct run_result *result, const struct observed *observed)
+{
+	json_t *object = indexed_summary(result, observed->index, &observed->packet);
+
+	if (!object)
+		return NULL;
+	json_object_set_new(object, "direction", json_string(observed->output ? "out" : "in"));
+	json_object_set_new(object, "step", step_number(step_of_packet(result, observed->index)));
+	json_object_set_new(object, "crafted", json_boolean(is_crafted(result, observed->index)));
 	json_object_set_new(object, "verdict", json_string(verdict_name(observed->verdict)));
 	json_object_set_new(object, "reason",
 			    observed->has_reason ? json_string(observed->reason) : json_null());
@@ -129,6 +204,47 @@ static json_t *packet_json(const struct observed *observed)
 		json_object_set_new(object, "also_reasons", also);
 	}
 	return object;
+}
+
+static double seconds_of(const struct timespec *t)
+{
+	return (double)t->tv_sec + (double)t->tv_nsec / 1e9;
+}
+
+/* The step (1-based) whose time a wire packet fell in, 0 if none. */
+static size_t step_of_time(const struct run_result *result, const struct timespec *when)
+{
+	double at = seconds_of(when);
+
+	for (size_t i = 0; i < result->n_steps; i++)
+		if (at >= seconds_of(&result->steps[i].began) && at <= seconds_of(&result->steps[i].ended))
+			return i + 1;
+	return 0;
+}
+
+/* A flood captured with --pcap is a million copies: the JSON keeps the first
+ * ones and counts the rest (the pcapng has them all). */
+#define WIRE_JSON_MAX	20000
+
+/* Every packet on every link, each copy as one host's interface saw it. */
+static json_t *wire_json(const struct run_result *result)
+{
+	json_t *wire = json_array();
+
+	for (size_t i = 0; wire && i < result->n_wire && i < WIRE_JSON_MAX; i++) {
+		const struct wire_record *record = &result->wire[i];
+		json_t *object = indexed_summary(result, record->index, &record->packet);
+
+		if (!object)
+			continue;
+		json_object_set_new(object, "host", json_string(record->host));
+		json_object_set_new(object, "ifname", json_string(record->ifname));
+		json_object_set_new(object, "direction", json_string(record->outgoing ? "out" : "in"));
+		json_object_set_new(object, "time", json_real(seconds_of(&record->when)));
+		json_object_set_new(object, "step", step_number(step_of_time(result, &record->when)));
+		json_array_append_new(wire, object);
+	}
+	return wire;
 }
 
 /* The entries of the run's connections after a step: {"conn", "found", and when
@@ -163,6 +279,18 @@ static json_t *entries_json(const struct run_result *result, const struct step_r
 	return entries;
 }
 
+/* What an expectation asks, as written after `expect` ("verdict invalid reason
+ * \"…\""), its condition and keyword left out. */
+static const char *expected_text(const char *text)
+{
+	const char *at = strstr(text, "expect");
+
+	if (!at)
+		return text;
+	at += strlen("expect");
+	return at + strspn(at, " \t");
+}
+
 /* A step: line, column, kind, text, skipped, passed, first_packet, end_packet,
  * and when there are: message, sent_packet, observed (what an expectation saw,
  * met or not), entries (each connection's entry after the step).  Every field
@@ -180,6 +308,8 @@ static json_t *step_json(const struct run_result *result, const struct step_resu
 		json_object_set_new(object, "message", json_string(step->message));
 	if (object && step->sent_packet >= 0)
 		json_object_set_new(object, "sent_packet", json_integer(step->sent_packet + 1));
+	if (object && step->step->kind == STEP_EXPECT)
+		json_object_set_new(object, "expected", json_string(expected_text(step->step->text)));
 	if (object && step->observed[0])
 		json_object_set_new(object, "observed", json_string(step->observed));
 	if (object && !step->skipped && result->scenario)
@@ -279,6 +409,10 @@ static json_t *run_json(const struct run_result *result)
 						       result->hosts[i].name, "addr",
 						       result->hosts[i].addr, "observing",
 						       result->hosts[i].observing));
+	if (result->service_addr[0])	/* an address on no interface: what DNAT rewrites */
+		json_array_append_new(hosts, json_pack("{s:s, s:s, s:b, s:b}", "name", "service",
+						       "addr", result->service_addr, "observing",
+						       false, "service", true));
 	json_object_set_new(object, "hosts", hosts);
 	steps = json_array();
 	for (i = 0; i < result->n_steps; i++)
@@ -286,8 +420,12 @@ static json_t *run_json(const struct run_result *result)
 	json_object_set_new(object, "steps", steps);
 	packets = json_array();
 	for (i = 0; i < result->n_packets; i++)
-		json_array_append_new(packets, packet_json(&result->packets[i]));
+		json_array_append_new(packets, packet_json(result, &result->packets[i]));
 	json_object_set_new(object, "packets", packets);
+	json_object_set_new(object, "wire", wire_json(result));
+	if (result->n_wire > WIRE_JSON_MAX)
+		json_object_set_new(object, "wire_left_out",
+				    json_integer((json_int_t)(result->n_wire - WIRE_JSON_MAX)));
 	json_object_set_new(object, "chains", chains_json(result));
 	json_object_set_new(object, "sysctls", sysctls_json(result));
 	if (scenario_facts(result->scenario, NULL, 0))
@@ -305,12 +443,21 @@ void export_run(struct export *export, const struct run_result *result)
 
 static int write_json(struct export *export, FILE *out)
 {
+	char date[32], host[256] = "localhost";
 	struct utsname uts;
 	json_t *document;
+	time_t now = time(NULL);
+	struct tm tm;
 	int rc;
 
 	uname(&uts);
-	document = json_pack("{s:s, s:s, s:s, s:O}", "tool", "ctlab", "kernel", uts.release,
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	gethostname(host, sizeof(host) - 1);
+	document = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "tool", "ctlab",
+			     "schema_version", EXPORT_SCHEMA_VERSION, "ctlab_version",
+			     ctlab_version_long(), "date", date, "hostname", host,
+			     "kernel", uts.release, "kernel_version", uts.version,
 			     "machine", uts.machine, "runs", export->runs);
 	if (!document)
 		return -1;
