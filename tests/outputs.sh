@@ -23,7 +23,8 @@ kunit_dir() {
 }
 
 # A sample with every outcome: passes, failures (with diagnostics), skips.
-"$ctlab" run --junit "$outputs/sample.xml" --json "$outputs/sample.json" tests/fixtures/variant-fails.ct \
+"$ctlab" run --junit "$outputs/sample.xml" --json "$outputs/sample.json" --pcap "$outputs/pcap" \
+	tests/fixtures/variant-fails.ct \
 	tests/fixtures/kernel-future.ct tests/fixtures/flag-check.ct \
 	scenarios/nat-reset/invalid-not-unnated.ct scenarios/tcp-rst/rst-after-entry-gone.ct \
 	>"$outputs/sample.ktap" 2>"$outputs/sample.err"
@@ -74,6 +75,57 @@ if "$debian_python" tests/results_check.py docs/results.schema.json "$outputs/sa
 	ok "results.json validates against docs/results.schema.json ($(cat "$outputs/results.txt")); a field taken out fails it"
 else
 	not_ok "results.json: $(cat "$outputs/results.txt" "$outputs/mutated.txt")"
+fi
+
+# pcapng: every packet conntrack judged has its verdict as a comment on the
+# observing host's copy; the section names ctlab and the run. A false
+# retransmission is one packet shown twice (each copy of a routed packet in one
+# file): a file per interface has none — no two TCP frames alike in every
+# field, IP ID and TSval included — where the file of all links has them, and
+# tshark's analysis flags them (the control). A real retransmission, which a
+# loaded machine may cause, has its own TSval and is not counted.
+pcap_report=$("$debian_python" - "$outputs/sample.json" "$outputs/pcap" <<'PY' 2>&1
+import glob, json, subprocess, sys
+runs = json.load(open(sys.argv[1]))["runs"]
+FIELDS = ["ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ip.id", "tcp.srcport", "tcp.dstport",
+          "tcp.seq_raw", "tcp.ack_raw", "tcp.flags", "tcp.len", "tcp.options.timestamp.tsval"]
+def tshark(path, *args):
+    return subprocess.run(["tshark", "-r", path, *args], capture_output=True, text=True, check=True).stdout
+def copies(path):
+    frames = tshark(path, "-Y", "tcp", "-T", "fields", *sum([["-e", f] for f in FIELDS], [])).splitlines()
+    return len(frames) - len(set(frames))
+judged = commented = single = twice_single = twice_all = flagged_all = 0
+for run in runs:
+    if run["outcome"] == "skip":
+        continue
+    base = f"{sys.argv[2]}/{run['name'].replace('/', '-')}"
+    comments = tshark(base + ".pcapng", "-T", "fields", "-e", "frame.comment").split("\n")
+    mine = [c for c in comments if c.startswith("ct ") and "(judged as it arrived)" not in c]
+    judged += len(run["packets"])
+    commented += len(mine)
+    invalid = [p for p in run["packets"] if p["verdict"] == "invalid"]
+    if len([c for c in mine if c.startswith("ct INVALID")]) != len(invalid):
+        sys.exit(f"{run['name']}: {len(invalid)} INVALID packets, comments {mine}")
+    info = subprocess.run(["capinfos", base + ".pcapng"], capture_output=True, text=True).stdout
+    if "ctlab " not in info or run["name"] not in info:
+        sys.exit(f"{run['name']}: the section header names neither ctlab nor the run: {info}")
+    twice_all += copies(base + ".pcapng")
+    flagged_all += len(tshark(base + ".pcapng", "-Y", "tcp.analysis.retransmission").splitlines())
+    for one in glob.glob(base + "/*.pcapng"):
+        single += 1
+        twice_single += copies(one)
+if judged != commented:
+    sys.exit(f"{judged} packets judged, {commented} comments")
+print(f"{judged} judged packets, {commented} comments; {single} single-interface files with "
+      f"{twice_single} packets shown twice; the files of all links {twice_all}, "
+      f"{flagged_all} flagged as retransmissions")
+PY
+)
+if [[ $pcap_report =~ with\ 0\ packets\ shown\ twice\;\ the\ files\ of\ all\ links\ ([0-9]+),\ ([0-9]+)\ flagged ]] &&
+   [ "${BASH_REMATCH[1]}" -gt 0 ] && [ "${BASH_REMATCH[2]}" -gt 0 ]; then
+	ok "pcapng: $pcap_report"
+else
+	not_ok "pcapng: $pcap_report"
 fi
 
 rm -rf "$outputs"

@@ -381,7 +381,7 @@ START_TEST(test_pcapng_handmade)
 					  &added[i].when, buf, len), 0);
 	}
 	temp_path(path, sizeof(path));
-	ck_assert_int_eq(wire_write_pcapng(wire, path), 0);
+	ck_assert_int_eq(wire_write_pcapng(wire, path, NULL), 0);
 
 	ck_assert_uint_eq(pcap_count(path), sizeof(added) / sizeof(added[0]));
 	pcapng_read(path, &view);
@@ -406,7 +406,7 @@ START_TEST(test_pcapng_handmade)
 	if (!tshark_agrees(path, &view))
 		printf("# tshark not installed: interface names checked by parsing the file only\n");
 
-	ck_assert_int_eq(wire_write_pcapng(wire, "/nonexistent-dir/x.pcapng"), -ENOENT);
+	ck_assert_int_eq(wire_write_pcapng(wire, "/nonexistent-dir/x.pcapng", NULL), -ENOENT);
 	unlink(path);
 	wire_free(wire);
 }
@@ -421,7 +421,7 @@ START_TEST(test_pcapng_empty)
 	wire = wire_open(NULL, NULL, 0, err, sizeof(err));
 	ck_assert_ptr_nonnull(wire);
 	temp_path(path, sizeof(path));
-	ck_assert_int_eq(wire_write_pcapng(wire, path), 0);
+	ck_assert_int_eq(wire_write_pcapng(wire, path, NULL), 0);
 	pcapng_read(path, &view);
 	ck_assert_uint_eq(view.n_ifs, 0);
 	ck_assert_uint_eq(view.n_pkts, 0);
@@ -706,7 +706,7 @@ static void check_exchange(int family)
 	}
 
 	temp_path(path, sizeof(path));
-	ck_assert_int_eq(wire_write_pcapng(wire, path), 0);
+	ck_assert_int_eq(wire_write_pcapng(wire, path, NULL), 0);
 	ck_assert_uint_eq(pcap_count(path), wire_count(wire));
 	pcapng_read(path, &view);
 	ck_assert_uint_eq(view.n_ifs, 2);

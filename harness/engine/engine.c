@@ -428,18 +428,8 @@ static void keep_wire(struct run *run)
 	for (i = 0; i < n; i++)
 		result->wire[i].index = i;
 	result->n_wire = n;
-	if (run->options->pcap_dir) {
-		char path[4096], *c;
-		int rc;
-
-		snprintf(path, sizeof(path), "%s/%s.pcapng", run->options->pcap_dir, result->name);
-		for (c = path + strlen(run->options->pcap_dir) + 1; *c; c++)
-			if (*c == '/')
-				*c = '-';
-		rc = wire_write_pcapng(run->wire, path);
-		if (rc < 0)
-			fprintf(stderr, "ctlab: --pcap %s: %s\n", path, outfile_strerror(-rc));
-	}
+	if (run->options->pcap_dir)
+		write_captures(run);
 }
 
 /* The conntrack settings that decide the verdicts, as the run left them. */

@@ -191,4 +191,8 @@ void icmp_message_code(int family, enum icmp_message message, uint8_t *type, uin
 ssize_t craft_packet(struct run *run, const struct send_step *send, uint8_t *buf, size_t size,
 		     struct step_result *result);
 
+/* The run's wire as pcapng files under --pcap DIR, with conntrack's verdicts as
+ * packet comments. (capture.c) */
+void write_captures(struct run *run);
+
 #endif

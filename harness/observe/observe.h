@@ -188,9 +188,21 @@ size_t wire_dropped(const struct wire *wire);
  * A wire with no packets gives a file with no interface, which Wireshark
  * opens and libpcap refuses. The file is written whole through outfile_open
  * (a symlink at @path is refused, an existing file replaced when complete).
- * Returns 0 or -errno (outfile_strerror explains ELOOP and EEXIST).
+ * @meta (NULL: none) names the application and run in the section header,
+ * gives packets comments (Wireshark's frame.comment) and may keep one
+ * interface only. Returns 0 or -errno (outfile_strerror explains ELOOP and
+ * EEXIST).
  */
-int wire_write_pcapng(const struct wire *wire, const char *path);
+struct pcapng_meta {
+	const char *application;	/* the section's shb_userappl ("ctlab 0.13.0") */
+	const char *comment;		/* the section's comment (the scenario and run) */
+	const char *const *comments;	/* by packet index (arrival order); NULL entries none */
+	const char *host, *ifname;	/* only the packets of that interface; NULL: all */
+};
+
+#define PCAPNG_COMMENT_MAX	1024	/* longer comments are cut */
+
+int wire_write_pcapng(const struct wire *wire, const char *path, const struct pcapng_meta *meta);
 
 /*
  * wire_add - record the IP packet @data of @len bytes as if captured on

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -24,6 +25,9 @@
 #define PCAPNG_EPB		6u
 #define PCAPNG_BYTE_ORDER	0x1a2b3c4du
 #define PCAPNG_OPT_END		0
+#define PCAPNG_OPT_COMMENT	1
+#define PCAPNG_SHB_OS		3
+#define PCAPNG_SHB_USERAPPL	4
 #define PCAPNG_IF_NAME		2
 #define PCAPNG_IF_TSRESOL	9
 #define PCAPNG_EPB_FLAGS	2
@@ -32,7 +36,7 @@
 #define LINKTYPE_LINUX_SLL2	276
 #define SLL2_HEADER_LEN		20
 #define PCAPNG_SNAPLEN		(SLL2_HEADER_LEN + IP_PACKET_MAX)
-#define PCAPNG_BLOCK_MAX	(28 + PCAPNG_SNAPLEN + 3 + 12 + 4)
+#define PCAPNG_BLOCK_MAX	(28 + PCAPNG_SNAPLEN + 3 + 12 + 4 + 4 + PCAPNG_COMMENT_MAX + 3)
 
 /* One namespace's capture socket and the names of its interfaces seen so far. */
 struct wire_host {
@@ -452,14 +456,24 @@ static uint32_t if_id(const struct pcapng_if *ifs, size_t n_ifs, const struct wi
 	return id;
 }
 
-static int write_blocks(const struct wire_packet *const *sorted, size_t n, struct pcapng_if *ifs,
-			struct block *block, FILE *file)
+/* A text option, cut to PCAPNG_COMMENT_MAX bytes (at a UTF-8 boundary). */
+static void put_text_option(struct block *block, uint16_t code, const char *text)
 {
-	char name[WIRE_HOST_MAX + 1 + WIRE_IFNAME_MAX];
-	const uint8_t nanoseconds = 9;
-	size_t n_ifs = 0, i;
-	uint64_t ts;
-	int rc;
+	size_t len = strlen(text);
+
+	if (len > PCAPNG_COMMENT_MAX) {
+		len = PCAPNG_COMMENT_MAX;
+		while (len && ((unsigned char)text[len] & 0xc0) == 0x80)
+			len--;
+	}
+	if (len)
+		put_option(block, code, text, len);
+}
+
+static void put_section_header(struct block *block, const struct pcapng_meta *meta)
+{
+	char os[2 * sizeof(((struct utsname *)0)->release)];
+	struct utsname uts;
 
 	block_begin(block, PCAPNG_SHB);
 	put32(block, PCAPNG_BYTE_ORDER);
@@ -467,13 +481,42 @@ static int write_blocks(const struct wire_packet *const *sorted, size_t n, struc
 	put16(block, 0);
 	put32(block, 0xffffffffu);	/* section length not given */
 	put32(block, 0xffffffffu);
+	if (!meta)
+		return;
+	if (meta->comment)
+		put_text_option(block, PCAPNG_OPT_COMMENT, meta->comment);
+	if (uname(&uts) == 0) {
+		snprintf(os, sizeof(os), "%s %s", uts.sysname, uts.release);
+		put_text_option(block, PCAPNG_SHB_OS, os);
+	}
+	if (meta->application)
+		put_text_option(block, PCAPNG_SHB_USERAPPL, meta->application);
+	put_option(block, PCAPNG_OPT_END, NULL, 0);
+}
+
+static bool kept(const struct pcapng_meta *meta, const struct wire_packet *packet)
+{
+	return !meta || !meta->host || (!strcmp(meta->host, packet->host) &&
+					(!meta->ifname || !strcmp(meta->ifname, packet->ifname)));
+}
+
+static int write_blocks(const struct wire_packet *const *sorted, size_t n, struct pcapng_if *ifs,
+			struct block *block, FILE *file, const struct pcapng_meta *meta)
+{
+	char name[WIRE_HOST_MAX + 1 + WIRE_IFNAME_MAX];
+	const uint8_t nanoseconds = 9;
+	size_t n_ifs = 0, i;
+	uint64_t ts;
+	int rc;
+
+	put_section_header(block, meta);
 	rc = block_end(block, file);
 
 	/* Interfaces by host and name, all before the packets that name them: in
 	 * order of first appearance, a host's own neighbour discovery could come
 	 * first in one run and not in the next. */
 	for (i = 0; i < n; i++) {
-		if (if_id(ifs, n_ifs, sorted[i]) < n_ifs)
+		if (!kept(meta, sorted[i]) || if_id(ifs, n_ifs, sorted[i]) < n_ifs)
 			continue;
 		ifs[n_ifs].host = sorted[i]->host;
 		ifs[n_ifs++].ifname = sorted[i]->ifname;
@@ -495,6 +538,8 @@ static int write_blocks(const struct wire_packet *const *sorted, size_t n, struc
 		const struct wire_packet *packet = sorted[i];
 		uint32_t flags = packet->outgoing ? PCAPNG_OUTBOUND : PCAPNG_INBOUND;
 
+		if (!kept(meta, packet))
+			continue;
 		ts = (uint64_t)packet->when.tv_sec * 1000000000u + (uint64_t)packet->when.tv_nsec;
 		block_begin(block, PCAPNG_EPB);
 		put32(block, if_id(ifs, n_ifs, packet));
@@ -505,13 +550,15 @@ static int write_blocks(const struct wire_packet *const *sorted, size_t n, struc
 		put_sll2(block, packet);
 		put_padded(block, packet->data, packet->len);
 		put_option(block, PCAPNG_EPB_FLAGS, &flags, sizeof(flags));
+		if (meta && meta->comments && meta->comments[packet->index])
+			put_text_option(block, PCAPNG_OPT_COMMENT, meta->comments[packet->index]);
 		put_option(block, PCAPNG_OPT_END, NULL, 0);
 		rc = block_end(block, file);
 	}
 	return rc;
 }
 
-int wire_write_pcapng(const struct wire *wire, const char *path)
+int wire_write_pcapng(const struct wire *wire, const char *path, const struct pcapng_meta *meta)
 {
 	const struct wire_packet **sorted;
 	struct pcapng_if *ifs;
@@ -538,7 +585,7 @@ int wire_write_pcapng(const struct wire *wire, const char *path)
 		rc = -errno;
 		goto out_free_buf;
 	}
-	rc = write_blocks(sorted, wire->n_packets, ifs, &block, outfile_stream(file));
+	rc = write_blocks(sorted, wire->n_packets, ifs, &block, outfile_stream(file), meta);
 	if (rc)
 		outfile_discard(file);
 	else

@@ -201,26 +201,22 @@ static int copy_out(const char *from, const char *to)
 	return outfile_commit(file);
 }
 
-int vm_bring_back(const struct vm_outcome *outcome, const char *junit, const char *pcap)
+/*
+ * The files of the guest's folder @from into @to, and those of its folders
+ * one level down (--pcap writes a folder of per-interface files per run).
+ * Anything else (a deeper folder, a symlink, a device) is refused, not followed.
+ */
+static int copy_folder(const char *from, const char *to, int depth)
 {
-	char from[PATH_MAX], to[PATH_MAX];
+	char src[PATH_MAX], dst[PATH_MAX];
 	struct dirent *entry;
 	struct stat st;
 	DIR *dir;
-	int rc = 0;
+	int rc;
 
-	if (junit) {
-		snprintf(from, sizeof(from), "%s/junit.xml", outcome->dir);
-		rc = copy_out(from, junit);
-		if (rc < 0 && rc != -ENOENT)
-			return rc;
-	}
-	if (!pcap)
-		return 0;
-	rc = outfile_mkdir(pcap);
+	rc = outfile_mkdir(to);
 	if (rc < 0)
 		return rc;
-	snprintf(from, sizeof(from), "%s/pcap", outcome->dir);
 	/* QEMU has exited: nothing changes the share between this and opendir. */
 	if (lstat(from, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -232,10 +228,32 @@ int vm_bring_back(const struct vm_outcome *outcome, const char *junit, const cha
 	while ((entry = readdir(dir)) && rc == 0) {
 		if (entry->d_name[0] == '.')
 			continue;
-		snprintf(from, sizeof(from), "%s/pcap/%s", outcome->dir, entry->d_name);
-		snprintf(to, sizeof(to), "%s/%s", pcap, entry->d_name);
-		rc = copy_out(from, to);
+		snprintf(src, sizeof(src), "%s/%s", from, entry->d_name);
+		snprintf(dst, sizeof(dst), "%s/%s", to, entry->d_name);
+		if (lstat(src, &st) < 0)
+			rc = -errno;
+		else if (S_ISDIR(st.st_mode))
+			rc = depth > 0 ? copy_folder(src, dst, depth - 1) : -ELOOP;
+		else
+			rc = copy_out(src, dst);
 	}
 	closedir(dir);
 	return rc;
+}
+
+int vm_bring_back(const struct vm_outcome *outcome, const char *junit, const char *pcap)
+{
+	char from[PATH_MAX];
+	int rc = 0;
+
+	if (junit) {
+		snprintf(from, sizeof(from), "%s/junit.xml", outcome->dir);
+		rc = copy_out(from, junit);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+	}
+	if (!pcap)
+		return 0;
+	snprintf(from, sizeof(from), "%s/pcap", outcome->dir);
+	return copy_folder(from, pcap, 1);
 }

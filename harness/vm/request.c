@@ -41,6 +41,10 @@ static const struct vm_option {
 	{ "-j", WORD_RUN_VALUE, true },
 	{ "--jobs", WORD_RUN_VALUE, true },
 	{ "--ct-max", WORD_RUN_VALUE, true },
+	{ "--family", WORD_RUN_VALUE, true },
+	{ "--variant", WORD_RUN_VALUE, true },
+	{ "--color", WORD_RUN_VALUE, true },
+	{ "--colour", WORD_RUN_VALUE, true },
 };
 
 /* The option @word names: "--json FILE", "--json=FILE", "-j2".  *@inline_value
