@@ -434,7 +434,7 @@ killed_host_unchanged $pid "$reached" "killed mid-run (holding ${held:-0} namesp
 if ldd "$ctlab" 2>/dev/null | grep -q libasan; then
 	echo "# SKIP valgrind: $ctlab is built with AddressSanitizer"
 elif valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
-	--suppressions=tests/valgrind.supp -q "$ctlab" run -j1 tests/fixtures/small-table.ct \
+	--suppressions=tests/valgrind.supp -q "$ctlab" run -j1 --out "$out/valgrind" tests/fixtures/small-table.ct \
 	tests/fixtures/flag-check.ct scenarios/nat-reset/invalid-not-unnated.ct \
 	scenarios/udp/udp-length-too-large.ct scenarios/icmp/icmp-error-related.ct \
 	scenarios/tcp-state/fin-handshake.ct >"$out/valgrind.txt" 2>&1; then

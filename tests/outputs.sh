@@ -128,4 +128,51 @@ else
 	not_ok "pcapng: $pcap_report"
 fi
 
+# A results folder: --out DIR holds all four outputs; --out auto makes
+# results/DATE-KERNEL and results/latest; --json - is stdout with the report on
+# stderr; one file for two outputs is refused.
+here=$(pwd)
+ctlab_path=$(cd "$(dirname "$ctlab")" && pwd)/$(basename "$ctlab")
+mkdir "$outputs/auto"
+(cd "$outputs/auto" && CTLAB_SCENARIOS=$here/scenarios "$ctlab_path" run --out auto syn-fin >/dev/null 2>&1)
+"$ctlab" run --json - tests/fixtures/flag-check.ct >"$outputs/stdout.json" 2>"$outputs/stderr.ktap"
+json_status=$?
+if [ -f "$outputs/auto/results/latest/results.json" ] && [ -f "$outputs/auto/results/latest/junit.xml" ] &&
+   [ -f "$outputs/auto/results/latest/results.ktap" ] && [ -d "$outputs/auto/results/latest/pcap" ] &&
+   [ $json_status = 0 ] && "$debian_python" -c 'import json,sys; json.load(open(sys.argv[1]))' "$outputs/stdout.json" &&
+   grep -q '^ok 2 fixture-flag-check/ipv6' "$outputs/stderr.ktap" &&
+   exits 2 "$ctlab" run --json "$outputs/same" --junit "$outputs/same" tests/fixtures/flag-check.ct &&
+   exits 2 "$ctlab" run --out "$outputs/o" --json "$outputs/o/results.ktap" tests/fixtures/flag-check.ct; then
+	ok "--out auto fills results/latest; --json - is stdout (KTAP on stderr); one file for two outputs exits 2"
+else
+	not_ok "results folder: --json - exit $json_status; $(find "$outputs/auto" | head -5)"
+fi
+
+# --shard K/N and merge: three shards of a small catalogue merged are the
+# whole run, in its order; a shard merged twice is refused.
+shards=$outputs/shards
+mkdir -p "$shards/catalogue"
+cp -r scenarios/tcp-flags/*.ct scenarios/facts tests/fixtures/variant-fails.ct \
+	scenarios/nat-reset/invalid-not-unnated.ct "$shards/catalogue/"
+for k in 1 2 3; do
+	CTLAB_SCENARIOS=$shards/catalogue "$ctlab" run --shard "$k/3" --out "$shards/s$k" >/dev/null 2>&1
+done
+CTLAB_SCENARIOS=$shards/catalogue "$ctlab" run --out "$shards/whole" >/dev/null 2>&1
+"$ctlab" merge --out "$shards/merged" "$shards/s1" "$shards/s2" "$shards/s3" 2>"$shards/merge.err"
+merge_status=$?
+runs_in() { "$debian_python" -c 'import json,sys; print(" ".join(r["name"] + "=" + r["outcome"] for r in json.load(open(sys.argv[1]))["runs"]))' "$1"; }
+if [ $merge_status = 0 ] &&
+   diff <(grep -v '^KTAP' "$shards/whole/results.ktap") <(grep -v '^KTAP' "$shards/merged/results.ktap") >"$shards/ktap.diff" &&
+   [ "$(runs_in "$shards/whole/results.json")" = "$(runs_in "$shards/merged/results.json")" ] &&
+   [ "$(grep -c '^\(not \)\?ok' "$shards/s1/results.ktap")" -lt "$(grep -c '^\(not \)\?ok' "$shards/whole/results.ktap")" ] &&
+   "$debian_python" tests/results_check.py docs/results.schema.json "$shards/merged/results.json" >/dev/null &&
+   "$debian_python" tests/junit_check.py "$shards/merged/junit.xml" --expect-failed 2 >/dev/null &&
+   ! "$ctlab" merge --out "$shards/twice" "$shards/s1" "$shards/s1" 2>"$shards/twice.err" &&
+   grep -q 'is in both' "$shards/twice.err"; then
+	ok "--shard 1/3..3/3 merged equal the whole run (KTAP, JSON, JUnit: $(grep -c '^\(not \)\?ok' "$shards/whole/results.ktap") runs); a shard twice is refused"
+else
+	not_ok "shards merged (exit $merge_status): $(cat "$shards/merge.err")"
+	sed 's/^/    /' "$shards/ktap.diff" | head -10
+fi
+
 rm -rf "$outputs"

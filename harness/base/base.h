@@ -65,6 +65,11 @@ struct ct_entry {
 
 double seconds_since(const struct timespec *start);
 long ms_since(const struct timespec *start);
+/* The wall-clock time @when (0: now) in strftime @format, UTC or local, into @buf. */
+void time_text(char *buf, size_t size, const char *format, time_t when, bool utc)
+	__attribute__((format(strftime, 3, 0)));
+/* The ISO 8601 UTC time of results files: "2026-12-02T15:20:11Z". */
+#define TIME_ISO_UTC	"%Y-%m-%dT%H:%M:%SZ"
 
 /* ---- Text safe to show (safetext.c) ---- */
 

@@ -103,6 +103,24 @@ double seconds_since(const struct timespec *start)
 	return (double)(now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+void time_text(char *buf, size_t size, const char *format, time_t when, bool utc)
+{
+	struct tm tm;
+
+	if (!when)
+		when = time(NULL);
+	if (utc)
+		gmtime_r(&when, &tm);
+	else
+		localtime_r(&when, &tm);
+	/* The callers' formats are checked (the strftime attribute in base.h). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	if (!strftime(buf, size, format, &tm) && size)
+		buf[0] = '\0';
+#pragma GCC diagnostic pop
+}
+
 long ms_since(const struct timespec *start)
 {
 	return (long)(seconds_since(start) * 1000);

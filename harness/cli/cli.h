@@ -65,6 +65,7 @@ int cmd_list(int argc, char **argv);	/* list.c */
 int cmd_show(int argc, char **argv);	/* show.c */
 int cmd_clean(int argc, char **argv);	/* clean.c */
 int cmd_diff(int argc, char **argv);	/* diff.c */
+int cmd_merge(int argc, char **argv);	/* merge.c */
 int cmd_vm(int argc, char **argv);	/* vm.c */
 
 #endif

@@ -30,6 +30,7 @@ static const struct command {
 	{ "show", cmd_show },
 	{ "clean", cmd_clean },
 	{ "diff", cmd_diff },
+	{ "merge", cmd_merge },
 	{ "vm", cmd_vm },
 	{ "version", cmd_version },
 	{ "--version", cmd_version },
@@ -44,9 +45,9 @@ int main(int argc, char **argv)
 	size_t i;
 
 	if (argc < 2)
-		return usage_error("%s", "expected a command: run, list, show, clean, diff, vm, help");
+		return usage_error("%s", "expected a command: run, list, show, clean, diff, merge, vm, help");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
-	return usage_error("unknown command '%s' (run, list, show, clean, diff, vm, help)", argv[1]);
+	return usage_error("unknown command '%s' (run, list, show, clean, diff, merge, vm, help)", argv[1]);
 }

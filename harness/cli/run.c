@@ -1,12 +1,17 @@
 /* run — the run command: its options, the job queue and worker threads, the KTAP/JSON/JUnit/pcap outputs, --ct-max with the journal and the machine lock. */
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "output/output.h"
@@ -25,8 +30,17 @@ struct job {
 	const struct scenario *scenario;
 	int variant;
 	int family;
+	size_t position;		/* among all the runs asked for, from 1 */
 	struct run_result result;
 	bool done;
+};
+
+/* Where the report goes: stdout (or stderr under --json -), and the results
+ * folder's results.ktap. */
+struct sinks {
+	FILE *report;
+	enum report_format format;
+	FILE *ktap;			/* NULL: none */
 };
 
 /* Runs go on in worker threads (each in namespaces of its own); the main
@@ -105,20 +119,53 @@ static struct job *make_jobs(const struct scenario_list *chosen, const struct ru
 				if (!wanted(scenario, &chosen->picks[i], filter, variant,
 					    f == 0 ? FAMILY_IPV4 : FAMILY_IPV6))
 					continue;
-				jobs[n++] = (struct job){ .scenario = scenario, .variant = variant,
-							  .family = families[f] };
+				jobs[n] = (struct job){ .scenario = scenario, .variant = variant,
+							.family = families[f], .position = n + 1 };
+				n++;
 			}
 	}
 	*n_jobs = n;
 	return jobs;
 }
 
+/* A run's KTAP name before it runs: NAME[/VARIANT]/FAMILY, as the engine names it. */
+static void job_name(const struct job *job, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s/%s", job->scenario->name, job->variant >= 0 ? "/" : "",
+		 job->variant >= 0 ? job->scenario->variants[job->variant] : "",
+		 job->family == AF_INET ? "ipv4" : "ipv6");
+}
+
+/* FNV-1a: the same shard for a run on every machine, kernel and catalogue order. */
+static uint32_t name_hash(const char *name)
+{
+	uint32_t hash = 2166136261u;
+
+	for (; *name; name++)
+		hash = (hash ^ (uint8_t)*name) * 16777619u;
+	return hash;
+}
+
+/* --shard K/N: keep the runs whose name hashes to K (1..N). */
+static size_t keep_shard(struct job *jobs, size_t n_jobs, unsigned k, unsigned n)
+{
+	char name[SCENARIO_NAME_MAX + SCENARIO_IDENT_MAX + 8];
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n_jobs; i++) {
+		job_name(&jobs[i], name, sizeof(name));
+		if (name_hash(name) % n == k - 1)
+			jobs[kept++] = jobs[i];
+	}
+	return kept;
+}
+
 static int run_all(struct job *jobs, size_t n_jobs, long workers,
-		   const struct engine_options *options, enum report_format format,
+		   const struct engine_options *options, const struct sinks *sinks,
 		   struct export *export)
 {
 	struct job_queue queue = { .jobs = jobs, .n_jobs = n_jobs, .options = options };
-	struct report_totals totals = { 0 };
+	struct report_totals totals = { 0 }, ktap_totals = { 0 };
 	pthread_t threads[64];
 	size_t i;
 	long w, started = 0;
@@ -131,17 +178,24 @@ static int run_all(struct job *jobs, size_t n_jobs, long workers,
 	if (!started)
 		run_jobs(&queue);
 
-	report_begin(stdout, format, n_jobs);
+	report_begin(sinks->report, sinks->format, n_jobs);
+	if (sinks->ktap)
+		report_begin(sinks->ktap, REPORT_KTAP, n_jobs);
 	for (i = 0; i < n_jobs; i++) {
 		pthread_mutex_lock(&queue.lock);
 		while (!jobs[i].done)
 			pthread_cond_wait(&queue.finished, &queue.lock);
 		pthread_mutex_unlock(&queue.lock);
-		report_run(stdout, format, i + 1, &jobs[i].result, &totals);
+		jobs[i].result.position = jobs[i].position;
+		report_run(sinks->report, sinks->format, i + 1, &jobs[i].result, &totals);
+		if (sinks->ktap)
+			report_run(sinks->ktap, REPORT_KTAP, i + 1, &jobs[i].result, &ktap_totals);
 		export_run(export, &jobs[i].result);
 		run_result_free(&jobs[i].result);
 	}
-	report_end(stdout, format, &totals);
+	report_end(sinks->report, sinks->format, &totals);
+	if (sinks->ktap)
+		report_end(sinks->ktap, REPORT_KTAP, &ktap_totals);
 	for (w = 0; w < started; w++)
 		pthread_join(threads[w], NULL);
 	pthread_cond_destroy(&queue.finished);
@@ -152,6 +206,56 @@ static int run_all(struct job *jobs, size_t n_jobs, long workers,
 	if (totals.skipped && !totals.passed)
 		return EXIT_SKIPPED;
 	return EXIT_PASS;
+}
+
+/* Whether two output paths name one file: the same inode, or (not there yet)
+ * the same name in the same folder. */
+static bool same_file(const char *a, const char *b)
+{
+	char da[PATH_MAX], db[PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
+	struct stat sa, sb;
+
+	/* "-" is stdout: the same as /dev/stdout, or as another "-". */
+	if (strcmp(a, "-") == 0)
+		a = "/dev/stdout";
+	if (strcmp(b, "-") == 0)
+		b = "/dev/stdout";
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	snprintf(da, sizeof(da), "%s", a);
+	snprintf(db, sizeof(db), "%s", b);
+	if (!realpath(dirname(da), ra) || !realpath(dirname(db), rb))
+		return strcmp(a, b) == 0;
+	snprintf(da, sizeof(da), "%s", a);
+	snprintf(db, sizeof(db), "%s", b);
+	return strcmp(ra, rb) == 0 && strcmp(basename(da), basename(db)) == 0;
+}
+
+/* The results folder of --out auto: results/DATE-KERNEL, and results/latest
+ * (a relative symlink, replaced whole) pointing at it. */
+static int auto_out(char *dir, size_t size)
+{
+	char stamp[32], link_tmp[64];
+	struct utsname uts;
+	int rc;
+
+	uname(&uts);
+	time_text(stamp, sizeof(stamp), "%Y-%m-%dT%H%M%S", 0, false);
+	rc = outfile_mkdir("results");
+	if (rc < 0)
+		return rc;
+	snprintf(dir, size, "results/%s-%s", stamp, uts.release);
+	rc = outfile_mkdir(dir);
+	if (rc < 0)
+		return rc;
+	snprintf(link_tmp, sizeof(link_tmp), "results/.latest.%d", (int)getpid());
+	unlink(link_tmp);
+	if (symlink(dir + strlen("results/"), link_tmp) < 0 || rename(link_tmp, "results/latest") < 0) {
+		rc = -errno;
+		unlink(link_tmp);
+		return rc;
+	}
+	return 0;
 }
 
 /* The machine lock, exclusively; says so when other ctlab runs hold it. */
@@ -180,6 +284,8 @@ int cmd_run(int argc, char **argv)
 		{ "family", required_argument, NULL, 'F' },
 		{ "variant", required_argument, NULL, 'R' },
 		{ "color", required_argument, NULL, 'C' },
+		{ "out", required_argument, NULL, 'O' },
+		{ "shard", required_argument, NULL, 'S' },
 		{ "colour", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -196,6 +302,12 @@ int cmd_run(int argc, char **argv)
 	size_t n_jobs = 0, n_facts = 0;
 	struct fact_value *facts = NULL;
 	struct run_filter filter = { 0 };
+	struct sinks sinks = { .report = stdout, .format = REPORT_KTAP };
+	const char *out_dir = NULL;
+	char out_buf[PATH_MAX], json_buf[PATH_MAX + 16], junit_buf[PATH_MAX + 16];
+	char ktap_path[PATH_MAX + 16], pcap_buf[PATH_MAX + 16];
+	struct outfile *ktap_file = NULL;
+	unsigned shard_k = 0, shard_n = 0;
 	char *end;
 	int opt, status = EXIT_USAGE, machine_fd = -1;
 
@@ -226,6 +338,16 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'v':
 			format = REPORT_TEXT;
+			break;
+		case 'O':
+			out_dir = optarg;
+			break;
+		case 'S':
+			if (sscanf(optarg, "%u/%u", &shard_k, &shard_n) != 2 || shard_n < 1 ||
+			    shard_n > 1000 || shard_k < 1 || shard_k > shard_n ||
+			    strspn(optarg, "0123456789/") != strlen(optarg))
+				return usage_error("--shard expects K/N, 1 <= K <= N <= 1000, found '%s'",
+						   optarg);
 			break;
 		case 't':
 			engine_options.timeout_ms = (int)strtol(optarg, &end, 10);
@@ -278,6 +400,47 @@ int cmd_run(int argc, char **argv)
 	}
 	if (workers < 1)
 		workers = 1;
+	sinks.format = format;
+	/* --json -: the JSON is stdout, so the report goes to stderr. */
+	if (json_path && strcmp(json_path, "-") == 0)
+		sinks.report = stderr;
+	if (out_dir) {
+		int rc = strcmp(out_dir, "auto") == 0 ? auto_out(out_buf, sizeof(out_buf))
+						     : outfile_mkdir(out_dir);
+
+		if (rc < 0) {
+			fprintf(stderr, "ctlab: --out %s: %s\n", out_dir, outfile_strerror(-rc));
+			return EXIT_USAGE;
+		}
+		if (strcmp(out_dir, "auto") == 0)
+			out_dir = out_buf;
+		snprintf(json_buf, sizeof(json_buf), "%s/results.json", out_dir);
+		snprintf(junit_buf, sizeof(junit_buf), "%s/junit.xml", out_dir);
+		snprintf(ktap_path, sizeof(ktap_path), "%s/results.ktap", out_dir);
+		snprintf(pcap_buf, sizeof(pcap_buf), "%s/pcap", out_dir);
+		if (!json_path)
+			json_path = json_buf;
+		if (!junit_path)
+			junit_path = junit_buf;
+		if (!engine_options.pcap_dir) {
+			rc = outfile_mkdir(pcap_buf);
+			if (rc < 0) {
+				fprintf(stderr, "ctlab: --out %s: %s\n", pcap_buf, outfile_strerror(-rc));
+				return EXIT_USAGE;
+			}
+			engine_options.pcap_dir = pcap_buf;
+		}
+	}
+	{
+		const char *paths[] = { json_path, junit_path, out_dir ? ktap_path : NULL };
+		const char *names[] = { "--json", "--junit", "results.ktap" };
+
+		for (size_t a = 0; a < 3; a++)
+			for (size_t b = a + 1; b < 3; b++)
+				if (paths[a] && paths[b] && same_file(paths[a], paths[b]))
+					return usage_error("%s and %s are one file (%s): each output "
+							   "needs its own", names[a], names[b], paths[a]);
+	}
 	if (select_scenarios(argc - optind, argv + optind, &all, &chosen) < 0)
 		goto out_free;
 	jobs = make_jobs(&chosen, &filter, &n_jobs);
@@ -286,6 +449,8 @@ int cmd_run(int argc, char **argv)
 		status = EXIT_FAILED;
 		goto out_free;
 	}
+	if (shard_n)
+		n_jobs = keep_shard(jobs, n_jobs, shard_k, shard_n);
 	if (!n_jobs && (filter.families || filter.variant)) {
 		usage_error("no run of the chosen scenarios is %s%s%s", filter.variant ? "variant " : "",
 			    filter.variant ? filter.variant : "",
@@ -340,9 +505,30 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "ctlab: %s\n", err);
 		goto out_free;
 	}
-	status = run_all(jobs, n_jobs, workers, &engine_options, format, export);
+	if (out_dir) {
+		ktap_file = outfile_open(ktap_path);
+		if (!ktap_file) {
+			fprintf(stderr, "ctlab: --out %s: %s\n", ktap_path, outfile_strerror(errno));
+			export_close(export);
+			goto out_free;
+		}
+		sinks.ktap = outfile_stream(ktap_file);
+	}
+	status = run_all(jobs, n_jobs, workers, &engine_options, &sinks, export);
 	if (export_close(export) < 0 && status == EXIT_PASS)
 		status = EXIT_FAILED;
+	if (ktap_file) {
+		int rc = outfile_commit(ktap_file);
+
+		if (rc < 0) {
+			fprintf(stderr, "ctlab: --out %s: %s\n", ktap_path, outfile_strerror(-rc));
+			if (status == EXIT_PASS)
+				status = EXIT_FAILED;
+		}
+	}
+	if (out_dir)
+		fprintf(stderr, "ctlab: results in %s/ (results.json, junit.xml, results.ktap, pcap/)\n",
+			out_dir);
 
 out_free:
 	if (ct_max)

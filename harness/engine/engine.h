@@ -126,6 +126,8 @@ struct run_result {
 	size_t n_sysctls;
 	struct run_sysctl sysctls[RUN_SYSCTLS_MAX];
 	double seconds;			/* setup + run + teardown */
+	size_t position;		/* its place among the runs asked for before --shard
+					 * (set by the caller, for ctlab merge); from 1, 0 unset */
 	const struct fact_value *facts;	/* the probed kernel facts (engine_options'), not owned */
 	size_t n_facts;
 };

@@ -109,8 +109,7 @@ void change_values(struct change *change, const char *label, const char *old_val
 	snprintf(change->new_value, sizeof(change->new_value), "%s", new_value);
 }
 
-/* A results.json, or a folder holding one; NULL with the reason on err. */
-static json_t *load(const char *path, FILE *err)
+json_t *results_load(const char *path, FILE *err)
 {
 	char file[4096];
 	json_error_t error;
@@ -403,10 +402,10 @@ int diff_results(const char *old_path, const char *new_path, enum diff_format fo
 	size_t i, n_runs = 0;
 	int rc = -1;
 
-	old_root = load(old_path, err);
+	old_root = results_load(old_path, err);
 	if (!old_root)
 		return -1;
-	new_root = load(new_path, err);
+	new_root = results_load(new_path, err);
 	if (!new_root)
 		goto out_free_old;
 	old_runs = json_object_get(old_root, "runs");

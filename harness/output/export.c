@@ -17,6 +17,7 @@
 struct export {
 	const char *json_path, *junit_path;
 	struct outfile *json_file, *junit_file;	/* written whole at export_close */
+	bool json_stdout;		/* --json -: to stdout as it is, at export_close */
 	json_t *runs;			/* JSON array of runs */
 	struct junit *junit;		/* written at the end */
 };
@@ -52,7 +53,8 @@ struct export *export_open(const char *json_path, const char *junit_path, char *
 		goto out_errno;
 	export->json_path = json_path;
 	export->junit_path = junit_path;
-	if (json_path) {
+	export->json_stdout = json_path && strcmp(json_path, "-") == 0;
+	if (json_path && !export->json_stdout) {
 		export->json_file = outfile_open(json_path);
 		if (!export->json_file) {
 			snprintf(err, errsize, "--json %s: %s", json_path, outfile_strerror(errno));
@@ -399,6 +401,8 @@ static json_t *run_json(const struct run_result *result)
 			   "outcome", outcome_names[result->outcome], "seconds", result->seconds);
 	if (!object)
 		return NULL;
+	if (result->position)
+		json_object_set_new(object, "position", json_integer((json_int_t)result->position));
 	json_object_set_new(object, "variant", result->variant >= 0 ?
 			    json_string(scenario->variants[result->variant]) : json_null());
 	if (result->reason[0])
@@ -435,7 +439,7 @@ static json_t *run_json(const struct run_result *result)
 
 void export_run(struct export *export, const struct run_result *result)
 {
-	if (export->json_file)
+	if (export->json_file || export->json_stdout)
 		json_array_append_new(export->runs, run_json(result));
 	if (export->junit_file)
 		junit_add(export->junit, result);
@@ -446,13 +450,10 @@ static int write_json(struct export *export, FILE *out)
 	char date[32], host[256] = "localhost";
 	struct utsname uts;
 	json_t *document;
-	time_t now = time(NULL);
-	struct tm tm;
 	int rc;
 
 	uname(&uts);
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	time_text(date, sizeof(date), TIME_ISO_UTC, 0, true);
 	gethostname(host, sizeof(host) - 1);
 	document = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "tool", "ctlab",
 			     "schema_version", EXPORT_SCHEMA_VERSION, "ctlab_version",
@@ -493,6 +494,10 @@ int export_close(struct export *export)
 		if (commit_output(export->json_file, "--json", export->json_path,
 				  write_json(export, out)) < 0)
 			rc = -1;
+	}
+	if (export->json_stdout && (write_json(export, stdout) < 0 || fflush(stdout) != 0)) {
+		fprintf(stderr, "ctlab: --json -: %s\n", strerror(errno));
+		rc = -1;
 	}
 	if (export->junit_file) {
 		int written;

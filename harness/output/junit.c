@@ -143,7 +143,6 @@ static void suite_end(struct junit *junit)
 	FILE *out = junit->body_stream;
 	char stamp[32], host[256] = "localhost", package[64];
 	struct utsname uts;
-	struct tm tm;
 	size_t i;
 
 	if (!junit->scenario)
@@ -151,8 +150,8 @@ static void suite_end(struct junit *junit)
 	if (fclose(junit->cases_stream) != 0)
 		junit->out_of_memory = true;
 	junit->cases_stream = NULL;
-	gmtime_r(&junit->began, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* JUnit readers take the time without a zone; it is UTC. */
+	time_text(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", junit->began, true);
 	gethostname(host, sizeof(host) - 1);
 	uname(&uts);
 	fputs("  <testsuite name=\"", out);

@@ -57,7 +57,7 @@ void report_color_choose(enum report_color mode);
 /* Use style for the text format from now on (report_begin sets the detected one). */
 void report_set_style(const struct report_style *style);
 
-/* Header: "KTAP version 1" and the plan "1..N"; picks the text style for out. */
+/* Header: "KTAP version 1" and the plan "1..N"; for text, picks the style for out. */
 void report_begin(FILE *out, enum report_format format, size_t n_runs);
 /* One run, numbered from 1; counts it into totals. */
 void report_run(FILE *out, enum report_format format, size_t number,
@@ -86,7 +86,8 @@ struct export;
 /* Open the outputs asked for; a NULL path means that format is not written.
  * Each is written whole at export_close through outfile (a symlink at a path
  * is refused, never followed). NULL with a message in err ("--json PATH: a
- * symlink: refusing to write through it") when a file cannot be created. */
+ * symlink: refusing to write through it") when a file cannot be created.
+ * A json_path of "-" is stdout, written at export_close. */
 struct export *export_open(const char *json_path, const char *junit_path, char *err,
 			   size_t errsize);
 
@@ -119,5 +120,23 @@ enum diff_format { DIFF_TEXT, DIFF_JSON };
  */
 int diff_results(const char *old_path, const char *new_path, enum diff_format format,
 		 FILE *out, FILE *err);
+
+/* ---- results files: reading them, and merging result folders. (diff.c, merge.c) ---- */
+
+struct json_t;
+
+/* A results.json, or a folder holding one, checked to be ctlab's; NULL after
+ * saying on @err why not (FILE:LINE:COLUMN for bad JSON). Free with json_decref. */
+struct json_t *results_load(const char *path, FILE *err);
+
+/*
+ * merge_results - join the result folders (or results.json files) @inputs
+ * (shards of one run, runs on other kernels) into @out_dir: results.json with
+ * every run, each keeping the kernel it ran on, in the order of the unsharded
+ * run (per kernel, in the order given); junit.xml of the folders' junit.xml
+ * suites; results.ktap made from the runs. A run in two inputs of one kernel
+ * is an error. 0, or -1 after saying why on @err.
+ */
+int merge_results(const char *const *inputs, size_t n, const char *out_dir, FILE *err);
 
 #endif

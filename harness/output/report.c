@@ -109,7 +109,8 @@ void report_set_style(const struct report_style *style)
 
 void report_begin(FILE *out, enum report_format format, size_t n_runs)
 {
-	text_style = report_style_detect(out);
+	if (format == REPORT_TEXT)
+		text_style = report_style_detect(out);
 	if (format == REPORT_KTAP)
 		fprintf(out, "KTAP version 1\n1..%zu\n", n_runs);
 }
