@@ -41,6 +41,7 @@ static const struct vm_option {
 	{ "-j", WORD_RUN_VALUE, true },
 	{ "--jobs", WORD_RUN_VALUE, true },
 	{ "--ct-max", WORD_RUN_VALUE, true },
+	{ "--shard", WORD_RUN_VALUE, true },
 	{ "--family", WORD_RUN_VALUE, true },
 	{ "--variant", WORD_RUN_VALUE, true },
 	{ "--color", WORD_RUN_VALUE, true },
