@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
@@ -1025,40 +1026,89 @@ struct nft_args {
 	const char *ruleset;
 	char *err;
 	size_t errsize;
+	bool check;			/* dry run: parse and evaluate, change nothing */
 };
+
+/*
+ * nft's error for a ruleset read from a file names the line and shows it
+ * ("FILE:4:16-25: Error: …", that line, carets); for a buffer it shows line 1
+ * over the carets of another. So the ruleset goes in as a memfd's file, whose
+ * name is then said as "ruleset line".
+ */
+static void ruleset_error(const char *text, const char *path, char *buf, size_t size)
+{
+	size_t len = 0, path_len = strlen(path);
+
+	buf[0] = '\0';
+	while (*text && len + 1 < size) {
+		if (strncmp(text, path, path_len) == 0 && text[path_len] == ':') {
+			len += (size_t)snprintf(buf + len, size - len, "ruleset line ");
+			text += path_len + 1;
+			continue;
+		}
+		buf[len++] = *text++;
+		buf[len] = '\0';
+	}
+	if (len >= size)
+		len = size - 1;
+	while (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+}
 
 static int nft_load_here(void *opaque)
 {
 	struct nft_args *args = opaque;
+	size_t len = strlen(args->ruleset);
 	struct nft_ctx *ctx;
-	int err;
+	char path[64];
+	int err, fd;
 
+	fd = memfd_create("ruleset", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, args->ruleset, len) != (ssize_t)len) {
+		close(fd);
+		return -EIO;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	/* Its netlink socket is made here, inside the namespace. */
 	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!ctx)
+	if (!ctx) {
+		close(fd);
 		return -ENOMEM;
+	}
 	if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
 		err = -ENOMEM;
 		goto out_free_ctx;
 	}
-	err = nft_run_cmd_from_buffer(ctx, args->ruleset) == 0 ? 0 : -EINVAL;
+	nft_ctx_set_dry_run(ctx, args->check);
+	err = nft_run_cmd_from_filename(ctx, path) == 0 ? 0 : -EINVAL;
 	if (err < 0 && args->err && args->errsize > 0) {
 		const char *text = nft_ctx_get_error_buffer(ctx);
-		size_t len;
 
-		snprintf(args->err, args->errsize, "%s", text && *text ? text : "nft failed without a message");
-		len = strlen(args->err);
-		while (len > 0 && args->err[len - 1] == '\n')
-			args->err[--len] = '\0';
+		ruleset_error(text && *text ? text : "nft failed without a message", path, args->err,
+			      args->errsize);
 	}
 out_free_ctx:
 	nft_ctx_free(ctx);
+	close(fd);
 	return err;
+}
+
+int netns_nft_check(struct netns *ns, const char *ruleset, char *err, size_t errsize)
+{
+	struct nft_args args = { ruleset, err, errsize, true };
+
+	if (err && errsize > 0)
+		err[0] = '\0';
+	if (!ruleset)
+		return -EINVAL;
+	return netns_run(ns, nft_load_here, &args);
 }
 
 int netns_nft_load(struct netns *ns, const char *ruleset, char *err, size_t errsize)
 {
-	struct nft_args args = { ruleset, err, errsize };
+	struct nft_args args = { ruleset, err, errsize, false };
 
 	if (err && errsize > 0)
 		err[0] = '\0';

@@ -179,10 +179,16 @@ int netns_route_wait_gateway(struct netns *ns, const char *dst, const char *gate
 /*
  * netns_nft_load - run the nft script @ruleset inside @ns with
  * libnftables. On failure nft's error text goes to @err (NUL-terminated,
- * truncated to @errsize; may be NULL). Returns 0, -EINVAL if nft rejected
- * the ruleset, or another -errno (ENOMEM, thread errors).
+ * truncated to @errsize; may be NULL), naming the ruleset's own line
+ * ("ruleset line 4:16-25: Error: …", that line, carets). Returns 0,
+ * -EINVAL if nft rejected the ruleset, or another -errno (ENOMEM, thread
+ * errors).
  */
 int netns_nft_load(struct netns *ns, const char *ruleset, char *err, size_t errsize);
+
+/* netns_nft_check - the same as a dry run (nft -c): parsed and evaluated
+ * against @ns, nothing changed. */
+int netns_nft_check(struct netns *ns, const char *ruleset, char *err, size_t errsize);
 
 /*
  * netns_nft_queue_compat - append to @chain of the ip (@family AF_INET) or ip6

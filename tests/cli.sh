@@ -103,4 +103,17 @@ else
 	not_ok "--color"
 fi
 
+# An nft ruleset nft cannot parse: exit 2 before anything runs, naming the
+# scenario's line and the ruleset's own line with its carets under it.
+"$ctlab" run tests/fixtures/nft-syntax.ct >"$cli/nft.out" 2>"$cli/nft.err"
+status=$?
+if [ $status = 2 ] && [ ! -s "$cli/nft.out" ] &&
+   grep -qxF 'tests/fixtures/nft-syntax.ct:6:1: nft ruleset: ruleset line 4:26-26: Error: syntax error, unexpected newline' "$cli/nft.err" &&
+   grep -qxF '  tcp dport 80 frobnicate' "$cli/nft.err"; then
+	ok "a ruleset nft cannot parse is a scenario error (exit 2) before any run, at its line and the ruleset's"
+else
+	not_ok "nft ruleset error: exit $status"
+	sed 's/^/    /' "$cli/nft.out" "$cli/nft.err" | head -10
+fi
+
 rm -rf "$cli"

@@ -443,6 +443,15 @@ int cmd_run(int argc, char **argv)
 	}
 	if (select_scenarios(argc - optind, argv + optind, &all, &chosen) < 0)
 		goto out_free;
+	/* A ruleset nft cannot read is the file's mistake: said before anything runs. */
+	for (size_t i = 0; i < chosen.n; i++) {
+		char ruleset_err[2600];
+
+		if (engine_check_rulesets(chosen.items[i], ruleset_err, sizeof(ruleset_err)) < 0) {
+			fprintf(stderr, "%s\n", ruleset_err);
+			goto out_free;
+		}
+	}
 	jobs = make_jobs(&chosen, &filter, &n_jobs);
 	if (!jobs) {
 		fprintf(stderr, "ctlab: out of memory\n");

@@ -689,3 +689,37 @@ void run_result_free(struct run_result *result)
 	result->wire = NULL;
 	result->chains = NULL;
 }
+
+/* An nft error the ruleset alone explains: not a table, chain or set a step
+ * before it may have made, not the kernel refusing (a device, a module). */
+static bool ruleset_mistake(const char *nft_err)
+{
+	return !strstr(nft_err, "Could not process rule") &&
+	       !strstr(nft_err, "No such file or directory") && !strstr(nft_err, "does not exist");
+}
+
+int engine_check_rulesets(const struct scenario *scenario, char *err, size_t errsize)
+{
+	char nft_err[2048];
+	struct netns *ns = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < scenario->n_steps && rc == 0; i++) {
+		const struct step *step = &scenario->steps[i];
+
+		if (step->kind != STEP_NFT)
+			continue;
+		if (!ns && !(ns = netns_new("nft-check")))
+			return 0;	/* not allowed to: the run will say what it can */
+		if (netns_nft_check(ns, step->nft.ruleset, nft_err, sizeof(nft_err)) == -EINVAL &&
+		    ruleset_mistake(nft_err)) {
+			safetext_escape(nft_err, sizeof(nft_err), true);
+			snprintf(err, errsize, "%s:%d:%d: nft ruleset: %s", scenario->path,
+				 step->pos.line, step->pos.column, nft_err);
+			rc = -1;
+		}
+	}
+	if (ns)
+		netns_free(ns);
+	return rc;
+}

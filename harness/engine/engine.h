@@ -151,6 +151,16 @@ void engine_run(const struct scenario *scenario, int variant, int family,
 		const struct engine_options *options, struct run_result *result);
 void run_result_free(struct run_result *result);
 
+/*
+ * engine_check_rulesets - every nft ruleset of @scenario given to nft as a
+ * dry run (nft -c) in a namespace of its own, before anything runs: a ruleset
+ * nft cannot parse or make sense of is the scenario's mistake. 0, or -1 with
+ * "FILE:LINE:COLUMN: nft ruleset: ruleset line L:C: Error: …" in @err. What
+ * only the kernel can refuse (a device the topology makes) is left to the run.
+ * Needs CAP_NET_ADMIN; without it, nothing is checked (0).
+ */
+int engine_check_rulesets(const struct scenario *scenario, char *err, size_t errsize);
+
 /* The running kernel as CTLAB_KERNEL_VERSION(major, minor, patch). */
 uint32_t engine_kernel_version(void);
 
