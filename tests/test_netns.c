@@ -426,6 +426,15 @@ START_TEST(test_nft_load)
 	ck_assert_int_eq(netns_nft_load(ns, "table inet broken { chain c { frobnicate; } }", err, sizeof(err)), -EINVAL);
 	ck_assert_msg(strstr(err, "Error") && strstr(err, "frobnicate"), "nft error text: '%s'", err);
 	ck_assert_int_eq(netns_nft_load(ns, "table inet broken { chain c { frobnicate; } }", NULL, 0), -EINVAL);
+	/* The error names the ruleset's own line and shows that line, not line 1. */
+	ck_assert_int_eq(netns_nft_load(ns, "table inet t {\n chain c {\n  tcp dport 80 frobnicate\n }\n}",
+					err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strncmp(err, "ruleset line 3:", 15) == 0 && strstr(err, "\n  tcp dport 80 frobnicate\n") &&
+		      !strstr(err, "/proc/self/fd"), "nft error text: '%s'", err);
+	/* A dry run checks and changes nothing. */
+	ck_assert_int_eq(netns_nft_check(ns, good_ruleset, err, sizeof(err)), 0);
+	ck_assert_int_eq(netns_nft_load(ns, "delete table inet ctlab_test", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(netns_nft_check(ns, "table inet t { chain c { frobnicate; } }", err, sizeof(err)), -EINVAL);
 	netns_free(other);
 	netns_free(ns);
 }
