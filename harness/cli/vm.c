@@ -70,6 +70,35 @@ static bool hidden_in_guest(const char *path)
 	return false;
 }
 
+/* Where an output goes must be there before the guest boots, not found
+ * missing after it ran: the folder of a file, or the --pcap folder (made). */
+static int check_output(const char *option, const char *path, bool is_dir)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	char *slash;
+	int rc;
+
+	if (!path)
+		return 0;
+	if (is_dir) {
+		rc = outfile_mkdir(path);
+		if (rc < 0)
+			fprintf(stderr, "ctlab: vm: %s %s: %s\n", option, path, outfile_strerror(-rc));
+		return rc < 0 ? -1 : 0;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	if (dir[0] && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "ctlab: vm: %s %s: no folder %s to write it in\n", option, path, dir);
+		return -1;
+	}
+	return 0;
+}
+
 static long host_sysctl(const char *path)
 {
 	char text[64] = "";
@@ -193,6 +222,10 @@ int cmd_vm(int argc, char **argv)
 		fprintf(stderr, "ctlab: vm: getcwd: %s\n", strerror(errno));
 		return EXIT_USAGE;
 	}
+	if (check_output("--json", request.json, false) < 0 ||
+	    check_output("--junit", request.junit, false) < 0 ||
+	    check_output("--pcap", request.pcap, true) < 0)
+		return EXIT_USAGE;
 	if (hidden_in_guest(ctlab) || hidden_in_guest(cwd))
 		return usage_error("vm: the guest has its own /run, /tmp, /var/tmp, /var/log and /root: "
 				   "%s is not there for it (put the binary and the working folder "
