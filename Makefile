@@ -147,9 +147,9 @@ $(BUILD)/tests/%: tests/%.c $(ENGINE_OBJ) $(HEADERS) | $(BUILD)/.deps
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(ENGINE_OBJ) $(LDLIBS_TEST)
 
-## run: build and run the whole scenario suite (as root)
+## run: build and run the whole scenario suite (as root); results in results/latest/
 run: ctlab
-	./ctlab run
+	./ctlab run --out auto
 
 ## unit: unprivileged unit tests (Check)
 unit: $(TEST_BIN)
