@@ -584,6 +584,12 @@ void engine_run(const struct scenario *scenario, int variant, int family,
 		pthread_rwlock_rdlock(&machine_lock);
 	if (!options->machine_held)
 		machine_fd = journal_machine_lock(alone, true);
+	/* A ctlab killed with --ct-max left the lock free at once, but its
+	 * global setting changed until its guardian (or ctlab clean) puts it
+	 * back: a flood sized before that would meet another table. With the
+	 * machine ours, every entry of a dead process is put back now. */
+	if (alone && machine_fd >= 0)
+		journal_recover(NULL);
 	engine_run_locked(scenario, variant, family, options, result);
 	if (machine_fd >= 0)
 		close(machine_fd);
