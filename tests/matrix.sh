@@ -34,7 +34,8 @@ start_all=$(date +%s)
 if [ "${SKIP_HOST:-0}" != 1 ]; then
 	t=$(date +%s)
 	"$ctlab" run --json "$out/host.json" >"$out/host.ktap" 2>"$out/host.err"
-	echo "matrix: host $(uname -r): exit $?, $(grep '^# Totals' "$out/host.ktap") in $(elapsed "$t") s" |
+	rc=$?	# before $(uname -r) below, whose status $? would be
+	echo "matrix: host $(uname -r): exit $rc, $(grep '^# Totals' "$out/host.ktap") in $(elapsed "$t") s" |
 		tee "$out/host.wall"
 fi
 kernels+=(host)
