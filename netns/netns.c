@@ -1095,9 +1095,9 @@ out_free_ctx:
 	return err;
 }
 
-int netns_nft_check(struct netns *ns, const char *ruleset, char *err, size_t errsize)
+static int nft_run_in(struct netns *ns, const char *ruleset, char *err, size_t errsize, bool check)
 {
-	struct nft_args args = { ruleset, err, errsize, true };
+	struct nft_args args = { ruleset, err, errsize, check };
 
 	if (err && errsize > 0)
 		err[0] = '\0';
@@ -1106,15 +1106,14 @@ int netns_nft_check(struct netns *ns, const char *ruleset, char *err, size_t err
 	return netns_run(ns, nft_load_here, &args);
 }
 
+int netns_nft_check(struct netns *ns, const char *ruleset, char *err, size_t errsize)
+{
+	return nft_run_in(ns, ruleset, err, errsize, true);
+}
+
 int netns_nft_load(struct netns *ns, const char *ruleset, char *err, size_t errsize)
 {
-	struct nft_args args = { ruleset, err, errsize, false };
-
-	if (err && errsize > 0)
-		err[0] = '\0';
-	if (!ruleset)
-		return -EINVAL;
-	return netns_run(ns, nft_load_here, &args);
+	return nft_run_in(ns, ruleset, err, errsize, false);
 }
 
 /* A named counter in nft's listing: "counter NAME {" then "packets N bytes M". */
