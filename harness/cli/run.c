@@ -208,8 +208,9 @@ static int run_all(struct job *jobs, size_t n_jobs, long workers,
 	return EXIT_PASS;
 }
 
-/* Whether two output paths name one file: the same inode, or (not there yet)
- * the same name in the same folder. */
+/* Whether two output paths name one output: the same name in the same
+ * folder, or the same stream (/dev/stdout and -). Two hard links to one file
+ * are two outputs: each is replaced by a new file, never written through. */
 static bool same_file(const char *a, const char *b)
 {
 	char da[PATH_MAX], db[PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
@@ -220,7 +221,7 @@ static bool same_file(const char *a, const char *b)
 		a = "/dev/stdout";
 	if (strcmp(b, "-") == 0)
 		b = "/dev/stdout";
-	if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0 && !S_ISREG(sa.st_mode) && !S_ISREG(sb.st_mode))
 		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 	snprintf(da, sizeof(da), "%s", a);
 	snprintf(db, sizeof(db), "%s", b);
