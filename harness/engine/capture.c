@@ -19,6 +19,9 @@
  * packets close together are taken in order, so a wide window is safe). */
 #define SAME_PACKET_NS	5000000000LL
 
+/* Interfaces of a topology, with room to spare: a file each. */
+#define CAPTURE_IFACES_MAX	32
+
 static long long ns_between(const struct timespec *a, const struct timespec *b)
 {
 	return (b->tv_sec - a->tv_sec) * 1000000000LL + (b->tv_nsec - a->tv_nsec);
@@ -145,7 +148,8 @@ static void write_one(const char *path, const struct wire *wire, const struct pc
 void write_captures(struct run *run)
 {
 	const struct run_result *result = run->result;
-	size_t n = wire_count(run->wire), i, j, len;
+	const struct wire_packet *seen[CAPTURE_IFACES_MAX];
+	size_t n = wire_count(run->wire), n_seen = 0, i, j, len;
 	char base[4096], path[4200], comment[600], application[80];
 	char **comments = verdict_comments(run);
 	struct pcapng_meta meta = { .application = application, .comment = comment,
@@ -168,16 +172,17 @@ void write_captures(struct run *run)
 		fprintf(stderr, "ctlab: --pcap %s: %s\n", base, outfile_strerror(-rc));
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
+	/* Each interface once, at its first packet (a captured flood is a
+	 * million packets on a handful of interfaces). */
+	for (i = 0; i < n && n_seen < CAPTURE_IFACES_MAX; i++) {
 		const struct wire_packet *packet = wire_at(run->wire, i);
 
-		/* Each interface once, at its first packet. */
-		for (j = 0; j < i; j++)
-			if (!strcmp(wire_at(run->wire, j)->host, packet->host) &&
-			    !strcmp(wire_at(run->wire, j)->ifname, packet->ifname))
+		for (j = 0; j < n_seen; j++)
+			if (!strcmp(seen[j]->host, packet->host) && !strcmp(seen[j]->ifname, packet->ifname))
 				break;
-		if (j < i)
+		if (j < n_seen)
 			continue;
+		seen[n_seen++] = packet;
 		meta.host = packet->host;
 		meta.ifname = packet->ifname;
 		snprintf(path, sizeof(path), "%s/%s-%s.pcapng", base, packet->host, packet->ifname);
