@@ -2,7 +2,8 @@
 """Validate a ctlab --json file against docs/results.schema.json (Debian's
 python3-jsonschema), and check what the schema cannot say: a send step's packet
 is marked crafted and caused by that step, a DNAT run names the service among
-its hosts, packets to it say so.
+its hosts, packets to it say so, and where the wire was captured each judged
+packet is one copy at the observing host as it arrived.
 
 Usage: results_check.py SCHEMA FILE [--mutate]
 --mutate: take a required field out of the first packet first; the check must
@@ -41,6 +42,14 @@ def main():
                 if not packet["crafted"] or packet["step"] != number:
                     fail(f"{run['name']}: packet {packet['index']} of step {number} is not marked as crafted by it")
                 crafted += 1
+        if run["wire"] and run["outcome"] != "skip" and "wire_left_out" not in run:
+            observer = [h["name"] for h in run["hosts"] if h["observing"]][0]
+            arrived = [w["judged"] for w in run["wire"] if w.get("judged_as") == "arrived"]
+            if sorted(arrived) != [p["index"] for p in run["packets"]]:
+                fail(f"{run['name']}: judged packets {[p['index'] for p in run['packets']]}, "
+                     f"copies as they arrived {sorted(arrived)}")
+            if any(w["host"] != observer for w in run["wire"] if w.get("judged")):
+                fail(f"{run['name']}: a judged copy not at the observing host {observer}")
         service = [h for h in run["hosts"] if h.get("service")]
         if service:
             service_runs += 1

@@ -77,28 +77,30 @@ static char *verdict_comment(const struct run *run, const struct observed *obser
 }
 
 /*
- * Each judged packet's comment onto its copies at the observing host: the
- * copy with the same addresses (as it arrived, or as the host sent it), then a
- * copy sent on after it with the same numbers (forwarded, maybe NATed).  Both
- * lists are in time order, so the search window only moves forward.
+ * Each judged packet to its copies at the observing host, into @judged and
+ * @forwarded (by arrival index): the copy with the same addresses (as it
+ * arrived, or as the host sent it, maybe NATed on its way out), then a copy
+ * sent on after it with the same numbers (forwarded, maybe NATed).  Both lists are in time order, so
+ * the search window only moves forward.
  */
-static char **verdict_comments(const struct run *run)
+void match_judged(const struct run *run, long *judged, bool *forwarded)
 {
 	const struct run_result *result = run->result;
 	size_t n = wire_count(run->wire), from = 0, i, j;
-	char **comments = calloc(n ? n : 1, sizeof(*comments));
 	/* A flood captured with --pcap is a million copies in one window: the
-	 * packets past this many comparisons go without comments. */
+	 * packets past this many comparisons go unmatched. */
 	long budget = 50000000;
 
-	if (!comments)
-		return NULL;
+	for (j = 0; j < n; j++) {
+		judged[j] = -1;
+		forwarded[j] = false;
+	}
 	for (i = 0; i < result->n_packets && budget > 0; i++) {
 		const struct observed *observed = &result->packets[i];
 		const struct wire_packet *arrived = NULL;
 
-		/* Copies already given a comment, or of other hosts, are behind us. */
-		while (from < n && (comments[from] ||
+		/* Copies already matched, or of other hosts, are behind us. */
+		while (from < n && (judged[from] >= 0 ||
 				    strcmp(wire_at(run->wire, from)->host, run->observing_host->name)))
 			from++;
 		for (j = from; j < n && budget > 0; j++, budget--) {
@@ -113,19 +115,41 @@ static char **verdict_comments(const struct run *run)
 			}
 			if (apart > SAME_PACKET_NS)
 				break;
-			if (comments[j])
+			if (judged[j] >= 0)
 				continue;
-			if (!arrived && same_packet(&observed->packet, &copy->packet, true)) {
-				comments[j] = verdict_comment(run, observed, false);
+			/* The host's own packet may leave NATed (DNAT in its output path). */
+			if (!arrived && (same_packet(&observed->packet, &copy->packet, true) ||
+					 (observed->output && copy->outgoing &&
+					  same_packet(&observed->packet, &copy->packet, false)))) {
+				judged[j] = (long)i;
 				arrived = copy;
 				if (observed->output)
 					break;
 			} else if (arrived && copy->outgoing && !arrived->outgoing &&
 				   same_packet(&observed->packet, &copy->packet, false)) {
-				comments[j] = verdict_comment(run, observed, true);
+				judged[j] = (long)i;
+				forwarded[j] = true;
 				break;
 			}
 		}
+	}
+}
+
+/* The comments of the pcapng files, by arrival index, from the records. */
+static char **verdict_comments(const struct run *run)
+{
+	const struct run_result *result = run->result;
+	size_t n = wire_count(run->wire), i;
+	char **comments = calloc(n ? n : 1, sizeof(*comments));
+
+	if (!comments)
+		return NULL;
+	for (i = 0; i < result->n_wire; i++) {
+		const struct wire_record *record = &result->wire[i];
+
+		if (record->judged && record->judged <= result->n_packets && record->arrival < n)
+			comments[record->arrival] = verdict_comment(run, &result->packets[record->judged - 1],
+								    record->forwarded);
 	}
 	return comments;
 }

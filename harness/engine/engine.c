@@ -408,22 +408,38 @@ static void keep_wire(struct run *run)
 
 	if (!run->wire)
 		return;
+	long *judged;
+	bool *forwarded;
+
 	wire_poll(run->wire, 0);
 	n = wire_count(run->wire);
 	result->wire = calloc(n ? n : 1, sizeof(*result->wire));
-	if (!result->wire)
+	judged = calloc(n ? n : 1, sizeof(*judged));
+	forwarded = calloc(n ? n : 1, sizeof(*forwarded));
+	if (!result->wire || !judged || !forwarded) {
+		free(result->wire);
+		result->wire = NULL;
+		free(judged);
+		free(forwarded);
 		return;
+	}
+	match_judged(run, judged, forwarded);
 	for (i = 0; i < n; i++) {
 		const struct wire_packet *packet = wire_at(run->wire, i);
 		struct wire_record *record = &result->wire[i];
 
 		record->index = i;
+		record->arrival = i;
+		record->judged = judged[i] >= 0 ? (size_t)judged[i] + 1 : 0;
+		record->forwarded = forwarded[i];
 		snprintf(record->host, sizeof(record->host), "%s", packet->host);
 		snprintf(record->ifname, sizeof(record->ifname), "%s", packet->ifname);
 		record->outgoing = packet->outgoing;
 		record->when = packet->when;
 		record->packet = packet->packet;
 	}
+	free(judged);
+	free(forwarded);
 	qsort(result->wire, n, sizeof(*result->wire), compare_wire_time);
 	for (i = 0; i < n; i++)
 		result->wire[i].index = i;

@@ -55,6 +55,10 @@ struct wire_record {
 	bool outgoing;			/* sent by that host, else received by it */
 	struct timespec when;
 	struct packet_summary packet;	/* addresses as on that link (NAT shows) */
+	size_t arrival;			/* its index in the capture (arrival order) */
+	size_t judged;			/* the observed packet this copy is, from 1 (at the
+					 * observing host: as it arrived or was sent); 0 none */
+	bool forwarded;			/* judged: the copy it sent on (maybe NATed) */
 };
 
 /* A connection made by `connect`, as both ends see it: with DNAT the client

@@ -194,5 +194,8 @@ ssize_t craft_packet(struct run *run, const struct send_step *send, uint8_t *buf
 /* The run's wire as pcapng files under --pcap DIR, with conntrack's verdicts as
  * packet comments. (capture.c) */
 void write_captures(struct run *run);
+/* Which observed packet each wire copy (by arrival index) is, -1 none, and
+ * whether it is the copy the observing host sent on. (capture.c) */
+void match_judged(const struct run *run, long *judged, bool *forwarded);
 
 #endif

@@ -244,6 +244,12 @@ static json_t *wire_json(const struct run_result *result)
 		json_object_set_new(object, "direction", json_string(record->outgoing ? "out" : "in"));
 		json_object_set_new(object, "time", json_real(seconds_of(&record->when)));
 		json_object_set_new(object, "step", step_number(step_of_time(result, &record->when)));
+		/* The packet conntrack judged that this copy is, at the observing host. */
+		json_object_set_new(object, "judged", record->judged ?
+				    json_integer((json_int_t)record->judged) : json_null());
+		if (record->judged)
+			json_object_set_new(object, "judged_as",
+					    json_string(record->forwarded ? "forwarded" : "arrived"));
 		json_array_append_new(wire, object);
 	}
 	return wire;
