@@ -22,10 +22,6 @@ struct export {
 	struct junit *junit;		/* written at the end */
 };
 
-/* docs/results.schema.json describes this version; a change a reader would
- * trip over (a field gone or retyped) raises it. */
-#define EXPORT_SCHEMA_VERSION	2
-
 static const char *const outcome_names[] = {
 	[OUTCOME_PASS] = "pass",
 	[OUTCOME_FAIL] = "fail",
@@ -462,7 +458,7 @@ static int write_json(struct export *export, FILE *out)
 	time_text(date, sizeof(date), TIME_ISO_UTC, 0, true);
 	gethostname(host, sizeof(host) - 1);
 	document = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "tool", "ctlab",
-			     "schema_version", EXPORT_SCHEMA_VERSION, "ctlab_version",
+			     "schema_version", RESULTS_SCHEMA_VERSION, "ctlab_version",
 			     ctlab_version_long(), "date", date, "hostname", host,
 			     "kernel", uts.release, "kernel_version", uts.version,
 			     "machine", uts.machine, "runs", export->runs);

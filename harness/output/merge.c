@@ -264,7 +264,7 @@ static int write_json_doc(FILE *out, void *arg)
 						      "hostname", json_text(merge->docs[i], "hostname", "?"),
 						      "date", json_text(merge->docs[i], "date", "?")));
 	doc = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "tool", "ctlab",
-			"schema_version", 2, "ctlab_version", ctlab_version_long(), "date", date,
+			"schema_version", RESULTS_SCHEMA_VERSION, "ctlab_version", ctlab_version_long(), "date", date,
 			"hostname", host,
 			"kernel", merge->kernels ? "several" : json_text(merge->docs[0], "kernel", "?"),
 			"machine", json_text(merge->docs[0], "machine", "?"), "merged_from", from,

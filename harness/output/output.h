@@ -79,6 +79,11 @@ void report_story(FILE *out, const struct run_result *result, const struct repor
  * verdict and reason. */
 void report_packet(FILE *out, const struct observed *packet);
 
+/* The results.json version docs/results.schema.json describes (export and
+ * merge write it); a change a reader would trip over (a field gone or
+ * retyped) raises it. */
+#define RESULTS_SCHEMA_VERSION	2
+
 /* ---- export — write run results as JSON (every packet, verdict and reason) and JUnit XML. (export.c) ---- */
 
 struct export;
