@@ -43,6 +43,9 @@ struct junit {
 	size_t all_tests, all_failures, all_errors;
 	double all_seconds;
 	bool out_of_memory;
+	struct utsname uts;		/* the machine every suite names, read once */
+	char host[256];
+	char package[64];		/* the kernel's Debian package version, "" none */
 };
 
 /* What XML 1.0 cannot carry (C0 controls but tab and newline, U+FFFE, U+FFFF),
@@ -111,20 +114,6 @@ static void xml_property(FILE *out, const char *name, const char *value)
 	fputs("\"/>\n", out);
 }
 
-struct junit *junit_new(void)
-{
-	struct junit *junit = calloc(1, sizeof(*junit));
-
-	if (!junit)
-		return NULL;
-	junit->body_stream = open_memstream(&junit->body, &junit->body_len);
-	if (!junit->body_stream) {
-		free(junit);
-		return NULL;
-	}
-	return junit;
-}
-
 /* The Debian package version in a kernel's `uname -v` ("… Debian 6.1.192-3
  * (2025-…)"), or "" for a kernel Debian did not build. */
 static void debian_version(const char *version, char *buf, size_t size)
@@ -138,11 +127,28 @@ static void debian_version(const char *version, char *buf, size_t size)
 	}
 }
 
+struct junit *junit_new(void)
+{
+	struct junit *junit = calloc(1, sizeof(*junit));
+
+	if (!junit)
+		return NULL;
+	junit->body_stream = open_memstream(&junit->body, &junit->body_len);
+	if (!junit->body_stream) {
+		free(junit);
+		return NULL;
+	}
+	uname(&junit->uts);
+	snprintf(junit->host, sizeof(junit->host), "localhost");
+	gethostname(junit->host, sizeof(junit->host) - 1);
+	debian_version(junit->uts.version, junit->package, sizeof(junit->package));
+	return junit;
+}
+
 static void suite_end(struct junit *junit)
 {
 	FILE *out = junit->body_stream;
-	char stamp[32], host[256] = "localhost", package[64];
-	struct utsname uts;
+	char stamp[32];
 	size_t i;
 
 	if (!junit->scenario)
@@ -152,24 +158,21 @@ static void suite_end(struct junit *junit)
 	junit->cases_stream = NULL;
 	/* JUnit readers take the time without a zone; it is UTC. */
 	time_text(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", junit->began, true);
-	gethostname(host, sizeof(host) - 1);
-	uname(&uts);
 	fputs("  <testsuite name=\"", out);
 	xml_text(out, junit->scenario->name);
 	fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\" "
 		"timestamp=\"%s\" hostname=\"", junit->tests, junit->failures, junit->errors,
 		junit->skipped, junit->seconds, stamp);
-	xml_text(out, host);
+	xml_text(out, junit->host);
 	fputs("\" file=\"", out);
 	xml_text(out, junit->scenario->path);
 	fputs("\">\n    <properties>\n", out);
 	xml_property(out, "ctlab.version", ctlab_version_long());
-	xml_property(out, "kernel.release", uts.release);
-	xml_property(out, "kernel.version", uts.version);
-	debian_version(uts.version, package, sizeof(package));
-	if (package[0])
-		xml_property(out, "kernel.debian_package_version", package);
-	xml_property(out, "machine", uts.machine);
+	xml_property(out, "kernel.release", junit->uts.release);
+	xml_property(out, "kernel.version", junit->uts.version);
+	if (junit->package[0])
+		xml_property(out, "kernel.debian_package_version", junit->package);
+	xml_property(out, "machine", junit->uts.machine);
 	for (i = 0; i < junit->n_settings; i++) {
 		struct junit_setting *setting = &junit->settings[i];
 
