@@ -47,6 +47,21 @@ static void set_step(struct change *change, const struct side *old_side,
 		change->new_line = new_side->steps[new_step].line;
 }
 
+/*
+ * One direction's kernel data over the whole run, by flags without PSH: its
+ * bytes on each side and its verdict.  Over the whole run because a write's
+ * last segments may leave while the next step runs, and without PSH because
+ * the kernel sets it on whichever segment ends a burst.
+ */
+#define SEGMENT_GROUPS_MAX 16
+struct segment_group {
+	const char *from_to;
+	char flags[sizeof(((struct side_packet *)0)->flags)];
+	const char *verdict;
+	long long bytes[2];		/* old, new */
+	bool mixed;			/* verdicts differ among its packets */
+};
+
 struct run_diff {
 	struct diff *diff;
 	const char *run;
@@ -59,6 +74,8 @@ struct run_diff {
 	 * seen_conn changed: its entry after that step is not reported again. */
 	long seen_step;
 	char seen_conn[64];
+	struct segment_group groups[SEGMENT_GROUPS_MAX];
+	size_t n_groups;
 	struct {
 		char name[64];
 		bool state_differed, timeout_differed;
@@ -175,44 +192,60 @@ static bool kernel_data(const struct side_packet *p)
 	       !json_is_string(json_object_get(p->json, "reason"));
 }
 
-/* One direction's data of a step, by flags: its bytes on each side and its verdict. */
-#define SEGMENT_GROUPS_MAX 16
-struct segment_group {
-	const char *from_to, *flags, *verdict;
-	long long bytes[2];		/* old, new */
-	bool mixed;			/* verdicts differ among its packets */
-};
-
-static void add_to_group(struct segment_group *groups, size_t *n, const struct side_packet *p,
-			 int side)
+static void flags_without_psh(const char *flags, char *out)
 {
-	const char *verdict = json_text(p->json, "verdict", "?");
-	size_t i;
-
-	for (i = 0; i < *n; i++)
-		if (strcmp(groups[i].from_to, p->from_to) == 0 && strcmp(groups[i].flags, p->flags) == 0)
-			break;
-	if (i == *n) {
-		if (*n == SEGMENT_GROUPS_MAX)
-			return;
-		groups[(*n)++] = (struct segment_group){ .from_to = p->from_to, .flags = p->flags,
-							 .verdict = verdict };
-	}
-	groups[i].bytes[side] += json_number(p->json, "length", 0);
-	if (strcmp(groups[i].verdict, verdict) != 0)
-		groups[i].mixed = true;
+	for (; *flags; flags++)
+		if (*flags != 'P')
+			*out++ = *flags;
+	*out = '\0';
 }
 
-/* Whether p belongs to a group of the step whose bytes agree on both sides:
- * the same data, cut differently. */
-static bool same_data(const struct segment_group *groups, size_t n, const struct side_packet *p)
+static struct segment_group *find_group(struct run_diff *rd, const struct side_packet *p)
 {
-	if (!kernel_data(p))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(groups[i].from_to, p->from_to) == 0 && strcmp(groups[i].flags, p->flags) == 0)
-			return !groups[i].mixed && groups[i].bytes[0] == groups[i].bytes[1];
-	return false;
+	char flags[sizeof(p->flags)];
+
+	flags_without_psh(p->flags, flags);
+	for (size_t i = 0; i < rd->n_groups; i++)
+		if (strcmp(rd->groups[i].from_to, p->from_to) == 0 &&
+		    strcmp(rd->groups[i].flags, flags) == 0)
+			return &rd->groups[i];
+	return NULL;
+}
+
+static void add_to_group(struct run_diff *rd, const struct side_packet *p, int side)
+{
+	const char *verdict = json_text(p->json, "verdict", "?");
+	struct segment_group *group = find_group(rd, p);
+
+	if (!group) {
+		if (rd->n_groups == SEGMENT_GROUPS_MAX)
+			return;
+		group = &rd->groups[rd->n_groups++];
+		*group = (struct segment_group){ .from_to = p->from_to, .verdict = verdict };
+		flags_without_psh(p->flags, group->flags);
+	}
+	group->bytes[side] += json_number(p->json, "length", 0);
+	if (strcmp(group->verdict, verdict) != 0)
+		group->mixed = true;
+}
+
+static void group_kernel_data(struct run_diff *rd)
+{
+	const struct side *sides[2] = { &rd->old_side, &rd->new_side };
+
+	for (int side = 0; side < 2; side++)
+		for (size_t i = 0; i < sides[side]->n_packets; i++)
+			if (kernel_data(&sides[side]->packets[i]))
+				add_to_group(rd, &sides[side]->packets[i], side);
+}
+
+/* Whether p belongs to a group whose bytes agree on both sides: the same
+ * data, cut differently. */
+static bool same_data(struct run_diff *rd, const struct side_packet *p)
+{
+	const struct segment_group *group = kernel_data(p) ? find_group(rd, p) : NULL;
+
+	return group && !group->mixed && group->bytes[0] == group->bytes[1];
 }
 
 /* The packets of new step new_step (n_steps: after the last) and of the old
@@ -220,22 +253,15 @@ static bool same_data(const struct segment_group *groups, size_t n, const struct
 static void diff_step_packets(struct run_diff *rd, long old_step, long new_step)
 {
 	struct side *o = &rd->old_side, *n = &rd->new_side;
-	struct segment_group groups[SEGMENT_GROUPS_MAX];
-	size_t i, n_groups = 0;
+	size_t i;
 	bool cut_differently = false;
 
-	for (i = 0; i < n->n_packets; i++)
-		if (n->packets[i].step == new_step && kernel_data(&n->packets[i]))
-			add_to_group(groups, &n_groups, &n->packets[i], 1);
-	for (i = 0; i < o->n_packets; i++)
-		if (new_step_of(o, n, o->packets[i].step) == new_step && kernel_data(&o->packets[i]))
-			add_to_group(groups, &n_groups, &o->packets[i], 0);
 	for (i = 0; i < n->n_packets; i++) {
 		const struct side_packet *q = &n->packets[i];
 
 		if (q->step != new_step)
 			continue;
-		if (same_data(groups, n_groups, q)) {
+		if (same_data(rd, q)) {
 			/* Compared as a whole: only its segments may differ. */
 			cut_differently |= q->match < 0 ||
 					   json_number(o->packets[q->match].json, "length", -1) !=
@@ -252,7 +278,7 @@ static void diff_step_packets(struct run_diff *rd, long old_step, long new_step)
 
 		if (p->match >= 0 || new_step_of(o, n, p->step) != new_step)
 			continue;
-		if (same_data(groups, n_groups, p))
+		if (same_data(rd, p))
 			cut_differently = true;
 		else
 			unmatched_packet(rd, o, p, old_step, new_step, false);
@@ -535,6 +561,7 @@ void diff_steps(struct diff *diff, const char *run, json_t *old_run, json_t *new
 	}
 	match_steps(&rd->old_side, &rd->new_side);
 	match_packets(&rd->old_side, &rd->new_side);
+	group_kernel_data(rd);
 	for (i = 0; i < rd->new_side.n_steps; i++) {
 		long old_step = rd->new_side.steps[i].match;
 
