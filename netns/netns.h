@@ -293,6 +293,18 @@ size_t topology_host_count(const struct topology *t);
 /* topology_host_at - host @i (0-based, in build order), NULL if out of range. */
 struct host *topology_host_at(struct topology *t, size_t i);
 
+/* One veth of a topology: host a's interface a_ifname to host b's b_ifname. */
+struct topology_link {
+	const char *a, *a_ifname, *b, *b_ifname;
+};
+
+/* topology_link_count - how many veths @t has. */
+size_t topology_link_count(const struct topology *t);
+
+/* topology_link_at - veth @i (0-based, in build order) into @link: 0, or
+ * -ERANGE when there is none. */
+int topology_link_at(const struct topology *t, size_t i, struct topology_link *link);
+
 /*
  * topology_service - the service address of @t: an IPv4 and an IPv6
  * address on no interface (ifname is NULL) that the client routes to the

@@ -464,6 +464,24 @@ struct host *topology_host_at(struct topology *t, size_t i)
 	return i < t->host_count ? &t->hosts[i] : NULL;
 }
 
+size_t topology_link_count(const struct topology *t)
+{
+	return topology_specs[t->kind].veth_count;
+}
+
+int topology_link_at(const struct topology *t, size_t i, struct topology_link *link)
+{
+	const struct topology_spec *spec = &topology_specs[t->kind];
+
+	if (i >= spec->veth_count)
+		return -ERANGE;
+	*link = (struct topology_link){
+		.a = spec->hosts[spec->veths[i].a].name, .a_ifname = spec->veths[i].a_ifname,
+		.b = spec->hosts[spec->veths[i].b].name, .b_ifname = spec->veths[i].b_ifname,
+	};
+	return 0;
+}
+
 const struct host_iface *topology_service(const struct topology *t)
 {
 	return t->has_service ? &t->service : NULL;

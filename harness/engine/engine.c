@@ -136,7 +136,8 @@ static void keep_namespaces(struct run *run)
 static void describe_hosts(struct run *run)
 {
 	struct run_result *result = run->result;
-	size_t i;
+	struct topology_link link;
+	size_t i, k;
 
 	for (i = 0; i < topology_host_count(run->topology) && i < RUN_HOSTS_MAX; i++) {
 		const struct host *host = topology_host_at(run->topology, i);
@@ -145,8 +146,27 @@ static void describe_hosts(struct run *run)
 		snprintf(result->hosts[i].addr, sizeof(result->hosts[i].addr), "%s",
 			 host_addr_text(run, host));
 		result->hosts[i].observing = host == run->observing_host;
+		for (k = 0; k < host->iface_count && k < RUN_IFACES_MAX; k++) {
+			const struct host_iface *iface = &host->ifaces[k];
+
+			snprintf(result->hosts[i].ifaces[k].ifname,
+				 sizeof(result->hosts[i].ifaces[k].ifname), "%s", iface->ifname);
+			snprintf(result->hosts[i].ifaces[k].addr,
+				 sizeof(result->hosts[i].ifaces[k].addr), "%s",
+				 run->family == AF_INET ? iface->addr4 : iface->addr6);
+		}
+		result->hosts[i].n_ifaces = k;
 	}
 	result->n_hosts = i;
+	for (i = 0; i < RUN_LINKS_MAX && topology_link_at(run->topology, i, &link) == 0; i++) {
+		struct run_link *to = &result->links[i];
+
+		snprintf(to->a, sizeof(to->a), "%s", link.a);
+		snprintf(to->a_ifname, sizeof(to->a_ifname), "%s", link.a_ifname);
+		snprintf(to->b, sizeof(to->b), "%s", link.b);
+		snprintf(to->b_ifname, sizeof(to->b_ifname), "%s", link.b_ifname);
+	}
+	result->n_links = i;
 	if (topology_service(run->topology))
 		snprintf(result->service_addr, sizeof(result->service_addr), "%s",
 			 run->family == AF_INET ? topology_service(run->topology)->addr4
@@ -248,6 +268,7 @@ static int load_nat(struct run *run, char *err, size_t errsize)
 	}
 	if (netns_nft_load(router->ns, ruleset, err, errsize) < 0)
 		return -1;
+	snprintf(run->result->nat_rules, sizeof(run->result->nat_rules), "%s", ruleset);
 	return run->scenario->nat == NAT_DNAT ? route_service(router, server, service, err, errsize)
 					      : 0;
 }

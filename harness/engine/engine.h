@@ -36,15 +36,30 @@ struct step_result {
 };
 
 #define RUN_HOSTS_MAX	4
+#define RUN_IFACES_MAX	2	/* of one host (the router: two) */
+#define RUN_LINKS_MAX	4
+#define WIRE_IFNAME_LEN	16
+
+/* One interface of a host with its address in the run's family. */
+struct run_iface {
+	char ifname[WIRE_IFNAME_LEN];
+	char addr[48];
+};
 
 /* A host of the run's topology as the reports name it. */
 struct run_host {
 	char name[SCENARIO_IDENT_MAX];	/* "client" */
 	char addr[48];			/* its address in this run's family */
 	bool observing;			/* conntrack is observed there */
+	size_t n_ifaces;
+	struct run_iface ifaces[RUN_IFACES_MAX];
 };
 
-#define WIRE_IFNAME_LEN	16
+/* A veth between two hosts: a's a_ifname is b's b_ifname's peer. */
+struct run_link {
+	char a[SCENARIO_IDENT_MAX], a_ifname[WIRE_IFNAME_LEN];
+	char b[SCENARIO_IDENT_MAX], b_ifname[WIRE_IFNAME_LEN];
+};
 
 /* A packet seen on a link by the wire capture (routed runs, and runs that
  * expect something of the wire). */
@@ -114,6 +129,9 @@ struct run_result {
 	size_t n_hosts;			/* in topology order: client, (router,) server */
 	struct run_host hosts[RUN_HOSTS_MAX];
 	char service_addr[48];		/* the DNAT service's address in this family; "" none */
+	size_t n_links;
+	struct run_link links[RUN_LINKS_MAX];
+	char nat_rules[1024];		/* the ruleset `nat` loaded on the router; "" none */
 	enum outcome outcome;
 	char reason[1200];		/* skip reason, or the first failure with file:line:column */
 	size_t failures;

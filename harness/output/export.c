@@ -391,6 +391,31 @@ static json_t *facts_json(const struct run_result *result)
 	return facts;
 }
 
+static json_t *host_json(const struct run_host *host)
+{
+	json_t *ifaces = json_array();
+
+	for (size_t i = 0; i < host->n_ifaces; i++)
+		json_array_append_new(ifaces, json_pack("{s:s, s:s}", "ifname", host->ifaces[i].ifname,
+							"addr", host->ifaces[i].addr));
+	return json_pack("{s:s, s:s, s:b, s:o}", "name", host->name, "addr", host->addr,
+			 "observing", host->observing, "interfaces", ifaces);
+}
+
+static json_t *links_json(const struct run_result *result)
+{
+	json_t *links = json_array();
+
+	for (size_t i = 0; i < result->n_links; i++) {
+		const struct run_link *link = &result->links[i];
+
+		json_array_append_new(links, json_pack("{s:s, s:s, s:s, s:s}", "a", link->a,
+						       "a_ifname", link->a_ifname, "b", link->b,
+						       "b_ifname", link->b_ifname));
+	}
+	return links;
+}
+
 static json_t *run_json(const struct run_result *result)
 {
 	const struct scenario *scenario = result->scenario;
@@ -409,17 +434,21 @@ static json_t *run_json(const struct run_result *result)
 			    json_string(scenario->variants[result->variant]) : json_null());
 	if (result->reason[0])
 		json_object_set_new(object, "reason", json_string(result->reason));
+	json_object_set_new(object, "about", json_string(scenario->about));
+	json_object_set_new(object, "topology", json_string(scenario->topology));
+	json_object_set_new(object, "nat", scenario->nat != NAT_NONE ?
+			    json_string(nat_kind_name(scenario->nat)) : json_null());
+	json_object_set_new(object, "nat_rules", result->nat_rules[0] ?
+			    json_string(result->nat_rules) : json_null());
 	hosts = json_array();
 	for (i = 0; i < result->n_hosts; i++)
-		json_array_append_new(hosts, json_pack("{s:s, s:s, s:b}", "name",
-						       result->hosts[i].name, "addr",
-						       result->hosts[i].addr, "observing",
-						       result->hosts[i].observing));
+		json_array_append_new(hosts, host_json(&result->hosts[i]));
 	if (result->service_addr[0])	/* an address on no interface: what DNAT rewrites */
 		json_array_append_new(hosts, json_pack("{s:s, s:s, s:b, s:b}", "name", "service",
 						       "addr", result->service_addr, "observing",
 						       false, "service", true));
 	json_object_set_new(object, "hosts", hosts);
+	json_object_set_new(object, "links", links_json(result));
 	steps = json_array();
 	for (i = 0; i < result->n_steps; i++)
 		json_array_append_new(steps, step_json(result, &result->steps[i]));
