@@ -72,8 +72,6 @@ struct change *diff_add(struct diff *diff, enum change_kind kind, const char *ru
 void change_values(struct change *change, const char *label, const char *old_value,
 		   const char *new_value);
 
-/* A string member of a JSON object, or fallback. */
-const char *json_text(json_t *object, const char *key, const char *fallback);
 /* The first object of @array whose string @key is @value, or NULL. */
 json_t *json_find(json_t *array, const char *key, const char *value);
 
@@ -123,8 +121,6 @@ void match_steps(struct side *old_side, struct side *new_side);
 void match_packets(struct side *old_side, struct side *new_side);
 /* The new step an old packet's step lines up with (n_steps: after the last), -1 none. */
 long new_step_of(const struct side *old_side, const struct side *new_side, long step);
-/* An integer member of a JSON object, or fallback. */
-long long json_number(json_t *object, const char *key, long long fallback);
 
 /* Compare the steps of one run present on both sides: their packets,
  * expectations and entries (diff_steps.c). */

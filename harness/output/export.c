@@ -336,6 +336,13 @@ static json_t *chains_json(const struct run_result *result)
 
 		if (!object)
 			continue;
+		/* The RST and its cause among the wire copies (index), where they are kept. */
+		if (chain->rst < result->n_wire && chain->rst < WIRE_JSON_MAX)
+			json_object_set_new(object, "rst_wire",
+					    json_integer((json_int_t)result->wire[chain->rst].index + 1));
+		if (chain->has_cause && chain->cause < result->n_wire && chain->cause < WIRE_JSON_MAX)
+			json_object_set_new(object, "cause_wire",
+					    json_integer((json_int_t)result->wire[chain->cause].index + 1));
 		if (chain->has_cause) {
 			json_object_set_new(object, "cause_sender", json_string(chain->cause_sender));
 			json_object_set_new(object, "cause_packet", chain->cause_observed >= 0 ?

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "output/junit.h"
+#include "output/text.h"
 #include "base/base.h"
 
 #define JUNIT_PROPERTIES_MAX	64
@@ -48,69 +49,12 @@ struct junit {
 	char package[64];		/* the kernel's Debian package version, "" none */
 };
 
-/* What XML 1.0 cannot carry (C0 controls but tab and newline, U+FFFE, U+FFFF),
- * and what a reader would not see as it is (safetext_is_control). */
-static bool xml_escaped(uint32_t c)
-{
-	return (safetext_is_control(c) && c != '\n') || c == 0xfffe || c == 0xffff;
-}
-
-/* The entity of a character XML gives a meaning, and the doubled backslash. */
-static const char *xml_entity(uint32_t c)
-{
-	switch (c) {
-	case '<':
-		return "&lt;";
-	case '>':
-		return "&gt;";
-	case '&':
-		return "&amp;";
-	case '"':
-		return "&quot;";
-	case '\'':
-		return "&apos;";
-	case '\\':
-		return "\\\\";
-	}
-	return NULL;
-}
-
-/*
- * XML text: the five characters that matter as entities; the characters above
- * and bytes that are not UTF-8 written visibly as safetext does (\x1b, \xff,
- * \u{202e}), so the file stays well-formed and shows what was there; a
- * backslash doubled, so that no text reads as an escape.
- */
-static void xml_text(FILE *out, const char *text)
-{
-	const unsigned char *s = (const unsigned char *)text;
-	size_t len = strlen(text), n;
-	const char *entity;
-	uint32_t c;
-
-	for (; len; s += n, len -= n) {
-		n = safetext_utf8(s, len, &c);
-		if (!n) {
-			c = *s;		/* a byte that is not UTF-8 */
-			n = 1;
-		} else if (!xml_escaped(c)) {
-			entity = xml_entity(c);
-			if (entity)
-				fputs(entity, out);
-			else
-				fwrite(s, 1, n, out);
-			continue;
-		}
-		fprintf(out, c <= 0xff ? "\\x%02x" : "\\u{%04x}", (unsigned)c);
-	}
-}
-
 static void xml_property(FILE *out, const char *name, const char *value)
 {
 	fputs("      <property name=\"", out);
-	xml_text(out, name);
+	markup_text(out, name);
 	fputs("\" value=\"", out);
-	xml_text(out, value);
+	markup_text(out, value);
 	fputs("\"/>\n", out);
 }
 
@@ -159,13 +103,13 @@ static void suite_end(struct junit *junit)
 	/* JUnit readers take the time without a zone; it is UTC. */
 	time_text(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", junit->began, true);
 	fputs("  <testsuite name=\"", out);
-	xml_text(out, junit->scenario->name);
+	markup_text(out, junit->scenario->name);
 	fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\" "
 		"timestamp=\"%s\" hostname=\"", junit->tests, junit->failures, junit->errors,
 		junit->skipped, junit->seconds, stamp);
-	xml_text(out, junit->host);
+	markup_text(out, junit->host);
 	fputs("\" file=\"", out);
-	xml_text(out, junit->scenario->path);
+	markup_text(out, junit->scenario->path);
 	fputs("\">\n    <properties>\n", out);
 	xml_property(out, "ctlab.version", ctlab_version_long());
 	xml_property(out, "kernel.release", junit->uts.release);
@@ -261,21 +205,21 @@ static void failure_element(FILE *out, const struct run_result *result)
 
 	fprintf(out, "      <%s type=\"%s\" message=\"", element,
 		action ? "step" : result->failures ? "expectation" : "run");
-	xml_text(out, result->reason);
+	markup_text(out, result->reason);
 	fputs("\">", out);
 	for (i = 0; i < result->n_steps; i++) {
 		const struct step_result *step = &result->steps[i];
 
 		if (step->passed || step->skipped)
 			continue;
-		xml_text(out, result->scenario->path);
+		markup_text(out, result->scenario->path);
 		fprintf(out, ":%d:%d: ", step->step->pos.line, step->step->pos.column);
-		xml_text(out, step->step->text);
+		markup_text(out, step->step->text);
 		fputs(": ", out);
-		xml_text(out, step->message);
+		markup_text(out, step->message);
 		if (step->observed[0]) {
 			fputs(" (observed: ", out);
-			xml_text(out, step->observed);
+			markup_text(out, step->observed);
 			fputc(')', out);
 		}
 		fputc('\n', out);
@@ -303,7 +247,7 @@ static void system_out(struct junit *junit, FILE *out, const struct run_result *
 		junit->out_of_memory = true;
 	fputs("      <system-out>", out);
 	if (text)
-		xml_text(out, text);
+		markup_text(out, text);
 	fputs("</system-out>\n", out);
 	free(text);
 }
@@ -323,15 +267,15 @@ void junit_add(struct junit *junit, const struct run_result *result)
 	junit->seconds += result->seconds;
 	note_settings(junit, result);
 	fputs("    <testcase classname=\"ctlab.", out);
-	xml_text(out, result->scenario->name);
+	markup_text(out, result->scenario->name);
 	fputs("\" name=\"", out);
-	xml_text(out, result->name);
+	markup_text(out, result->name);
 	fprintf(out, "\" time=\"%.3f\">\n", result->seconds);
 	switch (result->outcome) {
 	case OUTCOME_SKIP:
 		junit->skipped++;
 		fputs("      <skipped message=\"", out);
-		xml_text(out, result->reason);
+		markup_text(out, result->reason);
 		fputs("\"/>\n", out);
 		break;
 	case OUTCOME_FAIL:

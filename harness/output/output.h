@@ -130,6 +130,11 @@ int diff_results(const char *old_path, const char *new_path, enum diff_format fo
 
 struct json_t;
 
+/* A string member of a JSON object, or @fallback. (diff.c) */
+const char *json_text(struct json_t *object, const char *key, const char *fallback);
+/* An integer member of a JSON object, or @fallback. (diff_match.c) */
+long long json_number(struct json_t *object, const char *key, long long fallback);
+
 /* A results.json, or a folder holding one, checked to be ctlab's; NULL after
  * saying on @err why not (FILE:LINE:COLUMN for bad JSON). Free with json_decref. */
 struct json_t *results_load(const char *path, FILE *err);

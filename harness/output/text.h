@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "packet/packet.h"
 
@@ -40,5 +41,13 @@ bool isn_note(struct isn *isn, const struct packet_summary *packet, int dir, boo
  */
 size_t text_append_seq(char *buf, size_t size, size_t len, const char *name, uint32_t value,
 		       const struct isn *isn, int dir);
+
+/*
+ * markup_text - @text as XML or HTML text (attribute values too): < > & " '
+ * as entities; controls (but newline), U+FFFE, U+FFFF and bytes that are not
+ * UTF-8 written visibly as safetext does (\x1b, \u{202e}); a backslash doubled,
+ * so that no text reads as an escape.
+ */
+void markup_text(FILE *out, const char *text);
 
 #endif
