@@ -67,5 +67,12 @@ int cmd_clean(int argc, char **argv);	/* clean.c */
 int cmd_diff(int argc, char **argv);	/* diff.c */
 int cmd_merge(int argc, char **argv);	/* merge.c */
 int cmd_vm(int argc, char **argv);	/* vm.c */
+int cmd_report(int argc, char **argv);	/* report.c */
+
+struct json_t;
+
+/* The HTML page of @document, whose results.json or folder is @results (its
+ * pcap/ is linked to), to @out_path or stdout (NULL); an exit status. (report.c) */
+int html_page(struct json_t *document, const char *results, const char *out_path);
 
 #endif

@@ -279,6 +279,7 @@ int cmd_run(int argc, char **argv)
 		{ "keep", no_argument, NULL, 'k' },
 		{ "json", required_argument, NULL, 'J' },
 		{ "junit", required_argument, NULL, 'U' },
+		{ "html", required_argument, NULL, 'H' },
 		{ "pcap", required_argument, NULL, 'P' },
 		{ "ct-max", required_argument, NULL, 'M' },
 		{ "run-limit", required_argument, NULL, 'T' },
@@ -293,7 +294,7 @@ int cmd_run(int argc, char **argv)
 	};
 	struct engine_options engine_options = { .timeout_ms = 2000,
 						 .run_limit_ms = RUN_LIMIT_DEFAULT_S * 1000 };
-	const char *json_path = NULL, *junit_path = NULL, *ct_max = NULL;
+	const char *json_path = NULL, *junit_path = NULL, *html_path = NULL, *ct_max = NULL;
 	struct export *export;
 	char err[1024];
 	enum report_format format = REPORT_KTAP;
@@ -306,6 +307,7 @@ int cmd_run(int argc, char **argv)
 	struct sinks sinks = { .report = stdout, .format = REPORT_KTAP };
 	const char *out_dir = NULL;
 	char out_buf[PATH_MAX], json_buf[PATH_MAX + 16], junit_buf[PATH_MAX + 16];
+	char html_buf[PATH_MAX + 16];
 	char ktap_path[PATH_MAX + 16], pcap_buf[PATH_MAX + 16];
 	struct outfile *ktap_file = NULL;
 	unsigned shard_k = 0, shard_n = 0;
@@ -375,6 +377,9 @@ int cmd_run(int argc, char **argv)
 		case 'U':
 			junit_path = optarg;
 			break;
+		case 'H':
+			html_path = optarg;
+			break;
 		case 'M':
 			if (strtol(optarg, &end, 10) < 1024 || *end || strtol(optarg, NULL, 10) > 16777216)
 				return usage_error("--ct-max expects 1024..16777216 entries, found '%s'",
@@ -417,12 +422,15 @@ int cmd_run(int argc, char **argv)
 			out_dir = out_buf;
 		snprintf(json_buf, sizeof(json_buf), "%s/results.json", out_dir);
 		snprintf(junit_buf, sizeof(junit_buf), "%s/junit.xml", out_dir);
+		snprintf(html_buf, sizeof(html_buf), "%s/report.html", out_dir);
 		snprintf(ktap_path, sizeof(ktap_path), "%s/results.ktap", out_dir);
 		snprintf(pcap_buf, sizeof(pcap_buf), "%s/pcap", out_dir);
 		if (!json_path)
 			json_path = json_buf;
 		if (!junit_path)
 			junit_path = junit_buf;
+		if (!html_path)
+			html_path = html_buf;
 		if (!engine_options.pcap_dir) {
 			rc = outfile_mkdir(pcap_buf);
 			if (rc < 0) {
@@ -433,11 +441,11 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	{
-		const char *paths[] = { json_path, junit_path, out_dir ? ktap_path : NULL };
-		const char *names[] = { "--json", "--junit", "results.ktap" };
+		const char *paths[] = { json_path, junit_path, html_path, out_dir ? ktap_path : NULL };
+		const char *names[] = { "--json", "--junit", "--html", "results.ktap" };
 
-		for (size_t a = 0; a < 3; a++)
-			for (size_t b = a + 1; b < 3; b++)
+		for (size_t a = 0; a < 4; a++)
+			for (size_t b = a + 1; b < 4; b++)
 				if (paths[a] && paths[b] && same_file(paths[a], paths[b]))
 					return usage_error("%s and %s are one file (%s): each output "
 							   "needs its own", names[a], names[b], paths[a]);
@@ -510,7 +518,10 @@ int cmd_run(int argc, char **argv)
 	}
 	engine_options.facts = facts;
 	engine_options.n_facts = n_facts;
-	export = export_open(json_path, junit_path, err, sizeof(err));
+	export = export_open(&(struct export_paths){ .json = json_path, .junit = junit_path,
+						     .html = html_path,
+						     .pcap_dir = engine_options.pcap_dir },
+			     err, sizeof(err));
 	if (!export) {
 		fprintf(stderr, "ctlab: %s\n", err);
 		goto out_free;
@@ -537,7 +548,8 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	if (out_dir)
-		fprintf(stderr, "ctlab: results in %s/ (results.json, junit.xml, results.ktap, pcap/)\n",
+		fprintf(stderr, "ctlab: results in %s/ (results.json, junit.xml, results.ktap, "
+			"report.html, pcap/)\n",
 			out_dir);
 
 out_free:

@@ -72,8 +72,6 @@ struct change *diff_add(struct diff *diff, enum change_kind kind, const char *ru
 void change_values(struct change *change, const char *label, const char *old_value,
 		   const char *new_value);
 
-/* The first object of @array whose string @key is @value, or NULL. */
-json_t *json_find(json_t *array, const char *key, const char *value);
 
 /* text with each decimal number replaced by '#' (as reason patterns match). */
 void normalize_numbers(const char *text, char *out, size_t size);

@@ -15,10 +15,10 @@
 #include "base/base.h"
 
 struct export {
-	const char *json_path, *junit_path;
-	struct outfile *json_file, *junit_file;	/* written whole at export_close */
+	struct export_paths paths;
+	struct outfile *json_file, *junit_file, *html_file;	/* written whole at export_close */
 	bool json_stdout;		/* --json -: to stdout as it is, at export_close */
-	json_t *runs;			/* JSON array of runs */
+	json_t *runs;			/* JSON array of runs (for the JSON and the page) */
 	struct junit *junit;		/* written at the end */
 };
 
@@ -36,8 +36,20 @@ static const char *const step_kind_names[STEP_KIND_COUNT] = {
 	[STEP_BYPASS] = "bypass", [STEP_HOLD] = "hold", [STEP_RELEASE] = "release",
 };
 
-struct export *export_open(const char *json_path, const char *junit_path, char *err,
-			   size_t errsize)
+/* Opens one output file, or says why not in err: 0 or -1. */
+static int open_output(struct outfile **file, const char *option, const char *path, char *err,
+		       size_t errsize)
+{
+	if (!path)
+		return 0;
+	*file = outfile_open(path);
+	if (*file)
+		return 0;
+	snprintf(err, errsize, "%s %s: %s", option, path, outfile_strerror(errno));
+	return -1;
+}
+
+struct export *export_open(const struct export_paths *paths, char *err, size_t errsize)
 {
 	struct export *export = calloc(1, sizeof(*export));
 
@@ -47,23 +59,13 @@ struct export *export_open(const char *json_path, const char *junit_path, char *
 	export->junit = junit_new();
 	if (!export->runs || !export->junit)
 		goto out_errno;
-	export->json_path = json_path;
-	export->junit_path = junit_path;
-	export->json_stdout = json_path && strcmp(json_path, "-") == 0;
-	if (json_path && !export->json_stdout) {
-		export->json_file = outfile_open(json_path);
-		if (!export->json_file) {
-			snprintf(err, errsize, "--json %s: %s", json_path, outfile_strerror(errno));
-			goto out_free;
-		}
-	}
-	if (junit_path) {
-		export->junit_file = outfile_open(junit_path);
-		if (!export->junit_file) {
-			snprintf(err, errsize, "--junit %s: %s", junit_path, outfile_strerror(errno));
-			goto out_free;
-		}
-	}
+	export->paths = *paths;
+	export->json_stdout = paths->json && strcmp(paths->json, "-") == 0;
+	if (open_output(&export->json_file, "--json", export->json_stdout ? NULL : paths->json,
+			err, errsize) < 0 ||
+	    open_output(&export->junit_file, "--junit", paths->junit, err, errsize) < 0 ||
+	    open_output(&export->html_file, "--html", paths->html, err, errsize) < 0)
+		goto out_free;
 	return export;
 
 out_errno:
@@ -71,6 +73,7 @@ out_errno:
 out_free:
 	if (export) {
 		outfile_discard(export->json_file);
+		outfile_discard(export->junit_file);
 		junit_free(export->junit);
 		json_decref(export->runs);
 		free(export);
@@ -477,33 +480,48 @@ static json_t *run_json(const struct run_result *result)
 
 void export_run(struct export *export, const struct run_result *result)
 {
-	if (export->json_file || export->json_stdout)
+	if (export->json_file || export->json_stdout || export->html_file)
 		json_array_append_new(export->runs, run_json(result));
 	if (export->junit_file)
 		junit_add(export->junit, result);
 }
 
-static int write_json(struct export *export, FILE *out)
+/* The whole results.json document of the runs added; NULL when memory ran out. */
+static json_t *document_of(struct export *export)
 {
 	char date[32], host[256] = "localhost";
 	struct utsname uts;
-	json_t *document;
-	int rc;
 
 	uname(&uts);
 	time_text(date, sizeof(date), TIME_ISO_UTC, 0, true);
 	gethostname(host, sizeof(host) - 1);
-	document = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "tool", "ctlab",
-			     "schema_version", RESULTS_SCHEMA_VERSION, "ctlab_version",
-			     ctlab_version_long(), "date", date, "hostname", host,
-			     "kernel", uts.release, "kernel_version", uts.version,
-			     "machine", uts.machine, "runs", export->runs);
+	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "tool", "ctlab",
+			 "schema_version", RESULTS_SCHEMA_VERSION, "ctlab_version",
+			 ctlab_version_long(), "date", date, "hostname", host,
+			 "kernel", uts.release, "kernel_version", uts.version,
+			 "machine", uts.machine, "runs", export->runs);
+}
+
+static int write_json(json_t *document, FILE *out)
+{
+	int rc;
+
 	if (!document)
 		return -1;
 	rc = json_dumpf(document, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', out);
-	json_decref(document);
 	return rc;
+}
+
+static int write_html(struct export *export, json_t *document, FILE *out)
+{
+	struct html_links links;
+	char href[4096];
+
+	if (!document)
+		return -1;
+	html_links_for(export->paths.html, export->paths.pcap_dir, href, sizeof(href), &links);
+	return report_html(document, out, &links);
 }
 
 /* Writes and renames one output into place, or leaves what was at its path: 0 or -1. */
@@ -524,18 +542,25 @@ static int commit_output(struct outfile *file, const char *option, const char *p
 
 int export_close(struct export *export)
 {
+	json_t *document = document_of(export);
 	FILE *out;
 	int rc = 0;
 
 	if (export->json_file) {
 		out = outfile_stream(export->json_file);
-		if (commit_output(export->json_file, "--json", export->json_path,
-				  write_json(export, out)) < 0)
+		if (commit_output(export->json_file, "--json", export->paths.json,
+				  write_json(document, out)) < 0)
 			rc = -1;
 	}
-	if (export->json_stdout && (write_json(export, stdout) < 0 || fflush(stdout) != 0)) {
+	if (export->json_stdout && (write_json(document, stdout) < 0 || fflush(stdout) != 0)) {
 		fprintf(stderr, "ctlab: --json -: %s\n", strerror(errno));
 		rc = -1;
+	}
+	if (export->html_file) {
+		out = outfile_stream(export->html_file);
+		if (commit_output(export->html_file, "--html", export->paths.html,
+				  write_html(export, document, out)) < 0)
+			rc = -1;
 	}
 	if (export->junit_file) {
 		int written;
@@ -543,10 +568,11 @@ int export_close(struct export *export)
 		out = outfile_stream(export->junit_file);
 		written = junit_finish(export->junit, out);
 		export->junit = NULL;
-		if (commit_output(export->junit_file, "--junit", export->junit_path, written) < 0)
+		if (commit_output(export->junit_file, "--junit", export->paths.junit, written) < 0)
 			rc = -1;
 	}
 	junit_free(export->junit);
+	json_decref(document);
 	json_decref(export->runs);
 	free(export);
 	return rc;

@@ -88,13 +88,20 @@ void report_packet(FILE *out, const struct observed *packet);
 
 struct export;
 
+/* What export_open writes; a NULL path: not that format. */
+struct export_paths {
+	const char *json;		/* "-": stdout, at export_close */
+	const char *junit;
+	const char *html;		/* the page of report_html */
+	const char *pcap_dir;		/* the runs' pcapng files, which the page links to */
+};
+
 /* Open the outputs asked for; a NULL path means that format is not written.
  * Each is written whole at export_close through outfile (a symlink at a path
  * is refused, never followed). NULL with a message in err ("--json PATH: a
  * symlink: refusing to write through it") when a file cannot be created.
  * A json_path of "-" is stdout, written at export_close. */
-struct export *export_open(const char *json_path, const char *junit_path, char *err,
-			   size_t errsize);
+struct export *export_open(const struct export_paths *paths, char *err, size_t errsize);
 
 /* Add one finished run. */
 void export_run(struct export *export, const struct run_result *result);
@@ -135,6 +142,9 @@ const char *json_text(struct json_t *object, const char *key, const char *fallba
 /* An integer member of a JSON object, or @fallback. (diff_match.c) */
 long long json_number(struct json_t *object, const char *key, long long fallback);
 
+/* The first object of @array whose string @key is @value, or NULL. (diff.c) */
+struct json_t *json_find(struct json_t *array, const char *key, const char *value);
+
 /* A results.json, or a folder holding one, checked to be ctlab's; NULL after
  * saying on @err why not (FILE:LINE:COLUMN for bad JSON). Free with json_decref. */
 struct json_t *results_load(const char *path, FILE *err);
@@ -148,5 +158,29 @@ struct json_t *results_load(const char *path, FILE *err);
  * is an error. 0, or -1 after saying why on @err.
  */
 int merge_results(const char *const *inputs, size_t n, const char *out_dir, FILE *err);
+
+/* ---- html — results as one self-contained HTML page for people: a summary, and per run its story, topology and sequence diagram. (html.c) ---- */
+
+/* Where the page finds the runs' pcapng files. */
+struct html_links {
+	const char *pcap_dir;		/* on disk, to see which exist; NULL: no links */
+	const char *pcap_href;		/* the same folder as the page links it */
+};
+
+/*
+ * report_html - @document (a results.json, one kernel's or merged) as an HTML
+ * page on @out: no script, style or font from elsewhere.  A diagram draws at
+ * most 400 hops (a captured flood's rest is in its pcapng).  0, or -1 when
+ * memory ran out or @out failed.
+ */
+int report_html(struct json_t *document, FILE *out, const struct html_links *links);
+
+/*
+ * html_links_for - the links of a page at @html_path to @pcap_dir: the
+ * folder's path relative to the page's where it is under it, else absolute.
+ * Fills @links with @href (of @size) as its pcap_href; pcap_dir NULL: none.
+ */
+void html_links_for(const char *html_path, const char *pcap_dir, char *href, size_t size,
+		    struct html_links *links);
 
 #endif
