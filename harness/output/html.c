@@ -823,7 +823,7 @@ static void write_pcap_links(FILE *out, json_t *run, const struct html_links *li
 	fputs("/", out);
 	text(out, base);
 	fputs(".pcapng\">every link</a>", out);
-	json_array_foreach(member(run, "hosts"), i, host)
+	json_array_foreach(member(run, "hosts"), i, host) {
 		json_array_foreach(member(host, "interfaces"), k, iface) {
 			const char *h = json_text(host, "name", ""), *f = json_text(iface, "ifname", "");
 
@@ -832,7 +832,7 @@ static void write_pcap_links(FILE *out, json_t *run, const struct html_links *li
 				continue;
 			fputs(" · <a href=\"", out);
 			text(out, links->pcap_href);
-			fprintf(out, "/");
+			fputs("/", out);
 			text(out, base);
 			fputs("/", out);
 			text(out, h);
@@ -844,6 +844,7 @@ static void write_pcap_links(FILE *out, json_t *run, const struct html_links *li
 			text(out, f);
 			fputs("</a>", out);
 		}
+	}
 	fputs("</p>\n", out);
 }
 
