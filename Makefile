@@ -12,7 +12,7 @@ TEST_PKGS:= check
 DEB_PKGS := gcc make pkg-config iproute2 libnl-3-dev libnl-route-3-dev \
             libnetfilter-conntrack-dev libmnl-dev libpcap-dev libnftables-dev libjansson-dev check \
             valgrind python3 clang libclang-rt-14-dev \
-            tshark python3-junitparser python3-jsonschema linux-source
+            tshark python3-junitparser python3-jsonschema linux-source chromium tidy
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wundef -Wvla \
@@ -105,6 +105,7 @@ $(BUILD)/.deps: Makefile
 	      || ! command -v valgrind >/dev/null || ! command -v python3 >/dev/null \
 	      || ! command -v $(CC) >/dev/null || ! command -v $(FUZZ_CC) >/dev/null \
 	      || ! command -v tshark >/dev/null || ! /usr/bin/python3 -c 'import junitparser, jsonschema' 2>/dev/null \
+	      || ! command -v chromium >/dev/null || ! command -v tidy >/dev/null \
 	      || ! ls /usr/src/linux-source-*.tar.xz >/dev/null 2>&1 \
 	      || [ ! -e "$$($(FUZZ_CC) -print-file-name=libclang_rt.fuzzer-$$(uname -m).a)" ]; then \
 	  echo "ctlab: installing build dependencies: $(DEB_PKGS)"; \

@@ -133,6 +133,7 @@ usage_printed() { "$ctlab" --help | grep -q '^usage: ctlab'; }
 check "--help prints usage" usage_printed
 . tests/cli.sh
 . tests/outputs.sh
+. tests/report.sh
 if command -v setpriv >/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$ctlab" run tests/fixtures/flag-check.ct >"$out/nonroot" 2>&1
 	status=$?

@@ -399,14 +399,16 @@ static const char page_style[] =
 	"#panel{position:fixed;bottom:0;left:0;right:0;background:#1d232b;color:#fff;font:13px monospace;padding:.5em 1em;min-height:1.4em}"
 	".keys{color:#667;font-size:12px}";
 
-/* Next/previous packet with the keys, or a click: the hop's details in the panel. */
+/* Next/previous packet with the keys, or a click: the hop's details in the panel;
+ * page.html#step=N opens at the N-th. */
 static const char page_script[] =
 	"(function(){var hops=[].slice.call(document.querySelectorAll('.hop')),cur=-1,"
 	"panel=document.getElementById('panel');"
 	"function show(i){if(i<0||i>=hops.length)return;if(cur>=0)hops[cur].classList.remove('cur');"
-	"cur=i;var h=hops[i];h.classList.add('cur');panel.textContent=h.getAttribute('data-d');"
+	"cur=i;var h=hops[i];h.classList.add('cur');panel.textContent=h.querySelector('title').textContent;"
 	"h.scrollIntoView({block:'center'});}"
 	"hops.forEach(function(h,i){h.addEventListener('click',function(){show(i);});});"
+	"var m=/^#step=(\\d+)$/.exec(location.hash);if(m)show(+m[1]-1);"
 	"document.addEventListener('keydown',function(e){"
 	"if(e.key==='n'||e.key==='j'||e.key==='ArrowDown'){show(cur+1);e.preventDefault();}"
 	"else if(e.key==='p'||e.key==='k'||e.key==='ArrowUp'){show(cur-1);e.preventDefault();}});})();";
@@ -559,7 +561,7 @@ static void hop_words(char *buf, size_t size, json_t *copy, const struct isns *i
 }
 
 /* The verdict as a word in a coloured box, conntrack's reason after it (cut; whole on hover). */
-static void write_verdict(FILE *out, int x, int y, json_t *judged, const char *host)
+static void write_verdict(FILE *out, int x, int y, json_t *judged)
 {
 	const char *verdict = json_text(judged, "verdict", "unseen");
 	const char *reason = json_text(judged, "reason", NULL);
@@ -569,15 +571,9 @@ static void write_verdict(FILE *out, int x, int y, json_t *judged, const char *h
 	for (i = 0; verdict[i] && i + 1 < sizeof(upper); i++)
 		upper[i] = (char)(verdict[i] >= 'a' && verdict[i] <= 'z' ? verdict[i] - 32 : verdict[i]);
 	upper[i] = '\0';
-	fprintf(out, "<g class=\"b %s\"><title>conntrack at ", verdict);
-	text(out, host);
-	fprintf(out, ": %s", verdict);
-	if (reason) {
-		fputs(": ", out);
-		text(out, reason);
-	}
-	fprintf(out, "</title><rect x=\"%d\" y=\"%d\" width=\"%zu\" height=\"15\" rx=\"3\"/>"
-		"<text x=\"%d\" y=\"%d\">%s</text></g>", x, y - 11, i * 7 + 10, x + 5, y, upper);
+	fprintf(out, "<g class=\"b %s\"><rect x=\"%d\" y=\"%d\" width=\"%zu\" height=\"15\" rx=\"3\"/>"
+		"<text x=\"%d\" y=\"%d\">%s</text></g>", verdict, x, y - 11, i * 7 + 10, x + 5, y,
+		upper);
 	if (!reason)
 		return;
 	/* Cut at a character's start: the text is UTF-8. */
@@ -607,7 +603,7 @@ static void write_hop(FILE *out, const struct diagram *d, const struct hop *hop,
 
 	hop_words(words, sizeof(words), copy, isns, false);
 	hop_words(absolute, sizeof(absolute), copy, isns, true);
-	fprintf(out, "<g class=\"hop%s%s%s\" id=\"h%ld\" data-from=\"%s\" data-to=\"%s\" data-d=\"",
+	fprintf(out, "<g class=\"hop%s%s%s\" id=\"h%ld\" data-from=\"%s\" data-to=\"%s\"><title>",
 		hop->crafted ? " crafted" : "", rst ? " rst" : "", hop->background ? " bg" : "",
 		hop->index,
 		d->lanes[hop->from < 0 ? 0 : hop->from].host, d->lanes[hop->to < 0 ? 0 : hop->to].host);
@@ -627,12 +623,10 @@ static void write_hop(FILE *out, const struct diagram *d, const struct hop *hop,
 		}
 	}
 	fputs(hop->crafted ? "; crafted by the scenario" : "", out);
-	fputs(hop->dropped ? "; dropped" : "", out);
-	fprintf(out, "\"><rect class=\"hl\" x=\"0\" y=\"%d\" width=\"%d\" height=\"%d\"/>", hop->y - 22,
-		reason_x, ROW_HOP);
-	fprintf(out, "<title>seq/ack relative to each side's SYN; as sent: ");
-	text(out, absolute);
-	fprintf(out, "</title><line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", x1, hop->y, x2, hop->y);
+	fputs(hop->dropped ? "; dropped here: it arrived and was never sent on" : "", out);
+	fprintf(out, "</title><rect class=\"hl\" x=\"0\" y=\"%d\" width=\"%d\" height=\"%d\"/>",
+		hop->y - 22, reason_x, ROW_HOP);
+	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", x1, hop->y, x2, hop->y);
 	if (!hop->dropped)
 		fprintf(out, "<path d=\"M%d %d l%d -4 v8 z\"/>", x2, hop->y, -8 * dir);
 	fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", mid, hop->y - 5);
@@ -660,16 +654,13 @@ static void write_hop(FILE *out, const struct diagram *d, const struct hop *hop,
 		fputs("</text>", out);
 	}
 	if (hop->dropped)
-		fprintf(out, "<text class=\"drop\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">✗"
-			"<title>dropped here: it arrived and was never sent on</title></text>"
+		fprintf(out, "<text class=\"drop\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">✗</text>"
 			"<text class=\"reason\" x=\"%d\" y=\"%d\">dropped</text>", x2 - 12 * dir, hop->y + 6,
 			x2 + 6, hop->y + 14);
 	if (hop->judged) {
-		const char *at = d->lanes[hop->to < 0 ? 0 : hop->to].host;
-
 		fprintf(out, "<circle class=\"v %s\" cx=\"%d\" cy=\"%d\" r=\"4\"/>",
 			json_text(hop->judged, "verdict", "unseen"), x2, hop->y);
-		write_verdict(out, reason_x, hop->y + 4, hop->judged, at);
+		write_verdict(out, reason_x, hop->y + 4, hop->judged);
 	}
 	fputs("</g>\n", out);
 }
