@@ -17,6 +17,7 @@
 #include "output/output.h"
 #include "engine/engine.h"
 #include "journal/journal.h"
+#include "observe/observe.h"
 #include "base/base.h"
 #include "lang/lang.h"
 #include "cli.h"
@@ -450,6 +451,8 @@ int cmd_run(int argc, char **argv)
 					return usage_error("%s and %s are one file (%s): each output "
 							   "needs its own", names[a], names[b], paths[a]);
 	}
+	/* Before any run: stamping turns on a little after it is first asked for. */
+	wire_hold_timestamps();
 	if (select_scenarios(argc - optind, argv + optind, &all, &chosen) < 0)
 		goto out_free;
 	/* A ruleset nft cannot read is the file's mistake: said before anything runs. */

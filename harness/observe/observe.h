@@ -146,6 +146,16 @@ struct wire_packet {
 struct wire;
 
 /*
+ * wire_hold_timestamps - keep the kernel stamping packets for the rest of the
+ * process (one socket that asks for stamps, in the caller's namespace, never
+ * used for traffic).  The kernel turns stamping on in a deferred work item
+ * when the first socket asks and off when the last one closes, so without it a
+ * run's first packets may carry the time they were read, out of order.  Call
+ * it early, before the first wire_open (which calls it too).  Idempotent.
+ */
+void wire_hold_timestamps(void);
+
+/*
  * wire_open - start capturing in each of @namespaces[0..@n-1], called
  * @names[i] (shorter than WIRE_HOST_MAX), on every interface but loopback:
  * one packet socket per namespace, bound to all its interfaces, present and

@@ -94,6 +94,21 @@ out_close:
 	return rc;
 }
 
+static void hold_timestamps(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
+		close(fd);	/* then each capture asks for itself, as before */
+}
+
+void wire_hold_timestamps(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, hold_timestamps);
+}
+
 struct wire *wire_open(struct netns *const *namespaces, const char *const *names, size_t n,
 		       char *err, size_t errsize)
 {
@@ -101,6 +116,7 @@ struct wire *wire_open(struct netns *const *namespaces, const char *const *names
 	size_t i;
 	int rc = -ENOMEM;
 
+	wire_hold_timestamps();
 	wire = calloc(1, sizeof(*wire));
 	if (!wire)
 		goto out_nomem;
