@@ -347,16 +347,21 @@ then
 else
 	not_ok "RST chains in scenarios/nat-reset (exit $status)"
 fi
-if grep -q '^  RST client->server caused by packet #4 (server->client, .*INVALID at router: SEQ is over upper bound .*it reset c.server (ECONNRESET)$' "$out/nat.txt" &&
-   grep -q '^  RST router->server caused by packet #4 (server->router, .*INVALID at router: .*it reset c.server (ECONNRESET)$' "$out/nat.txt"; then
+# A chain wraps to the width, its lines after the first indented by four.
+awk '/^  RST /{ if (l) print l; l = $0; next }
+     l && /^    [^ ]/ { sub(/^ +/, " "); l = l $0; next }
+     { if (l) { print l; l = "" } print }
+     END { if (l) print l }' "$out/nat.txt" >"$out/nat-joined.txt"
+if grep -q '^  RST client->server caused by packet #4 (server->client, .*INVALID at router: SEQ is over upper bound .*it reset c.server (ECONNRESET)$' "$out/nat-joined.txt" &&
+   grep -q '^  RST router->server caused by packet #4 (server->router, .*INVALID at router: .*it reset c.server (ECONNRESET)$' "$out/nat-joined.txt"; then
 	ok "RST chains printed under the ladders of both incidents"
 else
 	not_ok "RST chains in the verbose output"
 fi
 # Through the DNAT the reply is numbered from the client's SYN all the same.
 if grep -q ' SA seq 0 ack 1 win ' "$out/nat.txt" &&
-   grep -q 'INVALID at router: SEQ is over upper bound [0-9]* (over the window of the receiver));' "$out/nat.txt" &&
-   grep -q 'caused by packet #4 (server->client, seq [0-9]* ack 1 len 100,' "$out/nat.txt"; then
+   grep -q 'INVALID at router: SEQ is over upper bound [0-9]* (over the window of the receiver));' "$out/nat-joined.txt" &&
+   grep -q 'caused by packet #4 (server->client, seq [0-9]* ack 1 len 100,' "$out/nat-joined.txt"; then
 	ok "sequence numbers relative to the SYN across the DNAT, in the ladder and the chain"
 else
 	not_ok "relative sequence numbers across the DNAT"

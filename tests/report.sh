@@ -108,4 +108,22 @@ else
 	not_ok "show --html: exit $show1 and $show2: $(tail -2 "$report/show1.err")"
 fi
 
+# The terminal ladder at a projector's 80 columns: the story first, every
+# line within 80 columns, the crafted segment marked, the hop that leaves the
+# router with the server's address named as a DNAT not undone.
+COLUMNS=80 "$ctlab" run -v --family ipv4 scenarios/nat-reset/invalid-not-unnated.ct \
+	>"$report/ladder.txt" 2>/dev/null
+ladder_status=$?
+wide=$(awk 'length($0) > 80' "$report/ladder.txt" | wc -l)
+server4=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]; print([h["addr"] for h in r["hosts"] if h["name"]=="server"][0])' "$report/r/results.json")
+if [ $ladder_status = 0 ] && [ "$wide" = 0 ] &&
+   sed -n 2p "$report/ladder.txt" | grep -q 'kubernetes issue 74839' &&
+   grep -q '| crafted PA seq' "$report/ladder.txt" &&
+   tr -s ' |\n' ' ' <"$report/ladder.txt" | grep -q "not un-DNATed: leaves router from $server4, not the service"; then
+	ok "ladder: 80 columns, the story first, the crafted segment marked, the un-DNATed hop from $server4"
+else
+	not_ok "ladder at 80 columns: exit $ladder_status, $wide lines wider"
+	sed 's/^/    /' "$report/ladder.txt" | head -40
+fi
+
 rm -rf "$report"

@@ -111,10 +111,12 @@ static struct fixture *fixture_new(void)
 	return f;
 }
 
-/* Render with report_ladder in the given style; the caller frees the text. */
-static char *ladder_text(const struct run_result *result, bool unicode, bool color)
+/* Render with report_ladder in the given style, 100 columns wide (80: see
+ * ladder_fits_80); the caller frees the text. */
+static char *ladder_text_width(const struct run_result *result, bool unicode, bool color,
+			       unsigned width)
 {
-	struct report_style style = { .color = color, .unicode = unicode };
+	struct report_style style = { .color = color, .unicode = unicode, .width = width };
 	char *text = NULL;
 	size_t size = 0;
 	FILE *out = open_memstream(&text, &size);
@@ -123,6 +125,11 @@ static char *ladder_text(const struct run_result *result, bool unicode, bool col
 	report_ladder(out, result, &style);
 	fclose(out);
 	return text;
+}
+
+static char *ladder_text(const struct run_result *result, bool unicode, bool color)
+{
+	return ladder_text_width(result, unicode, color, 100);
 }
 
 /* The line of text that contains needle, copied; NULL if none. */
@@ -139,16 +146,16 @@ static char *line_with(const char *text, const char *needle)
 }
 
 static const char golden_ascii[] =
-"     client                                      server [conntrack]\n"
+"     client                                      server*\n"
 "     198.18.0.1                                  198.18.0.2\n"
-"     seq/ack relative to the SYN of their direction (absolute where none was seen)\n"
+"     * conntrack observed here; seq/ack relative to the SYN of their direction\n"
 "  10 -- connect c client -> server:80  [198.18.0.1:43483 -> 198.18.0.2:80]\n"
 "  #1 | S seq 0 win 64240 ----------------------->|   new\n"
 "  #2 |<---------------- SA seq 0 ack 1 win 65160 |   established\n"
 "  #3 | A seq 1 ack 1 win 63 -------------------->|   established\n"
 "  11 ok    expect ct c state ESTABLISHED assured\n"
 "  12 -- send client -> server tcp conn=c flags=SR\n"
-"  #4 | SR seq 1 ack 1 win 63 ------------------->|   INVALID  invalid tcp flag combination\n"
+"  #4 | crafted SR seq 1 ack 1 win 63 ----------->|   INVALID  invalid tcp flag combination\n"
 "  13 ok    expect verdict invalid reason \"invalid tcp flag combination\"\n"
 "  15 ok    expect stat invalid +1\n";
 
@@ -200,7 +207,7 @@ START_TEST(arrows_in_three_columns)
 	text = ladder_text(&f->result, false, false);
 
 	line = line_with(text, "client");
-	ck_assert_str_eq(line, "     client                router                server [conntrack]");
+	ck_assert_str_eq(line, "     client                router                server*");
 	free(line);
 	line = line_with(text, "#1 ");
 	ck_assert_str_eq(line, "  #1 | S seq 0 win 64240 --+-------------------->|   new");
@@ -316,11 +323,15 @@ START_TEST(verdict_and_reason_beside_the_packet)
 		 "SEQ is over upper bound 2482255039 (over the window of the receiver)");
 	text = ladder_text(&f->result, false, false);
 	line = line_with(text, "#4 ");
-	ck_assert_str_eq(line, "  #4 | SR seq 1 ack 1 win 63 ------------------->|"
+	ck_assert_str_eq(line, "  #4 | crafted SR seq 1 ack 1 win 63 ----------->|"
 			 "   INVALID  SEQ is over upper bound 2482255039");
 	next = line_with(text, "(over the");
 	ck_assert_str_eq(next, "     |                                           |"
 			 "            (over the window of the receiver)");
+	free(next);
+	/* Its bound is absolute: the packet's own numbers as sent are beside it. */
+	next = line_with(text, "(as sent:");
+	ck_assert_ptr_nonnull(strstr(next, "|   (as sent: seq "));
 	free(next);
 	free(line);
 	free(text);
@@ -339,16 +350,15 @@ START_TEST(truncated_segments_say_so)
 	sr->packet.ip_len = 30;
 	text = ladder_text(&f->result, false, false);
 	line = line_with(text, "#4 ");
-	ck_assert_ptr_nonnull(strstr(line, "| tcp cut to 10 bytes -"));
+	ck_assert_ptr_nonnull(strstr(line, "| crafted tcp cut to 10 bytes -"));
 	ck_assert_ptr_null(strstr(line, "SR"));
 	free(line);
 	free(text);
 
 	sr->packet.ip_len = 44;
 	text = ladder_text(&f->result, false, false);
-	line = line_with(text, "#4 ");
-	ck_assert_ptr_nonnull(strstr(line, "| SR (truncated) seq 1"));
-	free(line);
+	/* Too long for its arrow: on the line above it. */
+	ck_assert_ptr_nonnull(strstr(text, "| crafted SR (truncated) seq 1"));
 	free(text);
 	free(f);
 }
@@ -380,7 +390,7 @@ START_TEST(failures_carry_their_message)
 				     "             expected invalid +1, saw +0\n"));
 	ck_assert_ptr_nonnull(strstr(text, "  11 \033[32m✓ ok  \033[0m  expect ct c state"));
 	ck_assert_ptr_nonnull(strstr(text, "  10 ── connect c client"));
-	ck_assert_ptr_nonnull(strstr(text, "  #4 │ SR seq 1 ack 1 win 63 ───────────────────>│   "
+	ck_assert_ptr_nonnull(strstr(text, "  #4 │ crafted SR seq 1 ack 1 win 63 ───────────>│   "
 				     "\033[31mINVALID\033[0m  invalid tcp flag combination\n"));
 	ck_assert_ptr_nonnull(strstr(text, "  #1 │ S seq 0 win 64240 ───────────────────────>│   "
 				     "\033[32mnew\033[0m\n"));
@@ -466,7 +476,7 @@ START_TEST(unknown_addresses_go_to_the_observing_host)
 	ck_assert_str_eq(line, "  #1 |------------------------------------------>|   untracked");
 	free(line);
 	line = line_with(text, "client");
-	ck_assert_str_eq(line, "     client                                      server [conntrack]");
+	ck_assert_str_eq(line, "     client                                      server*");
 	free(line);
 	line = line_with(text, "2001:db8::1 ");
 	ck_assert_str_eq(line, "     2001:db8::1                                 2001:db8::2");
@@ -506,6 +516,22 @@ START_TEST(self_packets_mark_the_lifeline)
 	line = line_with(text, "#5 ");
 	ck_assert_str_eq(line, "  #5 |                       80>81 R seq 5 win 0 *   unseen");
 	free(line);
+	free(text);
+	free(f);
+}
+END_TEST
+
+/* At a projector's 80 columns every line fits, the verdicts and reasons too. */
+START_TEST(ladder_fits_80)
+{
+	struct fixture *f = fixture_new();
+	char *text, *line, *save = NULL;
+
+	snprintf(f->packets[3].reason, sizeof(f->packets[3].reason),
+		 "SEQ is over upper bound 2482255039 (over the window of the receiver)");
+	text = ladder_text_width(&f->result, false, false, 80);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		ck_assert_msg(strlen(line) <= 80, "%zu columns: %s", strlen(line), line);
 	free(text);
 	free(f);
 }
@@ -691,6 +717,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, long_labels_go_above_their_arrow);
 	tcase_add_test(tc, self_packets_mark_the_lifeline);
 	tcase_add_test(tc, long_statements_wrap);
+	tcase_add_test(tc, ladder_fits_80);
 	tcase_add_test(tc, foreign_packets_keep_clear_of_the_verdicts);
 	tcase_add_test(tc, no_hosts_falls_back_to_packet_lines);
 	suite_add_tcase(s, tc);

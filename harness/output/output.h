@@ -43,11 +43,13 @@ struct report_totals {
 struct report_style {
 	bool color;
 	bool unicode;
+	unsigned width;			/* columns to fit in (80 at least; 0: 80) */
 };
 
 /*
  * The style that suits out: colour only on a terminal (and without NO_COLOR),
- * box drawing only on a terminal whose locale (LC_ALL, LC_CTYPE, LANG) is UTF-8.
+ * box drawing only on a terminal whose locale (LC_ALL, LC_CTYPE, LANG) is UTF-8,
+ * the terminal's width (else $COLUMNS, else 80; never under 80).
  */
 struct report_style report_style_detect(FILE *out);
 

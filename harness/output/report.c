@@ -6,13 +6,16 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 
 #include "output/output.h"
 #include "text.h"
 
-#define LADDER_WIDTH	100	/* reasons wrap here */
+#define LADDER_WIDTH	80	/* the narrowest it is drawn for: a projector's terminal */
+#define LADDER_WIDTH_MAX 200
 #define LADDER_MARGIN	5	/* room for the packet number left of the first lifeline */
-#define LADDER_SPAN	44	/* first lifeline to last */
+#define LADDER_SPAN	44	/* first lifeline to last, where the width allows */
+#define VERDICT_ROOM	(9 + 26)	/* "INVALID  " and a reason's first 26 columns */
 #define LADDER_GAP	4	/* last lifeline to the verdict column */
 #define REASON_MIN	20	/* narrowest a wrapped reason gets */
 #define CANVAS_MAX	256
@@ -95,10 +98,21 @@ struct report_style report_style_detect(FILE *out)
 	bool tty = fd >= 0 && isatty(fd);
 	const char *no_color = getenv("NO_COLOR");
 
+	const char *columns = getenv("COLUMNS");
+	struct winsize size;
+	unsigned width = 0;
+
+	if (tty && ioctl(fd, TIOCGWINSZ, &size) == 0)
+		width = size.ws_col;
+	else if (columns && *columns)
+		width = (unsigned)strtoul(columns, NULL, 10);
+	if (width < LADDER_WIDTH)
+		width = LADDER_WIDTH;
 	return (struct report_style){
 		.color = color_mode == COLOR_ALWAYS ||
 			 (color_mode == COLOR_AUTO && tty && !(no_color && *no_color)),
 		.unicode = tty && locale_is_utf8(),
+		.width = width < LADDER_WIDTH_MAX ? width : LADDER_WIDTH_MAX,
 	};
 }
 
@@ -166,6 +180,7 @@ struct ladder {
 	union inet_addr addr[RUN_HOSTS_MAX];
 	size_t observing;
 	size_t verdict_x;
+	size_t width;			/* columns to fit in */
 	bool show_ports;		/* more than one 4-tuple: tell them apart */
 	bool has_tcp;
 	size_t n_flows;
@@ -447,6 +462,9 @@ static void draw_label_line(const struct ladder *ladder, size_t a, size_t b, con
 
 	if (a > b && right >= len + 1 && right - 1 - len > x)
 		x = right - 1 - len;
+	/* Moved left rather than past the width, as far as the first lifeline. */
+	if (x + len > ladder->width)
+		x = ladder->width > len + LADDER_MARGIN + 1 ? ladder->width - len : LADDER_MARGIN + 1;
 	canvas_lifelines(&canvas, ladder);
 	canvas_text(&canvas, x, label);
 	canvas_print(ladder->out, &canvas, 0);
@@ -512,8 +530,8 @@ static void print_verdict(const struct ladder *ladder, const struct canvas *canv
 		fputc('\n', out);
 		return;
 	}
-	if (LADDER_WIDTH > reason_x + REASON_MIN)
-		width = LADDER_WIDTH - reason_x;
+	if (ladder->width > reason_x + REASON_MIN)
+		width = ladder->width - reason_x;
 	n = wrap_at(reason, width, &rest);
 	fprintf(out, "  %.*s\n", (int)n, reason);
 	/* Then the rest of it, and each further reason on lines of its own. */
@@ -531,16 +549,128 @@ static void print_verdict(const struct ladder *ladder, const struct canvas *canv
 	}
 }
 
-static void draw_packet(struct ladder *ladder, const struct observed *observed)
+/* The wire copies of observed packet @index at the observing host: as it
+ * arrived and as it was sent on (NULL where there is none). */
+static void judged_copies(const struct run_result *result, size_t index,
+			  const struct wire_record **arrived, const struct wire_record **forwarded)
+{
+	*arrived = *forwarded = NULL;
+	for (size_t i = 0; i < result->n_wire; i++) {
+		const struct wire_record *record = &result->wire[i];
+
+		if (record->judged != index + 1)
+			continue;
+		if (record->forwarded)
+			*forwarded = record;
+		else
+			*arrived = record;
+	}
+}
+
+static bool same_addr(int family, const union inet_addr *a, const union inet_addr *b)
+{
+	return memcmp(a, b, family == AF_INET6 ? 16 : 4) == 0;
+}
+
+static bool host_has_addr(const struct run_host *host, const char *text)
+{
+	for (size_t i = 0; i < host->n_ifaces; i++)
+		if (strcmp(host->ifaces[i].addr, text) == 0)
+			return true;
+	return strcmp(host->addr, text) == 0;
+}
+
+/* A connection the client made to the DNAT service, by the client's port. */
+static bool to_service(const struct run_result *result, uint16_t client_port)
+{
+	union inet_addr service;
+
+	if (!result->service_addr[0] ||
+	    inet_pton(result->family, result->service_addr, &service) != 1)
+		return false;
+	for (size_t i = 0; i < result->n_packets; i++) {
+		const struct packet_summary *p = &result->packets[i].packet;
+
+		if (p->sport == client_port && same_addr(p->family, &p->dst, &service))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * What happened to the packet at the observing host that the arrow alone
+ * cannot show, in @buf ("" none): NAT's rewriting, a DNAT reply the router
+ * did not undo (the crux of kubernetes 74839), or a drop there.
+ */
+static void hop_note(const struct ladder *ladder, const struct observed *observed, char *buf,
+		     size_t size)
+{
+	const struct run_result *result = ladder->result;
+	const struct run_host *at = &result->hosts[ladder->observing];
+	const struct wire_record *arrived, *forwarded;
+	char was[INET6_ADDRSTRLEN], now[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	int family = observed->packet.family;
+
+	buf[0] = '\0';
+	judged_copies(result, observed->index, &arrived, &forwarded);
+	if (!arrived)
+		return;
+	inet_ntop(family, &arrived->packet.dst, dst, sizeof(dst));
+	if (!forwarded) {
+		if (at->n_ifaces > 1 && !host_has_addr(at, dst))
+			snprintf(buf, size, "%s dropped at %s: never sent on", ladder->glyphs->fail,
+				 at->name);
+		return;
+	}
+	if (!same_addr(family, &arrived->packet.dst, &forwarded->packet.dst)) {
+		inet_ntop(family, &forwarded->packet.dst, now, sizeof(now));
+		snprintf(buf, size, "NAT: dst %s -> %s", dst, now);
+	} else if (!same_addr(family, &arrived->packet.src, &forwarded->packet.src)) {
+		inet_ntop(family, &arrived->packet.src, was, sizeof(was));
+		inet_ntop(family, &forwarded->packet.src, now, sizeof(now));
+		snprintf(buf, size, "NAT: src %s -> %s", was, now);
+	} else if (result->n_hosts && strcmp(forwarded->host, at->name) == 0 &&
+		   host_has_addr(&result->hosts[0], dst) && to_service(result, arrived->packet.dport)) {
+		inet_ntop(family, &forwarded->packet.src, now, sizeof(now));
+		snprintf(buf, size, "not un-DNATed: leaves %s from %s, not the service %s",
+			 at->name, now, result->service_addr);
+	}
+}
+
+/* The note under an arrow, in the verdict column, wrapped there. */
+static void print_note(const struct ladder *ladder, const char *note)
+{
+	size_t width = ladder->width > ladder->verdict_x + REASON_MIN ?
+		       ladder->width - ladder->verdict_x : REASON_MIN;
+	struct canvas blank;
+	const char *rest = note;
+
+	while (*rest) {
+		const char *line = rest;
+		size_t n = wrap_at(line, width, &rest);
+
+		canvas_lifelines(&blank, ladder);
+		canvas_print(ladder->out, &blank, ladder->verdict_x);
+		fprintf(ladder->out, "%.*s\n", (int)n, line);
+	}
+}
+
+static void draw_packet(struct ladder *ladder, const struct observed *observed, bool crafted)
 {
 	const struct packet_summary *packet = &observed->packet;
 	bool src_known, dst_known;
 	size_t a = host_column(ladder, packet->family, &packet->src, &src_known);
 	size_t b = host_column(ladder, packet->family, &packet->dst, &dst_known);
-	char label[LABEL_MAX], number[24];
+	char label[LABEL_MAX], number[24], note[300];
 	struct canvas canvas;
 
-	packet_label(ladder, observed, src_known, dst_known, label, sizeof(label));
+	if (crafted) {
+		/* The scenario's own packet, not one a kernel socket sent. */
+		memcpy(label, "crafted ", 8);
+		packet_label(ladder, observed, src_known, dst_known, label + 8, sizeof(label) - 8);
+	} else {
+		packet_label(ladder, observed, src_known, dst_known, label, sizeof(label));
+	}
 	canvas_lifelines(&canvas, ladder);
 	if (a == b) {
 		if (!draw_self(&canvas, ladder, a, label)) {
@@ -557,6 +687,16 @@ static void draw_packet(struct ladder *ladder, const struct observed *observed)
 	if (strlen(number) < LADDER_MARGIN)
 		canvas_text(&canvas, LADDER_MARGIN - 1 - strlen(number), number);
 	print_verdict(ladder, &canvas, observed);
+	/* A reason's bounds are absolute: the packet's own numbers beside them. */
+	if (observed->has_reason && strpbrk(observed->reason, "0123456789") &&
+	    packet->protocol == IPPROTO_TCP) {
+		snprintf(note, sizeof(note), "(as sent: seq %" PRIu32 " ack %" PRIu32 ")", packet->seq,
+			 packet->ack);
+		print_note(ladder, note);
+	}
+	hop_note(ladder, observed, note, sizeof(note));
+	if (note[0])
+		print_note(ladder, note);
 }
 
 /* The statement as written, its alignment blanks squeezed (not inside quotes). */
@@ -581,10 +721,10 @@ static size_t squeeze_statement(const char *text, char *buf, size_t size)
 	return len;
 }
 
-/* text from column indent on, wrapped at blanks to the ladder's width. */
-static void print_wrapped(FILE *out, const char *text, size_t indent)
+/* text from column indent on, wrapped at blanks to fit in total columns. */
+static void print_wrapped(FILE *out, const char *text, size_t indent, size_t total)
 {
-	size_t width = LADDER_WIDTH > indent + REASON_MIN ? LADDER_WIDTH - indent : REASON_MIN;
+	size_t width = total > indent + REASON_MIN ? total - indent : REASON_MIN;
 	const char *rest;
 	size_t n = wrap_at(text, width, &rest);
 
@@ -630,7 +770,7 @@ static void print_step_text(const struct ladder *ladder, const struct step_resul
 		text_append(text, sizeof(text), len, "  (%s)", step->message);
 	else if (step->skipped)
 		text_append(text, sizeof(text), len, "  %s", skip_note(ladder, step->step));
-	print_wrapped(ladder->out, text, indent);
+	print_wrapped(ladder->out, text, indent, ladder->width);
 }
 
 /* What went wrong, on its own line under the statement. */
@@ -696,14 +836,19 @@ static void print_section(const struct ladder *ladder, const struct step_result 
 static void ladder_init(struct ladder *ladder, FILE *out, const struct run_result *result,
 			const struct report_style *style)
 {
-	size_t i, lane;
+	size_t i, lane, span;
 	int dir;
 
 	*ladder = (struct ladder){ .out = out, .result = result, .style = style,
 				   .glyphs = style->unicode ? &box_glyphs : &ascii_glyphs };
 	ladder->n_cols = result->n_hosts < RUN_HOSTS_MAX ? result->n_hosts : RUN_HOSTS_MAX;
 	ladder->observing = ladder->n_cols - 1;
-	lane = ladder->n_cols > 1 ? LADDER_SPAN / (ladder->n_cols - 1) : 0;
+	ladder->width = style->width >= LADDER_WIDTH ? style->width : LADDER_WIDTH;
+	/* Narrower lanes where the verdict and the start of its reason would not fit. */
+	span = ladder->width - LADDER_MARGIN - LADDER_GAP - VERDICT_ROOM;
+	if (span > LADDER_SPAN)
+		span = LADDER_SPAN;
+	lane = ladder->n_cols > 1 ? span / (ladder->n_cols - 1) : 0;
 	for (i = 0; i < ladder->n_cols; i++) {
 		char addr[sizeof(result->hosts[i].addr)];
 
@@ -739,16 +884,17 @@ static void print_hosts(const struct ladder *ladder)
 
 		name_end = canvas_text(&names, x > name_end ? x : name_end + 1, result->hosts[i].name);
 		if (i == ladder->observing)
-			name_end = canvas_text(&names, name_end, " [conntrack]");
+			name_end = canvas_text(&names, name_end, "*");
 		addr_end = canvas_text(&addrs, x > addr_end ? x : addr_end + 1, result->hosts[i].addr);
 	}
 	canvas_print(ladder->out, &names, 0);
 	fputc('\n', ladder->out);
 	canvas_print(ladder->out, &addrs, 0);
 	fputc('\n', ladder->out);
+	fprintf(ladder->out, "%*s* conntrack observed here", LADDER_MARGIN, "");
 	if (ladder->has_tcp)
-		fprintf(ladder->out, "%*sseq/ack relative to the SYN of their direction"
-			" (absolute where none was seen)\n", LADDER_MARGIN, "");
+		fprintf(ladder->out, "; seq/ack relative to the SYN of their direction");
+	fputc('\n', ladder->out);
 }
 
 /* Without hosts to draw lifelines for, one line per packet. */
@@ -792,7 +938,8 @@ void report_ladder(FILE *out, const struct run_result *result, const struct repo
 		else
 			print_section(ladder, step);
 		for (p = step->first_packet; p < step->end_packet && p < result->n_packets; p++)
-			draw_packet(ladder, &result->packets[p]);
+			draw_packet(ladder, &result->packets[p],
+				    step->step->kind == STEP_SEND && step->sent_packet == (long)p);
 		if (step->step->kind == STEP_SEND && !step->skipped && step->passed &&
 		    step->sent_packet < 0)
 			fprintf(out, "%*sno verdict seen for the packet sent\n", LADDER_MARGIN, "");
@@ -801,26 +948,50 @@ void report_ladder(FILE *out, const struct run_result *result, const struct repo
 }
 
 /* Why each RST happened, under the ladder that shows it. */
-static void report_chains(FILE *out, const struct run_result *result)
+static void report_chains(FILE *out, const struct run_result *result, unsigned width)
 {
 	size_t i;
 
-	for (i = 0; i < result->n_chains; i++)
-		fprintf(out, "  %s\n", result->chains[i].text);
+	for (i = 0; i < result->n_chains; i++) {
+		fputs("  ", out);
+		print_wrapped(out, result->chains[i].text, 4, width >= LADDER_WIDTH ? width : LADDER_WIDTH);
+		fputc('\n', out);
+	}
+}
+
+/* The scenario's story, as one paragraph wrapped to the width. */
+static void report_about(FILE *out, const struct run_result *result, unsigned width)
+{
+	char text[4096];
+	size_t i;
+
+	if (!result->scenario->about || !result->scenario->about[0])
+		return;
+	snprintf(text, sizeof(text), "%s", result->scenario->about);
+	for (i = 0; text[i]; i++)
+		if (text[i] == '\n')
+			text[i] = ' ';
+	fputs("  ", out);
+	print_wrapped(out, text, 2, width >= LADDER_WIDTH ? width : LADDER_WIDTH);
+	fputs("\n\n", out);
 }
 
 void report_story(FILE *out, const struct run_result *result, const struct report_style *style)
 {
 	report_ladder(out, result, style);
-	report_chains(out, result);
+	report_chains(out, result, style->width);
 }
 
 static void report_text_run(FILE *out, const struct run_result *result)
 {
-	fprintf(out, "%s  (%s)\n", result->name, result->scenario->path);
+	if (strlen(result->name) + strlen(result->scenario->path) + 4 <= text_style.width)
+		fprintf(out, "%s  (%s)\n", result->name, result->scenario->path);
+	else
+		fprintf(out, "%s\n  (%s)\n", result->name, result->scenario->path);
+	report_about(out, result, text_style.width);
 	if (result->n_steps)
 		report_ladder(out, result, &text_style);
-	report_chains(out, result);
+	report_chains(out, result, text_style.width);
 	switch (result->outcome) {
 	case OUTCOME_PASS:
 		fprintf(out, "PASS %s (%.3f s)\n\n", result->name, result->seconds);
