@@ -200,6 +200,46 @@ static json_t *arrived_copy(json_t *wire, long judged)
 	return NULL;
 }
 
+/* Whether an address is for the link itself (multicast, link-local): never forwarded. */
+static bool link_scope(const char *addr)
+{
+	return strncmp(addr, "ff", 2) == 0 || strncmp(addr, "fe80:", 5) == 0 ||
+	       (strchr(addr, '.') && atoi(addr) >= 224);
+}
+
+/* How far after its arrival a forwarded copy is looked for. */
+#define FORWARD_WINDOW	64
+
+/*
+ * Whether copy i, which arrived at host, was dropped there: the host forwards
+ * (it has two interfaces), the packet was not for it, and it never left again.
+ * Judged packets are followed by the copy conntrack's host sent on; others
+ * (a full table drops before conntrack has an entry) by what NAT leaves alone.
+ */
+static bool dropped_at(json_t *run, json_t *wire, size_t i, const char *host)
+{
+	json_t *copy = json_array_get(wire, i), *at = host_named(run, host);
+	long judged = (long)json_number(copy, "judged", 0);
+	const char *dst = json_text(copy, "dst", "");
+
+	if (!at || json_array_size(member(at, "interfaces")) < 2 || host_owns(at, dst) ||
+	    link_scope(dst))
+		return false;
+	if (judged)
+		return !forwarded_copy(wire, judged);
+	for (size_t k = i + 1; k < json_array_size(wire) && k <= i + FORWARD_WINDOW; k++) {
+		json_t *later = json_array_get(wire, k);
+
+		if (strcmp(json_text(later, "host", ""), host) == 0 &&
+		    strcmp(json_text(later, "direction", ""), "out") == 0 &&
+		    strcmp(json_text(later, "flags", ""), json_text(copy, "flags", "")) == 0 &&
+		    json_number(later, "seq", -1) == json_number(copy, "seq", -1) &&
+		    json_number(later, "length", -1) == json_number(copy, "length", -1))
+			return false;
+	}
+	return true;
+}
+
 /* Hops from the wire: every copy that arrived, from the host its link comes from. */
 static void hops_from_wire(struct diagram *d)
 {
@@ -231,14 +271,9 @@ static void hops_from_wire(struct diagram *d)
 				break;
 			}
 		}
-		if (judged && strcmp(json_text(copy, "judged_as", ""), "arrived") == 0) {
-			json_t *at = host_named(d->run, host);
-
+		if (judged && strcmp(json_text(copy, "judged_as", ""), "arrived") == 0)
 			hop->judged = packet_at(d->run, judged);
-			hop->dropped = at && json_array_size(member(at, "interfaces")) > 1 &&
-				       !host_owns(at, json_text(copy, "dst", "")) &&
-				       !forwarded_copy(wire, judged);
-		}
+		hop->dropped = dropped_at(d->run, wire, i, host);
 		if (hop->sent && json_number(hop->sent, "judged", 0)) {
 			long k = (long)json_number(hop->sent, "judged", 0);
 
