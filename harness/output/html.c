@@ -421,7 +421,7 @@ static const char page_style[] =
 	".seqbox{overflow-x:auto}svg{display:block;margin:.6em 0;font:11px monospace}svg .lane{stroke:#99a;stroke-dasharray:4 3}"
 	"svg .lh{font:bold 13px system-ui,sans-serif}svg .hop line{stroke:#234;stroke-width:1.4}"
 	"svg .hop.crafted line{stroke:#a04d00;stroke-dasharray:6 3}svg .hop.rst line{stroke:#b00}"
-	"svg .hop.cur rect.hl{fill:#fff3b0}svg .hop rect.hl{fill:transparent}"
+	"svg .hop.cur line{stroke:#e0a800;stroke-width:4}svg .hop.cur text{fill:#7a4f00;font-weight:bold}"
 	"svg .hop.bg text,svg .hop.bg line{opacity:.45}"
 	"svg circle.v.invalid{fill:#c62828}svg circle.v.new{fill:#2e7d32}svg circle.v.established{fill:#1565c0}"
 	"svg circle.v.related{fill:#6a1b9a}svg circle.v.untracked,svg circle.v.unseen{fill:#666}"
@@ -659,9 +659,7 @@ static void write_hop(FILE *out, const struct diagram *d, const struct hop *hop,
 	}
 	fputs(hop->crafted ? "; crafted by the scenario" : "", out);
 	fputs(hop->dropped ? "; dropped here: it arrived and was never sent on" : "", out);
-	fprintf(out, "</title><rect class=\"hl\" x=\"0\" y=\"%d\" width=\"%d\" height=\"%d\"/>",
-		hop->y - 22, reason_x, ROW_HOP);
-	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", x1, hop->y, x2, hop->y);
+	fprintf(out, "</title><line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", x1, hop->y, x2, hop->y);
 	if (!hop->dropped)
 		fprintf(out, "<path d=\"M%d %d l%d -4 v8 z\"/>", x2, hop->y, -8 * dir);
 	fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", mid, hop->y - 5);
