@@ -166,6 +166,7 @@ if [ $merge_status = 0 ] &&
    [ "$(runs_in "$shards/whole/results.json")" = "$(runs_in "$shards/merged/results.json")" ] &&
    [ "$(grep -c '^\(not \)\?ok' "$shards/s1/results.ktap")" -lt "$(grep -c '^\(not \)\?ok' "$shards/whole/results.ktap")" ] &&
    "$debian_python" tests/results_check.py docs/results.schema.json "$shards/merged/results.json" >/dev/null &&
+   [ "$(grep -c '<section class="run"' "$shards/merged/report.html")" = "$(runs_in "$shards/whole/results.json" | wc -w)" ] &&
    "$debian_python" tests/junit_check.py "$shards/merged/junit.xml" --expect-failed 2 >/dev/null &&
    ! "$ctlab" merge --out "$shards/twice" "$shards/s1" "$shards/s1" 2>"$shards/twice.err" &&
    grep -q 'is in both' "$shards/twice.err"; then

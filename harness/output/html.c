@@ -883,6 +883,10 @@ static int write_run(FILE *out, json_t *run, size_t i, const struct html_links *
 	text(out, json_text(run, "name", ""));
 	fprintf(out, "\" data-outcome=\"%s\"><h2>", outcome_of(run));
 	text(out, json_text(run, "name", ""));
+	if (json_is_string(member(run, "kernel"))) {	/* merged from several kernels */
+		fputs(" · kernel ", out);
+		text(out, json_text(run, "kernel", ""));
+	}
 	fprintf(out, " <span class=\"o %s\">%s</span></h2>\n<p class=\"about\">", outcome_of(run),
 		outcome_of(run));
 	text(out, json_text(run, "about", ""));

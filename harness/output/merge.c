@@ -243,12 +243,11 @@ struct merge {
 	FILE *err;
 };
 
-static int write_json_doc(FILE *out, void *arg)
+/* The merged results.json document; NULL when memory ran out. */
+static json_t *merged_document(struct merge *merge)
 {
-	struct merge *merge = arg;
-	json_t *runs = json_array(), *from = json_array(), *doc;
+	json_t *runs = json_array(), *from = json_array();
 	char date[32], host[256] = "localhost";
-	int rc;
 
 	time_text(date, sizeof(date), TIME_ISO_UTC, 0, true);
 	gethostname(host, sizeof(host) - 1);
@@ -263,16 +262,36 @@ static int write_json_doc(FILE *out, void *arg)
 						      "kernel", json_text(merge->docs[i], "kernel", "?"),
 						      "hostname", json_text(merge->docs[i], "hostname", "?"),
 						      "date", json_text(merge->docs[i], "date", "?")));
-	doc = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "tool", "ctlab",
-			"schema_version", RESULTS_SCHEMA_VERSION, "ctlab_version", ctlab_version_long(), "date", date,
-			"hostname", host,
-			"kernel", merge->kernels ? "several" : json_text(merge->docs[0], "kernel", "?"),
-			"machine", json_text(merge->docs[0], "machine", "?"), "merged_from", from,
-			"runs", runs);
+	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "tool", "ctlab",
+			 "schema_version", RESULTS_SCHEMA_VERSION, "ctlab_version", ctlab_version_long(),
+			 "date", date, "hostname", host,
+			 "kernel", merge->kernels ? "several" : json_text(merge->docs[0], "kernel", "?"),
+			 "machine", json_text(merge->docs[0], "machine", "?"), "merged_from", from,
+			 "runs", runs);
+}
+
+static int write_json_doc(FILE *out, void *arg)
+{
+	json_t *doc = merged_document(arg);
+	int rc;
+
 	if (!doc)
 		return -1;
 	rc = json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', out);
+	json_decref(doc);
+	return rc;
+}
+
+/* The page of every run, each kernel's beside the others (no captures to link). */
+static int write_html_doc(FILE *out, void *arg)
+{
+	json_t *doc = merged_document(arg);
+	int rc;
+
+	if (!doc)
+		return -1;
+	rc = report_html(doc, out, NULL);
 	json_decref(doc);
 	return rc;
 }
@@ -358,7 +377,8 @@ int merge_results(const char *const *inputs, size_t n, const char *out_dir, FILE
 	}
 	if (write_output(out_dir, "results.json", write_json_doc, &merge, err) < 0 ||
 	    write_output(out_dir, "junit.xml", write_junit_doc, &merge, err) < 0 ||
-	    write_output(out_dir, "results.ktap", write_ktap_doc, &merge, err) < 0)
+	    write_output(out_dir, "results.ktap", write_ktap_doc, &merge, err) < 0 ||
+	    write_output(out_dir, "report.html", write_html_doc, &merge, err) < 0)
 		goto out;
 	fprintf(err, "ctlab: merged %zu runs of %zu input%s into %s/\n", merge.n_runs, n,
 		n == 1 ? "" : "s", out_dir);
