@@ -108,6 +108,35 @@ else
 	not_ok "show --html: exit $show1 and $show2: $(tail -2 "$report/show1.err")"
 fi
 
+# A results.json is input like any other: wrong types and missing members
+# anywhere make a page (or a clear error), never a crash; memcheck agrees.
+cat >"$report/hostile.json" <<'JSON'
+{"tool": "ctlab", "kernel": 5, "runs": [
+ {"name": "a/ipv4", "steps": [], "packets": [], "hosts": "nope", "wire": [1, "x", null,
+  {"direction": "in", "host": 7, "ifname": [], "judged": 999999, "step": -4}],
+  "links": 3, "chains": [{"rst_wire": "x", "cause_wire": 1e300}], "about": 4},
+ {"name": "b/ipv6", "steps": [{"kind": 1, "line": "x"}, 5], "packets": [{"index": -1, "seq": -9e18,
+  "flags": "SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS"}],
+  "hosts": [{"name": "client", "interfaces": [{"ifname": "eth0"}, 5]}, {"service": true}, 9],
+  "wire": [{"direction": "in", "host": "client", "ifname": "eth0", "judged": 1, "judged_as": "arrived",
+            "src": "<script>x</script>", "dst": "fe80::1", "protocol": "tcp", "flags": "R"}],
+  "links": [{"a": "client", "a_ifname": "eth0", "b": "<b>", "b_ifname": "eth0"}], "chains": []}]}
+JSON
+printf '{"tool": "ctlab", "runs": [' >"$report/deep.json"
+printf '[%.0s' $(seq 1 5000) >>"$report/deep.json"
+valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+	"$ctlab" report "$report/hostile.json" -o "$report/hostile.html" 2>"$report/hostile.err"
+hostile=$?
+"$ctlab" report "$report/deep.json" -o "$report/deep.html" 2>"$report/deep.err"
+deep=$?
+if [ $hostile = 0 ] && [ "$(grep -c '<section class="run"' "$report/hostile.html")" = 2 ] &&
+   ! grep -q '<script>x' "$report/hostile.html" && [ $deep = 2 ] && [ ! -e "$report/deep.html" ] &&
+   grep -q 'deep.json:' "$report/deep.err"; then
+	ok "report: a hostile results.json makes a page (escaped, memcheck clean); a broken one is a clear error, exit 2"
+else
+	not_ok "report of hostile input: exit $hostile and $deep: $(head -3 "$report/hostile.err" "$report/deep.err")"
+fi
+
 # The terminal ladder at a projector's 80 columns: the story first, every
 # line within 80 columns, the crafted segment marked, the hop that leaves the
 # router with the server's address named as a DNAT not undone.

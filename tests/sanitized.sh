@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ctlab built with AddressSanitizer, LeakSanitizer and UBSan (make check-asan):
-# the whole catalogue with every output (--json, --junit, --pcap), then the
+# the whole catalogue with every output (--json, --junit, --pcap, --html), then the
 # integration tests, all with that binary. Every process writes its reports
 # to a file of its own (log_path), so a report in any of them fails, whatever
 # its exit status was and whoever ran it (the tests also run ctlab as nobody).
@@ -27,12 +27,14 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan
 
 # The catalogue: it must pass, and the outputs be whole and readable.
 start=$SECONDS
-"$ctlab" run --json "$work/r.json" --junit "$work/r.xml" --pcap "$work/pcap" \
+"$ctlab" run --json "$work/r.json" --junit "$work/r.xml" --pcap "$work/pcap" --html "$work/r.html" \
 	>"$work/suite.ktap" 2>"$work/suite.err"
 rc=$?
 runs=$(grep -c '^ok' "$work/suite.ktap")
 pcaps=$(find "$work/pcap" -name '*.pcapng' -size +0 | wc -l)
+sections=$(grep -c '<section class="run"' "$work/r.html")
 if [ $rc = 0 ] && ! grep -q '^not ok' "$work/suite.ktap" && [ "$pcaps" = "$runs" ] &&
+   [ "$sections" = "$runs" ] &&
    python3 - "$work/r.json" "$work/r.xml" "$runs" <<'PY'
 import json, sys, xml.etree.ElementTree as ET
 runs = json.load(open(sys.argv[1]))["runs"]
@@ -41,7 +43,7 @@ suite = ET.parse(sys.argv[2]).getroot().find("testsuite")
 assert suite.get("tests") == sys.argv[3] and suite.get("failures") == "0", suite.attrib
 PY
 then
-	echo "ok - sanitized catalogue: $runs runs passed, JSON, JUnit and $pcaps pcapng files ($((SECONDS - start)) s)"
+	echo "ok - sanitized catalogue: $runs runs passed, JSON, JUnit, the HTML page and $pcaps pcapng files ($((SECONDS - start)) s)"
 else
 	echo "not ok - sanitized catalogue: exit $rc, $runs passed, $pcaps pcapng files"
 	grep '^not ok' "$work/suite.ktap" | sed 's/^/    /'
