@@ -174,28 +174,16 @@ static json_t *packet_at(json_t *run, long index)
 	return index >= 1 ? json_array_get(member(run, "packets"), (size_t)index - 1) : NULL;
 }
 
-/* The wire copy judged as forwarded for packet K, else NULL. */
-static json_t *forwarded_copy(json_t *wire, long judged)
+/* The wire copy of packet K judged @as ("arrived", "forwarded") at the host
+ * that judged it, else NULL. */
+static json_t *judged_copy(json_t *wire, long judged, const char *as)
 {
 	size_t i;
 	json_t *copy;
 
 	json_array_foreach(wire, i, copy)
 		if (json_number(copy, "judged", 0) == judged &&
-		    strcmp(json_text(copy, "judged_as", ""), "forwarded") == 0)
-			return copy;
-	return NULL;
-}
-
-/* The wire copy of packet K as it arrived at the host that judged it, else NULL. */
-static json_t *arrived_copy(json_t *wire, long judged)
-{
-	size_t i;
-	json_t *copy;
-
-	json_array_foreach(wire, i, copy)
-		if (json_number(copy, "judged", 0) == judged &&
-		    strcmp(json_text(copy, "judged_as", ""), "arrived") == 0)
+		    strcmp(json_text(copy, "judged_as", ""), as) == 0)
 			return copy;
 	return NULL;
 }
@@ -226,7 +214,7 @@ static bool dropped_at(json_t *run, json_t *wire, size_t i, const char *host)
 	    link_scope(dst))
 		return false;
 	if (judged)
-		return !forwarded_copy(wire, judged);
+		return !judged_copy(wire, judged, "forwarded");
 	for (size_t k = i + 1; k < json_array_size(wire) && k <= i + FORWARD_WINDOW; k++) {
 		json_t *later = json_array_get(wire, k);
 
@@ -278,7 +266,7 @@ static void hops_from_wire(struct diagram *d)
 			long k = (long)json_number(hop->sent, "judged", 0);
 
 			hop->crafted = flag(packet_at(d->run, k), "crafted");
-			hop->before = arrived_copy(wire, k);
+			hop->before = judged_copy(wire, k, "arrived");
 		}
 		if (hop->judged)
 			hop->crafted = flag(hop->judged, "crafted");
