@@ -18,7 +18,7 @@
 #include "suite.h"
 
 static char dir[] = "/tmp/ctlab-export-XXXXXX";
-static char junit_path[300], json_path[300], elsewhere[300];
+static char junit_path[300], json_path[300], html_path[300], elsewhere[300];
 
 /* A failed run whose texts carry what a terminal would act on and what XML cannot carry. */
 struct fixture {
@@ -86,6 +86,7 @@ static void setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(junit_path, sizeof(junit_path), "%s/junit.xml", dir);
 	snprintf(json_path, sizeof(json_path), "%s/run.json", dir);
+	snprintf(html_path, sizeof(html_path), "%s/report.html", dir);
 	snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere", dir);
 	f = fopen(elsewhere, "w");
 	ck_assert_ptr_nonnull(f);
@@ -109,7 +110,7 @@ START_TEST(test_junit_escapes_controls)
 	char err[512], command[512];
 
 	fixture_fill(&f);
-	export = export_open(NULL, junit_path, err, sizeof(err));
+	export = export_open(&(struct export_paths){ .junit = junit_path }, err, sizeof(err));
 	ck_assert_msg(export, "%s", err);
 	export_run(export, &f.result);
 	ck_assert_int_eq(export_close(export), 0);
@@ -146,7 +147,7 @@ START_TEST(test_symlinked_outputs_refused)
 	char err[512], want[512];
 
 	ck_assert_int_eq(symlink(elsewhere, json_path), 0);
-	export = export_open(json_path, junit_path, err, sizeof(err));
+	export = export_open(&(struct export_paths){ .json = json_path, .junit = junit_path }, err, sizeof(err));
 	ck_assert_ptr_null(export);
 	snprintf(want, sizeof(want), "--json %s: a symlink: refusing to write through it",
 		 json_path);
@@ -156,7 +157,7 @@ START_TEST(test_symlinked_outputs_refused)
 
 	ck_assert_int_eq(unlink(json_path), 0);
 	ck_assert_int_eq(symlink(elsewhere, junit_path), 0);
-	export = export_open(json_path, junit_path, err, sizeof(err));
+	export = export_open(&(struct export_paths){ .json = json_path, .junit = junit_path }, err, sizeof(err));
 	ck_assert_ptr_null(export);
 	snprintf(want, sizeof(want), "--junit %s: a symlink: refusing to write through it",
 		 junit_path);
@@ -180,7 +181,7 @@ START_TEST(test_outputs_replaced_at_close)
 	fputs("old\n", old);
 	fclose(old);
 	fixture_fill(&f);
-	export = export_open(json_path, junit_path, err, sizeof(err));
+	export = export_open(&(struct export_paths){ .json = json_path, .junit = junit_path }, err, sizeof(err));
 	ck_assert_msg(export, "%s", err);
 	export_run(export, &f.result);
 	ck_assert_str_eq(read_text(json_path), "old\n");
@@ -190,6 +191,36 @@ START_TEST(test_outputs_replaced_at_close)
 		      read_text(json_path));
 	ck_assert_msg(strstr(read_text(junit_path), "<testsuites name=\"ctlab\" tests=\"1\""), "%s",
 		      read_text(junit_path));
+}
+END_TEST
+
+/* The page is made from the same document as the JSON, and refuses a symlink too. */
+START_TEST(test_html_written_at_close)
+{
+	struct fixture f;
+	struct export *export;
+	char err[512], want[512];
+	const char *page;
+
+	fixture_fill(&f);
+	export = export_open(&(struct export_paths){ .html = html_path }, err, sizeof(err));
+	ck_assert_msg(export, "%s", err);
+	export_run(export, &f.result);
+	ck_assert_int_eq(access(html_path, F_OK), -1);
+	ck_assert_int_eq(export_close(export), 0);
+	page = read_text(html_path);
+	ck_assert_msg(strncmp(page, "<!DOCTYPE html>", 15) == 0, "%.200s", page);
+	ck_assert_msg(strstr(page, "<section class=\"run\" id=\"r1\""), "%.400s", page);
+
+	ck_assert_int_eq(unlink(html_path), 0);
+	ck_assert_int_eq(symlink(elsewhere, html_path), 0);
+	export = export_open(&(struct export_paths){ .json = json_path, .html = html_path }, err,
+			     sizeof(err));
+	ck_assert_ptr_null(export);
+	snprintf(want, sizeof(want), "--html %s: a symlink: refusing to write through it", html_path);
+	ck_assert_str_eq(err, want);
+	ck_assert_str_eq(read_text(elsewhere), "not yours\n");
+	ck_assert_int_eq(hidden_entries(dir), 0);
 }
 END_TEST
 
@@ -211,7 +242,7 @@ START_TEST(test_json_step_kinds)
 						   .sent_packet = -1 };
 	f.result.steps = results;
 	f.result.n_steps = 2;
-	export = export_open(json_path, NULL, err, sizeof(err));
+	export = export_open(&(struct export_paths){ .json = json_path }, err, sizeof(err));
 	ck_assert_msg(export, "%s", err);
 	export_run(export, &f.result);
 	ck_assert_int_eq(export_close(export), 0);
@@ -228,6 +259,7 @@ static Suite *export_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_junit_escapes_controls);
+	tcase_add_test(tc, test_html_written_at_close);
 	tcase_add_test(tc, test_symlinked_outputs_refused);
 	tcase_add_test(tc, test_outputs_replaced_at_close);
 	tcase_add_test(tc, test_json_step_kinds);
