@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <netinet/in.h>
 
@@ -289,5 +290,62 @@ uint32_t inet_sum(const void *data, size_t len, uint32_t sum);
  * big-endian; a region that includes its own correct checksum gives 0.
  */
 uint16_t inet_checksum(const void *data, size_t len, uint32_t sum);
+
+/* ---- capfile — capture files in: pcap and pcapng, as tcpdump, Wireshark and ctlab write them. (capfile.c) ---- */
+
+/* Link types (LINKTYPE_* of the pcap registry) whose IP packets cap_frame_ip finds. */
+enum {
+	CAP_LINKTYPE_NULL = 0, CAP_LINKTYPE_ETHERNET = 1, CAP_LINKTYPE_RAW_OLD = 12,
+	CAP_LINKTYPE_RAW = 101, CAP_LINKTYPE_LOOP = 108, CAP_LINKTYPE_LINUX_SLL = 113,
+	CAP_LINKTYPE_IPV4 = 228, CAP_LINKTYPE_IPV6 = 229, CAP_LINKTYPE_LINUX_SLL2 = 276,
+};
+
+/* A captured packet bigger than this is refused as a lie (tcpdump's own limit). */
+#define CAPFILE_SNAPLEN_MAX	262144u
+
+enum cap_direction { CAP_UNKNOWN, CAP_IN, CAP_OUT };
+
+/* One captured frame; data is valid until the next capfile_next. */
+struct cap_frame {
+	uint64_t ts_ns;			/* since the epoch */
+	uint16_t linktype;
+	const uint8_t *data;
+	size_t caplen, len;		/* captured, and as it was on the wire */
+	uint32_t iface;			/* pcapng: its interface (0 in pcap) */
+	const char *ifname;		/* pcapng if_name ("" none, NULL in pcap) */
+	enum cap_direction direction;	/* pcapng epb_flags; cap_frame_ip adds the cooked headers' */
+	uint64_t offset;		/* where in the file its block or record starts */
+};
+
+struct capfile;
+
+/*
+ * capfile_open - start reading a pcap or pcapng capture from @file (a pipe
+ * will do: nothing is sought, the file is read a block at a time). NULL with
+ * a message in @err when it is neither, or its header is cut short.
+ */
+struct capfile *capfile_open(FILE *file, char *err, size_t errsize);
+
+/*
+ * capfile_next - the next frame into @frame: 1, 0 at the end, -1 on a broken
+ * file (capfile_error says where: "byte 4120: a block of 7 bytes …"). Blocks
+ * that are not packets are passed over.
+ */
+int capfile_next(struct capfile *c, struct cap_frame *frame);
+const char *capfile_error(const struct capfile *c);
+void capfile_close(struct capfile *c);
+
+/*
+ * cap_frame_ip - the IP packet inside @frame: past an Ethernet header (and up
+ * to two VLAN tags), a Linux cooked header (v1 or v2, whose packet type also
+ * gives *@direction), a loopback header, or none (raw). 0; -EPROTONOSUPPORT for
+ * another link type, -ENOMSG for a frame that is not IPv4 or IPv6 (ARP),
+ * -EINVAL for one too short for its header.
+ */
+int cap_frame_ip(const struct cap_frame *frame, const uint8_t **ip, size_t *len,
+		 enum cap_direction *direction);
+
+/* Whether the frame lost bytes to the capture's snap length. */
+bool cap_frame_truncated(const struct cap_frame *frame);
 
 #endif /* CTLAB_PACKET_H */
