@@ -558,6 +558,11 @@ int netns_link_up(struct netns *ns, const char *ifname)
 	return change_link(ns, ifname, rtnl_link_set_flags, IFF_UP);
 }
 
+int netns_link_noarp(struct netns *ns, const char *ifname)
+{
+	return change_link(ns, ifname, rtnl_link_set_flags, IFF_NOARP);
+}
+
 int netns_link_set_mtu(struct netns *ns, const char *ifname, unsigned mtu)
 {
 	return change_link(ns, ifname, rtnl_link_set_mtu, mtu);
@@ -715,6 +720,72 @@ out_put_dst:
 out_put_gw:
 	nl_addr_put(gw);
 	return err;
+}
+
+struct dev_route {
+	const char *dst_cidr;
+	int family;
+	const char *gateway;		/* on the link whatever the addresses (onlink); NULL none */
+};
+
+static int add_dev_route(struct rtnl *rtnl, struct rtnl_link *link, const void *arg)
+{
+	const struct dev_route *want = arg;
+	struct rtnl_nexthop *nexthop;
+	struct rtnl_route *route;
+	struct nl_addr *dst;
+	int err = parse_addr(want->dst_cidr, want->family, &dst);
+
+	if (err < 0)
+		return err;
+	route = rtnl_route_alloc();
+	if (!route) {
+		err = -ENOMEM;
+		goto out_put_dst;
+	}
+	rtnl_route_set_family(route, (uint8_t)want->family);
+	err = rtnl_errno(NULL, rtnl_route_set_dst(route, dst));
+	if (err < 0)
+		goto out_put_route;
+	rtnl_route_set_table(route, RT_TABLE_MAIN);
+	rtnl_route_set_protocol(route, RTPROT_STATIC);
+	if (!want->gateway)
+		rtnl_route_set_scope(route, RT_SCOPE_LINK);
+	nexthop = rtnl_route_nh_alloc();
+	if (!nexthop) {
+		err = -ENOMEM;
+		goto out_put_route;
+	}
+	rtnl_route_nh_set_ifindex(nexthop, rtnl_link_get_ifindex(link));
+	if (want->gateway) {
+		struct nl_addr *gw;
+
+		err = parse_addr(want->gateway, want->family, &gw);
+		if (err < 0) {
+			rtnl_route_nh_free(nexthop);
+			goto out_put_route;
+		}
+		rtnl_route_nh_set_gateway(nexthop, gw);
+		nl_addr_put(gw);
+		rtnl_route_nh_set_flags(nexthop, RTNH_F_ONLINK);
+	}
+	rtnl_route_add_nexthop(route, nexthop);
+	err = rtnl_errno(rtnl, rtnl_route_add(rtnl->sk, route, NLM_F_EXCL));
+out_put_route:
+	rtnl_route_put(route);
+out_put_dst:
+	nl_addr_put(dst);
+	return err;
+}
+
+int netns_route_dev_add(struct netns *ns, const char *dst_cidr, int family, const char *ifname,
+			const char *gateway)
+{
+	struct dev_route want = { dst_cidr, family, gateway };
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	return with_link(ns, ifname, add_dev_route, &want);
 }
 
 /* Waiting for the kernel, woken by its own notifications */

@@ -94,6 +94,9 @@ int netns_link_up(struct netns *ns, const char *ifname);
 
 /* netns_link_set_mtu - set @ifname's MTU in @ns. Returns 0 or -errno. */
 int netns_link_set_mtu(struct netns *ns, const char *ifname, unsigned mtu);
+/* netns_link_noarp - no ARP or neighbour discovery on @ifname: frames out of
+ * it go to its own MAC address. 0 or -errno. */
+int netns_link_noarp(struct netns *ns, const char *ifname);
 
 /* What a netem qdisc does to the packets a device sends.  Fractions are the
  * kernel's fixed point: UINT32_MAX is every packet. */
@@ -158,6 +161,15 @@ int netns_addr_wait_local(struct netns *ns, const char *addr, int timeout_ms);
  * EHOSTUNREACH (IPv6): gateway not on a connected network; EEXIST).
  */
 int netns_route_add(struct netns *ns, const char *dst_cidr, const char *gateway);
+
+/*
+ * netns_route_dev_add - add a route to @dst_cidr ("default" too) of @family
+ * out of @ifname: via @gateway taken as on the link (onlink) whatever the
+ * addresses, or with @gateway NULL straight to the destination (scope link).
+ * Returns 0 or -errno (EEXIST, ENODEV).
+ */
+int netns_route_dev_add(struct netns *ns, const char *dst_cidr, int family, const char *ifname,
+			const char *gateway);
 
 /*
  * netns_route_get - look up the route @ns takes to @dst (an address, no

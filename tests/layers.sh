@@ -74,8 +74,9 @@ declare -A may_use=(
 	[journal]="base"
 	[vm]="base"
 	[engine]="base packet lang netns observe inject journal"
+	[replay]="base packet netns observe inject"
 	[output]="base packet lang engine"
-	[cli]="base packet lang netns observe inject journal vm engine output"
+	[cli]="base packet lang netns observe inject journal vm engine output replay"
 )
 
 # Folders whose top file nothing else in the folder may call (the lifecycle,

@@ -68,6 +68,7 @@ int cmd_diff(int argc, char **argv);	/* diff.c */
 int cmd_merge(int argc, char **argv);	/* merge.c */
 int cmd_vm(int argc, char **argv);	/* vm.c */
 int cmd_report(int argc, char **argv);	/* report.c */
+int cmd_replay(int argc, char **argv);	/* replay.c */
 
 struct json_t;
 

@@ -261,42 +261,6 @@ void flood_template_write(const struct flood_template *tpl, uint32_t index, uint
 
 /* Sockets */
 
-struct link_query {
-	const char *ifname;
-	uint8_t mac[ETH_ALEN];
-	int ifindex;
-};
-
-/* Through a socket made in the namespace: the ioctls answer for the socket's namespace. */
-static int link_query(int fd, struct link_query *query)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	if (strlen(query->ifname) >= sizeof(ifr.ifr_name))
-		return -EINVAL;
-	strcpy(ifr.ifr_name, query->ifname);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		return -errno;
-	memcpy(query->mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
-	if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0)
-		return -errno;
-	query->ifindex = ifr.ifr_ifindex;
-	return 0;
-}
-
-static int link_query_in(struct netns *ns, struct link_query *query)
-{
-	int fd, err;
-
-	fd = netns_socket(ns, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fd;
-	err = link_query(fd, query);
-	close(fd);
-	return err;
-}
-
 struct flood_sender {
 	const struct flood_template *tpl;
 	enum flood_method method;
@@ -541,7 +505,7 @@ static int flood_check_spec(const struct flood_spec *spec)
 int flood_run(const struct flood_spec *spec, struct flood_result *result,
 	      void (*progress)(uint32_t sent, void *arg), void *arg)
 {
-	struct link_query local = { .ifname = spec->ifname }, gateway = { .ifname = spec->gateway_ifname };
+	struct link_info local, gateway;
 	struct flood_run_state run = { .progress = progress, .arg = arg };
 	enum flood_method method = spec->method;
 	int cpus[FLOOD_THREADS_MAX];
@@ -564,10 +528,10 @@ int flood_run(const struct flood_spec *spec, struct flood_result *result,
 	 */
 	if (method == FLOOD_METHOD_AUTO)
 		method = FLOOD_METHOD_SENDMMSG;
-	err = link_query_in(spec->gateway_ns, &gateway);
+	err = link_info_get(spec->gateway_ns, spec->gateway_ifname, &gateway);
 	if (err < 0)
 		return err;
-	err = link_query_in(spec->ns, &local);
+	err = link_info_get(spec->ns, spec->ifname, &local);
 	if (err < 0)
 		return err;
 	err = spec->protocol == IPPROTO_UDP

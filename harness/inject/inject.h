@@ -293,4 +293,35 @@ int hold_release(struct hold *hold);
 /* Stop listening; packets still held are dropped by the kernel. */
 void hold_close(struct hold *hold);
 
+/* ---- frames — IP packets out of an interface to one peer, as they are. (frames.c) ---- */
+
+/* An interface's MAC address and index. */
+struct link_info {
+	uint8_t mac[6];
+	int ifindex;
+};
+
+/* link_info_get - of @ifname in @ns. 0 or -errno (ENODEV, EINVAL for a bad name). */
+int link_info_get(struct netns *ns, const char *ifname, struct link_info *info);
+
+struct frame_sender;
+
+/*
+ * frame_sender_open - a sender of IP packets out of @ifname of @ns as
+ * Ethernet frames to the MAC of @peer_ifname in @peer_ns (its veth peer),
+ * whatever the packets' addresses: no route, no neighbour lookup, no qdisc.
+ * 0 with *@out, or -errno.
+ */
+int frame_sender_open(struct netns *ns, const char *ifname, struct netns *peer_ns,
+		      const char *peer_ifname, struct frame_sender **out);
+
+/*
+ * frame_sender_send - send the IPv4 or IPv6 packet @ip of @len bytes as it
+ * is. 0, -EINVAL (not IP), -ENOBUFS (the device refused it again and again),
+ * or what sendto failed with. A veth peer whose backlog is full drops the
+ * frame without saying so: the caller paces itself.
+ */
+int frame_sender_send(struct frame_sender *s, const uint8_t *ip, size_t len);
+void frame_sender_close(struct frame_sender *s);
+
 #endif

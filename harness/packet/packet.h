@@ -291,6 +291,16 @@ uint32_t inet_sum(const void *data, size_t len, uint32_t sum);
  */
 uint16_t inet_checksum(const void *data, size_t len, uint32_t sum);
 
+/*
+ * packet_fix_checksum - recompute the TCP, UDP, ICMP or ICMPv6 checksum of
+ * the IP packet @pkt (@len bytes, its IP length all there), as a sender's
+ * offloading would have finished it: a capture taken on the sending host, or
+ * on a veth, holds the unfinished sum. A zero UDP checksum (none in IPv4, a
+ * mistake in IPv6) and fragments are left as they are. 1 when it changed, 0
+ * when it was right or left alone, -EINVAL for a packet cut short.
+ */
+int packet_fix_checksum(uint8_t *pkt, size_t len);
+
 /* ---- capfile — capture files in: pcap and pcapng, as tcpdump, Wireshark and ctlab write them. (capfile.c) ---- */
 
 /* Link types (LINKTYPE_* of the pcap registry) whose IP packets cap_frame_ip finds. */

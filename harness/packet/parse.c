@@ -402,3 +402,76 @@ const char *tcp_flags_format(uint8_t flags, char buf[TCP_FLAGS_STRLEN])
 	*p = '\0';
 	return buf;
 }
+
+int packet_fix_checksum(uint8_t *pkt, size_t len)
+{
+	size_t hdr_len, end, off, l4_len, at;
+	uint8_t protocol;
+	bool fragment = false;
+	union inet_addr src, dst;
+	int family;
+	uint32_t sum = 0;
+	uint16_t old, want;
+
+	if (len < 1)
+		return -EINVAL;
+	if (pkt[0] >> 4 == 4) {
+		hdr_len = (size_t)(pkt[0] & 0x0f) * 4;
+		if (len < IPV4_HEADER_LEN || hdr_len < IPV4_HEADER_LEN || len < hdr_len)
+			return -EINVAL;
+		end = get_be16(pkt + 2);
+		protocol = pkt[9];
+		fragment = (get_be16(pkt + 6) & (IPV4_FRAG_OFFSET_MASK | 0x2000)) != 0;
+		family = AF_INET;
+		memcpy(&src.v4, pkt + 12, 4);
+		memcpy(&dst.v4, pkt + 16, 4);
+	} else if (pkt[0] >> 4 == 6) {
+		if (len < IPV6_HEADER_LEN)
+			return -EINVAL;
+		hdr_len = IPV6_HEADER_LEN;
+		end = (size_t)get_be16(pkt + 4) + IPV6_HEADER_LEN;
+		protocol = pkt[6];
+		family = AF_INET6;
+		memcpy(&src.v6, pkt + 8, 16);
+		memcpy(&dst.v6, pkt + 24, 16);
+	} else {
+		return -EINVAL;
+	}
+	if (end < hdr_len || end > len)
+		return -EINVAL;
+	off = hdr_len;
+	if (family == AF_INET6 && !ipv6_ext_skip(pkt, end, &off, &protocol, &fragment))
+		return -EINVAL;
+	/* A fragment's checksum covers bytes that are not here. */
+	if (fragment || off >= end)
+		return 0;
+	l4_len = end - off;
+	switch (protocol) {
+	case IPPROTO_TCP:
+		at = 16;
+		break;
+	case IPPROTO_UDP:
+		at = 6;
+		/* None (IPv4) or a real mistake (IPv6): what the capture says, not offloading. */
+		if (l4_len >= UDP_HEADER_LEN && !get_be16(pkt + off + at))
+			return 0;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		at = 2;
+		break;
+	default:
+		return 0;
+	}
+	if (l4_len < at + 2)
+		return 0;
+	if (protocol != IPPROTO_ICMP)
+		sum = pseudo_header_sum(family, &src, &dst, protocol, l4_len);
+	old = get_be16(pkt + off + at);
+	put_be16(pkt + off + at, 0);
+	want = inet_checksum(pkt + off, l4_len, sum);
+	if (protocol == IPPROTO_UDP && want == 0)
+		want = 0xffff;
+	put_be16(pkt + off + at, want);
+	return old != want;
+}

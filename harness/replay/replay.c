@@ -1,0 +1,335 @@
+/*
+ * replay: the packets of a capture, in order, through a conntrack that judges
+ * them as the captured host's did.
+ *
+ * Three namespaces: a feeder, whose veth sends each IP packet as it is to the
+ * judge's MAC; the judge, which forwards everything on to a sink; and the
+ * sink. So conntrack in the judge sees every packet at prerouting and
+ * confirms its entry at postrouting, as a router's does, and nothing goes
+ * anywhere else: the judge's link to the sink has no ARP, so its frames carry
+ * the judge's own MAC and the sink drops them as someone else's; the judge's
+ * own packets (ICMP errors, redirects, neighbour discovery) are dropped at its
+ * output hook. The judge has no address of its own beyond link-local, so no
+ * packet of the capture is for it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "base/base.h"
+#include "inject/inject.h"
+#include "netns/netns.h"
+#include "packet/packet.h"
+#include "replay/replay.h"
+
+#define FEED_IF		"eth0"
+#define JUDGE_IF	"eth0"
+#define JUDGE_OUT_IF	"eth1"
+#define SINK_IF		"eth0"
+/* The judge's next hop: any address will do on a link without ARP. */
+#define SINK_GATEWAY4	"198.18.0.1"
+#define SINK_GATEWAY6	"fe80::1"
+#define REPLAY_MTU	65535	/* a capture of GRO's aggregates holds packets this big */
+#define COPIES_WINDOW	64	/* how far back a forwarded copy's original is looked for */
+
+struct replay {
+	const struct replay_options *options;
+	struct replay_result *result;
+	struct netns *feed, *judge, *sink;
+	struct frame_sender *sender;
+	struct observer *observer;
+	size_t cap;
+	/* the last packets that arrived, to tell a forwarded copy by */
+	struct packet_summary recent[COPIES_WINDOW];
+	size_t n_recent;
+	uint8_t packet[CAPFILE_SNAPLEN_MAX];	/* the one being sent, its checksum finished */
+};
+
+static const char *const judge_sysctls[][2] = {
+	{ "net.ipv4.ip_forward", "1" },
+	{ "net.ipv6.conf.all.forwarding", "1" },
+	{ "net.ipv4.conf.all.rp_filter", "0" },
+	{ "net.ipv4.conf.default.rp_filter", "0" },
+	{ "net.ipv4.conf.all.send_redirects", "0" },
+	{ "net.ipv6.conf.all.accept_dad", "0" },
+	{ "net.ipv6.conf.default.accept_dad", "0" },
+};
+
+/* Whatever the judge itself would send (an ICMP error, a redirect) stays in. */
+static const char judge_ruleset[] =
+	"table inet ctlab_replay {\n"
+	"chain output {\n"
+	"type filter hook output priority 0; policy drop;\n"
+	"}\n"
+	"}\n";
+
+static int fail(struct replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct replay *r, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(r->result->error, sizeof(r->result->error), fmt, args);
+	va_end(args);
+	return -1;
+}
+
+static int build(struct replay *r)
+{
+	char err[512];
+	size_t i;
+	int rc;
+
+	r->feed = netns_new("replay-feed");
+	r->judge = netns_new("replay-judge");
+	r->sink = netns_new("replay-sink");
+	if (!r->feed || !r->judge || !r->sink)
+		return fail(r, "a namespace: %s%s", strerror(errno),
+			    errno == EPERM ? " (ctlab replay needs root)" : "");
+	for (i = 0; i < sizeof(judge_sysctls) / sizeof(judge_sysctls[0]); i++) {
+		rc = netns_sysctl_write(r->judge, judge_sysctls[i][0], judge_sysctls[i][1]);
+		if (rc < 0)
+			return fail(r, "%s in the judge: %s", judge_sysctls[i][0], strerror(-rc));
+	}
+	/* The feeder says nothing of its own on IPv6 (router solicitations, MLD). */
+	netns_sysctl_write(r->feed, "net.ipv6.conf.default.disable_ipv6", "1");
+	netns_sysctl_write(r->sink, "net.ipv6.conf.default.disable_ipv6", "1");
+	rc = netns_veth_add(r->feed, FEED_IF, r->judge, JUDGE_IF);
+	if (rc == 0)
+		rc = netns_veth_add(r->judge, JUDGE_OUT_IF, r->sink, SINK_IF);
+	if (rc == 0)
+		rc = netns_link_noarp(r->judge, JUDGE_OUT_IF);
+	if (rc == 0)
+		rc = netns_link_set_mtu(r->feed, FEED_IF, REPLAY_MTU);
+	if (rc == 0)
+		rc = netns_link_set_mtu(r->judge, JUDGE_IF, REPLAY_MTU);
+	if (rc == 0)
+		rc = netns_link_set_mtu(r->judge, JUDGE_OUT_IF, REPLAY_MTU);
+	if (rc == 0)
+		rc = netns_link_set_mtu(r->sink, SINK_IF, REPLAY_MTU);
+	if (rc == 0)
+		rc = netns_sysctl_write(r->judge, "net.ipv4.conf." JUDGE_IF ".rp_filter", "0");
+	if (rc == 0)
+		rc = netns_link_up(r->feed, FEED_IF);
+	if (rc == 0)
+		rc = netns_link_up(r->judge, JUDGE_IF);
+	if (rc == 0)
+		rc = netns_link_up(r->judge, JUDGE_OUT_IF);
+	if (rc == 0)
+		rc = netns_link_up(r->sink, SINK_IF);
+	if (rc == 0)
+		rc = netns_route_dev_add(r->judge, "default", AF_INET, JUDGE_OUT_IF, SINK_GATEWAY4);
+	if (rc == 0)
+		rc = netns_route_dev_add(r->judge, "default", AF_INET6, JUDGE_OUT_IF, SINK_GATEWAY6);
+	if (rc < 0)
+		return fail(r, "the replay's links and routes: %s", strerror(-rc));
+	if (netns_nft_load(r->judge, judge_ruleset, err, sizeof(err)) < 0)
+		return fail(r, "the judge's ruleset: %s", err);
+	for (i = 0; i < r->options->n_sysctls; i++) {
+		char key[256];
+		const char *setting = r->options->sysctls[i], *eq = strchr(setting, '=');
+
+		if (!eq || (size_t)(eq - setting) >= sizeof(key))
+			return fail(r, "--sysctl %s: expected KEY=VALUE", setting);
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - setting), setting);
+		rc = netns_sysctl_write(r->judge, key, eq + 1);
+		if (rc < 0)
+			return fail(r, "--sysctl %s: %s", setting, strerror(-rc));
+	}
+	r->observer = observer_new(r->judge, err, sizeof(err));
+	if (!r->observer)
+		return fail(r, "conntrack's logging in the judge: %s", err);
+	rc = frame_sender_open(r->feed, FEED_IF, r->judge, JUDGE_IF, &r->sender);
+	if (rc < 0)
+		return fail(r, "the feeder's socket: %s", strerror(-rc));
+	return 0;
+}
+
+static bool in_prefix(const struct packet_summary *p, const union inet_addr *addr)
+{
+	static const uint8_t flood6[6] = { 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x03 };
+	uint32_t v4 = ntohl(addr->v4.s_addr);
+
+	return p->family == AF_INET ? (v4 & 0xffff8000u) == 0xc6128000u	/* 198.18.128.0/17 */
+				    : memcmp(addr->v6.s6_addr, flood6, sizeof(flood6)) == 0;
+}
+
+/* What the observer leaves unlogged: neighbour discovery, MLD, ctlab's flood ranges. */
+static bool unlogged(const struct packet_summary *p)
+{
+	if (p->protocol == IPPROTO_ICMPV6 &&
+	    ((p->icmp_type >= 133 && p->icmp_type <= 136) || p->icmp_type == 130 ||
+	     p->icmp_type == 131 || p->icmp_type == 143))
+		return true;
+	return in_prefix(p, &p->src) || in_prefix(p, &p->dst);
+}
+
+/* What NAT leaves alone on a forwarded copy: the IP ID or flow label, the
+ * transport's numbers, and one port at least. */
+static bool copy_of(const struct packet_summary *a, const struct packet_summary *b)
+{
+	if (a->family != b->family || a->protocol != b->protocol ||
+	    (a->family == AF_INET ? a->ip_id != b->ip_id : a->flow_label != b->flow_label))
+		return false;
+	return a->seq == b->seq && a->ack == b->ack && a->flags == b->flags &&
+	       a->payload_len == b->payload_len && a->icmp_type == b->icmp_type &&
+	       (a->sport == b->sport || a->dport == b->dport) && b->ttl < a->ttl;
+}
+
+/* A packet going out that came in a moment ago: the host forwarded it. */
+static bool forwarded_copy(struct replay *r, const struct packet_summary *p, enum cap_direction dir)
+{
+	if (dir != CAP_OUT)
+		return false;
+	for (size_t i = 0; i < r->n_recent && i < COPIES_WINDOW; i++)
+		if (copy_of(&r->recent[i], p))
+			return true;
+	return false;
+}
+
+static void note_arrival(struct replay *r, const struct packet_summary *p)
+{
+	r->recent[r->n_recent++ % COPIES_WINDOW] = *p;
+}
+
+static int keep(struct replay *r, const struct cap_frame *frame, const struct packet_summary *p,
+		const struct observed *seen)
+{
+	struct replay_result *result = r->result;
+	struct replay_packet *packet;
+
+	if (result->n_packets == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		struct replay_packet *grown = realloc(result->packets, cap * sizeof(*grown));
+
+		if (!grown)
+			return fail(r, "out of memory after %zu packets", result->n_packets);
+		result->packets = grown;
+		r->cap = cap;
+	}
+	packet = &result->packets[result->n_packets++];
+	*packet = (struct replay_packet){ .frame = result->frames, .ts_ns = frame->ts_ns,
+					  .judged = seen != NULL };
+	if (seen)
+		packet->seen = *seen;
+	else
+		packet->seen.verdict = VERDICT_UNSEEN;
+	packet->seen.packet = *p;
+	return 0;
+}
+
+/* One frame: replayed and judged, or counted as left out. */
+static int replay_frame(struct replay *r, const struct cap_frame *frame)
+{
+	struct replay_result *result = r->result;
+	const struct observed *seen = NULL;
+	enum cap_direction dir;
+	struct packet_summary p;
+	const uint8_t *ip;
+	size_t len, from;
+	int rc;
+
+	if (cap_frame_ip(frame, &ip, &len, &dir) < 0) {
+		result->not_ip++;
+		return 0;
+	}
+	if (cap_frame_truncated(frame)) {
+		result->truncated++;
+		return 0;
+	}
+	if (packet_parse(ip, len, &p) < 0 || p.truncated || !p.ip_checksum_ok || p.ip_len > len) {
+		result->broken++;
+		return 0;
+	}
+	if (!r->options->all_copies && forwarded_copy(r, &p, dir)) {
+		result->copies++;
+		return 0;
+	}
+	if (dir != CAP_OUT)
+		note_arrival(r, &p);
+	/* Sent as far as its IP length: the capture's padding stays behind. */
+	if (p.ip_len < len)
+		len = p.ip_len;
+	memcpy(r->packet, ip, len);
+	if (!r->options->keep_checksums && packet_fix_checksum(r->packet, len) > 0)
+		result->checksums_fixed++;
+	from = observer_count(r->observer);
+	rc = frame_sender_send(r->sender, r->packet, len);
+	if (rc < 0)
+		return fail(r, "frame %zu: sending it: %s", result->frames, strerror(-rc));
+	if (unlogged(&p)) {
+		result->unlogged++;
+		return 0;
+	}
+	seen = observer_wait_for(r->observer, &p, from, r->options->timeout_ms);
+	return keep(r, frame, &p, seen);
+}
+
+int replay_run(const struct replay_options *options, struct replay_result *result)
+{
+	/* On the heap: it holds the largest packet a capture may have. */
+	struct replay *r = calloc(1, sizeof(*r));
+	struct capfile *capfile = NULL;
+	struct cap_frame frame;
+	char err[300];
+	FILE *file;
+	int rc = -1;
+
+	*result = (struct replay_result){ .packets = NULL };
+	if (!r) {
+		snprintf(result->error, sizeof(result->error), "out of memory");
+		return -1;
+	}
+	r->options = options;
+	r->result = result;
+	file = fopen(options->capture, "re");
+	if (!file) {
+		fail(r, "%s: %s", options->capture, strerror(errno));
+		goto out_free_replay;
+	}
+	capfile = capfile_open(file, err, sizeof(err));
+	if (!capfile) {
+		fail(r, "%s: %s", options->capture, err);
+		goto out_close_file;
+	}
+	if (build(r) < 0)
+		goto out_free;
+	for (;;) {
+		int got = capfile_next(capfile, &frame);
+
+		if (got == 0)
+			break;
+		if (got < 0) {
+			fail(r, "%s: %s", options->capture, capfile_error(capfile));
+			goto out_free;
+		}
+		result->frames++;
+		if (replay_frame(r, &frame) < 0)
+			goto out_free;
+	}
+	rc = 0;
+out_free:
+	frame_sender_close(r->sender);
+	observer_free(r->observer);
+	netns_free(r->feed);
+	netns_free(r->judge);
+	netns_free(r->sink);
+	capfile_close(capfile);
+out_close_file:
+	fclose(file);
+out_free_replay:
+	free(r);
+	return rc;
+}
+
+void replay_result_free(struct replay_result *result)
+{
+	free(result->packets);
+	result->packets = NULL;
+	result->n_packets = 0;
+}

@@ -1,0 +1,60 @@
+/* replay — a capture's packets, in order, through a conntrack of their own: each one's verdict and reasons. */
+#ifndef CTLAB_REPLAY_H
+#define CTLAB_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "observe/observe.h"
+
+#define REPLAY_SYSCTLS_MAX	16
+
+struct replay_options {
+	const char *capture;		/* a pcap or pcapng file */
+	/* "net.netfilter.KEY=VALUE": the conntrack settings of the host it was taken on */
+	size_t n_sysctls;
+	const char *sysctls[REPLAY_SYSCTLS_MAX];
+	int timeout_ms;			/* bound of the wait for each packet's verdict */
+	bool all_copies;		/* keep the copies a host forwarded, not only as they arrived */
+	bool keep_checksums;		/* as captured, not finished as offloading would */
+};
+
+/* One replayed packet and what conntrack made of it. */
+struct replay_packet {
+	size_t frame;			/* its frame in the capture, from 1 */
+	uint64_t ts_ns;
+	bool judged;			/* a verdict (or reason) came back */
+	struct observed seen;		/* seen.packet is the packet as replayed */
+};
+
+struct replay_result {
+	size_t frames;			/* every frame of the capture */
+	size_t not_ip;			/* ARP, LLDP …, and link types without IP */
+	size_t truncated;		/* cut by the snap length: conntrack would judge other bytes */
+	size_t copies;			/* the same packet again as its host sent it on */
+	size_t unlogged;		/* neighbour discovery and MLD: not judged here */
+	size_t broken;			/* an IP header the kernel drops before conntrack */
+	size_t checksums_fixed;		/* transport checksums finished before sending */
+	size_t n_packets;		/* replayed, in capture order */
+	struct replay_packet *packets;
+	char error[512];
+};
+
+/*
+ * replay_run - read @options->capture and send its IP packets, one at a
+ * time, into a namespace of their own whose conntrack sees them as a router
+ * would (prerouting, forward, postrouting into a dummy device: nothing
+ * leaves it, whatever its addresses, and it sends nothing itself), with
+ * @options->sysctls applied there; for each, wait for the verdict conntrack
+ * logged (observer) and keep it with its reasons. Transport checksums are
+ * finished first (a capture on the sending host holds offloading's partial
+ * sums), unless @options->keep_checksums. Truncated frames, frames that are
+ * not IP, broken IP headers and what the observer does not log (neighbour
+ * discovery, MLD) are counted and left out. 0, or -1
+ * with @result->error ("CAPTURE: byte 4120: …", "needs root").
+ */
+int replay_run(const struct replay_options *options, struct replay_result *result);
+void replay_result_free(struct replay_result *result);
+
+#endif
