@@ -1,0 +1,102 @@
+# Sourced by tests/integration.sh (uses $ctlab, ok, not_ok): ctlab replay
+# against the runs it replays. Each run's capture at its observing host (a
+# pair's server interface; both of a router's, merged as tcpdump -i any
+# would see them) replayed with the run's conntrack settings must give the
+# verdicts and reasons, bounds and all, that the run's own conntrack gave; and
+# broken captures are clear errors.
+# shellcheck shell=bash disable=SC2154  # ctlab is set by the sourcing script
+
+replay=$(mktemp -d)
+debian_python=/usr/bin/python3
+
+# Pair and routed scenarios without NAT: INVALID packets of several reasons,
+# RSTs, a window that moves, an ICMP error related to its flow.
+"$ctlab" run --pcap "$replay/pcap" --json "$replay/runs.json" \
+	scenarios/tcp-window/seq-over-window.ct scenarios/tcp-flags/syn-rst.ct \
+	scenarios/incidents/ovnk-1285-unseen-rst.ct scenarios/icmp/icmp-error-related.ct \
+	>"$replay/runs.ktap" 2>"$replay/runs.err"
+runs_status=$?
+
+# compare RUN: replay what its observing host captured; the verdicts must agree.
+compare() {
+	local run=$1 base host capture settings
+	base=$replay/pcap/${run//\//-}
+	host=$("$debian_python" -c 'import json,sys
+r=[r for r in json.load(open(sys.argv[1]))["runs"] if r["name"]==sys.argv[2]][0]
+print([h["name"] for h in r["hosts"] if h["observing"]][0])' "$replay/runs.json" "$run")
+	settings=$("$debian_python" -c 'import json,sys
+r=[r for r in json.load(open(sys.argv[1]))["runs"] if r["name"]==sys.argv[2]][0]
+keep=("tcp_be_liberal","tcp_loose","tcp_ignore_invalid_rst","tcp_max_retrans","checksum")
+print(" ".join("--sysctl %s=%s" % (k, v) for k, v in r["sysctls"].items() if k.endswith(keep)))' \
+		"$replay/runs.json" "$run")
+	capture=$replay/${run//\//-}.pcapng
+	# One host's interfaces in one file, as tcpdump -i any writes it.
+	mergecap -w "$capture" "$base/$host"-*.pcapng || return 1
+	# shellcheck disable=SC2086  # the settings are words
+	"$ctlab" replay -v $settings "$capture" >"$replay/out.txt" 2>&1
+	[ $? -le 1 ] || return 1
+	"$debian_python" - "$replay/runs.json" "$run" "$replay/out.txt" <<'PY'
+import json, re, sys
+run = [r for r in json.load(open(sys.argv[1]))["runs"] if r["name"] == sys.argv[2]][0]
+want = [(p["verdict"], p["reason"] or "") for p in run["packets"]]
+got = []
+for line in open(sys.argv[3]):
+    m = re.match(r'frame \d+: .*  (new|established|related|invalid|untracked|unseen)(?: "(.*)")?$', line.rstrip("\n"))
+    if m:
+        got.append((m.group(1), m.group(2) or ""))
+if got != want:
+    print("run:   ", want)
+    print("replay:", got)
+    sys.exit(1)
+PY
+}
+
+agreed=0
+failed=""
+for run in seq-over-window/strict/ipv4 seq-over-window/strict/ipv6 seq-over-window/liberal/ipv4 \
+	   syn-rst/nofilter/ipv4 syn-rst/nofilter/ipv6 ovnk-1285-unseen-rst/seen/ipv4 ovnk-1285-unseen-rst/seen/ipv6 \
+	   icmp-error-related/ipv4 icmp-error-related/ipv6; do
+	if compare "$run" >"$replay/compare.txt" 2>&1; then
+		agreed=$((agreed + 1))
+	else
+		failed="$failed $run"
+		sed 's/^/    /' "$replay/compare.txt" "$replay/out.txt" | head -20 >>"$replay/failures.txt"
+	fi
+done
+if [ $runs_status -le 1 ] && [ -z "$failed" ]; then
+	ok "replay: $agreed runs' captures replayed give the runs' own verdicts and reasons, packet for packet"
+else
+	not_ok "replay: verdicts differ from the runs' for:$failed (runs exit $runs_status)"
+	head -40 "$replay/failures.txt"
+fi
+
+# A mutant: without the run's be_liberal=1 the liberal run's replay differs.
+capture=$replay/seq-over-window-liberal-ipv4.pcapng
+"$ctlab" replay -v "$capture" >"$replay/strict.txt" 2>&1
+if grep -q 'invalid "SEQ is over upper bound' "$replay/strict.txt" &&
+   "$ctlab" replay -v --sysctl net.netfilter.nf_conntrack_tcp_be_liberal=1 "$capture" >"$replay/liberal.txt" 2>&1 &&
+   ! grep -q 'invalid' "$replay/liberal.txt"; then
+	ok "replay: the settings count: the liberal run's capture is INVALID without be_liberal=1, clean with it"
+else
+	not_ok "replay: --sysctl made no difference"
+	sed 's/^/    /' "$replay/strict.txt" | head -10
+fi
+
+# Broken captures: a clear error naming the file (and the byte), exit 2.
+printf 'not a capture at all' >"$replay/junk.pcap"
+head -c 100 "$capture" >"$replay/cut.pcapng"
+"$ctlab" replay "$replay/junk.pcap" >/dev/null 2>"$replay/junk.err"
+junk=$?
+"$ctlab" replay "$replay/cut.pcapng" >/dev/null 2>"$replay/cut.err"
+cut=$?
+"$ctlab" replay --sysctl net.ipv4.ip_forward=1 "$capture" >/dev/null 2>"$replay/bad-sysctl.err"
+bad_sysctl=$?
+if [ $junk = 2 ] && grep -q 'junk.pcap: not a pcap or pcapng file' "$replay/junk.err" &&
+   [ $cut = 2 ] && grep -q 'cut.pcapng: byte [0-9]*: the file ends inside a block' "$replay/cut.err" &&
+   [ $bad_sysctl = 2 ] && grep -q 'expects net.netfilter.KEY=VALUE' "$replay/bad-sysctl.err"; then
+	ok "replay: a file that is no capture, one cut short, a setting outside conntrack's: exit 2, saying which and where"
+else
+	not_ok "replay of broken input: exit $junk, $cut, $bad_sysctl: $(cat "$replay/junk.err" "$replay/cut.err" "$replay/bad-sysctl.err")"
+fi
+
+rm -rf "$replay"
