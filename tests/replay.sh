@@ -52,21 +52,21 @@ PY
 }
 
 agreed=0
-failed=""
+replay_failed=""
 for run in seq-over-window/strict/ipv4 seq-over-window/strict/ipv6 seq-over-window/liberal/ipv4 \
 	   syn-rst/nofilter/ipv4 syn-rst/nofilter/ipv6 ovnk-1285-unseen-rst/seen/ipv4 ovnk-1285-unseen-rst/seen/ipv6 \
 	   icmp-error-related/ipv4 icmp-error-related/ipv6; do
 	if compare "$run" >"$replay/compare.txt" 2>&1; then
 		agreed=$((agreed + 1))
 	else
-		failed="$failed $run"
+		replay_failed="$replay_failed $run"
 		sed 's/^/    /' "$replay/compare.txt" "$replay/out.txt" | head -20 >>"$replay/failures.txt"
 	fi
 done
-if [ $runs_status -le 1 ] && [ -z "$failed" ]; then
+if [ $runs_status -le 1 ] && [ -z "$replay_failed" ]; then
 	ok "replay: $agreed runs' captures replayed give the runs' own verdicts and reasons, packet for packet"
 else
-	not_ok "replay: verdicts differ from the runs' for:$failed (runs exit $runs_status)"
+	not_ok "replay: verdicts differ from the runs' for:$replay_failed (runs exit $runs_status)"
 	head -40 "$replay/failures.txt"
 fi
 
