@@ -99,4 +99,19 @@ else
 	not_ok "replay of broken input: exit $junk, $cut, $bad_sysctl: $(cat "$replay/junk.err" "$replay/cut.err" "$replay/bad-sysctl.err")"
 fi
 
+# Under memcheck (with the libraries' known reports suppressed, as make
+# valgrind does): no error, no leak, on a capture whole and cut short.
+memcheck() {
+	valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+		--suppressions=tests/valgrind.supp "$ctlab" replay "$@" >/dev/null 2>>"$replay/memcheck.txt"
+	[ $? != 9 ]
+}
+if memcheck "$capture" && memcheck "$replay/cut.pcapng"; then
+	ok "replay: memcheck finds nothing, on a whole capture and a cut one"
+else
+	not_ok "replay under memcheck"
+	grep -v 'syscall: 437\|your own handler\|README_MISSING\|consider this a bug\|bug_reports' \
+		"$replay/memcheck.txt" | head -30 | sed 's/^/    /'
+fi
+
 rm -rf "$replay"
