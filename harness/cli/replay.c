@@ -133,6 +133,8 @@ int cmd_replay(int argc, char **argv)
 		{ "sysctl", required_argument, NULL, 's' },
 		{ "all-copies", no_argument, NULL, 'a' },
 		{ "keep-checksums", no_argument, NULL, 'k' },
+		{ "nat", required_argument, NULL, 'n' },
+		{ "nft", required_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -159,6 +161,17 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case 'k':
 			replay.keep_checksums = true;
+			break;
+		case 'n':
+			if (replay.n_nat == REPLAY_SYSCTLS_MAX)
+				return usage_error("at most %d --nat", REPLAY_SYSCTLS_MAX);
+			if (strncmp(optarg, "dnat ", 5) != 0 && strncmp(optarg, "snat ", 5) != 0)
+				return usage_error("--nat expects 'dnat SERVICE=BACKEND' or 'snat ADDRESS', "
+						   "found '%s'", optarg);
+			replay.nat[replay.n_nat++] = optarg;
+			break;
+		case 'N':
+			replay.nft_file = optarg;
 			break;
 		case 't':
 			replay.timeout_ms = atoi(optarg);

@@ -34,7 +34,8 @@
 #define SINK_GATEWAY4	"198.18.0.1"
 #define SINK_GATEWAY6	"fe80::1"
 #define REPLAY_MTU	65535	/* a capture of GRO's aggregates holds packets this big */
-#define COPIES_WINDOW	64	/* how far back a forwarded copy's original is looked for */
+#define COPIES_WINDOW	64
+#define NFT_FILE_MAX	1048576	/* how far back a forwarded copy's original is looked for */
 
 struct replay {
 	const struct replay_options *options;
@@ -77,6 +78,94 @@ static int fail(struct replay *r, const char *fmt, ...)
 	vsnprintf(r->result->error, sizeof(r->result->error), fmt, args);
 	va_end(args);
 	return -1;
+}
+
+/* An address of either family, its family in *family: 0, or -1. */
+static int address_family(const char *text, int *family)
+{
+	struct in6_addr any;
+
+	if (inet_pton(AF_INET, text, &any) == 1)
+		*family = AF_INET;
+	else if (inet_pton(AF_INET6, text, &any) == 1)
+		*family = AF_INET6;
+	else
+		return -1;
+	return 0;
+}
+
+/* The judge's NAT: one nft table, a DNAT rule per service, an SNAT rule per address. */
+static int load_nat(struct replay *r)
+{
+	char ruleset[8192], err[1024];
+	size_t len = 0, i;
+	int rc;
+
+	if (!r->options->n_nat && !r->options->nft_file)
+		return 0;
+	len = (size_t)snprintf(ruleset, sizeof(ruleset), "table inet ctlab_replay_nat {\n"
+			       "chain prerouting {\ntype nat hook prerouting priority -100;\n");
+	for (i = 0; i < r->options->n_nat && len < sizeof(ruleset); i++) {
+		char service[INET6_ADDRSTRLEN], backend[INET6_ADDRSTRLEN];
+		const char *spec = r->options->nat[i];
+		int family, backend_family;
+
+		if (sscanf(spec, "dnat %45[^=]=%45s", service, backend) != 2)
+			continue;
+		if (address_family(service, &family) < 0 ||
+		    address_family(backend, &backend_family) < 0 || family != backend_family)
+			return fail(r, "--nat %s: expected dnat SERVICE=BACKEND, two addresses of one family",
+				    spec);
+		len += (size_t)snprintf(ruleset + len, sizeof(ruleset) - len, "%s daddr %s dnat %s to %s\n",
+					family == AF_INET ? "ip" : "ip6", service,
+					family == AF_INET ? "ip" : "ip6", backend);
+	}
+	len += (size_t)snprintf(ruleset + len, sizeof(ruleset) - len > len ? sizeof(ruleset) - len : 0,
+				"}\nchain postrouting {\ntype nat hook postrouting priority 100;\n");
+	for (i = 0; i < r->options->n_nat && len < sizeof(ruleset); i++) {
+		char address[INET6_ADDRSTRLEN];
+		const char *spec = r->options->nat[i];
+		int family;
+
+		if (strncmp(spec, "dnat ", 5) == 0)
+			continue;
+		if (sscanf(spec, "snat %45s", address) != 1 || address_family(address, &family) < 0)
+			return fail(r, "--nat %s: expected dnat SERVICE=BACKEND or snat ADDRESS", spec);
+		len += (size_t)snprintf(ruleset + len, sizeof(ruleset) - len,
+					"meta nfproto %s snat %s to %s\n",
+					family == AF_INET ? "ipv4" : "ipv6", family == AF_INET ? "ip" : "ip6",
+					address);
+	}
+	if (len + 4 >= sizeof(ruleset))
+		return fail(r, "--nat: too many rules");
+	snprintf(ruleset + len, sizeof(ruleset) - len, "}\n}\n");
+	if (r->options->n_nat && netns_nft_load(r->judge, ruleset, err, sizeof(err)) < 0)
+		return fail(r, "--nat: %s", err);
+	if (r->options->nft_file) {
+		/* A ruleset, not a dump of the world: a megabyte is plenty. */
+		char *text = malloc(NFT_FILE_MAX + 1);
+		FILE *file = fopen(r->options->nft_file, "re");
+		size_t n = 0;
+
+		if (!text || !file) {
+			free(text);
+			if (file)
+				fclose(file);
+			return fail(r, "--nft %s: %s", r->options->nft_file, strerror(errno));
+		}
+		n = fread(text, 1, NFT_FILE_MAX + 1, file);
+		fclose(file);
+		text[n > NFT_FILE_MAX ? NFT_FILE_MAX : n] = '\0';
+		if (n > NFT_FILE_MAX) {
+			free(text);
+			return fail(r, "--nft %s: over %d bytes", r->options->nft_file, NFT_FILE_MAX);
+		}
+		rc = netns_nft_load(r->judge, text, err, sizeof(err));
+		free(text);
+		if (rc < 0)
+			return fail(r, "--nft %s: %s", r->options->nft_file, err);
+	}
+	return 0;
 }
 
 static int build(struct replay *r)
@@ -141,6 +230,8 @@ static int build(struct replay *r)
 		if (rc < 0)
 			return fail(r, "--sysctl %s: %s", setting, strerror(-rc));
 	}
+	if (load_nat(r) < 0)
+		return -1;
 	r->observer = observer_new(r->judge, err, sizeof(err));
 	if (!r->observer)
 		return fail(r, "conntrack's logging in the judge: %s", err);

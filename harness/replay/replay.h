@@ -15,6 +15,11 @@ struct replay_options {
 	/* "net.netfilter.KEY=VALUE": the conntrack settings of the host it was taken on */
 	size_t n_sysctls;
 	const char *sysctls[REPLAY_SYSCTLS_MAX];
+	/* NAT as the host had it: "dnat SERVICE=BACKEND", "snat ADDRESS" (IPv4 or IPv6
+	 * addresses), each a rule of the judge's; NULL none */
+	size_t n_nat;
+	const char *nat[REPLAY_SYSCTLS_MAX];
+	const char *nft_file;		/* a ruleset file for the judge, as nft -f reads it; NULL none */
 	int timeout_ms;			/* bound of the wait for each packet's verdict */
 	bool all_copies;		/* keep the copies a host forwarded, not only as they arrived */
 	bool keep_checksums;		/* as captured, not finished as offloading would */
@@ -46,7 +51,8 @@ struct replay_result {
  * time, into a namespace of their own whose conntrack sees them as a router
  * would (prerouting, forward, postrouting into a dummy device: nothing
  * leaves it, whatever its addresses, and it sends nothing itself), with
- * @options->sysctls applied there; for each, wait for the verdict conntrack
+ * @options->sysctls applied there and its NAT (@options->nat, @options->nft_file:
+ * DNAT at prerouting, SNAT at postrouting, as a router or a node has them); for each, wait for the verdict conntrack
  * logged (observer) and keep it with its reasons. Transport checksums are
  * finished first (a capture on the sending host holds offloading's partial
  * sums), unless @options->keep_checksums. Truncated frames, frames that are
