@@ -43,6 +43,32 @@ static bool same_flow(const struct packet_summary *a, const struct packet_summar
 	       (same_way(a, b) || reversed(a, b));
 }
 
+/* The same for both ways of a flow: FNV-1a over its endpoints, the lower first. */
+static size_t flow_hash(const struct packet_summary *p)
+{
+	size_t len = p->family == AF_INET ? 4 : 16;
+	const uint8_t *a = (const uint8_t *)&p->src, *b = (const uint8_t *)&p->dst;
+	uint16_t pa = p->sport, pb = p->dport;
+	uint64_t h = 1469598103934665603ull;
+
+	if (memcmp(a, b, len) > 0 || (memcmp(a, b, len) == 0 && pa > pb)) {
+		const uint8_t *t = a;
+		uint16_t tp = pa;
+
+		a = b;
+		b = t;
+		pa = pb;
+		pb = tp;
+	}
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ a[i]) * 1099511628211ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	h = (h ^ pa) * 1099511628211ull;
+	h = (h ^ pb) * 1099511628211ull;
+	return (size_t)(h ^ p->protocol);
+}
+
 /* The INVALID packet a RST followed: the latest one on its flow the other way, else 0. */
 static size_t rst_cause(const struct replay_result *result, size_t rst)
 {
@@ -75,23 +101,39 @@ static void print_summary(const struct replay_result *result)
 
 	if (!flows)
 		return;
+	/* Flows found by a hash of their endpoints, either way: a capture has many. */
+	size_t n_slots = 1, *slots;
+
+	while (n_slots < 2 * result->n_packets + 2)
+		n_slots *= 2;
+	slots = calloc(n_slots, sizeof(*slots));	/* flow index + 1; 0 free */
+	if (!slots) {
+		free(flows);
+		return;
+	}
 	for (i = 0; i < result->n_packets; i++) {
 		const struct replay_packet *packet = &result->packets[i];
 		const struct packet_summary *p = &packet->seen.packet;
+		size_t slot;
 
 		if (p->protocol != IPPROTO_TCP && p->protocol != IPPROTO_UDP)
 			continue;
-		for (f = 0; f < n_flows && !same_flow(flows[f].first, p); f++)
-			;
-		if (f == n_flows)
+		for (slot = flow_hash(p) & (n_slots - 1); slots[slot]; slot = (slot + 1) & (n_slots - 1))
+			if (same_flow(flows[slots[slot] - 1].first, p))
+				break;
+		f = slots[slot] ? slots[slot] - 1 : n_flows;
+		if (f == n_flows) {
+			slots[slot] = n_flows + 1;
 			flows[n_flows++] = (struct flow){ .first = p, .first_frame = packet->frame,
 							  .mid_stream = p->protocol == IPPROTO_TCP &&
 									!(p->flags & TCP_FLAG_SYN) };
+		}
 		flows[f].packets++;
 		flows[f].invalid += packet->seen.verdict == VERDICT_INVALID;
 		flows[f].rsts += p->protocol == IPPROTO_TCP && (p->flags & TCP_FLAG_RST);
 		invalid += packet->seen.verdict == VERDICT_INVALID;
 	}
+	free(slots);
 	printf("\n%zu flows, %zu packets conntrack marked INVALID\n", n_flows, invalid);
 	for (f = 0; f < n_flows && f < FLOWS_SHOWN; f++) {
 		if (!flows[f].invalid && !flows[f].rsts && !flows[f].mid_stream)
