@@ -89,32 +89,10 @@ static int fail(struct capfile *c, uint64_t at, const char *fmt, ...)
 	return -1;
 }
 
-/* Exactly @len bytes into the buffer (from its start); 0, or 1 at a clean end
- * of file before the first byte, or -1 (cut short, or a read error). */
-static int read_exact(struct capfile *c, size_t len, bool end_ok)
-{
-	size_t got;
-
-	if (len > c->size) {
-		uint8_t *grown = realloc(c->buf, len);
-
-		if (!grown)
-			return fail(c, c->offset, "out of memory for a %zu-byte block", len);
-		c->buf = grown;
-		c->size = len;
-	}
-	got = fread(c->buf, 1, len, c->file);
-	if (got == len)
-		return 0;
-	if (ferror(c->file))
-		return fail(c, c->offset + got, "%s", strerror(errno));
-	if (got == 0 && end_ok)
-		return 1;
-	return fail(c, c->offset + got, "the file ends inside a %s (%zu of %zu bytes)",
-		    c->pcapng ? "block" : "record", got, len);
-}
-
-static int read_more(struct capfile *c, size_t have, size_t len)
+/* Bytes @have..@len of a block or record into the buffer (the first @have are
+ * there): 0, or 1 at a clean end of file before any byte of it (when @end_ok),
+ * or -1 (cut short, a read error, no memory). */
+static int read_into(struct capfile *c, size_t have, size_t len, bool end_ok)
 {
 	size_t got;
 
@@ -131,8 +109,20 @@ static int read_more(struct capfile *c, size_t have, size_t len)
 		return 0;
 	if (ferror(c->file))
 		return fail(c, c->offset + have + got, "%s", strerror(errno));
-	return fail(c, c->offset + have + got, "the file ends inside a block (%zu of %zu bytes)",
-		    have + got, len);
+	if (have + got == 0 && end_ok)
+		return 1;
+	return fail(c, c->offset + have + got, "the file ends inside a %s (%zu of %zu bytes)",
+		    c->pcapng ? "block" : "record", have + got, len);
+}
+
+static int read_exact(struct capfile *c, size_t len, bool end_ok)
+{
+	return read_into(c, 0, len, end_ok);
+}
+
+static int read_more(struct capfile *c, size_t have, size_t len)
+{
+	return read_into(c, have, len, false);
 }
 
 struct capfile *capfile_open(FILE *file, char *err, size_t errsize)
