@@ -80,6 +80,14 @@ static void text(FILE *out, const char *s)
 	markup_text(out, s ? s : "");
 }
 
+/* @s escaped, between @before and @after (markup, written as they are). */
+static void text_in(FILE *out, const char *before, const char *s, const char *after)
+{
+	fputs(before, out);
+	text(out, s);
+	fputs(after, out);
+}
+
 static int lane_of(const struct diagram *d, const char *host)
 {
 	for (size_t i = 0; host && i < d->n_lanes; i++)
@@ -446,9 +454,7 @@ static void summary_row(FILE *out, json_t *run, size_t i)
 {
 	fprintf(out, "<tr><td><a href=\"#r%zu\">", i + 1);
 	text(out, json_text(run, "scenario", "?"));
-	fputs("</a></td><td>", out);
-	text(out, json_text(run, "variant", ""));
-	fputs("</td><td>", out);
+	text_in(out, "</a></td><td>", json_text(run, "variant", ""), "</td><td>");
 	text(out, json_text(run, "family", ""));
 	if (member(run, "kernel")) {
 		fputs("</td><td>", out);
@@ -501,16 +507,12 @@ static void write_topology(FILE *out, json_t *run)
 		fputs(flag(host, "observing") ? " · conntrack observed" : "", out);
 		fputs("</b>", out);
 		json_array_foreach(member(host, "interfaces"), k, iface) {
-			fputs("<span class=\"ifs\">", out);
-			text(out, json_text(iface, "ifname", ""));
-			fputs(" ", out);
+			text_in(out, "<span class=\"ifs\">", json_text(iface, "ifname", ""), " ");
 			text(out, json_text(iface, "addr", ""));
 			fputs("</span><br>", out);
 		}
 		if (!json_array_size(member(host, "interfaces"))) {
-			fputs("<span class=\"ifs\">", out);
-			text(out, json_text(host, "addr", ""));
-			fputs("</span>", out);
+			text_in(out, "<span class=\"ifs\">", json_text(host, "addr", ""), "</span>");
 		}
 		fputs("</div>", out);
 	}
@@ -519,20 +521,14 @@ static void write_topology(FILE *out, json_t *run)
 	if (host && flag(host, "service")) {
 		json_t *server = host_named(run, "server");
 
-		fputs("<p class=\"svc\">service address <b>", out);
-		text(out, json_text(host, "addr", ""));
-		fputs("</b>: the client connects to it, the router DNATs it to the server (", out);
+		text_in(out, "<p class=\"svc\">service address <b>", json_text(host, "addr", ""), "</b>: the client connects to it, the router DNATs it to the server (");
 		text(out, server ? json_text(server, "addr", "") : "");
 		fputs(") and must undo that on every reply.</p>\n", out);
 	} else if (json_is_string(member(run, "nat"))) {
-		fputs("<p class=\"svc\">the router applies ", out);
-		text(out, json_text(run, "nat", ""));
-		fputs(" to what it forwards to the server.</p>\n", out);
+		text_in(out, "<p class=\"svc\">the router applies ", json_text(run, "nat", ""), " to what it forwards to the server.</p>\n");
 	}
 	if (json_is_string(member(run, "nat_rules"))) {
-		fputs("<details><summary>the router's NAT rules</summary><pre>", out);
-		text(out, json_text(run, "nat_rules", ""));
-		fputs("</pre></details>\n", out);
+		text_in(out, "<details><summary>the router's NAT rules</summary><pre>", json_text(run, "nat_rules", ""), "</pre></details>\n");
 	}
 }
 
@@ -633,9 +629,7 @@ static void write_hop(FILE *out, const struct diagram *d, const struct hop *hop,
 	fprintf(out, "#%ld %s -> %s: ", hop->index, d->lanes[hop->from < 0 ? 0 : hop->from].host,
 		d->lanes[hop->to < 0 ? 0 : hop->to].host);
 	text(out, json_text(copy, "src", "?"));
-	fputs(" -> ", out);
-	text(out, json_text(copy, "dst", "?"));
-	fputs(" ", out);
+	text_in(out, " -> ", json_text(copy, "dst", "?"), " ");
 	text(out, absolute);
 	if (hop->judged) {
 		fputs("; conntrack: ", out);
@@ -662,9 +656,7 @@ static void write_hop(FILE *out, const struct diagram *d, const struct hop *hop,
 		fprintf(out, "<text class=\"nat\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">", mid,
 			hop->y + 12 + ROW_NOTE);
 		if (missed) {
-			fputs("from the server's own address: the DNAT was not undone (expected ", out);
-			text(out, d->service_addr);
-			fputs(")", out);
+			text_in(out, "from the server's own address: the DNAT was not undone (expected ", d->service_addr, ")");
 		} else if (dst_nat) {
 			fputs("NAT at the router: it arrived for ", out);
 			text(out, json_text(before, "dst", ""));
@@ -830,9 +822,7 @@ static void write_pcap_links(FILE *out, json_t *run, const struct html_links *li
 	snprintf(path, sizeof(path), "%s/%s.pcapng", links->pcap_dir, base);
 	if (stat(path, &st) != 0)
 		return;
-	fputs("<p class=\"pcap\">capture: <a href=\"", out);
-	text(out, links->pcap_href);
-	fputs("/", out);
+	text_in(out, "<p class=\"pcap\">capture: <a href=\"", links->pcap_href, "/");
 	text(out, base);
 	fputs(".pcapng\">every link</a>", out);
 	json_array_foreach(member(run, "hosts"), i, host) {
@@ -842,17 +832,11 @@ static void write_pcap_links(FILE *out, json_t *run, const struct html_links *li
 			snprintf(path, sizeof(path), "%s/%s/%s-%s.pcapng", links->pcap_dir, base, h, f);
 			if (stat(path, &st) != 0)
 				continue;
-			fputs(" · <a href=\"", out);
-			text(out, links->pcap_href);
-			fputs("/", out);
+			text_in(out, " · <a href=\"", links->pcap_href, "/");
 			text(out, base);
-			fputs("/", out);
-			text(out, h);
-			fputs("-", out);
+			text_in(out, "/", h, "-");
 			text(out, f);
-			fputs(".pcapng\">", out);
-			text(out, h);
-			fputs(" ", out);
+			text_in(out, ".pcapng\">", h, " ");
 			text(out, f);
 			fputs("</a>", out);
 		}
@@ -880,9 +864,7 @@ static int write_run(FILE *out, json_t *run, size_t i, const struct html_links *
 	text(out, json_text(run, "about", ""));
 	fputs("</p>\n", out);
 	if (json_is_string(member(run, "reason"))) {
-		fputs("<p class=\"why\">", out);
-		text(out, json_text(run, "reason", ""));
-		fputs("</p>\n", out);
+		text_in(out, "<p class=\"why\">", json_text(run, "reason", ""), "</p>\n");
 	}
 	write_topology(out, run);
 	write_pcap_links(out, run, links);
@@ -910,9 +892,7 @@ int report_html(struct json_t *document, FILE *out, const struct html_links *lin
 	text(out, json_text(document, "kernel", "results"));
 	fprintf(out, "</title><style>%s</style></head><body>\n<h1>ctlab results</h1>\n<p>", page_style);
 	text(out, json_text(document, "ctlab_version", ""));
-	fputs(" · kernel ", out);
-	text(out, json_text(document, "kernel", "?"));
-	fputs(" · ", out);
+	text_in(out, " · kernel ", json_text(document, "kernel", "?"), " · ");
 	text(out, json_text(document, "hostname", ""));
 	fputs(" · ", out);
 	text(out, json_text(document, "date", ""));
