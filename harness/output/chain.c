@@ -31,23 +31,6 @@ static bool is_tcp(const struct packet_summary *packet)
 	return packet->protocol == IPPROTO_TCP && !packet->fragment;
 }
 
-/*
- * Copies of one packet on different links.  NAT rewrites the addresses and
- * perhaps one port; the IPv4 ID (or IPv6 flow label), seq, ack, flags and
- * length go through untouched.
- */
-static bool same_packet(const struct packet_summary *a, const struct packet_summary *b)
-{
-	if (a->family != b->family || a->protocol != b->protocol)
-		return false;
-	if (a->family == AF_INET ? a->ip_id != b->ip_id : a->flow_label != b->flow_label)
-		return false;
-	if (a->seq != b->seq || a->ack != b->ack || a->flags != b->flags ||
-	    a->payload_len != b->payload_len)
-		return false;
-	return a->sport == b->sport || a->dport == b->dport;
-}
-
 /* The observer sees a packet before or after NAT: the same test, ports aside. */
 static bool observed_same(const struct packet_summary *a, const struct packet_summary *b)
 {
@@ -62,7 +45,7 @@ static bool observed_same(const struct packet_summary *a, const struct packet_su
 static bool copy_on(const struct wire_record *record, const char *host,
 		    const struct packet_summary *packet)
 {
-	return strcmp(record->host, host) == 0 && same_packet(&record->packet, packet);
+	return strcmp(record->host, host) == 0 && packet_copy_of(&record->packet, packet);
 }
 
 /*
@@ -105,7 +88,7 @@ static long next_arrival(const struct run_result *result, size_t i)
 		const struct wire_record *record = &result->wire[j];
 
 		if (!record->outgoing && strcmp(record->host, out->host) != 0 &&
-		    same_packet(&record->packet, &out->packet))
+		    packet_copy_of(&record->packet, &out->packet))
 			return (long)j;
 	}
 	return -1;
@@ -154,7 +137,7 @@ static long prev_departure(const struct run_result *result, size_t i)
 		const struct wire_record *record = &result->wire[j];
 
 		if (record->outgoing && strcmp(record->host, in->host) != 0 &&
-		    same_packet(&record->packet, &in->packet))
+		    packet_copy_of(&record->packet, &in->packet))
 			return (long)j;
 	}
 	return -1;

@@ -292,6 +292,14 @@ uint32_t inet_sum(const void *data, size_t len, uint32_t sum);
 uint16_t inet_checksum(const void *data, size_t len, uint32_t sum);
 
 /*
+ * packet_copy_of - whether @a and @b are copies of one packet on two links
+ * (as it arrived at a host and as the host sent it on): NAT rewrites the
+ * addresses and perhaps one port, while the IPv4 ID (IPv6 flow label), seq,
+ * ack, flags, payload length and ICMP type go through untouched.
+ */
+bool packet_copy_of(const struct packet_summary *a, const struct packet_summary *b);
+
+/*
  * packet_fix_checksum - recompute the TCP, UDP, ICMP or ICMPv6 checksum of
  * the IP packet @pkt (@len bytes, its IP length all there), as a sender's
  * offloading would have finished it: a capture taken on the sending host, or

@@ -475,3 +475,14 @@ int packet_fix_checksum(uint8_t *pkt, size_t len)
 	put_be16(pkt + off + at, want);
 	return old != want;
 }
+
+bool packet_copy_of(const struct packet_summary *a, const struct packet_summary *b)
+{
+	if (a->family != b->family || a->protocol != b->protocol)
+		return false;
+	if (a->family == AF_INET ? a->ip_id != b->ip_id : a->flow_label != b->flow_label)
+		return false;
+	return a->seq == b->seq && a->ack == b->ack && a->flags == b->flags &&
+	       a->payload_len == b->payload_len && a->icmp_type == b->icmp_type &&
+	       (a->sport == b->sport || a->dport == b->dport);
+}

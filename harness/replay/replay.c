@@ -260,16 +260,10 @@ static bool unlogged(const struct packet_summary *p)
 	return in_prefix(p, &p->src) || in_prefix(p, &p->dst);
 }
 
-/* What NAT leaves alone on a forwarded copy: the IP ID or flow label, the
- * transport's numbers, and one port at least. */
-static bool copy_of(const struct packet_summary *a, const struct packet_summary *b)
+/* A forwarded copy: the same packet, its TTL one hop lower at least. */
+static bool copy_of(const struct packet_summary *arrived, const struct packet_summary *sent)
 {
-	if (a->family != b->family || a->protocol != b->protocol ||
-	    (a->family == AF_INET ? a->ip_id != b->ip_id : a->flow_label != b->flow_label))
-		return false;
-	return a->seq == b->seq && a->ack == b->ack && a->flags == b->flags &&
-	       a->payload_len == b->payload_len && a->icmp_type == b->icmp_type &&
-	       (a->sport == b->sport || a->dport == b->dport) && b->ttl < a->ttl;
+	return packet_copy_of(arrived, sent) && sent->ttl < arrived->ttl;
 }
 
 /* A packet going out that came in a moment ago: the host forwarded it. */
