@@ -72,13 +72,13 @@ static size_t flow_hash(const struct packet_summary *p)
 /* The INVALID packet a RST followed: the latest one on its flow the other way, else 0. */
 static size_t rst_cause(const struct replay_result *result, size_t rst)
 {
-	const struct packet_summary *p = &result->packets[rst].seen.packet;
+	const struct packet_summary *p = &result->packets[rst].packet;
 
 	for (size_t i = rst; i-- > 0;) {
 		const struct replay_packet *before = &result->packets[i];
 
-		if (before->seen.verdict == VERDICT_INVALID && before->seen.packet.protocol == p->protocol &&
-		    before->seen.packet.family == p->family && reversed(&before->seen.packet, p))
+		if (before->verdict == VERDICT_INVALID && before->packet.protocol == p->protocol &&
+		    before->packet.family == p->family && reversed(&before->packet, p))
 			return before->frame;
 	}
 	return 0;
@@ -113,7 +113,7 @@ static void print_summary(const struct replay_result *result)
 	}
 	for (i = 0; i < result->n_packets; i++) {
 		const struct replay_packet *packet = &result->packets[i];
-		const struct packet_summary *p = &packet->seen.packet;
+		const struct packet_summary *p = &packet->packet;
 		size_t slot;
 
 		if (p->protocol != IPPROTO_TCP && p->protocol != IPPROTO_UDP)
@@ -129,9 +129,9 @@ static void print_summary(const struct replay_result *result)
 									!(p->flags & TCP_FLAG_SYN) };
 		}
 		flows[f].packets++;
-		flows[f].invalid += packet->seen.verdict == VERDICT_INVALID;
+		flows[f].invalid += packet->verdict == VERDICT_INVALID;
 		flows[f].rsts += p->protocol == IPPROTO_TCP && (p->flags & TCP_FLAG_RST);
-		invalid += packet->seen.verdict == VERDICT_INVALID;
+		invalid += packet->verdict == VERDICT_INVALID;
 	}
 	free(slots);
 	printf("\n%zu flows, %zu packets conntrack marked INVALID\n", n_flows, invalid);
@@ -148,14 +148,15 @@ static void print_summary(const struct replay_result *result)
 		printf("\n");
 		for (i = 0; i < result->n_packets; i++) {
 			const struct replay_packet *packet = &result->packets[i];
-			const struct packet_summary *p = &packet->seen.packet;
+			const struct packet_summary *p = &packet->packet;
 			size_t cause;
 
 			if (!same_flow(flows[f].first, p))
 				continue;
-			if (packet->seen.verdict == VERDICT_INVALID)
+			if (packet->verdict == VERDICT_INVALID)
 				printf("    frame %zu: INVALID: %s\n", packet->frame,
-				       packet->seen.has_reason ? packet->seen.reason : "(no reason logged)");
+				       packet->detail && packet->detail->has_reason ? packet->detail->reason :
+				       "(no reason logged)");
 			if (p->protocol != IPPROTO_TCP || !(p->flags & TCP_FLAG_RST))
 				continue;
 			cause = rst_cause(result, i);
@@ -261,14 +262,20 @@ int cmd_replay(int argc, char **argv)
 	for (i = 0; i < result.n_packets; i++) {
 		const struct replay_packet *packet = &result.packets[i];
 
-		invalid += packet->seen.verdict == VERDICT_INVALID;
-		if (!verbose && packet->seen.verdict != VERDICT_INVALID &&
-		    !(packet->seen.packet.protocol == IPPROTO_TCP &&
-		      (packet->seen.packet.flags & TCP_FLAG_RST)))
+		invalid += packet->verdict == VERDICT_INVALID;
+		if (!verbose && packet->verdict != VERDICT_INVALID &&
+		    !(packet->packet.protocol == IPPROTO_TCP &&
+		      (packet->packet.flags & TCP_FLAG_RST)))
 			continue;
 		printf("frame %zu: ", packet->frame);
-		if (packet->judged)
-			report_packet(stdout, &packet->seen);
+		if (packet->detail) {
+			report_packet(stdout, packet->detail);
+		} else if (packet->judged) {
+			struct observed plain = { .index = packet->index, .packet = packet->packet,
+						  .verdict = packet->verdict };
+
+			report_packet(stdout, &plain);
+		}
 		else
 			printf("no verdict seen\n");
 	}

@@ -56,7 +56,11 @@ void observer_free(struct observer *observer);
 int observer_poll(struct observer *observer, int timeout_ms);
 
 size_t observer_count(const struct observer *observer);
+/* Packet @index (0-based, in order of arrival); NULL if out of range or forgotten. */
 const struct observed *observer_at(const struct observer *observer, size_t index);
+/* Let go of the records before @index (a caller done with them, as a replay of
+ * millions of packets is): their indexes stay taken, observer_at gives NULL. */
+void observer_forget(struct observer *observer, size_t before);
 
 /*
  * Wait up to timeout_ms for the verdict on the packet that matches want (same

@@ -141,8 +141,8 @@ struct observer {
 	pcap_t *pcap;
 	int pcap_fd;
 	struct nfct_handle *ct;
-	struct observed *packets;
-	size_t n_packets, cap_packets;
+	struct observed *packets;	/* records first..n_packets-1 (observer_forget) */
+	size_t first, n_packets, cap_packets;
 	struct pending_reason pending[PENDING_REASONS_MAX];
 	size_t n_pending;
 };
@@ -321,7 +321,7 @@ static struct observed *add_packet(struct observer *observer)
 {
 	struct observed *observed;
 
-	if (observer->n_packets == observer->cap_packets) {
+	if (observer->n_packets - observer->first == observer->cap_packets) {
 		size_t cap = observer->cap_packets ? observer->cap_packets * 2 : 64;
 		struct observed *grown = realloc(observer->packets, cap * sizeof(*grown));
 
@@ -330,7 +330,7 @@ static struct observed *add_packet(struct observer *observer)
 		observer->packets = grown;
 		observer->cap_packets = cap;
 	}
-	observed = &observer->packets[observer->n_packets];
+	observed = &observer->packets[observer->n_packets - observer->first];
 	memset(observed, 0, sizeof(*observed));
 	observed->index = observer->n_packets++;
 	return observed;
@@ -421,7 +421,22 @@ size_t observer_count(const struct observer *observer)
 
 const struct observed *observer_at(const struct observer *observer, size_t index)
 {
-	return index < observer->n_packets ? &observer->packets[index] : NULL;
+	return index >= observer->first && index < observer->n_packets ?
+		       &observer->packets[index - observer->first] : NULL;
+}
+
+void observer_forget(struct observer *observer, size_t before)
+{
+	size_t keep;
+
+	if (before <= observer->first)
+		return;
+	if (before > observer->n_packets)
+		before = observer->n_packets;
+	keep = observer->n_packets - before;
+	memmove(observer->packets, observer->packets + (before - observer->first),
+		keep * sizeof(observer->packets[0]));
+	observer->first = before;
 }
 
 const struct observed *observer_wait_for(struct observer *observer,
@@ -435,9 +450,9 @@ const struct observed *observer_wait_for(struct observer *observer,
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
-		for (i = next; i < observer->n_packets; i++)
-			if (packet_same(&observer->packets[i].packet, want))
-				return &observer->packets[i];
+		for (i = next > observer->first ? next : observer->first; i < observer->n_packets; i++)
+			if (packet_same(&observer->packets[i - observer->first].packet, want))
+				return &observer->packets[i - observer->first];
 		next = observer->n_packets;
 		left = timeout_ms - ms_since(&start);
 		if (left <= 0)

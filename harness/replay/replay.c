@@ -297,14 +297,20 @@ static int keep(struct replay *r, const struct cap_frame *frame, const struct pa
 		result->packets = grown;
 		r->cap = cap;
 	}
-	packet = &result->packets[result->n_packets++];
+	packet = &result->packets[result->n_packets];
 	*packet = (struct replay_packet){ .frame = result->frames, .ts_ns = frame->ts_ns,
-					  .judged = seen != NULL };
-	if (seen)
-		packet->seen = *seen;
-	else
-		packet->seen.verdict = VERDICT_UNSEEN;
-	packet->seen.packet = *p;
+					  .judged = seen != NULL, .packet = *p,
+					  .verdict = seen ? seen->verdict : VERDICT_UNSEEN,
+					  .index = seen ? seen->index : 0 };
+	if (seen && (seen->has_reason || seen->verdict == VERDICT_INVALID ||
+		     (p->protocol == IPPROTO_TCP && (p->flags & TCP_FLAG_RST)))) {
+		packet->detail = malloc(sizeof(*packet->detail));
+		if (!packet->detail)
+			return fail(r, "out of memory after %zu packets", result->n_packets);
+		*packet->detail = *seen;
+		packet->detail->packet = *p;
+	}
+	result->n_packets++;
 	return 0;
 }
 
@@ -343,7 +349,10 @@ static int replay_frame(struct replay *r, const struct cap_frame *frame)
 	memcpy(r->packet, ip, len);
 	if (!r->options->keep_checksums && packet_fix_checksum(r->packet, len) > 0)
 		result->checksums_fixed++;
+	/* Each packet's verdict is kept in the result: the observer's copies of
+	 * earlier ones are let go, so they cost nothing over millions. */
 	from = observer_count(r->observer);
+	observer_forget(r->observer, from);
 	rc = frame_sender_send(r->sender, r->packet, len);
 	if (rc < 0)
 		return fail(r, "frame %zu: sending it: %s", result->frames, strerror(-rc));
@@ -414,6 +423,8 @@ out_free_replay:
 
 void replay_result_free(struct replay_result *result)
 {
+	for (size_t i = 0; i < result->n_packets; i++)
+		free(result->packets[i].detail);
 	free(result->packets);
 	result->packets = NULL;
 	result->n_packets = 0;

@@ -30,7 +30,13 @@ struct replay_packet {
 	size_t frame;			/* its frame in the capture, from 1 */
 	uint64_t ts_ns;
 	bool judged;			/* a verdict (or reason) came back */
-	struct observed seen;		/* seen.packet is the packet as replayed */
+	enum verdict verdict;		/* VERDICT_UNSEEN when not judged or only a reason came */
+	size_t index;			/* the observer's, as the ladder numbers packets */
+	struct packet_summary packet;	/* as replayed */
+	/* The whole record, reasons included, for a packet conntrack gave a
+	 * reason for or a RST (what the summary shows); NULL for the others,
+	 * which is most of a capture. */
+	struct observed *detail;
 };
 
 struct replay_result {
