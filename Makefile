@@ -246,10 +246,11 @@ check: lint layers unit fuzz-check integration valgrind sanitize $(if $(filter 1
 soak: ctlab
 	$(Q)SOAK_RUNS=$(SOAK_RUNS) tests/soak.sh ./ctlab
 
-## bench: time the scenario suite, then the flood against hping3 and trafgen
-bench: ctlab
+## bench: time the scenario suite, then the flood against hping3 and trafgen, then replay
+bench: ctlab $(BUILD)/tests/bench/mkcapture
 	$(Q)tests/bench.sh ./ctlab
 	$(Q)tests/bench-flood.sh ./ctlab
+	$(Q)tests/bench-replay.sh ./ctlab $(BUILD)/tests/bench/mkcapture
 
 # What ctlab vm needs on the host: QEMU without its recommends (no network
 # helpers, no GUI), a static busybox for the guest's initramfs, xz and zstd
@@ -301,7 +302,7 @@ help:
 	@echo '  make integration  scenario suite and negative controls (root)'
 	@echo '  make fuzz       fuzz the scenario parser and reason matcher (FUZZ_TIME=600 seconds)'
 	@echo '  make fuzz-check replay tests/fuzz/regressions, then fuzz for FUZZ_CHECK_TIME=30 seconds'
-	@echo '  make bench      time the scenario suite; the SYN flood side by side with hping3 and trafgen'
+	@echo '  make bench      time the scenario suite; the SYN flood beside hping3 and trafgen; replay'
 	@echo '  make matrix     the catalogue on the host and under Debian 6.1 and 6.12 in QEMU, diffed and'
 	@echo '                  tabled, then tests/vm.sh (root; installs QEMU etc. with make vm-deps)'
 	@echo '  make vm-deps    install what ctlab vm needs: $(VM_DEB_PKGS)'
