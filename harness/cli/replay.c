@@ -37,6 +37,11 @@ static bool reversed(const struct packet_summary *a, const struct packet_summary
 	       !memcmp(&a->dst, &b->src, len);
 }
 
+static bool is_rst(const struct packet_summary *p)
+{
+	return p->protocol == IPPROTO_TCP && (p->flags & TCP_FLAG_RST);
+}
+
 static bool same_flow(const struct packet_summary *a, const struct packet_summary *b)
 {
 	return a->family == b->family && a->protocol == b->protocol &&
@@ -130,7 +135,7 @@ static void print_summary(const struct replay_result *result)
 		}
 		flows[f].packets++;
 		flows[f].invalid += packet->verdict == VERDICT_INVALID;
-		flows[f].rsts += p->protocol == IPPROTO_TCP && (p->flags & TCP_FLAG_RST);
+		flows[f].rsts += is_rst(p);
 		invalid += packet->verdict == VERDICT_INVALID;
 	}
 	free(slots);
@@ -157,7 +162,7 @@ static void print_summary(const struct replay_result *result)
 				printf("    frame %zu: INVALID: %s\n", packet->frame,
 				       packet->detail && packet->detail->has_reason ? packet->detail->reason :
 				       "(no reason logged)");
-			if (p->protocol != IPPROTO_TCP || !(p->flags & TCP_FLAG_RST))
+			if (!is_rst(p))
 				continue;
 			cause = rst_cause(result, i);
 			if (cause)
@@ -263,9 +268,7 @@ int cmd_replay(int argc, char **argv)
 		const struct replay_packet *packet = &result.packets[i];
 
 		invalid += packet->verdict == VERDICT_INVALID;
-		if (!verbose && packet->verdict != VERDICT_INVALID &&
-		    !(packet->packet.protocol == IPPROTO_TCP &&
-		      (packet->packet.flags & TCP_FLAG_RST)))
+		if (!verbose && packet->verdict != VERDICT_INVALID && !is_rst(&packet->packet))
 			continue;
 		printf("frame %zu: ", packet->frame);
 		if (packet->detail) {
@@ -275,9 +278,9 @@ int cmd_replay(int argc, char **argv)
 						  .verdict = packet->verdict };
 
 			report_packet(stdout, &plain);
-		}
-		else
+		} else {
 			printf("no verdict seen\n");
+		}
 	}
 	print_summary(&result);
 	replay_result_free(&result);
