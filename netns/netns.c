@@ -366,6 +366,58 @@ int netns_sysctl_write(struct netns *ns, const char *key, const char *value)
 	return netns_run(ns, file_io, &args);
 }
 
+struct steer_args {
+	const char *ifname;
+	int cpu;
+};
+
+/* Inside the namespace: a sysfs of its own (a detached mount, which the kernel
+ * ties to the calling thread's network namespace and drops on close), and
+ * the first receive queue's RPS mask in it. */
+static int steer_rx(void *opaque)
+{
+	const struct steer_args *args = opaque;
+	char path[PATH_MAX], mask[32];
+	int fs, mnt, fd, err = 0;
+	size_t len;
+
+	if (args->cpu < 0 || args->cpu >= 64)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "class/net/%s/queues/rx-0/rps_cpus", args->ifname);
+	len = (size_t)snprintf(mask, sizeof(mask), "%" PRIx64, (uint64_t)1 << args->cpu);
+	fs = fsopen("sysfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -errno;
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		err = -errno;
+		close(fs);
+		return err;
+	}
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+	err = mnt < 0 ? -errno : 0;
+	close(fs);
+	if (err < 0)
+		return err;
+	fd = openat(mnt, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		err = -errno;
+	else if (write(fd, mask, len) != (ssize_t)len)
+		err = -errno;
+	if (fd >= 0)
+		close(fd);
+	close(mnt);
+	return err;
+}
+
+int netns_link_steer_rx(struct netns *ns, const char *ifname, int cpu)
+{
+	struct steer_args args = { .ifname = ifname, .cpu = cpu };
+
+	if (!ifname || !*ifname || strchr(ifname, '/') || strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	return netns_run(ns, steer_rx, &args);
+}
+
 int netns_sysctl_read(struct netns *ns, const char *key, char *buf, size_t size)
 {
 	struct file_args args = { .buf = buf, .size = size, .sysctl = true };

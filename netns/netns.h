@@ -98,6 +98,14 @@ int netns_link_set_mtu(struct netns *ns, const char *ifname, unsigned mtu);
  * it go to its own MAC address. 0 or -errno. */
 int netns_link_noarp(struct netns *ns, const char *ifname);
 
+/*
+ * netns_link_steer_rx - have what @ifname in @ns receives processed on CPU
+ * @cpu (0..63; receive packet steering of its first queue, through a sysfs
+ * of @ns's own): a sender on another CPU then shares the work of its packets.
+ * Returns 0 or -errno (ENOENT: a kernel without RPS; ENOSYS: before 5.2).
+ */
+int netns_link_steer_rx(struct netns *ns, const char *ifname, int cpu);
+
 /* What a netem qdisc does to the packets a device sends.  Fractions are the
  * kernel's fixed point: UINT32_MAX is every packet. */
 struct netem_spec {

@@ -106,6 +106,35 @@ else
 	sed 's/^/    /' "$replay/strict.txt" | head -10
 fi
 
+# Packets dropped before conntrack's log (a rule of the host's at -400, as a
+# raw-table drop would be) get no verdict: each is counted, and the replay
+# does not wait out -t for them (the marker behind them comes back), so the
+# whole replay ends before one such wait could have. All are dropped: none
+# judged after them says they will not come.
+strict=$replay/seq-over-window-strict-ipv4.pcapng
+cat >"$replay/drop.nft" <<'NFT'
+table inet host_raw {
+chain prerouting {
+type filter hook prerouting priority -400; policy accept;
+meta l4proto tcp drop
+}
+}
+NFT
+"$ctlab" replay -v "$strict" >"$replay/all.txt" 2>&1
+dropped=$(grep -c '^frame [0-9]*: ' "$replay/all.txt")
+start=$SECONDS
+"$ctlab" replay -v -t 20000 --nft "$replay/drop.nft" "$strict" >"$replay/dropped.txt" 2>&1
+took=$((SECONDS - start))
+if [ "$dropped" -gt 0 ] && [ $took -lt 20 ] &&
+   head -1 "$replay/dropped.txt" | grep -q "; $dropped got no verdict (dropped before conntrack's log)" &&
+   [ "$(grep -c 'no verdict seen' "$replay/dropped.txt")" = "$dropped" ] &&
+   ! head -1 "$replay/all.txt" | grep -q 'got no verdict'; then
+	ok "replay: all $dropped packets dropped by a rule before conntrack's log: each counted as without a verdict, in $took s with -t 20000 (no wait ran out)"
+else
+	not_ok "replay with a dropping rule: $dropped packets, $took s"
+	sed 's/^/    /' "$replay/dropped.txt" | head -20
+fi
+
 # Broken captures: a clear error naming the file (and the byte), exit 2.
 printf 'not a capture at all' >"$replay/junk.pcap"
 head -c 100 "$capture" >"$replay/cut.pcapng"

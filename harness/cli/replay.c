@@ -263,6 +263,10 @@ int cmd_replay(int argc, char **argv)
 	if (result.checksums_fixed)
 		printf("; %zu checksums finished as offloading would have (--keep-checksums: as captured)",
 		       result.checksums_fixed);
+	if (result.unjudged)
+		printf("; %zu got no verdict (dropped before conntrack's log)", result.unjudged);
+	if (result.out_of_order)
+		printf("; %zu verdicts matched no packet in flight", result.out_of_order);
 	printf("\n");
 	for (i = 0; i < result.n_packets; i++) {
 		const struct replay_packet *packet = &result.packets[i];

@@ -72,6 +72,13 @@ const struct observed *observer_wait_for(struct observer *observer,
 					 const struct packet_summary *want, size_t from,
 					 int timeout_ms);
 
+/* The reasons conntrack logged for @want, a packet whose verdict never came
+ * (dropped before the ctlab chain), taken into *@out as a record whose
+ * verdict is VERDICT_UNSEEN (index 0: it is none of the observer's); false
+ * when none was logged. */
+bool observer_reasons_only(struct observer *observer, const struct packet_summary *want,
+			   struct observed *out);
+
 /* How many flood packets (from the flood's source ranges) came to the
  * namespace's prerouting and output hooks, counted just before conntrack
  * judges each.  0 or -errno. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,6 +181,9 @@ static int open_sockets(void *arg)
 	if (rc < 0)
 		goto out_pcap_geterr;
 	observer->pcap_fd = pcap_get_selectable_fd(observer->pcap);
+	/* The 4 MB asked for even over net.core.rmem_max (212992 by default):
+	 * a replay reads its verdicts a window of packets at a time. */
+	setsockopt(observer->pcap_fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ 4 << 20 }, sizeof(int));
 
 	observer->ct = nfct_open(CONNTRACK, 0);
 	if (!observer->ct) {
@@ -444,7 +448,7 @@ const struct observed *observer_wait_for(struct observer *observer,
 					 int timeout_ms)
 {
 	struct timespec start;
-	struct observed *observed;
+	struct observed *observed, reasons;
 	size_t i, next = from;
 	long left;
 
@@ -463,19 +467,28 @@ const struct observed *observer_wait_for(struct observer *observer,
 
 	/* No verdict: conntrack may still have logged why (the packet was dropped
 	 * before the ctlab chain saw it). */
-	for (i = 0; i < observer->n_pending; i++) {
+	if (!observer_reasons_only(observer, want, &reasons))
+		return NULL;
+	observed = add_packet(observer);
+	if (!observed)
+		return NULL;
+	reasons.index = observed->index;
+	*observed = reasons;
+	return observed;
+}
+
+bool observer_reasons_only(struct observer *observer, const struct packet_summary *want,
+			   struct observed *out)
+{
+	for (size_t i = 0; i < observer->n_pending; i++) {
 		if (!packet_same(&observer->pending[i].packet, want))
 			continue;
-		observed = add_packet(observer);
-		if (!observed)
-			return NULL;
-		observed->packet = *want;
-		observed->verdict = VERDICT_UNSEEN;
-		observed->when = observer->pending[i].when;
-		claim_reason(observer, observed);
-		return observed;
+		*out = (struct observed){ .packet = *want, .verdict = VERDICT_UNSEEN,
+					  .when = observer->pending[i].when };
+		claim_reason(observer, out);
+		return true;
 	}
-	return NULL;
+	return false;
 }
 
 int observer_flood_seen(struct observer *observer, uint64_t *packets)

@@ -6,13 +6,15 @@
  * judge's MAC; the judge, which forwards everything on to a sink; and the
  * sink. So conntrack in the judge sees every packet at prerouting and
  * confirms its entry at postrouting, as a router's does, and nothing goes
- * anywhere else: the judge's link to the sink has no ARP, so its frames carry
- * the judge's own MAC and the sink drops them as someone else's; the judge's
+ * anywhere else: the judge's egress hook to the sink drops what it forwards
+ * (before 5.16, which has no egress hook: that link has no ARP, its frames
+ * carry the judge's own MAC and the sink drops them as someone else's); the judge's
  * own packets (ICMP errors, redirects, neighbour discovery) are dropped at its
  * output hook. The judge has no address of its own beyond link-local, so no
  * packet of the capture is for it.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +37,27 @@
 #define SINK_GATEWAY6	"fe80::1"
 #define REPLAY_MTU	65535	/* a capture of GRO's aggregates holds packets this big */
 #define COPIES_WINDOW	64
+/* Packets sent before their verdicts are read: records of a window fit the
+ * observer's 4 MB socket many times over, and the judge's backlog
+ * (netdev_max_backlog, 1000 by default) holds a window twice. */
+#define SEND_WINDOW	256
+/* The marker: an IPv4 packet of protocol 253 (for experiments) that the
+ * judge leaves untracked, sent behind the packets in flight when the replay
+ * has to wait for them. Its record says that every packet sent before it has
+ * been judged: one without a record was dropped before the log. */
+#define MARKER_PROTOCOL	253
+#define MARKER_SRC	"198.18.0.254"
+#define MARKER_DST	"198.18.0.253"
+#define MARKER_MAGIC	"0x63746c61626d726b"	/* "ctlabmrk", the first 8 bytes after the IP header */
 #define NFT_FILE_MAX	1048576	/* how far back a forwarded copy's original is looked for */
+
+/* A packet sent whose verdict has not been read yet. */
+struct in_flight {
+	size_t frame;
+	uint64_t ts_ns;
+	bool marker;
+	struct packet_summary packet;
+};
 
 struct replay {
 	const struct replay_options *options;
@@ -48,6 +70,14 @@ struct replay {
 	struct packet_summary recent[COPIES_WINDOW];
 	size_t n_recent;
 	uint8_t packet[CAPFILE_SNAPLEN_MAX];	/* the one being sent, its checksum finished */
+	/* sent, in order, their verdicts to come: a ring of first..first+n_flight */
+	struct in_flight flight[SEND_WINDOW + 1];
+	size_t first_flight, n_flight;
+	size_t next_record;		/* the observer's first record not yet matched */
+	uint16_t markers;		/* markers sent: each one's IP ID */
+	size_t markers_landed;		/* their records, left out of the packets' numbers */
+	cpu_set_t old_cpus;		/* the thread's CPUs before the replay pinned it */
+	bool pinned;
 };
 
 static const char *const judge_sysctls[][2] = {
@@ -63,8 +93,22 @@ static const char *const judge_sysctls[][2] = {
 /* Whatever the judge itself would send (an ICMP error, a redirect) stays in. */
 static const char judge_ruleset[] =
 	"table inet ctlab_replay {\n"
+	"chain marker {\n"
+	"type filter hook prerouting priority -300; policy accept;\n"
+	"ip protocol 253 @th,0,64 " MARKER_MAGIC " notrack\n"
+	"}\n"
 	"chain output {\n"
 	"type filter hook output priority 0; policy drop;\n"
+	"}\n"
+	"}\n";
+
+/* What the judge forwarded, dropped once conntrack has confirmed its entry
+ * (postrouting) and before the sink would take it: half the work a packet
+ * costs. The egress hook came with 5.16; without it the sink drops them. */
+static const char judge_egress[] =
+	"table netdev ctlab_replay_egress {\n"
+	"chain egress {\n"
+	"type filter hook egress device " JUDGE_OUT_IF " priority 0; policy drop;\n"
 	"}\n"
 	"}\n";
 
@@ -219,6 +263,7 @@ static int build(struct replay *r)
 		return fail(r, "the replay's links and routes: %s", strerror(-rc));
 	if (netns_nft_load(r->judge, judge_ruleset, err, sizeof(err)) < 0)
 		return fail(r, "the judge's ruleset: %s", err);
+	netns_nft_load(r->judge, judge_egress, err, sizeof(err));
 	for (i = 0; i < r->options->n_sysctls; i++) {
 		char key[256];
 		const char *setting = r->options->sysctls[i], *eq = strchr(setting, '=');
@@ -282,10 +327,10 @@ static void note_arrival(struct replay *r, const struct packet_summary *p)
 	r->recent[r->n_recent++ % COPIES_WINDOW] = *p;
 }
 
-static int keep(struct replay *r, const struct cap_frame *frame, const struct packet_summary *p,
-		const struct observed *seen)
+static int keep(struct replay *r, const struct in_flight *sent, const struct observed *seen)
 {
 	struct replay_result *result = r->result;
+	const struct packet_summary *p = &sent->packet;
 	struct replay_packet *packet;
 
 	if (result->n_packets == r->cap) {
@@ -298,10 +343,11 @@ static int keep(struct replay *r, const struct cap_frame *frame, const struct pa
 		r->cap = cap;
 	}
 	packet = &result->packets[result->n_packets];
-	*packet = (struct replay_packet){ .frame = result->frames, .ts_ns = frame->ts_ns,
+	*packet = (struct replay_packet){ .frame = sent->frame, .ts_ns = sent->ts_ns,
 					  .judged = seen != NULL, .packet = *p,
 					  .verdict = seen ? seen->verdict : VERDICT_UNSEEN,
-					  .index = seen ? seen->index : 0 };
+					  .index = seen && seen->index >= r->markers_landed ?
+							   seen->index - r->markers_landed : 0 };
 	if (seen && (seen->has_reason || seen->verdict == VERDICT_INVALID ||
 		     (p->protocol == IPPROTO_TCP && (p->flags & TCP_FLAG_RST)))) {
 		packet->detail = malloc(sizeof(*packet->detail));
@@ -309,20 +355,139 @@ static int keep(struct replay *r, const struct cap_frame *frame, const struct pa
 			return fail(r, "out of memory after %zu packets", result->n_packets);
 		*packet->detail = *seen;
 		packet->detail->packet = *p;
+		packet->detail->index = packet->index;
 	}
 	result->n_packets++;
 	return 0;
 }
 
-/* One frame: replayed and judged, or counted as left out. */
+static struct in_flight *flight_at(struct replay *r, size_t i)
+{
+	return &r->flight[(r->first_flight + i) % (SEND_WINDOW + 1)];
+}
+
+/* The oldest packet in flight is done: kept with its record (NULL: none came,
+ * but conntrack may have logged why before it was dropped). */
+static int land(struct replay *r, const struct observed *seen)
+{
+	struct in_flight *sent = flight_at(r, 0);
+	struct observed reasons;
+	int rc = 0;
+
+	if (!sent->marker) {
+		if (!seen && observer_reasons_only(r->observer, &sent->packet, &reasons))
+			seen = &reasons;
+		if (!seen)
+			r->result->unjudged++;
+		rc = keep(r, sent, seen);
+	} else if (seen) {
+		r->markers_landed++;
+	}
+	r->first_flight = (r->first_flight + 1) % (SEND_WINDOW + 1);
+	r->n_flight--;
+	return rc;
+}
+
+/*
+ * Match the records read so far to the packets in flight. They come in the
+ * order the packets were sent (one sending thread on one CPU: one backlog,
+ * judged in turn), so a record for a later packet lands every packet before
+ * it without one. A record that matches no packet in flight is counted: a
+ * verdict out of order, or the judge's own packet.
+ */
+static int match_records(struct replay *r)
+{
+	const struct observed *seen;
+	size_t i;
+
+	for (; r->next_record < observer_count(r->observer); r->next_record++) {
+		seen = observer_at(r->observer, r->next_record);
+		if (!seen || seen->output)
+			continue;
+		for (i = 0; i < r->n_flight; i++)
+			if (packet_same(&flight_at(r, i)->packet, &seen->packet))
+				break;
+		if (i == r->n_flight) {
+			r->result->out_of_order++;
+			continue;
+		}
+		while (i-- > 0)
+			if (land(r, NULL) < 0)
+				return -1;
+		if (land(r, seen) < 0)
+			return -1;
+	}
+	observer_forget(r->observer, r->next_record);
+	return 0;
+}
+
+static int send_marker(struct replay *r)
+{
+	uint8_t marker[32] = { 0x45, 0, 0, sizeof(marker), 0, 0, 0x40, 0, 64, MARKER_PROTOCOL };
+	uint64_t magic = htobe64(strtoull(MARKER_MAGIC, NULL, 16));
+	struct in_flight *sent;
+	uint16_t sum;
+	int rc;
+
+	r->markers++;
+	marker[4] = (uint8_t)(r->markers >> 8);
+	marker[5] = (uint8_t)r->markers;
+	inet_pton(AF_INET, MARKER_SRC, marker + 12);
+	inet_pton(AF_INET, MARKER_DST, marker + 16);
+	sum = inet_checksum(marker, 20, 0);
+	marker[10] = (uint8_t)(sum >> 8);
+	marker[11] = (uint8_t)sum;
+	memcpy(marker + 20, &magic, sizeof(magic));
+	sent = flight_at(r, r->n_flight);
+	*sent = (struct in_flight){ .marker = true };
+	if (packet_parse(marker, sizeof(marker), &sent->packet) < 0)
+		return fail(r, "the marker does not parse");
+	rc = frame_sender_send(r->sender, marker, sizeof(marker));
+	if (rc < 0)
+		return fail(r, "sending the marker: %s", strerror(-rc));
+	r->n_flight++;
+	return 0;
+}
+
+/*
+ * Read verdicts until at most @keep packets are in flight: a marker goes
+ * behind them first, so that the wait ends when the judge is through them
+ * even if the last ones are dropped. A wait of the timeout with nothing read
+ * lands them all without a verdict.
+ */
+static int drain(struct replay *r, size_t keep)
+{
+	int rc;
+
+	if (match_records(r) < 0)
+		return -1;
+	if (r->n_flight > keep && !flight_at(r, r->n_flight - 1)->marker && send_marker(r) < 0)
+		return -1;
+	while (r->n_flight > keep) {
+		rc = observer_poll(r->observer, r->options->timeout_ms);
+		if (rc < 0)
+			return fail(r, "reading conntrack's verdicts: %s", strerror(-rc));
+		if (rc == 0) {
+			while (r->n_flight > 0)
+				if (land(r, NULL) < 0)
+					return -1;
+			break;
+		}
+		if (match_records(r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One frame: sent to be judged, or counted as left out. */
 static int replay_frame(struct replay *r, const struct cap_frame *frame)
 {
 	struct replay_result *result = r->result;
-	const struct observed *seen = NULL;
+	struct in_flight *sent;
 	enum cap_direction dir;
 	struct packet_summary p;
 	const uint8_t *ip;
-	size_t len, from;
+	size_t len;
 	int rc;
 
 	if (cap_frame_ip(frame, &ip, &len, &dir) < 0) {
@@ -349,10 +514,9 @@ static int replay_frame(struct replay *r, const struct cap_frame *frame)
 	memcpy(r->packet, ip, len);
 	if (!r->options->keep_checksums && packet_fix_checksum(r->packet, len) > 0)
 		result->checksums_fixed++;
-	/* Each packet's verdict is kept in the result: the observer's copies of
-	 * earlier ones are let go, so they cost nothing over millions. */
-	from = observer_count(r->observer);
-	observer_forget(r->observer, from);
+	/* Room for this packet and a marker behind the window. */
+	if (r->n_flight >= SEND_WINDOW && drain(r, SEND_WINDOW / 2) < 0)
+		return -1;
 	rc = frame_sender_send(r->sender, r->packet, len);
 	if (rc < 0)
 		return fail(r, "frame %zu: sending it: %s", result->frames, strerror(-rc));
@@ -360,8 +524,41 @@ static int replay_frame(struct replay *r, const struct cap_frame *frame)
 		result->unlogged++;
 		return 0;
 	}
-	seen = observer_wait_for(r->observer, &p, from, r->options->timeout_ms);
-	return keep(r, frame, &p, seen);
+	sent = flight_at(r, r->n_flight++);
+	*sent = (struct in_flight){ .frame = result->frames, .ts_ns = frame->ts_ns, .packet = p };
+	/* What is there already costs no wait. */
+	return match_records(r);
+}
+
+/*
+ * The sending thread stays on one CPU, and the judge takes its packets on
+ * another when there is one (each sendto then costs the sender only the
+ * frame, the judge's work runs beside it): one backlog either way, so the
+ * packets are judged, and their verdicts logged, in the order sent.
+ */
+static void pin_to_cpu(struct replay *r)
+{
+	cpu_set_t one;
+	int cpu = sched_getcpu(), other;
+
+	if (cpu < 0 || sched_getaffinity(0, sizeof(r->old_cpus), &r->old_cpus) < 0)
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	r->pinned = sched_setaffinity(0, sizeof(one), &one) == 0;
+	if (!r->pinned)
+		return;
+	for (other = 0; other < CPU_SETSIZE; other++)
+		if (other != cpu && CPU_ISSET(other, &r->old_cpus))
+			break;
+	if (other < CPU_SETSIZE)
+		netns_link_steer_rx(r->judge, JUDGE_IF, other);
+}
+
+static void unpin(struct replay *r)
+{
+	if (r->pinned)
+		sched_setaffinity(0, sizeof(r->old_cpus), &r->old_cpus);
 }
 
 int replay_run(const struct replay_options *options, struct replay_result *result)
@@ -393,6 +590,7 @@ int replay_run(const struct replay_options *options, struct replay_result *resul
 	}
 	if (build(r) < 0)
 		goto out_free;
+	pin_to_cpu(r);
 	for (;;) {
 		int got = capfile_next(capfile, &frame);
 
@@ -406,8 +604,9 @@ int replay_run(const struct replay_options *options, struct replay_result *resul
 		if (replay_frame(r, &frame) < 0)
 			goto out_free;
 	}
-	rc = 0;
+	rc = drain(r, 0);
 out_free:
+	unpin(r);
 	frame_sender_close(r->sender);
 	observer_free(r->observer);
 	netns_free(r->feed);

@@ -20,7 +20,8 @@ struct replay_options {
 	size_t n_nat;
 	const char *nat[REPLAY_SYSCTLS_MAX];
 	const char *nft_file;		/* a ruleset file for the judge, as nft -f reads it; NULL none */
-	int timeout_ms;			/* bound of the wait for each packet's verdict */
+	int timeout_ms;			/* how long a wait may read nothing: then every packet
+					 * in flight is without a verdict */
 	bool all_copies;		/* keep the copies a host forwarded, not only as they arrived */
 	bool keep_checksums;		/* as captured, not finished as offloading would */
 };
@@ -47,23 +48,27 @@ struct replay_result {
 	size_t unlogged;		/* neighbour discovery and MLD: not judged here */
 	size_t broken;			/* an IP header the kernel drops before conntrack */
 	size_t checksums_fixed;		/* transport checksums finished before sending */
+	size_t unjudged;		/* replayed, but no verdict came: dropped before the log */
+	size_t out_of_order;		/* verdicts that matched no packet in flight */
 	size_t n_packets;		/* replayed, in capture order */
 	struct replay_packet *packets;
 	char error[512];
 };
 
 /*
- * replay_run - read @options->capture and send its IP packets, one at a
- * time, into a namespace of their own whose conntrack sees them as a router
- * would (prerouting, forward, postrouting into a dummy device: nothing
- * leaves it, whatever its addresses, and it sends nothing itself), with
- * @options->sysctls applied there and its NAT (@options->nat, @options->nft_file:
- * DNAT at prerouting, SNAT at postrouting, as a router or a node has them); for each, wait for the verdict conntrack
- * logged (observer) and keep it with its reasons. Transport checksums are
- * finished first (a capture on the sending host holds offloading's partial
- * sums), unless @options->keep_checksums. Truncated frames, frames that are
- * not IP, broken IP headers and what the observer does not log (neighbour
- * discovery, MLD) are counted and left out. 0, or -1
+ * replay_run - read @options->capture and send its IP packets in order (a
+ * window of them at a time, from one CPU) into a namespace of their own
+ * whose conntrack sees them as a router would (prerouting, forward,
+ * postrouting, then dropped: nothing leaves it, whatever its addresses, and
+ * it sends nothing itself), with @options->sysctls applied there and its NAT
+ * (@options->nat, @options->nft_file: DNAT at prerouting, SNAT at
+ * postrouting, as a router or a node has them). Each packet is kept with the
+ * verdict and reasons conntrack logged for it (observer); one dropped before
+ * the log (a rule, a full table) is kept without (@result->unjudged).
+ * Transport checksums are finished first (a capture on the sending host holds
+ * offloading's partial sums), unless @options->keep_checksums. Truncated
+ * frames, frames that are not IP, broken IP headers and what the observer
+ * does not log (neighbour discovery, MLD) are counted and left out. 0, or -1
  * with @result->error ("CAPTURE: byte 4120: …", "needs root").
  */
 int replay_run(const struct replay_options *options, struct replay_result *result);
