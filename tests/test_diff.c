@@ -43,6 +43,7 @@ struct doc {
 	const char *connect_text;
 	bool lone_ack;			/* a delayed ACK of the client alone in the connect */
 	const char *chain_verdict;	/* a RST chain's cause verdict, NULL: no chain */
+	const char *extra;		/* packets after the last step's (JSON objects), NULL none */
 };
 
 static struct doc doc_default(void)
@@ -125,6 +126,8 @@ static void write_doc(const char *path, const struct doc *d)
 		fprintf(f, "  {\"index\": %d, \"direction\": \"out\", \"src\": \"198.18.0.2\", \"dst\": \"198.18.0.1\","
 			"   \"protocol\": \"tcp\", \"length\": 0, \"flags\": \"%s\", \"seq\": 78, \"verdict\": \"%s\", \"reason\": null}\n",
 			5 + n, d->reply_flags, d->reply_verdict);
+	if (d->extra)
+		fprintf(f, ",\n  %s\n", d->extra);
 	fprintf(f, " ],\n \"chains\": [");
 	if (d->chain_verdict)
 		fprintf(f, "{\"text\": \"RST\", \"rst_sender\": \"server\", \"rst_receiver\": \"client\","
@@ -281,6 +284,37 @@ START_TEST(test_packet_missing)
 	b.reply_flags = "RA";
 	run_diff(&a, &b, DIFF_TEXT, &r);
 	assert_only(&r, "1 of 1 run changed: 1 missing packet, 1 new packet");
+}
+END_TEST
+
+/* A kernel socket's data segment after the steps, and its retransmission on
+ * one side only: a timer's, not counted. New data there instead is. */
+#define KERNEL_DATA(seq) \
+	"{\"index\": 9, \"direction\": \"in\", \"src\": \"198.18.0.1\", \"dst\": \"198.18.0.2\", " \
+	"\"protocol\": \"tcp\", \"length\": 50, \"flags\": \"PA\", \"seq\": " #seq ", " \
+	"\"verdict\": \"invalid\", \"reason\": null}"
+
+START_TEST(test_retransmission)
+{
+	struct doc a = doc_default(), b = doc_default();
+	struct diff_outcome r;
+
+	a.extra = KERNEL_DATA(5000);
+	b.extra = KERNEL_DATA(7000) ",\n" KERNEL_DATA(7000);
+	run_diff(&a, &b, DIFF_TEXT, &r);
+	ck_assert_msg(r.rc == 0, "%s%s", r.out, r.err);
+	assert_has(&r, "# not counted: 1 retransmission on one side only");
+	run_diff(&b, &a, DIFF_TEXT, &r);
+	ck_assert_msg(r.rc == 0, "%s%s", r.out, r.err);
+	/* The same segment twice on both sides: matched, nothing counted. */
+	a.extra = b.extra;
+	run_diff(&a, &b, DIFF_TEXT, &r);
+	ck_assert_msg(r.rc == 0 && !strstr(r.out, "retransmission"), "%s%s", r.out, r.err);
+	/* The control: the second segment carries new data. */
+	a.extra = KERNEL_DATA(5000);
+	b.extra = KERNEL_DATA(7000) ",\n" KERNEL_DATA(7050);
+	run_diff(&a, &b, DIFF_TEXT, &r);
+	assert_only(&r, "1 of 1 run changed: 1 new packet");
 }
 END_TEST
 
@@ -560,6 +594,7 @@ static Suite *diff_suite(void)
 	tcase_add_test(tc, test_reason_changed);
 	tcase_add_test(tc, test_reply_verdict_changed);
 	tcase_add_test(tc, test_packet_missing);
+	tcase_add_test(tc, test_retransmission);
 	tcase_add_test(tc, test_entry_timeout);
 	tcase_add_test(tc, test_entry_timeout_after_step);
 	tcase_add_test(tc, test_timeout_tolerance);

@@ -60,6 +60,9 @@ struct diff {
 	/* Nor the packets a wait step sent as long as it waited (a UDP flow kept
 	 * busy until its entry is ASSURED): how many is timing. */
 	size_t timing_waits;
+	/* Nor a retransmission on one side only: its timer fires or the step
+	 * ends first. */
+	size_t timing_retransmits;
 	bool out_of_memory;
 };
 
@@ -98,7 +101,8 @@ struct side_packet {
 	char from_to[120];		/* "client -> server" */
 	char flags[40];			/* "SA", "UDP", "ICMP 3/3" */
 	char role[16];			/* "crafted", "reply", "packet" */
-	size_t ordinal;
+	bool retransmit;		/* a kernel socket's segment again: same way, flags, seq, length */
+	size_t ordinal;			/* among the step's of its kind, retransmissions apart */
 	long match;
 };
 

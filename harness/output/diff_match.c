@@ -68,6 +68,26 @@ static void packet_flags(json_t *packet, char *buf, size_t size)
 		snprintf(buf, size, "%s", strcmp(protocol, "udp") == 0 ? "UDP" : protocol);
 }
 
+/* Whether packet @i, @p, is a TCP segment that takes sequence space (data,
+ * SYN or FIN) sent before in the run: the same way, flags, seq and length. */
+static bool retransmits(const struct side *side, const struct side_packet *p, size_t i)
+{
+	long long seq = json_number(p->json, "seq", -1), len = json_number(p->json, "length", -1);
+
+	if (strcmp(json_text(p->json, "protocol", ""), "tcp") != 0 || seq < 0 ||
+	    (len <= 0 && !strpbrk(p->flags, "SF")))
+		return false;
+	for (size_t j = 0; j < i; j++) {
+		const struct side_packet *before = &side->packets[j];
+
+		if (strcmp(before->from_to, p->from_to) == 0 && strcmp(before->flags, p->flags) == 0 &&
+		    json_number(before->json, "seq", -2) == seq &&
+		    json_number(before->json, "length", -2) == len)
+			return true;
+	}
+	return false;
+}
+
 int side_read(struct side *side, json_t *run)
 {
 	json_t *steps = json_object_get(run, "steps"), *packets = json_object_get(run, "packets");
@@ -132,8 +152,10 @@ int side_read(struct side *side, json_t *run)
 					snprintf(p->role, sizeof(p->role), "reply");
 			}
 		}
+		p->retransmit = strcmp(p->role, "crafted") != 0 && retransmits(side, p, i);
 		for (j = 0; j < i; j++)
 			p->ordinal += side->packets[j].step == p->step &&
+				      side->packets[j].retransmit == p->retransmit &&
 				      strcmp(side->packets[j].from_to, p->from_to) == 0 &&
 				      strcmp(side->packets[j].flags, p->flags) == 0;
 	}
@@ -177,7 +199,8 @@ long new_step_of(const struct side *old_side, const struct side *new_side, long 
 
 static bool same_packet_kind(const struct side_packet *a, const struct side_packet *b)
 {
-	return strcmp(a->from_to, b->from_to) == 0 && strcmp(a->flags, b->flags) == 0;
+	return a->retransmit == b->retransmit && strcmp(a->from_to, b->from_to) == 0 &&
+	       strcmp(a->flags, b->flags) == 0;
 }
 
 /* By step, direction, flags and ordinal; then what is left by direction and

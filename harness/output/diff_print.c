@@ -86,6 +86,10 @@ static void print_header(size_t n_runs, size_t changed_runs, const struct diff *
 	if (diff->timing_waits)
 		put_line(out, "# not counted: %zu packet%s sent while a wait step waited, on one side "
 			 "only", diff->timing_waits, diff->timing_waits == 1 ? "" : "s");
+	if (diff->timing_retransmits)
+		put_line(out, "# not counted: %zu retransmission%s on one side only (whether its timer "
+			 "fired before the step ended)", diff->timing_retransmits,
+			 diff->timing_retransmits == 1 ? "" : "s");
 	if (diff->timing_segments)
 		put_line(out, "# not counted: %zu step%s whose data the kernel cut into other segments "
 			 "(the same bytes each way, the same verdicts)", diff->timing_segments,
@@ -170,6 +174,8 @@ int diff_print_json(const struct diff *diff, size_t n_runs, size_t changed_runs,
 				    json_integer((json_int_t)diff->timing_segments));
 		json_object_set_new(json_object_get(document, "not_counted"), "wait_packets",
 				    json_integer((json_int_t)diff->timing_waits));
+		json_object_set_new(json_object_get(document, "not_counted"), "retransmissions",
+				    json_integer((json_int_t)diff->timing_retransmits));
 	}
 	if (!document)
 		return -1;

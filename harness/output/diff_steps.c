@@ -7,7 +7,10 @@
  * it was observed, and is known by that step, who sent it to whom, its flags
  * (or protocol and ICMP type) and its ordinal among those; one that arrived
  * just after its step ended, in the next step, or just before, is still
- * matched.  Seq and ack are not compared (each run has its own ISNs), nor are
+ * matched; a kernel socket's retransmission (the same segment again) is
+ * matched only with one, and on one side only is not a change (its timer
+ * fired before the step ended, or not).  Seq and ack are not compared across
+ * sides (each run has its own ISNs), nor are
  * the numbers in reasons and in what expectations saw (each becomes '#'), but
  * an entry's remaining time is, with a tolerance.
  */
@@ -176,6 +179,10 @@ static void unmatched_packet(struct run_diff *rd, const struct side *side,
 		rd->diff->timing_waits++;
 		return;
 	}
+	if (p->retransmit) {
+		rd->diff->timing_retransmits++;
+		return;
+	}
 	if (timing_ack(side, p)) {
 		rd->diff->timing_acks++;
 		rd->timing_step = new_step;
@@ -184,10 +191,12 @@ static void unmatched_packet(struct run_diff *rd, const struct side *side,
 	one_side_packet(rd, side, p, old_step, new_step, added);
 }
 
-/* Data a kernel socket sent (not crafted): how it is cut into packets is timing. */
+/* Data a kernel socket sent (not crafted), the first time: how it is cut into
+ * packets is timing. */
 static bool kernel_data(const struct side_packet *p)
 {
-	return strcmp(p->role, "crafted") != 0 && json_number(p->json, "length", -1) > 0 &&
+	return strcmp(p->role, "crafted") != 0 && !p->retransmit &&
+	       json_number(p->json, "length", -1) > 0 &&
 	       strcmp(json_text(p->json, "protocol", ""), "tcp") == 0 &&
 	       !json_is_string(json_object_get(p->json, "reason"));
 }
