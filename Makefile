@@ -157,7 +157,7 @@ unit: $(TEST_BIN)
 	$(Q)status=0; for t in $(TEST_BIN); do $$t || status=1; done; exit $$status
 
 ## integration: the scenario suite for real plus negative controls (root)
-integration: ctlab
+integration: ctlab $(BUILD)/tests/bench/mkcapture
 	$(Q)tests/integration.sh ./ctlab
 
 ## sanitize: the unit tests again, built with AddressSanitizer and UBSan

@@ -135,6 +135,26 @@ else
 	sed 's/^/    /' "$replay/dropped.txt" | head -20
 fi
 
+# A table too small for the capture's flows (--ct-max 1024, journaled and
+# put back): the entries conntrack dropped early to make room (whose flows'
+# next packets meet no entry) are counted and said to be the table's, with
+# its size; the host's setting is as before afterwards.
+mkcapture=${MKCAPTURE:-build/tests/bench/mkcapture}
+max_before=$(cat /proc/sys/net/netfilter/nf_conntrack_max)
+if "$mkcapture" "$replay/many.pcap" 20000 >/dev/null 2>&1; then
+	"$ctlab" replay --ct-max 1024 "$replay/many.pcap" >"$replay/full.txt" 2>"$replay/full.err"
+	full_status=$?
+fi
+if [ "${full_status:-9}" = 1 ] &&
+   head -1 "$replay/full.txt" | grep -q "; conntrack's table was full (nf_conntrack_max 1024, the host's global: --ct-max N replays with another): [1-9][0-9]* entries dropped early for room" &&
+   ! head -1 "$replay/all.txt" | grep -q "table was full" &&
+   [ "$(cat /proc/sys/net/netfilter/nf_conntrack_max)" = "$max_before" ]; then
+	ok "replay --ct-max 1024 of 20,000 packets: a full table's early drops counted and named, nf_conntrack_max $max_before again after"
+else
+	not_ok "replay with a full table (exit ${full_status:-none}; nf_conntrack_max $max_before -> $(cat /proc/sys/net/netfilter/nf_conntrack_max))"
+	head -c 600 "$replay/full.txt" "$replay/full.err" | sed 's/^/    /'
+fi
+
 # Broken captures: a clear error naming the file (and the byte), exit 2.
 printf 'not a capture at all' >"$replay/junk.pcap"
 head -c 100 "$capture" >"$replay/cut.pcapng"

@@ -48,6 +48,18 @@ int load_all(struct scenario_list *list);
 int select_scenarios(int argc, char **argv, struct scenario_list *all,
 		     struct scenario_list *chosen);
 
+/* --ct-max N: 1024..16777216 entries. (common.c) */
+bool ct_max_valid(const char *text);
+/*
+ * The host's net.netfilter.nf_conntrack_max and _buckets set to @ct_max for
+ * this process: root only, the machine lock held (a changed global is every
+ * run's world), the old values journaled first, so that every exit path and
+ * the journal's guardian put them back (journal_restore_all, then close the
+ * lock). Returns the lock's fd, or -EXIT_SKIPPED / -EXIT_FAILED once the
+ * reason is on stderr. (common.c)
+ */
+int take_ct_max(const char *ct_max);
+
 struct engine_options;
 struct fact_value;
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "journal/journal.h"
 #include "lang/lang.h"
 #include "cli.h"
 
@@ -71,7 +72,7 @@ const char usage_text[] =
 	"                  step through the packets\n"
 	"  replay [-v] [-t MS] [--sysctl net.netfilter.KEY=VALUE]... [--all-copies]\n"
 	"      [--nat 'dnat SERVICE=BACKEND'|'snat ADDRESS']... [--nft FILE]\n"
-	"      [--keep-checksums] CAPTURE\n"
+	"      [--keep-checksums] [--ct-max N] CAPTURE\n"
 	"                  feed a pcap or pcapng capture (tcpdump's, Wireshark's,\n"
 	"                  ctlab's; Ethernet, Linux cooked v1/v2, raw) packet by packet\n"
 	"                  through a conntrack of its own, set up with those settings\n"
@@ -81,9 +82,9 @@ const char usage_text[] =
 	"                  picked up mid-stream (-v: every packet's verdict); the\n"
 	"                  copies a host forwarded are left out, as it judged each\n"
 	"                  packet once; packets dropped before conntrack's log (a\n"
-	"                  rule, a full table) are counted; -t: how long to wait\n"
-	"                  with no verdict coming (2000 ms); exit 1 when some\n"
-	"                  packet was INVALID\n"
+	"                  rule, a full table) are counted; --ct-max: the table's\n"
+	"                  size, as run's; -t: how long to wait with no verdict\n"
+	"                  coming (2000 ms); exit 1 when some packet was INVALID\n"
 	"  clean           remove namespaces kept by --keep whose ctlab has exited, and\n"
 	"                  restore global settings a killed run left changed\n"
 	"  diff [--json] OLD NEW\n"
@@ -467,4 +468,56 @@ int select_scenarios(int argc, char **argv, struct scenario_list *all,
 			return -1;
 	}
 	return 0;
+}
+
+bool ct_max_valid(const char *text)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(text, &end, 10);
+	return !errno && end != text && !*end && n >= 1024 && n <= 16777216;
+}
+
+static int take_machine(void)
+{
+	int fd = journal_machine_lock(true, false);
+
+	if (fd != -EWOULDBLOCK)
+		return fd;
+	fprintf(stderr, "ctlab: waiting for the other ctlab runs on this machine to finish\n");
+	return journal_machine_lock(true, true);
+}
+
+int take_ct_max(const char *ct_max)
+{
+	int machine_fd, rc;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "ctlab: --ct-max needs root (it changes the host's global "
+			"net.netfilter.nf_conntrack_max)\n");
+		return -EXIT_SKIPPED;
+	}
+	/* A changed global is every ctlab run's world: this process has the
+	 * machine to itself until it is put back. */
+	machine_fd = take_machine();
+	if (machine_fd < 0) {
+		fprintf(stderr, "ctlab: --ct-max: the machine lock: %s\n", strerror(-machine_fd));
+		return -EXIT_FAILED;
+	}
+	/* Buckets as many as entries, as the kernel sizes its table (since
+	 * 5.15): a smaller table is as dense as a smaller machine's. */
+	rc = journal_set("net.netfilter.nf_conntrack_buckets", ct_max);
+	if (rc == 0)
+		rc = journal_set("net.netfilter.nf_conntrack_max", ct_max);
+	if (rc < 0) {
+		fprintf(stderr, "ctlab: --ct-max: %s\n", strerror(-rc));
+		journal_restore_all();
+		close(machine_fd);
+		return -EXIT_FAILED;
+	}
+	fprintf(stderr, "ctlab: net.netfilter.nf_conntrack_max and _buckets are %s for this "
+		"run (the old values are journaled in /run/ctlab)\n", ct_max);
+	return machine_fd;
 }

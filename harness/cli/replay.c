@@ -1,12 +1,14 @@
 /* replay — the replay command: a production capture through conntrack, the packets it marked INVALID and the RSTs that followed. */
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "journal/journal.h"
 #include "output/output.h"
 #include "replay/replay.h"
 #include "cli.h"
@@ -183,15 +185,17 @@ int cmd_replay(int argc, char **argv)
 		{ "keep-checksums", no_argument, NULL, 'k' },
 		{ "nat", required_argument, NULL, 'n' },
 		{ "nft", required_argument, NULL, 'N' },
+		{ "ct-max", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct replay_options replay = { .timeout_ms = 2000 };
 	struct replay_result result;
+	const char *ct_max = NULL;
 	bool verbose = false;
 	size_t i, invalid = 0;
-	int opt;
+	int opt, machine_fd = -1, rc;
 
 	optind = 1;
 	while ((opt = cli_getopt("replay", argc, argv, "vt:h", options)) != -1) {
@@ -202,6 +206,10 @@ int cmd_replay(int argc, char **argv)
 			if (strncmp(optarg, "net.netfilter.", 14) != 0 || !strchr(optarg, '='))
 				return usage_error("--sysctl expects net.netfilter.KEY=VALUE, found '%s'",
 						   optarg);
+			/* The one conntrack setting that is the host's, not a namespace's. */
+			if (strncmp(optarg, "net.netfilter.nf_conntrack_max=", 31) == 0)
+				return usage_error("--sysctl %s: nf_conntrack_max is global: --ct-max %s",
+						   optarg, optarg + 31);
 			replay.sysctls[replay.n_sysctls++] = optarg;
 			break;
 		case 'a':
@@ -220,6 +228,12 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case 'N':
 			replay.nft_file = optarg;
+			break;
+		case 'M':
+			if (!ct_max_valid(optarg))
+				return usage_error("--ct-max expects 1024..16777216 entries, found '%s'",
+						   optarg);
+			ct_max = optarg;
 			break;
 		case 't':
 			replay.timeout_ms = atoi(optarg);
@@ -243,7 +257,19 @@ int cmd_replay(int argc, char **argv)
 		return EXIT_SKIPPED;
 	}
 	replay.capture = argv[optind];
-	if (replay_run(&replay, &result) < 0) {
+	/* A crashed run may have left a global setting changed: put it back first. */
+	journal_recover(stderr);
+	if (ct_max) {
+		machine_fd = take_ct_max(ct_max);
+		if (machine_fd < 0)
+			return -machine_fd;
+	}
+	rc = replay_run(&replay, &result);
+	if (ct_max) {
+		journal_restore_all();
+		close(machine_fd);
+	}
+	if (rc < 0) {
 		fprintf(stderr, "ctlab: replay: %s\n", result.error);
 		replay_result_free(&result);
 		return EXIT_USAGE;
@@ -265,6 +291,15 @@ int cmd_replay(int argc, char **argv)
 		       result.checksums_fixed);
 	if (result.unjudged)
 		printf("; %zu got no verdict (dropped before conntrack's log)", result.unjudged);
+	if (result.table_full || result.evicted) {
+		printf("; conntrack's table was full (nf_conntrack_max %" PRIu64 ", the host's global: "
+		       "--ct-max N replays with another):", result.ct_max);
+		if (result.evicted)
+			printf(" %" PRIu64 " entries dropped early for room (their flows' next packets "
+			       "meet no entry)%s", result.evicted, result.table_full ? "," : "");
+		if (result.table_full)
+			printf(" %" PRIu64 " packets dropped", result.table_full);
+	}
 	if (result.out_of_order)
 		printf("; %zu verdicts matched no packet in flight", result.out_of_order);
 	printf("\n");

@@ -261,16 +261,6 @@ static int auto_out(char *dir, size_t size)
 }
 
 /* The machine lock, exclusively; says so when other ctlab runs hold it. */
-static int take_machine(void)
-{
-	int fd = journal_machine_lock(true, false);
-
-	if (fd != -EWOULDBLOCK)
-		return fd;
-	fprintf(stderr, "ctlab: waiting for the other ctlab runs on this machine to finish\n");
-	return journal_machine_lock(true, true);
-}
-
 int cmd_run(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -382,7 +372,7 @@ int cmd_run(int argc, char **argv)
 			html_path = optarg;
 			break;
 		case 'M':
-			if (strtol(optarg, &end, 10) < 1024 || *end || strtol(optarg, NULL, 10) > 16777216)
+			if (!ct_max_valid(optarg))
 				return usage_error("--ct-max expects 1024..16777216 entries, found '%s'",
 						   optarg);
 			ct_max = optarg;
@@ -484,35 +474,12 @@ int cmd_run(int argc, char **argv)
 	 * first, restored on every exit and fatal signal, after a SIGKILL by the
 	 * journal's guardian (or `ctlab clean` if that was killed too). */
 	if (ct_max) {
-		int rc;
-
-		if (geteuid() != 0) {
-			fprintf(stderr, "ctlab: --ct-max needs root (it changes the host's global "
-				"net.netfilter.nf_conntrack_max)\n");
-			status = EXIT_SKIPPED;
-			goto out_free;
-		}
-		/* A changed global is every ctlab run's world: this process has the
-		 * machine to itself until it is put back. */
-		machine_fd = take_machine();
+		machine_fd = take_ct_max(ct_max);
 		if (machine_fd < 0) {
-			fprintf(stderr, "ctlab: --ct-max: the machine lock: %s\n", strerror(-machine_fd));
-			status = EXIT_FAILED;
+			status = -machine_fd;
 			goto out_free;
 		}
 		engine_options.machine_held = true;
-		/* Buckets as many as entries, as the kernel sizes its table (since
-		 * 5.15): a smaller table is as dense as a smaller machine's. */
-		rc = journal_set("net.netfilter.nf_conntrack_buckets", ct_max);
-		if (rc == 0)
-			rc = journal_set("net.netfilter.nf_conntrack_max", ct_max);
-		if (rc < 0) {
-			fprintf(stderr, "ctlab: --ct-max: %s\n", strerror(-rc));
-			status = EXIT_FAILED;
-			goto out_free;
-		}
-		fprintf(stderr, "ctlab: net.netfilter.nf_conntrack_max and _buckets are %s for this "
-			"run (the old values are journaled in /run/ctlab)\n", ct_max);
 	}
 	/* The facts the runs' conditions need, probed on this kernel once. */
 	if (probe_facts(&all, &chosen, &engine_options, &facts, &n_facts) < 0) {

@@ -561,12 +561,41 @@ static void unpin(struct replay *r)
 		sched_setaffinity(0, sizeof(r->old_cpus), &r->old_cpus);
 }
 
+/* The judge's counts of a full table: packets dropped, entries evicted for room. */
+struct table_counts {
+	uint64_t drop, early_drop;
+};
+
+static struct table_counts table_counts(struct replay *r)
+{
+	struct table_counts counts = { 0, 0 };
+	struct ct_stats stats;
+
+	if (observer_stats(r->observer, &stats) == 0) {
+		ct_stats_get(&stats, "drop", &counts.drop);
+		ct_stats_get(&stats, "early_drop", &counts.early_drop);
+	}
+	return counts;
+}
+
+static void count_table_full(struct replay *r, const struct table_counts *before)
+{
+	struct table_counts after = table_counts(r);
+	char max[32];
+
+	r->result->table_full = after.drop - before->drop;
+	r->result->evicted = after.early_drop - before->early_drop;
+	if (netns_sysctl_read(r->judge, "net.netfilter.nf_conntrack_max", max, sizeof(max)) > 0)
+		r->result->ct_max = strtoull(max, NULL, 10);
+}
+
 int replay_run(const struct replay_options *options, struct replay_result *result)
 {
 	/* On the heap: it holds the largest packet a capture may have. */
 	struct replay *r = calloc(1, sizeof(*r));
 	struct capfile *capfile = NULL;
 	struct cap_frame frame;
+	struct table_counts before;
 	char err[300];
 	FILE *file;
 	int rc = -1;
@@ -591,6 +620,7 @@ int replay_run(const struct replay_options *options, struct replay_result *resul
 	if (build(r) < 0)
 		goto out_free;
 	pin_to_cpu(r);
+	before = table_counts(r);
 	for (;;) {
 		int got = capfile_next(capfile, &frame);
 
@@ -605,6 +635,8 @@ int replay_run(const struct replay_options *options, struct replay_result *resul
 			goto out_free;
 	}
 	rc = drain(r, 0);
+	if (rc == 0)
+		count_table_full(r, &before);
 out_free:
 	unpin(r);
 	frame_sender_close(r->sender);

@@ -50,6 +50,9 @@ struct replay_result {
 	size_t checksums_fixed;		/* transport checksums finished before sending */
 	size_t unjudged;		/* replayed, but no verdict came: dropped before the log */
 	size_t out_of_order;		/* verdicts that matched no packet in flight */
+	uint64_t table_full;		/* packets conntrack dropped for want of room (stat drop) */
+	uint64_t evicted;		/* entries it dropped early to make room (stat early_drop) */
+	uint64_t ct_max;		/* nf_conntrack_max, the table's room */
 	size_t n_packets;		/* replayed, in capture order */
 	struct replay_packet *packets;
 	char error[512];
