@@ -138,18 +138,23 @@ fi
 # A table too small for the capture's flows (--ct-max 1024, journaled and
 # put back): the entries conntrack dropped early to make room (whose flows'
 # next packets meet no entry) are counted and said to be the table's, with
-# its size; the host's setting is as before afterwards.
+# its size, and the packets it dropped are those without a verdict; the
+# host's setting is as before afterwards.
 mkcapture=${MKCAPTURE:-build/tests/bench/mkcapture}
 max_before=$(cat /proc/sys/net/netfilter/nf_conntrack_max)
-if "$mkcapture" "$replay/many.pcap" 20000 >/dev/null 2>&1; then
+if "$mkcapture" "$replay/many.pcap" 100000 >/dev/null 2>&1; then
 	"$ctlab" replay --ct-max 1024 "$replay/many.pcap" >"$replay/full.txt" 2>"$replay/full.err"
 	full_status=$?
 fi
-if [ "${full_status:-9}" = 1 ] &&
+# Each packet dropped (stat drop) is one without a verdict, and no other.
+full_line=$(head -1 "$replay/full.txt")
+unjudged=$(sed -n 's/.*; \([0-9]*\) got no verdict.*/\1/p' <<<"$full_line")
+dropped_full=$(sed -n 's/.*, \([0-9]*\) packets dropped.*/\1/p' <<<"$full_line")
+if [ "${full_status:-9}" = 1 ] && [ -n "$unjudged" ] && [ "$unjudged" = "$dropped_full" ] &&
    head -1 "$replay/full.txt" | grep -q "; conntrack's table was full (nf_conntrack_max 1024, the host's global: --ct-max N replays with another): [1-9][0-9]* entries dropped early for room" &&
    ! head -1 "$replay/all.txt" | grep -q "table was full" &&
    [ "$(cat /proc/sys/net/netfilter/nf_conntrack_max)" = "$max_before" ]; then
-	ok "replay --ct-max 1024 of 20,000 packets: a full table's early drops counted and named, nf_conntrack_max $max_before again after"
+	ok "replay --ct-max 1024 of 100,000 packets: a full table's early drops counted and named, its $dropped_full drops the packets without a verdict, nf_conntrack_max $max_before again after"
 else
 	not_ok "replay with a full table (exit ${full_status:-none}; nf_conntrack_max $max_before -> $(cat /proc/sys/net/netfilter/nf_conntrack_max))"
 	head -c 600 "$replay/full.txt" "$replay/full.err" | sed 's/^/    /'

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -457,22 +458,30 @@ static int send_marker(struct replay *r)
  */
 static int drain(struct replay *r, size_t keep)
 {
+	struct timespec since;
+	long left;
 	int rc;
 
 	if (match_records(r) < 0)
 		return -1;
 	if (r->n_flight > keep && !flight_at(r, r->n_flight - 1)->marker && send_marker(r) < 0)
 		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &since);
 	while (r->n_flight > keep) {
-		rc = observer_poll(r->observer, r->options->timeout_ms);
-		if (rc < 0)
-			return fail(r, "reading conntrack's verdicts: %s", strerror(-rc));
-		if (rc == 0) {
+		/* A poll that read only reasons added no verdict: the wait goes on,
+		 * from the last verdict read. */
+		left = r->options->timeout_ms - ms_since(&since);
+		if (left <= 0) {
 			while (r->n_flight > 0)
 				if (land(r, NULL) < 0)
 					return -1;
 			break;
 		}
+		rc = observer_poll(r->observer, (int)left);
+		if (rc < 0)
+			return fail(r, "reading conntrack's verdicts: %s", strerror(-rc));
+		if (rc > 0)
+			clock_gettime(CLOCK_MONOTONIC, &since);
 		if (match_records(r) < 0)
 			return -1;
 	}
