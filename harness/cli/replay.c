@@ -1,5 +1,6 @@
 /* replay — the replay command: a production capture through conntrack, the packets it marked INVALID and the RSTs that followed. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -15,39 +16,62 @@
 
 #define FLOWS_SHOWN	64
 
-/* A connection of the capture, either way. */
+/* What the summary keeps of a packet: an INVALID one with its reason, a RST
+ * with the INVALID packet it followed. */
+struct flow_event {
+	size_t frame;
+	bool rst;
+	size_t cause;			/* a RST's: the frame of that INVALID packet, else 0 */
+	char *reason;			/* an INVALID packet's, NULL when none was logged */
+};
+
+/* A connection of the capture, either way: its endpoints as its first packet
+ * had them, and what the summary says of it. */
 struct flow {
-	const struct packet_summary *first;
+	int family;
+	uint8_t protocol;
+	union inet_addr src, dst;
+	uint16_t sport, dport;
 	size_t packets, invalid, rsts;
 	size_t first_frame;
 	bool mid_stream;		/* its first packet was not a SYN: picked up as loose=1 does */
+	size_t last_invalid[2];		/* the latest INVALID frame its first sender's way, and back */
+	struct flow_event *events;
+	size_t n_events, cap_events;
 };
 
-static bool same_way(const struct packet_summary *a, const struct packet_summary *b)
-{
-	size_t len = a->family == AF_INET ? 4 : 16;
-
-	return a->sport == b->sport && a->dport == b->dport && !memcmp(&a->src, &b->src, len) &&
-	       !memcmp(&a->dst, &b->dst, len);
-}
-
-static bool reversed(const struct packet_summary *a, const struct packet_summary *b)
-{
-	size_t len = a->family == AF_INET ? 4 : 16;
-
-	return a->sport == b->dport && a->dport == b->sport && !memcmp(&a->src, &b->dst, len) &&
-	       !memcmp(&a->dst, &b->src, len);
-}
+/* Built packet by packet as the replay goes: memory for its flows and their
+ * INVALID packets and RSTs, whatever the capture's size; what is printed for
+ * each packet waits in a file for the header line. */
+struct summary {
+	bool verbose;
+	FILE *lines;
+	size_t invalid;
+	struct flow *flows;
+	size_t n_flows, cap_flows;
+	size_t *slots;			/* flow index + 1, 0 free: open addressing */
+	size_t n_slots;
+};
 
 static bool is_rst(const struct packet_summary *p)
 {
 	return p->protocol == IPPROTO_TCP && (p->flags & TCP_FLAG_RST);
 }
 
-static bool same_flow(const struct packet_summary *a, const struct packet_summary *b)
+/* 0: the packet goes the way of its flow's first, 1: back, -1: another flow. */
+static int flow_way(const struct flow *flow, const struct packet_summary *p)
 {
-	return a->family == b->family && a->protocol == b->protocol &&
-	       (same_way(a, b) || reversed(a, b));
+	size_t len = p->family == AF_INET ? 4 : 16;
+
+	if (flow->family != p->family || flow->protocol != p->protocol)
+		return -1;
+	if (p->sport == flow->sport && p->dport == flow->dport && !memcmp(&p->src, &flow->src, len) &&
+	    !memcmp(&p->dst, &flow->dst, len))
+		return 0;
+	if (p->sport == flow->dport && p->dport == flow->sport && !memcmp(&p->src, &flow->dst, len) &&
+	    !memcmp(&p->dst, &flow->src, len))
+		return 1;
+	return -1;
 }
 
 /* The same for both ways of a flow: FNV-1a over its endpoints, the lower first. */
@@ -76,105 +100,192 @@ static size_t flow_hash(const struct packet_summary *p)
 	return (size_t)(h ^ p->protocol);
 }
 
-/* The INVALID packet a RST followed: the latest one on its flow the other way, else 0. */
-static size_t rst_cause(const struct replay_result *result, size_t rst)
+/* The slot of @p's flow, or the free slot it would take. */
+static size_t *flow_slot(struct summary *s, const struct packet_summary *p)
 {
-	const struct packet_summary *p = &result->packets[rst].packet;
+	size_t slot = flow_hash(p) & (s->n_slots - 1);
 
-	for (size_t i = rst; i-- > 0;) {
-		const struct replay_packet *before = &result->packets[i];
+	while (s->slots[slot] && flow_way(&s->flows[s->slots[slot] - 1], p) < 0)
+		slot = (slot + 1) & (s->n_slots - 1);
+	return &s->slots[slot];
+}
 
-		if (before->verdict == VERDICT_INVALID && before->packet.protocol == p->protocol &&
-		    before->packet.family == p->family && reversed(&before->packet, p))
-			return before->frame;
+/* Twice the slots, the flows placed again: at most half of them are taken. */
+static int grow_slots(struct summary *s)
+{
+	size_t n = s->n_slots ? s->n_slots * 2 : 1024, *old = s->slots, n_old = s->n_slots;
+
+	s->slots = calloc(n, sizeof(*s->slots));
+	if (!s->slots) {
+		s->slots = old;
+		return -1;
 	}
+	s->n_slots = n;
+	for (size_t i = 0; i < n_old; i++) {
+		if (!old[i])
+			continue;
+		const struct flow *flow = &s->flows[old[i] - 1];
+		struct packet_summary key = { .family = flow->family, .protocol = flow->protocol,
+					      .src = flow->src, .dst = flow->dst,
+					      .sport = flow->sport, .dport = flow->dport };
+
+		*flow_slot(s, &key) = old[i];
+	}
+	free(old);
 	return 0;
 }
 
-static void print_flow_name(const struct packet_summary *p)
+static struct flow *find_flow(struct summary *s, const struct replay_packet *packet)
+{
+	const struct packet_summary *p = &packet->packet;
+	size_t *slot;
+
+	if ((s->n_flows + 1) * 2 > s->n_slots && grow_slots(s) < 0)
+		return NULL;
+	slot = flow_slot(s, p);
+	if (*slot)
+		return &s->flows[*slot - 1];
+	if (s->n_flows == s->cap_flows) {
+		size_t cap = s->cap_flows ? s->cap_flows * 2 : 256;
+		struct flow *grown = realloc(s->flows, cap * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		s->flows = grown;
+		s->cap_flows = cap;
+	}
+	s->flows[s->n_flows] = (struct flow){
+		.family = p->family, .protocol = p->protocol, .src = p->src, .dst = p->dst,
+		.sport = p->sport, .dport = p->dport, .first_frame = packet->frame,
+		.mid_stream = p->protocol == IPPROTO_TCP && !(p->flags & TCP_FLAG_SYN),
+	};
+	*slot = ++s->n_flows;
+	return &s->flows[s->n_flows - 1];
+}
+
+static int add_event(struct flow *flow, const struct flow_event *event)
+{
+	if (flow->n_events == flow->cap_events) {
+		size_t cap = flow->cap_events ? flow->cap_events * 2 : 2;
+		struct flow_event *grown = realloc(flow->events, cap * sizeof(*grown));
+
+		if (!grown)
+			return -1;
+		flow->events = grown;
+		flow->cap_events = cap;
+	}
+	flow->events[flow->n_events++] = *event;
+	return 0;
+}
+
+/* One packet: its line (INVALID ones and RSTs, or every one with -v), and its flow's counts. */
+static int take_packet(const struct replay_packet *packet, void *arg)
+{
+	struct summary *s = arg;
+	const struct packet_summary *p = &packet->packet;
+	bool invalid = packet->verdict == VERDICT_INVALID;
+	struct flow *flow;
+	int way;
+
+	s->invalid += invalid;
+	if (s->verbose || invalid || is_rst(p)) {
+		fprintf(s->lines, "frame %zu: ", packet->frame);
+		if (packet->detail)
+			report_packet(s->lines, packet->detail);
+		else
+			fprintf(s->lines, "no verdict seen\n");
+	}
+	if (p->protocol != IPPROTO_TCP && p->protocol != IPPROTO_UDP)
+		return 0;
+	flow = find_flow(s, packet);
+	if (!flow)
+		return -1;
+	way = flow_way(flow, p);
+	flow->packets++;
+	flow->invalid += invalid;
+	flow->rsts += is_rst(p);
+	if (invalid) {
+		const struct observed *seen = packet->detail;
+		struct flow_event event = { .frame = packet->frame };
+
+		if (seen && seen->has_reason && !(event.reason = strdup(seen->reason)))
+			return -1;
+		flow->last_invalid[way] = packet->frame;
+		if (add_event(flow, &event) < 0) {
+			free(event.reason);
+			return -1;
+		}
+	}
+	if (is_rst(p) &&
+	    add_event(flow, &(struct flow_event){ .frame = packet->frame, .rst = true,
+						  .cause = flow->last_invalid[!way] }) < 0)
+		return -1;
+	return 0;
+}
+
+static void print_flow_name(const struct flow *flow)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
-	inet_ntop(p->family, &p->src, src, sizeof(src));
-	inet_ntop(p->family, &p->dst, dst, sizeof(dst));
-	printf("%s %s:%u <-> %s:%u", p->protocol == IPPROTO_TCP ? "tcp" :
-	       p->protocol == IPPROTO_UDP ? "udp" : "ip", src, p->sport, dst, p->dport);
+	inet_ntop(flow->family, &flow->src, src, sizeof(src));
+	inet_ntop(flow->family, &flow->dst, dst, sizeof(dst));
+	printf("%s %s:%u <-> %s:%u", flow->protocol == IPPROTO_TCP ? "tcp" :
+	       flow->protocol == IPPROTO_UDP ? "udp" : "ip", src, flow->sport, dst, flow->dport);
 }
 
-static void print_summary(const struct replay_result *result)
+static void print_summary(const struct summary *s)
 {
-	struct flow *flows = calloc(result->n_packets ? result->n_packets : 1, sizeof(*flows));
-	size_t n_flows = 0, invalid = 0, i, f;
+	printf("\n%zu flows, %zu packets conntrack marked INVALID\n", s->n_flows, s->invalid);
+	for (size_t f = 0; f < s->n_flows && f < FLOWS_SHOWN; f++) {
+		const struct flow *flow = &s->flows[f];
 
-	if (!flows)
-		return;
-	/* Flows found by a hash of their endpoints, either way: a capture has many. */
-	size_t n_slots = 1, *slots;
-
-	while (n_slots < 2 * result->n_packets + 2)
-		n_slots *= 2;
-	slots = calloc(n_slots, sizeof(*slots));	/* flow index + 1; 0 free */
-	if (!slots) {
-		free(flows);
-		return;
-	}
-	for (i = 0; i < result->n_packets; i++) {
-		const struct replay_packet *packet = &result->packets[i];
-		const struct packet_summary *p = &packet->packet;
-		size_t slot;
-
-		if (p->protocol != IPPROTO_TCP && p->protocol != IPPROTO_UDP)
-			continue;
-		for (slot = flow_hash(p) & (n_slots - 1); slots[slot]; slot = (slot + 1) & (n_slots - 1))
-			if (same_flow(flows[slots[slot] - 1].first, p))
-				break;
-		f = slots[slot] ? slots[slot] - 1 : n_flows;
-		if (f == n_flows) {
-			slots[slot] = n_flows + 1;
-			flows[n_flows++] = (struct flow){ .first = p, .first_frame = packet->frame,
-							  .mid_stream = p->protocol == IPPROTO_TCP &&
-									!(p->flags & TCP_FLAG_SYN) };
-		}
-		flows[f].packets++;
-		flows[f].invalid += packet->verdict == VERDICT_INVALID;
-		flows[f].rsts += is_rst(p);
-		invalid += packet->verdict == VERDICT_INVALID;
-	}
-	free(slots);
-	printf("\n%zu flows, %zu packets conntrack marked INVALID\n", n_flows, invalid);
-	for (f = 0; f < n_flows && f < FLOWS_SHOWN; f++) {
-		if (!flows[f].invalid && !flows[f].rsts && !flows[f].mid_stream)
+		if (!flow->invalid && !flow->rsts && !flow->mid_stream)
 			continue;
 		printf("  ");
-		print_flow_name(flows[f].first);
-		printf(": %zu packets", flows[f].packets);
-		if (flows[f].mid_stream)
+		print_flow_name(flow);
+		printf(": %zu packets", flow->packets);
+		if (flow->mid_stream)
 			printf(", picked up mid-stream (its first packet, frame %zu, is no SYN: "
 			       "conntrack takes it on as nf_conntrack_tcp_loose=1 lets it)",
-			       flows[f].first_frame);
+			       flow->first_frame);
 		printf("\n");
-		for (i = 0; i < result->n_packets; i++) {
-			const struct replay_packet *packet = &result->packets[i];
-			const struct packet_summary *p = &packet->packet;
-			size_t cause;
+		for (size_t i = 0; i < flow->n_events; i++) {
+			const struct flow_event *event = &flow->events[i];
 
-			if (!same_flow(flows[f].first, p))
-				continue;
-			if (packet->verdict == VERDICT_INVALID)
-				printf("    frame %zu: INVALID: %s\n", packet->frame,
-				       packet->detail && packet->detail->has_reason ? packet->detail->reason :
-				       "(no reason logged)");
-			if (!is_rst(p))
-				continue;
-			cause = rst_cause(result, i);
-			if (cause)
+			if (!event->rst)
+				printf("    frame %zu: INVALID: %s\n", event->frame,
+				       event->reason ? event->reason : "(no reason logged)");
+			else if (event->cause)
 				printf("    frame %zu: RST, after the INVALID packet of frame %zu the other way\n",
-				       packet->frame, cause);
+				       event->frame, event->cause);
 			else
-				printf("    frame %zu: RST\n", packet->frame);
+				printf("    frame %zu: RST\n", event->frame);
 		}
 	}
-	free(flows);
+}
+
+static void summary_free(struct summary *s)
+{
+	for (size_t f = 0; f < s->n_flows; f++) {
+		for (size_t i = 0; i < s->flows[f].n_events; i++)
+			free(s->flows[f].events[i].reason);
+		free(s->flows[f].events);
+	}
+	free(s->flows);
+	free(s->slots);
+	if (s->lines)
+		fclose(s->lines);
+}
+
+/* The packets' lines, after the header line. */
+static void print_lines(FILE *lines)
+{
+	char buf[65536];
+	size_t n;
+
+	rewind(lines);
+	while ((n = fread(buf, 1, sizeof(buf), lines)) > 0)
+		fwrite(buf, 1, n, stdout);
 }
 
 int cmd_replay(int argc, char **argv)
@@ -192,9 +303,10 @@ int cmd_replay(int argc, char **argv)
 	};
 	struct replay_options replay = { .timeout_ms = 2000 };
 	struct replay_result result;
+	struct summary summary = { .verbose = false };
 	const char *ct_max = NULL;
 	bool verbose = false;
-	size_t i, invalid = 0;
+	size_t invalid;
 	int opt, machine_fd = -1, rc;
 
 	optind = 1;
@@ -264,14 +376,25 @@ int cmd_replay(int argc, char **argv)
 		if (machine_fd < 0)
 			return -machine_fd;
 	}
-	rc = replay_run(&replay, &result);
+	summary.verbose = verbose;
+	summary.lines = tmpfile();
+	if (!summary.lines) {
+		fprintf(stderr, "ctlab: replay: a temporary file for the packets' lines: %s\n",
+			strerror(errno));
+		rc = -1;
+	} else {
+		replay.each = take_packet;
+		replay.each_arg = &summary;
+		rc = replay_run(&replay, &result);
+	}
 	if (ct_max) {
 		journal_restore_all();
 		close(machine_fd);
 	}
 	if (rc < 0) {
-		fprintf(stderr, "ctlab: replay: %s\n", result.error);
-		replay_result_free(&result);
+		if (summary.lines)
+			fprintf(stderr, "ctlab: replay: %s\n", result.error);
+		summary_free(&summary);
 		return EXIT_USAGE;
 	}
 	printf("%s: %zu frames, %zu IP packets replayed through conntrack", replay.capture,
@@ -303,25 +426,9 @@ int cmd_replay(int argc, char **argv)
 	if (result.out_of_order)
 		printf("; %zu verdicts matched no packet in flight", result.out_of_order);
 	printf("\n");
-	for (i = 0; i < result.n_packets; i++) {
-		const struct replay_packet *packet = &result.packets[i];
-
-		invalid += packet->verdict == VERDICT_INVALID;
-		if (!verbose && packet->verdict != VERDICT_INVALID && !is_rst(&packet->packet))
-			continue;
-		printf("frame %zu: ", packet->frame);
-		if (packet->detail) {
-			report_packet(stdout, packet->detail);
-		} else if (packet->judged) {
-			struct observed plain = { .index = packet->index, .packet = packet->packet,
-						  .verdict = packet->verdict };
-
-			report_packet(stdout, &plain);
-		} else {
-			printf("no verdict seen\n");
-		}
-	}
-	print_summary(&result);
-	replay_result_free(&result);
+	print_lines(summary.lines);
+	print_summary(&summary);
+	invalid = summary.invalid;
+	summary_free(&summary);
 	return invalid ? EXIT_FAILED : EXIT_PASS;
 }

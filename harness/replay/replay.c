@@ -66,7 +66,6 @@ struct replay {
 	struct netns *feed, *judge, *sink;
 	struct frame_sender *sender;
 	struct observer *observer;
-	size_t cap;
 	/* the last packets that arrived, to tell a forwarded copy by */
 	struct packet_summary recent[COPIES_WINDOW];
 	size_t n_recent;
@@ -328,37 +327,26 @@ static void note_arrival(struct replay *r, const struct packet_summary *p)
 	r->recent[r->n_recent++ % COPIES_WINDOW] = *p;
 }
 
-static int keep(struct replay *r, const struct in_flight *sent, const struct observed *seen)
+/* A packet done: to the caller, with its record (NULL: none came). */
+static int hand_on(struct replay *r, const struct in_flight *sent, const struct observed *seen)
 {
-	struct replay_result *result = r->result;
-	const struct packet_summary *p = &sent->packet;
-	struct replay_packet *packet;
+	struct replay_packet packet = {
+		.frame = sent->frame, .ts_ns = sent->ts_ns, .judged = seen != NULL,
+		.packet = sent->packet, .verdict = seen ? seen->verdict : VERDICT_UNSEEN,
+		.index = seen && seen->index >= r->markers_landed ? seen->index - r->markers_landed : 0,
+	};
+	struct observed detail;
 
-	if (result->n_packets == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 256;
-		struct replay_packet *grown = realloc(result->packets, cap * sizeof(*grown));
-
-		if (!grown)
-			return fail(r, "out of memory after %zu packets", result->n_packets);
-		result->packets = grown;
-		r->cap = cap;
+	if (seen) {
+		/* As replayed, and numbered without the markers. */
+		detail = *seen;
+		detail.packet = sent->packet;
+		detail.index = packet.index;
+		packet.detail = &detail;
 	}
-	packet = &result->packets[result->n_packets];
-	*packet = (struct replay_packet){ .frame = sent->frame, .ts_ns = sent->ts_ns,
-					  .judged = seen != NULL, .packet = *p,
-					  .verdict = seen ? seen->verdict : VERDICT_UNSEEN,
-					  .index = seen && seen->index >= r->markers_landed ?
-							   seen->index - r->markers_landed : 0 };
-	if (seen && (seen->has_reason || seen->verdict == VERDICT_INVALID ||
-		     (p->protocol == IPPROTO_TCP && (p->flags & TCP_FLAG_RST)))) {
-		packet->detail = malloc(sizeof(*packet->detail));
-		if (!packet->detail)
-			return fail(r, "out of memory after %zu packets", result->n_packets);
-		*packet->detail = *seen;
-		packet->detail->packet = *p;
-		packet->detail->index = packet->index;
-	}
-	result->n_packets++;
+	r->result->n_packets++;
+	if (r->options->each && r->options->each(&packet, r->options->each_arg) != 0)
+		return fail(r, "frame %zu: %s", sent->frame, strerror(ENOMEM));
 	return 0;
 }
 
@@ -380,7 +368,7 @@ static int land(struct replay *r, const struct observed *seen)
 			seen = &reasons;
 		if (!seen)
 			r->result->unjudged++;
-		rc = keep(r, sent, seen);
+		rc = hand_on(r, sent, seen);
 	} else if (seen) {
 		r->markers_landed++;
 	}
@@ -609,7 +597,7 @@ int replay_run(const struct replay_options *options, struct replay_result *resul
 	FILE *file;
 	int rc = -1;
 
-	*result = (struct replay_result){ .packets = NULL };
+	*result = (struct replay_result){ .frames = 0 };
 	if (!r) {
 		snprintf(result->error, sizeof(result->error), "out of memory");
 		return -1;
@@ -659,13 +647,4 @@ out_close_file:
 out_free_replay:
 	free(r);
 	return rc;
-}
-
-void replay_result_free(struct replay_result *result)
-{
-	for (size_t i = 0; i < result->n_packets; i++)
-		free(result->packets[i].detail);
-	free(result->packets);
-	result->packets = NULL;
-	result->n_packets = 0;
 }

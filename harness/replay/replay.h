@@ -10,6 +10,12 @@
 
 #define REPLAY_SYSCTLS_MAX	16
 
+struct replay_packet;
+
+/* Called with each replayed packet, in capture order; @packet and what it
+ * points to last only for the call. Non-zero ends the replay with an error. */
+typedef int replay_each_fn(const struct replay_packet *packet, void *arg);
+
 struct replay_options {
 	const char *capture;		/* a pcap or pcapng file */
 	/* "net.netfilter.KEY=VALUE": the conntrack settings of the host it was taken on */
@@ -24,6 +30,9 @@ struct replay_options {
 					 * in flight is without a verdict */
 	bool all_copies;		/* keep the copies a host forwarded, not only as they arrived */
 	bool keep_checksums;		/* as captured, not finished as offloading would */
+	replay_each_fn *each;		/* given every packet; none kept, so a capture of
+					 * any size takes the same memory */
+	void *each_arg;
 };
 
 /* One replayed packet and what conntrack made of it. */
@@ -34,10 +43,8 @@ struct replay_packet {
 	enum verdict verdict;		/* VERDICT_UNSEEN when not judged or only a reason came */
 	size_t index;			/* the observer's, as the ladder numbers packets */
 	struct packet_summary packet;	/* as replayed */
-	/* The whole record, reasons included, for a packet conntrack gave a
-	 * reason for or a RST (what the summary shows); NULL for the others,
-	 * which is most of a capture. */
-	struct observed *detail;
+	/* The whole record, reasons included; NULL when no verdict came and no reason. */
+	const struct observed *detail;
 };
 
 struct replay_result {
@@ -53,8 +60,7 @@ struct replay_result {
 	uint64_t table_full;		/* packets conntrack dropped for want of room (stat drop) */
 	uint64_t evicted;		/* entries it dropped early to make room (stat early_drop) */
 	uint64_t ct_max;		/* nf_conntrack_max, the table's room */
-	size_t n_packets;		/* replayed, in capture order */
-	struct replay_packet *packets;
+	size_t n_packets;		/* replayed, each given to options->each */
 	char error[512];
 };
 
@@ -65,9 +71,10 @@ struct replay_result {
  * postrouting, then dropped: nothing leaves it, whatever its addresses, and
  * it sends nothing itself), with @options->sysctls applied there and its NAT
  * (@options->nat, @options->nft_file: DNAT at prerouting, SNAT at
- * postrouting, as a router or a node has them). Each packet is kept with the
- * verdict and reasons conntrack logged for it (observer); one dropped before
- * the log (a rule, a full table) is kept without (@result->unjudged).
+ * postrouting, as a router or a node has them). Each packet goes to
+ * @options->each with the verdict and reasons conntrack logged for it
+ * (observer); one dropped before the log (a rule, a full table) without
+ * (@result->unjudged).
  * Transport checksums are finished first (a capture on the sending host holds
  * offloading's partial sums), unless @options->keep_checksums. Truncated
  * frames, frames that are not IP, broken IP headers and what the observer
@@ -75,6 +82,5 @@ struct replay_result {
  * with @result->error ("CAPTURE: byte 4120: …", "needs root").
  */
 int replay_run(const struct replay_options *options, struct replay_result *result);
-void replay_result_free(struct replay_result *result);
 
 #endif
