@@ -233,35 +233,59 @@ static void print_flow_name(const struct flow *flow)
 	       flow->protocol == IPPROTO_UDP ? "udp" : "ip", src, flow->sport, dst, flow->dport);
 }
 
+static void print_flow(const struct flow *flow)
+{
+	printf("  ");
+	print_flow_name(flow);
+	printf(": %zu packets", flow->packets);
+	if (flow->mid_stream)
+		printf(", picked up mid-stream (its first packet, frame %zu, is no SYN: "
+		       "conntrack takes it on as nf_conntrack_tcp_loose=1 lets it)",
+		       flow->first_frame);
+	printf("\n");
+	for (size_t i = 0; i < flow->n_events; i++) {
+		const struct flow_event *event = &flow->events[i];
+
+		if (!event->rst)
+			printf("    frame %zu: INVALID: %s\n", event->frame,
+			       event->reason ? event->reason : "(no reason logged)");
+		else if (event->cause)
+			printf("    frame %zu: RST, after the INVALID packet of frame %zu the other way\n",
+			       event->frame, event->cause);
+		else
+			printf("    frame %zu: RST\n", event->frame);
+	}
+}
+
+/* Rank 0: INVALID packets; 1: RSTs; 2: only picked up mid-stream; 3: nothing to say. */
+static int flow_rank(const struct flow *flow)
+{
+	return flow->invalid ? 0 : flow->rsts ? 1 : flow->mid_stream ? 2 : 3;
+}
+
+/* The flows with something to say, those with INVALID packets first, then
+ * those with RSTs, then those picked up mid-stream (a capture begins in the
+ * middle of many), each in the order they began; what is left, counted. */
 static void print_summary(const struct summary *s)
 {
+	size_t shown = 0, left[3] = { 0, 0, 0 };
+
 	printf("\n%zu flows, %zu packets conntrack marked INVALID\n", s->n_flows, s->invalid);
-	for (size_t f = 0; f < s->n_flows && f < FLOWS_SHOWN; f++) {
-		const struct flow *flow = &s->flows[f];
-
-		if (!flow->invalid && !flow->rsts && !flow->mid_stream)
-			continue;
-		printf("  ");
-		print_flow_name(flow);
-		printf(": %zu packets", flow->packets);
-		if (flow->mid_stream)
-			printf(", picked up mid-stream (its first packet, frame %zu, is no SYN: "
-			       "conntrack takes it on as nf_conntrack_tcp_loose=1 lets it)",
-			       flow->first_frame);
-		printf("\n");
-		for (size_t i = 0; i < flow->n_events; i++) {
-			const struct flow_event *event = &flow->events[i];
-
-			if (!event->rst)
-				printf("    frame %zu: INVALID: %s\n", event->frame,
-				       event->reason ? event->reason : "(no reason logged)");
-			else if (event->cause)
-				printf("    frame %zu: RST, after the INVALID packet of frame %zu the other way\n",
-				       event->frame, event->cause);
-			else
-				printf("    frame %zu: RST\n", event->frame);
+	for (int rank = 0; rank < 3; rank++)
+		for (size_t f = 0; f < s->n_flows; f++) {
+			if (flow_rank(&s->flows[f]) != rank)
+				continue;
+			if (shown == FLOWS_SHOWN) {
+				left[rank]++;
+				continue;
+			}
+			print_flow(&s->flows[f]);
+			shown++;
 		}
-	}
+	if (left[0] + left[1] + left[2])
+		printf("  and %zu more flows: %zu with INVALID packets, %zu with RSTs, %zu picked up "
+		       "mid-stream (-v lists every packet)\n", left[0] + left[1] + left[2], left[0],
+		       left[1], left[2]);
 }
 
 static void summary_free(struct summary *s)
