@@ -43,6 +43,11 @@ FUZZ_BUILD    := $(BUILD)/fuzz
 FUZZ_SRC      := $(wildcard harness/lang/*.c) $(wildcard harness/packet/*.c) harness/base/vocab.c harness/base/safetext.c
 FUZZ_OBJ      := $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_BIN      := $(FUZZ_BUILD)/fuzz_scenario
+# The capture reader (tests/fuzz_capture.c): what ctlab replay takes in.
+FUZZ_CAPTURE_BIN := $(FUZZ_BUILD)/fuzz_capture
+FUZZ_CAPTURES := $(wildcard tests/fuzz/captures/*)
+FUZZ_CAPTURE_SEEDS = $(FUZZ_CAPTURES) $(wildcard tests/fixtures/*.pcap)
+FUZZ_CAPTURE_TIME ?= 15
 # Undefined behaviour aborts, so libFuzzer keeps the input as it does for ASan.
 FUZZ_CFLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
 FUZZ_ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(filter-out -Wno-format-truncation,$(WARN)) \
@@ -203,41 +208,57 @@ $(FUZZ_BIN): tests/fuzz_scenario.c $(FUZZ_OBJ) $(HEADERS) | $(BUILD)/.deps
 	$(call msg,FUZZCC,$<)
 	$(Q)$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -o $@ $< $(FUZZ_OBJ)
 
-# $(call fuzz_run,SECONDS,PER-INPUT-TIMEOUT,LOG): fuzz from the corpus, seeded
-# anew with every scenario file (flattened names: several share a basename).
+$(FUZZ_CAPTURE_BIN): tests/fuzz_capture.c $(FUZZ_OBJ) $(HEADERS) | $(BUILD)/.deps
+	$(call msg,FUZZCC,$<)
+	$(Q)$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -o $@ $< $(FUZZ_OBJ)
+
+# $(call fuzz_run,SECONDS,PER-INPUT-TIMEOUT,LOG[,BIN,CORPUS,SEEDS,OPTIONS]):
+# fuzz from the corpus, seeded anew with every seed file (flattened names:
+# several share a basename); the scenario parser's unless told otherwise.
 # libFuzzer's progress goes to LOG; a crash or timeout leaves its input in
 # $(FUZZ_BUILD)/artifacts/ and fails, with the end of the report shown.
 define fuzz_run
-	$(Q)mkdir -p $(FUZZ_CORPUS) $(FUZZ_BUILD)/artifacts
-	$(Q)for f in $(FUZZ_SEEDS); do cp "$$f" "$(FUZZ_CORPUS)/seed-$$(echo "$$f" | tr / _)"; done
-	$(call msg,FUZZ,"$(FUZZ_BIN) for $(1) s: $(3)")
-	$(Q)if ! $(FUZZ_BIN) $(FUZZ_OPTS) -timeout=$(2) -max_total_time=$(1) -print_final_stats=1 \
-	      -artifact_prefix=$(FUZZ_BUILD)/artifacts/ $(FUZZ_CORPUS) >$(3) 2>&1; then \
+	$(Q)mkdir -p $(or $(5),$(FUZZ_CORPUS)) $(FUZZ_BUILD)/artifacts
+	$(Q)for f in $(or $(6),$(FUZZ_SEEDS)); do cp "$$f" "$(or $(5),$(FUZZ_CORPUS))/seed-$$(echo "$$f" | tr / _)"; done
+	$(call msg,FUZZ,"$(or $(4),$(FUZZ_BIN)) for $(1) s: $(3)")
+	$(Q)if ! $(or $(4),$(FUZZ_BIN)) $(or $(7),$(FUZZ_OPTS)) -timeout=$(2) -max_total_time=$(1) -print_final_stats=1 \
+	      -artifact_prefix=$(FUZZ_BUILD)/artifacts/ $(or $(5),$(FUZZ_CORPUS)) >$(3) 2>&1; then \
 	  tail -n 40 $(3); \
 	  echo "ctlab: the fuzzer found a crash or timeout (input above, in $(FUZZ_BUILD)/artifacts/):" \
-	       "keep it as tests/fuzz/regressions/WHAT-IT-SHOWS, see tests/fuzz/README.md" >&2; \
+	       "keep it in tests/fuzz/regressions/ (scenarios) or tests/fuzz/captures/ (captures)," \
+	       "named for what it shows, see tests/fuzz/README.md" >&2; \
 	  exit 1; \
 	fi
 	$(Q)grep -a 'DONE ' $(3) | tail -n 1 || true
 endef
 
-## fuzz: fuzz the scenario parser and reason matcher for FUZZ_TIME seconds (600)
-fuzz: $(FUZZ_BIN)
-	$(call fuzz_run,$(FUZZ_TIME),10,$(FUZZ_BUILD)/fuzz.log)
-
-# Every kept input must pass, then a short run; its per-input timeout is
-# generous so that a busy shared CI machine does not make it flaky.
-## fuzz-check: replay tests/fuzz/regressions, then fuzz for FUZZ_CHECK_TIME seconds (30)
-fuzz-check: $(FUZZ_BIN)
-	$(Q)status=0; for f in $(FUZZ_REGRESSIONS); do \
+# $(call fuzz_kept,BIN,FILES): every kept input must pass; its per-input
+# timeout is generous so that a busy shared CI machine does not make it flaky.
+define fuzz_kept
+	$(Q)status=0; for f in $(2); do \
 	  log=$(FUZZ_BUILD)/replay-$$(basename "$$f").log; \
-	  if $(FUZZ_BIN) -timeout=25 -rss_limit_mb=2048 "$$f" >"$$log" 2>&1; then \
+	  if $(1) -timeout=25 -rss_limit_mb=2048 "$$f" >"$$log" 2>&1; then \
 	    echo "ok $$f"; \
 	  else \
 	    tail -n 40 "$$log"; echo "not ok $$f" >&2; status=1; \
 	  fi; \
 	done; exit $$status
+endef
+
+FUZZ_CAPTURE_CORPUS := $(FUZZ_BUILD)/capture-corpus
+FUZZ_CAPTURE_OPTS := -max_len=65536 -rss_limit_mb=2048
+
+## fuzz: fuzz the scenario parser and reason matcher for FUZZ_TIME seconds (600), then the capture reader as long
+fuzz: $(FUZZ_BIN) $(FUZZ_CAPTURE_BIN)
+	$(call fuzz_run,$(FUZZ_TIME),10,$(FUZZ_BUILD)/fuzz.log)
+	$(call fuzz_run,$(FUZZ_TIME),10,$(FUZZ_BUILD)/fuzz-capture.log,$(FUZZ_CAPTURE_BIN),$(FUZZ_CAPTURE_CORPUS),$(FUZZ_CAPTURE_SEEDS),$(FUZZ_CAPTURE_OPTS))
+
+## fuzz-check: replay tests/fuzz/regressions and captures, then fuzz each for FUZZ_CHECK_TIME (30) and FUZZ_CAPTURE_TIME (15) seconds
+fuzz-check: $(FUZZ_BIN) $(FUZZ_CAPTURE_BIN)
+	$(call fuzz_kept,$(FUZZ_BIN),$(FUZZ_REGRESSIONS))
+	$(call fuzz_kept,$(FUZZ_CAPTURE_BIN),$(FUZZ_CAPTURES))
 	$(call fuzz_run,$(FUZZ_CHECK_TIME),25,$(FUZZ_BUILD)/fuzz-check.log)
+	$(call fuzz_run,$(FUZZ_CAPTURE_TIME),25,$(FUZZ_BUILD)/fuzz-capture-check.log,$(FUZZ_CAPTURE_BIN),$(FUZZ_CAPTURE_CORPUS),$(FUZZ_CAPTURE_SEEDS),$(FUZZ_CAPTURE_OPTS))
 
 ## check: every test: lint, layers, unit, fuzz-check, integration, valgrind, then the unit tests under sanitizers (SANITIZE=1: and check-asan)
 check: lint layers unit fuzz-check integration valgrind sanitize $(if $(filter 1,$(SANITIZE)),check-asan)
@@ -300,8 +321,8 @@ help:
 	@echo '  make soak       make check SOAK_RUNS=10 times under stress-ng --cpu 2, 3 concurrent'
 	@echo '                  suites, then 50 SIGKILLs, 10 SIGINTs, 10 SIGTERMs mid-run (root)'
 	@echo '  make integration  scenario suite and negative controls (root)'
-	@echo '  make fuzz       fuzz the scenario parser and reason matcher (FUZZ_TIME=600 seconds)'
-	@echo '  make fuzz-check replay tests/fuzz/regressions, then fuzz for FUZZ_CHECK_TIME=30 seconds'
+	@echo '  make fuzz       fuzz the scenario parser and reason matcher, then the capture reader (FUZZ_TIME=600 s each)'
+	@echo '  make fuzz-check replay tests/fuzz/regressions and captures, then fuzz for FUZZ_CHECK_TIME=30 + FUZZ_CAPTURE_TIME=15 s'
 	@echo '  make bench      time the scenario suite; the SYN flood beside hping3 and trafgen; replay'
 	@echo '  make matrix     the catalogue on the host and under Debian 6.1 and 6.12 in QEMU, diffed and'
 	@echo '                  tabled, then tests/vm.sh (root; installs QEMU etc. with make vm-deps)'
