@@ -754,7 +754,7 @@ START_TEST(test_recover_ignores_bad_lines)
 	ck_assert_msg(strstr(report, "restored " KEY "=" ORIGINAL), "report: %s", report);
 	ck_assert_msg(strstr(report, "ignoring journal line 1: not a setting ctlab changes (dropped)"),
 		      "report: %s", report);
-	ck_assert_msg(strstr(report, "ignoring journal line 4: the value is not a decimal number"),
+	ck_assert_msg(strstr(report, "ignoring journal line 4: the value is not one the setting takes"),
 		      "report: %s", report);
 	ck_assert_msg(strstr(report, "ignoring journal line 5: the pid is not a positive decimal"),
 		      "report: %s", report);
@@ -776,10 +776,192 @@ START_TEST(test_recover_ignores_bad_lines)
 }
 END_TEST
 
+/* ---- a namespace's settings (journal_set_in), in this process's own namespace ---- */
+
+#define INVALID_KEY	"net.netfilter.nf_conntrack_log_invalid"
+#define LOGGER_KEY	"net.netfilter.nf_log.2"
+
+static char invalid_path[300], logger_dir[300], logger_path[300], ns_path[64];
+
+static void setup_netns(void)
+{
+	setup();
+	snprintf(invalid_path, sizeof(invalid_path), "%s/net/netfilter/nf_conntrack_log_invalid",
+		 sysctl_dir);
+	snprintf(logger_dir, sizeof(logger_dir), "%s/net/netfilter/nf_log", sysctl_dir);
+	snprintf(logger_path, sizeof(logger_path), "%s/2", logger_dir);
+	write_text(invalid_path, "0\n");
+	ck_assert_int_eq(mkdir(logger_dir, 0755), 0);
+	write_text(logger_path, "NONE\n");
+	snprintf(ns_path, sizeof(ns_path), "/proc/%d/ns/net", (int)getpid());
+}
+
+static void teardown_netns(void)
+{
+	unlink(invalid_path);
+	unlink(logger_path);
+	rmdir(logger_dir);
+	teardown();
+}
+
+/* Entering a namespace, even one's own, takes CAP_SYS_ADMIN. */
+static bool can_setns(void)
+{
+	if (geteuid() == 0)
+		return true;
+	fprintf(stderr, "# SKIP a namespace's settings: not root\n");
+	return false;
+}
+
+/* "KEY OLD PID NSPATH dev:ino" with this namespace's identity. */
+static const char *netns_line(const char *key, const char *old, pid_t pid)
+{
+	static char line[512];
+	struct stat st;
+
+	ck_assert_int_eq(stat(ns_path, &st), 0);
+	snprintf(line, sizeof(line), "%s %s %d %s %llu:%llu\n", key, old, (int)pid, ns_path,
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	return line;
+}
+
+START_TEST(test_set_in_then_restore)
+{
+	char both[1024];
+
+	if (!can_setns())
+		return;
+	ck_assert_int_eq(journal_set_in(ns_path, INVALID_KEY, "255"), 0);
+	ck_assert_str_eq(read_text(invalid_path), "255\n");
+	ck_assert_str_eq(read_text(journal_path), netns_line(INVALID_KEY, "0", getpid()));
+	ck_assert_int_eq(journal_set_in(ns_path, LOGGER_KEY, "nfnetlink_log"), 0);
+	ck_assert_str_eq(read_text(logger_path), "nfnetlink_log\n");
+	snprintf(both, sizeof(both), "%s", netns_line(INVALID_KEY, "0", getpid()));
+	strcat(both, netns_line(LOGGER_KEY, "NONE", getpid()));
+	ck_assert_str_eq(read_text(journal_path), both);
+
+	ck_assert_int_eq(journal_restore_all(), 0);
+	ck_assert_str_eq(read_text(invalid_path), "0\n");
+	ck_assert_str_eq(read_text(logger_path), "NONE\n");
+	ck_assert_str_eq(read_text(journal_path), "");
+	check_none_left();
+}
+END_TEST
+
+START_TEST(test_set_in_rejects_bad_args)
+{
+	if (!can_setns())
+		return;
+	/* Each kind of key only where it belongs. */
+	ck_assert_int_eq(journal_set_in(ns_path, KEY, "1"), -EINVAL);
+	ck_assert_int_eq(journal_set(INVALID_KEY, "1"), -EINVAL);
+	ck_assert_int_eq(journal_set_in(NULL, INVALID_KEY, "1"), -EINVAL);
+	/* Paths of the two forms only. */
+	ck_assert_int_eq(journal_set_in("/etc/passwd", INVALID_KEY, "1"), -EINVAL);
+	ck_assert_int_eq(journal_set_in("/proc/self/ns/net", INVALID_KEY, "1"), -EINVAL);
+	ck_assert_int_eq(journal_set_in("/proc/1/ns/mnt", INVALID_KEY, "1"), -EINVAL);
+	ck_assert_int_eq(journal_set_in("/run/netns/../x", INVALID_KEY, "1"), -EINVAL);
+	ck_assert_int_eq(journal_set_in("/run/netns/a/b", INVALID_KEY, "1"), -EINVAL);
+	ck_assert_int_eq(journal_set_in("/run/netns/", INVALID_KEY, "1"), -EINVAL);
+	ck_assert_int_eq(journal_set_in("/run/netns/ctlab-no-such-namespace-here", INVALID_KEY, "1"),
+			 -ESRCH);
+	/* Values the setting takes. */
+	ck_assert_int_eq(journal_set_in(ns_path, INVALID_KEY, "256"), -EINVAL);
+	ck_assert_int_eq(journal_set_in(ns_path, LOGGER_KEY, "nf log"), -EINVAL);
+	ck_assert_int_eq(journal_set_in(ns_path, LOGGER_KEY, "../x"), -EINVAL);
+	ck_assert_int_eq(journal_set_in(ns_path, LOGGER_KEY, ""), -EINVAL);
+	ck_assert_str_eq(read_text(invalid_path), "0\n");
+	ck_assert_str_eq(read_text(logger_path), "NONE\n");
+	ck_assert_str_eq(read_text(journal_path), "");
+}
+END_TEST
+
+/* SIGKILL: the guardian goes back into the namespace by its path. */
+START_TEST(test_set_in_sigkill_guardian_restores)
+{
+	int ready[2], hold[2];
+	pid_t pid;
+	char c;
+
+	if (!can_setns())
+		return;
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(hold), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (journal_set_in(ns_path, INVALID_KEY, "255") != 0 ||
+		    journal_set_in(ns_path, LOGGER_KEY, "nfnetlink_log") != 0)
+			_exit(2);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(3);
+		while (read(hold[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(ready[1]);
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	ck_assert_str_eq(read_text(invalid_path), "255\n");
+	kill(pid, SIGKILL);
+	ck_assert(WIFSIGNALED(wait_status(pid)));
+	close(hold[0]);
+	close(hold[1]);
+	wait_guardian();
+	ck_assert_str_eq(read_text(invalid_path), "0\n");
+	ck_assert_str_eq(read_text(logger_path), "NONE\n");
+	ck_assert_str_eq(read_text(journal_path), "");
+	check_none_left();
+}
+END_TEST
+
+/* Recovery trusts a namespace's line only whole, and only for that very namespace. */
+START_TEST(test_recover_netns_lines)
+{
+	char journal[2048], report[4096], other[512];
+	pid_t dead = dead_pid();
+
+	if (!can_setns())
+		return;
+	ck_assert_int_eq(mkdir(run_dir, 0700), 0);
+	write_text(invalid_path, "255\n");
+	write_text(logger_path, "nfnetlink_log\n");
+	/* The same path, another namespace's identity: that one is gone. */
+	snprintf(other, sizeof(other), "%s", netns_line(INVALID_KEY, "7", dead));
+	*strrchr(other, ':') = '\0';
+	snprintf(journal, sizeof(journal),
+		 INVALID_KEY " 0 %d\n"					/* 1 */
+		 KEY " 5 %d %s 1:2\n"					/* 2 */
+		 INVALID_KEY " 0 %d /etc/passwd 1:2\n"			/* 3 */
+		 INVALID_KEY " 0 %d %s x\n"				/* 4 */
+		 LOGGER_KEY " ../x %d %s 1:2\n"				/* 5 */
+		 "%s:1\n"						/* 6 */
+		 "%s",							/* 7: the one to restore */
+		 (int)dead, (int)dead, ns_path, (int)dead, (int)dead, ns_path, (int)dead, ns_path,
+		 other, netns_line(LOGGER_KEY, "NONE", dead));
+	write_text(journal_path, journal);
+
+	ck_assert_int_eq(recover(report, sizeof(report)), 0);
+	ck_assert_msg(strstr(report, "line 1: a namespace's setting without its namespace"), "%s",
+		      report);
+	ck_assert_msg(strstr(report, "line 2: a global setting with a namespace"), "%s", report);
+	ck_assert_msg(strstr(report, "line 3: not a namespace's path"), "%s", report);
+	ck_assert_msg(strstr(report, "line 4: the namespace's identity"), "%s", report);
+	ck_assert_msg(strstr(report, "line 5: the value is not one"), "%s", report);
+	ck_assert_msg(strstr(report, "the namespace is gone"), "%s", report);
+	ck_assert_msg(strstr(report, "restored " LOGGER_KEY "=NONE in "), "%s", report);
+	ck_assert_str_eq(read_text(invalid_path), "255\n");	/* never written */
+	ck_assert_str_eq(read_text(logger_path), "NONE\n");
+	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
+	ck_assert_str_eq(read_text(journal_path), "");
+}
+END_TEST
+
 static Suite *journal_suite(void)
 {
 	Suite *suite = suite_create("journal");
 	TCase *tc = tcase_create("journal"), *signals = tcase_create("signals");
+	TCase *netns = tcase_create("netns");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_set_then_restore);
@@ -815,6 +997,14 @@ static Suite *journal_suite(void)
 	tcase_add_test(signals, test_sigkill_while_other_holds);
 	tcase_add_test(signals, test_guardian_holds_no_fds);
 	suite_add_tcase(suite, signals);
+
+	tcase_add_checked_fixture(netns, setup_netns, teardown_netns);
+	tcase_set_timeout(netns, 30);
+	tcase_add_test(netns, test_set_in_then_restore);
+	tcase_add_test(netns, test_set_in_rejects_bad_args);
+	tcase_add_test(netns, test_set_in_sigkill_guardian_restores);
+	tcase_add_test(netns, test_recover_netns_lines);
+	suite_add_tcase(suite, netns);
 	return suite;
 }
 

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,21 +25,38 @@
 #define OWNED_MAX		8
 #define JOURNAL_MAX		(64 * 1024)
 
-/* The global settings ctlab changes: the only keys journal_set takes and a
- * journal line may name. */
+#define WORD_MAX		31	/* a logger's name */
+#define NETNS_PATH_MAX		96
+
+/* The settings ctlab changes: the only keys journal_set and journal_set_in
+ * take and a journal line may name. */
 static const struct setting {
 	const char *key;
-	long long min, max;		/* the values it can hold */
+	long long min, max;		/* the values it can hold, when a number */
+	bool per_netns;			/* one of a namespace's own (journal_set_in) */
+	bool word;			/* a logger's name, NONE when none, not a number */
 } settings[] = {
-	{ "net.netfilter.nf_conntrack_max", 0, INT_MAX },
-	{ "net.netfilter.nf_conntrack_buckets", 1, INT_MAX },	/* the hash, sized with --ct-max */
-	{ "net.netfilter.nf_log_all_netns", 0, 1 },
+	{ "net.netfilter.nf_conntrack_max", 0, INT_MAX, false, false },
+	{ "net.netfilter.nf_conntrack_buckets", 1, INT_MAX, false, false },	/* sized with --ct-max */
+	{ "net.netfilter.nf_log_all_netns", 0, 1, false, false },
+	/* What diagnose turns on in a namespace it did not make. */
+	{ "net.netfilter.nf_conntrack_log_invalid", 0, 255, true, false },
+	{ "net.netfilter.nf_log.2", 0, 0, true, true },
+	{ "net.netfilter.nf_log.10", 0, 0, true, true },
+};
+
+/* A namespace by the file that names it and the identity of what it named. */
+struct netns_id {
+	char path[NETNS_PATH_MAX];	/* "" for the global settings */
+	unsigned long long dev, ino;
 };
 
 /* A change this process made, with what its restore writes, ready for a signal handler. */
 struct owned {
 	const struct setting *setting;
 	char path[PATH_LEN];
+	struct netns_id ns;
+	int fd;				/* a namespace's setting: its file, opened in there */
 	char old[VALUE_MAX + 1];	/* with its newline */
 	size_t old_len;
 };
@@ -57,6 +75,7 @@ struct line {
 	size_t len, value_len;
 	const struct setting *setting;
 	pid_t pid;
+	struct netns_id ns;		/* a namespace's setting: which one */
 };
 
 /*
@@ -260,33 +279,128 @@ static bool pid_alive(pid_t pid)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
+/* @text[0..@len) is a logger's name (letters, digits, '_'), or NONE. */
+static bool logger_name(const char *text, size_t len)
+{
+	size_t i;
+
+	if (!len || len > WORD_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!((text[i] >= 'a' && text[i] <= 'z') || (text[i] >= 'A' && text[i] <= 'Z') ||
+		      (text[i] >= '0' && text[i] <= '9') || text[i] == '_'))
+			return false;
+	return true;
+}
+
+static bool value_ok(const struct setting *setting, const char *text, size_t len)
+{
+	long long number;
+
+	if (setting->word)
+		return logger_name(text, len);
+	return decimal(text, len, setting->min, setting->max, &number);
+}
+
+static bool prefix_of(const char *prefix, const char *text, size_t len)
+{
+	size_t n = strlen(prefix);
+
+	return len >= n && !memcmp(text, prefix, n);
+}
+
+/*
+ * @text[0..@len) names a namespace as ctlab takes them: /run/netns/NAME
+ * (NAME letters, digits, '_', '.', '-', not starting with '.') or
+ * /proc/PID/ns/net. Nothing else is ever opened from a journal line.
+ */
+static bool netns_path_ok(const char *text, size_t len)
+{
+	long long number;
+	size_t i;
+
+	if (len >= NETNS_PATH_MAX)
+		return false;
+	if (prefix_of("/run/netns/", text, len)) {
+		text += strlen("/run/netns/");
+		len -= strlen("/run/netns/");
+		if (!len || text[0] == '.')
+			return false;
+		for (i = 0; i < len; i++)
+			if (!((text[i] >= 'a' && text[i] <= 'z') || (text[i] >= 'A' && text[i] <= 'Z') ||
+			      (text[i] >= '0' && text[i] <= '9') || text[i] == '_' || text[i] == '.' ||
+			      text[i] == '-'))
+				return false;
+		return true;
+	}
+	if (!prefix_of("/proc/", text, len) || len <= strlen("/proc//ns/net") ||
+	    memcmp(text + len - strlen("/ns/net"), "/ns/net", strlen("/ns/net")))
+		return false;
+	return decimal(text + strlen("/proc/"), len - strlen("/proc//ns/net"), 1, INT_MAX, &number);
+}
+
+/* "dev:ino", two decimals. */
+static bool netns_ident(const char *text, size_t len, struct netns_id *ns)
+{
+	const char *colon = memchr(text, ':', len);
+	long long dev, ino;
+
+	if (!colon || !decimal(text, (size_t)(colon - text), 0, LLONG_MAX / 10, &dev) ||
+	    !decimal(colon + 1, (size_t)(text + len - colon - 1), 1, LLONG_MAX / 10, &ino))
+		return false;
+	ns->dev = (unsigned long long)dev;
+	ns->ino = (unsigned long long)ino;
+	return true;
+}
+
 /*
  * "key old-value pid", one space apart: a key of settings[], its value in
- * range, a positive pid. Whatever else is in the journal is never acted on:
- * returns what is wrong with the line, NULL when nothing is.
+ * range, a positive pid; a namespace's setting then also "netns-path
+ * dev:ino". Whatever else is in the journal is never acted on: returns
+ * what is wrong with the line, NULL when nothing is.
  */
 static const char *parse_line(const char *start, size_t len, struct line *line)
 {
-	const char *end = start + len, *value, *pid;
+	const char *end = start + len, *field[6];
+	size_t n = 0, flen[6];
 	long long number;
+	const char *p = start;
 
-	value = memchr(start, ' ', len);
-	pid = value ? memchr(value + 1, ' ', (size_t)(end - value - 1)) : NULL;
-	if (!pid || memchr(pid + 1, ' ', (size_t)(end - pid - 1)))
-		return "not \"key value pid\"";
-	line->setting = setting_of(start, (size_t)(value - start));
+	while (n < 6) {
+		const char *space = memchr(p, ' ', (size_t)(end - p));
+
+		field[n] = p;
+		flen[n] = space ? (size_t)(space - p) : (size_t)(end - p);
+		n++;
+		if (!space)
+			break;
+		p = space + 1;
+	}
+	if (n != 3 && n != 5)
+		return "not \"key value pid\" or \"key value pid netns dev:ino\"";
+	line->setting = setting_of(field[0], flen[0]);
 	if (!line->setting)
 		return "not a setting ctlab changes";
-	value++;
-	if (!decimal(value, (size_t)(pid - value), line->setting->min, line->setting->max, &number))
-		return "the value is not a decimal number in the setting's range";
-	pid++;
-	if (!decimal(pid, (size_t)(end - pid), 1, INT_MAX, &number))
+	if (line->setting->per_netns != (n == 5))
+		return line->setting->per_netns ? "a namespace's setting without its namespace" :
+						  "a global setting with a namespace";
+	if (!value_ok(line->setting, field[1], flen[1]))
+		return "the value is not one the setting takes";
+	if (!decimal(field[2], flen[2], 1, INT_MAX, &number))
 		return "the pid is not a positive decimal number";
+	memset(&line->ns, 0, sizeof(line->ns));
+	if (n == 5) {
+		if (!netns_path_ok(field[3], flen[3]))
+			return "not a namespace's path ctlab takes (/run/netns/NAME, /proc/PID/ns/net)";
+		if (!netns_ident(field[4], flen[4], &line->ns))
+			return "the namespace's identity is not dev:ino";
+		memcpy(line->ns.path, field[3], flen[3]);
+		line->ns.path[flen[3]] = '\0';
+	}
 	line->start = start;
 	line->len = len;
-	line->value = value;
-	line->value_len = (size_t)(pid - 1 - value);
+	line->value = field[1];
+	line->value_len = flen[1];
 	line->pid = (pid_t)number;
 	return NULL;
 }
@@ -322,14 +436,21 @@ static bool next_line(const char *buf, size_t len, size_t *pos, struct line *lin
 	return false;
 }
 
-/* Another live process than @self changed @setting and still counts on it. */
-static bool held_by_other(const char *buf, size_t len, const struct setting *setting, pid_t self)
+static bool same_netns(const struct netns_id *a, const struct netns_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+/* Another live process than @self changed @setting (in @ns) and still counts on it. */
+static bool held_by_other(const char *buf, size_t len, const struct setting *setting,
+			  const struct netns_id *ns, pid_t self)
 {
 	struct line line = { 0 };
 	size_t pos = 0;
 
 	while (next_line(buf, len, &pos, &line))
-		if (line.pid != self && line.setting == setting && pid_alive(line.pid))
+		if (line.pid != self && line.setting == setting && same_netns(&line.ns, ns) &&
+		    pid_alive(line.pid))
 			return true;
 	return false;
 }
@@ -446,12 +567,41 @@ static int lock_journal(const struct files *files)
 }
 
 /*
- * Writes back this process's old values (@restore) of @setting (NULL: all)
+ * Writes @len bytes of @buf at the start of the sysctl file @fd, as its
+ * whole value: async-signal-safe. A sysctl file shows size 0; a plain
+ * file (a test's tree) is cut after the value.
+ */
+static int pwrite_all(int fd, const char *buf, size_t len)
+{
+	struct stat st;
+	ssize_t n;
+
+	while ((n = pwrite(fd, buf, len, 0)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != len)
+		return -EIO;
+	if (fstat(fd, &st) == 0 && st.st_size > (off_t)len && ftruncate(fd, (off_t)len) < 0)
+		return -errno;
+	return 0;
+}
+
+/* @entry's old value back: a namespace's through the file opened in there. */
+static int write_back(const struct owned *entry)
+{
+	if (entry->fd >= 0)
+		return pwrite_all(entry->fd, entry->old, entry->old_len);
+	return write_file(entry->path, entry->old, entry->old_len);
+}
+
+/*
+ * Writes back this process's old values (@restore) of @only (NULL: all)
  * unless another live process holds it, then drops their lines from the
  * journal; values first, so a crash in between only repeats them.
  * Async-signal-safe: runs in the signal handlers, where @restore is true.
  */
-static int restore_own(bool restore, const struct setting *setting)
+static int restore_own(bool restore, const struct owned *only)
 {
 	size_t in_len, out_len = 0, pos = 0;
 	int lock_fd, rc, first_err = 0, i;
@@ -465,17 +615,18 @@ static int restore_own(bool restore, const struct setting *setting)
 		goto out_unlock;
 	journal_out[0] = '\0';
 	while (next_line(journal_in, in_len, &pos, &line)) {
-		if (line.pid == owner && (!setting || line.setting == setting))
+		if (line.pid == owner &&
+		    (!only || (line.setting == only->setting && same_netns(&line.ns, &only->ns))))
 			continue;
 		add_text(journal_out, sizeof(journal_out), &out_len, line.start, line.len + 1);
 		journal_out[out_len - 1] = '\n';
 	}
 	for (i = 0; restore && i < n_owned; i++) {
-		if (setting && owned[i].setting != setting)
+		if (only && &owned[i] != only)
 			continue;
-		if (held_by_other(journal_out, out_len, owned[i].setting, owner))
+		if (held_by_other(journal_out, out_len, owned[i].setting, &owned[i].ns, owner))
 			continue;
-		rc = write_file(owned[i].path, owned[i].old, owned[i].old_len);
+		rc = write_back(&owned[i]);
 		if (rc && !first_err)
 			first_err = rc;
 	}
@@ -529,6 +680,80 @@ static void on_signal(int sig)
 
 /* End of the async-signal-safe part. */
 
+struct open_in {
+	int ns_fd, flags, fd;
+	const char *path;
+};
+
+static void *open_in_thread(void *arg)
+{
+	struct open_in *in = arg;
+
+	if (setns(in->ns_fd, CLONE_NEWNET) < 0)
+		in->fd = -errno;
+	else if ((in->fd = open(in->path, in->flags | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		in->fd = -errno;
+	return NULL;
+}
+
+/*
+ * Opens the sysctl file @path with @flags from inside the namespace @ns
+ * names (a thread that enters it: /proc/sys/net is the opener's namespace's,
+ * and the file stays that namespace's wherever it is written from). With
+ * @ns->ino 0 it is filled in; otherwise the path must still name that very
+ * namespace. Returns the fd, -ESRCH when the namespace is gone (or the path
+ * names another now), or -errno.
+ */
+static int open_in_netns(struct netns_id *ns, const char *path, int flags)
+{
+	struct open_in in = { .flags = flags, .path = path };
+	struct stat st;
+	pthread_t thread;
+	int rc;
+
+	in.ns_fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+	if (in.ns_fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	if (fstat(in.ns_fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (ns->ino && (st.st_dev != ns->dev || st.st_ino != ns->ino)) {
+		rc = -ESRCH;
+		goto out;
+	}
+	ns->dev = st.st_dev;
+	ns->ino = st.st_ino;
+	rc = -pthread_create(&thread, NULL, open_in_thread, &in);
+	if (!rc) {
+		pthread_join(thread, NULL);
+		/* setns refuses what is not a network namespace. */
+		rc = in.fd == -EINVAL ? -ENOTSUP : in.fd;
+	}
+out:
+	close(in.ns_fd);
+	return rc;
+}
+
+/* Writes @text into @setting in the namespace @ns, if it is still there. */
+static int write_in_netns(const struct setting *setting, const struct netns_id *ns,
+			  const char *text)
+{
+	struct netns_id check = *ns;
+	char path[PATH_LEN];
+	int fd, rc;
+
+	rc = sysctl_path(setting, path, sizeof(path));
+	if (rc)
+		return rc;
+	fd = open_in_netns(&check, path, O_WRONLY);
+	if (fd < 0)
+		return fd;
+	rc = pwrite_all(fd, text, strlen(text));
+	close(fd);
+	return rc;
+}
+
 /*
  * Restores the entries of the processes that are gone and drops them from
  * the journal, saying so on @report (may be NULL). With @gone, only the
@@ -566,21 +791,35 @@ static int recover_entries(const struct files *files, pid_t gone, char *in, char
 		}
 		keep = gone ? line.pid != gone : pid_alive(line.pid);
 		/* Restore a key of the dead only when no live process still counts on it. */
-		if (!keep && !held_by_other(in, in_len, line.setting, line.pid)) {
+		if (!keep && !held_by_other(in, in_len, line.setting, &line.ns, line.pid)) {
 			snprintf(old, sizeof(old), "%.*s\n", (int)line.value_len, line.value);
-			rc = sysctl_path(line.setting, path, sizeof(path));
-			if (!rc)
-				rc = write_file(path, old, strlen(old));
+			if (line.setting->per_netns) {
+				rc = write_in_netns(line.setting, &line.ns, old);
+			} else {
+				rc = sysctl_path(line.setting, path, sizeof(path));
+				if (!rc)
+					rc = write_file(path, old, strlen(old));
+			}
+			if (rc == -ESRCH) {
+				/* Its namespace is gone, and the setting with it. */
+				if (report)
+					fprintf(report, "dropped %s=%.*s in %s (left by pid %d; the "
+						"namespace is gone)\n", line.setting->key,
+						(int)line.value_len, line.value, line.ns.path,
+						(int)line.pid);
+				continue;
+			}
 			if (rc) {
 				keep = true;
 				if (!first_err)
 					first_err = rc;
 			}
 			if (report)
-				fprintf(report, "%s %s=%.*s (left by pid %d)%s%s\n",
+				fprintf(report, "%s %s=%.*s%s%s (left by pid %d)%s%s\n",
 					rc ? "could not restore" : "restored", line.setting->key,
-					(int)line.value_len, line.value, (int)line.pid,
-					rc ? ": " : "", rc ? strerror(-rc) : "");
+					(int)line.value_len, line.value,
+					line.setting->per_netns ? " in " : "", line.ns.path,
+					(int)line.pid, rc ? ": " : "", rc ? strerror(-rc) : "");
 		} else if (!keep && report) {
 			fprintf(report, "dropped %s=%.*s (left by pid %d; changed since by a live process)\n",
 				line.setting->key, (int)line.value_len, line.value, (int)line.pid);
@@ -709,16 +948,13 @@ static void block_signals(sigset_t *saved)
 	pthread_sigmask(SIG_BLOCK, &set, saved);
 }
 
-static int read_value(const char *path, char *buf, size_t size)
+/* The value in the file @fd (from its start), without its newline. */
+static int read_value(int fd, char *buf, size_t size)
 {
 	ssize_t n;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
+	while ((n = pread(fd, buf, size - 1, 0)) < 0 && errno == EINTR)
+		;
 	if (n < 0)
 		return -errno;
 	if ((size_t)n == size - 1)
@@ -729,60 +965,65 @@ static int read_value(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-static struct owned *owned_setting(const struct setting *setting)
+static struct owned *owned_setting(const struct setting *setting, const struct netns_id *ns)
 {
 	int i;
 
 	for (i = 0; i < n_owned; i++)
-		if (owned[i].setting == setting)
+		if (owned[i].setting == setting && same_netns(&owned[i].ns, ns))
 			return &owned[i];
 	return NULL;
 }
 
 /*
- * Records @entry's old value: the first change of @setting, or the one of a
- * live process before us. A current value out of the setting's range is
- * refused (-EINVAL): recovery could not trust it.
+ * Records @entry's old value, read through @fd: the first change of its
+ * setting (in its namespace), or the one of a live process before us. A
+ * current value the setting does not take is refused (-EINVAL): recovery
+ * could not trust it.
  */
-static int record(struct owned *entry, const struct setting *setting)
+static int record(struct owned *entry, int fd)
 {
-	char line[KEY_MAX + VALUE_MAX + 32], old[VALUE_MAX];
+	char line[KEY_MAX + VALUE_MAX + NETNS_PATH_MAX + 64], old[VALUE_MAX];
+	const struct setting *setting = entry->setting;
 	size_t in_len, len, pos = 0;
 	struct line other = { 0 };
 	bool found = false;
-	long long number;
-	int fd, rc;
+	int journal_fd, rc;
 
 	rc = read_journal(&owner_files, journal_in, sizeof(journal_in), &in_len);
 	if (rc)
 		return rc;
 	while (!found && next_line(journal_in, in_len, &pos, &other)) {
-		if (other.setting != setting || other.pid == owner || !pid_alive(other.pid))
+		if (other.setting != setting || !same_netns(&other.ns, &entry->ns) ||
+		    other.pid == owner || !pid_alive(other.pid))
 			continue;
 		snprintf(old, sizeof(old), "%.*s", (int)other.value_len, other.value);
 		found = true;
 	}
 	if (!found) {
-		rc = read_value(entry->path, old, sizeof(old));
+		rc = read_value(fd, old, sizeof(old));
 		if (rc)
 			return rc;
-		if (!decimal(old, strlen(old), setting->min, setting->max, &number))
+		if (!value_ok(setting, old, strlen(old)))
 			return -EINVAL;
 	}
 	len = (size_t)snprintf(line, sizeof(line), "%s %s ", setting->key, old);
 	len += pid_text(owner, line + len);
+	if (setting->per_netns)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " %s %llu:%llu",
+					entry->ns.path, entry->ns.dev, entry->ns.ino);
 	line[len++] = '\n';
 
-	fd = open(owner_files.journal, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
+	journal_fd = open(owner_files.journal,
+			  O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (journal_fd < 0)
 		return -errno;
-	rc = write_all(fd, line, len);
-	if (!rc && fsync(fd) < 0)
+	rc = write_all(journal_fd, line, len);
+	if (!rc && fsync(journal_fd) < 0)
 		rc = -errno;
-	close(fd);
+	close(journal_fd);
 	if (rc)
 		return rc;
-	entry->setting = setting;
 	entry->old_len = (size_t)snprintf(entry->old, sizeof(entry->old), "%s\n", old);
 	return 0;
 }
@@ -820,24 +1061,34 @@ int journal_machine_lock(bool exclusive, bool wait)
 	return fd;
 }
 
-int journal_set(const char *key, const char *value)
+/*
+ * Sets @setting to @value: the global one, or with @netns_path the one of
+ * the namespace it names. See journal_set and journal_set_in.
+ */
+static int set_value(const struct setting *setting, const char *netns_path, const char *value)
 {
 	char new_value[VALUE_MAX + 1], path[PATH_LEN];
-	const struct setting *setting;
+	struct netns_id ns = { .path = "" };
 	struct owned *entry;
-	long long number;
 	sigset_t saved;
-	int lock_fd, rc;
+	int lock_fd, rc, fd;
 	bool recorded = false;
 
-	setting = key && value ? setting_of(key, strlen(key)) : NULL;
-	if (!setting || !decimal(value, strlen(value), setting->min, setting->max, &number))
+	if (!value_ok(setting, value, strlen(value)))
 		return -EINVAL;
 	rc = sysctl_path(setting, path, sizeof(path));
 	if (rc)
 		return rc;
-	if (access(path, W_OK) < 0)
-		return -errno;
+	if (netns_path) {
+		snprintf(ns.path, sizeof(ns.path), "%s", netns_path);
+		fd = open_in_netns(&ns, path, O_RDWR);
+	} else {
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+	}
+	if (fd < 0)
+		return fd;
 
 	block_signals(&saved);
 	if (!n_owned) {
@@ -856,16 +1107,22 @@ int journal_set(const char *key, const char *value)
 		rc = lock_fd;
 		goto out_unblock;
 	}
-	entry = owned_setting(setting);
+	entry = owned_setting(setting, &ns);
 	if (!entry) {
 		rc = -ENOSPC;
 		if (n_owned == OWNED_MAX)
 			goto out_unlock;
 		entry = &owned[n_owned];
+		*entry = (struct owned){ .setting = setting, .ns = ns, .fd = -1 };
 		snprintf(entry->path, sizeof(entry->path), "%s", path);
-		rc = record(entry, setting);
+		rc = record(entry, fd);
 		if (rc)
 			goto out_unlock;
+		/* A namespace's file is kept: it reaches only that namespace, from anywhere. */
+		if (netns_path) {
+			entry->fd = fd;
+			fd = -1;
+		}
 		n_owned++;
 		recorded = true;
 	}
@@ -877,20 +1134,44 @@ int journal_set(const char *key, const char *value)
 	}
 	install_exit_hooks();
 	snprintf(new_value, sizeof(new_value), "%s\n", value);
-	rc = write_file(path, new_value, strlen(new_value));
+	rc = entry->fd >= 0 ? pwrite_all(entry->fd, new_value, strlen(new_value)) :
+			      write_file(path, new_value, strlen(new_value));
 
 out_unlock:
 	close(lock_fd);
 	/* Nothing changed: the entry would only restore what is there. */
 	if (rc && recorded) {
-		restore_own(false, setting);
+		restore_own(false, entry);
+		if (entry->fd >= 0)
+			close(entry->fd);
 		n_owned--;
 	}
 	if (rc && !n_owned)
 		stop_guardian(true);
 out_unblock:
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (fd >= 0)
+		close(fd);
 	return rc;
+}
+
+int journal_set(const char *key, const char *value)
+{
+	const struct setting *setting = key && value ? setting_of(key, strlen(key)) : NULL;
+
+	if (!setting || setting->per_netns)
+		return -EINVAL;
+	return set_value(setting, NULL, value);
+}
+
+int journal_set_in(const char *netns_path, const char *key, const char *value)
+{
+	const struct setting *setting = key && value ? setting_of(key, strlen(key)) : NULL;
+
+	if (!setting || !setting->per_netns || !netns_path ||
+	    !netns_path_ok(netns_path, strlen(netns_path)))
+		return -EINVAL;
+	return set_value(setting, netns_path, value);
 }
 
 int journal_restore_all(void)
@@ -900,7 +1181,12 @@ int journal_restore_all(void)
 
 	block_signals(&saved);
 	if (n_owned && getpid() == owner) {
+		int i;
+
 		rc = restore_own(true, NULL);
+		for (i = 0; i < n_owned; i++)
+			if (owned[i].fd >= 0)
+				close(owned[i].fd);
 		n_owned = 0;
 		stop_guardian(rc == 0);
 	}

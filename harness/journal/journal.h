@@ -1,4 +1,4 @@
-/* journal — change global sysctls with the old value recorded under /run/ctlab and restored on every exit. */
+/* journal — change the host's sysctls (global ones, and those of namespaces ctlab did not make) with the old value recorded under /run/ctlab and restored on every exit. */
 #ifndef CTLAB_JOURNAL_H
 #define CTLAB_JOURNAL_H
 
@@ -10,15 +10,20 @@
  * force: "key old-value pid". <dir> is /run/ctlab: on tmpfs, so a journal
  * lives exactly as long as the sysctl values it protects, both reset at
  * boot. Processes share it under a lock (<dir>/journal.lock) and rewrite it
- * through <dir>/journal.new. Only the global settings ctlab changes are
- * journaled: net.netfilter.nf_conntrack_max and nf_log_all_netns.
+ * through <dir>/journal.new. Only the settings ctlab changes are journaled:
+ * the global net.netfilter.nf_conntrack_max, nf_conntrack_buckets and
+ * nf_log_all_netns, and in a namespace someone else made (journal_set_in)
+ * its net.netfilter.nf_conntrack_log_invalid, nf_log.2 and nf_log.10; such a
+ * line goes on "netns-path dev:ino", the namespace's file and its identity,
+ * and is restored only into that very namespace (dropped once it is gone).
  *
  * Root acts on what it reads there, so before use <dir> must be a directory
  * (not a symlink) owned by root (or by the caller: tests) that group and
  * others cannot write, and its three files regular files, opened without
  * following symlinks; otherwise the journal is refused with the reason on
  * stderr. Every line is checked before it is acted on (one of those keys, a
- * decimal value in its range, a positive pid); any other line is never
+ * value the key takes, a positive pid, a namespace's path of the two forms
+ * journal_set_in takes); any other line is never
  * acted on, and is dropped the next time the journal is rewritten.
  */
 
@@ -55,6 +60,19 @@ int journal_set_sysctl_root(const char *root);
  * ours; errors of fork and of the journal).
  */
 int journal_set(const char *key, const char *value);
+
+/*
+ * journal_set_in - as journal_set, for a setting of the namespace that
+ * @netns_path names ("/run/netns/NAME" or "/proc/PID/ns/net"): one of
+ * net.netfilter.nf_conntrack_log_invalid (0..255) and net.netfilter.nf_log.2
+ * and .10 (a logger's name, or NONE). The setting's file is opened from
+ * inside that namespace and kept open, so the restore (a signal handler's
+ * too) writes to that namespace whatever becomes of its path; the guardian
+ * and recovery go back in by the path, only if it still names the same
+ * namespace. Returns as journal_set, and -EINVAL for another key or path,
+ * -ESRCH: no such namespace, -ENOTSUP: the path is not a network namespace.
+ */
+int journal_set_in(const char *netns_path, const char *key, const char *value);
 
 /*
  * journal_restore_all - write back every value this process changed
