@@ -709,29 +709,27 @@ static int open_in_netns(struct netns_id *ns, const char *path, int flags)
 	struct open_in in = { .flags = flags, .path = path };
 	struct stat st;
 	pthread_t thread;
-	int rc;
+	int ns_fd, rc;
 
-	in.ns_fd = open(ns->path, O_RDONLY | O_CLOEXEC);
-	if (in.ns_fd < 0)
+	ns_fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+	if (ns_fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
-	if (fstat(in.ns_fd, &st) < 0) {
+	if (fstat(ns_fd, &st) < 0) {
 		rc = -errno;
-		goto out;
-	}
-	if (ns->ino && (st.st_dev != ns->dev || st.st_ino != ns->ino)) {
+	} else if (ns->ino && (st.st_dev != ns->dev || st.st_ino != ns->ino)) {
 		rc = -ESRCH;
-		goto out;
+	} else {
+		ns->dev = st.st_dev;
+		ns->ino = st.st_ino;
+		in.ns_fd = ns_fd;
+		rc = -pthread_create(&thread, NULL, open_in_thread, &in);
+		if (!rc) {
+			pthread_join(thread, NULL);
+			/* setns refuses what is not a network namespace. */
+			rc = in.fd == -EINVAL ? -ENOTSUP : in.fd;
+		}
 	}
-	ns->dev = st.st_dev;
-	ns->ino = st.st_ino;
-	rc = -pthread_create(&thread, NULL, open_in_thread, &in);
-	if (!rc) {
-		pthread_join(thread, NULL);
-		/* setns refuses what is not a network namespace. */
-		rc = in.fd == -EINVAL ? -ENOTSUP : in.fd;
-	}
-out:
-	close(in.ns_fd);
+	close(ns_fd);
 	return rc;
 }
 
