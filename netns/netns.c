@@ -15,12 +15,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <linux/if.h>
+#include <linux/nsfs.h>
 #include <linux/netlink.h>
 #include <linux/openat2.h>
 #include <linux/rtnetlink.h>
@@ -137,6 +139,38 @@ out_free_ns:
 	free(ns);
 	errno = -err;
 	return NULL;
+}
+
+struct netns *netns_open(const char *path, const char *name)
+{
+	struct netns *ns;
+	int fd, type, err;
+
+	if (!path || !name || !*name) {
+		errno = EINVAL;
+		return NULL;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	type = ioctl(fd, NS_GET_NSTYPE);
+	if (type != CLONE_NEWNET) {
+		err = type < 0 && errno != ENOTTY ? errno : ENOTSUP;
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	ns = calloc(1, sizeof(*ns));
+	if (ns)
+		ns->name = strdup(name);
+	if (!ns || !ns->name) {
+		free(ns);
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	ns->fd = fd;
+	return ns;
 }
 
 void netns_free(struct netns *ns)

@@ -23,6 +23,14 @@ struct netns;
 struct netns *netns_new(const char *name);
 
 /*
+ * netns_open - hold the network namespace someone else made that @path
+ * names (/run/netns/NAME, /proc/PID/ns/net), called @name; netns_free lets
+ * go of it, and it lives on. Returns it, or NULL with errno set (ENOENT,
+ * EACCES, ENOTSUP: @path is not a network namespace, EINVAL, ENOMEM).
+ */
+struct netns *netns_open(const char *path, const char *name);
+
+/*
  * netns_free - close the namespace's fd; once no socket made in it is
  * open either, the kernel frees it and everything in it. NULL is a no-op.
  */

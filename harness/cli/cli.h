@@ -81,6 +81,7 @@ int cmd_merge(int argc, char **argv);	/* merge.c */
 int cmd_vm(int argc, char **argv);	/* vm.c */
 int cmd_report(int argc, char **argv);	/* report.c */
 int cmd_replay(int argc, char **argv);	/* replay.c */
+int cmd_diagnose(int argc, char **argv);	/* diagnose.c */
 
 struct json_t;
 

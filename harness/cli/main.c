@@ -33,6 +33,7 @@ static const struct command {
 	{ "merge", cmd_merge },
 	{ "report", cmd_report },
 	{ "replay", cmd_replay },
+	{ "diagnose", cmd_diagnose },
 	{ "vm", cmd_vm },
 	{ "version", cmd_version },
 	{ "--version", cmd_version },
@@ -47,9 +48,9 @@ int main(int argc, char **argv)
 	size_t i;
 
 	if (argc < 2)
-		return usage_error("%s", "expected a command: run, list, show, report, replay, clean, diff, merge, vm, help");
+		return usage_error("%s", "expected a command: run, list, show, report, replay, diagnose, clean, diff, merge, vm, help");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
-	return usage_error("unknown command '%s' (run, list, show, report, replay, clean, diff, merge, vm, help)", argv[1]);
+	return usage_error("unknown command '%s' (run, list, show, report, replay, diagnose, clean, diff, merge, vm, help)", argv[1]);
 }

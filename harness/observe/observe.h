@@ -86,6 +86,8 @@ int observer_flood_seen(struct observer *observer, uint64_t *packets);
 
 /* Read the namespace's conntrack statistics.  0 or -errno. */
 int observer_stats(struct observer *observer, struct ct_stats *stats);
+/* The same of any namespace, one ctlab did not make too.  0 or -errno. */
+int ct_stats_read(struct netns *ns, struct ct_stats *stats);
 /* A counter's value; false if this kernel has no such column. */
 bool ct_stats_get(const struct ct_stats *stats, const char *name, uint64_t *value);
 
@@ -272,5 +274,44 @@ int kmsg_find(const struct kmsg_mark *since, const char *text, int timeout_ms, c
  * or -errno.
  */
 int kmsg_count_recent(const char *text, int seconds, unsigned *count);
+
+/* ---- watch — a live namespace ctlab did not make: its conntrack's reasons and its TCP RSTs, read only. (watch.c) ---- */
+
+enum watch_kind { WATCH_REASON, WATCH_RST };
+
+struct watch_event {
+	enum watch_kind kind;
+	struct packet_summary packet;		/* the packet logged, or the RST */
+	char reason[OBSERVER_REASON_MAX];	/* WATCH_REASON: "nf_ct_proto_N: " removed */
+	int hook;				/* WATCH_REASON: NF_INET_*, -1 unknown */
+	char ifname[16];			/* where it came in (a RST: where it was seen);
+						 * "" for a reason on a packet sent by the host */
+	bool outgoing;				/* WATCH_RST: sent by the namespace itself */
+	struct timespec when;
+};
+
+typedef void (*watch_fn)(const struct watch_event *event, void *arg);
+
+struct watch;
+
+/*
+ * watch_open - in @ns, listen on NFLOG group 0 (what conntrack logs once the
+ * namespace's nf_log.2/.10 name nfnetlink_log) and open a packet socket that
+ * reads the TCP RSTs of every interface; nothing in @ns is changed. Fails
+ * with a message in @err when another program listens on group 0 there
+ * (NFULNL_CFG_CMD_BIND: "Device or resource busy"). NULL on failure.
+ */
+struct watch *watch_open(struct netns *ns, char *err, size_t errsize);
+
+/* watch_poll - wait up to @timeout_ms, then hand each reason and RST that came
+ * to @each, reasons first. Returns how many, or -errno. */
+int watch_poll(struct watch *watch, int timeout_ms, watch_fn each, void *arg);
+
+/* watch_drops - what the kernel could not queue for us (reasons, RSTs), and the
+ * group 0 records that were no conntrack reason. */
+void watch_drops(const struct watch *watch, uint64_t *reasons, uint64_t *rsts,
+		 uint64_t *other_logs);
+
+void watch_free(struct watch *watch);
 
 #endif

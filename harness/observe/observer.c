@@ -500,12 +500,17 @@ int observer_flood_seen(struct observer *observer, uint64_t *packets)
 
 int observer_stats(struct observer *observer, struct ct_stats *stats)
 {
+	return ct_stats_read(observer->ns, stats);
+}
+
+int ct_stats_read(struct netns *ns, struct ct_stats *stats)
+{
 	char text[16384], *line, *save_line, *word, *save_word;
 	size_t column;
 	int rc;
 
 	/* /proc/self/net would show the main thread's namespace, not this one. */
-	rc = netns_read_file(observer->ns, "/proc/thread-self/net/stat/nf_conntrack", text,
+	rc = netns_read_file(ns, "/proc/thread-self/net/stat/nf_conntrack", text,
 			     sizeof(text));
 	if (rc < 0)
 		return rc;
