@@ -135,6 +135,7 @@ check "--help prints usage" usage_printed
 . tests/outputs.sh
 . tests/report.sh
 . tests/replay.sh
+. tests/diagnose.sh
 if command -v setpriv >/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$ctlab" run tests/fixtures/flag-check.ct >"$out/nonroot" 2>&1
 	status=$?

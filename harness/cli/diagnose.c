@@ -527,8 +527,8 @@ int cmd_diagnose(int argc, char **argv)
 	watch = watch_open(ns, err, sizeof(err));
 	if (!watch) {
 		fprintf(stderr, "ctlab: diagnose: cannot read conntrack's log in %s: %s%s\n", label,
-			err, strstr(err, "busy") ? " (another program, ulogd or a ctlab run, listens "
-			"on NFLOG group 0 there: ctlab leaves it be)" : "");
+			err, strstr(err, "group index") ? " (another program, ulogd or a ctlab run, "
+			"listens on NFLOG group 0 there: ctlab leaves it be)" : "");
 		goto out_restore;
 	}
 	have_stats = ct_stats_read(ns, &before) == 0;

@@ -299,7 +299,8 @@ struct watch;
  * namespace's nf_log.2/.10 name nfnetlink_log) and open a packet socket that
  * reads the TCP RSTs of every interface; nothing in @ns is changed. Fails
  * with a message in @err when another program listens on group 0 there
- * (NFULNL_CFG_CMD_BIND: "Device or resource busy"). NULL on failure.
+ * (libpcap: "Can't listen on group index: Operation not permitted", the
+ * kernel's EPERM for a group another socket has bound). NULL on failure.
  */
 struct watch *watch_open(struct netns *ns, char *err, size_t errsize);
 
