@@ -9,9 +9,12 @@ diag=$(mktemp -d)
 debian_python=/usr/bin/python3
 
 # The kept pair of a short run: conntrack in use on the server (ctlab's table).
-"$ctlab" run --keep --family ipv4 scenarios/tcp-flags/syn-fin.ct >"$diag/run.ktap" 2>&1
-server=$(find /run/netns -maxdepth 1 -name "ctlab-*-syn-fin-ipv4-server" -newer "$diag" -printf '%f\n' | head -1)
-client=${server%server}client
+# Named after the run's pid: another suite's kept namespaces are not ours.
+"$ctlab" run --keep --family ipv4 scenarios/tcp-flags/syn-fin.ct >"$diag/run.ktap" 2>&1 &
+run_pid=$!
+wait "$run_pid"
+server=ctlab-$run_pid-syn-fin-ipv4-server
+client=ctlab-$run_pid-syn-fin-ipv4-client
 
 # settings: the namespace's logging switch, as one line.
 settings() {
@@ -41,7 +44,7 @@ start_diagnose() {
 	until_text "$1" "^# nf_conntrack_tcp_be_liberal"
 }
 
-if [ -z "$server" ] || [ ! -e "/run/netns/$client" ]; then
+if [ ! -e "/run/netns/$server" ] || [ ! -e "/run/netns/$client" ]; then
 	not_ok "diagnose: the kept namespaces of a run: $(tail -3 "$diag/run.ktap")"
 else
 	# What nobody has switched on: after diagnose it must read so again.
