@@ -77,7 +77,8 @@ static const struct reason_note {
 	{ "invalid new", false,
 	  "the first packet conntrack saw of a flow cannot start one (a SYN/ACK, FIN or RST "
 	  "with no entry): the entry was deleted (conntrack -D or -F, an agent) or timed out "
-	  "while the connection lived, or the flow began on another path",
+	  "while the connection lived, the flow began on another path, or it is the answer "
+	  "(a RST) to a packet that got no entry, an INVALID one",
 	  "find what removes entries; check nf_conntrack_tcp_timeout_* against the "
 	  "connections' idle times", "k8s-93337-entry-deleted" },
 	{ "bad checksum", false,
