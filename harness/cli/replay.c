@@ -321,6 +321,7 @@ int cmd_replay(int argc, char **argv)
 		{ "nat", required_argument, NULL, 'n' },
 		{ "nft", required_argument, NULL, 'N' },
 		{ "ct-max", required_argument, NULL, 'M' },
+		{ "flush-before", required_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -365,6 +366,21 @@ int cmd_replay(int argc, char **argv)
 		case 'N':
 			replay.nft_file = optarg;
 			break;
+		case 'F': {
+			char *end;
+			unsigned long frame;
+
+			if (replay.n_flushes == REPLAY_SYSCTLS_MAX)
+				return usage_error("at most %d --flush-before", REPLAY_SYSCTLS_MAX);
+			errno = 0;
+			frame = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || frame < 1 ||
+			    (replay.n_flushes && frame <= replay.flush_before[replay.n_flushes - 1]))
+				return usage_error("--flush-before expects a frame number (from 1, each "
+						   "after the one before), found '%s'", optarg);
+			replay.flush_before[replay.n_flushes++] = frame;
+			break;
+		}
 		case 'M':
 			if (!ct_max_valid(optarg))
 				return usage_error("--ct-max expects 1024..16777216 entries, found '%s'",
@@ -449,6 +465,9 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (result.out_of_order)
 		printf("; %zu verdicts matched no packet in flight", result.out_of_order);
+	for (size_t i = 0; i < replay.n_flushes; i++)
+		printf(i < result.flushed ? "; every entry deleted before frame %zu (--flush-before)" :
+		       "; --flush-before %zu: the capture ended before it", replay.flush_before[i]);
 	printf("\n");
 	print_lines(summary.lines);
 	print_summary(&summary);

@@ -727,6 +727,8 @@ void run_result_free(struct run_result *result)
 	free(result->packets);
 	free(result->wire);
 	free(result->chains);
+	free(result->observing_rules);
+	result->observing_rules = NULL;
 	result->steps = NULL;
 	result->packets = NULL;
 	result->wire = NULL;

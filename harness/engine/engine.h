@@ -132,6 +132,8 @@ struct run_result {
 	size_t n_links;
 	struct run_link links[RUN_LINKS_MAX];
 	char nat_rules[1024];		/* the ruleset `nat` loaded on the router; "" none */
+	char *observing_rules;		/* the rulesets the steps loaded on the observing host
+					 * (nft, bypass), one after the other; NULL none */
 	enum outcome outcome;
 	char reason[1200];		/* skip reason, or the first failure with file:line:column */
 	size_t failures;

@@ -131,6 +131,26 @@ int do_sysctl(struct run *run, const struct sysctl_step *sysctl, struct step_res
 	return 0;
 }
 
+/*
+ * Keeps @ruleset, loaded on the observing host, in the run's result: what a
+ * replay of the host's capture needs beside its NAT. Out of memory it is
+ * left out, which only a replay misses.
+ */
+static void keep_observing_rules(struct run *run, const char *ruleset)
+{
+	char **rules = &run->result->observing_rules;
+	size_t old = *rules ? strlen(*rules) : 0, add = strlen(ruleset);
+	char *grown = realloc(*rules, old + add + 2);
+
+	if (!grown)
+		return;
+	memcpy(grown + old, ruleset, add);
+	grown[old + add] = '\0';
+	if (add && ruleset[add - 1] != '\n')
+		strcat(grown, "\n");
+	*rules = grown;
+}
+
 int do_nft(struct run *run, const struct nft_step *nft, struct step_result *result)
 {
 	const struct host *host = find_host(run, nft->host);
@@ -141,6 +161,8 @@ int do_nft(struct run *run, const struct nft_step *nft, struct step_result *resu
 		safetext_escape(err, sizeof(err), true);
 		return step_error(result, "nft on %s: %s", host->name, err);
 	}
+	if (host == run->observing_host)
+		keep_observing_rules(run, nft->ruleset);
 	return 0;
 }
 
@@ -301,6 +323,7 @@ int do_bypass(struct run *run, const struct packet_path *bypass, struct step_res
 		 "}\n", rule, rule);
 	if (netns_nft_load(run->observing_host->ns, ruleset, err, sizeof(err)) < 0)
 		return step_error(result, "bypass at %s: %s", run->observing_host->name, err);
+	keep_observing_rules(run, ruleset);
 	return 0;
 }
 

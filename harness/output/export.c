@@ -450,6 +450,8 @@ static json_t *run_json(const struct run_result *result)
 			    json_string(nat_kind_name(scenario->nat)) : json_null());
 	json_object_set_new(object, "nat_rules", result->nat_rules[0] ?
 			    json_string(result->nat_rules) : json_null());
+	json_object_set_new(object, "observing_rules", result->observing_rules ?
+			    json_string(result->observing_rules) : json_null());
 	hosts = json_array();
 	for (i = 0; i < result->n_hosts; i++)
 		json_array_append_new(hosts, host_json(&result->hosts[i]));

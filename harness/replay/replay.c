@@ -628,6 +628,21 @@ int replay_run(const struct replay_options *options, struct replay_result *resul
 			goto out_free;
 		}
 		result->frames++;
+		/* The table emptied once every packet before is judged. */
+		while (result->flushed < options->n_flushes &&
+		       options->flush_before[result->flushed] <= result->frames) {
+			int err_flush;
+
+			if (drain(r, 0) < 0)
+				goto out_free;
+			err_flush = observer_ct_flush(r->observer);
+			if (err_flush < 0) {
+				fail(r, "deleting every entry before frame %zu: %s", result->frames,
+				     strerror(-err_flush));
+				goto out_free;
+			}
+			result->flushed++;
+		}
 		if (replay_frame(r, &frame) < 0)
 			goto out_free;
 	}

@@ -30,6 +30,10 @@ struct replay_options {
 					 * in flight is without a verdict */
 	bool all_copies;		/* keep the copies a host forwarded, not only as they arrived */
 	bool keep_checksums;		/* as captured, not finished as offloading would */
+	/* frames (from 1, ascending) before which every entry is deleted, as
+	 * conntrack -F (an agent that deleted entries, a flush at that time) */
+	size_t n_flushes;
+	size_t flush_before[REPLAY_SYSCTLS_MAX];
 	replay_each_fn *each;		/* given every packet; none kept, so a capture of
 					 * any size takes the same memory */
 	void *each_arg;
@@ -60,6 +64,7 @@ struct replay_result {
 	uint64_t table_full;		/* packets conntrack dropped for want of room (stat drop) */
 	uint64_t evicted;		/* entries it dropped early to make room (stat early_drop) */
 	uint64_t ct_max;		/* nf_conntrack_max, the table's room */
+	size_t flushed;			/* flushes done (flush_before the capture's end are not) */
 	size_t n_packets;		/* replayed, each given to options->each */
 	char error[512];
 };
