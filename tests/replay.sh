@@ -121,6 +121,34 @@ else
 	head -40 "$replay/failures.txt"
 fi
 
+# --scenario: a replay written as a scenario of crafted packets passes as a
+# run, with the replay's verdicts and reasons expected; one verdict changed
+# in it fails (the expectations are real).
+written=0
+scenario_failed=""
+for run in seq-over-window/strict/ipv4 seq-over-window/strict/ipv6 syn-rst/nofilter/ipv4; do
+	base=$replay/pcap/${run//\//-}
+	written_ct=$replay/${run//\//-}.ct
+	"$ctlab" replay --scenario "$written_ct" "$base"/server-eth0.pcapng >/dev/null 2>"$replay/scenario.err"
+	if [ $? -le 1 ] && grep -q '^expect   verdict invalid reason "' "$written_ct" &&
+		"$ctlab" run "$written_ct" >"$replay/scenario.ktap" 2>&1; then
+		written=$((written + 1))
+	else
+		scenario_failed="$scenario_failed $run"
+		sed 's/^/    /' "$replay/scenario.err" "$written_ct" "$replay/scenario.ktap" 2>/dev/null | head -30 >>"$replay/scenario-failures.txt"
+	fi
+done
+mutant_ct=$replay/mutant.ct
+sed '0,/^expect   verdict invalid/s//expect   verdict established/' "$replay/seq-over-window-strict-ipv4.ct" >"$mutant_ct" 2>/dev/null
+"$ctlab" run "$mutant_ct" >/dev/null 2>&1
+mutant_status=$?
+if [ -z "$scenario_failed" ] && [ "$mutant_status" = 1 ]; then
+	ok "replay --scenario: $written captures written as scenarios of crafted packets pass as runs with the replay's verdicts and reasons; one verdict changed fails"
+else
+	not_ok "replay --scenario: failed for:$scenario_failed; the mutant exits $mutant_status"
+	head -40 "$replay/scenario-failures.txt" 2>/dev/null
+fi
+
 # The 74839 reset, from the router's capture: the INVALID segment with its
 # reason, the client's RST after it; without the DNAT rule the replay is wrong.
 nat_capture=$replay/invalid-not-unnated-ipv4.pcapng

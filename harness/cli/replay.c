@@ -15,6 +15,8 @@
 #include "cli.h"
 
 #define FLOWS_SHOWN	64
+#define SCENARIO_FLOWS	8	/* flows --scenario writes */
+#define SCENARIO_SENDS	1000	/* crafted packets, at most */
 
 /* What the summary keeps of a packet: an INVALID one with its reason, a RST
  * with the INVALID packet it followed. */
@@ -46,6 +48,7 @@ struct flow {
 struct summary {
 	bool verbose;
 	FILE *lines;
+	FILE *sends;			/* --scenario: each TCP/UDP packet as a send step, by flow */
 	size_t invalid;
 	struct flow *flows;
 	size_t n_flows, cap_flows;
@@ -178,6 +181,67 @@ static int add_event(struct flow *flow, const struct flow_event *event)
 	return 0;
 }
 
+/* @reason as a scenario's expectation writes it: each number as '#'. */
+static void reason_pattern(const char *reason, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (const char *p = reason; *p && n + 1 < size; p++) {
+		if (*p >= '0' && *p <= '9') {
+			while (p[1] >= '0' && p[1] <= '9')
+				p++;
+			out[n++] = '#';
+		} else {
+			out[n++] = *p;
+		}
+	}
+	out[n] = '\0';
+}
+
+/*
+ * "FLOW<TAB>send …<TAB>expect …": @packet crafted again from the end of its
+ * flow that sent it (the client: the flow's first sender), with conntrack's
+ * verdict on it to expect; the flows to keep are known only at the end.
+ */
+static int write_send(FILE *out, size_t flow, int way, const struct replay_packet *packet)
+{
+	const struct packet_summary *p = &packet->packet;
+	const struct observed *seen = packet->detail;
+	char flags[TCP_FLAGS_STRLEN], reason[OBSERVER_REASON_MAX];
+
+	fprintf(out, "%zu\tsend     %s %s sport=%u dport=%u", flow,
+		way ? "server -> client" : "client -> server",
+		p->protocol == IPPROTO_TCP ? "tcp" : "udp", p->sport, p->dport);
+	if (p->protocol == IPPROTO_TCP) {
+		fprintf(out, " flags=%s seq=%u ack=%u win=%u", tcp_flags_format(p->flags, flags),
+			p->seq, p->ack, p->window);
+		if (p->mss >= 0)
+			fprintf(out, " mss=%d", p->mss);
+		if (p->wscale >= 0 && p->wscale <= 14)
+			fprintf(out, " wscale=%d", p->wscale);
+		if (p->sack_permitted)
+			fprintf(out, " sackok");
+		if (p->timestamp)
+			fprintf(out, " tsval=%u tsecr=%u", p->ts_val, p->ts_ecr);
+	}
+	if (p->payload_len)
+		fprintf(out, " len=%zu", p->payload_len);
+	fprintf(out, "  # frame %zu\t", packet->frame);
+	if (!packet->judged || packet->verdict == VERDICT_UNSEEN) {
+		fprintf(out, "# no verdict came: dropped before conntrack's log\n");
+		return ferror(out) ? -1 : 0;
+	}
+	fprintf(out, "expect   verdict %s", verdict_name(packet->verdict));
+	if (seen && seen->has_reason && !strchr(seen->reason, '"')) {
+		reason_pattern(seen->reason, reason, sizeof(reason));
+		fprintf(out, " reason \"%s\"", reason);
+	} else if (!seen || !seen->has_reason) {
+		fprintf(out, " reason none");
+	}
+	fprintf(out, "\n");
+	return ferror(out) ? -1 : 0;
+}
+
 /* One packet: its line (INVALID ones and RSTs, or every one with -v), and its flow's counts. */
 static int take_packet(const struct replay_packet *packet, void *arg)
 {
@@ -201,6 +265,8 @@ static int take_packet(const struct replay_packet *packet, void *arg)
 	if (!flow)
 		return -1;
 	way = flow_way(flow, p);
+	if (s->sends && write_send(s->sends, (size_t)(flow - s->flows), way, packet) < 0)
+		return -1;
 	flow->packets++;
 	flow->invalid += invalid;
 	flow->rsts += is_rst(p);
@@ -288,6 +354,133 @@ static void print_summary(const struct summary *s)
 		       left[1], left[2]);
 }
 
+/* A scenario's name from the capture's file name: "replay-" and its letters. */
+static void scenario_name(const char *capture, char *name, size_t size)
+{
+	const char *base = strrchr(capture, '/') ? strrchr(capture, '/') + 1 : capture;
+	size_t n = (size_t)snprintf(name, size, "replay-");
+
+	for (const char *p = base; *p && n + 1 < size && n < 63; p++) {
+		char c = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+
+		if (!strcmp(p, ".pcap") || !strcmp(p, ".pcapng"))
+			break;
+		name[n++] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+			    c == '_' ? c : '-';
+	}
+	name[n] = '\0';
+}
+
+/* Two flows a scenario could not tell apart: the same protocol and ports. */
+static bool ports_taken(const struct summary *s, const size_t *chosen, size_t n,
+			const struct flow *flow)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct flow *other = &s->flows[chosen[i]];
+
+		if (other->protocol == flow->protocol && other->sport == flow->sport &&
+		    other->dport == flow->dport)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * --scenario: the flows conntrack marked packets INVALID in or saw a RST in
+ * (up to SCENARIO_FLOWS, of the first one's family), each packet crafted
+ * again between a muted client and server across the routed topology's
+ * router, as the replay's conntrack saw them, and the verdict and reason it
+ * gave each expected. An exit status.
+ */
+static int write_scenario(const struct summary *s, const struct replay_options *replay,
+			  const char *path, const struct replay_result *result)
+{
+	size_t chosen[SCENARIO_FLOWS], n_chosen = 0, sends = 0, cut = 0, skipped = 0;
+	char name[72], line[4096];
+	struct outfile *file;
+	int family = 0, rc;
+	FILE *out;
+
+	for (int rank = 0; rank < 2; rank++)
+		for (size_t f = 0; f < s->n_flows; f++) {
+			const struct flow *flow = &s->flows[f];
+
+			if (flow_rank(flow) != rank)
+				continue;
+			if (n_chosen == SCENARIO_FLOWS || (family && flow->family != family) ||
+			    ports_taken(s, chosen, n_chosen, flow)) {
+				skipped++;
+				continue;
+			}
+			family = flow->family;
+			chosen[n_chosen++] = f;
+		}
+	if (!n_chosen) {
+		fprintf(stderr, "ctlab: replay --scenario %s: no flow with an INVALID packet or a RST "
+			"to write\n", path);
+		return EXIT_FAILED;
+	}
+	file = outfile_open(path);
+	if (!file) {
+		fprintf(stderr, "ctlab: replay --scenario %s: %s\n", path, outfile_strerror(errno));
+		return EXIT_FAILED;
+	}
+	out = outfile_stream(file);
+	scenario_name(replay->capture, name, sizeof(name));
+	fprintf(out, "# Written by ctlab replay --scenario from %s (%zu frames).\n", replay->capture,
+		result->frames);
+	fprintf(out, "name     %s\n", name);
+	fprintf(out, "about    The flows of a capture in which conntrack marked packets INVALID or saw\n"
+		     "about    a RST, each packet crafted again between a muted client and server\n"
+		     "about    across the router, whose conntrack is to give the verdicts and reasons\n"
+		     "about    the replay's gave. Each flow's first sender is the client.\n");
+	fprintf(out, "topology routed\nfamily   %s\n", family == AF_INET ? "ipv4" : "ipv6");
+	for (size_t i = 0; i < replay->n_sysctls; i++)
+		fprintf(out, "sysctl   router %s\n", replay->sysctls[i]);
+	fprintf(out, "mute     client\nmute     server\n");
+	for (size_t i = 0; i < n_chosen; i++) {
+		const struct flow *flow = &s->flows[chosen[i]];
+		char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+
+		inet_ntop(flow->family, &flow->src, src, sizeof(src));
+		inet_ntop(flow->family, &flow->dst, dst, sizeof(dst));
+		fprintf(out, "# flow %zu: %s %s:%u <-> %s:%u in the capture, %zu packets\n", i + 1,
+			flow->protocol == IPPROTO_TCP ? "tcp" : "udp", src, flow->sport, dst,
+			flow->dport, flow->packets);
+	}
+	if (skipped)
+		fprintf(out, "# %zu more flows left out (another family, the same ports, past %d)\n",
+			skipped, SCENARIO_FLOWS);
+	rewind(s->sends);
+	while (fgets(line, sizeof(line), s->sends)) {
+		char *tab = strchr(line, '\t'), *expect;
+		size_t flow = strtoul(line, NULL, 10);
+		bool keep = false;
+
+		for (size_t i = 0; i < n_chosen && !keep; i++)
+			keep = chosen[i] == flow;
+		if (!keep || !tab || !(expect = strchr(tab + 1, '\t')))
+			continue;
+		if (sends == SCENARIO_SENDS) {
+			cut++;
+			continue;
+		}
+		*expect++ = '\0';
+		fprintf(out, "%s\n%s", tab + 1, expect);
+		sends++;
+	}
+	if (cut)
+		fprintf(out, "# and %zu more packets of these flows, past %d\n", cut, SCENARIO_SENDS);
+	rc = outfile_commit(file);
+	if (rc < 0) {
+		fprintf(stderr, "ctlab: replay --scenario %s: %s\n", path, outfile_strerror(-rc));
+		return EXIT_FAILED;
+	}
+	fprintf(stderr, "ctlab: replay: %s: %zu packets of %zu flows as scenario %s\n", path, sends,
+		n_chosen, name);
+	return EXIT_PASS;
+}
+
 static void summary_free(struct summary *s)
 {
 	for (size_t f = 0; f < s->n_flows; f++) {
@@ -299,6 +492,8 @@ static void summary_free(struct summary *s)
 	free(s->slots);
 	if (s->lines)
 		fclose(s->lines);
+	if (s->sends)
+		fclose(s->sends);
 }
 
 /* The packets' lines, after the header line. */
@@ -322,6 +517,7 @@ int cmd_replay(int argc, char **argv)
 		{ "nft", required_argument, NULL, 'N' },
 		{ "ct-max", required_argument, NULL, 'M' },
 		{ "flush-before", required_argument, NULL, 'F' },
+		{ "scenario", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -329,7 +525,7 @@ int cmd_replay(int argc, char **argv)
 	struct replay_options replay = { .timeout_ms = 2000 };
 	struct replay_result result;
 	struct summary summary = { .verbose = false };
-	const char *ct_max = NULL;
+	const char *ct_max = NULL, *scenario = NULL;
 	bool verbose = false;
 	size_t invalid;
 	int opt, machine_fd = -1, rc;
@@ -381,6 +577,9 @@ int cmd_replay(int argc, char **argv)
 			replay.flush_before[replay.n_flushes++] = frame;
 			break;
 		}
+		case 'S':
+			scenario = optarg;
+			break;
 		case 'M':
 			if (!ct_max_valid(optarg))
 				return usage_error("--ct-max expects 1024..16777216 entries, found '%s'",
@@ -416,9 +615,14 @@ int cmd_replay(int argc, char **argv)
 		if (machine_fd < 0)
 			return -machine_fd;
 	}
+	if (scenario && (replay.n_nat || replay.nft_file || replay.n_flushes))
+		return usage_error("--scenario: a replay with --nat, --nft or --flush-before cannot be "
+				   "written as a scenario yet");
 	summary.verbose = verbose;
 	summary.lines = tmpfile();
-	if (!summary.lines) {
+	if (scenario)
+		summary.sends = tmpfile();
+	if (!summary.lines || (scenario && !summary.sends)) {
 		fprintf(stderr, "ctlab: replay: a temporary file for the packets' lines: %s\n",
 			strerror(errno));
 		rc = -1;
@@ -472,6 +676,10 @@ int cmd_replay(int argc, char **argv)
 	print_lines(summary.lines);
 	print_summary(&summary);
 	invalid = summary.invalid;
+	if (scenario && write_scenario(&summary, &replay, scenario, &result) != EXIT_PASS) {
+		summary_free(&summary);
+		return EXIT_FAILED;
+	}
 	summary_free(&summary);
 	return invalid ? EXIT_FAILED : EXIT_PASS;
 }
