@@ -39,7 +39,7 @@ until_settings() {
 }
 # start_diagnose OUT: diagnose the server in the background, until its header is out.
 start_diagnose() {
-	"$ctlab" diagnose -v --netns "$server" --duration 120 >"$1" 2>&1 &
+	"$ctlab" diagnose -v --netns "$server" --duration 120 --json "$1.json" >"$1" 2>&1 &
 	diag_pid=$!
 	until_text "$1" "^# nf_conntrack_tcp_be_liberal"
 }
@@ -70,6 +70,14 @@ else
 			grep -q 'RSTs: 1 seen, 1 sent by this namespace, 1 right after a reason' "$out" &&
 			grep -q 'out on eth0, after a packet of the flow logged "invalid tcp flag combination"' "$out" &&
 			grep -q 'counters over the watch: invalid +5' "$out" &&
+			"$debian_python" -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+r = d["reasons"]
+assert d["kind"] == "diagnose" and d["logged"] == 5, d
+assert [(x["reason"], x["count"], x["verdict"]) for x in r[:2]] == [("bad checksum", 3, "invalid"), ("invalid tcp flag combination", 1, "invalid")], r
+assert r[1]["scenario"] == "syn-fin" and r[0]["samples"][0]["ifname"] == "eth0", r
+assert d["rsts"]["seen"] == 1 and d["rsts"]["samples"][0]["after_reason"] == "invalid tcp flag combination", d["rsts"]
+assert d["counters"]["invalid"] == 5, d["counters"]' "$out.json" &&
 			[ "$(settings)" = "$before" ]; then
 			ok "diagnose ranks the reasons of a live namespace, ties the RST to the packet before it, and puts the logging back after Ctrl-C"
 		else

@@ -142,10 +142,20 @@ mutant_ct=$replay/mutant.ct
 sed '0,/^expect   verdict invalid/s//expect   verdict established/' "$replay/seq-over-window-strict-ipv4.ct" >"$mutant_ct" 2>/dev/null
 "$ctlab" run "$mutant_ct" >/dev/null 2>&1
 mutant_status=$?
-if [ -z "$scenario_failed" ] && [ "$mutant_status" = 1 ]; then
-	ok "replay --scenario: $written captures written as scenarios of crafted packets pass as runs with the replay's verdicts and reasons; one verdict changed fails"
+# --json: the same replay as a document.
+"$ctlab" replay --json "$replay/replay.json" "$replay/pcap/seq-over-window-strict-ipv4/server-eth0.pcapng" >/dev/null 2>&1
+json_ok=$("$debian_python" -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+p = [x for x in d["packets"] if x["verdict"] == "invalid"]
+f = d["flows"][0]
+assert d["kind"] == "replay" and d["counts"]["invalid"] == 1 and len(p) == 1, d["counts"]
+assert p[0]["reason"].startswith("SEQ is over upper bound") and p[0]["flags"] == "PA", p
+assert f["events"][0]["kind"] == "invalid" and f["events"][0]["frame"] == p[0]["frame"], f
+print("yes")' "$replay/replay.json" 2>&1)
+if [ -z "$scenario_failed" ] && [ "$mutant_status" = 1 ] && [ "$json_ok" = yes ]; then
+	ok "replay --scenario: $written captures written as scenarios of crafted packets pass as runs with the replay's verdicts and reasons; one verdict changed fails; --json names the INVALID packet and its flow"
 else
-	not_ok "replay --scenario: failed for:$scenario_failed; the mutant exits $mutant_status"
+	not_ok "replay --scenario: failed for:$scenario_failed; the mutant exits $mutant_status; --json: $json_ok"
 	head -40 "$replay/scenario-failures.txt" 2>/dev/null
 fi
 

@@ -17,12 +17,16 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/utsname.h>
+
+#include <jansson.h>
 
 #include "base/base.h"
 #include "cli.h"
 #include "journal/journal.h"
 #include "netns/netns.h"
 #include "observe/observe.h"
+#include "output/output.h"
 #include "packet/packet.h"
 
 #define GROUPS_MAX	64
@@ -30,6 +34,7 @@
 #define RECENT_MAX	1024	/* reasons kept to find the RST that followed one */
 #define RST_SAMPLES_MAX	5
 #define CAUSE_WINDOW_NS	(5LL * 1000000000)	/* a RST this soon after a reason on its flow */
+#define DIAGNOSE_SCHEMA	1	/* the version of --json's document (docs/results.md) */
 
 /* What people find behind a reason, and the scenario that shows it. */
 static const struct reason_note {
@@ -361,7 +366,6 @@ static void print_summary(struct diagnosis *d, const struct ct_stats *before,
 	bool table_full = false, clashes = false;
 	char text[256];
 
-	qsort(d->groups, d->n_groups, sizeof(d->groups[0]), group_order);
 	if (!d->n_groups)
 		printf("conntrack logged no packet\n");
 	for (size_t i = 0; i < d->n_groups; i++) {
@@ -411,6 +415,113 @@ static void print_summary(struct diagnosis *d, const struct ct_stats *before,
 		       "UDP DNS from one socket; see it happen: ctlab show k8s-56903-dns-race\n");
 }
 
+static json_t *event_json(const struct watch_event *event)
+{
+	json_t *object = packet_headers_json(&event->packet, NULL, NULL);
+
+	if (object)
+		json_object_set_new(object, "ifname", json_string(event->ifname));
+	return object;
+}
+
+/* What moved in conntrack's counters, by name. */
+static json_t *counters_json(const struct ct_stats *before, const struct ct_stats *after)
+{
+	json_t *object = json_object();
+
+	for (size_t i = 0; object && i < after->n; i++) {
+		uint64_t old = 0;
+
+		if (!strcmp(after->names[i], "entries"))
+			continue;
+		ct_stats_get(before, after->names[i], &old);
+		if (after->values[i] != old)
+			json_object_set_new(object, after->names[i],
+					    json_integer((json_int_t)(after->values[i] - old)));
+	}
+	return object;
+}
+
+/*
+ * --json: the diagnosis as a document (docs/results.md, "diagnose --json"):
+ * the namespace, the reasons ranked with their notes, the RSTs, the counters'
+ * moves. An exit status.
+ */
+static int write_json(const struct diagnosis *d, const char *path, const char *label,
+		      const char *target, double seconds, const struct ct_stats *before,
+		      const struct ct_stats *after, bool have_stats)
+{
+	json_t *document, *reasons = json_array(), *rsts = json_array();
+	char date[32], host[256] = "localhost";
+	struct utsname uts;
+	struct outfile *file;
+	int rc;
+
+	for (size_t i = 0; reasons && i < d->n_groups; i++) {
+		const struct group *g = &d->groups[i];
+		json_t *samples = json_array();
+
+		for (size_t j = 0; samples && j < g->n_samples; j++)
+			json_array_append_new(samples, event_json(&g->samples[j]));
+		json_array_append_new(reasons, json_pack(
+			"{s:s, s:I, s:s, s:o, s:o, s:o, s:o}", "reason", g->key,
+			"count", (json_int_t)g->count,
+			"verdict", g->note && g->note->accepted ? "accepted" : "invalid",
+			"samples", samples ? samples : json_array(),
+			"means", g->note ? json_string(g->note->means) : json_null(),
+			"fix", g->note ? json_string(g->note->fix) : json_null(),
+			"scenario", g->note && g->note->scenario ? json_string(g->note->scenario) :
+			json_null()));
+	}
+	for (size_t i = 0; rsts && i < d->n_rst_samples; i++) {
+		const struct rst_seen *r = &d->rst_samples[i];
+		json_t *object = event_json(&r->event);
+
+		if (!object)
+			continue;
+		json_object_set_new(object, "outgoing", json_boolean(r->event.outgoing));
+		json_object_set_new(object, "after_reason", r->cause ? json_string(r->cause->key) :
+				    json_null());
+		json_array_append_new(rsts, object);
+	}
+	uname(&uts);
+	time_text(date, sizeof(date), TIME_ISO_UTC, 0, true);
+	gethostname(host, sizeof(host) - 1);
+	document = json_pack(
+		"{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:f, s:I, s:I, s:o,"
+		" s:{s:I, s:I, s:I, s:o}, s:o}",
+		"tool", "ctlab", "kind", "diagnose", "schema_version", DIAGNOSE_SCHEMA,
+		"ctlab_version", ctlab_version_long(), "date", date, "hostname", host,
+		"kernel", uts.release, "namespace", "path", target, "label", label,
+		"seconds", seconds, "logged", (json_int_t)d->reasons,
+		"other_reasons", (json_int_t)d->other_reasons, "reasons",
+		reasons ? reasons : json_array(),
+		"rsts", "seen", (json_int_t)d->rsts, "sent", (json_int_t)d->rsts_out,
+		"after_reason", (json_int_t)d->rsts_caused, "samples", rsts ? rsts : json_array(),
+		"counters", have_stats ? counters_json(before, after) : json_null());
+	if (!document) {
+		fprintf(stderr, "ctlab: diagnose --json %s: out of memory\n", path);
+		return EXIT_FAILED;
+	}
+	file = outfile_open(path);
+	if (!file) {
+		fprintf(stderr, "ctlab: diagnose --json %s: %s\n", path, outfile_strerror(errno));
+		json_decref(document);
+		return EXIT_FAILED;
+	}
+	rc = json_dumpf(document, outfile_stream(file), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', outfile_stream(file));
+	json_decref(document);
+	rc = rc < 0 ? -EIO : outfile_commit(file);
+	if (rc == -EIO)
+		outfile_discard(file);
+	if (rc < 0) {
+		fprintf(stderr, "ctlab: diagnose --json %s: %s\n", path, outfile_strerror(-rc));
+		return EXIT_FAILED;
+	}
+	return EXIT_PASS;
+}
+
 static int netns_target(const char *netns, const char *pid, bool host, char *path, size_t size,
 			char *label, size_t label_size)
 {
@@ -445,10 +556,11 @@ int cmd_diagnose(int argc, char **argv)
 		{ "host", no_argument, NULL, 'H' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", required_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *netns_name = NULL, *pid = NULL;
+	const char *netns_name = NULL, *pid = NULL, *json_path = NULL;
 	char path[128], label[160], err[512], liberal[32], loose[32], old[3][64];
 	struct ct_stats before, after;
 	struct timespec start, now;
@@ -481,6 +593,9 @@ int cmd_diagnose(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = true;
+			break;
+		case 'J':
+			json_path = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -563,6 +678,7 @@ int cmd_diagnose(int argc, char **argv)
 	printf("# watched %.1f s: %llu packets logged, %llu RSTs\n",
 	       (double)ns_between(&start, &now) / 1e9, (unsigned long long)d->reasons,
 	       (unsigned long long)d->rsts);
+	qsort(d->groups, d->n_groups, sizeof(d->groups[0]), group_order);
 	print_summary(d, &before, &after, have_stats);
 	{
 		uint64_t lost_reasons, lost_rsts, other_logs;
@@ -580,6 +696,9 @@ int cmd_diagnose(int argc, char **argv)
 	for (size_t i = 0; i < d->n_groups; i++)
 		if (!d->groups[i].note || !d->groups[i].note->accepted)
 			rc = EXIT_FAILED;
+	if (json_path && write_json(d, json_path, label, path, (double)ns_between(&start, &now) / 1e9,
+				    &before, &after, have_stats) != EXIT_PASS)
+		rc = EXIT_FAILED;
 
 out_restore:
 	journal_restore_all();

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/utsname.h>
+
+#include <jansson.h>
 
 #include "journal/journal.h"
 #include "output/output.h"
@@ -17,6 +20,8 @@
 #define FLOWS_SHOWN	64
 #define SCENARIO_FLOWS	8	/* flows --scenario writes */
 #define SCENARIO_SENDS	1000	/* crafted packets, at most */
+#define JSON_PACKETS	100000	/* packets --json lists, at most */
+#define REPLAY_SCHEMA	1	/* the version of --json's document (docs/results.md) */
 
 /* What the summary keeps of a packet: an INVALID one with its reason, a RST
  * with the INVALID packet it followed. */
@@ -49,6 +54,8 @@ struct summary {
 	bool verbose;
 	FILE *lines;
 	FILE *sends;			/* --scenario: each TCP/UDP packet as a send step, by flow */
+	json_t *packets;		/* --json: the INVALID ones, with a reason, RSTs, unjudged */
+	size_t packets_left_out;
 	size_t invalid;
 	struct flow *flows;
 	size_t n_flows, cap_flows;
@@ -181,6 +188,36 @@ static int add_event(struct flow *flow, const struct flow_event *event)
 	return 0;
 }
 
+/* One packet of interest in --json's "packets", past JSON_PACKETS counted. */
+static int packet_to_json(struct summary *s, const struct replay_packet *packet)
+{
+	const struct observed *seen = packet->detail;
+	json_t *object, *headers, *also;
+
+	if (json_array_size(s->packets) == JSON_PACKETS) {
+		s->packets_left_out++;
+		return 0;
+	}
+	object = json_pack("{s:I, s:I, s:o, s:o}", "frame", (json_int_t)packet->frame,
+			   "ts_ns", (json_int_t)packet->ts_ns, "verdict",
+			   packet->judged && packet->verdict != VERDICT_UNSEEN ?
+			   json_string(verdict_name(packet->verdict)) : json_null(),
+			   "reason", seen && seen->has_reason ? json_string(seen->reason) : json_null());
+	headers = packet_headers_json(&packet->packet, NULL, NULL);
+	also = json_array();
+	if (!object || !headers || !also || json_object_update(object, headers) < 0) {
+		json_decref(object);
+		json_decref(headers);
+		json_decref(also);
+		return -1;
+	}
+	json_decref(headers);
+	for (size_t i = 0; seen && i < seen->n_also; i++)
+		json_array_append_new(also, json_string(seen->also[i]));
+	json_object_set_new(object, "also", also);
+	return json_array_append_new(s->packets, object);
+}
+
 /* @reason as a scenario's expectation writes it: each number as '#'. */
 static void reason_pattern(const char *reason, char *out, size_t size)
 {
@@ -252,6 +289,10 @@ static int take_packet(const struct replay_packet *packet, void *arg)
 	int way;
 
 	s->invalid += invalid;
+	if (s->packets && (invalid || is_rst(p) || !packet->judged ||
+			   (packet->detail && packet->detail->has_reason)) &&
+	    packet_to_json(s, packet) < 0)
+		return -1;
 	if (s->verbose || invalid || is_rst(p)) {
 		fprintf(s->lines, "frame %zu: ", packet->frame);
 		if (packet->detail)
@@ -481,6 +522,115 @@ static int write_scenario(const struct summary *s, const struct replay_options *
 	return EXIT_PASS;
 }
 
+static json_t *flow_json(const struct flow *flow)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	json_t *events = json_array(), *object;
+
+	inet_ntop(flow->family, &flow->src, src, sizeof(src));
+	inet_ntop(flow->family, &flow->dst, dst, sizeof(dst));
+	for (size_t i = 0; events && i < flow->n_events; i++) {
+		const struct flow_event *event = &flow->events[i];
+
+		json_array_append_new(events, event->rst ?
+			json_pack("{s:I, s:s, s:o}", "frame", (json_int_t)event->frame, "kind", "rst",
+				  "after_invalid_frame", event->cause ?
+				  json_integer((json_int_t)event->cause) : json_null()) :
+			json_pack("{s:I, s:s, s:o}", "frame", (json_int_t)event->frame, "kind", "invalid",
+				  "reason", event->reason ? json_string(event->reason) : json_null()));
+	}
+	object = json_pack("{s:s, s:s, s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:b, s:o}",
+			   "protocol", flow->protocol == IPPROTO_TCP ? "tcp" : "udp",
+			   "src", src, "sport", flow->sport, "dst", dst, "dport", flow->dport,
+			   "packets", (json_int_t)flow->packets, "invalid", (json_int_t)flow->invalid,
+			   "rsts", (json_int_t)flow->rsts, "first_frame", (json_int_t)flow->first_frame,
+			   "mid_stream", flow->mid_stream, "events", events ? events : json_array());
+	return object;
+}
+
+static json_t *strings_json(const char *const *strings, size_t n)
+{
+	json_t *array = json_array();
+
+	for (size_t i = 0; array && i < n; i++)
+		json_array_append_new(array, json_string(strings[i]));
+	return array;
+}
+
+/*
+ * --json: the replay as a document (docs/results.md, "replay --json"): what
+ * it was given, its counts, the packets of interest and the flows with
+ * something to say, ranked as the summary ranks them. An exit status.
+ */
+static int write_json(struct summary *s, const struct replay_options *replay,
+		      const struct replay_result *result, const char *ct_max, const char *path)
+{
+	char date[32], host[256] = "localhost";
+	json_t *document, *flows = json_array(), *flushes = json_array();
+	struct utsname uts;
+	struct outfile *file;
+	int rc;
+
+	for (int rank = 0; flows && rank < 3; rank++)
+		for (size_t f = 0; f < s->n_flows; f++)
+			if (flow_rank(&s->flows[f]) == rank)
+				json_array_append_new(flows, flow_json(&s->flows[f]));
+	for (size_t i = 0; flushes && i < replay->n_flushes; i++)
+		json_array_append_new(flushes, json_integer((json_int_t)replay->flush_before[i]));
+	uname(&uts);
+	time_text(date, sizeof(date), TIME_ISO_UTC, 0, true);
+	gethostname(host, sizeof(host) - 1);
+	document = json_pack(
+		"{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s,"
+		" s:{s:o, s:o, s:o, s:o, s:o, s:b, s:b},"
+		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
+		" s:{s:I, s:I, s:I}, s:O, s:I, s:o}",
+		"tool", "ctlab", "kind", "replay", "schema_version", REPLAY_SCHEMA,
+		"ctlab_version", ctlab_version_long(), "date", date, "hostname", host,
+		"kernel", uts.release, "capture", replay->capture,
+		"options", "sysctls", strings_json(replay->sysctls, replay->n_sysctls),
+		"nat", strings_json(replay->nat, replay->n_nat),
+		"nft", replay->nft_file ? json_string(replay->nft_file) : json_null(),
+		"flush_before", flushes ? flushes : json_array(),
+		"ct_max", ct_max ? json_integer(atoll(ct_max)) : json_null(),
+		"all_copies", replay->all_copies, "keep_checksums", replay->keep_checksums,
+		"counts", "frames", (json_int_t)result->frames, "packets", (json_int_t)result->n_packets,
+		"invalid", (json_int_t)s->invalid, "copies", (json_int_t)result->copies,
+		"truncated", (json_int_t)result->truncated, "not_ip", (json_int_t)result->not_ip,
+		"broken", (json_int_t)result->broken, "unlogged", (json_int_t)result->unlogged,
+		"checksums_fixed", (json_int_t)result->checksums_fixed,
+		"unjudged", (json_int_t)result->unjudged, "out_of_order", (json_int_t)result->out_of_order,
+		"flushed", (json_int_t)result->flushed,
+		"table", "ct_max", (json_int_t)result->ct_max, "dropped", (json_int_t)result->table_full,
+		"evicted", (json_int_t)result->evicted,
+		"packets", s->packets, "packets_left_out", (json_int_t)s->packets_left_out,
+		"flows", flows ? flows : json_array());
+	if (!document) {
+		fprintf(stderr, "ctlab: replay --json %s: out of memory\n", path);
+		return EXIT_FAILED;
+	}
+	file = outfile_open(path);
+	if (!file) {
+		fprintf(stderr, "ctlab: replay --json %s: %s\n", path, outfile_strerror(errno));
+		json_decref(document);
+		return EXIT_FAILED;
+	}
+	rc = json_dumpf(document, outfile_stream(file), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', outfile_stream(file));
+	json_decref(document);
+	if (rc < 0) {
+		outfile_discard(file);
+		fprintf(stderr, "ctlab: replay --json %s: could not write it\n", path);
+		return EXIT_FAILED;
+	}
+	rc = outfile_commit(file);
+	if (rc < 0) {
+		fprintf(stderr, "ctlab: replay --json %s: %s\n", path, outfile_strerror(-rc));
+		return EXIT_FAILED;
+	}
+	return EXIT_PASS;
+}
+
 static void summary_free(struct summary *s)
 {
 	for (size_t f = 0; f < s->n_flows; f++) {
@@ -494,6 +644,7 @@ static void summary_free(struct summary *s)
 		fclose(s->lines);
 	if (s->sends)
 		fclose(s->sends);
+	json_decref(s->packets);
 }
 
 /* The packets' lines, after the header line. */
@@ -518,6 +669,7 @@ int cmd_replay(int argc, char **argv)
 		{ "ct-max", required_argument, NULL, 'M' },
 		{ "flush-before", required_argument, NULL, 'F' },
 		{ "scenario", required_argument, NULL, 'S' },
+		{ "json", required_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -525,7 +677,7 @@ int cmd_replay(int argc, char **argv)
 	struct replay_options replay = { .timeout_ms = 2000 };
 	struct replay_result result;
 	struct summary summary = { .verbose = false };
-	const char *ct_max = NULL, *scenario = NULL;
+	const char *ct_max = NULL, *scenario = NULL, *json_path = NULL;
 	bool verbose = false;
 	size_t invalid;
 	int opt, machine_fd = -1, rc;
@@ -580,6 +732,9 @@ int cmd_replay(int argc, char **argv)
 		case 'S':
 			scenario = optarg;
 			break;
+		case 'J':
+			json_path = optarg;
+			break;
 		case 'M':
 			if (!ct_max_valid(optarg))
 				return usage_error("--ct-max expects 1024..16777216 entries, found '%s'",
@@ -622,6 +777,8 @@ int cmd_replay(int argc, char **argv)
 	summary.lines = tmpfile();
 	if (scenario)
 		summary.sends = tmpfile();
+	if (json_path)
+		summary.packets = json_array();
 	if (!summary.lines || (scenario && !summary.sends)) {
 		fprintf(stderr, "ctlab: replay: a temporary file for the packets' lines: %s\n",
 			strerror(errno));
@@ -676,7 +833,8 @@ int cmd_replay(int argc, char **argv)
 	print_lines(summary.lines);
 	print_summary(&summary);
 	invalid = summary.invalid;
-	if (scenario && write_scenario(&summary, &replay, scenario, &result) != EXIT_PASS) {
+	if ((scenario && write_scenario(&summary, &replay, scenario, &result) != EXIT_PASS) ||
+	    (json_path && write_json(&summary, &replay, &result, ct_max, json_path) != EXIT_PASS)) {
 		summary_free(&summary);
 		return EXIT_FAILED;
 	}

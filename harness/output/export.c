@@ -114,22 +114,25 @@ static json_t *name_or_null(const char *name)
 	return name ? json_string(name) : json_null();
 }
 
-/* A packet's headers as the JSON names them: src, dst, from, to (the hosts of
- * those addresses), protocol, length, ports, TCP flags, seq, ack, window, ICMP type. */
-static json_t *summary_json(const struct run_result *result, const struct packet_summary *packet)
+json_t *packet_headers_json(const struct packet_summary *packet, json_t *from, json_t *to)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], flags[TCP_FLAGS_STRLEN];
 	json_t *object;
 
 	inet_ntop(packet->family, &packet->src, src, sizeof(src));
 	inet_ntop(packet->family, &packet->dst, dst, sizeof(dst));
-	object = json_pack("{s:s, s:s, s:o, s:o, s:s, s:I}", "src", src, "dst", dst,
-			   "from", name_or_null(host_of(result, packet->family, &packet->src)),
-			   "to", name_or_null(host_of(result, packet->family, &packet->dst)),
-			   "protocol", protocol_text(packet->protocol),
-			   "length", (json_int_t)packet->payload_len);
-	if (!object)
+	object = json_pack("{s:s, s:s}", "src", src, "dst", dst);
+	if (!object) {
+		json_decref(from);
+		json_decref(to);
 		return NULL;
+	}
+	if (from)
+		json_object_set_new(object, "from", from);
+	if (to)
+		json_object_set_new(object, "to", to);
+	json_object_set_new(object, "protocol", json_string(protocol_text(packet->protocol)));
+	json_object_set_new(object, "length", json_integer((json_int_t)packet->payload_len));
 	if (packet->protocol == IPPROTO_TCP || packet->protocol == IPPROTO_UDP) {
 		json_object_set_new(object, "sport", json_integer(packet->sport));
 		json_object_set_new(object, "dport", json_integer(packet->dport));
@@ -145,6 +148,14 @@ static json_t *summary_json(const struct run_result *result, const struct packet
 		json_object_set_new(object, "icmp_code", json_integer(packet->icmp_code));
 	}
 	return object;
+}
+
+/* A packet's headers, and from and to: the hosts of its addresses. */
+static json_t *summary_json(const struct run_result *result, const struct packet_summary *packet)
+{
+	return packet_headers_json(packet,
+				   name_or_null(host_of(result, packet->family, &packet->src)),
+				   name_or_null(host_of(result, packet->family, &packet->dst)));
 }
 
 /* The step (1-based) during which observed packet @index arrived, 0 if none. */

@@ -105,6 +105,14 @@ struct export_paths {
  * A json_path of "-" is stdout, written at export_close. */
 struct export *export_open(const struct export_paths *paths, char *err, size_t errsize);
 
+struct json_t;
+
+/* A packet's headers as results.json names them: src, dst, then @from and @to
+ * when given (taken over: the hosts of those addresses), protocol, length,
+ * ports, TCP flags, seq, ack, window, ICMP type and code. NULL out of memory. */
+struct json_t *packet_headers_json(const struct packet_summary *packet, struct json_t *from,
+				   struct json_t *to);
+
 /* Add one finished run. */
 void export_run(struct export *export, const struct run_result *result);
 
