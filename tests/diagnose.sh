@@ -53,31 +53,32 @@ else
 	before=$(settings)
 
 	if start_diagnose "$diag/one.out"; then
-		# 3 SYNs with a bad checksum (dropped, no answer), then one SYN+FIN
-		# the server answers with a RST.
+		# 3 SYNs with a bad checksum (dropped, no answer), then two SYN+FINs
+		# the server answers with RSTs (their reasons may be read after them).
 		ip netns exec "$client" "$debian_python" tests/send_tcp.py 198.18.0.1 198.18.0.2 4100 80 0x02 3 badsum
-		ip netns exec "$client" "$debian_python" tests/send_tcp.py 198.18.0.1 198.18.0.2 4000 80 0x03
-		# Once the RST and its own reason are in (-v prints each), stop it as a person would.
-		until_text "$diag/one.out" "^# invalid new: " && until_text "$diag/one.out" "^# RST "
+		ip netns exec "$client" "$debian_python" tests/send_tcp.py 198.18.0.1 198.18.0.2 4000 80 0x03 2
+		# Once both RSTs and their own reasons are in (-v prints each), stop it as a person would.
+		until_text "$diag/one.out" "^# invalid new: .*198.18.0.1.4001 " &&
+			until_text "$diag/one.out" "^# RST .*198.18.0.1.4001 "
 		kill -INT "$diag_pid"
 		wait "$diag_pid"
 		status=$?
 		out=$diag/one.out
 		if [ "$status" = 1 ] &&
 			grep -q '^1\. bad checksum: 3 packets, INVALID' "$out" &&
-			grep -q '^2\. invalid tcp flag combination: 1 packet, INVALID' "$out" &&
+			grep -q '^2\. invalid tcp flag combination: 2 packets, INVALID' "$out" &&
 			grep -q '^   see it happen: ctlab show syn-fin' "$out" &&
-			grep -q 'RSTs: 1 seen, 1 sent by this namespace, 1 right after a reason' "$out" &&
+			grep -q 'RSTs: 2 seen, 2 sent by this namespace, 2 right after a reason' "$out" &&
 			grep -q 'out on eth0, after a packet of the flow logged "invalid tcp flag combination"' "$out" &&
-			grep -q 'counters over the watch: invalid +5' "$out" &&
+			grep -q 'counters over the watch: invalid +7' "$out" &&
 			"$debian_python" -c 'import json,sys
 d = json.load(open(sys.argv[1]))
 r = d["reasons"]
-assert d["kind"] == "diagnose" and d["logged"] == 5, d
-assert [(x["reason"], x["count"], x["verdict"]) for x in r[:2]] == [("bad checksum", 3, "invalid"), ("invalid tcp flag combination", 1, "invalid")], r
+assert d["kind"] == "diagnose" and d["logged"] == 7, d
+assert [(x["reason"], x["count"], x["verdict"]) for x in r[:2]] == [("bad checksum", 3, "invalid"), ("invalid tcp flag combination", 2, "invalid")], r
 assert r[1]["scenario"] == "syn-fin" and r[0]["samples"][0]["ifname"] == "eth0", r
-assert d["rsts"]["seen"] == 1 and d["rsts"]["samples"][0]["after_reason"] == "invalid tcp flag combination", d["rsts"]
-assert d["counters"]["invalid"] == 5, d["counters"]' "$out.json" &&
+assert d["rsts"]["seen"] == 2 and [x["after_reason"] for x in d["rsts"]["samples"]] == ["invalid tcp flag combination"] * 2, d["rsts"]
+assert d["counters"]["invalid"] == 7, d["counters"]' "$out.json" &&
 			[ "$(settings)" = "$before" ]; then
 			ok "diagnose ranks the reasons of a live namespace, ties the RST to the packet before it, and puts the logging back after Ctrl-C"
 		else

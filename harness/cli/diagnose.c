@@ -34,6 +34,8 @@
 #define RECENT_MAX	1024	/* reasons kept to find the RST that followed one */
 #define RST_SAMPLES_MAX	5
 #define CAUSE_WINDOW_NS	(5LL * 1000000000)	/* a RST this soon after a reason on its flow */
+#define LATE_WINDOW_NS	(5LL * 1000000000)	/* a reason read this late after its flow's RST */
+#define PENDING_MAX	256	/* RSTs whose reason may still come (NFLOG lags the packet socket) */
 #define DIAGNOSE_SCHEMA	1	/* the version of --json's document (docs/results.md) */
 
 /* What people find behind a reason, and the scenario that shows it. */
@@ -109,8 +111,9 @@ struct group {
 
 struct rst_seen {
 	struct watch_event event;
+	uint64_t number;		/* from 1, in the order read */
 	const struct group *cause;	/* the reason logged just before on its flow */
-	long long after_ns;
+	long long after_ns;		/* the reason read this long before (< 0: after) */
 };
 
 struct diagnosis {
@@ -127,6 +130,13 @@ struct diagnosis {
 	uint64_t rsts, rsts_out, rsts_caused;
 	struct rst_seen rst_samples[RST_SAMPLES_MAX];
 	size_t n_rst_samples;
+	/* RSTs read with no reason before them: the two sockets are read in turn,
+	 * so their packet's reason may be read after them */
+	struct {
+		struct rst_seen rst;
+		struct timespec taken;
+	} pending[PENDING_MAX];
+	size_t n_pending, next_pending;
 };
 
 static volatile sig_atomic_t stop_watch;
@@ -198,6 +208,57 @@ static long long ns_between(const struct timespec *a, const struct timespec *b)
 	return (b->tv_sec - a->tv_sec) * 1000000000LL + (b->tv_nsec - a->tv_nsec);
 }
 
+/* The reason conntrack gave the RST itself (its own packet), not its cause. */
+static bool own_reason(const struct packet_summary *logged, const struct packet_summary *rst)
+{
+	return logged->flags == rst->flags && logged->seq == rst->seq && logged->ack == rst->ack &&
+	       logged->sport == rst->sport;
+}
+
+/* Keeps @seen among the samples: those after a reason first, they are the answer. */
+static void sample_rst(struct diagnosis *d, const struct rst_seen *seen)
+{
+	for (size_t i = 0; i < d->n_rst_samples; i++)
+		if (d->rst_samples[i].number == seen->number) {
+			d->rst_samples[i] = *seen;
+			return;
+		}
+	if (d->n_rst_samples < RST_SAMPLES_MAX) {
+		d->rst_samples[d->n_rst_samples++] = *seen;
+		return;
+	}
+	for (size_t i = 0; seen->cause && i < RST_SAMPLES_MAX; i++)
+		if (!d->rst_samples[i].cause) {
+			d->rst_samples[i] = *seen;
+			return;
+		}
+}
+
+/* A reason read after a RST of its flow that had none yet: that RST's cause. */
+static void link_late(struct diagnosis *d, const struct watch_event *event,
+		      const struct group *group)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (size_t i = 1; i <= d->n_pending; i++) {
+		size_t at = (d->next_pending + PENDING_MAX - i) % PENDING_MAX;
+		struct rst_seen *rst = &d->pending[at].rst;
+		long long late = ns_between(&d->pending[at].taken, &now);
+
+		if (late > LATE_WINDOW_NS)
+			break;
+		if (rst->cause || own_reason(&event->packet, &rst->event.packet) ||
+		    !same_flow(&event->packet, &rst->event.packet))
+			continue;
+		rst->cause = group;
+		rst->after_ns = -late;
+		d->rsts_caused++;
+		sample_rst(d, rst);
+		return;
+	}
+}
+
 static void take_reason(struct diagnosis *d, const struct watch_event *event)
 {
 	char key[OBSERVER_REASON_MAX];
@@ -223,6 +284,7 @@ static void take_reason(struct diagnosis *d, const struct watch_event *event)
 	d->recent[d->next_recent].event = *event;
 	d->recent[d->next_recent].group = group;
 	clock_gettime(CLOCK_MONOTONIC, &d->recent[d->next_recent].taken);
+	link_late(d, event, group);
 	d->next_recent = (d->next_recent + 1) % RECENT_MAX;
 	if (d->n_recent < RECENT_MAX)
 		d->n_recent++;
@@ -230,7 +292,7 @@ static void take_reason(struct diagnosis *d, const struct watch_event *event)
 
 static void take_rst(struct diagnosis *d, const struct watch_event *event)
 {
-	struct rst_seen seen = { .event = *event };
+	struct rst_seen seen = { .event = *event, .number = d->rsts + 1 };
 	struct timespec now;
 
 	d->rsts++;
@@ -245,8 +307,7 @@ static void take_rst(struct diagnosis *d, const struct watch_event *event)
 
 		if (after > CAUSE_WINDOW_NS)
 			break;
-		if (logged->flags == event->packet.flags && logged->seq == event->packet.seq &&
-		    logged->ack == event->packet.ack && logged->sport == event->packet.sport)
+		if (own_reason(logged, &event->packet))
 			continue;
 		if (same_flow(logged, &event->packet)) {
 			seen.cause = d->recent[at].group;
@@ -255,15 +316,14 @@ static void take_rst(struct diagnosis *d, const struct watch_event *event)
 		}
 	}
 	d->rsts_caused += seen.cause != NULL;
-	/* Those after a reason first: they are the answer. */
-	if (d->n_rst_samples < RST_SAMPLES_MAX)
-		d->rst_samples[d->n_rst_samples++] = seen;
-	else if (seen.cause)
-		for (size_t i = 0; i < RST_SAMPLES_MAX; i++)
-			if (!d->rst_samples[i].cause) {
-				d->rst_samples[i] = seen;
-				break;
-			}
+	sample_rst(d, &seen);
+	if (seen.cause)
+		return;
+	d->pending[d->next_pending].rst = seen;
+	d->pending[d->next_pending].taken = now;
+	d->next_pending = (d->next_pending + 1) % PENDING_MAX;
+	if (d->n_pending < PENDING_MAX)
+		d->n_pending++;
 }
 
 static void print_event(const struct watch_event *event)
@@ -399,8 +459,9 @@ static void print_summary(struct diagnosis *d, const struct ct_stats *before,
 		packet_text(&r->event.packet, text, sizeof(text));
 		printf("   %s, %s %s", text, r->event.outgoing ? "out on" : "in on", r->event.ifname);
 		if (r->cause)
-			printf(", after a packet of the flow logged \"%s\" (read %.1f ms before)",
-			       r->cause->key, (double)r->after_ns / 1e6);
+			printf(", after a packet of the flow logged \"%s\" (read %.1f ms %s)",
+			       r->cause->key, (double)llabs(r->after_ns) / 1e6,
+			       r->after_ns >= 0 ? "before" : "after the RST");
 		printf("\n");
 	}
 	if (!have_stats)
