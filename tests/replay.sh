@@ -152,8 +152,16 @@ assert d["kind"] == "replay" and d["counts"]["invalid"] == 1 and len(p) == 1, d[
 assert p[0]["reason"].startswith("SEQ is over upper bound") and p[0]["flags"] == "PA", p
 assert f["events"][0]["kind"] == "invalid" and f["events"][0]["frame"] == p[0]["frame"], f
 print("yes")' "$replay/replay.json" 2>&1)
+# --html: the flow drawn as the report draws a run, the INVALID badge with its reason.
+"$ctlab" replay --html "$replay/replay.html" "$replay/pcap/seq-over-window-strict-ipv4/server-eth0.pcapng" >/dev/null 2>&1
+if [ "$json_ok" = yes ] && [ "$(grep -o '<g class="hop' "$replay/replay.html" | wc -l)" = 5 ] &&
+	grep -q '>INVALID<' "$replay/replay.html" && grep -q 'SEQ is over upper bound' "$replay/replay.html"; then
+	json_ok=yes
+else
+	json_ok="no page with 5 packets and the INVALID one's badge: $(head -c 300 "$replay/replay.html" 2>&1)"
+fi
 if [ -z "$scenario_failed" ] && [ "$mutant_status" = 1 ] && [ "$json_ok" = yes ]; then
-	ok "replay --scenario: $written captures written as scenarios of crafted packets pass as runs with the replay's verdicts and reasons; one verdict changed fails; --json names the INVALID packet and its flow"
+	ok "replay --scenario: $written captures written as scenarios of crafted packets pass as runs with the replay's verdicts and reasons; one verdict changed fails; --json names the INVALID packet and its flow, --html draws it"
 else
 	not_ok "replay --scenario: failed for:$scenario_failed; the mutant exits $mutant_status; --json: $json_ok"
 	head -40 "$replay/scenario-failures.txt" 2>/dev/null

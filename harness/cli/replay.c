@@ -21,6 +21,8 @@
 #define SCENARIO_FLOWS	8	/* flows --scenario writes */
 #define SCENARIO_SENDS	1000	/* crafted packets, at most */
 #define JSON_PACKETS	100000	/* packets --json lists, at most */
+#define HTML_FLOWS	16	/* flows --html draws */
+#define HTML_PACKETS	400	/* packets drawn of each */
 #define REPLAY_SCHEMA	1	/* the version of --json's document (docs/results.md) */
 
 /* What the summary keeps of a packet: an INVALID one with its reason, a RST
@@ -55,6 +57,7 @@ struct summary {
 	FILE *lines;
 	FILE *sends;			/* --scenario: each TCP/UDP packet as a send step, by flow */
 	json_t *packets;		/* --json: the INVALID ones, with a reason, RSTs, unjudged */
+	FILE *drawn;			/* --html: each TCP/UDP packet as run JSON, by flow */
 	size_t packets_left_out;
 	size_t invalid;
 	struct flow *flows;
@@ -218,6 +221,35 @@ static int packet_to_json(struct summary *s, const struct replay_packet *packet)
 	return json_array_append_new(s->packets, object);
 }
 
+/* "FLOW<TAB>{packet}": @packet as a run's packets are in results.json, from
+ * the client (the flow's first sender) or the server, for the page. */
+static int write_drawn(FILE *out, size_t flow, int way, const struct replay_packet *packet)
+{
+	const struct observed *seen = packet->detail;
+	bool judged = packet->judged && packet->verdict != VERDICT_UNSEEN;
+	json_t *object;
+	char *text;
+
+	object = json_pack("{s:I}", "index", (json_int_t)packet->frame);
+	if (!object)
+		return -1;
+	json_object_update_new(object, packet_headers_json(&packet->packet,
+				json_string(way ? "server" : "client"),
+				json_string(way ? "client" : "server")));
+	json_object_set_new(object, "direction", json_string("in"));
+	json_object_set_new(object, "verdict", json_string(judged ? verdict_name(packet->verdict) :
+							   "unseen"));
+	json_object_set_new(object, "reason", seen && seen->has_reason ?
+			    json_string(seen->reason) : json_null());
+	text = json_dumps(object, JSON_COMPACT);
+	json_decref(object);
+	if (!text)
+		return -1;
+	fprintf(out, "%zu\t%s\n", flow, text);
+	free(text);
+	return ferror(out) ? -1 : 0;
+}
+
 /* @reason as a scenario's expectation writes it: each number as '#'. */
 static void reason_pattern(const char *reason, char *out, size_t size)
 {
@@ -307,6 +339,8 @@ static int take_packet(const struct replay_packet *packet, void *arg)
 		return -1;
 	way = flow_way(flow, p);
 	if (s->sends && write_send(s->sends, (size_t)(flow - s->flows), way, packet) < 0)
+		return -1;
+	if (s->drawn && write_drawn(s->drawn, (size_t)(flow - s->flows), way, packet) < 0)
 		return -1;
 	flow->packets++;
 	flow->invalid += invalid;
@@ -631,6 +665,119 @@ static int write_json(struct summary *s, const struct replay_options *replay,
 	return EXIT_PASS;
 }
 
+/* One flow as a run of results.json, enough for the report's page to draw:
+ * the client and the server on each side of the conntrack that judged. */
+static json_t *flow_run(const struct flow *flow, const char *capture)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], name[160], about[1024];
+	size_t len;
+
+	inet_ntop(flow->family, &flow->src, src, sizeof(src));
+	inet_ntop(flow->family, &flow->dst, dst, sizeof(dst));
+	snprintf(name, sizeof(name), "%s %s:%u <-> %s:%u", flow->protocol == IPPROTO_TCP ? "tcp" :
+		 "udp", src, flow->sport, dst, flow->dport);
+	len = (size_t)snprintf(about, sizeof(about), "%zu packets from frame %zu of %s%s.",
+			       flow->packets, flow->first_frame, capture,
+			       flow->mid_stream ? ", picked up mid-stream" : "");
+	for (size_t i = 0; i < flow->n_events && len < sizeof(about); i++) {
+		const struct flow_event *event = &flow->events[i];
+
+		if (!event->rst)
+			len += (size_t)snprintf(about + len, sizeof(about) - len,
+						"\nframe %zu: INVALID: %s", event->frame,
+						event->reason ? event->reason : "(no reason logged)");
+		else if (event->cause)
+			len += (size_t)snprintf(about + len, sizeof(about) - len,
+						"\nframe %zu: RST, after the INVALID packet of frame %zu",
+						event->frame, event->cause);
+		else
+			len += (size_t)snprintf(about + len, sizeof(about) - len,
+						"\nframe %zu: RST", event->frame);
+	}
+	return json_pack("{s:s, s:s, s:s, s:s, s:n, s:s, s:f, s:s, s:s, s:[{s:s, s:s, s:b, s:[]},"
+			 " {s:s, s:s, s:b, s:[]}, {s:s, s:s, s:b, s:[]}], s:[], s:[], s:[], s:[], s:{}}",
+			 "name", name, "scenario", name, "file", capture,
+			 "family", flow->family == AF_INET ? "ipv4" : "ipv6", "variant",
+			 "outcome", flow->invalid ? "fail" : "pass", "seconds", 0.0, "about", about,
+			 "topology", "routed",
+			 "hosts", "name", "client", "addr", src, "observing", false, "interfaces",
+			 "name", "replay", "addr", "", "observing", true, "interfaces",
+			 "name", "server", "addr", dst, "observing", false, "interfaces",
+			 "links", "steps", "packets", "wire", "chains", "sysctls");
+}
+
+/*
+ * --html: the flows with INVALID packets or RSTs (HTML_FLOWS at most; the
+ * first flows when none has either), each drawn as the report draws a run,
+ * packet by packet with conntrack's verdicts and reasons. An exit status.
+ */
+static int write_html(struct summary *s, const struct replay_options *replay,
+		      const struct replay_result *result, const char *path)
+{
+	size_t chosen[HTML_FLOWS], n_chosen = 0;
+	json_t *runs = json_array(), *document, *run;
+	char date[32], host[256] = "localhost", *line = NULL;
+	struct html_links links = { 0 };
+	struct utsname uts;
+	struct outfile *file;
+	size_t cap = 0;
+	int rc;
+
+	for (int rank = 0; rank < 2; rank++)
+		for (size_t f = 0; f < s->n_flows && n_chosen < HTML_FLOWS; f++)
+			if (flow_rank(&s->flows[f]) == rank)
+				chosen[n_chosen++] = f;
+	for (size_t f = 0; !n_chosen && f < s->n_flows && f < 4; f++)
+		chosen[f] = f;
+	if (!n_chosen)
+		n_chosen = s->n_flows < 4 ? s->n_flows : 4;
+	for (size_t i = 0; runs && i < n_chosen; i++)
+		json_array_append_new(runs, flow_run(&s->flows[chosen[i]], replay->capture));
+	rewind(s->drawn);
+	while (runs && getline(&line, &cap, s->drawn) > 0) {
+		size_t flow = strtoul(line, NULL, 10);
+		char *tab = strchr(line, '\t');
+		json_t *packets;
+
+		for (size_t i = 0; i < n_chosen; i++) {
+			if (chosen[i] != flow || !tab)
+				continue;
+			run = json_array_get(runs, i);
+			packets = json_object_get(run, "packets");
+			if (json_array_size(packets) < HTML_PACKETS)
+				json_array_append_new(packets, json_loads(tab + 1, 0, NULL));
+		}
+	}
+	free(line);
+	uname(&uts);
+	time_text(date, sizeof(date), TIME_ISO_UTC, 0, true);
+	gethostname(host, sizeof(host) - 1);
+	document = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "tool", "ctlab", "ctlab_version",
+			     ctlab_version_long(), "date", date, "hostname", host, "kernel",
+			     uts.release, "runs", runs ? runs : json_array());
+	file = document ? outfile_open(path) : NULL;
+	if (!file) {
+		fprintf(stderr, "ctlab: replay --html %s: %s\n", path,
+			document ? outfile_strerror(errno) : "out of memory");
+		json_decref(document);
+		return EXIT_FAILED;
+	}
+	(void)result;
+	rc = report_html(document, outfile_stream(file), &links);
+	json_decref(document);
+	if (rc < 0) {
+		outfile_discard(file);
+		fprintf(stderr, "ctlab: replay --html %s: could not write it\n", path);
+		return EXIT_FAILED;
+	}
+	rc = outfile_commit(file);
+	if (rc < 0) {
+		fprintf(stderr, "ctlab: replay --html %s: %s\n", path, outfile_strerror(-rc));
+		return EXIT_FAILED;
+	}
+	return EXIT_PASS;
+}
+
 static void summary_free(struct summary *s)
 {
 	for (size_t f = 0; f < s->n_flows; f++) {
@@ -645,6 +792,8 @@ static void summary_free(struct summary *s)
 	if (s->sends)
 		fclose(s->sends);
 	json_decref(s->packets);
+	if (s->drawn)
+		fclose(s->drawn);
 }
 
 /* The packets' lines, after the header line. */
@@ -670,6 +819,7 @@ int cmd_replay(int argc, char **argv)
 		{ "flush-before", required_argument, NULL, 'F' },
 		{ "scenario", required_argument, NULL, 'S' },
 		{ "json", required_argument, NULL, 'J' },
+		{ "html", required_argument, NULL, 'W' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -677,7 +827,7 @@ int cmd_replay(int argc, char **argv)
 	struct replay_options replay = { .timeout_ms = 2000 };
 	struct replay_result result;
 	struct summary summary = { .verbose = false };
-	const char *ct_max = NULL, *scenario = NULL, *json_path = NULL;
+	const char *ct_max = NULL, *scenario = NULL, *json_path = NULL, *html_path = NULL;
 	bool verbose = false;
 	size_t invalid;
 	int opt, machine_fd = -1, rc;
@@ -735,6 +885,9 @@ int cmd_replay(int argc, char **argv)
 		case 'J':
 			json_path = optarg;
 			break;
+		case 'W':
+			html_path = optarg;
+			break;
 		case 'M':
 			if (!ct_max_valid(optarg))
 				return usage_error("--ct-max expects 1024..16777216 entries, found '%s'",
@@ -779,6 +932,11 @@ int cmd_replay(int argc, char **argv)
 		summary.sends = tmpfile();
 	if (json_path)
 		summary.packets = json_array();
+	if (html_path && !(summary.drawn = tmpfile())) {
+		fprintf(stderr, "ctlab: replay: a temporary file for --html: %s\n", strerror(errno));
+		summary_free(&summary);
+		return EXIT_FAILED;
+	}
 	if (!summary.lines || (scenario && !summary.sends)) {
 		fprintf(stderr, "ctlab: replay: a temporary file for the packets' lines: %s\n",
 			strerror(errno));
@@ -834,7 +992,8 @@ int cmd_replay(int argc, char **argv)
 	print_summary(&summary);
 	invalid = summary.invalid;
 	if ((scenario && write_scenario(&summary, &replay, scenario, &result) != EXIT_PASS) ||
-	    (json_path && write_json(&summary, &replay, &result, ct_max, json_path) != EXIT_PASS)) {
+	    (json_path && write_json(&summary, &replay, &result, ct_max, json_path) != EXIT_PASS) ||
+	    (html_path && write_html(&summary, &replay, &result, html_path) != EXIT_PASS)) {
 		summary_free(&summary);
 		return EXIT_FAILED;
 	}
