@@ -167,6 +167,21 @@ else
 	head -40 "$replay/scenario-failures.txt" 2>/dev/null
 fi
 
+# --paced: an answer 3 s after its datagram, with a UDP timeout of 1 s, finds
+# the entry gone when paced (new) and there when not (established); the paced
+# replay takes the capture's 3 s at least.
+"$debian_python" tests/udp_pair_pcap.py "$replay/udp.pcap" 3
+"$ctlab" replay -v --sysctl net.netfilter.nf_conntrack_udp_timeout=1 "$replay/udp.pcap" >"$replay/unpaced.txt" 2>&1
+paced_start=$(date +%s%N)
+"$ctlab" replay -v --paced --sysctl net.netfilter.nf_conntrack_udp_timeout=1 "$replay/udp.pcap" >"$replay/paced.txt" 2>&1
+paced_took=$((($(date +%s%N) - paced_start) / 1000000))
+if grep -q '^frame 2: .* udp len 12  established$' "$replay/unpaced.txt" &&
+	grep -q '^frame 2: .* udp len 12  new$' "$replay/paced.txt" && [ "$paced_took" -ge 3000 ]; then
+	ok "replay --paced: the answer 3 s later finds its entry timed out (1 s), as it would have; unpaced, it is there; the paced replay took $paced_took ms"
+else
+	not_ok "replay --paced: took $paced_took ms: $(cat "$replay/unpaced.txt" "$replay/paced.txt")"
+fi
+
 # The 74839 reset, from the router's capture: the INVALID segment with its
 # reason, the client's RST after it; without the DNAT rule the replay is wrong.
 nat_capture=$replay/invalid-not-unnated-ipv4.pcapng

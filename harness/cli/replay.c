@@ -616,7 +616,7 @@ static int write_json(struct summary *s, const struct replay_options *replay,
 	gethostname(host, sizeof(host) - 1);
 	document = json_pack(
 		"{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s,"
-		" s:{s:o, s:o, s:o, s:o, s:o, s:b, s:b},"
+		" s:{s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b},"
 		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
 		" s:{s:I, s:I, s:I}, s:O, s:I, s:o}",
 		"tool", "ctlab", "kind", "replay", "schema_version", REPLAY_SCHEMA,
@@ -628,6 +628,7 @@ static int write_json(struct summary *s, const struct replay_options *replay,
 		"flush_before", flushes ? flushes : json_array(),
 		"ct_max", ct_max ? json_integer(atoll(ct_max)) : json_null(),
 		"all_copies", replay->all_copies, "keep_checksums", replay->keep_checksums,
+		"paced", replay->paced,
 		"counts", "frames", (json_int_t)result->frames, "packets", (json_int_t)result->n_packets,
 		"invalid", (json_int_t)s->invalid, "copies", (json_int_t)result->copies,
 		"truncated", (json_int_t)result->truncated, "not_ip", (json_int_t)result->not_ip,
@@ -820,6 +821,7 @@ int cmd_replay(int argc, char **argv)
 		{ "scenario", required_argument, NULL, 'S' },
 		{ "json", required_argument, NULL, 'J' },
 		{ "html", required_argument, NULL, 'W' },
+		{ "paced", no_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -888,6 +890,9 @@ int cmd_replay(int argc, char **argv)
 		case 'W':
 			html_path = optarg;
 			break;
+		case 'P':
+			replay.paced = true;
+			break;
 		case 'M':
 			if (!ct_max_valid(optarg))
 				return usage_error("--ct-max expects 1024..16777216 entries, found '%s'",
@@ -918,26 +923,30 @@ int cmd_replay(int argc, char **argv)
 	replay.capture = argv[optind];
 	/* A crashed run may have left a global setting changed: put it back first. */
 	journal_recover(stderr);
+	if (scenario && (replay.n_nat || replay.nft_file || replay.n_flushes))
+		return usage_error("--scenario: a replay with --nat, --nft or --flush-before cannot be "
+				   "written as a scenario yet");
 	if (ct_max) {
 		machine_fd = take_ct_max(ct_max);
 		if (machine_fd < 0)
 			return -machine_fd;
+	} else {
+		/* Shared, as a run's: no other ctlab changes the table's size under it. */
+		machine_fd = journal_machine_lock(false, true);
+		if (machine_fd < 0) {
+			fprintf(stderr, "ctlab: replay: the machine lock: %s\n", strerror(-machine_fd));
+			return EXIT_FAILED;
+		}
 	}
-	if (scenario && (replay.n_nat || replay.nft_file || replay.n_flushes))
-		return usage_error("--scenario: a replay with --nat, --nft or --flush-before cannot be "
-				   "written as a scenario yet");
 	summary.verbose = verbose;
 	summary.lines = tmpfile();
 	if (scenario)
 		summary.sends = tmpfile();
 	if (json_path)
 		summary.packets = json_array();
-	if (html_path && !(summary.drawn = tmpfile())) {
-		fprintf(stderr, "ctlab: replay: a temporary file for --html: %s\n", strerror(errno));
-		summary_free(&summary);
-		return EXIT_FAILED;
-	}
-	if (!summary.lines || (scenario && !summary.sends)) {
+	if (html_path)
+		summary.drawn = tmpfile();
+	if (!summary.lines || (scenario && !summary.sends) || (html_path && !summary.drawn)) {
 		fprintf(stderr, "ctlab: replay: a temporary file for the packets' lines: %s\n",
 			strerror(errno));
 		rc = -1;
@@ -946,10 +955,9 @@ int cmd_replay(int argc, char **argv)
 		replay.each_arg = &summary;
 		rc = replay_run(&replay, &result);
 	}
-	if (ct_max) {
+	if (ct_max)
 		journal_restore_all();
-		close(machine_fd);
-	}
+	close(machine_fd);
 	if (rc < 0) {
 		if (summary.lines)
 			fprintf(stderr, "ctlab: replay: %s\n", result.error);

@@ -136,10 +136,22 @@ void report_packet(FILE *out, const struct observed *observed)
 
 	inet_ntop(packet->family, &packet->src, src, sizeof(src));
 	inet_ntop(packet->family, &packet->dst, dst, sizeof(dst));
-	fprintf(out, "      #%-3zu %s:%u > %s:%u %-3s seq %u ack %u win %u len %zu  %s",
-		observed->index + 1, src, packet->sport, dst, packet->dport,
-		tcp_flags_format(packet->flags, flags), packet->seq, packet->ack, packet->window,
-		packet->payload_len, verdict_name(observed->verdict));
+	fprintf(out, "      #%-3zu ", observed->index + 1);
+	/* Each protocol's own fields: a UDP datagram has no flags or sequence. */
+	if (packet->protocol == IPPROTO_TCP)
+		fprintf(out, "%s:%u > %s:%u %-3s seq %u ack %u win %u len %zu", src, packet->sport,
+			dst, packet->dport, tcp_flags_format(packet->flags, flags), packet->seq,
+			packet->ack, packet->window, packet->payload_len);
+	else if (packet->protocol == IPPROTO_UDP)
+		fprintf(out, "%s:%u > %s:%u udp len %zu", src, packet->sport, dst, packet->dport,
+			packet->payload_len);
+	else if (packet->protocol == IPPROTO_ICMP || packet->protocol == IPPROTO_ICMPV6)
+		fprintf(out, "%s > %s icmp type %u code %u len %zu", src, dst, packet->icmp_type,
+			packet->icmp_code, packet->payload_len);
+	else
+		fprintf(out, "%s > %s protocol %u len %zu", src, dst, packet->protocol,
+			packet->payload_len);
+	fprintf(out, "  %s", verdict_name(observed->verdict));
 	if (observed->has_reason)
 		fprintf(out, " \"%s\"", observed->reason);
 	fputc('\n', out);

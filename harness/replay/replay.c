@@ -78,6 +78,9 @@ struct replay {
 	size_t markers_landed;		/* their records, left out of the packets' numbers */
 	cpu_set_t old_cpus;		/* the thread's CPUs before the replay pinned it */
 	bool pinned;
+	bool paced_from;		/* the first frame's time is taken */
+	uint64_t first_ts_ns;
+	struct timespec started;
 };
 
 static const char *const judge_sysctls[][2] = {
@@ -476,6 +479,35 @@ static int drain(struct replay *r, size_t keep)
 	return 0;
 }
 
+/*
+ * --paced: waits until as long after the first frame's sending as the
+ * capture says this frame came after it (the capture's own clock, not a
+ * wait for the kernel); a frame stamped earlier goes at once.
+ */
+static void pace(struct replay *r, uint64_t ts_ns)
+{
+	struct timespec at;
+	uint64_t after;
+
+	if (!r->paced_from) {
+		r->paced_from = true;
+		r->first_ts_ns = ts_ns;
+		clock_gettime(CLOCK_MONOTONIC, &r->started);
+		return;
+	}
+	if (ts_ns <= r->first_ts_ns)
+		return;
+	after = ts_ns - r->first_ts_ns;
+	at.tv_sec = r->started.tv_sec + (time_t)(after / 1000000000u);
+	at.tv_nsec = r->started.tv_nsec + (long)(after % 1000000000u);
+	if (at.tv_nsec >= 1000000000) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
+		;
+}
+
 /* One frame: sent to be judged, or counted as left out. */
 static int replay_frame(struct replay *r, const struct cap_frame *frame)
 {
@@ -514,6 +546,8 @@ static int replay_frame(struct replay *r, const struct cap_frame *frame)
 	/* Room for this packet and a marker behind the window. */
 	if (r->n_flight >= SEND_WINDOW && drain(r, SEND_WINDOW / 2) < 0)
 		return -1;
+	if (r->options->paced)
+		pace(r, frame->ts_ns);
 	rc = frame_sender_send(r->sender, r->packet, len);
 	if (rc < 0)
 		return fail(r, "frame %zu: sending it: %s", result->frames, strerror(-rc));

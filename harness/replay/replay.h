@@ -30,6 +30,8 @@ struct replay_options {
 					 * in flight is without a verdict */
 	bool all_copies;		/* keep the copies a host forwarded, not only as they arrived */
 	bool keep_checksums;		/* as captured, not finished as offloading would */
+	bool paced;			/* each packet sent when the capture's clock says, after
+					 * the first: conntrack's timeouts run as they did */
 	/* frames (from 1, ascending) before which every entry is deleted, as
 	 * conntrack -F (an agent that deleted entries, a flush at that time) */
 	size_t n_flushes;
