@@ -85,6 +85,23 @@ int cmd_diagnose(int argc, char **argv);	/* diagnose.c */
 
 struct json_t;
 
+/* A document of its own @kind ("replay", "diagnose") begun with what every
+ * ctlab document says first: tool, kind, schema_version, ctlab_version,
+ * date, hostname, kernel. NULL out of memory. (common.c) */
+struct json_t *document_new(const char *kind, int schema_version);
+
+/* json_pretty - @document indented, as results.json is, then a newline: 0 or -1. (common.c) */
+int json_pretty(struct json_t *document, FILE *out);
+
+/*
+ * @write(@document, stream) into @path, whole (through outfile: renamed over
+ * @path when complete, a symlink there refused); @document is taken over
+ * (NULL: out of memory). On failure "ctlab: @option @path: why" on stderr.
+ * An exit status. (common.c)
+ */
+int write_document(const char *option, const char *path,
+		   int (*write)(struct json_t *document, FILE *out), struct json_t *document);
+
 /* The HTML page of @document, whose results.json or folder is @results (its
  * pcap/ is linked to), to @out_path or stdout (NULL); an exit status. (report.c) */
 int html_page(struct json_t *document, const char *results, const char *out_path);

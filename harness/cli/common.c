@@ -10,9 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "base/base.h"
 #include "journal/journal.h"
+#include "output/output.h"
 #include "lang/lang.h"
 #include "cli.h"
 
@@ -503,6 +508,57 @@ bool ct_max_valid(const char *text)
 	errno = 0;
 	n = strtol(text, &end, 10);
 	return !errno && end != text && !*end && n >= 1024 && n <= 16777216;
+}
+
+json_t *document_new(const char *kind, int schema_version)
+{
+	char date[32], host[256] = "localhost";
+	struct utsname uts;
+
+	uname(&uts);
+	time_text(date, sizeof(date), TIME_ISO_UTC, 0, true);
+	gethostname(host, sizeof(host) - 1);
+	return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "tool", "ctlab", "kind", kind,
+			 "schema_version", schema_version, "ctlab_version", ctlab_version_long(),
+			 "date", date, "hostname", host, "kernel", uts.release);
+}
+
+int json_pretty(json_t *document, FILE *out)
+{
+	if (json_dumpf(document, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+		return -1;
+	return fputc('\n', out) == EOF ? -1 : 0;
+}
+
+int write_document(const char *option, const char *path, int (*write)(json_t *, FILE *),
+		   json_t *document)
+{
+	struct outfile *file;
+	int rc;
+
+	if (!document) {
+		fprintf(stderr, "ctlab: %s %s: out of memory\n", option, path);
+		return EXIT_FAILED;
+	}
+	file = outfile_open(path);
+	if (!file) {
+		fprintf(stderr, "ctlab: %s %s: %s\n", option, path, outfile_strerror(errno));
+		json_decref(document);
+		return EXIT_FAILED;
+	}
+	rc = write(document, outfile_stream(file));
+	json_decref(document);
+	if (rc < 0) {
+		outfile_discard(file);
+		rc = -EIO;
+	} else {
+		rc = outfile_commit(file);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "ctlab: %s %s: %s\n", option, path, outfile_strerror(-rc));
+		return EXIT_FAILED;
+	}
+	return EXIT_PASS;
 }
 
 static int take_machine(void)

@@ -17,7 +17,6 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/utsname.h>
 
 #include <jansson.h>
 
@@ -512,11 +511,8 @@ static int write_json(const struct diagnosis *d, const char *path, const char *l
 		      const char *target, double seconds, const struct ct_stats *before,
 		      const struct ct_stats *after, bool have_stats)
 {
-	json_t *document, *reasons = json_array(), *rsts = json_array();
-	char date[32], host[256] = "localhost";
-	struct utsname uts;
-	struct outfile *file;
-	int rc;
+	json_t *document = document_new("diagnose", DIAGNOSE_SCHEMA), *rest;
+	json_t *reasons = json_array(), *rsts = json_array();
 
 	for (size_t i = 0; reasons && i < d->n_groups; i++) {
 		const struct group *g = &d->groups[i];
@@ -545,42 +541,21 @@ static int write_json(const struct diagnosis *d, const char *path, const char *l
 				    json_null());
 		json_array_append_new(rsts, object);
 	}
-	uname(&uts);
-	time_text(date, sizeof(date), TIME_ISO_UTC, 0, true);
-	gethostname(host, sizeof(host) - 1);
-	document = json_pack(
-		"{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:f, s:I, s:I, s:o,"
+	rest = json_pack(
+		"{s:{s:s, s:s}, s:f, s:I, s:I, s:o,"
 		" s:{s:I, s:I, s:I, s:o}, s:o}",
-		"tool", "ctlab", "kind", "diagnose", "schema_version", DIAGNOSE_SCHEMA,
-		"ctlab_version", ctlab_version_long(), "date", date, "hostname", host,
-		"kernel", uts.release, "namespace", "path", target, "label", label,
+		"namespace", "path", target, "label", label,
 		"seconds", seconds, "logged", (json_int_t)d->reasons,
 		"other_reasons", (json_int_t)d->other_reasons, "reasons",
 		reasons ? reasons : json_array(),
 		"rsts", "seen", (json_int_t)d->rsts, "sent", (json_int_t)d->rsts_out,
 		"after_reason", (json_int_t)d->rsts_caused, "samples", rsts ? rsts : json_array(),
 		"counters", have_stats ? counters_json(before, after) : json_null());
-	if (!document) {
-		fprintf(stderr, "ctlab: diagnose --json %s: out of memory\n", path);
-		return EXIT_FAILED;
-	}
-	file = outfile_open(path);
-	if (!file) {
-		fprintf(stderr, "ctlab: diagnose --json %s: %s\n", path, outfile_strerror(errno));
+	if (!document || !rest || json_object_update_new(document, rest) < 0) {
 		json_decref(document);
-		return EXIT_FAILED;
+		document = NULL;
 	}
-	rc = json_dumpf(document, outfile_stream(file), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', outfile_stream(file));
-	json_decref(document);
-	rc = rc < 0 ? -EIO : outfile_commit(file);
-	if (rc == -EIO)
-		outfile_discard(file);
-	if (rc < 0) {
-		fprintf(stderr, "ctlab: diagnose --json %s: %s\n", path, outfile_strerror(-rc));
-		return EXIT_FAILED;
-	}
-	return EXIT_PASS;
+	return write_document("diagnose --json", path, json_pretty, document);
 }
 
 static int netns_target(const char *netns, const char *pid, bool host, char *path, size_t size,

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/utsname.h>
 
 #include <jansson.h>
 
@@ -599,11 +598,8 @@ static json_t *strings_json(const char *const *strings, size_t n)
 static int write_json(struct summary *s, const struct replay_options *replay,
 		      const struct replay_result *result, const char *ct_max, const char *path)
 {
-	char date[32], host[256] = "localhost";
-	json_t *document, *flows = json_array(), *flushes = json_array();
-	struct utsname uts;
-	struct outfile *file;
-	int rc;
+	json_t *document = document_new("replay", REPLAY_SCHEMA), *flows = json_array();
+	json_t *flushes = json_array(), *rest;
 
 	for (int rank = 0; flows && rank < 3; rank++)
 		for (size_t f = 0; f < s->n_flows; f++)
@@ -611,17 +607,12 @@ static int write_json(struct summary *s, const struct replay_options *replay,
 				json_array_append_new(flows, flow_json(&s->flows[f]));
 	for (size_t i = 0; flushes && i < replay->n_flushes; i++)
 		json_array_append_new(flushes, json_integer((json_int_t)replay->flush_before[i]));
-	uname(&uts);
-	time_text(date, sizeof(date), TIME_ISO_UTC, 0, true);
-	gethostname(host, sizeof(host) - 1);
-	document = json_pack(
-		"{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s,"
+	rest = json_pack(
+		"{s:s,"
 		" s:{s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b},"
 		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
 		" s:{s:I, s:I, s:I}, s:O, s:I, s:o}",
-		"tool", "ctlab", "kind", "replay", "schema_version", REPLAY_SCHEMA,
-		"ctlab_version", ctlab_version_long(), "date", date, "hostname", host,
-		"kernel", uts.release, "capture", replay->capture,
+		"capture", replay->capture,
 		"options", "sysctls", strings_json(replay->sysctls, replay->n_sysctls),
 		"nat", strings_json(replay->nat, replay->n_nat),
 		"nft", replay->nft_file ? json_string(replay->nft_file) : json_null(),
@@ -640,30 +631,11 @@ static int write_json(struct summary *s, const struct replay_options *replay,
 		"evicted", (json_int_t)result->evicted,
 		"packets", s->packets, "packets_left_out", (json_int_t)s->packets_left_out,
 		"flows", flows ? flows : json_array());
-	if (!document) {
-		fprintf(stderr, "ctlab: replay --json %s: out of memory\n", path);
-		return EXIT_FAILED;
-	}
-	file = outfile_open(path);
-	if (!file) {
-		fprintf(stderr, "ctlab: replay --json %s: %s\n", path, outfile_strerror(errno));
+	if (!document || !rest || json_object_update_new(document, rest) < 0) {
 		json_decref(document);
-		return EXIT_FAILED;
+		document = NULL;
 	}
-	rc = json_dumpf(document, outfile_stream(file), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', outfile_stream(file));
-	json_decref(document);
-	if (rc < 0) {
-		outfile_discard(file);
-		fprintf(stderr, "ctlab: replay --json %s: could not write it\n", path);
-		return EXIT_FAILED;
-	}
-	rc = outfile_commit(file);
-	if (rc < 0) {
-		fprintf(stderr, "ctlab: replay --json %s: %s\n", path, outfile_strerror(-rc));
-		return EXIT_FAILED;
-	}
-	return EXIT_PASS;
+	return write_document("replay --json", path, json_pretty, document);
 }
 
 /* One flow as a run of results.json, enough for the report's page to draw:
@@ -707,6 +679,14 @@ static json_t *flow_run(const struct flow *flow, const char *capture)
 			 "links", "steps", "packets", "wire", "chains", "sysctls");
 }
 
+/* The report's page of @document, which links to no pcap. */
+static int html_of(json_t *document, FILE *out)
+{
+	struct html_links links = { 0 };
+
+	return report_html(document, out, &links);
+}
+
 /*
  * --html: the flows with INVALID packets or RSTs (HTML_FLOWS at most; the
  * first flows when none has either), each drawn as the report draws a run,
@@ -717,12 +697,8 @@ static int write_html(struct summary *s, const struct replay_options *replay,
 {
 	size_t chosen[HTML_FLOWS], n_chosen = 0;
 	json_t *runs = json_array(), *document, *run;
-	char date[32], host[256] = "localhost", *line = NULL;
-	struct html_links links = { 0 };
-	struct utsname uts;
-	struct outfile *file;
+	char *line = NULL;
 	size_t cap = 0;
-	int rc;
 
 	for (int rank = 0; rank < 2; rank++)
 		for (size_t f = 0; f < s->n_flows && n_chosen < HTML_FLOWS; f++)
@@ -750,33 +726,13 @@ static int write_html(struct summary *s, const struct replay_options *replay,
 		}
 	}
 	free(line);
-	uname(&uts);
-	time_text(date, sizeof(date), TIME_ISO_UTC, 0, true);
-	gethostname(host, sizeof(host) - 1);
-	document = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "tool", "ctlab", "ctlab_version",
-			     ctlab_version_long(), "date", date, "hostname", host, "kernel",
-			     uts.release, "runs", runs ? runs : json_array());
-	file = document ? outfile_open(path) : NULL;
-	if (!file) {
-		fprintf(stderr, "ctlab: replay --html %s: %s\n", path,
-			document ? outfile_strerror(errno) : "out of memory");
-		json_decref(document);
-		return EXIT_FAILED;
-	}
 	(void)result;
-	rc = report_html(document, outfile_stream(file), &links);
-	json_decref(document);
-	if (rc < 0) {
-		outfile_discard(file);
-		fprintf(stderr, "ctlab: replay --html %s: could not write it\n", path);
-		return EXIT_FAILED;
+	document = document_new("replay-page", REPLAY_SCHEMA);
+	if (document && json_object_set_new(document, "runs", runs ? runs : json_array()) < 0) {
+		json_decref(document);
+		document = NULL;
 	}
-	rc = outfile_commit(file);
-	if (rc < 0) {
-		fprintf(stderr, "ctlab: replay --html %s: %s\n", path, outfile_strerror(-rc));
-		return EXIT_FAILED;
-	}
-	return EXIT_PASS;
+	return write_document("replay --html", path, html_of, document);
 }
 
 static void summary_free(struct summary *s)
