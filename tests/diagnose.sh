@@ -1,65 +1,67 @@
 # Sourced by tests/integration.sh (uses $ctlab, ok, not_ok): ctlab diagnose
-# against a namespace ctlab kept from a run, as a live namespace someone else
-# made: it ranks what conntrack logged there, ties RSTs to the packets before
-# them, puts the logging settings back (after Ctrl-C, a refusal and SIGKILL),
-# and refuses a namespace whose NFLOG group 0 is taken.
+# against a ctlab run in progress, as a live namespace someone else made: its
+# client runs conntrack with nobody on NFLOG group 0 there (diagnose ranks
+# what conntrack logged, ties RSTs to the packets before them, puts the
+# logging back after Ctrl-C and SIGKILL); its server is the run's observer's
+# (diagnose refuses it, as it refuses a second listener).
 # shellcheck shell=bash disable=SC2154  # ctlab is set by the sourcing script
 
 diag=$(mktemp -d)
 debian_python=/usr/bin/python3
 
-# The kept pair of a short run: conntrack in use on the server (ctlab's table).
-# Named after the run's pid: another suite's kept namespaces are not ours.
-"$ctlab" run --keep --family ipv4 scenarios/tcp-flags/syn-fin.ct >"$diag/run.ktap" 2>&1 &
+# The run holds its namespaces while it sleeps: no `ctlab clean` beside takes
+# them (their ctlab is alive); named after its pid, another run's are not ours.
+"$ctlab" run --keep tests/fixtures/diagnose-target.ct >"$diag/run.ktap" 2>&1 &
 run_pid=$!
-wait "$run_pid"
-server=ctlab-$run_pid-syn-fin-ipv4-server
-client=ctlab-$run_pid-syn-fin-ipv4-client
+client=ctlab-$run_pid-fixture-diagnose-target-ipv4-client
+server=ctlab-$run_pid-fixture-diagnose-target-ipv4-server
 
-# settings: the namespace's logging switch, as one line.
+# target_ready: the client's rule is in once its port 7 listens.
+target_ready() {
+	[ -e "/run/netns/$client" ] && ip netns exec "$client" ss -ltnH 2>/dev/null | grep -q ':7 '
+}
+# until_ok COMMAND...: until COMMAND succeeds, bounded (30 s).
+until_ok() {
+	for _ in $(seq 300); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# settings: the client's logging switch, as one line.
 settings() {
-	ip netns exec "$server" sh -c 'cat /proc/sys/net/netfilter/nf_conntrack_log_invalid \
+	ip netns exec "$client" sh -c 'cat /proc/sys/net/netfilter/nf_conntrack_log_invalid \
 		/proc/sys/net/netfilter/nf_log/2 /proc/sys/net/netfilter/nf_log/10' | tr '\n' ' '
 }
-# until_text FILE TEXT: wait (bounded, 30 s) for TEXT in FILE.
-until_text() {
-	for _ in $(seq 300); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# until_settings WANT: wait (bounded, 30 s) for the logging switch to read WANT.
-until_settings() {
-	for _ in $(seq 300); do
-		[ "$(settings)" = "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# start_diagnose OUT: diagnose the server in the background, until its header is out.
+settings_are() { [ "$(settings)" = "$1" ]; }
+has_text() { grep -q "$2" "$1" 2>/dev/null; }
+# start_diagnose OUT: diagnose the client in the background, until its header is out.
 start_diagnose() {
-	"$ctlab" diagnose -v --netns "$server" --duration 120 --json "$1.json" >"$1" 2>&1 &
+	"$ctlab" diagnose -v --netns "$client" --duration 120 --json "$1.json" >"$1" 2>&1 &
 	diag_pid=$!
-	until_text "$1" "^# nf_conntrack_tcp_be_liberal"
+	until_ok has_text "$1" "^# nf_conntrack_tcp_be_liberal"
+}
+# send FLAGS COUNT SPORT [badsum]: crafted segments from the server to the client's port 80.
+send() {
+	ip netns exec "$server" "$debian_python" tests/send_tcp.py 198.18.0.2 198.18.0.1 "$3" 80 "$1" "$2" ${4:+"$4"}
 }
 
-if [ ! -e "/run/netns/$server" ] || [ ! -e "/run/netns/$client" ]; then
-	not_ok "diagnose: the kept namespaces of a run: $(tail -3 "$diag/run.ktap")"
+if ! until_ok target_ready; then
+	not_ok "diagnose: the target run's namespaces: $(tail -3 "$diag/run.ktap")"
 else
 	# What nobody has switched on: after diagnose it must read so again.
-	ip netns exec "$server" sysctl -qw net.netfilter.nf_conntrack_log_invalid=0 \
+	ip netns exec "$client" sysctl -qw net.netfilter.nf_conntrack_log_invalid=0 \
 		net.netfilter.nf_log.2=NONE net.netfilter.nf_log.10=NONE
 	before=$(settings)
 
 	if start_diagnose "$diag/one.out"; then
 		# 3 SYNs with a bad checksum (dropped, no answer), then two SYN+FINs
-		# the server answers with RSTs (their reasons may be read after them).
-		ip netns exec "$client" "$debian_python" tests/send_tcp.py 198.18.0.1 198.18.0.2 4100 80 0x02 3 badsum
-		ip netns exec "$client" "$debian_python" tests/send_tcp.py 198.18.0.1 198.18.0.2 4000 80 0x03 2
+		# the client answers with RSTs (their reasons may be read after them).
+		send 0x02 3 4100 badsum
+		send 0x03 2 4000
 		# Once both RSTs and their own reasons are in (-v prints each), stop it as a person would.
-		until_text "$diag/one.out" "^# invalid new: .*198.18.0.1.4001 " &&
-			until_text "$diag/one.out" "^# RST .*198.18.0.1.4001 "
+		until_ok has_text "$diag/one.out" "^# invalid new: .*198.18.0.2.4001 " &&
+			until_ok has_text "$diag/one.out" "^# RST .*198.18.0.2.4001 "
 		kill -INT "$diag_pid"
 		wait "$diag_pid"
 		status=$?
@@ -80,7 +82,7 @@ assert r[1]["scenario"] == "syn-fin" and r[0]["samples"][0]["ifname"] == "eth0",
 assert d["rsts"]["seen"] == 2 and [x["after_reason"] for x in d["rsts"]["samples"]] == ["invalid tcp flag combination"] * 2, d["rsts"]
 assert d["counters"]["invalid"] == 7, d["counters"]' "$out.json" &&
 			[ "$(settings)" = "$before" ]; then
-			ok "diagnose ranks the reasons of a live namespace, ties the RST to the packet before it, and puts the logging back after Ctrl-C"
+			ok "diagnose of a running scenario's namespace ranks the reasons, ties the RSTs to the packets before them, and puts the logging back after Ctrl-C"
 		else
 			not_ok "diagnose of a live namespace: exit $status, settings '$(settings)' (were '$before'):"
 			sed 's/^/    /' "$out"
@@ -90,21 +92,25 @@ assert d["counters"]["invalid"] == 7, d["counters"]' "$out.json" &&
 		kill "$diag_pid" 2>/dev/null
 	fi
 
-	# A second listener on group 0 is refused; the first's switch stays on.
+	# The run's observer listens on the server's group 0, a second diagnose on
+	# the client's: both refused, nothing changed; then SIGKILL, and the
+	# guardian puts the switch back.
 	if start_diagnose "$diag/first.out"; then
 		on=$(settings)
-		"$ctlab" diagnose --netns "$server" --duration 1 >"$diag/second.out" 2>&1
-		status=$?
-		if [ "$status" = 1 ] && grep -q "listens on NFLOG group 0 there" "$diag/second.out" &&
+		"$ctlab" diagnose --netns "$client" --duration 1 >"$diag/second.out" 2>&1
+		second=$?
+		"$ctlab" diagnose --netns "$server" --duration 1 >"$diag/observed.out" 2>&1
+		observed=$?
+		if [ "$second$observed" = 11 ] && grep -q "listens on NFLOG group 0 there" "$diag/second.out" &&
+			grep -q "listens on NFLOG group 0 there" "$diag/observed.out" &&
 			[ "$(settings)" = "$on" ] && [ "$on" != "$before" ]; then
-			ok "diagnose refuses a namespace whose NFLOG group 0 another program listens on, and changes nothing there"
+			ok "diagnose refuses a namespace whose NFLOG group 0 another program listens on (a second diagnose, a run's observer), and changes nothing there"
 		else
-			not_ok "diagnose beside another listener: exit $status, settings '$(settings)' (were '$on'): $(cat "$diag/second.out")"
+			not_ok "diagnose beside another listener: exits $second $observed, settings '$(settings)' (were '$on'): $(cat "$diag/second.out" "$diag/observed.out")"
 		fi
-		# SIGKILL: the guardian puts the switch back.
 		kill -KILL "$diag_pid"
 		wait "$diag_pid" 2>/dev/null
-		if until_settings "$before"; then
+		if until_ok settings_are "$before"; then
 			ok "diagnose killed with SIGKILL: its guardian puts the namespace's logging back"
 		else
 			not_ok "diagnose killed with SIGKILL: settings '$(settings)', were '$before'"
@@ -113,9 +119,11 @@ assert d["counters"]["invalid"] == 7, d["counters"]' "$out.json" &&
 		not_ok "diagnose: no header in 30 s: $(cat "$diag/first.out")"
 		kill "$diag_pid" 2>/dev/null
 	fi
-	ip netns del "$server"
-	ip netns del "$client"
 fi
+kill -TERM "$run_pid" 2>/dev/null
+wait "$run_pid" 2>/dev/null
+ip netns del "$client" 2>/dev/null
+ip netns del "$server" 2>/dev/null
 
 # Bad input: usage errors, and a namespace that is not there.
 "$ctlab" diagnose >/dev/null 2>"$diag/err"

@@ -23,11 +23,11 @@ check() {
 	if "$@"; then ok "$what"; else not_ok "$what"; fi
 }
 
-# What ctlab must never leave or change, and only that (other programs may add
-# namespaces and links meanwhile): its named namespaces, veths with its link
-# names and addresses from its ranges in the host namespace, the sysctls.
+# What ctlab must never leave or change, and only that (other programs, and
+# other ctlab runs with their kept namespaces, come and go meanwhile): veths
+# with its link names and addresses from its ranges in the host namespace,
+# the sysctls; a killed run's own namespaces are looked for by its pid.
 host_state() {
-	ip netns list 2>/dev/null | grep '^ctlab-' | sort
 	ip -o link show type veth | sed 's/^[0-9]*: //; s/[@:].*//' | grep -x 'eth[0-9]*' | sort
 	ip -o addr show | grep -E ' (198\.1[89]\.|2001:db8:)' | sort
 	# The global ones as no other ctlab (a --ct-max run beside) is changing them.
@@ -50,6 +50,7 @@ killed_host_unchanged() {
 	kill -9 "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
 	host_state >"$out/after"
+	find /run/netns -maxdepth 1 -name "ctlab-$1-*" 2>/dev/null | sort >>"$out/after"
 	if [ "$2" = yes ] && cmp -s "$out/before" "$out/after"; then
 		ok "$3: host unchanged"
 	else
