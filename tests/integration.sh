@@ -382,10 +382,13 @@ for fix in "invalid-drop-fix.ct:^@fixed   nft router" "liberal-fix.ct:^@liberal 
 done
 
 # 5. --keep leaves the namespaces for `ip netns exec`; `ctlab clean` removes them.
-"$ctlab" run --keep tests/fixtures/flag-check.ct >/dev/null 2>"$out/keep.err"
-kept=$(ip netns list | grep -c '^ctlab-.*-fixture-flag-check-')
+# Its namespaces by its pid: another ctlab's kept ones may come and go.
+"$ctlab" run --keep tests/fixtures/flag-check.ct >/dev/null 2>"$out/keep.err" &
+keep_pid=$!
+wait $keep_pid
+kept=$(ip netns list | grep -c "^ctlab-$keep_pid-fixture-flag-check-")
 "$ctlab" clean >/dev/null
-left=$(ip netns list | grep -c '^ctlab-')
+left=$(ip netns list | grep -c "^ctlab-$keep_pid-")
 if [ "$kept" = 4 ] && [ "$left" = 0 ]; then
 	ok "--keep kept 4 namespaces, clean removed them"
 else
