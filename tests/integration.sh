@@ -132,11 +132,16 @@ check "unknown scenario name exits 2" exits 2 "$ctlab" run no-such-scenario
 check "unknown command exits 2" exits 2 "$ctlab" frobnicate
 usage_printed() { "$ctlab" --help | grep -q '^usage: ctlab'; }
 check "--help prints usage" usage_printed
-. tests/cli.sh
-. tests/outputs.sh
-. tests/report.sh
-. tests/replay.sh
-. tests/diagnose.sh
+# Each sourced file shares this shell: one that set $out would send every
+# test after it to the wrong folder.
+suite_out=$out
+for sourced in cli outputs report replay diagnose; do
+	. "tests/$sourced.sh"
+	if [ "$out" != "$suite_out" ]; then
+		not_ok "tests/$sourced.sh changed the suite's \$out to '$out'"
+		out=$suite_out
+	fi
+done
 if command -v setpriv >/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$ctlab" run tests/fixtures/flag-check.ct >"$out/nonroot" 2>&1
 	status=$?
