@@ -136,6 +136,7 @@ check "--help prints usage" usage_printed
 # test after it to the wrong folder.
 suite_out=$out
 for sourced in cli outputs report replay diagnose; do
+	# shellcheck source=/dev/null  # each of the five above
 	. "tests/$sourced.sh"
 	if [ "$out" != "$suite_out" ]; then
 		not_ok "tests/$sourced.sh changed the suite's \$out to '$out'"
