@@ -83,6 +83,11 @@ int cmd_report(int argc, char **argv);	/* report.c */
 int cmd_replay(int argc, char **argv);	/* replay.c */
 int cmd_diagnose(int argc, char **argv);	/* diagnose.c */
 
+/* @reason as a scenario's expectation writes it, each run of digits as '#'
+ * (diagnose groups reasons by it, replay --scenario expects it), cut to
+ * @size. (common.c) */
+void reason_pattern(const char *reason, char *out, size_t size);
+
 struct json_t;
 
 /* A document of its own @kind ("replay", "diagnose") begun with what every

@@ -510,6 +510,22 @@ bool ct_max_valid(const char *text)
 	return !errno && end != text && !*end && n >= 1024 && n <= 16777216;
 }
 
+void reason_pattern(const char *reason, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (const char *p = reason; *p && n + 1 < size; p++) {
+		if (*p >= '0' && *p <= '9') {
+			while (p[1] >= '0' && p[1] <= '9')
+				p++;
+			out[n++] = '#';
+		} else {
+			out[n++] = *p;
+		}
+	}
+	out[n] = '\0';
+}
+
 json_t *document_new(const char *kind, int schema_version)
 {
 	char date[32], host[256] = "localhost";

@@ -6,7 +6,6 @@
  * (journaled, put back on every exit path); rules are never touched.
  */
 
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -146,23 +145,6 @@ static void on_stop(int sig)
 	stop_watch = 1;
 }
 
-/* The reason with each run of digits as '#', as scenarios write it. */
-static void group_key(const char *reason, char *key, size_t size)
-{
-	size_t n = 0;
-
-	for (const char *p = reason; *p && n + 1 < size; p++) {
-		if (isdigit((unsigned char)*p)) {
-			while (isdigit((unsigned char)p[1]))
-				p++;
-			key[n++] = '#';
-		} else {
-			key[n++] = *p;
-		}
-	}
-	key[n] = '\0';
-}
-
 static const struct reason_note *note_of(const char *reason)
 {
 	for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]); i++)
@@ -264,7 +246,7 @@ static void take_reason(struct diagnosis *d, const struct watch_event *event)
 	struct group *group = NULL;
 
 	d->reasons++;
-	group_key(event->reason, key, sizeof(key));
+	reason_pattern(event->reason, key, sizeof(key));
 	for (size_t i = 0; i < d->n_groups && !group; i++)
 		if (!strcmp(d->groups[i].key, key))
 			group = &d->groups[i];

@@ -249,23 +249,6 @@ static int write_drawn(FILE *out, size_t flow, int way, const struct replay_pack
 	return ferror(out) ? -1 : 0;
 }
 
-/* @reason as a scenario's expectation writes it: each number as '#'. */
-static void reason_pattern(const char *reason, char *out, size_t size)
-{
-	size_t n = 0;
-
-	for (const char *p = reason; *p && n + 1 < size; p++) {
-		if (*p >= '0' && *p <= '9') {
-			while (p[1] >= '0' && p[1] <= '9')
-				p++;
-			out[n++] = '#';
-		} else {
-			out[n++] = *p;
-		}
-	}
-	out[n] = '\0';
-}
-
 /*
  * "FLOW<TAB>send …<TAB>expect …": @packet crafted again from the end of its
  * flow that sent it (the client: the flow's first sender), with conntrack's
