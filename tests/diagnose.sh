@@ -125,6 +125,49 @@ wait "$diag_run_pid" 2>/dev/null
 ip netns del "$diag_client" 2>/dev/null
 ip netns del "$diag_server" 2>/dev/null
 
+# An incident of the gallery, paused before its steps with its router's group
+# 0 left free (--no-reasons): diagnose on the router, attached meanwhile,
+# ranks the incident's reason first and names the scenario; the run passes on
+# its verdicts. Without --no-reasons the run's observer holds group 0 (the
+# refusal above).
+mkfifo "$diag/go"
+"$ctlab" run --pause --no-reasons k8s-94861-asymmetric-routing/invalid-drop/ipv4 \
+	<"$diag/go" >"$diag/incident.ktap" 2>"$diag/incident.err" &
+diag_incident_pid=$!
+exec {diag_go}>"$diag/go"
+diag_router=
+if diag_until diag_has_text "$diag/incident.err" "^ctlab: Enter goes on"; then
+	diag_router=$(sed -n 's/^ctlab:   \(.*\) (conntrack observed here)$/\1/p' "$diag/incident.err")
+fi
+diag_status=
+if [ -n "$diag_router" ]; then
+	"$ctlab" diagnose -v --netns "$diag_router" --duration 120 --json "$diag/incident.json" \
+		>"$diag/incident.out" 2>&1 &
+	diag_pid=$!
+	if diag_until diag_has_text "$diag/incident.out" "^# nf_conntrack_tcp_be_liberal"; then
+		echo >&"$diag_go"
+		diag_until diag_has_text "$diag/incident.ktap" "^ok 1 " &&
+			diag_until diag_has_text "$diag/incident.out" "^# packet (index "
+	fi
+	kill -INT "$diag_pid"
+	wait "$diag_pid"
+	diag_status=$?
+fi
+exec {diag_go}>&-
+wait "$diag_incident_pid"
+diag_incident_status=$?
+if [ "$diag_status" = 1 ] && [ "$diag_incident_status" = 0 ] &&
+	grep -q '^1\. packet (index #) in dir # invalid, state SYN_SENT: [0-9]* packets\?, INVALID' "$diag/incident.out" &&
+	grep -q '^   see it happen: ctlab show k8s-94861-asymmetric-routing' "$diag/incident.out" &&
+	"$debian_python" -c 'import json,sys
+r = json.load(open(sys.argv[1]))["reasons"]
+assert r[0]["reason"] == "packet (index #) in dir # invalid, state SYN_SENT" and r[0]["scenario"] == "k8s-94861-asymmetric-routing", r' "$diag/incident.json"; then
+	ok "diagnose on the router of a running incident (k8s-94861, paused with --no-reasons) ranks its reason first and names the scenario; the run passes"
+else
+	not_ok "diagnose of a running incident: diagnose exit '$diag_status', run exit $diag_incident_status:"
+	sed 's/^/    /' "$diag/incident.err" "$diag/incident.ktap" "$diag/incident.out" 2>/dev/null | tail -40
+fi
+
 # Bad input: usage errors, and a namespace that is not there.
 "$ctlab" diagnose >/dev/null 2>"$diag/err"
 diag_s1=$?

@@ -546,11 +546,11 @@ static int netns_target(const char *netns, const char *pid, bool host, char *pat
 	if ((netns != NULL) + (pid != NULL) + host != 1)
 		return usage_error("diagnose expects one of --netns NAME, --pid PID, --host");
 	if (netns) {
-		if (!*netns || netns[0] == '.' || strlen(netns) > 64 ||
+		if (!*netns || netns[0] == '.' || strlen(netns) > 200 ||
 		    strspn(netns, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
 		    strlen(netns))
 			return usage_error("--netns expects the name of a namespace in /run/netns "
-					   "(letters, digits, '_', '.', '-'), found '%s'", netns);
+					   "(up to 200 letters, digits, '_', '.', '-'), found '%s'", netns);
 		snprintf(path, size, "/run/netns/%s", netns);
 		snprintf(label, label_size, "namespace %s", netns);
 	} else if (pid) {
@@ -579,7 +579,7 @@ int cmd_diagnose(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *netns_name = NULL, *pid = NULL, *json_path = NULL;
-	char path[128], label[160], err[512], liberal[32], loose[32], old[3][64];
+	char path[256], label[256], err[512], liberal[32], loose[32], old[3][64];
 	struct ct_stats before, after;
 	struct timespec start, now;
 	struct diagnosis *d;

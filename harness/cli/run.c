@@ -260,6 +260,29 @@ static int auto_out(char *dir, size_t size)
 	return 0;
 }
 
+/*
+ * --pause: the run's namespaces named on stderr, then a line from stdin (or
+ * its end) lets the steps go on. Runs side by side pause one at a time.
+ */
+static void pause_before_steps(const char *run_name, const char *const *netns, size_t n,
+			       void *arg)
+{
+	static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
+	char line[256];
+
+	(void)arg;
+	pthread_mutex_lock(&one_at_a_time);
+	fprintf(stderr, "ctlab: paused before the steps of %s; its namespaces:\n", run_name);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "ctlab:   %s%s\n", netns[i],
+			i == 0 ? " (conntrack observed here)" : "");
+	fprintf(stderr, "ctlab: Enter goes on\n");
+	fflush(stderr);
+	if (!fgets(line, sizeof(line), stdin))
+		clearerr(stdin);
+	pthread_mutex_unlock(&one_at_a_time);
+}
+
 /* The machine lock, exclusively; says so when other ctlab runs hold it. */
 int cmd_run(int argc, char **argv)
 {
@@ -279,6 +302,8 @@ int cmd_run(int argc, char **argv)
 		{ "color", required_argument, NULL, 'C' },
 		{ "out", required_argument, NULL, 'O' },
 		{ "shard", required_argument, NULL, 'S' },
+		{ "pause", no_argument, NULL, 'p' },
+		{ "no-reasons", no_argument, NULL, 'N' },
 		{ "colour", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -361,6 +386,12 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'k':
 			engine_options.keep = true;
+			break;
+		case 'p':
+			engine_options.pause = pause_before_steps;
+			break;
+		case 'N':
+			engine_options.no_reasons = true;
 			break;
 		case 'J':
 			json_path = optarg;

@@ -115,7 +115,7 @@ static void keep_namespaces(struct run *run)
 	size_t i;
 	int rc;
 
-	for (i = 0; i < topology_host_count(run->topology); i++) {
+	for (i = 0; i < topology_host_count(run->topology) && run->n_kept < RUN_HOSTS_MAX; i++) {
 		struct host *host = topology_host_at(run->topology, i);
 
 		snprintf(path, sizeof(path), "/run/netns/ctlab-%d-%s", (int)getpid(),
@@ -124,13 +124,37 @@ static void keep_namespaces(struct run *run)
 			if (*c == '/')
 				*c = '-';
 		snprintf(path + strlen(path), sizeof(path) - strlen(path), "-%s", host->name);
+		if (strlen(path) >= sizeof(run->kept[0])) {
+			fprintf(stderr, "ctlab: cannot keep %s: name too long\n", path);
+			continue;
+		}
 		rc = netns_keep(host->ns, path);
-		if (rc < 0)
+		if (rc < 0) {
 			fprintf(stderr, "ctlab: cannot keep %s: %s\n", path, strerror(-rc));
-		else
+			continue;
+		}
+		/* The observing host's first: a pause names it first. */
+		if (host == run->observing_host) {
+			memmove(run->kept[1], run->kept[0], run->n_kept * sizeof(run->kept[0]));
+			snprintf(run->kept[0], sizeof(run->kept[0]), "%s", path);
+		} else {
+			snprintf(run->kept[run->n_kept], sizeof(run->kept[0]), "%s", path);
+		}
+		run->n_kept++;
+		if (run->options->keep)
 			fprintf(stderr, "ctlab: kept %s (ip netns exec %s ...)\n", path,
 				path + strlen("/run/netns/"));
 	}
+}
+
+/* Pause before the steps: the caller is given the namespaces' names. */
+static void pause_run(struct run *run)
+{
+	const char *names[RUN_HOSTS_MAX];
+
+	for (size_t i = 0; i < run->n_kept; i++)
+		names[i] = run->kept[i] + strlen("/run/netns/");
+	run->options->pause(run->result->name, names, run->n_kept, run->options->pause_arg);
 }
 
 static void describe_hosts(struct run *run)
@@ -355,7 +379,8 @@ static int set_up(struct run *run)
 		if (strcmp(observing_hosts[i].topology, run->scenario->topology) == 0)
 			run->observing_host = find_host(run, observing_hosts[i].observing_host);
 	describe_hosts(run);
-	run->observer = observer_new(run->observing_host->ns, err, sizeof(err));
+	run->observer = observer_new(run->observing_host->ns, !run->options->no_reasons, err,
+				     sizeof(err));
 	if (!run->observer) {
 		/* Conntrack, nf_tables or NFLOG missing from this kernel. */
 		result->outcome = OUTCOME_SKIP;
@@ -382,7 +407,7 @@ static int set_up(struct run *run)
 		snprintf(result->reason, sizeof(result->reason), "wire capture: %s", err);
 		return -1;
 	}
-	if (run->options->keep)
+	if (run->options->keep || run->options->pause)
 		keep_namespaces(run);
 	return 0;
 }
@@ -406,6 +431,9 @@ static void tear_down(struct run *run)
 	hold_close(run->hold);
 	wire_free(run->wire);
 	observer_free(run->observer);
+	/* Bind-mounted only for the pause: gone with the run. */
+	for (i = 0; !run->options->keep && i < run->n_kept; i++)
+		netns_unkeep(run->kept[i]);
 	topology_free(run->topology);
 }
 
@@ -642,6 +670,7 @@ static void engine_run_locked(const struct scenario *scenario, int variant, int 
 	};
 	uint32_t kernel = engine_kernel_version();
 	struct timespec start;
+	double paused = 0;
 	size_t i;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -662,6 +691,13 @@ static void engine_run_locked(const struct scenario *scenario, int variant, int 
 	}
 	if (set_up(&run) < 0)
 		goto out_tear_down;
+	if (options->pause) {
+		/* The time paused counts neither for -T nor in the run's seconds. */
+		double before = seconds_since(&start);
+
+		pause_run(&run);
+		paused = seconds_since(&start) - before;
+	}
 
 	for (i = 0; i < scenario->n_steps; i++) {
 		const struct step *step = &scenario->steps[i];
@@ -674,9 +710,11 @@ static void engine_run_locked(const struct scenario *scenario, int variant, int 
 		result->n_steps = i + 1;
 		/* Each step's waits are bounded; this bounds their sum, so one slow
 		 * run cannot hold up the suite. */
-		if (options->run_limit_ms && seconds_since(&start) * 1000 > options->run_limit_ms) {
+		if (options->run_limit_ms &&
+		    (seconds_since(&start) - paused) * 1000 > options->run_limit_ms) {
 			step_error(step_result, "not run: the run had taken %.1f s, over its limit "
-				   "(-T %d s)", seconds_since(&start), options->run_limit_ms / 1000);
+				   "(-T %d s)", seconds_since(&start) - paused,
+				   options->run_limit_ms / 1000);
 			snprintf(result->reason, sizeof(result->reason), "%s:%d:%d: %s: %s",
 				 scenario->path, step->pos.line, step->pos.column, step->text,
 				 step_result->message);
@@ -718,7 +756,7 @@ static void engine_run_locked(const struct scenario *scenario, int variant, int 
 
 out_tear_down:
 	tear_down(&run);
-	result->seconds = seconds_since(&start);
+	result->seconds = seconds_since(&start) - paused;
 }
 
 void run_result_free(struct run_result *result)

@@ -161,6 +161,14 @@ struct engine_options {
 	int run_limit_ms;		/* bound of a whole run, checked between steps; 0 none */
 	bool machine_held;		/* the caller holds the machine lock exclusively */
 	bool keep;			/* bind-mount the namespaces under /run/netns */
+	bool no_reasons;		/* leave NFLOG group 0 (conntrack's reasons) to another
+					 * listener, such as ctlab diagnose: reason clauses are
+					 * not checked, the logging switch is not touched */
+	/* When set, called once a run's namespaces are up and bind-mounted under
+	 * /run/netns (removed after the run unless keep), before its first step,
+	 * with their names; the observing host's first. The run's -T starts after. */
+	void (*pause)(const char *run_name, const char *const *netns, size_t n, void *arg);
+	void *pause_arg;
 	const char *pcap_dir;		/* write each run's wire as a pcapng file there */
 	const struct fact_value *facts;	/* the kernel facts probed for @fact: conditions */
 	size_t n_facts;

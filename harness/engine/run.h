@@ -62,6 +62,8 @@ struct run {
 	struct topology *topology;
 	const struct host *observing_host;
 	struct observer *observer;
+	char kept[RUN_HOSTS_MAX][128];	/* the /run/netns paths made for --keep or pause */
+	size_t n_kept;
 	struct wire *wire;		/* NULL unless the run looks at the wire */
 	struct hold *hold;		/* NFQUEUE listener of hold steps; NULL: none yet */
 	bool hold_table;		/* their nft table is loaded (a release deletes it) */

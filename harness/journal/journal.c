@@ -26,7 +26,7 @@
 #define JOURNAL_MAX		(64 * 1024)
 
 #define WORD_MAX		31	/* a logger's name */
-#define NETNS_PATH_MAX		96
+#define NETNS_PATH_MAX		256
 
 /* The settings ctlab changes: the only keys journal_set and journal_set_in
  * take and a journal line may name. */

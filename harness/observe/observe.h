@@ -46,9 +46,11 @@ struct observer;
  * Start observing ns: make its conntrack log invalid packets with reasons to
  * NFLOG group 0 (per-namespace sysctls), load the nft table "ctlab" that logs each
  * packet's ct state to group 1, and open "nflog:0,1" with libpcap there.
+ * Without @reasons, group 0 and the logging switch are left to someone else
+ * (ctlab diagnose): only "nflog:1", the verdicts, no reason.
  * Returns NULL with a message in err.
  */
-struct observer *observer_new(struct netns *ns, char *err, size_t errsize);
+struct observer *observer_new(struct netns *ns, bool reasons, char *err, size_t errsize);
 void observer_free(struct observer *observer);
 
 /* Read the records that are ready, waiting up to timeout_ms for the first.

@@ -157,6 +157,7 @@ static pthread_mutex_t nflog_activate_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct open_in_ns {
 	struct observer *observer;
+	bool reasons;			/* NFLOG group 0 too */
 	char *err;
 	size_t errsize;
 };
@@ -169,7 +170,7 @@ static int open_sockets(void *arg)
 	char pcap_err[PCAP_ERRBUF_SIZE] = "";
 	int rc;
 
-	observer->pcap = pcap_create("nflog:0,1", pcap_err);
+	observer->pcap = pcap_create(open->reasons ? "nflog:0,1" : "nflog:1", pcap_err);
 	if (!observer->pcap)
 		goto out_pcap_err;
 	if (pcap_set_snaplen(observer->pcap, 65535) || pcap_set_immediate_mode(observer->pcap, 1) ||
@@ -199,7 +200,7 @@ out_pcap_err:
 	return -1;
 }
 
-struct observer *observer_new(struct netns *ns, char *err, size_t errsize)
+struct observer *observer_new(struct netns *ns, bool reasons, char *err, size_t errsize)
 {
 	struct observer *observer;
 	struct open_in_ns open;
@@ -226,12 +227,13 @@ struct observer *observer_new(struct netns *ns, char *err, size_t errsize)
 			 "modprobe them)", nft_err);
 		goto out_free;
 	}
-	for (i = 0; i < sizeof(observer_sysctls) / sizeof(observer_sysctls[0]); i++) {
+	for (i = 0; reasons && i < sizeof(observer_sysctls) / sizeof(observer_sysctls[0]); i++) {
 		rc = write_observer_sysctl(ns, observer_sysctls[i], err, errsize);
 		if (rc < 0)
 			goto out_free;
 	}
-	open = (struct open_in_ns){ .observer = observer, .err = err, .errsize = errsize };
+	open = (struct open_in_ns){ .observer = observer, .reasons = reasons, .err = err,
+				    .errsize = errsize };
 	if (netns_run(ns, open_sockets, &open) != 0)
 		goto out_free;
 	return observer;

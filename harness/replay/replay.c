@@ -280,7 +280,7 @@ static int build(struct replay *r)
 	}
 	if (load_nat(r) < 0)
 		return -1;
-	r->observer = observer_new(r->judge, err, sizeof(err));
+	r->observer = observer_new(r->judge, true, err, sizeof(err));
 	if (!r->observer)
 		return fail(r, "conntrack's logging in the judge: %s", err);
 	rc = frame_sender_open(r->feed, FEED_IF, r->judge, JUDGE_IF, &r->sender);
