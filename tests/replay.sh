@@ -75,7 +75,7 @@ PY
 		"$ctlab" replay -v "${settings[@]}" "${flushes[@]}" "$capture" >"$replay/out.txt" 2>&1
 		[ $? -le 1 ] || return 1
 	fi
-	"$debian_python" - "$replay/runs.json" "$run" "$replay/out.txt" <<'PY'
+	"$debian_python" - "$replay/runs.json" "$run" "$replay/out.txt" "$replay/chains" <<'PY'
 import json, re, sys
 run = [r for r in json.load(open(sys.argv[1]))["runs"] if r["name"] == sys.argv[2]][0]
 want = [(p["verdict"], p["reason"] or "") for p in run["packets"]]
@@ -88,6 +88,33 @@ if got != want:
     print("run:   ", want)
     print("replay:", got)
     sys.exit(1)
+# The RST chains: each RST the run found caused by an INVALID packet at its
+# observing host, the replay ties to that same packet (by their places in order).
+index_of = {}
+links = set()
+for line in open(sys.argv[3]):
+    m = re.match(r"frame (\d+): +#\d+ ", line)
+    if m:
+        index_of[int(m.group(1))] = len(index_of) + 1
+    m = re.match(r" *frame (\d+): RST, after the INVALID packet of frame (\d+) the other way", line)
+    if m:
+        links.add((int(m.group(1)), int(m.group(2))))
+links = {(index_of.get(r), index_of.get(c)) for r, c in links}
+wire = {w["index"]: w for w in run["wire"]}
+observing = [h["name"] for h in run["hosts"] if h["observing"]][0]
+chains = 0
+for chain in run["chains"]:
+    if chain.get("cause_verdict") != "invalid" or chain.get("judged_at") != observing:
+        continue
+    rst = wire[chain["rst_wire"]]
+    seen = [p["index"] for p in run["packets"] if p["index"] > chain["cause_packet"] and
+            "R" in (p.get("flags") or "") and p.get("seq") == rst.get("seq")]
+    if not seen or (seen[0], chain["cause_packet"]) not in links:
+        print("run: RST #%s caused by INVALID #%d; replay: %s" % (seen[:1], chain["cause_packet"], sorted(links)))
+        sys.exit(1)
+    chains += 1
+with open(sys.argv[4], "a") as counted:
+    counted.write("%d\n" % chains)
 PY
 }
 
@@ -115,7 +142,7 @@ for run in seq-over-window/strict/ipv4 seq-over-window/strict/ipv6 seq-over-wind
 	fi
 done
 if [ $runs_status -le 1 ] && [ -z "$replay_failed" ]; then
-	ok "replay: $agreed runs' captures replayed give the runs' own verdicts and reasons, packet for packet (${#incident_runs[@]} of the incident gallery's)"
+	ok "replay: $agreed runs' captures replayed give the runs' own verdicts and reasons, packet for packet (${#incident_runs[@]} of the incident gallery's), and tie each of the $(awk '{n += $1} END {print n + 0}' "$replay/chains") RSTs the runs found caused by an INVALID packet to that packet"
 else
 	not_ok "replay: verdicts differ from the runs' for:$replay_failed (runs exit $runs_status)"
 	head -40 "$replay/failures.txt"
