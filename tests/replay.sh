@@ -227,6 +227,24 @@ else
 	sed 's/^/    /' "$replay/nat.txt" "$replay/nonat.txt" | head -30
 fi
 
+# --entries: the entry after each INVALID packet and RST, read before the
+# next packet of its flow goes: the leaked segment leaves the DNAT entry
+# ESTABLISHED; the client's RST to the server's own address finds none (its
+# tuple is no entry's). The same in --json's events.
+"$ctlab" replay --entries --json "$replay/entries.json" --nat "dnat $service" "$nat_capture" >"$replay/entries.txt" 2>&1
+if grep -q 'INVALID: SEQ is over upper bound [0-9]* (over the window of the receiver); entry stays ESTABLISHED$' "$replay/entries.txt" &&
+   grep -q 'RST, after the INVALID packet of frame [0-9]* the other way; no entry$' "$replay/entries.txt" &&
+   ! grep -q 'without their entry' "$replay/entries.txt" &&
+   "$debian_python" -c 'import json,sys
+e = json.load(open(sys.argv[1]))["flows"][0]["events"]
+assert [x["entry_state"] for x in e if x["kind"] == "invalid"][0] == "ESTABLISHED", e
+assert [x["entry_state"] for x in e if x["kind"] == "rst"] == ["no entry"], e' "$replay/entries.json"; then
+	ok "replay --entries: the 74839 segment leaves its entry ESTABLISHED, the RST after it has none; the same in --json"
+else
+	not_ok "replay --entries of the 74839 capture:"
+	sed 's/^/    /' "$replay/entries.txt" | tail -12
+fi
+
 # A mutant: without the run's be_liberal=1 the liberal run's replay differs.
 capture=$replay/seq-over-window-liberal-ipv4.pcapng
 "$ctlab" replay -v "$capture" >"$replay/strict.txt" 2>&1

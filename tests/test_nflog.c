@@ -2,10 +2,13 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/netlink.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netfilter/nfnetlink_log.h>
 #include <pcap/pcap.h>
 
@@ -339,6 +342,60 @@ START_TEST(test_valid_record)
 	ck_assert_mem_eq(rec.payload, ip_packet, sizeof(ip_packet));
 	ck_assert_ptr_eq(rec.payload, copy + b.len - sizeof(ip_packet));
 	free(copy);
+}
+END_TEST
+
+/* NFULA_CT as ctnetlink nests it: status, then protoinfo > tcp > state. */
+static size_t build_ct(uint8_t *out, uint8_t state, bool cut_state)
+{
+	struct builder tcp = { .len = 0 }, info = { .len = 0 }, ct = { .len = 0 };
+	uint32_t status = htonl(IPS_ASSURED | IPS_CONFIRMED);
+	uint8_t flags[2] = { 0, 0 };
+
+	build_tlv(&tcp, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, flags, 1);
+	if (!cut_state)
+		build_tlv(&tcp, CTA_PROTOINFO_TCP_STATE, &state, 1);
+	build_tlv(&info, CTA_PROTOINFO_TCP | NLA_F_NESTED, tcp.buf, tcp.len);
+	build_tlv(&ct, CTA_STATUS, &status, 4);
+	build_tlv(&ct, CTA_PROTOINFO | NLA_F_NESTED, info.buf, info.len);
+	memcpy(out, ct.buf, ct.len);
+	return ct.len;
+}
+
+START_TEST(test_entry)
+{
+	struct builder b;
+	struct nflog_record rec;
+	uint8_t ct[256];
+	size_t n;
+
+	/* Without NFULA_CT: no entry, state -1. */
+	build_valid(&b, "ctlab in established");
+	ck_assert_int_eq(parse_built(&b, &rec), 0);
+	ck_assert(!rec.has_ct);
+	ck_assert_int_eq(rec.ct_tcp_state, -1);
+
+	n = build_ct(ct, 3, false);
+	build_valid(&b, "ctlab in established");
+	build_tlv(&b, NFULA_CT | NLA_F_NESTED, ct, n);
+	ck_assert_int_eq(parse_built(&b, &rec), 0);
+	ck_assert(rec.has_ct);
+	ck_assert_int_eq(rec.ct_tcp_state, 3);
+	ck_assert_uint_eq(rec.ct_status & IPS_ASSURED, IPS_ASSURED);
+	ck_assert_uint_eq(rec.payload_len, sizeof(ip_packet));
+
+	/* No state inside (UDP), and a nest cut short: the record still parses. */
+	n = build_ct(ct, 3, true);
+	build_valid(&b, "ctlab in established");
+	build_tlv(&b, NFULA_CT, ct, n);
+	ck_assert_int_eq(parse_built(&b, &rec), 0);
+	ck_assert_int_eq(rec.ct_tcp_state, -1);
+	n = build_ct(ct, 3, false);
+	ct[n - 8] = 0xff;	/* the state TLV's length: past its nest */
+	build_valid(&b, "ctlab in established");
+	build_tlv(&b, NFULA_CT, ct, n);
+	ck_assert_int_eq(parse_built(&b, &rec), 0);
+	ck_assert_int_eq(rec.ct_tcp_state, -1);
 }
 END_TEST
 
@@ -692,6 +749,7 @@ static Suite *nflog_suite(void)
 	tcase_add_test(records, test_prefix_truncated);
 	tcase_add_test(records, test_last_tlv_unpadded);
 	tcase_add_test(records, test_unknown_and_flagged_types);
+	tcase_add_test(records, test_entry);
 	suite_add_tcase(s, records);
 
 	tcase_add_test(prefix, test_ct_protocol);

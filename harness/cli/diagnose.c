@@ -170,20 +170,6 @@ static void packet_text(const struct packet_summary *p, char *buf, size_t size)
 		snprintf(buf, size, "proto %u %s > %s", p->protocol, src, dst);
 }
 
-/* The same flow, either way round. */
-static bool same_flow(const struct packet_summary *a, const struct packet_summary *b)
-{
-	size_t len = a->family == AF_INET ? 4 : 16;
-
-	if (a->family != b->family || a->protocol != b->protocol)
-		return false;
-	if (!memcmp(&a->src, &b->src, len) && !memcmp(&a->dst, &b->dst, len) &&
-	    a->sport == b->sport && a->dport == b->dport)
-		return true;
-	return !memcmp(&a->src, &b->dst, len) && !memcmp(&a->dst, &b->src, len) &&
-	       a->sport == b->dport && a->dport == b->sport;
-}
-
 static long long ns_between(const struct timespec *a, const struct timespec *b)
 {
 	return (b->tv_sec - a->tv_sec) * 1000000000LL + (b->tv_nsec - a->tv_nsec);
@@ -230,7 +216,7 @@ static void link_late(struct diagnosis *d, const struct watch_event *event,
 		if (late > LATE_WINDOW_NS)
 			break;
 		if (rst->cause || own_reason(&event->packet, &rst->event.packet) ||
-		    !same_flow(&event->packet, &rst->event.packet))
+		    !packet_same_flow(&event->packet, &rst->event.packet))
 			continue;
 		rst->cause = group;
 		rst->after_ns = -late;
@@ -290,7 +276,7 @@ static void take_rst(struct diagnosis *d, const struct watch_event *event)
 			break;
 		if (own_reason(logged, &event->packet))
 			continue;
-		if (same_flow(logged, &event->packet)) {
+		if (packet_same_flow(logged, &event->packet)) {
 			seen.cause = d->recent[at].group;
 			seen.after_ns = after;
 			break;

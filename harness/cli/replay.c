@@ -31,6 +31,8 @@ struct flow_event {
 	bool rst;
 	size_t cause;			/* a RST's: the frame of that INVALID packet, else 0 */
 	char *reason;			/* an INVALID packet's, NULL when none was logged */
+	int entry_state;		/* the flow's entry after it (TCP_CONNTRACK_*), -1 unknown */
+	bool invalid;			/* a RST that was INVALID itself: its entry stays */
 };
 
 /* A connection of the capture, either way: its endpoints as its first packet
@@ -44,6 +46,7 @@ struct flow {
 	size_t first_frame;
 	bool mid_stream;		/* its first packet was not a SYN: picked up as loose=1 does */
 	size_t last_invalid[2];		/* the latest INVALID frame its first sender's way, and back */
+	int entry_state;		/* its entry's TCP state after its last tracked packet, -1 unknown */
 	struct flow_event *events;
 	size_t n_events, cap_events;
 };
@@ -53,12 +56,14 @@ struct flow {
  * each packet waits in a file for the header line. */
 struct summary {
 	bool verbose;
+	const struct replay_result *result;	/* its entries flag, set before the first packet */
 	FILE *lines;
 	FILE *sends;			/* --scenario: each TCP/UDP packet as a send step, by flow */
 	json_t *packets;		/* --json: the INVALID ones, with a reason, RSTs, unjudged */
 	FILE *drawn;			/* --html: each TCP/UDP packet as run JSON, by flow */
 	size_t packets_left_out;
 	size_t invalid;
+	size_t entries_unread;		/* INVALID TCP packets and RSTs whose entry is unknown */
 	struct flow *flows;
 	size_t n_flows, cap_flows;
 	size_t *slots;			/* flow index + 1, 0 free: open addressing */
@@ -170,6 +175,7 @@ static struct flow *find_flow(struct summary *s, const struct replay_packet *pac
 		.family = p->family, .protocol = p->protocol, .src = p->src, .dst = p->dst,
 		.sport = p->sport, .dport = p->dport, .first_frame = packet->frame,
 		.mid_stream = p->protocol == IPPROTO_TCP && !(p->flags & TCP_FLAG_SYN),
+		.entry_state = -1,
 	};
 	*slot = ++s->n_flows;
 	return &s->flows[s->n_flows - 1];
@@ -300,7 +306,7 @@ static int take_packet(const struct replay_packet *packet, void *arg)
 	const struct packet_summary *p = &packet->packet;
 	bool invalid = packet->verdict == VERDICT_INVALID;
 	struct flow *flow;
-	int way;
+	int way, state;
 
 	s->invalid += invalid;
 	if (s->packets && (invalid || is_rst(p) || !packet->judged ||
@@ -327,9 +333,19 @@ static int take_packet(const struct replay_packet *packet, void *arg)
 	flow->packets++;
 	flow->invalid += invalid;
 	flow->rsts += is_rst(p);
+	/* With every record's entry, an INVALID packet (it has none) leaves its
+	 * flow's as the packet before left it; else what was read for it. */
+	if (packet->detail && s->result->entries && packet->detail->entry_state >= 0)
+		flow->entry_state = packet->detail->entry_state;
+	state = packet->detail ? packet->detail->entry_state : -1;
+	if (state == -1 && s->result->entries)
+		state = flow->entry_state;
+	s->entries_unread += state == -1 && !s->result->entries && packet->detail &&
+			     p->protocol == IPPROTO_TCP &&
+			     (invalid || is_rst(p));
 	if (invalid) {
 		const struct observed *seen = packet->detail;
-		struct flow_event event = { .frame = packet->frame };
+		struct flow_event event = { .frame = packet->frame, .entry_state = state };
 
 		if (seen && seen->has_reason && !(event.reason = strdup(seen->reason)))
 			return -1;
@@ -341,9 +357,26 @@ static int take_packet(const struct replay_packet *packet, void *arg)
 	}
 	if (is_rst(p) &&
 	    add_event(flow, &(struct flow_event){ .frame = packet->frame, .rst = true,
-						  .cause = flow->last_invalid[!way] }) < 0)
+						  .cause = flow->last_invalid[!way],
+						  .entry_state = state, .invalid = invalid }) < 0)
 		return -1;
 	return 0;
+}
+
+/* What the summary says of the entry after an event: "; entry stays
+ * ESTABLISHED" (an INVALID packet leaves it as it was), "; entry now CLOSE"
+ * (a RST), "; no entry", or nothing when unknown. */
+static const char *entry_words(const struct flow_event *event)
+{
+	static char words[64];
+
+	if (event->entry_state == OBSERVED_NO_ENTRY)
+		return "; no entry";
+	if (event->entry_state < 0)
+		return "";
+	snprintf(words, sizeof(words), "; entry %s %s", event->rst && !event->invalid ? "now" : "stays",
+		 tcp_state_name(event->entry_state));
+	return words;
 }
 
 static void print_flow_name(const struct flow *flow)
@@ -370,13 +403,14 @@ static void print_flow(const struct flow *flow)
 		const struct flow_event *event = &flow->events[i];
 
 		if (!event->rst)
-			printf("    frame %zu: INVALID: %s\n", event->frame,
+			printf("    frame %zu: INVALID: %s", event->frame,
 			       event->reason ? event->reason : "(no reason logged)");
 		else if (event->cause)
-			printf("    frame %zu: RST, after the INVALID packet of frame %zu the other way\n",
+			printf("    frame %zu: RST, after the INVALID packet of frame %zu the other way",
 			       event->frame, event->cause);
 		else
-			printf("    frame %zu: RST\n", event->frame);
+			printf("    frame %zu: RST", event->frame);
+		printf("%s\n", entry_words(event));
 	}
 }
 
@@ -409,6 +443,10 @@ static void print_summary(const struct summary *s)
 		printf("  and %zu more flows: %zu with INVALID packets, %zu with RSTs, %zu picked up "
 		       "mid-stream (-v lists every packet)\n", left[0] + left[1] + left[2], left[0],
 		       left[1], left[2]);
+	if (s->entries_unread)
+		printf("(%zu TCP INVALID packets and RSTs without their entry: a later packet of "
+		       "their flow was sent before it could be read, on a kernel whose NFLOG "
+		       "records carry no entry; --entries reads each)\n", s->entries_unread);
 }
 
 /* A scenario's name from the capture's file name: "replay-" and its letters. */
@@ -548,12 +586,18 @@ static json_t *flow_json(const struct flow *flow)
 	for (size_t i = 0; events && i < flow->n_events; i++) {
 		const struct flow_event *event = &flow->events[i];
 
+		json_t *state = event->entry_state >= 0 ?
+			json_string(tcp_state_name(event->entry_state)) :
+			event->entry_state == OBSERVED_NO_ENTRY ? json_string("no entry") : json_null();
+
 		json_array_append_new(events, event->rst ?
-			json_pack("{s:I, s:s, s:o}", "frame", (json_int_t)event->frame, "kind", "rst",
+			json_pack("{s:I, s:s, s:o, s:o}", "frame", (json_int_t)event->frame, "kind", "rst",
 				  "after_invalid_frame", event->cause ?
-				  json_integer((json_int_t)event->cause) : json_null()) :
-			json_pack("{s:I, s:s, s:o}", "frame", (json_int_t)event->frame, "kind", "invalid",
-				  "reason", event->reason ? json_string(event->reason) : json_null()));
+				  json_integer((json_int_t)event->cause) : json_null(),
+				  "entry_state", state) :
+			json_pack("{s:I, s:s, s:o, s:o}", "frame", (json_int_t)event->frame,
+				  "kind", "invalid", "reason", event->reason ?
+				  json_string(event->reason) : json_null(), "entry_state", state));
 	}
 	object = json_pack("{s:s, s:s, s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:b, s:o}",
 			   "protocol", flow->protocol == IPPROTO_TCP ? "tcp" : "udp",
@@ -761,6 +805,7 @@ int cmd_replay(int argc, char **argv)
 		{ "json", required_argument, NULL, 'J' },
 		{ "html", required_argument, NULL, 'W' },
 		{ "paced", no_argument, NULL, 'P' },
+		{ "entries", no_argument, NULL, 'E' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -832,6 +877,9 @@ int cmd_replay(int argc, char **argv)
 		case 'P':
 			replay.paced = true;
 			break;
+		case 'E':
+			replay.entries = true;
+			break;
 		case 'M':
 			if (!ct_max_valid(optarg))
 				return usage_error("--ct-max expects 1024..16777216 entries, found '%s'",
@@ -878,6 +926,7 @@ int cmd_replay(int argc, char **argv)
 		}
 	}
 	summary.verbose = verbose;
+	summary.result = &result;
 	summary.lines = tmpfile();
 	if (scenario)
 		summary.sends = tmpfile();

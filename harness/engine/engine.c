@@ -379,8 +379,8 @@ static int set_up(struct run *run)
 		if (strcmp(observing_hosts[i].topology, run->scenario->topology) == 0)
 			run->observing_host = find_host(run, observing_hosts[i].observing_host);
 	describe_hosts(run);
-	run->observer = observer_new(run->observing_host->ns, !run->options->no_reasons, err,
-				     sizeof(err));
+	run->observer = observer_new(run->observing_host->ns,
+				     run->options->no_reasons ? 0 : OBSERVE_REASONS, err, sizeof(err));
 	if (!run->observer) {
 		/* Conntrack, nf_tables or NFLOG missing from this kernel. */
 		result->outcome = OUTCOME_SKIP;

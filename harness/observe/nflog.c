@@ -22,6 +22,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <linux/netlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netfilter/nfnetlink_log.h>
 
 #include "nflog.h"
@@ -92,7 +93,52 @@ static int parse_payload(struct nflog_record *rec, const uint8_t *value,
 	return 0;
 }
 
+/*
+ * Finds attribute @type in the attributes @data[0..@len) (nested flag and
+ * byte-order flag ignored); its value and length, or NULL. A malformed one
+ * ends the search.
+ */
+static const uint8_t *find_attr(const uint8_t *data, size_t len, uint16_t type, size_t *value_len)
+{
+	size_t off = 0;
+
+	while (len - off >= NLA_HDRLEN) {
+		struct nlattr attr;
+
+		memcpy(&attr, data + off, sizeof(attr));
+		if (attr.nla_len < NLA_HDRLEN || attr.nla_len > len - off)
+			return NULL;
+		if ((attr.nla_type & NLA_TYPE_MASK) == type) {
+			*value_len = attr.nla_len - NLA_HDRLEN;
+			return data + off + NLA_HDRLEN;
+		}
+		off += (size_t)NLA_ALIGN(attr.nla_len) < len - off ? (size_t)NLA_ALIGN(attr.nla_len) : len - off;
+	}
+	return NULL;
+}
+
+/* The packet's conntrack entry, as ctnetlink writes it (NFULNL_CFG_F_CONNTRACK):
+ * its status and, for TCP, its state. What is missing or malformed is left
+ * out, never an error: the packet is what matters. */
+static int parse_ct(struct nflog_record *rec, const uint8_t *value, size_t len)
+{
+	const uint8_t *status, *info, *tcp, *state;
+	size_t status_len, info_len, tcp_len, state_len;
+
+	rec->has_ct = true;
+	status = find_attr(value, len, CTA_STATUS, &status_len);
+	if (status)
+		parse_be32(&rec->ct_status, status, status_len);
+	info = find_attr(value, len, CTA_PROTOINFO, &info_len);
+	tcp = info ? find_attr(info, info_len, CTA_PROTOINFO_TCP, &tcp_len) : NULL;
+	state = tcp ? find_attr(tcp, tcp_len, CTA_PROTOINFO_TCP_STATE, &state_len) : NULL;
+	if (state && state_len >= 1)
+		rec->ct_tcp_state = state[0];
+	return 0;
+}
+
 static const attr_parser attr_parsers[NFULA_MAX + 1] = {
+	[NFULA_CT]		= parse_ct,
 	[NFULA_PACKET_HDR]	= parse_packet_hdr,
 	[NFULA_IFINDEX_INDEV]	= parse_indev,
 	[NFULA_IFINDEX_OUTDEV]	= parse_outdev,
@@ -107,6 +153,7 @@ int nflog_parse(const uint8_t *data, size_t len, struct nflog_record *rec)
 
 	memset(rec, 0, sizeof(*rec));
 	rec->hook = -1;
+	rec->ct_tcp_state = -1;
 	if (len < NFLOG_HDR_LEN || data[1] != NFLOG_VERSION)
 		return -EINVAL;
 	rec->family = data[0];

@@ -2,6 +2,7 @@
 #ifndef CTLAB_NFLOG_H
 #define CTLAB_NFLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,11 @@ struct nflog_record {
 	char prefix[NFLOG_PREFIX_SIZE];	/* "" if absent; truncated, always NUL-terminated */
 	const uint8_t *payload;	/* the IP packet, pointing into the parsed buffer; NULL if absent */
 	size_t payload_len;
+	/* NFULA_CT, when the group asks for it (NFULNL_CFG_F_CONNTRACK) and the
+	 * packet has an entry (not an INVALID or untracked one): */
+	bool has_ct;
+	uint32_t ct_status;	/* IPS_* bits, 0 if absent */
+	int ct_tcp_state;	/* TCP_CONNTRACK_*, -1 if absent (not TCP, or no entry) */
 };
 
 /*

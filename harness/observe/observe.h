@@ -31,7 +31,14 @@ struct observed {
 					 * reason, then the timeout it lowered */
 	char also[OBSERVER_ALSO_MAX][OBSERVER_REASON_MAX];
 	struct timespec when;
+	/* Its entry after conntrack took it (OBSERVE_ENTRIES): TCP_CONNTRACK_*
+	 * or -1 (not TCP, not asked, or no entry: INVALID and untracked packets
+	 * have none), and whether it was assured. */
+	int entry_state;		/* or OBSERVED_NO_ENTRY: looked up, none there */
+	bool entry_assured;
 };
+
+#define OBSERVED_NO_ENTRY	(-2)
 
 /* Summed per-CPU conntrack statistics of one namespace (stat/nf_conntrack). */
 struct ct_stats {
@@ -42,15 +49,23 @@ struct ct_stats {
 
 struct observer;
 
+/* What observer_new is asked to observe besides each packet's verdict. */
+enum observe_flags {
+	OBSERVE_REASONS = 1,	/* conntrack's reasons, on NFLOG group 0 */
+	OBSERVE_ENTRIES = 2,	/* each packet's entry (state, assured) with its verdict */
+};
+
 /*
  * Start observing ns: make its conntrack log invalid packets with reasons to
  * NFLOG group 0 (per-namespace sysctls), load the nft table "ctlab" that logs each
  * packet's ct state to group 1, and open "nflog:0,1" with libpcap there.
- * Without @reasons, group 0 and the logging switch are left to someone else
- * (ctlab diagnose): only "nflog:1", the verdicts, no reason.
+ * Without OBSERVE_REASONS, group 0 and the logging switch are left to someone
+ * else (ctlab diagnose): only "nflog:1", the verdicts, no reason. With
+ * OBSERVE_ENTRIES, group 1's records carry the packet's entry (a kernel
+ * without ctnetlink's NFLOG glue: entry_state stays -1).
  * Returns NULL with a message in err.
  */
-struct observer *observer_new(struct netns *ns, bool reasons, char *err, size_t errsize);
+struct observer *observer_new(struct netns *ns, unsigned flags, char *err, size_t errsize);
 void observer_free(struct observer *observer);
 
 /* Read the records that are ready, waiting up to timeout_ms for the first.
@@ -105,6 +120,10 @@ struct ct_tuple {
  * is none.  0 or -errno. */
 int observer_ct_lookup(struct observer *observer, const struct ct_tuple *tuple,
 		       struct ct_entry *entry);
+
+/* Whether group 1's records carry their packets' entries (OBSERVE_ENTRIES
+ * asked for, and the kernel has ctnetlink's NFLOG glue). */
+bool observer_has_entries(const struct observer *observer);
 
 /* Delete the entry of tuple, as `conntrack -D` does.  0, -ENOENT or -errno. */
 int observer_ct_delete(struct observer *observer, const struct ct_tuple *tuple);

@@ -12,7 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <libmnl/libmnl.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_log.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <pcap/pcap.h>
 
@@ -146,6 +149,7 @@ struct observer {
 	size_t first, n_packets, cap_packets;
 	struct pending_reason pending[PENDING_REASONS_MAX];
 	size_t n_pending;
+	bool entries;			/* group 1's records carry their entry (OBSERVE_ENTRIES) */
 };
 
 /*
@@ -157,10 +161,54 @@ static pthread_mutex_t nflog_activate_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct open_in_ns {
 	struct observer *observer;
-	bool reasons;			/* NFLOG group 0 too */
+	unsigned flags;			/* enum observe_flags */
 	char *err;
 	size_t errsize;
 };
+
+/*
+ * Asks that group 1's records carry each packet's conntrack entry
+ * (NFULNL_CFG_F_CONNTRACK). Only the socket bound to the group may configure
+ * it, so this goes through libpcap's own socket, and its answer is read here,
+ * before libpcap reads anything (what else comes meanwhile is the setup's own
+ * traffic, left out). 0, or -errno (EOPNOTSUPP: a kernel without ctnetlink's
+ * NFLOG glue).
+ */
+static int ask_entries(int fd)
+{
+	char buf[8192] = { 0 };	/* the attribute's padding goes out too */
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *nfg;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint32_t seq = (uint32_t)time(NULL);
+	ssize_t n;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_UNSPEC;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = htons(NFLOG_GROUP_VERDICT);
+	mnl_attr_put_u16(nlh, NFULA_CFG_FLAGS, htons(NFULNL_CFG_F_CONNTRACK));
+	if (send(fd, nlh, nlh->nlmsg_len, 0) < 0)
+		return -errno;
+	/* Bounded: the kernel answers at once, or not at all. */
+	while (poll(&pfd, 1, 2000) == 1) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			return errno == EINTR ? -EAGAIN : -errno;
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, (int)n);
+		     nlh = mnl_nlmsg_next(nlh, (int *)&n)) {
+			const struct nlmsgerr *ack = mnl_nlmsg_get_payload(nlh);
+
+			if (nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_seq == seq &&
+			    nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*ack)))
+				return ack->error;
+		}
+	}
+	return -ETIMEDOUT;
+}
 
 /* Runs inside the namespace: the NFLOG and ctnetlink sockets are made there. */
 static int open_sockets(void *arg)
@@ -170,7 +218,8 @@ static int open_sockets(void *arg)
 	char pcap_err[PCAP_ERRBUF_SIZE] = "";
 	int rc;
 
-	observer->pcap = pcap_create(open->reasons ? "nflog:0,1" : "nflog:1", pcap_err);
+	observer->pcap = pcap_create(open->flags & OBSERVE_REASONS ? "nflog:0,1" : "nflog:1",
+				     pcap_err);
 	if (!observer->pcap)
 		goto out_pcap_err;
 	if (pcap_set_snaplen(observer->pcap, 65535) || pcap_set_immediate_mode(observer->pcap, 1) ||
@@ -185,6 +234,9 @@ static int open_sockets(void *arg)
 	/* The 4 MB asked for even over net.core.rmem_max (212992 by default):
 	 * a replay reads its verdicts a window of packets at a time. */
 	setsockopt(observer->pcap_fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ 4 << 20 }, sizeof(int));
+	/* Without the kernel's glue the entries are just not there (-1). */
+	if (open->flags & OBSERVE_ENTRIES)
+		observer->entries = ask_entries(observer->pcap_fd) == 0;
 
 	observer->ct = nfct_open(CONNTRACK, 0);
 	if (!observer->ct) {
@@ -200,7 +252,7 @@ out_pcap_err:
 	return -1;
 }
 
-struct observer *observer_new(struct netns *ns, bool reasons, char *err, size_t errsize)
+struct observer *observer_new(struct netns *ns, unsigned flags, char *err, size_t errsize)
 {
 	struct observer *observer;
 	struct open_in_ns open;
@@ -227,12 +279,13 @@ struct observer *observer_new(struct netns *ns, bool reasons, char *err, size_t 
 			 "modprobe them)", nft_err);
 		goto out_free;
 	}
-	for (i = 0; reasons && i < sizeof(observer_sysctls) / sizeof(observer_sysctls[0]); i++) {
+	for (i = 0; (flags & OBSERVE_REASONS) && i < sizeof(observer_sysctls) / sizeof(observer_sysctls[0]);
+	     i++) {
 		rc = write_observer_sysctl(ns, observer_sysctls[i], err, errsize);
 		if (rc < 0)
 			goto out_free;
 	}
-	open = (struct open_in_ns){ .observer = observer, .reasons = reasons, .err = err,
+	open = (struct open_in_ns){ .observer = observer, .flags = flags, .err = err,
 				    .errsize = errsize };
 	if (netns_run(ns, open_sockets, &open) != 0)
 		goto out_free;
@@ -338,6 +391,7 @@ static struct observed *add_packet(struct observer *observer)
 	}
 	observed = &observer->packets[observer->n_packets - observer->first];
 	memset(observed, 0, sizeof(*observed));
+	observed->entry_state = -1;
 	observed->index = observer->n_packets++;
 	return observed;
 }
@@ -374,6 +428,8 @@ static int take_record(struct observer *observer, const struct pcap_pkthdr *head
 	observed->verdict = verdict_from_prefix(verdict);
 	observed->output = strcmp(direction, "out") == 0;
 	observed->when = when;
+	observed->entry_state = record.ct_tcp_state;
+	observed->entry_assured = record.ct_status & IPS_ASSURED;
 	claim_reason(observer, observed);
 	return 1;
 }
@@ -418,6 +474,11 @@ int observer_poll(struct observer *observer, int timeout_ms)
 		timeout_ms = 0;
 	}
 	return dispatch.added;
+}
+
+bool observer_has_entries(const struct observer *observer)
+{
+	return observer->entries;
 }
 
 size_t observer_count(const struct observer *observer)
@@ -485,7 +546,7 @@ bool observer_reasons_only(struct observer *observer, const struct packet_summar
 	for (size_t i = 0; i < observer->n_pending; i++) {
 		if (!packet_same(&observer->pending[i].packet, want))
 			continue;
-		*out = (struct observed){ .packet = *want, .verdict = VERDICT_UNSEEN,
+		*out = (struct observed){ .packet = *want, .verdict = VERDICT_UNSEEN, .entry_state = -1,
 					  .when = observer->pending[i].when };
 		claim_reason(observer, out);
 		return true;

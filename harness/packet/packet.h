@@ -299,6 +299,10 @@ uint16_t inet_checksum(const void *data, size_t len, uint32_t sum);
  */
 bool packet_copy_of(const struct packet_summary *a, const struct packet_summary *b);
 
+/* packet_same_flow - whether @a and @b belong to one flow, either way round
+ * (family, protocol, addresses and ports as they were on the wire). */
+bool packet_same_flow(const struct packet_summary *a, const struct packet_summary *b);
+
 /*
  * packet_fix_checksum - recompute the TCP, UDP, ICMP or ICMPv6 checksum of
  * the IP packet @pkt (@len bytes, its IP length all there), as a sender's

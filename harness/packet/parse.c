@@ -476,6 +476,19 @@ int packet_fix_checksum(uint8_t *pkt, size_t len)
 	return old != want;
 }
 
+bool packet_same_flow(const struct packet_summary *a, const struct packet_summary *b)
+{
+	size_t len = a->family == AF_INET ? 4 : 16;
+
+	if (a->family != b->family || a->protocol != b->protocol)
+		return false;
+	if (!memcmp(&a->src, &b->src, len) && !memcmp(&a->dst, &b->dst, len) &&
+	    a->sport == b->sport && a->dport == b->dport)
+		return true;
+	return !memcmp(&a->src, &b->dst, len) && !memcmp(&a->dst, &b->src, len) &&
+	       a->sport == b->dport && a->dport == b->sport;
+}
+
 bool packet_copy_of(const struct packet_summary *a, const struct packet_summary *b)
 {
 	if (a->family != b->family || a->protocol != b->protocol)

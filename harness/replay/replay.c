@@ -280,9 +280,10 @@ static int build(struct replay *r)
 	}
 	if (load_nat(r) < 0)
 		return -1;
-	r->observer = observer_new(r->judge, true, err, sizeof(err));
+	r->observer = observer_new(r->judge, OBSERVE_REASONS | OBSERVE_ENTRIES, err, sizeof(err));
 	if (!r->observer)
 		return fail(r, "conntrack's logging in the judge: %s", err);
+	r->result->entries = observer_has_entries(r->observer);
 	rc = frame_sender_open(r->feed, FEED_IF, r->judge, JUDGE_IF, &r->sender);
 	if (rc < 0)
 		return fail(r, "the feeder's socket: %s", strerror(-rc));
@@ -331,6 +332,46 @@ static void note_arrival(struct replay *r, const struct packet_summary *p)
 }
 
 /* A packet done: to the caller, with its record (NULL: none came). */
+static struct in_flight *flight_at(struct replay *r, size_t i);
+
+/* An INVALID TCP packet (whose record has no entry) and a RST: their entry's
+ * state is part of the story. */
+static bool wants_entry(const struct observed *seen)
+{
+	return seen->packet.protocol == IPPROTO_TCP &&
+	       (seen->verdict == VERDICT_INVALID || (seen->packet.flags & TCP_FLAG_RST));
+}
+
+/*
+ * The entry of @seen's flow, read now through ctnetlink: what it is after
+ * @seen, unless a later packet of the flow is already in flight (then it
+ * stays unknown). Found by the packet's own tuple, either direction's, as it
+ * arrived (before any NAT).
+ */
+static void read_entry(struct replay *r, struct observed *seen)
+{
+	const struct packet_summary *p = &seen->packet;
+	struct ct_tuple tuple = { .family = p->family, .protocol = p->protocol, .src = p->src,
+				  .dst = p->dst, .sport = p->sport, .dport = p->dport };
+	struct ct_entry entry;
+
+	for (size_t i = 1; i < r->n_flight; i++)
+		if (!flight_at(r, i)->marker && packet_same_flow(&flight_at(r, i)->packet, p))
+			return;
+	if (observer_ct_lookup(r->observer, &tuple, &entry) < 0)
+		return;
+	seen->entry_state = entry.found ? entry.state : OBSERVED_NO_ENTRY;
+	seen->entry_assured = entry.found && entry.assured;
+}
+
+static bool flow_in_flight(struct replay *r, const struct packet_summary *p)
+{
+	for (size_t i = 0; i < r->n_flight; i++)
+		if (!flight_at(r, i)->marker && packet_same_flow(&flight_at(r, i)->packet, p))
+			return true;
+	return false;
+}
+
 static int hand_on(struct replay *r, const struct in_flight *sent, const struct observed *seen)
 {
 	struct replay_packet packet = {
@@ -346,6 +387,8 @@ static int hand_on(struct replay *r, const struct in_flight *sent, const struct 
 		detail.packet = sent->packet;
 		detail.index = packet.index;
 		packet.detail = &detail;
+		if (detail.entry_state == -1 && wants_entry(&detail))
+			read_entry(r, &detail);
 	}
 	r->result->n_packets++;
 	if (r->options->each && r->options->each(&packet, r->options->each_arg) != 0)
@@ -545,6 +588,12 @@ static int replay_frame(struct replay *r, const struct cap_frame *frame)
 		result->checksums_fixed++;
 	/* Room for this packet and a marker behind the window. */
 	if (r->n_flight >= SEND_WINDOW && drain(r, SEND_WINDOW / 2) < 0)
+		return -1;
+	/* --entries on a kernel whose records carry none: a packet of a flow
+	 * with one in flight waits for it, so its entry is read before this
+	 * one can change it. */
+	if (r->options->entries && !result->entries && p.protocol == IPPROTO_TCP &&
+	    flow_in_flight(r, &p) && drain(r, 0) < 0)
 		return -1;
 	if (r->options->paced)
 		pace(r, frame->ts_ns);

@@ -30,6 +30,9 @@ struct replay_options {
 					 * in flight is without a verdict */
 	bool all_copies;		/* keep the copies a host forwarded, not only as they arrived */
 	bool keep_checksums;		/* as captured, not finished as offloading would */
+	bool entries;			/* on a kernel whose records carry no entry: a TCP
+					 * packet waits for its flow's packets in flight, so
+					 * each INVALID one's and RST's entry is read exactly */
 	bool paced;			/* each packet sent when the capture's clock says, after
 					 * the first: conntrack's timeouts run as they did */
 	/* frames (from 1, ascending) before which every entry is deleted, as
@@ -49,7 +52,10 @@ struct replay_packet {
 	enum verdict verdict;		/* VERDICT_UNSEEN when not judged or only a reason came */
 	size_t index;			/* the observer's, as the ladder numbers packets */
 	struct packet_summary packet;	/* as replayed */
-	/* The whole record, reasons included; NULL when no verdict came and no reason. */
+	/* The whole record, reasons included; NULL when no verdict came and no reason.
+	 * Its entry_state: from the record (result->entries), or for an INVALID
+	 * TCP packet and a RST read when its verdict came, unless a later packet
+	 * of its flow was already sent (-1 then). */
 	const struct observed *detail;
 };
 
@@ -68,6 +74,8 @@ struct replay_result {
 	uint64_t ct_max;		/* nf_conntrack_max, the table's room */
 	size_t flushed;			/* flushes done (flush_before the capture's end are not) */
 	size_t n_packets;		/* replayed, each given to options->each */
+	bool entries;			/* each record carries its entry (the kernel's
+					 * ctnetlink NFLOG glue); set before the first packet */
 	char error[512];
 };
 
