@@ -445,8 +445,8 @@ static void print_summary(const struct summary *s)
 		       left[1], left[2]);
 	if (s->entries_unread)
 		printf("(%zu TCP INVALID packets and RSTs without their entry: a later packet of "
-		       "their flow was sent before it could be read, on a kernel whose NFLOG "
-		       "records carry no entry; --entries reads each)\n", s->entries_unread);
+		       "their flow was sent before it could be read; --entries reads each)\n",
+		       s->entries_unread);
 }
 
 /* A scenario's name from the capture's file name: "replay-" and its letters. */

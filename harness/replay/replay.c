@@ -283,7 +283,10 @@ static int build(struct replay *r)
 	r->observer = observer_new(r->judge, OBSERVE_REASONS | OBSERVE_ENTRIES, err, sizeof(err));
 	if (!r->observer)
 		return fail(r, "conntrack's logging in the judge: %s", err);
-	r->result->entries = observer_has_entries(r->observer);
+	/* Each packet with its entry; under NAT a flow is two tuples in the
+	 * capture, so an INVALID packet's (it has none) is read, not carried on. */
+	r->result->entries = observer_has_entries(r->observer) && !r->options->n_nat &&
+			     !r->options->nft_file;
 	rc = frame_sender_open(r->feed, FEED_IF, r->judge, JUDGE_IF, &r->sender);
 	if (rc < 0)
 		return fail(r, "the feeder's socket: %s", strerror(-rc));

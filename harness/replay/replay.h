@@ -75,7 +75,9 @@ struct replay_result {
 	size_t flushed;			/* flushes done (flush_before the capture's end are not) */
 	size_t n_packets;		/* replayed, each given to options->each */
 	bool entries;			/* each record carries its entry (the kernel's
-					 * ctnetlink NFLOG glue); set before the first packet */
+					 * ctnetlink NFLOG glue) and a flow is one tuple (no
+					 * NAT): an INVALID packet's is its flow's last; set
+					 * before the first packet */
 	char error[512];
 };
 
