@@ -2,7 +2,7 @@
 # ctlab vm for real (make matrix; not make check): boots Debian's 6.12 in QEMU
 # and runs one scenario there, which must pass with the kernel package in its
 # JSON; a negative control that must fail in the guest makes the command exit
-# 1; without the init's preload, ctlab must get conntrack and nfnetlink_log
+# 1; replay and diagnose work on the guest's kernel; without the init's preload, ctlab must get conntrack and nfnetlink_log
 # loaded itself; an unknown kernel is a SKIP (4) without a boot; SIGTERM,
 # SIGINT and SIGKILL while the guest runs leave no QEMU and no share.
 #
@@ -64,6 +64,35 @@ skips=$(jq '[.runs[] | select(.outcome == "skip")] | length' "$tmp/no-preload.js
 [ "${skips:-1}" = 0 ] || { echo "not ok vm: --no-preload skipped $skips runs"; failed=1; }
 
 check "vm: an unknown kernel is a skip" 4 "$ctlab" vm --kernel 5.99 syn-rst
+
+# replay and diagnose on the guest's kernel (tests/in-guest.sh): the router's
+# capture of the 74839 reset replayed with its DNAT names the INVALID segment
+# with its reason, the entry it leaves ESTABLISHED and the RST after it;
+# diagnose on the router of a paused incident run ranks its reason first.
+# What the guest reads sits beside the binary (the guest has its own /tmp).
+work=$(dirname "$ctlab")/vm-guest-work
+rm -rf "$work" && mkdir -p "$work"
+if "$ctlab" run --pcap "$work/pcap" --json "$work/run.json" invalid-not-unnated/ipv4 >/dev/null 2>&1 &&
+	mergecap -w "$work/n.pcapng" "$work"/pcap/invalid-not-unnated-ipv4/router-*.pcapng &&
+	jq -r '.runs[0].hosts | map({(.name): .addr}) | add | .service + "=" + .server' "$work/run.json" >"$work/service"; then
+	printf '#!/bin/sh\nexec %s %s %s "$@"\n' "$(realpath "$(dirname "$0")/in-guest.sh")" "$ctlab" "$work" >"$work/ctlab"
+	chmod +x "$work/ctlab"
+	check "vm: replay and diagnose in the guest" 0 "$ctlab" vm --kernel "$kernel" --ctlab "$work/ctlab" syn-rst/nofilter/ipv4
+	if grep -q '^# replay: .*INVALID: SEQ is over upper bound [0-9]* (over the window of the receiver); entry stays ESTABLISHED$' "$tmp/out" &&
+		grep -q '^# replay: .*RST, after the INVALID packet of frame [0-9]* the other way' "$tmp/out" &&
+		grep -q '^# diagnose: 1\. packet (index #) in dir # invalid, state SYN_SENT: [0-9]* packets\?, INVALID' "$tmp/out" &&
+		grep -q '^# diagnose: exit 1$' "$tmp/out" && grep -q "^# diagnose: the run's exit 0$" "$tmp/out"; then
+		echo "ok vm: under $kernel, replay names the 74839 INVALID segment, its entry and the RST after it; diagnose ranks k8s-94861's reason first"
+	else
+		echo "not ok vm: replay and diagnose under $kernel:"
+		grep '^# \(replay\|diagnose\)' "$tmp/out" | tail -30 | sed 's/^/    /'
+		failed=1
+	fi
+else
+	echo "not ok vm: the capture for the guest's replay could not be made"
+	failed=1
+fi
+rm -rf "$work"
 
 # Stopped while the guest runs: SIGTERM and SIGINT stop QEMU and remove the
 # share at once; after SIGKILL, QEMU dies with it (PDEATHSIG) and the next
