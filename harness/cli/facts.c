@@ -39,6 +39,8 @@ static void probe(const struct scenario *fact, const struct engine_options *opti
 
 	/* A probe is not one of the runs: nothing of it is kept or written. */
 	quiet.keep = false;
+	quiet.pause = NULL;
+	quiet.no_reasons = false;	/* a fact may be about a reason */
 	quiet.pcap_dir = NULL;
 	quiet.facts = NULL;
 	quiet.n_facts = 0;
