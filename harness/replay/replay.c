@@ -50,6 +50,10 @@
 #define MARKER_SRC	"198.18.0.254"
 #define MARKER_DST	"198.18.0.253"
 #define MARKER_MAGIC	"0x63746c61626d726b"	/* "ctlabmrk", the first 8 bytes after the IP header */
+/* Entries read through ctnetlink after their verdict, at most, unless
+ * --entries: each is a netlink round trip, and a capture of many resets
+ * would spend its time on them. */
+#define ENTRY_READS_MAX	1000
 #define NFT_FILE_MAX	1048576	/* how far back a forwarded copy's original is looked for */
 
 /* A packet sent whose verdict has not been read yet. */
@@ -75,6 +79,7 @@ struct replay {
 	size_t first_flight, n_flight;
 	size_t next_record;		/* the observer's first record not yet matched */
 	uint16_t markers;		/* markers sent: each one's IP ID */
+	size_t entries_read;		/* through ctnetlink, without --entries (ENTRY_READS_MAX) */
 	size_t markers_landed;		/* their records, left out of the packets' numbers */
 	cpu_set_t old_cpus;		/* the thread's CPUs before the replay pinned it */
 	bool pinned;
@@ -358,6 +363,9 @@ static void read_entry(struct replay *r, struct observed *seen)
 				  .dst = p->dst, .sport = p->sport, .dport = p->dport };
 	struct ct_entry entry;
 
+	if (!r->options->entries && r->entries_read == ENTRY_READS_MAX)
+		return;
+	r->entries_read++;
 	for (size_t i = 1; i < r->n_flight; i++)
 		if (!flight_at(r, i)->marker && packet_same_flow(&flight_at(r, i)->packet, p))
 			return;

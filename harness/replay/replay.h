@@ -54,8 +54,9 @@ struct replay_packet {
 	struct packet_summary packet;	/* as replayed */
 	/* The whole record, reasons included; NULL when no verdict came and no reason.
 	 * Its entry_state: from the record (result->entries), or for an INVALID
-	 * TCP packet and a RST read when its verdict came, unless a later packet
-	 * of its flow was already sent (-1 then). */
+	 * TCP packet and a RST read when its verdict came (the first 1000, all
+	 * with options->entries), unless a later packet of its flow was already
+	 * sent (-1 then). */
 	const struct observed *detail;
 };
 
