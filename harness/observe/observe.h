@@ -33,9 +33,8 @@ struct observed {
 	struct timespec when;
 	/* Its entry after conntrack took it (OBSERVE_ENTRIES): TCP_CONNTRACK_*
 	 * or -1 (not TCP, not asked, or no entry: INVALID and untracked packets
-	 * have none), and whether it was assured. */
+	 * have none). */
 	int entry_state;		/* or OBSERVED_NO_ENTRY: looked up, none there */
-	bool entry_assured;
 };
 
 #define OBSERVED_NO_ENTRY	(-2)
@@ -52,7 +51,7 @@ struct observer;
 /* What observer_new is asked to observe besides each packet's verdict. */
 enum observe_flags {
 	OBSERVE_REASONS = 1,	/* conntrack's reasons, on NFLOG group 0 */
-	OBSERVE_ENTRIES = 2,	/* each packet's entry (state, assured) with its verdict */
+	OBSERVE_ENTRIES = 2,	/* each packet's entry (its state) with its verdict */
 };
 
 /*

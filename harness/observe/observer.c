@@ -429,7 +429,6 @@ static int take_record(struct observer *observer, const struct pcap_pkthdr *head
 	observed->output = strcmp(direction, "out") == 0;
 	observed->when = when;
 	observed->entry_state = record.ct_tcp_state;
-	observed->entry_assured = record.ct_status & IPS_ASSURED;
 	/* Killed as it went through (a RST before any reply): the packet still
 	 * holds it, the table no longer does. */
 	if (record.has_ct && (record.ct_status & IPS_DYING))

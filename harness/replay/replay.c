@@ -339,8 +339,19 @@ static void note_arrival(struct replay *r, const struct packet_summary *p)
 	r->recent[r->n_recent++ % COPIES_WINDOW] = *p;
 }
 
-/* A packet done: to the caller, with its record (NULL: none came). */
-static struct in_flight *flight_at(struct replay *r, size_t i);
+static struct in_flight *flight_at(struct replay *r, size_t i)
+{
+	return &r->flight[(r->first_flight + i) % (SEND_WINDOW + 1)];
+}
+
+/* Whether a packet of @p's flow is in flight from the @from-th on. */
+static bool flow_in_flight(struct replay *r, size_t from, const struct packet_summary *p)
+{
+	for (size_t i = from; i < r->n_flight; i++)
+		if (!flight_at(r, i)->marker && packet_same_flow(&flight_at(r, i)->packet, p))
+			return true;
+	return false;
+}
 
 /* An INVALID TCP packet (whose record has no entry) and a RST: their entry's
  * state is part of the story. */
@@ -366,23 +377,14 @@ static void read_entry(struct replay *r, struct observed *seen)
 	if (!r->options->entries && r->entries_read == ENTRY_READS_MAX)
 		return;
 	r->entries_read++;
-	for (size_t i = 1; i < r->n_flight; i++)
-		if (!flight_at(r, i)->marker && packet_same_flow(&flight_at(r, i)->packet, p))
-			return;
+	if (flow_in_flight(r, 1, p))
+		return;
 	if (observer_ct_lookup(r->observer, &tuple, &entry) < 0)
 		return;
 	seen->entry_state = entry.found ? entry.state : OBSERVED_NO_ENTRY;
-	seen->entry_assured = entry.found && entry.assured;
 }
 
-static bool flow_in_flight(struct replay *r, const struct packet_summary *p)
-{
-	for (size_t i = 0; i < r->n_flight; i++)
-		if (!flight_at(r, i)->marker && packet_same_flow(&flight_at(r, i)->packet, p))
-			return true;
-	return false;
-}
-
+/* A packet done: to the caller, with its record (NULL: none came). */
 static int hand_on(struct replay *r, const struct in_flight *sent, const struct observed *seen)
 {
 	struct replay_packet packet = {
@@ -405,11 +407,6 @@ static int hand_on(struct replay *r, const struct in_flight *sent, const struct 
 	if (r->options->each && r->options->each(&packet, r->options->each_arg) != 0)
 		return fail(r, "frame %zu: %s", sent->frame, strerror(ENOMEM));
 	return 0;
-}
-
-static struct in_flight *flight_at(struct replay *r, size_t i)
-{
-	return &r->flight[(r->first_flight + i) % (SEND_WINDOW + 1)];
 }
 
 /* The oldest packet in flight is done: kept with its record (NULL: none came,
@@ -604,7 +601,7 @@ static int replay_frame(struct replay *r, const struct cap_frame *frame)
 	 * with one in flight waits for it, so its entry is read before this
 	 * one can change it. */
 	if (r->options->entries && !result->entries && p.protocol == IPPROTO_TCP &&
-	    flow_in_flight(r, &p) && drain(r, 0) < 0)
+	    flow_in_flight(r, 0, &p) && drain(r, 0) < 0)
 		return -1;
 	if (r->options->paced)
 		pace(r, frame->ts_ns);
