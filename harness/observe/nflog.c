@@ -94,25 +94,42 @@ static int parse_payload(struct nflog_record *rec, const uint8_t *value,
 }
 
 /*
+ * The attribute at @off of @data[0..@len): its header into @attr, 0; or
+ * -EINVAL when there is no whole header there or it runs past the end (or
+ * counts less than itself, which would loop forever).
+ */
+static int attr_at(const uint8_t *data, size_t len, size_t off, struct nlattr *attr)
+{
+	if (len - off < NLA_HDRLEN)
+		return -EINVAL;
+	memcpy(attr, data + off, sizeof(*attr));
+	return attr->nla_len < NLA_HDRLEN || attr->nla_len > len - off ? -EINVAL : 0;
+}
+
+/* Where the attribute after @attr at @off begins; the last attribute's
+ * padding may be missing from a capture. */
+static size_t attr_next(size_t len, size_t off, const struct nlattr *attr)
+{
+	size_t step = NLA_ALIGN(attr->nla_len);
+
+	return off + (step < len - off ? step : len - off);
+}
+
+/*
  * Finds attribute @type in the attributes @data[0..@len) (nested flag and
  * byte-order flag ignored); its value and length, or NULL. A malformed one
  * ends the search.
  */
 static const uint8_t *find_attr(const uint8_t *data, size_t len, uint16_t type, size_t *value_len)
 {
-	size_t off = 0;
+	struct nlattr attr;
 
-	while (len - off >= NLA_HDRLEN) {
-		struct nlattr attr;
-
-		memcpy(&attr, data + off, sizeof(attr));
-		if (attr.nla_len < NLA_HDRLEN || attr.nla_len > len - off)
-			return NULL;
+	for (size_t off = 0; off < len && attr_at(data, len, off, &attr) == 0;
+	     off = attr_next(len, off, &attr)) {
 		if ((attr.nla_type & NLA_TYPE_MASK) == type) {
 			*value_len = attr.nla_len - NLA_HDRLEN;
 			return data + off + NLA_HDRLEN;
 		}
-		off += (size_t)NLA_ALIGN(attr.nla_len) < len - off ? (size_t)NLA_ALIGN(attr.nla_len) : len - off;
 	}
 	return NULL;
 }
@@ -149,6 +166,7 @@ static const attr_parser attr_parsers[NFULA_MAX + 1] = {
 int nflog_parse(const uint8_t *data, size_t len, struct nflog_record *rec)
 {
 	size_t off = NFLOG_HDR_LEN;
+	struct nlattr attr;
 	uint16_t rid;
 
 	memset(rec, 0, sizeof(*rec));
@@ -160,18 +178,11 @@ int nflog_parse(const uint8_t *data, size_t len, struct nflog_record *rec)
 	memcpy(&rid, data + 2, sizeof(rid));
 	rec->group = ntohs(rid);
 
-	while (off < len) {
-		struct nlattr attr;
-		size_t left = len - off;
-		size_t step;
+	for (; off < len; off = attr_next(len, off, &attr)) {
 		uint16_t type;
 		int err;
 
-		if (left < NLA_HDRLEN)
-			return -EINVAL;
-		memcpy(&attr, data + off, sizeof(attr));
-		/* nla_len counts the header; shorter would loop forever. */
-		if (attr.nla_len < NLA_HDRLEN || attr.nla_len > left)
+		if (attr_at(data, len, off, &attr) < 0)
 			return -EINVAL;
 		type = attr.nla_type & NLA_TYPE_MASK;
 		if (type < sizeof(attr_parsers) / sizeof(attr_parsers[0]) &&
@@ -181,9 +192,6 @@ int nflog_parse(const uint8_t *data, size_t len, struct nflog_record *rec)
 			if (err)
 				return err;
 		}
-		/* The last attribute's padding may be missing from a capture. */
-		step = NLA_ALIGN(attr.nla_len);
-		off += step < left ? step : left;
 	}
 	return 0;
 }
