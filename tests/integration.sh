@@ -306,7 +306,12 @@ elif sys.argv[3] == "moved":
         later[0]["length"] += 100
         later[0]["flags"] = later[0]["flags"].replace("P", "")
     else:
+        # All of it left during the write: its last segment moves into the
+        # read, cut another way (a boundary alone moves no packet).
         read["first_packet"] = write["end_packet"] = data[-1]["index"]
+        data[-2]["length"] += 100
+        data[-1]["length"] -= 100
+        data[-1]["flags"] = data[-1]["flags"].replace("P", "")
 else:
     data[0]["length"] -= 100
 json.dump(doc, open(sys.argv[2], "w"), indent=1)
