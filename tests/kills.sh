@@ -159,13 +159,20 @@ signals_at_random() {
 	local sig=$1 count=$2 i
 	shift 2
 	for i in $(seq 1 "$count"); do
-		if [ $((i % 2)) = 0 ]; then
-			signal_at_random "$sig" "$length_ct_max" "SIG$sig $i/$count (--ct-max $ct_max)" \
-				--ct-max "$ct_max" "$@"
-		else
-			signal_at_random "$sig" "$length_plain" "SIG$sig $i/$count" "$@"
-		fi
+		signal_run "$sig" "$i" "$count" "$@"
 	done
+}
+
+# signal_run SIGNAL I COUNT ARGS...: the I-th of those COUNT runs.
+signal_run() {
+	local sig=$1 i=$2 count=$3
+	shift 3
+	if [ $((i % 2)) = 0 ]; then
+		signal_at_random "$sig" "$length_ct_max" "SIG$sig $i/$count (--ct-max $ct_max)" \
+			--ct-max "$ct_max" "$@"
+	else
+		signal_at_random "$sig" "$length_plain" "SIG$sig $i/$count" "$@"
+	fi
 }
 
 # concurrent_runs N ARGS...: N `ctlab run ARGS` at once; each must pass, and

@@ -2,20 +2,39 @@
 # Soak (make soak), as root: make check SOAK_RUNS times (10) while stress-ng
 # keeps both cores busy with unrelated work, then three whole catalogue runs
 # side by side, then catalogue runs ended at random moments by 50 SIGKILLs,
-# 10 SIGINTs and 10 SIGTERMs (SOAK_KILLS, SOAK_INTS, SOAK_TERMS), each
+# 10 SIGINTs and 10 SIGTERMs (SOAK_KILLS, SOAK_INTS, SOAK_TERMS; of the
+# catalogue, or SOAK_SCENARIOS), each
 # leaving nothing behind (tests/kills.sh). The load stays on to the end and
 # is stopped however the soak ends. Prints every failure by name, then
 # "N passed, N failed"; exits 1 on any failure.
+#
+# A soak takes longer than many a machine's session (some 4 hours on 2
+# cores), so each part that ends (a make check, the runs side by side, a
+# kill) is written down under $SOAK_STATE/COMMIT (/var/lib/ctlab/soak), and
+# `make soak` again on the same commit, with no local change, goes on from
+# the first part not done (SOAK_FRESH=1 starts over). A part cut short is
+# done again from its start.
 set -u
 ctlab=${1:-./ctlab}
 cd "$(dirname "$0")/.." || exit 1
 runs=${SOAK_RUNS:-10}
+scenarios=${SOAK_SCENARIOS:-scenarios/}	# what the side-by-side and killed runs run
 
 passed=0
 failed=0
 failures=()
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); failures+=("$*"); echo "not ok - $*"; }
+part_log=""	# the part being done writes its lines here too
+ok() {
+	passed=$((passed + 1))
+	echo "ok - $*"
+	[ -z "$part_log" ] || echo "ok - $*" >>"$part_log"
+}
+not_ok() {
+	failed=$((failed + 1))
+	failures+=("$*")
+	echo "not ok - $*"
+	[ -z "$part_log" ] || echo "not ok - $*" >>"$part_log"
+}
 
 if [ "$(id -u)" != 0 ]; then
 	echo "# SKIP soak needs root (make check as root, namespaces, --ct-max)"
@@ -55,42 +74,98 @@ start_load() {
 	load=$!
 }
 
-# check_runs N: make check N times; each failing test named with its run.
-check_runs() {
-	local i start rc
-	for i in $(seq 1 "$1"); do
-		start=$SECONDS
-		make --no-print-directory check >"$out/check-$i.log" 2>&1
-		rc=$?
-		if [ $rc = 0 ]; then
-			ok "make check $i/$1 ($((SECONDS - start)) s, $(grep -c '^ok' "$out/check-$i.log") ok lines)"
-			continue
-		fi
-		# Each failed test by name, or the run and the end of its log.
-		if grep -q '^not ok' "$out/check-$i.log"; then
-			while IFS= read -r line; do
-				not_ok "make check $i/$1: ${line#not ok - }"
-			done < <(grep '^not ok' "$out/check-$i.log")
-			grep -A12 '^not ok' "$out/check-$i.log" | grep '^    ' | head -40
-		else
-			not_ok "make check $i/$1: exit $rc after $((SECONDS - start)) s"
-			tail -20 "$out/check-$i.log" | sed 's/^/    /'
-		fi
-	done
+# Where the parts done are written down: one folder per commit, none for a
+# tree with local changes (what it tested could not be named).
+state=""
+commit=$(git rev-parse HEAD 2>/dev/null)
+if [ -n "$commit" ] && [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+	state=${SOAK_STATE:-/var/lib/ctlab/soak}/$commit
+	[ "${SOAK_FRESH:-0}" = 1 ] && rm -rf "$state"
+	mkdir -p "$state" || state=""
+fi
+
+# part KEY COMMAND...: run COMMAND (in this shell) once per commit: done
+# before, its ok and not ok lines are told again from $state (and counted).
+part() {
+	local key=$1 line
+	shift
+	if [ -n "$state" ] && [ -e "$state/$key.done" ]; then
+		while IFS= read -r line; do
+			case "$line" in
+			"ok - "*) ok "${line#ok - } (earlier)" ;;
+			"not ok - "*) not_ok "${line#not ok - } (earlier)" ;;
+			esac
+		done <"$state/$key.done"
+		return
+	fi
+	part_log=$out/part
+	: >"$part_log"
+	"$@"
+	part_log=""
+	[ -z "$state" ] || cp "$out/part" "$state/$key.done"
+}
+
+# check_run I N: make check; each failing test named with its run.
+check_run() {
+	local i=$1 n=$2 start=$SECONDS rc
+	make --no-print-directory check >"$out/check-$i.log" 2>&1
+	rc=$?
+	if [ $rc = 0 ]; then
+		ok "make check $i/$n ($((SECONDS - start)) s, $(grep -c '^ok' "$out/check-$i.log") ok lines)"
+		return
+	fi
+	# Each failed test by name, or the run and the end of its log.
+	if grep -q '^not ok' "$out/check-$i.log"; then
+		while IFS= read -r line; do
+			not_ok "make check $i/$n: ${line#not ok - }"
+		done < <(grep '^not ok' "$out/check-$i.log")
+		grep -A12 '^not ok' "$out/check-$i.log" | grep '^    ' | head -40
+	else
+		not_ok "make check $i/$n: exit $rc after $((SECONDS - start)) s"
+		tail -20 "$out/check-$i.log" | sed 's/^/    /'
+	fi
+}
+
+# measured: the lengths the random moments are drawn from, measured once
+# per commit (measure_runs) and kept with the parts.
+measured() {
+	if [ -n "$state" ] && [ -s "$state/lengths" ]; then
+		read -r ct_max length_plain length_ct_max <"$state/lengths"
+		part measure true
+		return
+	fi
+	[ -z "$state" ] || rm -f "$state/measure.done"
+	part measure measure_runs "$scenarios"
+	[ -z "$state" ] || echo "$ct_max $length_plain $length_ct_max" >"$state/lengths"
 }
 
 . tests/kills.sh
 start=$SECONDS
 start_load
+if [ -n "$state" ]; then
+	echo "# soak: commit $commit; each part done is written in $state" \
+		"($(find "$state" -name '*.done' | wc -l) there already)"
+else
+	echo "# soak: local changes: nothing written down, a soak cut short starts over"
+fi
 echo "# soak: make check $runs times under stress-ng --cpu 2 (pid $load)"
-check_runs "$runs"
+for i in $(seq 1 "$runs"); do
+	part "check-$i" check_run "$i" "$runs"
+done
 echo "# soak: three catalogue runs side by side"
-concurrent_runs 3 scenarios/
+part side-by-side concurrent_runs 3 "$scenarios"
 echo "# soak: the catalogue killed at random moments"
-measure_runs scenarios/
-signals_at_random KILL "${SOAK_KILLS:-50}" scenarios/
-signals_at_random INT "${SOAK_INTS:-10}" scenarios/
-signals_at_random TERM "${SOAK_TERMS:-10}" scenarios/
+measured
+for sig in KILL INT TERM; do
+	case $sig in
+	KILL) count=${SOAK_KILLS:-50} ;;
+	INT) count=${SOAK_INTS:-10} ;;
+	TERM) count=${SOAK_TERMS:-10} ;;
+	esac
+	for i in $(seq 1 "$count"); do
+		part "$sig-$i" signal_run "$sig" "$i" "$count" "$scenarios"
+	done
+done
 stop_load
 
 echo "# soak: $((SECONDS - start)) s"
