@@ -80,6 +80,8 @@ state=""
 commit=$(git rev-parse HEAD 2>/dev/null)
 if [ -n "$commit" ] && [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
 	state=${SOAK_STATE:-/var/lib/ctlab/soak}/$commit
+	# Other scenarios are another soak.
+	[ "$scenarios" = scenarios/ ] || state=$state-$(echo "$scenarios" | md5sum | cut -c1-8)
 	[ "${SOAK_FRESH:-0}" = 1 ] && rm -rf "$state"
 	mkdir -p "$state" || state=""
 fi
@@ -163,7 +165,7 @@ for sig in KILL INT TERM; do
 	TERM) count=${SOAK_TERMS:-10} ;;
 	esac
 	for i in $(seq 1 "$count"); do
-		part "$sig-$i" signal_run "$sig" "$i" "$count" "$scenarios"
+		part "$sig-$i-of-$count" signal_run "$sig" "$i" "$count" "$scenarios"
 	done
 done
 stop_load
