@@ -19,11 +19,13 @@ static void take_frame(const struct cap_frame *frame, struct packet_summary *las
 	struct packet_summary p;
 	enum cap_direction dir;
 	const uint8_t *ip;
+	uint8_t mac[6];
 	size_t len;
 
 	if (frame->caplen > CAPFILE_SNAPLEN_MAX)
 		abort();
 	cap_frame_truncated(frame);
+	cap_frame_src_mac(frame, mac);
 	if (cap_frame_ip(frame, &ip, &len, &dir) < 0)
 		return;
 	if (ip < frame->data || ip + len > frame->data + frame->caplen)

@@ -42,13 +42,25 @@ for k, v in r["sysctls"].items():
 addr = {h["name"]: h["addr"] for h in r["hosts"]}
 if "service" in addr:
     print("--nat=dnat %s=%s" % (addr["service"], addr["server"]))
+rules = r.get("observing_rules") or ""
 if r["nat"] in ("snat", "masquerade"):
     router = [h for h in r["hosts"] if h["name"] == "router"][0]
-    print("--nat=snat %s" % [i["addr"] for i in router["interfaces"] if i["ifname"] == "eth1"][0])
+    out = [i["addr"] for i in router["interfaces"] if i["ifname"] == "eth1"][0]
+    if r["name"].startswith("cni-816-address-leak/"):
+        # As the router had it: out of eth1 only, toward the servers (--side
+        # routes their prefix out by it, else oifname never matches).
+        v6 = ":" in out
+        rules += ("table inet replay_masquerade {\n chain postrouting {\n"
+                  "  type nat hook postrouting priority 100;\n"
+                  "  oifname \"eth1\" meta nfproto %s snat %s to %s\n }\n}\n"
+                  % ("ipv6" if v6 else "ipv4", "ip6" if v6 else "ip", out))
+        print("--side=eth1=%s/%d" % (out, 64 if v6 else 24))
+    else:
+        print("--nat=snat %s" % out)
 # The rules the steps loaded there (a bypass, a drop of INVALID packets).
-if r.get("observing_rules"):
-    with open(sys.argv[3], "w") as rules:
-        rules.write(r["observing_rules"])
+if rules:
+    with open(sys.argv[3], "w") as f:
+        f.write(rules)
     print("--nft=%s" % sys.argv[3])' "$replay/runs.json" "$run" "$replay/${run//\//-}.nft")
 	capture=$replay/${run//\//-}.pcapng
 	# One host's interfaces in one file, as tcpdump -i any writes it.
@@ -243,6 +255,73 @@ assert [x["entry_state"] for x in e if x["kind"] == "rst"] == ["no entry"], e' "
 else
 	not_ok "replay --entries of the 74839 capture:"
 	sed 's/^/    /' "$replay/entries.txt" | tail -12
+fi
+
+# Sides: a router's capture of both interfaces names them, and each packet
+# comes in by the judge's interface of that name, so an iifname rule (here
+# the server side's packets left untracked) matches as on the router; the
+# same capture without names (pcap) comes in by one interface (the control:
+# nothing untracked), unless --side puts the servers' addresses or MAC there.
+sides=$replay/pcap/invalid-not-unnated-ipv4
+mergecap -w "$replay/sides.pcapng" "$sides"/router-eth0.pcapng "$sides"/router-eth1.pcapng
+editcap -F pcap "$replay/sides.pcapng" "$replay/sides.pcap"
+# The cooked frames as Ethernet, the servers' (198.19.0.0/24) from 02:00:00:00:00:02.
+"$debian_python" - "$replay/sides.pcap" "$replay/sides-ether.pcap" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+assert struct.unpack("<I", data[20:24])[0] == 276, "not Linux cooked v2"
+out = bytearray(data[:20] + struct.pack("<I", 1))
+at = 24
+while at < len(data):
+    sec, usec, incl, orig = struct.unpack("<IIII", data[at:at + 16])
+    frame = data[at + 16:at + 16 + incl]
+    ip = frame[20:]
+    server = len(ip) > 16 and ip[0] >> 4 == 4 and ip[12:14] == bytes([198, 19])
+    ether = bytes(6) + bytes([2, 0, 0, 0, 0, 2 if server else 1]) + frame[0:2]
+    out += struct.pack("<IIII", sec, usec, len(ether) + len(ip), orig - 6) + ether + ip
+    at += 16 + incl
+open(sys.argv[2], "wb").write(out)
+PY
+printf 'table inet sides {\n chain pre {\n  type filter hook prerouting priority -300; policy accept;\n  iifname "eth1" notrack\n }\n}\n' >"$replay/sides.nft"
+# untracked_servers FILE [OPTIONS]: "yes" when the packets untracked are the
+# servers' (and some are), else what was untracked.
+untracked_servers() {
+	local file=$1
+	shift
+	"$ctlab" replay -v --nft "$replay/sides.nft" "$@" "$file" >"$replay/sides.txt" 2>&1
+	"$debian_python" - "$replay/sides.txt" <<'PY'
+import re, sys
+untracked, servers = [], []
+for line in open(sys.argv[1]):
+    m = re.match(r"frame (\d+): +#\d+ +(\S+) > .*  (\w+)(?: \".*\")?$", line.rstrip("\n"))
+    if m:
+        if m.group(3) == "untracked":
+            untracked.append(m.group(1))
+        if m.group(2).startswith("198.19."):
+            servers.append(m.group(1))
+print("yes" if servers and untracked == servers else "untracked %s, servers' %s" % (untracked, servers))
+PY
+}
+by_name=$(untracked_servers "$replay/sides.pcapng")
+# (in the order first seen: neighbour discovery may come first from either)
+{ grep -q "in by.* eth0 ([0-9]* by the capture's interface)" "$replay/sides.txt" &&
+  grep -q "in by.* eth1 ([0-9]* by the capture's interface)" "$replay/sides.txt"; } ||
+	by_name="$by_name; no sides line: $(head -1 "$replay/sides.txt")"
+unnamed=$(untracked_servers "$replay/sides.pcap")
+by_address=$(untracked_servers "$replay/sides.pcap" --side eth1=198.19.0.7/24)
+by_mac=$(untracked_servers "$replay/sides-ether.pcap" --side eth1=02:00:00:00:00:02)
+"$ctlab" replay --side eth1=nonsense "$replay/sides.pcap" >/dev/null 2>"$replay/side-bad.err"
+bad_spec=$?
+"$ctlab" replay --side lo=198.19.0.0/24 "$replay/sides.pcap" >/dev/null 2>"$replay/side-bad2.err"
+bad_name=$?
+if [ "$by_name" = yes ] && [[ $unnamed == "untracked [], servers' ["* ]] && [ "$by_address" = yes ] &&
+   [ "$by_mac" = yes ] && [ $bad_spec = 2 ] && [ $bad_name = 2 ] &&
+   grep -q "expected a MAC (aa:bb:cc:dd:ee:ff) or an address prefix" "$replay/side-bad.err" &&
+   grep -q "'lo' cannot be an interface's name" "$replay/side-bad2.err"; then
+	ok "replay: a router's packets come in by the interface the capture names (an iifname rule matches as there), by --side address or MAC without names; none without (the control)"
+else
+	not_ok "replay sides: by name: $by_name; unnamed: $unnamed; by address: $by_address; by MAC: $by_mac; bad spec exit $bad_spec, bad name exit $bad_name"
+	sed 's/^/    /' "$replay/sides.txt" "$replay/side-bad.err" "$replay/side-bad2.err" | head -20
 fi
 
 # A mutant: without the run's be_liberal=1 the liberal run's replay differs.

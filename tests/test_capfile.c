@@ -217,6 +217,38 @@ START_TEST(link_types)
 }
 END_TEST
 
+/* The source MAC: Ethernet's, the cooked headers' when six bytes long; none
+ * in raw IP or a frame too short for it. */
+START_TEST(source_macs)
+{
+	static const uint8_t ether[14] = { 1, 1, 1, 1, 1, 1, 2, 0, 0, 0, 0, 9, 0x08, 0x00 };
+	uint8_t sll[20] = { 0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 7 }, sll2[20] = { 0 }, mac[6];
+	struct cap_frame frame = { .data = ether, .caplen = sizeof(ether),
+				   .linktype = CAP_LINKTYPE_ETHERNET };
+
+	ck_assert(cap_frame_src_mac(&frame, mac));
+	ck_assert_uint_eq(mac[0], 2);
+	ck_assert_uint_eq(mac[5], 9);
+	frame.caplen = 11;
+	ck_assert(!cap_frame_src_mac(&frame, mac));
+	frame = (struct cap_frame){ .data = sll, .caplen = 16, .linktype = CAP_LINKTYPE_LINUX_SLL };
+	ck_assert(cap_frame_src_mac(&frame, mac));
+	ck_assert_uint_eq(mac[5], 7);
+	sll[5] = 0;	/* no link address (a tunnel, the loopback) */
+	ck_assert(!cap_frame_src_mac(&frame, mac));
+	sll2[11] = 6;
+	sll2[17] = 5;
+	frame = (struct cap_frame){ .data = sll2, .caplen = 20, .linktype = CAP_LINKTYPE_LINUX_SLL2 };
+	ck_assert(cap_frame_src_mac(&frame, mac));
+	ck_assert_uint_eq(mac[5], 5);
+	frame.caplen = 19;
+	ck_assert(!cap_frame_src_mac(&frame, mac));
+	frame.linktype = CAP_LINKTYPE_RAW;
+	frame.caplen = 20;
+	ck_assert(!cap_frame_src_mac(&frame, mac));
+}
+END_TEST
+
 /* A snap length shows as caplen < len, and the IP packet is what was kept. */
 START_TEST(truncated_frames_say_so)
 {
@@ -329,6 +361,7 @@ int main(void)
 	tcase_add_test(tc, reads_ctlab_pcapng);
 	tcase_add_test(tc, reads_classic_pcap_both_orders);
 	tcase_add_test(tc, link_types);
+	tcase_add_test(tc, source_macs);
 	tcase_add_test(tc, truncated_frames_say_so);
 	tcase_add_test(tc, hostile_files);
 	suite_add_tcase(suite, tc);

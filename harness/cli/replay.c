@@ -47,6 +47,7 @@ struct flow {
 	bool mid_stream;		/* its first packet was not a SYN: picked up as loose=1 does */
 	size_t last_invalid[2];		/* the latest INVALID frame its first sender's way, and back */
 	int entry_state;		/* its entry's TCP state after its last tracked packet, -1 unknown */
+	const char *side[2];		/* the judge's interface each way's first packet came in by */
 	struct flow_event *events;
 	size_t n_events, cap_events;
 };
@@ -223,6 +224,7 @@ static int packet_to_json(struct summary *s, const struct replay_packet *packet)
 	for (size_t i = 0; seen && i < seen->n_also; i++)
 		json_array_append_new(also, json_string(seen->also[i]));
 	json_object_set_new(object, "also", also);
+	json_object_set_new(object, "side", json_string(packet->side));
 	return json_array_append_new(s->packets, object);
 }
 
@@ -331,6 +333,8 @@ static int take_packet(const struct replay_packet *packet, void *arg)
 	if (s->drawn && write_drawn(s->drawn, (size_t)(flow - s->flows), way, packet) < 0)
 		return -1;
 	flow->packets++;
+	if (!flow->side[way])
+		flow->side[way] = packet->side;
 	flow->invalid += invalid;
 	flow->rsts += is_rst(p);
 	/* With every record's entry, an INVALID packet (it has none) leaves its
@@ -389,11 +393,14 @@ static void print_flow_name(const struct flow *flow)
 	       flow->protocol == IPPROTO_UDP ? "udp" : "ip", src, flow->sport, dst, flow->dport);
 }
 
-static void print_flow(const struct flow *flow)
+static void print_flow(const struct flow *flow, bool sides)
 {
 	printf("  ");
 	print_flow_name(flow);
 	printf(": %zu packets", flow->packets);
+	if (sides && flow->side[0])
+		printf(flow->side[1] && strcmp(flow->side[0], flow->side[1]) != 0 ?
+		       ", in by %s, replies by %s" : ", in by %s", flow->side[0], flow->side[1]);
 	if (flow->mid_stream)
 		printf(", picked up mid-stream (its first packet, frame %zu, is no SYN: "
 		       "conntrack takes it on as nf_conntrack_tcp_loose=1 lets it)",
@@ -436,7 +443,7 @@ static void print_summary(const struct summary *s)
 				left[rank]++;
 				continue;
 			}
-			print_flow(&s->flows[f]);
+			print_flow(&s->flows[f], s->result->n_sides > 1);
 			shown++;
 		}
 	if (left[0] + left[1] + left[2])
@@ -599,12 +606,13 @@ static json_t *flow_json(const struct flow *flow)
 				  "kind", "invalid", "reason", event->reason ?
 				  json_string(event->reason) : json_null(), "entry_state", state));
 	}
-	object = json_pack("{s:s, s:s, s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:b, s:o}",
+	object = json_pack("{s:s, s:s, s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:b, s:[s?, s?], s:o}",
 			   "protocol", flow->protocol == IPPROTO_TCP ? "tcp" : "udp",
 			   "src", src, "sport", flow->sport, "dst", dst, "dport", flow->dport,
 			   "packets", (json_int_t)flow->packets, "invalid", (json_int_t)flow->invalid,
 			   "rsts", (json_int_t)flow->rsts, "first_frame", (json_int_t)flow->first_frame,
-			   "mid_stream", flow->mid_stream, "events", events ? events : json_array());
+			   "mid_stream", flow->mid_stream, "sides", flow->side[0], flow->side[1],
+			   "events", events ? events : json_array());
 	return object;
 }
 
@@ -614,6 +622,22 @@ static json_t *strings_json(const char *const *strings, size_t n)
 
 	for (size_t i = 0; array && i < n; i++)
 		json_array_append_new(array, json_string(strings[i]));
+	return array;
+}
+
+/* The judge's ways in: [{"name", "packets": {"capture", "mac", "address", "default"}}]. */
+static json_t *sides_json(const struct replay_result *result)
+{
+	json_t *array = json_array();
+
+	for (size_t i = 0; array && i < result->n_sides; i++) {
+		const size_t *n = result->sides[i].packets;
+
+		json_array_append_new(array, json_pack("{s:s, s:{s:I, s:I, s:I, s:I}}",
+			"name", result->sides[i].name, "packets",
+			"capture", (json_int_t)n[SIDE_BY_CAPTURE], "mac", (json_int_t)n[SIDE_BY_MAC],
+			"address", (json_int_t)n[SIDE_BY_ADDRESS], "default", (json_int_t)n[SIDE_BY_DEFAULT]));
+	}
 	return array;
 }
 
@@ -658,7 +682,10 @@ static int write_json(struct summary *s, const struct replay_options *replay,
 		"evicted", (json_int_t)result->evicted,
 		"packets", s->packets, "packets_left_out", (json_int_t)s->packets_left_out,
 		"flows", flows ? flows : json_array());
-	if (!document || !rest || json_object_update_new(document, rest) < 0) {
+	if (!document || !rest || json_object_update_new(document, rest) < 0 ||
+	    json_object_set_new(json_object_get(document, "options"), "sides",
+				strings_json(replay->sides, replay->n_sides)) < 0 ||
+	    json_object_set_new(document, "sides", sides_json(result)) < 0) {
 		json_decref(document);
 		document = NULL;
 	}
@@ -780,6 +807,36 @@ static void summary_free(struct summary *s)
 		fclose(s->drawn);
 }
 
+/* "; in by eth0 (12 by the capture's interface), eth1 (10 by --side
+ * address)", when there was more than one way in or a --side. */
+static void print_sides(const struct replay_result *result, bool asked)
+{
+	static const char *const how[] = {
+		[SIDE_BY_DEFAULT] = "default", [SIDE_BY_CAPTURE] = "the capture's interface",
+		[SIDE_BY_MAC] = "--side MAC", [SIDE_BY_ADDRESS] = "--side address",
+	};
+
+	if (result->n_sides > 1 || asked) {
+		printf("; in by");
+		for (size_t i = 0; i < result->n_sides; i++) {
+			const struct replay_side *side = &result->sides[i];
+			bool first = true;
+
+			printf("%s %s (", i ? "," : "", side->name);
+			for (int by = 0; by <= SIDE_BY_ADDRESS; by++) {
+				if (!side->packets[by])
+					continue;
+				printf("%s%zu by %s", first ? "" : ", ", side->packets[by], how[by]);
+				first = false;
+			}
+			printf(")");
+		}
+	}
+	if (result->names_unusable)
+		printf("; %zu whose capture interface's name cannot be an interface's (\"any\", too long, "
+		       "over %d names) came in by eth0", result->names_unusable, REPLAY_SIDES_MAX);
+}
+
 /* The packets' lines, after the header line. */
 static void print_lines(FILE *lines)
 {
@@ -801,6 +858,7 @@ int cmd_replay(int argc, char **argv)
 		{ "nft", required_argument, NULL, 'N' },
 		{ "ct-max", required_argument, NULL, 'M' },
 		{ "flush-before", required_argument, NULL, 'F' },
+		{ "side", required_argument, NULL, 'D' },
 		{ "scenario", required_argument, NULL, 'S' },
 		{ "json", required_argument, NULL, 'J' },
 		{ "html", required_argument, NULL, 'W' },
@@ -849,6 +907,14 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case 'N':
 			replay.nft_file = optarg;
+			break;
+		case 'D':
+			if (replay.n_sides == REPLAY_SIDES_MAX)
+				return usage_error("at most %d --side", REPLAY_SIDES_MAX);
+			if (!strchr(optarg, '='))
+				return usage_error("--side expects IFNAME=SPEC[,SPEC...] (SPEC a MAC or an "
+						   "address prefix), found '%s'", optarg);
+			replay.sides[replay.n_sides++] = optarg;
 			break;
 		case 'F': {
 			char *end;
@@ -980,6 +1046,7 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (result.out_of_order)
 		printf("; %zu verdicts matched no packet in flight", result.out_of_order);
+	print_sides(&result, replay.n_sides > 0);
 	for (size_t i = 0; i < replay.n_flushes; i++)
 		printf(i < result.flushed ? "; every entry deleted before frame %zu (--flush-before)" :
 		       "; --flush-before %zu: the capture ended before it", replay.flush_before[i]);

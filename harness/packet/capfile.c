@@ -431,6 +431,34 @@ int cap_frame_ip(const struct cap_frame *frame, const uint8_t **ip, size_t *len,
 	return 0;
 }
 
+bool cap_frame_src_mac(const struct cap_frame *frame, uint8_t mac[6])
+{
+	const uint8_t *p = frame->data;
+	size_t n = frame->caplen, at;
+
+	switch (frame->linktype) {
+	case CAP_LINKTYPE_ETHERNET:
+		at = 6;
+		break;
+	case CAP_LINKTYPE_LINUX_SLL:	/* halen at 4..5, the address from 6 */
+		if (n < 16 || p[4] != 0 || p[5] != 6)
+			return false;
+		at = 6;
+		break;
+	case CAP_LINKTYPE_LINUX_SLL2:	/* halen at 11, the address from 12 */
+		if (n < 20 || p[11] != 6)
+			return false;
+		at = 12;
+		break;
+	default:
+		return false;
+	}
+	if (n < at + 6)
+		return false;
+	memcpy(mac, p + at, 6);
+	return true;
+}
+
 bool cap_frame_truncated(const struct cap_frame *frame)
 {
 	return frame->caplen < frame->len;

@@ -367,6 +367,10 @@ void capfile_close(struct capfile *c);
 int cap_frame_ip(const struct cap_frame *frame, const uint8_t **ip, size_t *len,
 		 enum cap_direction *direction);
 
+/* The link address @frame came from (Ethernet's source, the cooked headers'
+ * address of an Ethernet-like device) into @mac: false when it has none. */
+bool cap_frame_src_mac(const struct cap_frame *frame, uint8_t mac[6]);
+
 /* Whether the frame lost bytes to the capture's snap length. */
 bool cap_frame_truncated(const struct cap_frame *frame);
 

@@ -29,9 +29,11 @@
 #include "packet/packet.h"
 #include "replay/replay.h"
 
-#define FEED_IF		"eth0"
-#define JUDGE_IF	"eth0"
-#define JUDGE_OUT_IF	"eth1"
+/* The judge's way in for packets of no side and no usable interface name. */
+#define DEFAULT_SIDE	"eth0"
+/* Its way on to the sink: a name no capture interface may take. */
+#define JUDGE_OUT_IF	"ctlab-sink"
+#define SIDE_SPECS_MAX	64	/* MACs and prefixes over all --side */
 #define SINK_IF		"eth0"
 /* The judge's next hop: any address will do on a link without ARP. */
 #define SINK_GATEWAY4	"198.18.0.1"
@@ -61,14 +63,32 @@ struct in_flight {
 	size_t frame;
 	uint64_t ts_ns;
 	bool marker;
+	size_t side;
 	struct packet_summary packet;
+};
+
+/* What puts a packet on a side: its source MAC, or its source address in a
+ * prefix (whose destinations are routed out by that side). */
+struct side_spec {
+	size_t side;
+	bool is_mac;
+	uint8_t mac[6];
+	int family;
+	union inet_addr prefix;		/* its host bits zero */
+	unsigned int bits;
 };
 
 struct replay {
 	const struct replay_options *options;
 	struct replay_result *result;
 	struct netns *feed, *judge, *sink;
-	struct frame_sender *sender;
+	/* a feeder's veth per side of result->sides, into the judge's of its name */
+	struct frame_sender *senders[REPLAY_SIDES_MAX];
+	size_t last_side;		/* the marker goes in behind the last packet */
+	int steer_cpu;			/* every side's packets to this CPU's backlog, or -1 */
+	struct side_spec specs[SIDE_SPECS_MAX];
+	size_t n_specs;
+	bool have_macs;
 	struct observer *observer;
 	/* the last packets that arrived, to tell a forwarded copy by */
 	struct packet_summary recent[COPIES_WINDOW];
@@ -220,6 +240,197 @@ static int load_nat(struct replay *r)
 	return 0;
 }
 
+/* A name the judge's interface can have: not "any" (tcpdump's), nor ctlab's own. */
+static bool usable_ifname(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	if (len == 0 || len >= REPLAY_IFNAME_MAX || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+	    strcmp(name, "any") == 0 || strcmp(name, "lo") == 0 || strcmp(name, JUDGE_OUT_IF) == 0)
+		return false;
+	for (const char *c = name; *c; c++)
+		if (*c == '/' || *c == ':' || *c <= ' ' || *c == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * The side named @name (made the first time: a veth from the feeder into the
+ * judge's interface of that name, and a sender on it): its index, or -1 with
+ * the error set when it cannot be made (-2: REPLAY_SIDES_MAX already).
+ */
+static int side_named(struct replay *r, const char *name)
+{
+	struct replay_result *result = r->result;
+	char feed_if[REPLAY_IFNAME_MAX];
+	size_t i = result->n_sides;
+	int rc;
+
+	for (size_t k = 0; k < result->n_sides; k++)
+		if (strcmp(result->sides[k].name, name) == 0)
+			return (int)k;
+	if (i == REPLAY_SIDES_MAX)
+		return -2;
+	snprintf(feed_if, sizeof(feed_if), "f%zu", i);
+	rc = netns_veth_add(r->feed, feed_if, r->judge, name);
+	if (rc == 0)
+		rc = netns_link_set_mtu(r->feed, feed_if, REPLAY_MTU);
+	if (rc == 0)
+		rc = netns_link_set_mtu(r->judge, name, REPLAY_MTU);
+	/* Packets routed out by a side go back to the feeder, which drops them:
+	 * no neighbour to look for on the way. */
+	if (rc == 0)
+		rc = netns_link_noarp(r->judge, name);
+	if (rc == 0)
+		rc = netns_link_up(r->feed, feed_if);
+	if (rc == 0)
+		rc = netns_link_up(r->judge, name);
+	if (rc == 0)
+		rc = frame_sender_open(r->feed, feed_if, r->judge, name, &r->senders[i]);
+	if (rc < 0)
+		return fail(r, "the judge's interface %s: %s", name, strerror(-rc));
+	if (r->steer_cpu >= 0)
+		netns_link_steer_rx(r->judge, name, r->steer_cpu);
+	snprintf(result->sides[i].name, sizeof(result->sides[i].name), "%s", name);
+	result->n_sides++;
+	return (int)i;
+}
+
+/* "aa:bb:cc:dd:ee:ff" */
+static bool parse_mac(const char *text, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &end) != 6)
+		return false;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return true;
+}
+
+/* "ADDRESS[/BITS]" into @spec, its host bits cleared; the route's text in @cidr. */
+static bool parse_prefix(const char *text, struct side_spec *spec, char *cidr, size_t size)
+{
+	char address[INET6_ADDRSTRLEN], *end;
+	const char *slash = strchr(text, '/');
+	size_t len = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned long bits;
+
+	if (len >= sizeof(address))
+		return false;
+	memcpy(address, text, len);
+	address[len] = '\0';
+	if (inet_pton(AF_INET, address, &spec->prefix.v4) == 1)
+		spec->family = AF_INET;
+	else if (inet_pton(AF_INET6, address, &spec->prefix.v6) == 1)
+		spec->family = AF_INET6;
+	else
+		return false;
+	bits = spec->family == AF_INET ? 32 : 128;
+	if (slash) {
+		errno = 0;
+		bits = strtoul(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || bits > (spec->family == AF_INET ? 32u : 128u))
+			return false;
+	}
+	spec->bits = (unsigned int)bits;
+	for (unsigned int bit = spec->bits; bit < (spec->family == AF_INET ? 32u : 128u); bit++)
+		spec->prefix.v6.s6_addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+	inet_ntop(spec->family, &spec->prefix, address, sizeof(address));
+	snprintf(cidr, size, "%s/%u", address, spec->bits);
+	return true;
+}
+
+static bool in_side_prefix(const struct side_spec *spec, const struct packet_summary *p)
+{
+	const uint8_t *a = p->src.v6.s6_addr, *b = spec->prefix.v6.s6_addr;
+	unsigned int full = spec->bits / 8, rest = spec->bits % 8;
+
+	if (spec->is_mac || spec->family != p->family)
+		return false;
+	if (memcmp(a, b, full) != 0)
+		return false;
+	return !rest || ((a[full] ^ b[full]) & (uint8_t)(0xff00u >> rest)) == 0;
+}
+
+/* --side IFNAME=SPEC[,SPEC…]: each side made, its prefixes routed out by it. */
+static int parse_sides(struct replay *r)
+{
+	for (size_t i = 0; i < r->options->n_sides; i++) {
+		const char *text = r->options->sides[i], *eq = strchr(text, '=');
+		char name[REPLAY_IFNAME_MAX], specs[512], cidr[INET6_ADDRSTRLEN + 8], *spec, *save;
+		int side;
+
+		if (!eq || (size_t)(eq - text) >= sizeof(name) || strlen(eq + 1) >= sizeof(specs))
+			return fail(r, "--side %s: expected IFNAME=SPEC[,SPEC...], IFNAME at most 15 "
+				    "characters, SPEC a MAC or an address prefix", text);
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - text), text);
+		if (!usable_ifname(name))
+			return fail(r, "--side %s: '%s' cannot be an interface's name", text, name);
+		side = side_named(r, name);
+		if (side < 0)
+			return side == -2 ? fail(r, "--side %s: at most %d sides", text, REPLAY_SIDES_MAX) : -1;
+		snprintf(specs, sizeof(specs), "%s", eq + 1);
+		for (spec = strtok_r(specs, ",", &save); spec; spec = strtok_r(NULL, ",", &save)) {
+			struct side_spec *s = &r->specs[r->n_specs];
+			int rc;
+
+			if (r->n_specs == SIDE_SPECS_MAX)
+				return fail(r, "--side: at most %d MACs and prefixes in all", SIDE_SPECS_MAX);
+			*s = (struct side_spec){ .side = (size_t)side };
+			if (parse_mac(spec, s->mac)) {
+				s->is_mac = r->have_macs = true;
+			} else if (parse_prefix(spec, s, cidr, sizeof(cidr))) {
+				rc = netns_route_dev_add(r->judge, cidr, s->family, name, NULL);
+				if (rc < 0 && rc != -EEXIST)
+					return fail(r, "--side %s: the route to %s: %s", text, cidr, strerror(-rc));
+			} else {
+				return fail(r, "--side %s: expected a MAC (aa:bb:cc:dd:ee:ff) or an address "
+					    "prefix (198.18.1.0/24, 2001:db8:1::/64), found '%s'", text, spec);
+			}
+			r->n_specs++;
+		}
+	}
+	return 0;
+}
+
+/* Which of the judge's interfaces @frame comes in by; -1 when one cannot be made. */
+static int side_for(struct replay *r, const struct cap_frame *frame, const struct packet_summary *p,
+		    enum replay_side_by *by)
+{
+	uint8_t mac[6];
+	bool have_mac = r->have_macs && cap_frame_src_mac(frame, mac);
+	int side;
+
+	for (size_t i = 0; i < r->n_specs; i++) {
+		const struct side_spec *spec = &r->specs[i];
+
+		if (spec->is_mac ? have_mac && memcmp(spec->mac, mac, 6) == 0 : in_side_prefix(spec, p)) {
+			*by = spec->is_mac ? SIDE_BY_MAC : SIDE_BY_ADDRESS;
+			return (int)spec->side;
+		}
+	}
+	if (frame->ifname && *frame->ifname) {
+		/* ctlab's own captures name an interface "HOST/IFNAME" */
+		const char *name = strrchr(frame->ifname, '/') ? strrchr(frame->ifname, '/') + 1 :
+				   frame->ifname;
+
+		side = usable_ifname(name) ? side_named(r, name) : -2;
+		if (side >= 0) {
+			*by = SIDE_BY_CAPTURE;
+			return side;
+		}
+		if (side == -1)
+			return -1;
+		r->result->names_unusable++;
+	}
+	*by = SIDE_BY_DEFAULT;
+	side = side_named(r, DEFAULT_SIDE);
+	return side >= 0 ? side : side == -2 ? (int)r->last_side : -1;
+}
+
 static int build(struct replay *r)
 {
 	char err[512];
@@ -240,25 +451,13 @@ static int build(struct replay *r)
 	/* The feeder says nothing of its own on IPv6 (router solicitations, MLD). */
 	netns_sysctl_write(r->feed, "net.ipv6.conf.default.disable_ipv6", "1");
 	netns_sysctl_write(r->sink, "net.ipv6.conf.default.disable_ipv6", "1");
-	rc = netns_veth_add(r->feed, FEED_IF, r->judge, JUDGE_IF);
-	if (rc == 0)
-		rc = netns_veth_add(r->judge, JUDGE_OUT_IF, r->sink, SINK_IF);
+	rc = netns_veth_add(r->judge, JUDGE_OUT_IF, r->sink, SINK_IF);
 	if (rc == 0)
 		rc = netns_link_noarp(r->judge, JUDGE_OUT_IF);
-	if (rc == 0)
-		rc = netns_link_set_mtu(r->feed, FEED_IF, REPLAY_MTU);
-	if (rc == 0)
-		rc = netns_link_set_mtu(r->judge, JUDGE_IF, REPLAY_MTU);
 	if (rc == 0)
 		rc = netns_link_set_mtu(r->judge, JUDGE_OUT_IF, REPLAY_MTU);
 	if (rc == 0)
 		rc = netns_link_set_mtu(r->sink, SINK_IF, REPLAY_MTU);
-	if (rc == 0)
-		rc = netns_sysctl_write(r->judge, "net.ipv4.conf." JUDGE_IF ".rp_filter", "0");
-	if (rc == 0)
-		rc = netns_link_up(r->feed, FEED_IF);
-	if (rc == 0)
-		rc = netns_link_up(r->judge, JUDGE_IF);
 	if (rc == 0)
 		rc = netns_link_up(r->judge, JUDGE_OUT_IF);
 	if (rc == 0)
@@ -292,10 +491,7 @@ static int build(struct replay *r)
 	 * capture, so an INVALID packet's (it has none) is read, not carried on. */
 	r->result->entries = observer_has_entries(r->observer) && !r->options->n_nat &&
 			     !r->options->nft_file;
-	rc = frame_sender_open(r->feed, FEED_IF, r->judge, JUDGE_IF, &r->sender);
-	if (rc < 0)
-		return fail(r, "the feeder's socket: %s", strerror(-rc));
-	return 0;
+	return parse_sides(r);
 }
 
 static bool in_prefix(const struct packet_summary *p, const union inet_addr *addr)
@@ -391,6 +587,7 @@ static int hand_on(struct replay *r, const struct in_flight *sent, const struct 
 		.frame = sent->frame, .ts_ns = sent->ts_ns, .judged = seen != NULL,
 		.packet = sent->packet, .verdict = seen ? seen->verdict : VERDICT_UNSEEN,
 		.index = seen && seen->index >= r->markers_landed ? seen->index - r->markers_landed : 0,
+		.side = r->result->sides[sent->side].name,
 	};
 	struct observed detail;
 
@@ -485,7 +682,7 @@ static int send_marker(struct replay *r)
 	*sent = (struct in_flight){ .marker = true };
 	if (packet_parse(marker, sizeof(marker), &sent->packet) < 0)
 		return fail(r, "the marker does not parse");
-	rc = frame_sender_send(r->sender, marker, sizeof(marker));
+	rc = frame_sender_send(r->senders[r->last_side], marker, sizeof(marker));
 	if (rc < 0)
 		return fail(r, "sending the marker: %s", strerror(-rc));
 	r->n_flight++;
@@ -565,10 +762,11 @@ static int replay_frame(struct replay *r, const struct cap_frame *frame)
 	struct replay_result *result = r->result;
 	struct in_flight *sent;
 	enum cap_direction dir;
+	enum replay_side_by by;
 	struct packet_summary p;
 	const uint8_t *ip;
 	size_t len;
-	int rc;
+	int rc, side;
 
 	if (cap_frame_ip(frame, &ip, &len, &dir) < 0) {
 		result->not_ip++;
@@ -603,17 +801,23 @@ static int replay_frame(struct replay *r, const struct cap_frame *frame)
 	if (r->options->entries && !result->entries && p.protocol == IPPROTO_TCP &&
 	    flow_in_flight(r, 0, &p) && drain(r, 0) < 0)
 		return -1;
+	side = side_for(r, frame, &p, &by);
+	if (side < 0)
+		return -1;
 	if (r->options->paced)
 		pace(r, frame->ts_ns);
-	rc = frame_sender_send(r->sender, r->packet, len);
+	rc = frame_sender_send(r->senders[side], r->packet, len);
 	if (rc < 0)
 		return fail(r, "frame %zu: sending it: %s", result->frames, strerror(-rc));
+	r->last_side = (size_t)side;
+	result->sides[side].packets[by]++;
 	if (unlogged(&p)) {
 		result->unlogged++;
 		return 0;
 	}
 	sent = flight_at(r, r->n_flight++);
-	*sent = (struct in_flight){ .frame = result->frames, .ts_ns = frame->ts_ns, .packet = p };
+	*sent = (struct in_flight){ .frame = result->frames, .ts_ns = frame->ts_ns, .side = (size_t)side,
+				    .packet = p };
 	/* What is there already costs no wait. */
 	return match_records(r);
 }
@@ -639,8 +843,11 @@ static void pin_to_cpu(struct replay *r)
 	for (other = 0; other < CPU_SETSIZE; other++)
 		if (other != cpu && CPU_ISSET(other, &r->old_cpus))
 			break;
-	if (other < CPU_SETSIZE)
-		netns_link_steer_rx(r->judge, JUDGE_IF, other);
+	if (other == CPU_SETSIZE)
+		return;
+	r->steer_cpu = other;
+	for (size_t i = 0; i < r->result->n_sides; i++)
+		netns_link_steer_rx(r->judge, r->result->sides[i].name, other);
 }
 
 static void unpin(struct replay *r)
@@ -695,6 +902,7 @@ int replay_run(const struct replay_options *options, struct replay_result *resul
 	}
 	r->options = options;
 	r->result = result;
+	r->steer_cpu = -1;
 	file = fopen(options->capture, "re");
 	if (!file) {
 		fail(r, "%s: %s", options->capture, strerror(errno));
@@ -742,7 +950,8 @@ int replay_run(const struct replay_options *options, struct replay_result *resul
 		count_table_full(r, &before);
 out_free:
 	unpin(r);
-	frame_sender_close(r->sender);
+	for (size_t i = 0; i < result->n_sides; i++)
+		frame_sender_close(r->senders[i]);
 	observer_free(r->observer);
 	netns_free(r->feed);
 	netns_free(r->judge);

@@ -9,6 +9,8 @@
 #include "observe/observe.h"
 
 #define REPLAY_SYSCTLS_MAX	16
+#define REPLAY_SIDES_MAX	16	/* interfaces of the judge a packet may enter by */
+#define REPLAY_IFNAME_MAX	16	/* IFNAMSIZ */
 
 struct replay_packet;
 
@@ -26,6 +28,12 @@ struct replay_options {
 	size_t n_nat;
 	const char *nat[REPLAY_SYSCTLS_MAX];
 	const char *nft_file;		/* a ruleset file for the judge, as nft -f reads it; NULL none */
+	/* "IFNAME=SPEC[,SPEC…]", SPEC a MAC or an address prefix: a side of the
+	 * host, the judge's interface IFNAME (so iifname and oifname rules
+	 * match): packets from that MAC or from those prefixes come in there,
+	 * packets to those prefixes are routed out there */
+	size_t n_sides;
+	const char *sides[REPLAY_SIDES_MAX];
 	int timeout_ms;			/* how long a wait may read nothing: then every packet
 					 * in flight is without a verdict */
 	bool all_copies;		/* keep the copies a host forwarded, not only as they arrived */
@@ -51,6 +59,7 @@ struct replay_packet {
 	bool judged;			/* a verdict (or reason) came back */
 	enum verdict verdict;		/* VERDICT_UNSEEN when not judged or only a reason came */
 	size_t index;			/* the observer's, as the ladder numbers packets */
+	const char *side;		/* the judge's interface it came in by */
 	struct packet_summary packet;	/* as replayed */
 	/* The whole record, reasons included; NULL when no verdict came and no reason.
 	 * Its entry_state: from the record (result->entries), or for an INVALID
@@ -58,6 +67,15 @@ struct replay_packet {
 	 * with options->entries), unless a later packet of its flow was already
 	 * sent (-1 then). */
 	const struct observed *detail;
+};
+
+/* How a packet's way in was chosen. */
+enum replay_side_by { SIDE_BY_DEFAULT, SIDE_BY_CAPTURE, SIDE_BY_MAC, SIDE_BY_ADDRESS };
+
+/* An interface of the judge and the packets that came in by it. */
+struct replay_side {
+	char name[REPLAY_IFNAME_MAX];
+	size_t packets[SIDE_BY_ADDRESS + 1];	/* by how each was sent there */
 };
 
 struct replay_result {
@@ -75,6 +93,13 @@ struct replay_result {
 	uint64_t ct_max;		/* nf_conntrack_max, the table's room */
 	size_t flushed;			/* flushes done (flush_before the capture's end are not) */
 	size_t n_packets;		/* replayed, each given to options->each */
+	/* The judge's ways in, in the order made: a capture interface's name
+	 * (pcapng if_name), a --side's, or eth0 for the packets of neither */
+	size_t n_sides;
+	struct replay_side sides[REPLAY_SIDES_MAX];
+	size_t names_unusable;		/* packets whose interface's name could not be
+					 * one of the judge's ("any", too long, more than
+					 * REPLAY_SIDES_MAX): sent in by eth0 */
 	bool entries;			/* each record carries its entry (the kernel's
 					 * ctnetlink NFLOG glue) and a flow is one tuple (no
 					 * NAT): an INVALID packet's is its flow's last; set
@@ -89,7 +114,10 @@ struct replay_result {
  * postrouting, then dropped: nothing leaves it, whatever its addresses, and
  * it sends nothing itself), with @options->sysctls applied there and its NAT
  * (@options->nat, @options->nft_file: DNAT at prerouting, SNAT at
- * postrouting, as a router or a node has them). Each packet goes to
+ * postrouting, as a router or a node has them). A packet comes in by the
+ * judge's interface of its side (@options->sides: its source MAC or
+ * address), else of the name its capture interface had, else eth0; one to a
+ * side's prefix is routed out by that side. Each packet goes to
  * @options->each with the verdict and reasons conntrack logged for it
  * (observer); one dropped before the log (a rule, a full table) without
  * (@result->unjudged).
