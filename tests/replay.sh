@@ -227,13 +227,16 @@ nat_capture=$replay/invalid-not-unnated-ipv4.pcapng
 service=$("$debian_python" -c 'import json,sys
 r=[r for r in json.load(open(sys.argv[1]))["runs"] if r["name"]=="invalid-not-unnated/ipv4"][0]
 a={h["name"]: h["addr"] for h in r["hosts"]}; print(a["service"] + "=" + a["server"])' "$replay/runs.json")
-"$ctlab" replay --nat "dnat $service" "$nat_capture" >"$replay/nat.txt" 2>&1
+"$ctlab" replay --nat "dnat $service" --html "$replay/nat.html" "$nat_capture" >"$replay/nat.txt" 2>&1
 nat_status=$?
 "$ctlab" replay -v "$nat_capture" >"$replay/nonat.txt" 2>&1
+# The page draws the RST back to that segment, as the report draws a run's chain.
+chain=$(sed -n 's/.*RST, after the INVALID packet of frame \([0-9]*\) the other way.*/\1/p' "$replay/nat.txt" | head -1)
+rst=$(sed -n 's/^ *frame \([0-9]*\): RST, after the INVALID packet.*/\1/p' "$replay/nat.txt" | head -1)
 if [ $nat_status = 1 ] && grep -q 'INVALID: SEQ is over upper bound [0-9]* (over the window of the receiver)' "$replay/nat.txt" &&
-   grep -q 'RST, after the INVALID packet of frame [0-9]* the other way' "$replay/nat.txt" &&
+   [ -n "$chain" ] && grep -q "<g class=\"chain\" data-rst=\"$rst\" data-cause=\"$chain\">" "$replay/nat.html" &&
    grep -q 'SA .*invalid "invalid new"' "$replay/nonat.txt"; then
-	ok "replay: the 74839 reset from the router's capture with --nat: the INVALID segment, its reason, the RST after it (without --nat the SYN-ACK is a stray)"
+	ok "replay: the 74839 reset from the router's capture with --nat: the INVALID segment, its reason, the RST after it, drawn back to it on the --html page (without --nat the SYN-ACK is a stray)"
 else
 	not_ok "replay of the 74839 capture (exit $nat_status)"
 	sed 's/^/    /' "$replay/nat.txt" "$replay/nonat.txt" | head -30

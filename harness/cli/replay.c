@@ -692,6 +692,26 @@ static int write_json(struct summary *s, const struct replay_options *replay,
 	return write_document("replay --json", path, json_pretty, document);
 }
 
+/* Its RSTs after an INVALID packet the other way as a run's chains, by frame
+ * (the page's packets are numbered by frame): each drawn back to its cause. */
+static json_t *flow_chains(const struct flow *flow)
+{
+	json_t *chains = json_array();
+	char text[160];
+
+	for (size_t i = 0; chains && i < flow->n_events; i++) {
+		const struct flow_event *event = &flow->events[i];
+
+		if (!event->rst || !event->cause)
+			continue;
+		snprintf(text, sizeof(text), "frame %zu: RST, after the INVALID packet of frame %zu "
+			 "the other way", event->frame, event->cause);
+		json_array_append_new(chains, json_pack("{s:I, s:I, s:s}", "rst_wire",
+			(json_int_t)event->frame, "cause_wire", (json_int_t)event->cause, "text", text));
+	}
+	return chains ? chains : json_array();
+}
+
 /* One flow as a run of results.json, enough for the report's page to draw:
  * the client and the server on each side of the conntrack that judged. */
 static json_t *flow_run(const struct flow *flow, const char *capture)
@@ -722,7 +742,7 @@ static json_t *flow_run(const struct flow *flow, const char *capture)
 						"\nframe %zu: RST", event->frame);
 	}
 	return json_pack("{s:s, s:s, s:s, s:s, s:n, s:s, s:f, s:s, s:s, s:[{s:s, s:s, s:b, s:[]},"
-			 " {s:s, s:s, s:b, s:[]}, {s:s, s:s, s:b, s:[]}], s:[], s:[], s:[], s:[], s:{}}",
+			 " {s:s, s:s, s:b, s:[]}, {s:s, s:s, s:b, s:[]}], s:[], s:[], s:[], s:[], s:o, s:{}}",
 			 "name", name, "scenario", name, "file", capture,
 			 "family", flow->family == AF_INET ? "ipv4" : "ipv6", "variant",
 			 "outcome", flow->invalid ? "fail" : "pass", "seconds", 0.0, "about", about,
@@ -730,7 +750,7 @@ static json_t *flow_run(const struct flow *flow, const char *capture)
 			 "hosts", "name", "client", "addr", src, "observing", false, "interfaces",
 			 "name", "replay", "addr", "", "observing", true, "interfaces",
 			 "name", "server", "addr", dst, "observing", false, "interfaces",
-			 "links", "steps", "packets", "wire", "chains", "sysctls");
+			 "links", "steps", "packets", "wire", "chains", flow_chains(flow), "sysctls");
 }
 
 /* The report's page of @document, which links to no pcap. */

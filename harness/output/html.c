@@ -304,10 +304,13 @@ static void hops_from_packets(struct diagram *d)
 			from = in ? (observing == 0 ? (int)d->n_lanes - 1 : 0) : observing;
 		if (to < 0)
 			to = in ? observing : (observing == 0 ? (int)d->n_lanes - 1 : 0);
+		/* Without the wire the packet judged is the packet sent: a chain
+		 * (a replay's) names its RST by that index too. */
 		*hop = (struct hop){ .copy = packet, .judged = packet, .from = from, .to = to,
 				     .step = (long)json_number(packet, "step", 0),
 				     .crafted = flag(packet, "crafted"),
-				     .index = (long)json_number(packet, "index", 0) };
+				     .index = (long)json_number(packet, "index", 0),
+				     .sent_index = (long)json_number(packet, "index", 0) };
 	}
 }
 
