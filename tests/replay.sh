@@ -181,6 +181,20 @@ mutant_ct=$replay/mutant.ct
 sed '0,/^expect   verdict invalid/s//expect   verdict established/' "$replay/seq-over-window-strict-ipv4.ct" >"$mutant_ct" 2>/dev/null
 "$ctlab" run "$mutant_ct" >/dev/null 2>&1
 mutant_status=$?
+# With --flush-before the last packet's entry is gone (it is picked up anew:
+# new): the scenario deletes every entry there too, and fails without it.
+"$ctlab" replay --flush-before 5 --scenario "$replay/flushed.ct" \
+	"$replay/pcap/seq-over-window-strict-ipv4/server-eth0.pcapng" >/dev/null 2>"$replay/scenario.err"
+grep -v '^flush    ct router' "$replay/flushed.ct" >"$replay/unflushed.ct" 2>/dev/null
+if grep -q '^flush    ct router .*# --flush-before 5$' "$replay/flushed.ct" &&
+   grep -q '^expect   verdict new reason none$' "$replay/flushed.ct" &&
+   "$ctlab" run "$replay/flushed.ct" >"$replay/scenario.ktap" 2>&1 &&
+   ! "$ctlab" run "$replay/unflushed.ct" >/dev/null 2>&1; then
+	written=$((written + 1))
+else
+	scenario_failed="$scenario_failed --flush-before"
+	sed 's/^/    /' "$replay/scenario.err" "$replay/flushed.ct" "$replay/scenario.ktap" 2>/dev/null | head -30 >>"$replay/scenario-failures.txt"
+fi
 # --json: the same replay as a document.
 "$ctlab" replay --json "$replay/replay.json" "$replay/pcap/seq-over-window-strict-ipv4/server-eth0.pcapng" >/dev/null 2>&1
 json_ok=$("$debian_python" -c 'import json,sys
@@ -200,7 +214,7 @@ else
 	json_ok="no page with 5 packets and the INVALID one's badge: $(head -c 300 "$replay/replay.html" 2>&1)"
 fi
 if [ -z "$scenario_failed" ] && [ "$mutant_status" = 1 ] && [ "$json_ok" = yes ]; then
-	ok "replay --scenario: $written captures written as scenarios of crafted packets pass as runs with the replay's verdicts and reasons; one verdict changed fails; --json names the INVALID packet and its flow, --html draws it"
+	ok "replay --scenario: $written captures written as scenarios of crafted packets pass as runs with the replay's verdicts and reasons (one with --flush-before, as a flush step: without it, it fails); one verdict changed fails; --json names the INVALID packet and its flow, --html draws it"
 else
 	not_ok "replay --scenario: failed for:$scenario_failed; the mutant exits $mutant_status; --json: $json_ok"
 	head -40 "$replay/scenario-failures.txt" 2>/dev/null

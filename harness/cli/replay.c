@@ -497,7 +497,7 @@ static bool ports_taken(const struct summary *s, const size_t *chosen, size_t n,
 static int write_scenario(const struct summary *s, const struct replay_options *replay,
 			  const char *path, const struct replay_result *result)
 {
-	size_t chosen[SCENARIO_FLOWS], n_chosen = 0, sends = 0, cut = 0, skipped = 0;
+	size_t chosen[SCENARIO_FLOWS], n_chosen = 0, sends = 0, cut = 0, skipped = 0, flushed = 0;
 	char name[72], line[4096];
 	struct outfile *file;
 	int family = 0, rc;
@@ -555,8 +555,8 @@ static int write_scenario(const struct summary *s, const struct replay_options *
 			skipped, SCENARIO_FLOWS);
 	rewind(s->sends);
 	while (fgets(line, sizeof(line), s->sends)) {
-		char *tab = strchr(line, '\t'), *expect;
-		size_t flow = strtoul(line, NULL, 10);
+		char *tab = strchr(line, '\t'), *expect, *at;
+		size_t flow = strtoul(line, NULL, 10), frame;
 		bool keep = false;
 
 		for (size_t i = 0; i < n_chosen && !keep; i++)
@@ -568,6 +568,12 @@ static int write_scenario(const struct summary *s, const struct replay_options *
 			continue;
 		}
 		*expect++ = '\0';
+		/* The replay's flushes, each before the first packet kept at or after it. */
+		at = strstr(tab + 1, "  # frame ");
+		frame = at ? strtoul(at + 10, NULL, 10) : 0;
+		while (flushed < replay->n_flushes && replay->flush_before[flushed] <= frame)
+			fprintf(out, "flush    ct router                    # --flush-before %zu\n",
+				replay->flush_before[flushed++]);
 		fprintf(out, "%s\n%s", tab + 1, expect);
 		sends++;
 	}
@@ -996,9 +1002,9 @@ int cmd_replay(int argc, char **argv)
 	replay.capture = argv[optind];
 	/* A crashed run may have left a global setting changed: put it back first. */
 	journal_recover(stderr);
-	if (scenario && (replay.n_nat || replay.nft_file || replay.n_flushes))
-		return usage_error("--scenario: a replay with --nat, --nft or --flush-before cannot be "
-				   "written as a scenario yet");
+	if (scenario && (replay.n_nat || replay.nft_file))
+		return usage_error("--scenario: a replay with --nat or --nft cannot be written as a "
+				   "scenario yet (their addresses are the capture's, a scenario's are its own)");
 	if (ct_max) {
 		machine_fd = take_ct_max(ct_max);
 		if (machine_fd < 0)
