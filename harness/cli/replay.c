@@ -69,6 +69,12 @@ struct summary {
 	size_t n_flows, cap_flows;
 	size_t *slots;			/* flow index + 1, 0 free: open addressing */
 	size_t n_slots;
+	/* --scenario of a replay with --nat 'dnat SERVICE=BACKEND': hosts by
+	 * address (BACKEND the server, SERVICE the service, any other the
+	 * client), not by who sent first */
+	bool dnat;
+	int dnat_family;
+	union inet_addr service, backend;
 };
 
 static bool is_rst(const struct packet_summary *p)
@@ -262,14 +268,65 @@ static int write_drawn(FILE *out, size_t flow, int way, const struct replay_pack
  * flow that sent it (the client: the flow's first sender), with conntrack's
  * verdict on it to expect; the flows to keep are known only at the end.
  */
-static int write_send(FILE *out, size_t flow, int way, const struct replay_packet *packet)
+/* Under DNAT, the scenario's host at @addr: the server (the backend), the
+ * service, or the client. */
+static const char *dnat_role(const struct summary *s, int family, const union inet_addr *addr)
+{
+	size_t len = family == AF_INET ? 4 : 16;
+
+	if (family == s->dnat_family && memcmp(addr, &s->backend, len) == 0)
+		return "server";
+	if (family == s->dnat_family && memcmp(addr, &s->service, len) == 0)
+		return "service";
+	return "client";
+}
+
+/* The client's end of @flow under DNAT (its address and port), and the far port. */
+static void client_end(const struct summary *s, const struct flow *flow, const union inet_addr **addr,
+		       uint16_t *port, uint16_t *far_port)
+{
+	bool client_sent = strcmp(dnat_role(s, flow->family, &flow->src), "client") == 0;
+
+	*addr = client_sent ? &flow->src : &flow->dst;
+	*port = client_sent ? flow->sport : flow->dport;
+	*far_port = client_sent ? flow->dport : flow->sport;
+}
+
+/* Whether @a and @b are one connection through the DNAT: the same client
+ * end, the same far port, one to or from the service, the other the backend. */
+static bool dnat_halves(const struct summary *s, const struct flow *a, const struct flow *b)
+{
+	const union inet_addr *a_addr, *b_addr;
+	uint16_t a_port, b_port, a_far, b_far;
+
+	if (a->family != b->family || a->protocol != b->protocol)
+		return false;
+	client_end(s, a, &a_addr, &a_port, &a_far);
+	client_end(s, b, &b_addr, &b_port, &b_far);
+	return a_port == b_port && a_far == b_far &&
+	       memcmp(a_addr, b_addr, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+static int write_send(const struct summary *s, FILE *out, size_t flow, int way,
+		      const struct replay_packet *packet)
 {
 	const struct packet_summary *p = &packet->packet;
 	const struct observed *seen = packet->detail;
 	char flags[TCP_FLAGS_STRLEN], reason[OBSERVER_REASON_MAX];
+	const char *from = way ? "server" : "client", *to = way ? "client" : "server";
 
-	fprintf(out, "%zu\tsend     %s %s sport=%u dport=%u", flow,
-		way ? "server -> client" : "client -> server",
+	if (s->dnat) {
+		from = dnat_role(s, p->family, &p->src);
+		to = dnat_role(s, p->family, &p->dst);
+		/* The service answers only as the router un-DNATs the server's
+		 * packets: no host of a scenario sends from it. */
+		if (strcmp(from, "service") == 0 || strcmp(from, to) == 0) {
+			fprintf(out, "%zu\t# frame %zu: from the %s to the %s, no host's to craft\t\n",
+				flow, packet->frame, from, to);
+			return ferror(out) ? -1 : 0;
+		}
+	}
+	fprintf(out, "%zu\tsend     %s -> %s %s sport=%u dport=%u", flow, from, to,
 		p->protocol == IPPROTO_TCP ? "tcp" : "udp", p->sport, p->dport);
 	if (p->protocol == IPPROTO_TCP) {
 		fprintf(out, " flags=%s seq=%u ack=%u win=%u", tcp_flags_format(p->flags, flags),
@@ -328,7 +385,7 @@ static int take_packet(const struct replay_packet *packet, void *arg)
 	if (!flow)
 		return -1;
 	way = flow_way(flow, p);
-	if (s->sends && write_send(s->sends, (size_t)(flow - s->flows), way, packet) < 0)
+	if (s->sends && write_send(s, s->sends, (size_t)(flow - s->flows), way, packet) < 0)
 		return -1;
 	if (s->drawn && write_drawn(s->drawn, (size_t)(flow - s->flows), way, packet) < 0)
 		return -1;
@@ -517,6 +574,17 @@ static int write_scenario(const struct summary *s, const struct replay_options *
 			family = flow->family;
 			chosen[n_chosen++] = f;
 		}
+	/* Under DNAT one connection is two flows of the capture (to the service,
+	 * and from the backend): each chosen one's other half too. */
+	for (size_t i = 0; s->dnat && i < n_chosen; i++)
+		for (size_t f = 0; f < s->n_flows && n_chosen < SCENARIO_FLOWS; f++) {
+			bool have = false;
+
+			for (size_t k = 0; k < n_chosen; k++)
+				have |= chosen[k] == f;
+			if (!have && dnat_halves(s, &s->flows[chosen[i]], &s->flows[f]))
+				chosen[n_chosen++] = f;
+		}
 	if (!n_chosen) {
 		fprintf(stderr, "ctlab: replay --scenario %s: no flow with an INVALID packet or a RST "
 			"to write\n", path);
@@ -535,8 +603,13 @@ static int write_scenario(const struct summary *s, const struct replay_options *
 	fprintf(out, "about    The flows of a capture in which conntrack marked packets INVALID or saw\n"
 		     "about    a RST, each packet crafted again between a muted client and server\n"
 		     "about    across the router, whose conntrack is to give the verdicts and reasons\n"
-		     "about    the replay's gave. Each flow's first sender is the client.\n");
+		     "about    the replay's gave. %s\n", s->dnat ?
+		"Through the router's DNAT, as the capture's host had it." :
+		"Each flow's first sender is the client.");
 	fprintf(out, "topology routed\nfamily   %s\n", family == AF_INET ? "ipv4" : "ipv6");
+	if (s->dnat)
+		fprintf(out, "nat      dnat                         # --nat dnat: the capture's "
+			"service is the service, its backend the server\n");
 	for (size_t i = 0; i < replay->n_sysctls; i++)
 		fprintf(out, "sysctl   router %s\n", replay->sysctls[i]);
 	fprintf(out, "mute     client\nmute     server\n");
@@ -863,6 +936,19 @@ static void print_sides(const struct replay_result *result, bool asked)
 		       "over %d names) came in by eth0", result->names_unusable, REPLAY_SIDES_MAX);
 }
 
+/* --nat 'dnat SERVICE=BACKEND' (one, both of one family) into @s for --scenario. */
+static bool scenario_dnat(const char *spec, struct summary *s)
+{
+	char service[INET6_ADDRSTRLEN], backend[INET6_ADDRSTRLEN];
+
+	if (sscanf(spec, "dnat %45[^=]=%45s", service, backend) != 2)
+		return false;
+	s->dnat_family = strchr(service, ':') ? AF_INET6 : AF_INET;
+	s->dnat = inet_pton(s->dnat_family, service, &s->service) == 1 &&
+		  inet_pton(s->dnat_family, backend, &s->backend) == 1;
+	return s->dnat;
+}
+
 /* The packets' lines, after the header line. */
 static void print_lines(FILE *lines)
 {
@@ -1002,9 +1088,11 @@ int cmd_replay(int argc, char **argv)
 	replay.capture = argv[optind];
 	/* A crashed run may have left a global setting changed: put it back first. */
 	journal_recover(stderr);
-	if (scenario && (replay.n_nat || replay.nft_file))
-		return usage_error("--scenario: a replay with --nat or --nft cannot be written as a "
-				   "scenario yet (their addresses are the capture's, a scenario's are its own)");
+	if (scenario && (replay.nft_file || replay.n_nat > 1 ||
+			 (replay.n_nat && !scenario_dnat(replay.nat[0], &summary))))
+		return usage_error("--scenario: a replay with --nft, --nat snat or more than one --nat "
+				   "cannot be written as a scenario yet (their addresses are the "
+				   "capture's, a scenario's are its own)");
 	if (ct_max) {
 		machine_fd = take_ct_max(ct_max);
 		if (machine_fd < 0)
