@@ -2,9 +2,11 @@
  * replay: the packets of a capture, in order, through a conntrack that judges
  * them as the captured host's did.
  *
- * Three namespaces: a feeder, whose veth sends each IP packet as it is to the
- * judge's MAC; the judge, which forwards everything on to a sink; and the
- * sink. So conntrack in the judge sees every packet at prerouting and
+ * Three namespaces: a feeder, whose veths (one per side of the capture: an
+ * interface it names, a --side, else eth0) send each IP packet as it is to
+ * the MAC of the judge's interface of that name; the judge, which forwards
+ * everything on to a sink (or back out by a side whose prefix it is for);
+ * and the sink. So conntrack in the judge sees every packet at prerouting and
  * confirms its entry at postrouting, as a router's does, and nothing goes
  * anywhere else: the judge's egress hook to the sink drops what it forwards
  * (before 5.16, which has no egress hook: that link has no ARP, its frames
