@@ -368,6 +368,28 @@ else
 	not_ok "replay: --sysctl made no difference"
 	sed 's/^/    /' "$replay/strict.txt" | head -10
 fi
+# The same from a saved sysctl -a: its conntrack settings applied, the
+# machine's table size, what this kernel has not and other lines left.
+saved_sysctls() {
+	printf 'kernel.hostname = node-7\nnet.netfilter.nf_conntrack_max = 131072\n'
+	printf 'net.netfilter.nf_conntrack_tcp_be_liberal = %s\n' "$1"
+	printf 'net.netfilter.nf_conntrack_tcp_loose = 1\nnet.netfilter.nf_conntrack_no_such_key = 3\n'
+	printf 'net.netfilter.nf_log.2 = nf_log_ipv4\nnet.netfilter.nf_conntrack_udp_timeout = 30\n'
+}
+saved_sysctls 1 >"$replay/liberal.sysctl"
+saved_sysctls 0 >"$replay/strict.sysctl"
+"$ctlab" replay -v --sysctl-file "$replay/liberal.sysctl" "$capture" >"$replay/liberal-file.txt" 2>&1
+liberal_status=$?
+"$ctlab" replay -v --sysctl-file "$replay/strict.sysctl" "$capture" >"$replay/strict-file.txt" 2>&1
+strict_status=$?
+if [ $liberal_status = 0 ] && [ $strict_status = 1 ] &&
+   grep -q "; 3 settings of $replay/liberal.sysctl applied, 2 left as they are (.*: nf_conntrack_max, nf_conntrack_no_such_key)" "$replay/liberal-file.txt" &&
+   grep -q 'invalid "SEQ is over upper bound' "$replay/strict-file.txt"; then
+	ok "replay --sysctl-file: a saved sysctl -a with be_liberal = 1 replays clean, with 0 INVALID; the machine's table size and a key this kernel has not left and named"
+else
+	not_ok "replay --sysctl-file: exit $liberal_status (liberal), $strict_status (strict)"
+	sed 's/^/    /' "$replay/liberal-file.txt" | head -5
+fi
 
 # Packets dropped before conntrack's log (a rule of the host's at -400, as a
 # raw-table drop would be) get no verdict: each is counted, and the replay

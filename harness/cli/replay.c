@@ -764,6 +764,8 @@ static int write_json(struct summary *s, const struct replay_options *replay,
 	if (!document || !rest || json_object_update_new(document, rest) < 0 ||
 	    json_object_set_new(json_object_get(document, "options"), "sides",
 				strings_json(replay->sides, replay->n_sides)) < 0 ||
+	    json_object_set_new(json_object_get(document, "options"), "sysctl_file",
+				replay->sysctl_file ? json_string(replay->sysctl_file) : json_null()) < 0 ||
 	    json_object_set_new(document, "sides", sides_json(result)) < 0) {
 		json_decref(document);
 		document = NULL;
@@ -971,6 +973,7 @@ int cmd_replay(int argc, char **argv)
 		{ "ct-max", required_argument, NULL, 'M' },
 		{ "flush-before", required_argument, NULL, 'F' },
 		{ "side", required_argument, NULL, 'D' },
+		{ "sysctl-file", required_argument, NULL, 'Y' },
 		{ "scenario", required_argument, NULL, 'S' },
 		{ "json", required_argument, NULL, 'J' },
 		{ "html", required_argument, NULL, 'W' },
@@ -1019,6 +1022,9 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case 'N':
 			replay.nft_file = optarg;
+			break;
+		case 'Y':
+			replay.sysctl_file = optarg;
 			break;
 		case 'D':
 			if (replay.n_sides == REPLAY_SIDES_MAX)
@@ -1161,6 +1167,11 @@ int cmd_replay(int argc, char **argv)
 	if (result.out_of_order)
 		printf("; %zu verdicts matched no packet in flight", result.out_of_order);
 	print_sides(&result, replay.n_sides > 0);
+	if (replay.sysctl_file)
+		printf("; %zu settings of %s applied%s%zu left as they are%s%s%s", result.file_applied,
+		       replay.sysctl_file, result.file_skipped ? ", " : "", result.file_skipped,
+		       result.file_skipped ? " (the machine's, ctlab's logging, or not a namespace's here: " : "",
+		       result.file_skipped_keys, result.file_skipped ? ")" : "");
 	for (size_t i = 0; i < replay.n_flushes; i++)
 		printf(i < result.flushed ? "; every entry deleted before frame %zu (--flush-before)" :
 		       "; --flush-before %zu: the capture ended before it", replay.flush_before[i]);

@@ -433,6 +433,85 @@ static int side_for(struct replay *r, const struct cap_frame *frame, const struc
 	return side >= 0 ? side : side == -2 ? (int)r->last_side : -1;
 }
 
+/* Settings of a sysctl -a that are not the namespace's to take from it: the
+ * table's size and count are the machine's (--ct-max), the logging is the
+ * observer's. */
+static bool setting_not_copied(const char *key)
+{
+	static const char *const global[] = {
+		"net.netfilter.nf_conntrack_max", "net.netfilter.nf_conntrack_buckets",
+		"net.netfilter.nf_conntrack_count", "net.netfilter.nf_conntrack_log_invalid",
+	};
+
+	for (size_t i = 0; i < sizeof(global) / sizeof(global[0]); i++)
+		if (strcmp(key, global[i]) == 0)
+			return true;
+	return false;
+}
+
+static void note_skipped(struct replay_result *result, const char *key)
+{
+	size_t len = strlen(result->file_skipped_keys);
+
+	result->file_skipped++;
+	if (len + strlen(key) + 3 < sizeof(result->file_skipped_keys))
+		snprintf(result->file_skipped_keys + len, sizeof(result->file_skipped_keys) - len,
+			 "%s%s", len ? ", " : "", key + strlen("net.netfilter."));
+}
+
+/*
+ * --sysctl-file: each "net.netfilter.nf_conntrack_KEY = VALUE" line of a
+ * saved sysctl -a, written in the judge; one this kernel has not, or keeps
+ * read-only in a namespace, is left and named. Other lines are passed over.
+ */
+static int apply_sysctl_file(struct replay *r)
+{
+	struct replay_result *result = r->result;
+	FILE *file;
+	char line[1024];
+	int rc;
+
+	if (!r->options->sysctl_file)
+		return 0;
+	errno = 0;
+	file = fopen(r->options->sysctl_file, "re");
+	if (!file)
+		return fail(r, "--sysctl-file %s: %s", r->options->sysctl_file, strerror(errno));
+	while (fgets(line, sizeof(line), file)) {
+		char key[128], value[256];
+
+		if (sscanf(line, " %127[^= \t] = %255[^\n]", key, value) != 2 ||
+		    strncmp(key, "net.netfilter.nf_conntrack_", 27) != 0)
+			continue;
+		/* sysctl -a's value ends at the line; a tab-separated one stays whole */
+		for (size_t n = strlen(value); n && (value[n - 1] == ' ' || value[n - 1] == '\r'); n--)
+			value[n - 1] = '\0';
+		if (setting_not_copied(key)) {
+			note_skipped(result, key);
+			continue;
+		}
+		rc = netns_sysctl_write(r->judge, key, value);
+		if (rc == -ENOENT || rc == -EACCES || rc == -EPERM || rc == -EINVAL) {
+			note_skipped(result, key);
+			continue;
+		}
+		if (rc < 0) {
+			fclose(file);
+			return fail(r, "--sysctl-file %s: %s: %s", r->options->sysctl_file, key,
+				    strerror(-rc));
+		}
+		result->file_applied++;
+	}
+	if (ferror(file)) {
+		int err = errno ? errno : EIO;	/* a folder: EISDIR */
+
+		fclose(file);
+		return fail(r, "--sysctl-file %s: %s", r->options->sysctl_file, strerror(err));
+	}
+	fclose(file);
+	return 0;
+}
+
 static int build(struct replay *r)
 {
 	char err[512];
@@ -473,6 +552,8 @@ static int build(struct replay *r)
 	if (netns_nft_load(r->judge, judge_ruleset, err, sizeof(err)) < 0)
 		return fail(r, "the judge's ruleset: %s", err);
 	netns_nft_load(r->judge, judge_egress, err, sizeof(err));
+	if (apply_sysctl_file(r) < 0)
+		return -1;
 	for (i = 0; i < r->options->n_sysctls; i++) {
 		char key[256];
 		const char *setting = r->options->sysctls[i], *eq = strchr(setting, '=');

@@ -23,6 +23,9 @@ struct replay_options {
 	/* "net.netfilter.KEY=VALUE": the conntrack settings of the host it was taken on */
 	size_t n_sysctls;
 	const char *sysctls[REPLAY_SYSCTLS_MAX];
+	/* a saved `sysctl -a` (or `sysctl net.netfilter`) of that host: its
+	 * net.netfilter.nf_conntrack_* settings, applied before @sysctls; NULL none */
+	const char *sysctl_file;
 	/* NAT as the host had it: "dnat SERVICE=BACKEND", "snat ADDRESS" (IPv4 or IPv6
 	 * addresses), each a rule of the judge's; NULL none */
 	size_t n_nat;
@@ -97,6 +100,11 @@ struct replay_result {
 	 * (pcapng if_name), a --side's, or eth0 for the packets of neither */
 	size_t n_sides;
 	struct replay_side sides[REPLAY_SIDES_MAX];
+	/* From options->sysctl_file: the settings applied, and those left as
+	 * they are (global ones, ctlab's logging, what this kernel has not or
+	 * keeps read-only in a namespace), the first of them named */
+	size_t file_applied, file_skipped;
+	char file_skipped_keys[256];
 	size_t names_unusable;		/* packets whose interface's name could not be
 					 * one of the judge's ("any", too long, more than
 					 * REPLAY_SIDES_MAX): sent in by eth0 */
