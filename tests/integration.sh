@@ -491,6 +491,49 @@ else
 	sed 's/^/    /' "$out/waiter.txt" "$out/clean.txt" | tail -8
 fi
 
+# 5d. The same while the killed run's pid still shows (a zombie its parent has
+# not reaped: it let go of the machine lock as it died): the next run that
+# needs the machine puts its setting back all the same (before, it kept the
+# dead run's 8192 and filled that table, then ctlab clean put 262144 back
+# under it: "expected 262144 entries, saw 8192").
+old_max=$(settled_max)
+rm -f "$out/zombie.pid"
+# Its parent execs into sleep, which never reaps it.
+bash -c '"$0" run -j1 --ct-max 8192 scenarios/table-full/recovery.ct >/dev/null 2>&1 &
+echo $! >"$1"; exec sleep 600' "$ctlab" "$out/zombie.pid" &
+parent=$!
+deadline=$((SECONDS + 300))
+while [ $SECONDS -lt $deadline ] && { [ ! -s "$out/zombie.pid" ] || [ "$(cat $max_file)" != 8192 ]; }; do
+	sleep 0.02
+done
+zombie=$(cat "$out/zombie.pid" 2>/dev/null)
+changed=$(cat $max_file)
+# shellcheck disable=SC2046  # one pid a word, split on purpose
+kill -9 $(children_of "$zombie") "$zombie" 2>/dev/null
+zombie_state() { local line; read -r line 2>/dev/null <"/proc/$zombie/stat" && line=${line##*) } && echo "${line:0:1}"; }
+deadline=$((SECONDS + 30))
+while [ $SECONDS -lt $deadline ] && [ "$(zombie_state)" != Z ]; do
+	sleep 0.02
+done
+"$ctlab" run -j1 tests/fixtures/small-table.ct >"$out/after-zombie.txt" 2>&1
+after_status=$?
+after_max=$(settled_max)
+state=$(zombie_state)
+kill "$parent" 2>/dev/null
+wait "$parent" 2>/dev/null
+# Reaped by init now, then gone: only then is it clean's to put back.
+deadline=$((SECONDS + 30))
+while [ $SECONDS -lt $deadline ] && [ -e "/proc/$zombie" ]; do
+	sleep 0.02
+done
+"$ctlab" clean >/dev/null 2>&1
+if [ "$changed" = 8192 ] && [ "$state" = Z ] && [ $after_status = 0 ] && [ "$after_max" = "$old_max" ]; then
+	ok "a run that needs the machine puts back what a killed --ct-max run left ($old_max) while that run is still a zombie"
+else
+	not_ok "after a killed --ct-max run, unreaped: changed $changed, its state '$state', the next run exit $after_status, max then $after_max (was $old_max)"
+	tail -5 "$out/after-zombie.txt" | sed 's/^/    /'
+fi
+
 # 6. SIGKILL in the middle of a run: the kernel frees what ctlab made.  Wait
 # (bounded) until ctlab holds a namespace, then kill it.
 "$ctlab" run >/dev/null 2>&1 &

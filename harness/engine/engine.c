@@ -652,9 +652,11 @@ void engine_run(const struct scenario *scenario, int variant, int family,
 	/* A ctlab killed with --ct-max left the lock free at once, but its
 	 * global setting changed until its guardian (or ctlab clean) puts it
 	 * back: a flood sized before that would meet another table. With the
-	 * machine ours, every entry of a dead process is put back now. */
+	 * machine ours, every global entry of another process is put back
+	 * now, even while its pid still shows (a zombie: seen as a fill of an
+	 * 8192 table, then ctlab clean restoring 262144 under the run). */
 	if (alone && machine_fd >= 0)
-		journal_recover(NULL);
+		journal_recover_machine(NULL);
 	engine_run_locked(scenario, variant, family, options, result);
 	if (machine_fd >= 0)
 		close(machine_fd);

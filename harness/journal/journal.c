@@ -441,16 +441,30 @@ static bool same_netns(const struct netns_id *a, const struct netns_id *b)
 	return a->dev == b->dev && a->ino == b->ino;
 }
 
+/*
+ * Whether the process of @line still counts on its setting. A global one is
+ * changed only under the machine lock, held for the process's life: to a
+ * caller that holds that lock now (@machine_ours) its changer is gone, or
+ * exiting (SIGKILLed: the lock is let go before the pid stops showing, and a
+ * zombie shows until reaped).
+ */
+static bool still_held(const struct line *line, bool machine_ours)
+{
+	if (machine_ours && !line->setting->per_netns && line->pid != getpid())
+		return false;
+	return pid_alive(line->pid);
+}
+
 /* Another live process than @self changed @setting (in @ns) and still counts on it. */
 static bool held_by_other(const char *buf, size_t len, const struct setting *setting,
-			  const struct netns_id *ns, pid_t self)
+			  const struct netns_id *ns, pid_t self, bool machine_ours)
 {
 	struct line line = { 0 };
 	size_t pos = 0;
 
 	while (next_line(buf, len, &pos, &line))
 		if (line.pid != self && line.setting == setting && same_netns(&line.ns, ns) &&
-		    pid_alive(line.pid))
+		    still_held(&line, machine_ours))
 			return true;
 	return false;
 }
@@ -624,7 +638,7 @@ static int restore_own(bool restore, const struct owned *only)
 	for (i = 0; restore && i < n_owned; i++) {
 		if (only && &owned[i] != only)
 			continue;
-		if (held_by_other(journal_out, out_len, owned[i].setting, &owned[i].ns, owner))
+		if (held_by_other(journal_out, out_len, owned[i].setting, &owned[i].ns, owner, false))
 			continue;
 		rc = write_back(&owned[i]);
 		if (rc && !first_err)
@@ -762,7 +776,7 @@ static int write_in_netns(const struct setting *setting, const struct netns_id *
  * restored stays.
  */
 static int recover_entries(const struct files *files, pid_t gone, char *in, char *out,
-			   FILE *report)
+			   FILE *report, bool machine_ours)
 {
 	char old[VALUE_MAX + 1], path[PATH_LEN];
 	size_t in_len, out_len = 0, pos = 0;
@@ -787,9 +801,9 @@ static int recover_entries(const struct files *files, pid_t gone, char *in, char
 					why);
 			continue;
 		}
-		keep = gone ? line.pid != gone : pid_alive(line.pid);
+		keep = gone ? line.pid != gone : still_held(&line, machine_ours);
 		/* Restore a key of the dead only when no live process still counts on it. */
-		if (!keep && !held_by_other(in, in_len, line.setting, &line.ns, line.pid)) {
+		if (!keep && !held_by_other(in, in_len, line.setting, &line.ns, line.pid, machine_ours)) {
 			snprintf(old, sizeof(old), "%.*s\n", (int)line.value_len, line.value);
 			if (line.setting->per_netns) {
 				rc = write_in_netns(line.setting, &line.ns, old);
@@ -873,7 +887,7 @@ static void __attribute__((noreturn)) guard(int fd)
 	while ((n = read(fd, &word, 1)) < 0 && errno == EINTR)
 		;
 	if (n != 1)
-		recover_entries(&owner_files, owner, journal_in, journal_out, NULL);
+		recover_entries(&owner_files, owner, journal_in, journal_out, NULL, false);
 	_exit(0);
 }
 
@@ -1192,7 +1206,7 @@ int journal_restore_all(void)
 	return rc;
 }
 
-int journal_recover(FILE *report)
+static int recover(FILE *report, bool machine_ours)
 {
 	struct files files;
 	struct stat st;
@@ -1212,10 +1226,20 @@ int journal_recover(FILE *report)
 	if (in && out) {
 		/* This process's own entries may be in the journal too: keep its handlers out. */
 		block_signals(&saved);
-		rc = recover_entries(&files, 0, in, out, report);
+		rc = recover_entries(&files, 0, in, out, report, machine_ours);
 		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	}
 	free(out);
 	free(in);
 	return rc;
+}
+
+int journal_recover(FILE *report)
+{
+	return recover(report, false);
+}
+
+int journal_recover_machine(FILE *report)
+{
+	return recover(report, true);
 }

@@ -94,6 +94,14 @@ int journal_restore_all(void);
 int journal_recover(FILE *report);
 
 /*
+ * journal_recover_machine - journal_recover for a caller holding the
+ * machine lock: the global settings' entries of any other process are
+ * restored too, its pid showing or not (it changed them under the lock, so
+ * it has let go of it: SIGKILLed and exiting, or a zombie not reaped yet).
+ */
+int journal_recover_machine(FILE *report);
+
+/*
  * journal_machine_lock - take the lock every ctlab process on the machine
  * shares, <dir>/machine.lock beside the journal (the directory made and
  * checked as the journal's): @exclusive for what needs the machine to itself
