@@ -257,6 +257,28 @@ static bool usable_ifname(const char *name)
 }
 
 /*
+ * A veth from the judge's @judge_if to @peer_if in @peer, up, as big as a
+ * capture's packets, without ARP on the judge's end (what it forwards there
+ * needs no neighbour). 0 or -errno.
+ */
+static int judge_link(struct replay *r, const char *judge_if, struct netns *peer, const char *peer_if)
+{
+	int rc = netns_veth_add(r->judge, judge_if, peer, peer_if);
+
+	if (rc == 0)
+		rc = netns_link_noarp(r->judge, judge_if);
+	if (rc == 0)
+		rc = netns_link_set_mtu(r->judge, judge_if, REPLAY_MTU);
+	if (rc == 0)
+		rc = netns_link_set_mtu(peer, peer_if, REPLAY_MTU);
+	if (rc == 0)
+		rc = netns_link_up(r->judge, judge_if);
+	if (rc == 0)
+		rc = netns_link_up(peer, peer_if);
+	return rc;
+}
+
+/*
  * The side named @name (made the first time: a veth from the feeder into the
  * judge's interface of that name, and a sender on it): its index, or -1 with
  * the error set when it cannot be made (-2: REPLAY_SIDES_MAX already).
@@ -274,19 +296,8 @@ static int side_named(struct replay *r, const char *name)
 	if (i == REPLAY_SIDES_MAX)
 		return -2;
 	snprintf(feed_if, sizeof(feed_if), "f%zu", i);
-	rc = netns_veth_add(r->feed, feed_if, r->judge, name);
-	if (rc == 0)
-		rc = netns_link_set_mtu(r->feed, feed_if, REPLAY_MTU);
-	if (rc == 0)
-		rc = netns_link_set_mtu(r->judge, name, REPLAY_MTU);
-	/* Packets routed out by a side go back to the feeder, which drops them:
-	 * no neighbour to look for on the way. */
-	if (rc == 0)
-		rc = netns_link_noarp(r->judge, name);
-	if (rc == 0)
-		rc = netns_link_up(r->feed, feed_if);
-	if (rc == 0)
-		rc = netns_link_up(r->judge, name);
+	/* Packets routed out by a side go back to the feeder, which drops them. */
+	rc = judge_link(r, name, r->feed, feed_if);
 	if (rc == 0)
 		rc = frame_sender_open(r->feed, feed_if, r->judge, name, &r->senders[i]);
 	if (rc < 0)
@@ -532,17 +543,7 @@ static int build(struct replay *r)
 	/* The feeder says nothing of its own on IPv6 (router solicitations, MLD). */
 	netns_sysctl_write(r->feed, "net.ipv6.conf.default.disable_ipv6", "1");
 	netns_sysctl_write(r->sink, "net.ipv6.conf.default.disable_ipv6", "1");
-	rc = netns_veth_add(r->judge, JUDGE_OUT_IF, r->sink, SINK_IF);
-	if (rc == 0)
-		rc = netns_link_noarp(r->judge, JUDGE_OUT_IF);
-	if (rc == 0)
-		rc = netns_link_set_mtu(r->judge, JUDGE_OUT_IF, REPLAY_MTU);
-	if (rc == 0)
-		rc = netns_link_set_mtu(r->sink, SINK_IF, REPLAY_MTU);
-	if (rc == 0)
-		rc = netns_link_up(r->judge, JUDGE_OUT_IF);
-	if (rc == 0)
-		rc = netns_link_up(r->sink, SINK_IF);
+	rc = judge_link(r, JUDGE_OUT_IF, r->sink, SINK_IF);
 	if (rc == 0)
 		rc = netns_route_dev_add(r->judge, "default", AF_INET, JUDGE_OUT_IF, SINK_GATEWAY4);
 	if (rc == 0)
