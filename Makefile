@@ -88,6 +88,7 @@ SHELL_SCRIPTS := $(wildcard tests/*.sh tests/fixtures/*.sh) .ci/run
 
 # Soak: make check SOAK_RUNS times under a CPU load, concurrent runs, kills.
 SOAK_RUNS ?= 10
+SOAK_IDLE_RUNS ?= 20
 
 ifeq ($(V),1)
 Q :=
@@ -97,7 +98,7 @@ Q := @
 msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: FORCE all deps run check layers unit integration sanitize check-asan valgrind lint lint-deps soak \
+.PHONY: FORCE all deps run check layers unit integration sanitize check-asan valgrind lint lint-deps soak soak-idle \
         fuzz fuzz-check bench clean help install
 .DEFAULT_GOAL := all
 
@@ -267,6 +268,10 @@ check: lint layers unit fuzz-check integration valgrind sanitize $(if $(filter 1
 soak: ctlab
 	$(Q)SOAK_RUNS=$(SOAK_RUNS) tests/soak.sh ./ctlab
 
+## soak-idle: make check SOAK_IDLE_RUNS (20) times in a row, no load started; goes on where it stopped as make soak does
+soak-idle: ctlab
+	$(Q)SOAK_RUNS=$(SOAK_IDLE_RUNS) tests/soak.sh --idle ./ctlab
+
 ## bench: time the scenario suite, then the flood against hping3 and trafgen, then replay
 bench: ctlab $(BUILD)/tests/bench/mkcapture
 	$(Q)tests/bench.sh ./ctlab
@@ -320,6 +325,7 @@ help:
 	@echo '  make lint       cppcheck (C sources) and shellcheck (shell scripts); installs them first'
 	@echo '  make soak       make check SOAK_RUNS=10 times under stress-ng --cpu 2, 3 concurrent'
 	@echo '                  suites, then 50 SIGKILLs, 10 SIGINTs, 10 SIGTERMs mid-run (root)'
+	@echo '  make soak-idle  make check SOAK_IDLE_RUNS=20 times in a row on a machine left alone (root)'
 	@echo '  make integration  scenario suite and negative controls (root)'
 	@echo '  make fuzz       fuzz the scenario parser and reason matcher, then the capture reader (FUZZ_TIME=600 s each)'
 	@echo '  make fuzz-check replay tests/fuzz/regressions and captures, then fuzz for FUZZ_CHECK_TIME=30 + FUZZ_CAPTURE_TIME=15 s'

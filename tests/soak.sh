@@ -14,10 +14,20 @@
 # `make soak` again on the same commit, with no local change, goes on from
 # the first part not done (SOAK_FRESH=1 starts over). A part cut short is
 # done again from its start.
+#
+# With --idle (make soak-idle): make check SOAK_RUNS times (20) in a row and
+# nothing else, no load started: the machine should be left alone meanwhile
+# (each run's line tells the load average it began at). Its parts are
+# another soak's (COMMIT-idle).
 set -u
+idle=0
+if [ "${1:-}" = --idle ]; then
+	idle=1
+	shift
+fi
 ctlab=${1:-./ctlab}
 cd "$(dirname "$0")/.." || exit 1
-runs=${SOAK_RUNS:-10}
+runs=${SOAK_RUNS:-$([ $idle = 1 ] && echo 20 || echo 10)}
 scenarios=${SOAK_SCENARIOS:-scenarios/}	# what the side-by-side and killed runs run
 
 passed=0
@@ -82,6 +92,7 @@ if [ -n "$commit" ] && [ -z "$(git status --porcelain --untracked-files=no 2>/de
 	state=${SOAK_STATE:-/var/lib/ctlab/soak}/$commit
 	# Other scenarios are another soak.
 	[ "$scenarios" = scenarios/ ] || state=$state-$(echo "$scenarios" | md5sum | cut -c1-8)
+	[ $idle = 0 ] || state=$state-idle
 	[ "${SOAK_FRESH:-0}" = 1 ] && rm -rf "$state"
 	mkdir -p "$state" || state=""
 fi
@@ -109,11 +120,12 @@ part() {
 
 # check_run I N: make check; each failing test named with its run.
 check_run() {
-	local i=$1 n=$2 start=$SECONDS rc
+	local i=$1 n=$2 start=$SECONDS rc load_then
+	read -r load_then _ </proc/loadavg
 	make --no-print-directory check >"$out/check-$i.log" 2>&1
 	rc=$?
 	if [ $rc = 0 ]; then
-		ok "make check $i/$n ($((SECONDS - start)) s, $(grep -c '^ok' "$out/check-$i.log") ok lines)"
+		ok "make check $i/$n ($((SECONDS - start)) s, $(grep -c '^ok' "$out/check-$i.log") ok lines, load $load_then at its start)"
 		return
 	fi
 	# Each failed test by name, or the run and the end of its log.
@@ -143,31 +155,37 @@ measured() {
 
 . tests/kills.sh
 start=$SECONDS
-start_load
+[ $idle = 1 ] || start_load
 if [ -n "$state" ]; then
 	echo "# soak: commit $commit; each part done is written in $state" \
 		"($(find "$state" -name '*.done' | wc -l) there already)"
 else
 	echo "# soak: local changes: nothing written down, a soak cut short starts over"
 fi
-echo "# soak: make check $runs times under stress-ng --cpu 2 (pid $load)"
+if [ $idle = 1 ]; then
+	echo "# soak: make check $runs times in a row, no load started"
+else
+	echo "# soak: make check $runs times under stress-ng --cpu 2 (pid $load)"
+fi
 for i in $(seq 1 "$runs"); do
 	part "check-$i" check_run "$i" "$runs"
 done
-echo "# soak: three catalogue runs side by side"
-part side-by-side concurrent_runs 3 "$scenarios"
-echo "# soak: the catalogue killed at random moments"
-measured
-for sig in KILL INT TERM; do
-	case $sig in
-	KILL) count=${SOAK_KILLS:-50} ;;
-	INT) count=${SOAK_INTS:-10} ;;
-	TERM) count=${SOAK_TERMS:-10} ;;
-	esac
-	for i in $(seq 1 "$count"); do
-		part "$sig-$i-of-$count" signal_run "$sig" "$i" "$count" "$scenarios"
+if [ $idle = 0 ]; then
+	echo "# soak: three catalogue runs side by side"
+	part side-by-side concurrent_runs 3 "$scenarios"
+	echo "# soak: the catalogue killed at random moments"
+	measured
+	for sig in KILL INT TERM; do
+		case $sig in
+		KILL) count=${SOAK_KILLS:-50} ;;
+		INT) count=${SOAK_INTS:-10} ;;
+		TERM) count=${SOAK_TERMS:-10} ;;
+		esac
+		for i in $(seq 1 "$count"); do
+			part "$sig-$i-of-$count" signal_run "$sig" "$i" "$count" "$scenarios"
+		done
 	done
-done
+fi
 stop_load
 
 echo "# soak: $((SECONDS - start)) s"
