@@ -38,6 +38,7 @@
 #include <netlink/route/qdisc/netem.h>
 #include <netlink/route/route.h>
 #include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <nftables/libnftables.h>
 
 #include "netns/netns.h"
@@ -235,6 +236,22 @@ int netns_nfnl_open(struct netns *ns, struct mnl_socket **nl)
 		return err;
 	}
 	return 0;
+}
+
+struct nlmsghdr *netns_nfnl_put(void *where, uint16_t type, uint16_t flags, uint8_t family,
+				uint16_t res_id, uint32_t seq)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(where);
+	struct nfgenmsg *nfg;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = family;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = htons(res_id);
+	return nlh;
 }
 
 struct file_args {

@@ -65,6 +65,18 @@ struct mnl_socket;
  */
 int netns_nfnl_open(struct netns *ns, struct mnl_socket **nl);
 
+struct nlmsghdr;
+
+/*
+ * netns_nfnl_put - a netfilter netlink request written at @where (enough
+ * room for its headers): message @type (subsystem << 8 | message),
+ * NLM_F_REQUEST | @flags, @seq, then its nfgenmsg for @family (AF_UNSPEC,
+ * NFPROTO_*) and resource id @res_id (host order). Returns the message;
+ * attributes are added with mnl_attr_put_*().
+ */
+struct nlmsghdr *netns_nfnl_put(void *where, uint16_t type, uint16_t flags, uint8_t family,
+				uint16_t res_id, uint32_t seq);
+
 /*
  * netns_sysctl_write - write @value to sysctl @key inside @ns. @key is
  * dotted ("net.netfilter.nf_conntrack_tcp_be_liberal") or, when a

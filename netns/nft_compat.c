@@ -24,36 +24,23 @@
 
 static void put_batch_marker(struct mnl_nlmsg_batch *batch, int type, uint32_t seq)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(mnl_nlmsg_batch_current(batch));
-	struct nfgenmsg *nfg;
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_UNSPEC;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
+	netns_nfnl_put(mnl_nlmsg_batch_current(batch), (uint16_t)type, 0, AF_UNSPEC,
+		       NFNL_SUBSYS_NFTABLES, seq);
 	mnl_nlmsg_batch_next(batch);
 }
 
 static void put_queue_rule(struct mnl_nlmsg_batch *batch, int family, const char *table,
 			   const char *chain, uint16_t queue, uint32_t seq)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(mnl_nlmsg_batch_current(batch));
+	struct nlmsghdr *nlh;
 	/* xt_NFQ_info (revision 0): the queue number, padded as xtables aligns it. */
 	uint8_t info[8] = { 0 };
 	struct nlattr *exprs, *elem, *data;
-	struct nfgenmsg *nfg;
 
 	memcpy(info, &queue, sizeof(queue));
-	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK;
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = (uint8_t)(family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = 0;
+	nlh = netns_nfnl_put(mnl_nlmsg_batch_current(batch), (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE,
+			     NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK,
+			     (uint8_t)(family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6), 0, seq);
 	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table);
 	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain);
 	exprs = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);

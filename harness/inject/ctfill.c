@@ -138,17 +138,7 @@ static void entry_set_client(struct nf_conntrack *ct, const struct ctfill_spec *
 static struct nlmsghdr *put_request(void *where, uint16_t type, uint16_t flags, uint8_t family,
 				    uint32_t seq)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(where);
-	struct nfgenmsg *nfh;
-
-	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	nlh->nlmsg_seq = seq;
-	nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
-	nfh->nfgen_family = family;
-	nfh->version = NFNETLINK_V0;
-	nfh->res_id = 0;
-	return nlh;
+	return netns_nfnl_put(where, (NFNL_SUBSYS_CTNETLINK << 8) | type, flags, family, 0, seq);
 }
 
 static void ctsock_close(struct ctfill_sock *sock)

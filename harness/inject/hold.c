@@ -33,16 +33,8 @@ struct hold {
 
 static struct nlmsghdr *put_queue_header(char *buf, int type, uint16_t queue)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *nfg;
-
-	nlh->nlmsg_type = (NFNL_SUBSYS_QUEUE << 8) | type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_UNSPEC;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = htons(queue);
-	return nlh;
+	return netns_nfnl_put(buf, (uint16_t)((NFNL_SUBSYS_QUEUE << 8) | type), NLM_F_ACK, AF_UNSPEC,
+			      queue, 0);
 }
 
 /* Send one request and read its ack; queued packets read meanwhile are kept. */

@@ -177,19 +177,11 @@ struct open_in_ns {
 static int ask_entries(int fd)
 {
 	char buf[8192] = { 0 };	/* the attribute's padding goes out too */
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *nfg;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	uint32_t seq = (uint32_t)time(NULL);
+	struct nlmsghdr *nlh = netns_nfnl_put(buf, (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG,
+					      NLM_F_ACK, AF_UNSPEC, NFLOG_GROUP_VERDICT, seq);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	ssize_t n;
-
-	nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_UNSPEC;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = htons(NFLOG_GROUP_VERDICT);
 	mnl_attr_put_u16(nlh, NFULA_CFG_FLAGS, htons(NFULNL_CFG_F_CONNTRACK));
 	if (send(fd, nlh, nlh->nlmsg_len, 0) < 0)
 		return -errno;
