@@ -20,14 +20,6 @@ diag_server=ctlab-$diag_run_pid-fixture-diagnose-target-ipv4-server
 diag_target_ready() {
 	[ -e "/run/netns/$diag_client" ] && ip netns exec "$diag_client" ss -ltnH 2>/dev/null | grep -q ':7 '
 }
-# diag_until COMMAND...: until COMMAND succeeds, bounded (30 s).
-diag_until() {
-	for _ in $(seq 300); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # diag_settings: the client's logging switch, as one line.
 diag_settings() {
 	ip netns exec "$diag_client" sh -c 'cat /proc/sys/net/netfilter/nf_conntrack_log_invalid \
@@ -39,14 +31,14 @@ diag_has_text() { grep -q "$2" "$1" 2>/dev/null; }
 diag_start() {
 	"$ctlab" diagnose -v --netns "$diag_client" --duration 120 --json "$1.json" >"$1" 2>&1 &
 	diag_pid=$!
-	diag_until diag_has_text "$1" "^# nf_conntrack_tcp_be_liberal"
+	wait_until 30 diag_has_text "$1" "^# nf_conntrack_tcp_be_liberal"
 }
 # diag_send FLAGS COUNT SPORT [badsum]: crafted segments from the server to the client's port 80.
 diag_send() {
 	ip netns exec "$diag_server" "$debian_python" tests/send_tcp.py 198.18.0.2 198.18.0.1 "$3" 80 "$1" "$2" ${4:+"$4"}
 }
 
-if ! diag_until diag_target_ready; then
+if ! wait_until 30 diag_target_ready; then
 	not_ok "diagnose: the target run's namespaces: $(tail -3 "$diag/run.ktap")"
 else
 	# What nobody has switched on: after diagnose it must read so again.
@@ -60,8 +52,8 @@ else
 		diag_send 0x02 3 4100 badsum
 		diag_send 0x03 2 4000
 		# Once both RSTs and their own reasons are in (-v prints each), stop it as a person would.
-		diag_until diag_has_text "$diag/one.out" "^# invalid new: .*198.18.0.2.4001 " &&
-			diag_until diag_has_text "$diag/one.out" "^# RST .*198.18.0.2.4001 "
+		wait_until 30 diag_has_text "$diag/one.out" "^# invalid new: .*198.18.0.2.4001 " &&
+			wait_until 30 diag_has_text "$diag/one.out" "^# RST .*198.18.0.2.4001 "
 		kill -INT "$diag_pid"
 		wait "$diag_pid"
 		diag_status=$?
@@ -110,7 +102,7 @@ assert d["counters"]["invalid"] == 7, d["counters"]' "$diag_report.json" &&
 		fi
 		kill -KILL "$diag_pid"
 		wait "$diag_pid" 2>/dev/null
-		if diag_until diag_settings_are "$diag_before"; then
+		if wait_until 30 diag_settings_are "$diag_before"; then
 			ok "diagnose killed with SIGKILL: its guardian puts the namespace's logging back"
 		else
 			not_ok "diagnose killed with SIGKILL: settings '$(diag_settings)', were '$diag_before'"
@@ -136,7 +128,7 @@ mkfifo "$diag/go"
 diag_incident_pid=$!
 exec {diag_go}>"$diag/go"
 diag_router=
-if diag_until diag_has_text "$diag/incident.err" "^ctlab: Enter goes on"; then
+if wait_until 30 diag_has_text "$diag/incident.err" "^ctlab: Enter goes on"; then
 	diag_router=$(sed -n 's/^ctlab:   \(.*\) (conntrack observed here)$/\1/p' "$diag/incident.err")
 fi
 diag_status=
@@ -144,10 +136,10 @@ if [ -n "$diag_router" ]; then
 	"$ctlab" diagnose -v --netns "$diag_router" --duration 120 --json "$diag/incident.json" \
 		>"$diag/incident.out" 2>&1 &
 	diag_pid=$!
-	if diag_until diag_has_text "$diag/incident.out" "^# nf_conntrack_tcp_be_liberal"; then
+	if wait_until 30 diag_has_text "$diag/incident.out" "^# nf_conntrack_tcp_be_liberal"; then
 		echo >&"$diag_go"
-		diag_until diag_has_text "$diag/incident.ktap" "^ok 1 " &&
-			diag_until diag_has_text "$diag/incident.out" "^# packet (index "
+		wait_until 30 diag_has_text "$diag/incident.ktap" "^ok 1 " &&
+			wait_until 30 diag_has_text "$diag/incident.out" "^# packet (index "
 	fi
 	kill -INT "$diag_pid"
 	wait "$diag_pid"

@@ -10,15 +10,9 @@ ctlab=$1
 work=$2
 shift 2
 tmp=$(mktemp -d)
+# shellcheck source=tests/wait.sh
+. "$(dirname "$0")/wait.sh"
 
-# until COMMAND...: until it succeeds, bounded (60 s: the guest is emulated).
-until_ok() {
-	for _ in $(seq 600); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 has() { grep -q "$2" "$1" 2>/dev/null; }
 
 echo "# replay: kernel $(uname -r)"
@@ -31,12 +25,12 @@ mkfifo "$tmp/go"
 	<"$tmp/go" >"$tmp/run.out" 2>"$tmp/run.err" &
 run=$!
 exec 9>"$tmp/go"
-if until_ok has "$tmp/run.err" "^ctlab: Enter goes on"; then
+if wait_until 60 has "$tmp/run.err" "^ctlab: Enter goes on"; then
 	router=$(sed -n 's/^ctlab:   \(.*\) (conntrack observed here)$/\1/p' "$tmp/run.err")
 	"$ctlab" diagnose -v --netns "$router" --duration 300 >"$tmp/diag.out" 2>&1 &
 	diag=$!
-	until_ok has "$tmp/diag.out" "^# nf_conntrack_tcp_be_liberal" && echo >&9
-	until_ok has "$tmp/run.out" "^ok 1 " && until_ok has "$tmp/diag.out" "^# packet (index "
+	wait_until 60 has "$tmp/diag.out" "^# nf_conntrack_tcp_be_liberal" && echo >&9
+	wait_until 60 has "$tmp/run.out" "^ok 1 " && wait_until 60 has "$tmp/diag.out" "^# packet (index "
 	kill -INT "$diag"
 	wait "$diag"
 	echo "# diagnose: exit $?"

@@ -7,6 +7,7 @@ set -u
 ctlab=${1:-./ctlab}
 cd "$(dirname "$0")/.." || exit 1
 . tests/machine-lock.sh
+. tests/wait.sh
 
 passed=0
 failed=0
@@ -651,15 +652,6 @@ fi
 old_max=$(settled_max)
 ct=65536
 [ "$old_max" = $ct ] && ct=65537
-# poll_until SECONDS COMMAND...: until COMMAND succeeds (0) or the bound passes (1).
-poll_until() {
-	local end=$((SECONDS + $1 + 1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.01
-	done
-}
 restored() { [ "$(settled_max)" = "$old_max" ]; }
 changed_by() { [ "$(cat $max_file)" = $ct ] && kill -0 "$1" 2>/dev/null; }
 gone() { [ -n "$1" ] && ! kill -0 "$1" 2>/dev/null; }
@@ -698,7 +690,7 @@ fi
 for sig in USR1 KILL; do
 	"$ctlab" run -j1 --ct-max $ct scenarios/table-full/recovery.ct >/dev/null 2>"$out/sig.err" &
 	pid=$!
-	poll_until 30 changed_by $pid && reached=yes || reached=no
+	wait_until 30 changed_by $pid && reached=yes || reached=no
 	guardian=$(children_of $pid)
 	kill -$sig $pid 2>/dev/null
 	wait $pid 2>/dev/null
@@ -706,9 +698,9 @@ for sig in USR1 KILL; do
 	took=""
 	if [ $sig = KILL ]; then
 		start=$(date +%s%N)
-		poll_until 5 restored
+		wait_until 5 restored
 		took=" in $((($(date +%s%N) - start) / 1000000)) ms"
-		poll_until 5 gone "$guardian"
+		wait_until 5 gone "$guardian"
 	fi
 	if [ "$reached" = yes ] && restored && gone "$guardian" && no_entry_of $pid &&
 	   [ $status = $((128 + $(kill -l $sig))) ]; then

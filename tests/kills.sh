@@ -9,6 +9,7 @@
 
 sysctl_dir=/proc/sys/net/netfilter
 . tests/machine-lock.sh
+. tests/wait.sh
 
 # host_owned_state PID: what a run could leave on the host: its namespaces
 # kept under /run/netns (named after its pid), veths with ctlab's link names
@@ -26,15 +27,6 @@ global_sysctls() {
 	done
 }
 
-# poll_for SECONDS COMMAND...: until COMMAND succeeds (0) or the bound passes (1).
-poll_for() {
-	local end=$((SECONDS + $1 + 1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.05
-	done
-}
 process_gone() { ! kill -0 "$1" 2>/dev/null; }
 all_gone() { local p; for p in "$@"; do process_gone "$p" || return 1; done; }
 no_journal_entry() { ! grep -qs " $1\$" /run/ctlab/journal; }
@@ -107,7 +99,7 @@ signal_at_random() {
 	held=$(find "/proc/$pid/fd" -lname 'net:\[*' 2>/dev/null | wc -l)
 	# Stopped, it cannot fork a guardian we would not see.
 	guardians=""
-	if kill -STOP $pid 2>/dev/null && poll_for 10 every_task_stopped $pid; then
+	if kill -STOP $pid 2>/dev/null && wait_until 10 every_task_stopped $pid; then
 		guardians=$(children_of $pid | tr -s ' \n' '  ')
 		guardians=${guardians% }
 	fi
@@ -115,15 +107,15 @@ signal_at_random() {
 	kill -"$sig" $pid 2>/dev/null
 	kill -CONT $pid 2>/dev/null
 	# (bash tells of the death, "Killed", while this waits: not shown.)
-	if ! poll_for 120 process_gone $pid 2>/dev/null; then
+	if ! wait_until 120 process_gone $pid 2>/dev/null; then
 		not_ok "$name: still running 120 s after SIG$sig"
 		kill -KILL $pid 2>/dev/null
 	fi
 	wait $pid 2>/dev/null
 	rc=$?
 	# shellcheck disable=SC2086  # one pid a word
-	poll_for 30 all_gone $guardians
-	poll_for 30 left_as_before $pid "$before" "$skip"
+	wait_until 30 all_gone $guardians
+	wait_until 30 left_as_before $pid "$before" "$skip"
 	at="$((delay / 1000)).$(printf %03d $((delay % 1000)))"
 	name="$name at $at s ($done_runs runs done, $held namespaces held, max $max_at)"
 	# shellcheck disable=SC2086  # one pid a word
@@ -198,7 +190,7 @@ concurrent_runs() {
 			tail -5 "$out/side-$i.err" | sed 's/^/    /'
 		fi
 	done
-	if poll_for 30 left_as_before none "$before" "$skip"; then
+	if wait_until 30 left_as_before none "$before" "$skip"; then
 		ok "side by side, $n runs: host as before"
 	else
 		not_ok "side by side, $n runs: host changed"
