@@ -535,6 +535,36 @@ else
 	tail -5 "$out/after-zombie.txt" | sed 's/^/    /'
 fi
 
+# 5e. A --ct-max run SIGKILLed while its guardian cannot run yet (stopped):
+# the guardian keeps the machine lock until it has put the setting back, so
+# no reader under the lock sees the dead run's value (before, the lock was
+# free at the kill: a table-sizes test beside a soak's kills read "65536").
+# Another ctlab holding the lock meanwhile makes the look below pass all
+# the same; the mutant is seen on a machine of its own.
+old_max=$(settled_max)
+"$ctlab" run -j1 --ct-max 8192 scenarios/table-full/recovery.ct >/dev/null 2>&1 &
+pid=$!
+max_is_8192() { [ "$(cat $max_file)" = 8192 ] || ! kill -0 "$1" 2>/dev/null; }
+wait_until 300 max_is_8192 $pid
+changed=$(cat $max_file)
+guardian=""
+for child in $(children_of $pid); do
+	[ "$(cat "/proc/$child/comm" 2>/dev/null)" = ctlab-guardian ] && guardian=$child
+done
+kill -STOP "$guardian" 2>/dev/null
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+if flock -s -w 2 /run/ctlab/machine.lock true; then held=no; else held=yes; fi
+kill -CONT "$guardian" 2>/dev/null
+after_max=$(settled_max)
+if [ "$changed" = 8192 ] && [ -n "$guardian" ] && [ $held = yes ] && [ -n "$old_max" ] &&
+   [ "$after_max" = "$old_max" ]; then
+	ok "a killed --ct-max run's guardian keeps the machine until it has put $old_max back"
+else
+	not_ok "killed --ct-max run, guardian stopped: changed $changed, guardian '$guardian', lock held $held, max then $after_max (was $old_max)"
+fi
+"$ctlab" clean >/dev/null 2>&1
+
 # 6. SIGKILL in the middle of a run: the kernel frees what ctlab made.  Wait
 # (bounded) until ctlab holds a namespace, then kill it.
 "$ctlab" run >/dev/null 2>&1 &

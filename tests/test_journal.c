@@ -412,6 +412,53 @@ START_TEST(test_sigkill_guardian_restores)
 }
 END_TEST
 
+/*
+ * A child SIGKILLed with a change made under the machine lock: its guardian
+ * keeps the lock until it has restored (held up here by the journal's own
+ * lock, which it must take first), so no one has the machine, or reads the
+ * settings under it, while the dead child's value is in force.
+ */
+START_TEST(test_sigkill_guardian_keeps_machine)
+{
+	struct flock journal_lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int ready[2], journal_fd, machine_fd;
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(ready[0]);
+		machine_fd = journal_machine_lock(true, true);
+		if (machine_fd < 0 || journal_guard_lock(machine_fd) != 0 ||
+		    journal_set(KEY, CHANGED) != 0)
+			_exit(2);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	journal_fd = open(lock_path, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(journal_fd, 0);
+	ck_assert_int_eq(fcntl(journal_fd, F_SETLKW, &journal_lock), 0);
+	kill(pid, SIGKILL);
+	ck_assert(WIFSIGNALED(wait_status(pid)));
+	ck_assert_str_eq(read_text(value_path), CHANGED "\n");
+	ck_assert_int_eq(journal_machine_lock(false, false), -EWOULDBLOCK);
+	close(journal_fd);	/* the guardian restores, then lets go */
+	wait_guardian();
+	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
+	machine_fd = journal_machine_lock(true, false);
+	ck_assert_int_ge(machine_fd, 0);
+	close(machine_fd);
+	check_none_left();
+}
+END_TEST
+
 /* A killed run's guardian leaves a key another live run still counts on. */
 START_TEST(test_sigkill_while_other_holds)
 {
@@ -994,6 +1041,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(signals, test_sigusr_sigalrm_restore);
 	tcase_add_test(signals, test_crash_restores);
 	tcase_add_test(signals, test_sigkill_guardian_restores);
+	tcase_add_test(signals, test_sigkill_guardian_keeps_machine);
 	tcase_add_test(signals, test_sigkill_while_other_holds);
 	tcase_add_test(signals, test_guardian_holds_no_fds);
 	suite_add_tcase(suite, signals);

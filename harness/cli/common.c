@@ -622,8 +622,13 @@ int take_ct_max(const char *ct_max)
 		return -EXIT_FAILED;
 	}
 	/* Buckets as many as entries, as the kernel sizes its table (since
-	 * 5.15): a smaller table is as dense as a smaller machine's. */
-	rc = journal_set("net.netfilter.nf_conntrack_buckets", ct_max);
+	 * 5.15): a smaller table is as dense as a smaller machine's. The
+	 * guardian keeps the lock until it has put them back, should we be
+	 * SIGKILLed: seen otherwise, another run reading a 65536 left between
+	 * the kill and the guardian's restore. */
+	rc = journal_guard_lock(machine_fd);
+	if (rc == 0)
+		rc = journal_set("net.netfilter.nf_conntrack_buckets", ct_max);
 	if (rc == 0)
 		rc = journal_set("net.netfilter.nf_conntrack_max", ct_max);
 	if (rc < 0) {

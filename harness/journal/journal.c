@@ -105,6 +105,8 @@ static bool exit_hooks;
 /* The guardian while this process has changes in force: its pid, our end of its socket. */
 static pid_t guardian;
 static int guardian_fd = -1;
+/* The machine lock the next guardian keeps (journal_guard_lock), or -1. */
+static int guarded_lock = -1;
 static char journal_in[JOURNAL_MAX], journal_out[JOURNAL_MAX];
 
 int journal_set_dir(const char *dir)
@@ -851,7 +853,9 @@ out_unlock:
 
 /*
  * The guardian's life. It keeps nothing of ours but its end of the socket
- * (the standard three on /dev/null), and sits in a session of its own, so
+ * and the machine lock it was given (the standard three on /dev/null): a
+ * copy of the lock holds it, so the machine is not free while our changes
+ * are still in force after we died. It sits in a session of its own, so
  * that no terminal or job's pipe waits for it and a signal to our process
  * group (Ctrl-C, a CI runner's kill of the job) reaches only us. When the
  * socket ends without a word, every thread of ours has exited without
@@ -866,8 +870,8 @@ static void __attribute__((noreturn)) guard(int fd)
 	char word;
 	int null;
 
-	/* Ours as fd 3, /dev/null as 0, 1 and 2, the rest closed (by a loop before Linux 5.9). */
-	if (dup2(fd, 3) < 0)
+	/* Ours as fd 3, the lock as 4, /dev/null as 0, 1 and 2, the rest closed (by a loop before Linux 5.9). */
+	if (dup2(fd, 3) < 0 || (guarded_lock >= 0 && dup2(guarded_lock, 4) < 0))
 		_exit(1);
 	null = open("/dev/null", O_RDWR);
 	for (i = 0; i < 3; i++) {
@@ -876,8 +880,8 @@ static void __attribute__((noreturn)) guard(int fd)
 		else
 			close((int)i);
 	}
-	if (close_range(4, ~0U, 0) < 0)
-		for (i = 4, max = sysconf(_SC_OPEN_MAX); i < max; i++)
+	if (close_range(guarded_lock >= 0 ? 5 : 4, ~0U, 0) < 0)
+		for (i = guarded_lock >= 0 ? 5 : 4, max = sysconf(_SC_OPEN_MAX); i < max; i++)
 			close((int)i);
 	fd = 3;
 	sigemptyset(&none);
@@ -1202,8 +1206,17 @@ int journal_restore_all(void)
 		n_owned = 0;
 		stop_guardian(rc == 0);
 	}
+	guarded_lock = -1;
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	return rc;
+}
+
+int journal_guard_lock(int machine_fd)
+{
+	if (guardian)
+		return -EBUSY;
+	guarded_lock = machine_fd;
+	return 0;
 }
 
 static int recover(FILE *report, bool machine_ours)

@@ -49,9 +49,10 @@ int journal_set_sysctl_root(const char *root);
  * SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGALRM, SIGSEGV, SIGABRT, ...; those
  * still at their default action) that restore, then die of the signal as
  * they would have. Before the first change it also forks a guardian
- * ("ctlab-guardian", in a session of its own, holding none of our files)
- * that restores this process's entries as soon as it is gone without
- * having restored them (SIGKILL), and exits; journal_restore_all ends it.
+ * ("ctlab-guardian", in a session of its own, holding none of our files
+ * but the machine lock of journal_guard_lock) that restores this
+ * process's entries as soon as it is gone without having restored them
+ * (SIGKILL), and exits; journal_restore_all ends it.
  * Call it before starting threads. Returns 0 or -errno (EINVAL: a key
  * ctlab does not change, a value, new or current, that is not a decimal in
  * the key's range; ENOSPC: too many keys; ENOENT: no such sysctl; EACCES:
@@ -83,6 +84,17 @@ int journal_set_in(const char *netns_path, const char *key, const char *value);
 int journal_restore_all(void);
 
 /*
+ * journal_guard_lock - the machine lock (@machine_fd, from
+ * journal_machine_lock) under which this process changes global settings:
+ * the guardian keeps a copy of it, which holds the lock until the guardian
+ * has restored and exits, so that no ctlab process has the machine (or
+ * reads the settings under the lock shared) between this process's
+ * SIGKILL and the restore. Before the first journal_set; it applies until
+ * journal_restore_all. Returns 0, or -EBUSY when the guardian runs already.
+ */
+int journal_guard_lock(int machine_fd);
+
+/*
  * journal_recover - for `ctlab clean` and ctlab's start: restore the
  * entries left by processes that are gone (killed, crashed), saying on
  * @report (may be NULL) what was restored, and which lines were ignored
@@ -97,7 +109,8 @@ int journal_recover(FILE *report);
  * journal_recover_machine - journal_recover for a caller holding the
  * machine lock: the global settings' entries of any other process are
  * restored too, its pid showing or not (it changed them under the lock, so
- * it has let go of it: SIGKILLed and exiting, or a zombie not reaped yet).
+ * it has let go of it: SIGKILLed and exiting, or a zombie not reaped yet;
+ * its guardian, which keeps the lock while it guards, gone too).
  */
 int journal_recover_machine(FILE *report);
 
