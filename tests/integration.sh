@@ -38,7 +38,7 @@ host_state() {
 host_sysctls() {
 	for key in nf_conntrack_max nf_log_all_netns nf_conntrack_tcp_be_liberal \
 		   nf_conntrack_tcp_loose nf_conntrack_log_invalid nf_log/2 nf_log/10; do
-		echo "$key=$(cat /proc/sys/net/netfilter/$key 2>/dev/null)"
+		echo "$key=$(settled_values /proc/sys/net/netfilter/$key)"
 	done
 }
 
@@ -415,7 +415,7 @@ max_file=/proc/sys/net/netfilter/nf_conntrack_max
 # settled_max: the maximum as no ctlab is changing it (another make check's
 # --ct-max run holds the machine lock until it has restored its own change);
 # what this section's own run set is read directly, while that run holds it.
-settled_max() { shared_lock cat $max_file; }
+settled_max() { settled $max_file; }
 # children_of PID: the pids of PID's children, from /proc (no procps needed).
 children_of() {
 	local stat line fields
@@ -682,7 +682,9 @@ fi
 old_max=$(settled_max)
 ct=65536
 [ "$old_max" = $ct ] && ct=65537
-restored() { [ "$(settled_max)" = "$old_max" ]; }
+# The value itself, not settled's: a restore that failed leaves its journal
+# line, which settled would tell as restored.
+restored() { [ "$(shared_lock cat $max_file)" = "$old_max" ]; }
 changed_by() { [ "$(cat $max_file)" = $ct ] && kill -0 "$1" 2>/dev/null; }
 gone() { [ -n "$1" ] && ! kill -0 "$1" 2>/dev/null; }
 no_entry_of() { ! grep -qs " $1\$" /run/ctlab/journal; }

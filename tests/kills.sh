@@ -23,7 +23,7 @@ host_owned_state() {
 
 global_sysctls() {
 	for key in nf_conntrack_max nf_conntrack_buckets nf_log_all_netns; do
-		echo "$key=$(cat $sysctl_dir/$key 2>/dev/null)"
+		echo "$key=$(settled_values $sysctl_dir/$key)"
 	done
 }
 

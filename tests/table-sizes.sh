@@ -9,7 +9,7 @@
 
 table_sizes() {
 	local sizes=(/proc/sys/net/netfilter/nf_conntrack_max /proc/sys/net/netfilter/nf_conntrack_buckets)
-	shared_lock cat "${sizes[@]}"
+	settled "${sizes[@]}"
 }
 sizes_before=$(table_sizes)
 quarter=$((${sizes_before%%[!0-9]*} / 4))
