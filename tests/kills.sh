@@ -136,7 +136,7 @@ signal_at_random() {
 # --ct-max a quarter of the machine's table; both must pass. Sets the
 # lengths the random moments are drawn from, and ct_max.
 measure_runs() {
-	ct_max=$(($(cat $sysctl_dir/nf_conntrack_max) / 4))
+	ct_max=$(($(settled $sysctl_dir/nf_conntrack_max) / 4))
 	[ $ct_max -ge 16384 ] || ct_max=16384
 	time_run "$@"
 	length_plain=$run_ms

@@ -8,6 +8,7 @@
 set -u
 ctlab=${1:-./ctlab}
 cd "$(dirname "$0")/.." || exit 1
+. tests/machine-lock.sh
 
 if [ "$(id -u)" != 0 ]; then
 	echo "# SKIP valgrind: the catalogue needs root"
@@ -40,7 +41,8 @@ run_catalogue_part() {
 	fi
 }
 
-settings() { cat /proc/sys/net/netfilter/nf_conntrack_max /proc/sys/net/netfilter/nf_conntrack_buckets; }
+# As no other ctlab is changing them (a --ct-max run beside holds them changed).
+settings() { settled /proc/sys/net/netfilter/nf_conntrack_max /proc/sys/net/netfilter/nf_conntrack_buckets; }
 before=$(settings)
 start=$SECONDS
 mapfile -t most < <(find scenarios -mindepth 1 -maxdepth 1 -type d ! -name table-full | sort)
