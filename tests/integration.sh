@@ -565,6 +565,29 @@ else
 fi
 "$ctlab" clean >/dev/null 2>&1
 
+# 5f. A run that must wait for the machine (held here as a flood would hold
+# it) says so, once, and goes on when it is let go.
+exec {machine}>>/run/ctlab/machine.lock
+if flock -x -w 300 $machine; then
+	"$ctlab" run tests/fixtures/flag-check.ct tests/fixtures/flag-check.ct >"$out/waits.out" 2>"$out/waits.err" &
+	pid=$!
+	told_wait() { grep -q '^ctlab: waiting for the machine: another ctlab process has it' "$out/waits.err"; }
+	wait_until 60 told_wait && told=yes || told=no
+	flock -u $machine
+	exec {machine}>&-
+	wait $pid
+	status=$?
+	if [ "$told" = yes ] && [ $status = 0 ] && [ "$(grep -c 'waiting for the machine' "$out/waits.err")" = 1 ]; then
+		ok "a run waiting for the machine says so once, and passes once it is free"
+	else
+		not_ok "a run kept from the machine: told $told, exit $status"
+		sed 's/^/    /' "$out/waits.err" | head -5
+	fi
+else
+	exec {machine}>&-
+	not_ok "the machine lock not had in 300 s"
+fi
+
 # 6. SIGKILL in the middle of a run: the kernel frees what ctlab made.  Wait
 # (bounded) until ctlab holds a namespace, then kill it.
 "$ctlab" run >/dev/null 2>&1 &

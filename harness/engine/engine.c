@@ -647,8 +647,19 @@ void engine_run(const struct scenario *scenario, int variant, int family,
 		pthread_rwlock_wrlock(&machine_lock);
 	else
 		pthread_rwlock_rdlock(&machine_lock);
-	if (!options->machine_held)
-		machine_fd = journal_machine_lock(alone, true);
+	if (!options->machine_held) {
+		machine_fd = journal_machine_lock(alone, false);
+		if (machine_fd == -EWOULDBLOCK) {
+			/* Once: a run that seems to hang says why. */
+			static bool told;
+
+			if (!__atomic_exchange_n(&told, true, __ATOMIC_SEQ_CST))
+				fprintf(stderr, "ctlab: waiting for the machine: another ctlab process "
+					"has it (a flood, a fill, the kernel log, or --ct-max); the runs "
+					"go on when it lets go\n");
+			machine_fd = journal_machine_lock(alone, true);
+		}
+	}
 	/* A ctlab killed with --ct-max left the lock free at once, but its
 	 * global setting changed until its guardian (or ctlab clean) puts it
 	 * back: a flood sized before that would meet another table. With the
