@@ -868,10 +868,13 @@ static void __attribute__((noreturn)) guard(int fd)
 	long i, max;
 	ssize_t n;
 	char word;
-	int null;
+	int null, lock;
 
-	/* Ours as fd 3, the lock as 4, /dev/null as 0, 1 and 2, the rest closed (by a loop before Linux 5.9). */
-	if (dup2(fd, 3) < 0 || (guarded_lock >= 0 && dup2(guarded_lock, 4) < 0))
+	/* Ours as fd 3, the lock as 4, /dev/null as 0, 1 and 2, the rest closed (by a loop before Linux 5.9);
+	 * first both above 4, as either may be 3 or 4 now. */
+	fd = fcntl(fd, F_DUPFD, 5);
+	lock = guarded_lock >= 0 ? fcntl(guarded_lock, F_DUPFD, 5) : -1;
+	if (fd < 0 || dup2(fd, 3) < 0 || (guarded_lock >= 0 && (lock < 0 || dup2(lock, 4) < 0)))
 		_exit(1);
 	null = open("/dev/null", O_RDWR);
 	for (i = 0; i < 3; i++) {
