@@ -165,11 +165,12 @@ static void crash(char how)
 }
 
 /*
- * A child that sets @value and then waits for a signal, for a byte on
+ * A child that sets @value (with @machine, under the machine lock given to
+ * its guardian, as --ct-max does) and then waits for a signal, for a byte on
  * @wait_fd that tells it how to crash, or for its end of file; with
  * @wait_fd -1 it exits at once. Returns its pid once the value is set.
  */
-static pid_t child_setting(const char *value, int wait_fd)
+static pid_t child_setting(const char *value, int wait_fd, bool machine)
 {
 	static const int fatal[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1,
 				     SIGUSR2, SIGALRM, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
@@ -192,7 +193,8 @@ static pid_t child_setting(const char *value, int wait_fd)
 		for (fd = 3; fd < 64; fd++)
 			if (fd != ready[1] && fd != wait_fd)
 				close(fd);
-		if (journal_set(KEY, value) != 0)
+		fd = machine ? journal_machine_lock(true, true) : -1;
+		if ((machine && (fd < 0 || journal_guard_lock(fd) != 0)) || journal_set(KEY, value) != 0)
 			_exit(2);
 		if (write(ready[1], "r", 1) != 1)
 			_exit(3);
@@ -315,7 +317,7 @@ END_TEST
 
 START_TEST(test_exit_restores)
 {
-	pid_t pid = child_setting("1048576", -1);
+	pid_t pid = child_setting("1048576", -1, false);
 
 	ck_assert_int_eq(wait_status(pid), 0);
 	ck_assert_str_eq(read_text(value_path), ORIGINAL "\n");
@@ -335,7 +337,7 @@ static void check_signal_restores(int sig, char how)
 	pid_t pid;
 
 	ck_assert_int_eq(pipe(hold), 0);
-	pid = child_setting("1048576", hold[0]);
+	pid = child_setting("1048576", hold[0], false);
 	close(hold[0]);
 	ck_assert_str_eq(read_text(value_path), "1048576\n");
 	ck_assert_str_eq(read_text(journal_path), journal_line(pid, ORIGINAL));
@@ -398,7 +400,7 @@ START_TEST(test_sigkill_guardian_restores)
 	pid_t pid;
 
 	ck_assert_int_eq(pipe(hold), 0);
-	pid = child_setting("1048576", hold[0]);
+	pid = child_setting("1048576", hold[0], false);
 	close(hold[0]);
 	ck_assert_str_eq(read_text(value_path), "1048576\n");
 	kill(pid, SIGKILL);
@@ -421,32 +423,18 @@ END_TEST
 START_TEST(test_sigkill_guardian_keeps_machine)
 {
 	struct flock journal_lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	int ready[2], journal_fd, machine_fd;
+	int hold[2], journal_fd, machine_fd;
 	pid_t pid;
-	char c;
 
-	ck_assert_int_eq(pipe(ready), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(ready[0]);
-		machine_fd = journal_machine_lock(true, true);
-		if (machine_fd < 0 || journal_guard_lock(machine_fd) != 0 ||
-		    journal_set(KEY, CHANGED) != 0)
-			_exit(2);
-		if (write(ready[1], "r", 1) != 1)
-			_exit(3);
-		for (;;)
-			pause();
-	}
-	close(ready[1]);
-	ck_assert_int_eq(read(ready[0], &c, 1), 1);
-	close(ready[0]);
+	ck_assert_int_eq(pipe(hold), 0);
+	pid = child_setting(CHANGED, hold[0], true);
+	close(hold[0]);
 	journal_fd = open(lock_path, O_RDWR | O_CLOEXEC);
 	ck_assert_int_ge(journal_fd, 0);
 	ck_assert_int_eq(fcntl(journal_fd, F_SETLKW, &journal_lock), 0);
 	kill(pid, SIGKILL);
 	ck_assert(WIFSIGNALED(wait_status(pid)));
+	close(hold[1]);
 	ck_assert_str_eq(read_text(value_path), CHANGED "\n");
 	ck_assert_int_eq(journal_machine_lock(false, false), -EWOULDBLOCK);
 	close(journal_fd);	/* the guardian restores, then lets go */
@@ -467,8 +455,8 @@ START_TEST(test_sigkill_while_other_holds)
 
 	ck_assert_int_eq(pipe(hold_a), 0);
 	ck_assert_int_eq(pipe(hold_b), 0);
-	a = child_setting("1000000", hold_a[0]);
-	b = child_setting("2000000", hold_b[0]);
+	a = child_setting("1000000", hold_a[0], false);
+	b = child_setting("2000000", hold_b[0], false);
 	close(hold_a[0]);
 	close(hold_b[0]);
 	kill(a, SIGKILL);
@@ -546,8 +534,8 @@ START_TEST(test_two_processes_same_key)
 
 	ck_assert_int_eq(pipe(hold_a), 0);
 	ck_assert_int_eq(pipe(hold_b), 0);
-	a = child_setting("1000000", hold_a[0]);
-	b = child_setting("2000000", hold_b[0]);
+	a = child_setting("1000000", hold_a[0], false);
+	b = child_setting("2000000", hold_b[0], false);
 	close(hold_a[0]);
 	close(hold_b[0]);
 	ck_assert_str_eq(read_text(value_path), "2000000\n");
