@@ -844,6 +844,11 @@ static Suite *wire_suite(const char *skip_reason)
 	TCase *unprivileged = tcase_create("unprivileged");
 	TCase *capture = tcase_create("capture");
 
+	/*
+	 * test_pcapng_handmade runs tshark, a program of its own: 0.3 s here idle,
+	 * over 4 s (Check's default) on a loaded 2-core machine under ASan.
+	 */
+	tcase_set_timeout(unprivileged, 60);
 	tcase_add_test(unprivileged, test_add_and_lookup);
 	tcase_add_test(unprivileged, test_open_rejects_bad_names);
 	tcase_add_test(unprivileged, test_pcapng_handmade);
