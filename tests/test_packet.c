@@ -514,8 +514,11 @@ START_TEST(test_checksum_bad_never_verifies)
 	struct tcp_spec spec;
 	uint32_t seq;
 
-	/* Step the sequence number so the correct checksum runs through every value. */
-	for (seq = 0; seq < 0x20000; seq++) {
+	/*
+	 * Step the low 16 bits of the sequence number: the correct checksum then
+	 * runs through every value (a higher half adds nothing new to a 16-bit sum).
+	 */
+	for (seq = 0; seq <= 0xffff; seq++) {
 		if (_i)
 			spec_v6(&spec);
 		else
